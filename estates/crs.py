@@ -52,7 +52,7 @@ def require_crs(gdf: gpd.GeoDataFrame, expected: str, *, stage: str) -> None:
     >>> require_crs(gpd.GeoDataFrame(geometry=[Point(0, 51)], crs=WGS84), BNG, stage="score")
     Traceback (most recent call last):
     ...
-    estates.errors.CRSError: score needs EPSG:27700 but got EPSG:4326; call .to_crs('EPSG:27700') first
+    estates.errors.CRSError: score needs EPSG:27700 but got EPSG:4326; call .to_crs(...) first
     """
     if gdf.crs is None:
         msg = f"{stage} needs {expected} but the data have no CRS; set one with .set_crs(...)"

@@ -1,0 +1,233 @@
+"""Configuration as data: every tunable number, with its default and its reason.
+
+A :class:`Config` is frozen and checks its values when built. ``--config
+estates.toml`` overrides any subset of the defaults; unknown keys are refused,
+so a typo never silently leaves a default in force. The defaults are written
+out in ``estates/default_config.toml`` (kept equal to this module by a test).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from estates.errors import ConfigError
+
+#: ERIC 2016/17 site-sheet headers, renamed once at load to snake_case with units.
+ERIC_SITE_COLUMNS: dict[str, str] = {
+    "Organisation Code": "trust_code",
+    "Organisation Name": "trust_name",
+    "Commissioning Region": "commissioning_region",
+    "Organisation Type": "trust_type",
+    "Site Code": "site_code",
+    "Site Name": "site_name",
+    "Site Type": "site_type",
+    "Gross internal floor area (m²)": "floor_area_gia_m2",
+    "Occupied floor area (m²)": "floor_area_occupied_m2",
+    "NHS estate occupied floor area (%)": "nhs_occupied_floor_pct",
+    "Site heated volume (m³)": "heated_volume_m3",
+    "Land area owned (Hectares)": "land_owned_ha",
+    "Land area not delivering services (Hectares)": "land_unused_ha",
+    "Clinical space (m²)": "clinical_space_m2",
+    "Non-clinical space (m²)": "non_clinical_space_m2",
+    "Not functionally suitable - occupied floor area (%)": "not_functionally_suitable_pct",
+    "Floor area - empty (%)": "floor_empty_pct",
+    "Floor area - under used (%)": "floor_underused_pct",
+    "Age profile - pre 1948 (%)": "age_pre1948_pct",
+    "Cost to eradicate high risk backlog (£)": "backlog_high_gbp",
+    "Cost to eradicate significant risk backlog (£)": "backlog_significant_gbp",
+    "Cost to eradicate moderate risk backlog (£)": "backlog_moderate_gbp",
+    "Cost to eradicate low risk backlog (£)": "backlog_low_gbp",
+    "Parking spaces available (No.)": "parking_spaces",
+}
+
+#: ERIC text columns; every other renamed column is numeric.
+ERIC_TEXT_COLUMNS = frozenset(
+    {
+        "trust_code",
+        "trust_name",
+        "commissioning_region",
+        "trust_type",
+        "site_code",
+        "site_name",
+        "site_type",
+    }
+)
+
+#: The ERIC site code of a trust's bundle of small sites: not a place.
+ERIC_AGGREGATE_CODE = "AGGRE"
+
+#: Where the default £11bn target comes from.
+TARGET_SOURCE = (
+    "London health and care devolution memorandum of understanding (November 2017): "
+    "NHS estate in London valued at £11bn"
+)
+
+
+@dataclass(frozen=True)
+class ValidationConfig:
+    """Limits that separate a plausible record from a data-entry error."""
+
+    #: A point inside no borough but this close (metres) to one takes the
+    #: nearest borough: the ONS boundaries exclude the Thames.
+    nearest_within_m: float = 250.0
+    #: Land owned above this many times the site's floor area (GIA) is flagged
+    #: as implausible. In ERIC 2016/17 London the largest real ratio is 31
+    #: (Queen Mary's Hospital, Sidcup); 19 Aberdeen Park's 103 ha on 399 m² is 2,581.
+    max_land_to_floor_ratio: float = 100.0
+    #: Any single site reporting more land than this (ha) is rejected as absurd.
+    #: The largest real London-trust site, Broadmoor, reports 146.86 ha.
+    max_site_land_ha: float = 1000.0
+    #: CSV files larger than this (bytes) are refused; use GeoParquet instead.
+    max_csv_bytes: int = 512 * 1024**2
+
+    def __post_init__(self) -> None:
+        _positive(self, "nearest_within_m", allow_zero=True)
+        _positive(self, "max_land_to_floor_ratio")
+        _positive(self, "max_site_land_ha")
+        _positive(self, "max_csv_bytes")
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    """Weights of the disposal score (see ``docs/scoring.md``).
+
+    The score is ``w_value * value_part + w_share * share_part + w_backlog *
+    backlog_part - w_pfi * pfi - w_quality * has_quality_flag``, each part
+    scaled to [0, 1] across the scored sites, and the result clipped to [0, 1].
+    """
+
+    #: Weight of the estimated value of unused land.
+    weight_value: float = 0.5
+    #: Weight of the share of the site's land that is unused.
+    weight_share: float = 0.3
+    #: Weight of the backlog maintenance cost a disposal would avoid.
+    weight_backlog: float = 0.2
+    #: Penalty for a PFI site (a contractual constraint on disposal).
+    penalty_pfi: float = 0.25
+    #: Penalty for an unresolved data-quality flag.
+    penalty_quality: float = 0.25
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            _positive(self, f.name, allow_zero=True)
+        if self.weight_value + self.weight_share + self.weight_backlog <= 0:
+            msg = "score weights weight_value, weight_share and weight_backlog are all 0"
+            raise ConfigError(msg)
+
+
+@dataclass(frozen=True)
+class ValuationConfig:
+    """The target the disposal pipeline is measured against."""
+
+    #: Value of NHS land in London put on it by the 2017 memorandum (£).
+    target_gbp: float = 11e9
+    #: Where that target comes from.
+    target_source: str = TARGET_SOURCE
+
+    def __post_init__(self) -> None:
+        _positive(self, "target_gbp")
+
+
+@dataclass(frozen=True)
+class Config:
+    """All settings of one run. Build with :func:`load_config` or directly."""
+
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
+    score: ScoreConfig = field(default_factory=ScoreConfig)
+    valuation: ValuationConfig = field(default_factory=ValuationConfig)
+
+
+_SECTIONS = {"validation": ValidationConfig, "score": ScoreConfig, "valuation": ValuationConfig}
+
+
+def load_config(path: Path | None = None, **overrides: Any) -> Config:
+    """Return the default :class:`Config`, updated from a TOML file and overrides.
+
+    Parameters
+    ----------
+    path : pathlib.Path, optional
+        A TOML file with any of the sections ``[validation]``, ``[score]``,
+        ``[valuation]``. Unknown sections or keys are refused.
+    **overrides
+        ``section__key=value`` pairs applied after the file, e.g.
+        ``valuation__target_gbp=5e9`` (the CLI's ``--target-gbp``).
+
+    Raises
+    ------
+    ConfigError
+        For an unreadable file, unknown key, wrong type or out-of-range value.
+
+    Examples
+    --------
+    >>> load_config(valuation__target_gbp=5e9).valuation.target_gbp
+    5000000000.0
+    >>> load_config(score__weight_vaule=1)
+    Traceback (most recent call last):
+    ...
+    estates.errors.ConfigError: unknown setting [score] weight_vaule; known: ...
+    """
+    data: dict[str, dict[str, Any]] = {}
+    if path is not None:
+        try:
+            with Path(path).open("rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError as exc:
+            msg = f"{path}: no such config file"
+            raise ConfigError(msg) from exc
+        except tomllib.TOMLDecodeError as exc:
+            msg = f"{path}: not valid TOML ({exc})"
+            raise ConfigError(msg) from exc
+    for key, value in overrides.items():
+        section, _, name = key.partition("__")
+        data.setdefault(section, {})[name] = value
+    config = Config()
+    for section, values in data.items():
+        if section not in _SECTIONS:
+            msg = f"unknown config section [{section}]; known: {', '.join(sorted(_SECTIONS))}"
+            raise ConfigError(msg)
+        if not isinstance(values, dict):
+            msg = f"config [{section}] must be a table of settings"
+            raise ConfigError(msg)
+        cls = _SECTIONS[section]
+        known = {f.name: f for f in fields(cls)}
+        for name, value in values.items():
+            if name not in known:
+                msg = f"unknown setting [{section}] {name}; known: {', '.join(sorted(known))}"
+                raise ConfigError(msg)
+            default = getattr(getattr(config, section), name)
+            values[name] = _coerce(section, name, value, default)
+        config = replace(config, **{section: replace(getattr(config, section), **values)})
+    return config
+
+
+def _coerce(section: str, name: str, value: Any, default: Any) -> Any:
+    if isinstance(default, bool) or isinstance(value, bool):
+        ok = isinstance(value, bool) and isinstance(default, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float))
+        value = float(value) if ok else value
+    elif isinstance(default, int):
+        ok = isinstance(value, int)
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        msg = (
+            f"config [{section}] {name} = {value!r} should be a {type(default).__name__} "
+            f"(default {default!r})"
+        )
+        raise ConfigError(msg)
+    return value
+
+
+def _positive(obj: object, name: str, *, allow_zero: bool = False) -> None:
+    value = getattr(obj, name)
+    bad = not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero)
+    if bad:
+        section = type(obj).__name__.removesuffix("Config").lower()
+        need = "zero or more" if allow_zero else "more than zero"
+        msg = f"config [{section}] {name} = {value!r} must be {need}"
+        raise ConfigError(msg)

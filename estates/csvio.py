@@ -1,0 +1,253 @@
+"""Read real-world CSV files: encodings, BOMs, delimiters and number formats.
+
+Files from NHS and council systems arrive with a UTF-8 byte-order mark, in
+Windows-1252, with semicolons, with numbers in scientific notation
+(``4.3077960610389709E-2``) and with ``Not Applicable`` for missing values. This
+module turns such a file into a frame of text, and text into numbers, without
+ever reading "missing" as zero.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from estates.errors import DataValidationError
+from estates.findings import Findings
+
+#: Cell values that mean "no value". Compared after stripping spaces, ignoring case.
+MISSING_MARKERS = frozenset(
+    {"", "not applicable", "n/a", "na", "nan", "null", "none", "-", "--", "#n/a", "not known"}
+)
+#: CSV files larger than this are refused rather than read into memory.
+DEFAULT_MAX_CSV_BYTES = 512 * 1024**2
+_DELIMITERS = ",;\t|"
+
+
+def read_csv_text(
+    path: Path,
+    findings: Findings,
+    *,
+    required: tuple[str, ...] = (),
+    max_bytes: int = DEFAULT_MAX_CSV_BYTES,
+) -> pd.DataFrame:
+    """Read a CSV file into a frame of stripped strings, one column per header.
+
+    Every cell is text (``""`` for an empty cell); numbers are parsed later with
+    :func:`parse_numbers` so that bad values can be reported row by row.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    findings : Findings
+        Receives a ``warning`` if the file is not UTF-8 and was decoded as
+        Windows-1252.
+    required : tuple of str
+        Columns that must be present (after case-folding spaces around names).
+    max_bytes : int
+        Files larger than this are refused with a message suggesting GeoParquet.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Text cells; the index is the spreadsheet row number (header = row 1).
+
+    Raises
+    ------
+    DataValidationError
+        If the file is missing, unreadable, empty, has only a header, is not
+        delimited as a CSV, is truncated mid-record, or lacks a required column.
+    """
+    name = path.name
+    raw = _read_bytes(path, max_bytes=max_bytes)
+    text = _decode(raw, name, findings)
+    if not text.strip():
+        msg = f"{name} is empty; expected a CSV file with a header row"
+        raise DataValidationError(msg)
+    delimiter = _sniff_delimiter(text, required)
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+        rows = list(reader)
+    except csv.Error as exc:
+        msg = f"{name}: not a readable CSV file ({exc}); is it truncated or mis-quoted?"
+        raise DataValidationError(msg) from exc
+    while rows and not any(cell.strip() for cell in rows[-1]):
+        rows.pop()
+    header = [h.strip() for h in rows[0]]
+    _check_header(header, name, required)
+    body = rows[1:]
+    if not body:
+        msg = f"{name} has a header but no data rows"
+        raise DataValidationError(msg)
+    width = len(header)
+    for line_no, row in enumerate(body, start=2):
+        if len(row) > width and any(c.strip() for c in row[width:]):
+            msg = (
+                f"{name} row {line_no}: {len(row)} fields but the header has {width}; "
+                "quote values that contain the delimiter"
+            )
+            raise DataValidationError(msg)
+    cells = [[c.strip() for c in (row + [""] * width)[:width]] for row in body]
+    frame = pd.DataFrame(cells, columns=header, dtype=object)
+    frame.index = pd.RangeIndex(2, 2 + len(frame), name="row")
+    return frame
+
+
+def parse_numbers(
+    text: pd.Series,
+    *,
+    column: str,
+    source_file: str,
+    findings: Findings | None,
+    site_codes: pd.Series | None = None,
+    action: str = "flagged",
+) -> pd.Series:
+    """Parse a column of text into floats; missing markers become NaN, never 0.
+
+    Scientific notation and thousands separators are accepted. A value that is
+    not a number, or is infinite, becomes NaN and, if ``findings`` is given, is
+    recorded with ``action``.
+
+    Examples
+    --------
+    >>> s = pd.Series(["4.3077960610389709E-2", "Not Applicable", "", "1,526,422", "x"])
+    >>> parse_numbers(s, column="v", source_file="f.csv", findings=None).tolist()
+    [0.04307796061038971, nan, nan, 1526422.0, nan]
+    """
+    values = np.full(len(text), np.nan)
+    for i, (row, cell) in enumerate(text.items()):
+        if cell is None or (isinstance(cell, float) and math.isnan(cell)):
+            continue
+        cell_text = str(cell).strip()
+        if cell_text.lower() in MISSING_MARKERS:
+            continue
+        number = _to_float(cell_text)
+        if number is None or not math.isfinite(number):
+            if findings is not None:
+                code = None if site_codes is None else site_codes.iloc[i]
+                findings.add(
+                    source_file,
+                    int(row) if isinstance(row, (int, np.integer)) else None,
+                    f"{column} {cell_text!r} is not a finite number; treated as missing",
+                    action=action,  # type: ignore[arg-type]
+                    check="not_a_number",
+                    site_code=code,
+                    column=column,
+                    value=cell_text,
+                )
+            continue
+        values[i] = number
+    return pd.Series(values, index=text.index, name=text.name, dtype="float64")
+
+
+def is_missing(cell: object) -> bool:
+    """Return True if a text cell means "no value" (see :data:`MISSING_MARKERS`)."""
+    if cell is None:
+        return True
+    if isinstance(cell, float):
+        return math.isnan(cell)
+    return str(cell).strip().lower() in MISSING_MARKERS
+
+
+def _to_float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    if "," in text:
+        try:
+            return float(text.replace(",", ""))
+        except ValueError:
+            return None
+    return None
+
+
+def _read_bytes(path: Path, *, max_bytes: int) -> bytes:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError as exc:
+        msg = f"{path}: no such file"
+        raise DataValidationError(msg) from exc
+    except OSError as exc:
+        msg = f"{path}: cannot read ({exc.strerror})"
+        raise DataValidationError(msg) from exc
+    if not path.is_file():
+        msg = f"{path}: not a file"
+        raise DataValidationError(msg)
+    if size > max_bytes:
+        msg = (
+            f"{path.name} is {size / 1024**2:,.0f} MiB, over the {max_bytes / 1024**2:,.0f} MiB "
+            "limit for CSV; convert it to GeoParquet, which is read in chunks"
+        )
+        raise DataValidationError(msg)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        msg = f"{path}: cannot read ({exc.strerror})"
+        raise DataValidationError(msg) from exc
+
+
+def _decode(raw: bytes, name: str, findings: Findings) -> str:
+    if b"\x00" in raw[:4096]:
+        msg = f"{name} contains NUL bytes: it is not a text CSV file (UTF-16 or binary?)"
+        raise DataValidationError(msg)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = raw.decode("cp1252")
+        encoding = "Windows-1252 (cp1252)"
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+        encoding = "Latin-1"
+    findings.add(
+        name,
+        None,
+        f"file is not valid UTF-8; decoded as {encoding}. Save it as UTF-8 to silence this",
+        action="warning",
+        check="not_utf8",
+    )
+    return text
+
+
+def _sniff_delimiter(text: str, required: tuple[str, ...]) -> str:
+    first_line = text.splitlines()[0] if text else ""
+    wanted = {r.lower() for r in required}
+    best, best_hits = ",", -1
+    for delimiter in _DELIMITERS:
+        fields = {f.strip().strip('"').lower() for f in first_line.split(delimiter)}
+        hits = len(fields & wanted) if wanted else len(fields)
+        if hits > best_hits:
+            best, best_hits = delimiter, hits
+    return best
+
+
+def _check_header(header: list[str], name: str, required: tuple[str, ...]) -> None:
+    if len(header) == 1 and required and len(required) > 1:
+        msg = (
+            f"{name}: the header has one column ({header[0][:60]!r}); expected columns "
+            f"{', '.join(required)} separated by commas"
+        )
+        raise DataValidationError(msg)
+    seen: set[str] = set()
+    for h in header:
+        if h in seen and h:
+            msg = f"{name}: column {h!r} appears twice in the header"
+            raise DataValidationError(msg)
+        seen.add(h)
+    missing = [r for r in required if r not in header]
+    if missing:
+        found = ", ".join(header[:12]) + (" …" if len(header) > 12 else "")
+        msg = (
+            f"{name}: missing column {missing[0]!r}"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+            + f"; found {found}"
+        )
+        raise DataValidationError(msg)

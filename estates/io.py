@@ -1,0 +1,488 @@
+"""Read every input the pipeline takes, and nothing else: the only module that opens input files.
+
+Each loader returns records with snake_case columns, the file's name in
+``source_file`` and the spreadsheet row (header = 1) or feature number in
+``source_row``, so that every later finding can point at the record it is about.
+Coordinates stay as numbers here; :mod:`estates.coords` checks them.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from estates import bundled
+from estates.config import ERIC_AGGREGATE_CODE, ERIC_SITE_COLUMNS, ERIC_TEXT_COLUMNS
+from estates.crs import BNG, WGS84
+from estates.csvio import DEFAULT_MAX_CSV_BYTES, is_missing, parse_numbers, read_csv_text
+from estates.errors import CRSError, DataValidationError
+from estates.findings import Findings
+
+log = logging.getLogger("estates")
+
+#: Optional numeric columns a user's site file may carry.
+SITE_NUMERIC_COLUMNS = ("land_owned_ha", "land_unused_ha")
+#: Optional text columns a user's site file may carry.
+SITE_TEXT_COLUMNS = ("site_type", "trust_code", "trust_name")
+#: Columns every loader of site records returns.
+RECORD_COLUMNS = [
+    "site_code",
+    "site_name",
+    "site_type",
+    "trust_code",
+    "trust_name",
+    "latitude",
+    "longitude",
+    "easting",
+    "northing",
+    "source_file",
+    "source_row",
+]
+#: Candidate names of the code and name columns of a boundaries layer.
+BOROUGH_CODE_CANDIDATES = ("borough_code", "code", "gss_code", "lad20cd", "lad_code", "lad22cd")
+BOROUGH_NAME_CANDIDATES = ("borough_name", "name", "lad20nm", "lad_name", "lad22nm")
+_VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".parquet", ".geoparquet", ".fgb"}
+
+
+def load_boroughs(
+    path: Path | str | None = None,
+    *,
+    code_column: str | None = None,
+    name_column: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Load London borough polygons.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Any polygon layer pyogrio reads (GeoJSON, GeoPackage, Shapefile,
+        GeoParquet). Default: the bundled ONS May 2020 boundaries.
+    code_column, name_column : str, optional
+        The columns holding the GSS code and the name. By default the first of
+        :data:`BOROUGH_CODE_CANDIDATES` / :data:`BOROUGH_NAME_CANDIDATES` found
+        (case-insensitive).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``borough_code``, ``borough_name``, ``geometry``, one row per borough,
+        in the file's CRS (WGS84 for the bundled file). Self-intersecting
+        polygons are repaired with :func:`shapely.make_valid` and logged.
+
+    Raises
+    ------
+    DataValidationError
+        Missing code or name column, non-polygon, empty or missing geometry,
+        duplicate codes, or an unreadable file.
+    CRSError
+        If the layer declares no CRS.
+
+    Examples
+    --------
+    >>> boroughs = load_boroughs()
+    >>> len(boroughs), boroughs.crs.to_string()
+    (33, 'EPSG:4326')
+    """
+    path = Path(path) if path is not None else bundled.boundaries_path()
+    frame = _read_vector(path)
+    name = path.name
+    code_col = _pick_column(frame, code_column, BOROUGH_CODE_CANDIDATES, name, "borough code")
+    name_col = _pick_column(frame, name_column, BOROUGH_NAME_CANDIDATES, name, "borough name")
+    boroughs = gpd.GeoDataFrame(
+        {
+            "borough_code": frame[code_col].astype("string").str.strip(),
+            "borough_name": frame[name_col].astype("string").str.strip(),
+        },
+        geometry=frame.geometry.to_numpy(),
+        crs=frame.crs,
+    )
+    if boroughs.empty:
+        msg = f"{name} has no features; expected one polygon per borough"
+        raise DataValidationError(msg)
+    geoms = boroughs.geometry.to_numpy()
+    for i, geom in enumerate(geoms, start=1):
+        label = f"{name} feature {i} ({boroughs['borough_code'].iloc[i - 1]})"
+        if geom is None or shapely.is_empty(geom):
+            msg = f"{label}: geometry is missing or empty; every borough needs a polygon"
+            raise DataValidationError(msg)
+        if shapely.get_type_id(geom) not in (3, 6):
+            msg = f"{label}: geometry is a {geom.geom_type}, expected Polygon or MultiPolygon"
+            raise DataValidationError(msg)
+    if boroughs["borough_code"].isna().any():
+        row = int(np.flatnonzero(boroughs["borough_code"].isna())[0]) + 1
+        msg = f"{name} feature {row}: borough code is blank"
+        raise DataValidationError(msg)
+    dupes = boroughs["borough_code"][boroughs["borough_code"].duplicated()]
+    if len(dupes):
+        msg = f"{name}: borough code {dupes.iloc[0]} appears more than once"
+        raise DataValidationError(msg)
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        codes = ", ".join(boroughs["borough_code"][invalid].astype(str))
+        log.warning("repaired %d invalid borough polygon(s) in %s: %s", invalid.sum(), name, codes)
+        boroughs = boroughs.copy()
+        boroughs.loc[invalid, "geometry"] = _polygonal(geoms[invalid])
+    return boroughs
+
+
+def _polygonal(geoms: np.ndarray) -> np.ndarray:
+    """Repair invalid polygons, keeping only their polygonal parts."""
+    out = []
+    for geom in shapely.make_valid(geoms):
+        parts = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) in (3, 6)]
+        out.append(shapely.union_all(parts) if parts else shapely.Polygon())
+    return np.array(out, dtype=object)
+
+
+def load_groupings(path: Path | str | None = None) -> pd.DataFrame:
+    """Load pilot and sub-region memberships, one row per (group, borough).
+
+    Columns: ``group_type`` (``pilot`` or ``subregion``), ``group_id``,
+    ``group_name``, ``borough_code``, ``borough_name``, ``source``. Default: the
+    bundled ``data/boundaries/london_groupings.csv``.
+
+    Examples
+    --------
+    >>> g = load_groupings()
+    >>> sorted(g.loc[g.borough_name == "Haringey", "group_id"])
+    ['haringey_prevention', 'ncl', 'ncl_estates']
+    """
+    path = Path(path) if path is not None else bundled.groupings_path()
+    required = ("group_type", "group_id", "group_name", "borough_code", "source")
+    frame = read_csv_text(path, Findings(), required=required)
+    bad = ~frame["group_type"].isin(["pilot", "subregion"])
+    if bad.any():
+        row = frame.index[bad][0]
+        msg = (
+            f"{path.name} row {row}: group_type {frame.loc[row, 'group_type']!r} "
+            "must be 'pilot' or 'subregion'"
+        )
+        raise DataValidationError(msg)
+    for row, gid in frame["group_id"].items():
+        if not gid or not gid.replace("_", "").isalnum() or not gid.isascii():
+            msg = (
+                f"{path.name} row {row}: group_id {gid!r} must be letters, digits and "
+                "underscores (it names a map file)"
+            )
+            raise DataValidationError(msg)
+    subs = frame[frame["group_type"] == "subregion"]
+    twice = subs["borough_code"][subs["borough_code"].duplicated()]
+    if len(twice):
+        msg = f"{path.name}: borough {twice.iloc[0]} is in more than one sub-region"
+        raise DataValidationError(msg)
+    if "borough_name" not in frame:
+        frame["borough_name"] = ""
+    return frame.reset_index(drop=True)
+
+
+def load_context_sites(
+    paths: list[Path] | None = None, *, findings: Findings | None = None
+) -> pd.DataFrame:
+    """Load NHS hospital and clinic records with coordinates, newest file first.
+
+    These locate ERIC sites by ODS code or name, and are the maps' context layers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``context_code``, ``context_name``, ``parent_code``, ``latitude``,
+        ``longitude``, ``postcode``, ``context_kind`` (the file's stem),
+        ``source_file``, ``source_row``, ``file_rank`` (0 = newest). Rows whose
+        coordinates are not numbers are dropped with a ``rejected`` finding.
+    """
+    findings = findings if findings is not None else Findings()
+    paths = paths if paths is not None else bundled.context_site_paths()
+    frames = []
+    for rank, path in enumerate(paths):
+        text = read_csv_text(
+            path,
+            findings,
+            required=("OrganisationCode", "OrganisationName", "Latitude", "Longitude"),
+        )
+        frame = pd.DataFrame(
+            {
+                "context_code": text["OrganisationCode"],
+                "context_name": text["OrganisationName"],
+                "parent_code": text.get("ParentODSCode", pd.Series("", index=text.index)),
+                "postcode": text.get("Postcode", pd.Series("", index=text.index)),
+                "latitude": parse_numbers(
+                    text["Latitude"],
+                    column="Latitude",
+                    source_file=path.name,
+                    findings=findings,
+                    site_codes=text["OrganisationCode"],
+                    action="rejected",
+                ),
+                "longitude": parse_numbers(
+                    text["Longitude"],
+                    column="Longitude",
+                    source_file=path.name,
+                    findings=findings,
+                    site_codes=text["OrganisationCode"],
+                    action="rejected",
+                ),
+                "context_kind": path.stem.removeprefix("nhs_").removesuffix("_london"),
+                "source_file": path.name,
+                "source_row": text.index,
+                "file_rank": rank,
+            }
+        )
+        frames.append(frame[frame["latitude"].notna() & frame["longitude"].notna()])
+    context = pd.concat(frames, ignore_index=True)
+    return context.astype({"context_code": "string", "context_name": "string"})
+
+
+def load_eric_sites(path: Path | str | None = None, *, findings: Findings) -> pd.DataFrame:
+    """Load ERIC 2016/17 site-level records, renaming headers to snake_case.
+
+    Missing markers (``Not Applicable``, blank) become NaN, never 0. Site names
+    lose stray leading and trailing spaces. ``is_aggregate`` marks each trust's
+    ``AGGRE`` row (a bundle of small sites, not a place).
+    """
+    path = Path(path) if path is not None else bundled.eric_sites_path()
+    text = read_csv_text(path, findings, required=("Organisation Code", "Site Code", "Site Name"))
+    missing = [raw for raw in ERIC_SITE_COLUMNS if raw not in text.columns]
+    if missing:
+        msg = f"{path.name}: missing ERIC column {missing[0]!r}; is this an ERIC site-level file?"
+        raise DataValidationError(msg)
+    frame = text[list(ERIC_SITE_COLUMNS)].rename(columns=ERIC_SITE_COLUMNS)
+    out = pd.DataFrame(index=frame.index)
+    for column in frame.columns:
+        if column in ERIC_TEXT_COLUMNS:
+            out[column] = frame[column].str.strip().astype("string")
+        else:
+            out[column] = parse_numbers(
+                frame[column],
+                column=column,
+                source_file=path.name,
+                findings=findings,
+                site_codes=frame["site_code"],
+            )
+    out["is_aggregate"] = out["site_code"] == ERIC_AGGREGATE_CODE
+    for column in ("latitude", "longitude", "easting", "northing"):
+        out[column] = np.nan
+    out["source_file"] = path.name
+    out["source_row"] = out.index.to_numpy()
+    return out.reset_index(drop=True)
+
+
+def load_eric_pfi(path: Path | str | None = None) -> pd.DataFrame:
+    """Load the ERIC 2016/17 PFI sheet: ``trust_code``, ``site_code``, ``pfi_scheme``."""
+    path = Path(path) if path is not None else bundled.eric_pfi_path()
+    text = read_csv_text(
+        path, Findings(), required=("Organisation Code", "Site Code", "Scheme Name")
+    )
+    return pd.DataFrame(
+        {
+            "trust_code": text["Organisation Code"].astype("string"),
+            "site_code": text["Site Code"].astype("string"),
+            "pfi_scheme": text["Scheme Name"].astype("string"),
+            "postcode": text.get("Post Code", pd.Series("", index=text.index)).astype("string"),
+        }
+    ).reset_index(drop=True)
+
+
+def read_site_records(
+    path: Path | str,
+    *,
+    findings: Findings,
+    max_csv_bytes: int = DEFAULT_MAX_CSV_BYTES,
+) -> pd.DataFrame:
+    """Read a user's site file into records with :data:`RECORD_COLUMNS`.
+
+    CSV needs ``site_code`` and ``site_name``, plus ``latitude``/``longitude``
+    (WGS84) or ``easting``/``northing`` (EPSG:27700); a row with neither is
+    kept unlocated and looked up like an ERIC site. GeoPackage, GeoJSON,
+    GeoParquet and Shapefile layers need a declared CRS and point geometries.
+    Optional: ``land_owned_ha``, ``land_unused_ha``, ``site_type``,
+    ``trust_code``, ``trust_name``.
+    """
+    path = Path(path)
+    if path.suffix.lower() in _VECTOR_SUFFIXES:
+        return _read_site_layer(path, findings=findings)
+    text = read_csv_text(
+        path, findings, required=("site_code", "site_name"), max_bytes=max_csv_bytes
+    )
+    has_latlon = {"latitude", "longitude"} <= set(text.columns)
+    has_en = {"easting", "northing"} <= set(text.columns)
+    if not has_latlon and not has_en:
+        if {"lat", "lon"} & {c.lower() for c in text.columns}:
+            hint = "; rename lat/lon to latitude/longitude"
+        else:
+            hint = ""
+        msg = (
+            f"{path.name}: no coordinate columns; expected latitude and longitude (WGS84) "
+            f"or easting and northing (EPSG:27700){hint}"
+        )
+        raise DataValidationError(msg)
+    records = pd.DataFrame(index=text.index)
+    records["site_code"] = text["site_code"].astype("string")
+    records["site_name"] = text["site_name"].astype("string")
+    for column in SITE_TEXT_COLUMNS:
+        records[column] = text[column].astype("string") if column in text else pd.NA
+    for column in ("latitude", "longitude", "easting", "northing"):
+        if column in text:
+            records[column] = parse_numbers(
+                text[column], column=column, source_file=path.name, findings=None
+            )
+            records[f"{column}_text"] = text[column]
+        else:
+            records[column] = np.nan
+    for column in SITE_NUMERIC_COLUMNS:
+        if column in text:
+            records[column] = parse_numbers(
+                text[column],
+                column=column,
+                source_file=path.name,
+                findings=findings,
+                site_codes=text["site_code"],
+            )
+    records["source_file"] = path.name
+    records["source_row"] = text.index.to_numpy()
+    return records.reset_index(drop=True)
+
+
+def _read_site_layer(path: Path, *, findings: Findings) -> pd.DataFrame:
+    frame = _read_vector(path)
+    if frame.crs is None:
+        msg = (
+            f"{path.name}: the layer declares no CRS; save it with one "
+            "(EPSG:4326 for longitude/latitude, EPSG:27700 for British National Grid)"
+        )
+        raise CRSError(msg)
+    lower = {c.lower(): c for c in frame.columns if c != frame.geometry.name}
+    for required in ("site_code", "site_name"):
+        if required not in lower:
+            found = ", ".join(sorted(lower)[:12])
+            msg = f"{path.name}: missing column {required!r}; found {found}"
+            raise DataValidationError(msg)
+    records = pd.DataFrame(index=range(len(frame)))
+    for column in ("site_code", "site_name", *SITE_TEXT_COLUMNS):
+        if column in lower:
+            records[column] = frame[lower[column]].astype("string").str.strip().to_numpy()
+        else:
+            records[column] = pd.NA
+    for column in SITE_NUMERIC_COLUMNS:
+        if column in lower:
+            records[column] = pd.to_numeric(frame[lower[column]], errors="coerce").to_numpy()
+    geoms = frame.geometry.to_numpy()
+    types = shapely.get_type_id(geoms)
+    x = np.full(len(frame), np.nan)
+    y = np.full(len(frame), np.nan)
+    ok = (types == 0) & ~shapely.is_empty(geoms)
+    for i in np.flatnonzero((types != 0) & (types != -1)):
+        findings.add(
+            path.name,
+            int(i) + 1,
+            f"geometry is a {geoms[i].geom_type}, expected a Point; record rejected",
+            action="rejected",
+            check="not_a_point",
+            site_code=records["site_code"].iloc[i],
+            column="geometry",
+        )
+    records["_reject_geometry"] = (types != 0) & (types != -1)
+    x[ok] = shapely.get_x(geoms[ok])
+    y[ok] = shapely.get_y(geoms[ok])
+    if frame.crs.is_geographic:
+        if not frame.crs.equals(WGS84) and ok.any():
+            layer = gpd.GeoSeries(geoms[ok], crs=frame.crs).to_crs(WGS84)
+            x[ok], y[ok] = layer.x.to_numpy(), layer.y.to_numpy()
+        records["longitude"], records["latitude"] = x, y
+        records["easting"] = records["northing"] = np.nan
+    else:
+        if not frame.crs.equals(BNG) and ok.any():
+            layer = gpd.GeoSeries(geoms[ok], crs=frame.crs).to_crs(BNG)
+            x[ok], y[ok] = layer.x.to_numpy(), layer.y.to_numpy()
+        records["easting"], records["northing"] = x, y
+        records["longitude"] = records["latitude"] = np.nan
+    records["source_file"] = path.name
+    records["source_row"] = np.arange(1, len(frame) + 1)
+    return records
+
+
+def load_locations(path: Path | str, *, findings: Findings) -> pd.DataFrame:
+    """Load a user's locations file: ``site_code``, ``latitude``, ``longitude``, ``source``.
+
+    Rows with coordinates that are not numbers are dropped with a ``rejected``
+    finding; range checks happen in :mod:`estates.coords`.
+    """
+    path = Path(path)
+    text = read_csv_text(path, findings, required=("site_code", "latitude", "longitude", "source"))
+    frame = pd.DataFrame(
+        {
+            "site_code": text["site_code"].astype("string"),
+            "latitude": parse_numbers(
+                text["latitude"], column="latitude", source_file=path.name, findings=None
+            ),
+            "longitude": parse_numbers(
+                text["longitude"], column="longitude", source_file=path.name, findings=None
+            ),
+            "latitude_text": text["latitude"],
+            "longitude_text": text["longitude"],
+            "source": text["source"].astype("string"),
+            "source_file": path.name,
+            "source_row": text.index.to_numpy(),
+        }
+    )
+    blank_source = frame["source"].map(is_missing)
+    for row in frame.loc[blank_source, "source_row"]:
+        findings.add(
+            path.name,
+            int(row),
+            "source is blank; say where each location comes from",
+            action="rejected",
+            check="blank_source",
+            column="source",
+        )
+    return frame[~blank_source].reset_index(drop=True)
+
+
+def _read_vector(path: Path) -> gpd.GeoDataFrame:
+    if not path.exists():
+        msg = f"{path}: no such file"
+        raise DataValidationError(msg)
+    if path.stat().st_size == 0:
+        msg = f"{path.name} is empty"
+        raise DataValidationError(msg)
+    try:
+        if path.suffix.lower() in {".parquet", ".geoparquet"}:
+            return gpd.read_parquet(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return gpd.read_file(path, engine="pyogrio")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        first = str(exc).splitlines()[0][:200]
+        msg = f"{path.name}: cannot read as a GIS layer ({first})"
+        raise DataValidationError(msg) from exc
+    except (ValueError, OSError) as exc:
+        first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        msg = f"{path.name}: cannot read ({first})"
+        raise DataValidationError(msg) from exc
+
+
+def _pick_column(
+    frame: pd.DataFrame, given: str | None, candidates: tuple[str, ...], name: str, what: str
+) -> str:
+    columns = [c for c in frame.columns if c != "geometry"]
+    if given is not None:
+        if given not in columns:
+            msg = f"{name}: no column {given!r} for the {what}; found {', '.join(columns)}"
+            raise DataValidationError(msg)
+        return given
+    lower = {c.lower(): c for c in columns}
+    for candidate in candidates:
+        if candidate in lower:
+            return lower[candidate]
+    option = f"--boundary-{what.rsplit(maxsplit=1)[-1]}-column"
+    msg = (
+        f"{name}: no {what} column; expected one of {', '.join(candidates)} "
+        f"(found {', '.join(columns) or 'none'}); name it with {option}"
+    )
+    raise DataValidationError(msg)

@@ -1,0 +1,361 @@
+"""Chain the stages: load -> validate -> locate -> reproject -> join -> tag -> score.
+
+:func:`run` does the work and returns everything a writer or a map needs;
+:func:`build` is the analyst's entry point and returns the site table alone.
+Nothing here writes files.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+
+from estates import bundled
+from estates.config import Config
+from estates.crs import BNG, WGS84, to_analysis_crs
+from estates.errors import DataValidationError
+from estates.findings import Findings
+from estates.groupings import tag_groupings
+from estates.io import (
+    load_boroughs,
+    load_context_sites,
+    load_eric_pfi,
+    load_eric_sites,
+    load_groupings,
+    load_locations,
+    read_site_records,
+)
+from estates.join import join_boroughs
+from estates.locate import locate_sites
+from estates.validate import add_flag, reject_bad_coordinates, validate_records
+
+log = logging.getLogger("estates")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The files one run reads. ``None`` means the bundled data."""
+
+    sites: tuple[Path, ...] = ()
+    boundaries: Path | None = None
+    boundary_code_column: str | None = None
+    boundary_name_column: str | None = None
+    groupings: Path | None = None
+    locations: Path | None = None
+    land_values: Path | None = None
+    pipeline: Path | None = None
+
+    def paths(self) -> list[Path]:
+        """Return every file this run reads, bundled ones included, in a stable order."""
+        files: list[Path] = list(self.sites) or [
+            bundled.eric_sites_path(),
+            bundled.eric_pfi_path(),
+        ]
+        files.append(self.boundaries or bundled.boundaries_path())
+        files.append(self.groupings or bundled.groupings_path())
+        files.extend(bundled.context_site_paths())
+        files.extend(p for p in (self.locations, self.land_values, self.pipeline) if p)
+        return files
+
+
+@dataclass
+class Result:
+    """Everything one run produced, before anything is written.
+
+    Attributes
+    ----------
+    sites : geopandas.GeoDataFrame
+        The site table, one row per kept record, in WGS84 (EPSG:4326); rows
+        with no location have a missing geometry. See ``docs/columns.md``.
+    boroughs : geopandas.GeoDataFrame
+        Borough polygons in WGS84 with ``subregion`` and ``pilots``.
+    context : geopandas.GeoDataFrame
+        NHS hospital and clinic records in WGS84, for the maps.
+    groupings : pandas.DataFrame
+        Pilot and sub-region memberships.
+    findings : Findings
+        Every rejected, flagged or warned-about record.
+    counts : dict
+        Counts per stage (``summary.json``'s ``counts``).
+    """
+
+    sites: gpd.GeoDataFrame
+    boroughs: gpd.GeoDataFrame
+    context: gpd.GeoDataFrame
+    groupings: pd.DataFrame
+    findings: Findings
+    counts: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def run(inputs: Inputs | None = None, *, config: Config | None = None) -> Result:
+    """Run every stage on ``inputs`` (bundled data by default) and return the result.
+
+    Raises
+    ------
+    EstatesError
+        For an unusable input file or option. Bad *records* never raise: they
+        are rejected or flagged in ``result.findings``.
+    """
+    inputs = inputs or Inputs()
+    config = config or Config()
+    findings = Findings()
+
+    boroughs = load_boroughs(
+        inputs.boundaries,
+        code_column=inputs.boundary_code_column,
+        name_column=inputs.boundary_name_column,
+    )
+    groupings = load_groupings(inputs.groupings)
+    _check_groupings(groupings, boroughs)
+    boroughs_bng = to_analysis_crs(boroughs)
+    context = load_context_sites(findings=findings)
+
+    if inputs.sites:
+        frames = [
+            read_site_records(p, findings=findings, max_csv_bytes=config.validation.max_csv_bytes)
+            for p in inputs.sites
+        ]
+        records = pd.concat(frames, ignore_index=True)
+        records["is_aggregate"] = False
+    else:
+        records = load_eric_sites(findings=findings)
+    rows_in = len(records)
+    log.info("loaded %d site records from %d file(s)", rows_in, max(1, len(inputs.sites)))
+
+    kept = validate_records(records, config=config.validation, findings=findings)
+    locations = None
+    if inputs.locations is not None:
+        locations = reject_bad_coordinates(
+            load_locations(inputs.locations, findings=findings), findings=findings
+        )
+    located = locate_sites(kept, context, locations=locations, findings=findings)
+    points = _to_points(located)
+    joined = join_boroughs(
+        points, boroughs_bng, nearest_within_m=config.validation.nearest_within_m
+    )
+    joined = _mark_london(joined, findings)
+    tagged = tag_groupings(joined, groupings)
+    tagged = _add_pfi(tagged, inputs)
+
+    sites = _finish_table(tagged)
+    rejected_records = len(
+        findings.rejected_rows({str(f) for f in records["source_file"].unique()})
+    )
+    if rows_in != len(sites) + rejected_records:
+        msg = (
+            f"internal check failed: {rows_in} records in, {len(sites)} kept and "
+            f"{rejected_records} rejected"
+        )
+        raise AssertionError(msg)
+    boroughs_out = tag_groupings(boroughs.to_crs(WGS84), groupings)
+    context_gdf = gpd.GeoDataFrame(
+        context.drop(columns=["latitude", "longitude"]),
+        geometry=gpd.points_from_xy(context["longitude"], context["latitude"]),
+        crs=WGS84,
+    )
+    counts = _counts(rows_in, sites, findings)
+    log.info(
+        "joined %d located sites to %d boroughs: %d within, %d nearest (river bank), "
+        "%d outside London",
+        counts["join"]["within"] + counts["join"]["nearest"] + counts["join"]["outside"],
+        sites["borough_code"].nunique(),
+        counts["join"]["within"],
+        counts["join"]["nearest"],
+        counts["join"]["outside"],
+    )
+    return Result(
+        sites=sites,
+        boroughs=boroughs_out,
+        context=context_gdf,
+        groupings=groupings,
+        findings=findings,
+        counts=counts,
+    )
+
+
+def build(
+    *,
+    sites: list[Path | str] | None = None,
+    boundaries: Path | str | None = None,
+    locations: Path | str | None = None,
+    config: Config | None = None,
+) -> gpd.GeoDataFrame:
+    """Return the validated, located, borough-joined, pilot-tagged site table.
+
+    Parameters
+    ----------
+    sites : list of path-like, optional
+        The user's site files; default: the bundled ERIC 2016/17 London sites.
+    boundaries : path-like, optional
+        A borough polygon layer; default: the bundled ONS boundaries.
+    locations : path-like, optional
+        A locations file for sites the bundled look-ups cannot place.
+    config : Config, optional
+        Settings; default: :class:`estates.config.Config()`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per kept site record, in WGS84 (EPSG:4326), with the columns
+        described in ``docs/columns.md``. Rejected records are not in it; run
+        :func:`run` to get them as ``result.findings``.
+
+    Examples
+    --------
+    >>> sites = build()
+    >>> sites.crs.to_string(), len(sites)
+    ('EPSG:4326', 172)
+    >>> sites.loc[sites.site_code == "RRP03", ["located_by", "borough_name"]].values.tolist()
+    [['name_match', 'Haringey']]
+    """
+    inputs = Inputs(
+        sites=tuple(Path(p) for p in (sites or ())),
+        boundaries=Path(boundaries) if boundaries is not None else None,
+        locations=Path(locations) if locations is not None else None,
+    )
+    return run(inputs, config=config).sites
+
+
+def _check_groupings(groupings: pd.DataFrame, boroughs: gpd.GeoDataFrame) -> None:
+    known = set(boroughs["borough_code"])
+    unknown = sorted(set(groupings["borough_code"]) - known)
+    if unknown and not (set(groupings["borough_code"]) & known):
+        msg = (
+            "none of the pilot and sub-region borough codes is in the boundaries "
+            f"(e.g. {unknown[0]}); are the boundaries keyed on GSS codes?"
+        )
+        raise DataValidationError(msg)
+    if unknown:
+        log.warning(
+            "%d pilot/sub-region borough codes are not in the boundaries: %s",
+            len(unknown),
+            ", ".join(unknown),
+        )
+
+
+def _to_points(located: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Return the records as points in EPSG:27700, with all four coordinates filled."""
+    lat = located["latitude"].to_numpy(dtype=float)
+    lon = located["longitude"].to_numpy(dtype=float)
+    east = located["easting"].to_numpy(dtype=float).copy()
+    north = located["northing"].to_numpy(dtype=float).copy()
+    to_bng = pyproj.Transformer.from_crs(WGS84, BNG, always_xy=True)
+    to_wgs = pyproj.Transformer.from_crs(BNG, WGS84, always_xy=True)
+    has_ll = ~np.isnan(lat) & ~np.isnan(lon)
+    if has_ll.any():
+        east[has_ll], north[has_ll] = to_bng.transform(lon[has_ll], lat[has_ll])
+    has_en = ~has_ll & ~np.isnan(east) & ~np.isnan(north)
+    lat, lon = lat.copy(), lon.copy()
+    if has_en.any():
+        lon[has_en], lat[has_en] = to_wgs.transform(east[has_en], north[has_en])
+    out = located.copy()
+    out["latitude"], out["longitude"] = lat, lon
+    out["easting"], out["northing"] = east, north
+    located_mask = ~np.isnan(east)
+    geometry = np.full(len(out), None, dtype=object)
+    geometry[located_mask] = gpd.points_from_xy(east[located_mask], north[located_mask])
+    return gpd.GeoDataFrame(out, geometry=geometry, crs=BNG)
+
+
+def _mark_london(joined: gpd.GeoDataFrame, findings: Findings) -> gpd.GeoDataFrame:
+    out = joined.copy()
+    method = out["join_method"].astype("string")
+    out["in_london"] = method.isin(["within", "nearest"]).fillna(False).astype(bool)
+    outside = method.eq("outside").fillna(False).to_numpy(dtype=bool)
+    for i in np.flatnonzero(outside):
+        rec = out.iloc[i]
+        findings.add(
+            str(rec["source_file"]),
+            int(rec["source_row"]),
+            f"outside Greater London ({rec['borough_distance_m'] / 1000:,.1f} km from the "
+            "nearest borough); kept, excluded from London totals",
+            action="flagged",
+            check="outside_london",
+            site_code=rec["site_code"],
+            column="geometry",
+            value=f"{rec['latitude']:.5f}, {rec['longitude']:.5f}",
+        )
+    out["quality_flags"] = add_flag(out["quality_flags"], outside, "outside_london")
+    nearest = method.eq("nearest").fillna(False).to_numpy(dtype=bool)
+    out["quality_flags"] = add_flag(out["quality_flags"], nearest, "joined_to_nearest_borough")
+    return out
+
+
+def _add_pfi(frame: gpd.GeoDataFrame, inputs: Inputs) -> gpd.GeoDataFrame:
+    out = frame.copy()
+    if inputs.sites:
+        out["pfi"] = False
+        return out
+    pfi = load_eric_pfi()
+    keys = set(zip(pfi["trust_code"], pfi["site_code"], strict=True))
+    out["pfi"] = [(t, s) in keys for t, s in zip(out["trust_code"], out["site_code"], strict=True)]
+    return out
+
+
+#: The leading columns of the site table, in order; measures follow.
+LEADING_COLUMNS = [
+    "site_code",
+    "site_name",
+    "site_type",
+    "trust_code",
+    "trust_name",
+    "borough_code",
+    "borough_name",
+    "subregion",
+    "pilots",
+    "in_london",
+    "located_by",
+    "location_source",
+    "join_method",
+    "borough_distance_m",
+    "latitude",
+    "longitude",
+    "easting",
+    "northing",
+    "land_owned_ha",
+    "land_unused_ha",
+    "pfi",
+    "quality_flags",
+]
+
+
+def _finish_table(tagged: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Order columns, fill optional ones, and return the table in WGS84."""
+    out = tagged.copy()
+    for column in ("site_type", "trust_code", "trust_name"):
+        if column not in out:
+            out[column] = pd.NA
+        out[column] = out[column].astype("string")
+    for column in ("land_owned_ha", "land_unused_ha"):
+        if column not in out:
+            out[column] = np.nan
+    out["site_name"] = out["site_name"].astype("string").str.strip()
+    out["quality_flags"] = out["quality_flags"].astype("string")
+    rest = [c for c in out.columns if c not in LEADING_COLUMNS and c != "geometry"]
+    out = out[[*LEADING_COLUMNS, *rest, "geometry"]]
+    out = out.to_crs(WGS84)
+    return out.reset_index(drop=True)
+
+
+def _counts(rows_in: int, sites: gpd.GeoDataFrame, findings: Findings) -> dict[str, Any]:
+    located_by = sites["located_by"].value_counts()
+    join = sites["join_method"].astype("string").fillna("not_located").value_counts()
+    return {
+        "records_in": rows_in,
+        "records_kept": len(sites),
+        "records_rejected": rows_in - len(sites),
+        "identity": f"{rows_in} in = {len(sites)} kept + {rows_in - len(sites)} rejected",
+        "located_by": {k: int(v) for k, v in located_by.sort_index().items()},
+        "join": {k: int(join.get(k, 0)) for k in ("within", "nearest", "outside", "not_located")},
+        "rejected_by_check": findings.counts_by_check("rejected"),
+        "flagged_by_check": findings.counts_by_check("flagged"),
+        "warnings_by_check": findings.counts_by_check("warning"),
+    }

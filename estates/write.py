@@ -1,0 +1,112 @@
+"""Write the site table and its companions: the analysts' outputs.
+
+``sites.parquet`` (GeoParquet, WGS84), ``sites.gpkg`` (EPSG:27700, layers
+``sites`` and ``boroughs``), ``sites.csv`` (no geometry; latitude, longitude,
+easting, northing), ``rejected.csv`` and ``summary.json``. Every writer takes
+the folder to write into and returns the path it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from estates.crs import BNG, WGS84, require_crs
+from estates.findings import Findings
+
+#: The line that must travel with any copy of the outputs.
+ATTRIBUTION = (
+    "Contains public sector information licensed under the Open Government Licence v3.0: "
+    "ERIC 2016/17 (NHS Digital); NHS Choices hospital and clinic data; Office for National "
+    "Statistics boundaries, contains OS data © Crown copyright and database right 2020."
+)
+
+
+def write_site_table(sites: gpd.GeoDataFrame, out_dir: Path) -> list[Path]:
+    """Write ``sites.parquet``, ``sites.csv`` and the ``sites`` layer of ``sites.gpkg``."""
+    require_crs(sites, WGS84, stage="write")
+    parquet = out_dir / "sites.parquet"
+    sites.to_parquet(parquet, index=False, geometry_encoding="WKB", write_covering_bbox=False)
+    gpkg = out_dir / "sites.gpkg"
+    _to_gpkg(sites.to_crs(BNG), gpkg, "sites")
+    csv = out_dir / "sites.csv"
+    write_csv(pd.DataFrame(sites.drop(columns="geometry")), csv)
+    return [parquet, gpkg, csv]
+
+
+def write_layer(frame: gpd.GeoDataFrame, gpkg: Path, layer: str) -> Path:
+    """Add ``layer`` to the GeoPackage ``gpkg``, in EPSG:27700."""
+    _to_gpkg(frame.to_crs(BNG), gpkg, layer)
+    return gpkg
+
+
+def write_csv(frame: pd.DataFrame, path: Path, *, bom: bool = False) -> Path:
+    """Write ``frame`` as UTF-8 CSV that spreadsheets read correctly.
+
+    Floats are written in positional notation (never ``1e-05``), booleans as
+    ``true``/``false``, missing values as empty cells. ``bom=True`` adds a UTF-8
+    byte-order mark, which Excel needs to detect UTF-8.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_float_dtype(series):
+            out[column] = [_plain_number(v) for v in series.to_numpy(dtype=float)]
+        elif pd.api.types.is_bool_dtype(series):
+            out[column] = series.map({True: "true", False: "false"})
+    out.to_csv(path, index=False, encoding="utf-8-sig" if bom else "utf-8", lineterminator="\n")
+    return path
+
+
+def write_findings(findings: Findings, out_dir: Path) -> Path:
+    """Write ``rejected.csv``: every rejected, flagged or warned-about record."""
+    path = out_dir / "rejected.csv"
+    write_csv(findings.to_frame(), path)
+    return path
+
+
+def write_json(data: dict[str, Any], path: Path) -> Path:
+    """Write ``data`` as stable, human-readable JSON (NaN becomes null)."""
+    text = json.dumps(_jsonable(data), indent=2, sort_keys=False, ensure_ascii=False)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def _to_gpkg(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
+    out = frame.copy()
+    for column in out.columns:
+        if column != out.geometry.name and pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].astype(object)
+    out.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
+
+
+def _plain_number(value: float) -> str:
+    if math.isnan(value):
+        return ""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return np.format_float_positional(value, precision=10, trim="-")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if not math.isfinite(float(value)) else float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if value is pd.NA or value is None:
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
