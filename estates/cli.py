@@ -1,0 +1,267 @@
+"""The ``estates`` command: thin shells over the public API, with clear exits.
+
+Exit codes (also in ``estates --help``):
+
+=====  ==========================================================
+0      success (or nothing to do: inputs unchanged)
+1      internal error: a bug; the message asks you to report it
+2      bad input file or options; nothing was published
+3      the output folder is locked by another run (see ``--wait``)
+4      published, but more records were rejected than ``--max-rejected``
+130    interrupted (Ctrl-C); nothing was published
+=====  ==========================================================
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from estates import errors
+from estates.logs import LOG_FORMATS, configure_logging
+from estates.pipeline import Inputs
+
+log = logging.getLogger("estates")
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  success, or nothing to do (inputs unchanged)
+  1  internal error (a bug: please report it)
+  2  bad input file or options; nothing published
+  3  output folder locked by another run (--wait)
+  4  published, but rejected rows exceed --max-rejected
+"""
+
+_FILE = click.Path(path_type=Path, dir_okay=False)
+
+
+def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by every command that reads the estate."""
+    options = [
+        click.option(
+            "--sites",
+            "sites",
+            type=_FILE,
+            multiple=True,
+            metavar="FILE",
+            help="Your site records (CSV, GeoPackage, GeoJSON, GeoParquet or Shapefile) "
+            "instead of the bundled ERIC 2016/17 sites. Repeatable.",
+        ),
+        click.option(
+            "--boundaries",
+            type=_FILE,
+            metavar="FILE",
+            help="A borough polygon layer instead of the bundled ONS boundaries.",
+        ),
+        click.option(
+            "--boundary-code-column",
+            metavar="NAME",
+            help="Column of --boundaries holding the GSS code (default: found by name).",
+        ),
+        click.option(
+            "--boundary-name-column",
+            metavar="NAME",
+            help="Column of --boundaries holding the borough name (default: found by name).",
+        ),
+        click.option(
+            "--groupings",
+            type=_FILE,
+            metavar="FILE",
+            help="Pilot and sub-region memberships (CSV keyed on GSS codes) instead of "
+            "the bundled data/boundaries/london_groupings.csv.",
+        ),
+        click.option(
+            "--locations",
+            type=_FILE,
+            metavar="FILE",
+            help="CSV of site_code, latitude, longitude, source for sites the NHS "
+            "hospital and clinic files cannot locate.",
+        ),
+        click.option(
+            "--land-values",
+            type=_FILE,
+            metavar="FILE",
+            help="CSV of borough_code, value_gbp_per_ha, source replacing the indicative "
+            "London average £/ha borough by borough.",
+        ),
+        click.option(
+            "--pipeline",
+            "pipeline_file",
+            type=_FILE,
+            metavar="FILE",
+            help="CSV of site_code, stage (identified, declared_surplus, on_market, sold), "
+            "receipts_gbp, date: the disposal pipeline's progress.",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            type=_FILE,
+            metavar="FILE",
+            help="TOML file overriding score weights and validation limits "
+            "(see estates/default_config.toml).",
+        ),
+        click.option(
+            "--target-gbp",
+            type=float,
+            metavar="GBP",
+            help="The disposal target in £ (default 11e9, from the November 2017 London "
+            "devolution memorandum).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _inputs(kw: dict[str, Any]) -> Inputs:
+    return Inputs(
+        sites=tuple(kw.pop("sites") or ()),
+        boundaries=kw.pop("boundaries"),
+        boundary_code_column=kw.pop("boundary_code_column"),
+        boundary_name_column=kw.pop("boundary_name_column"),
+        groupings=kw.pop("groupings"),
+        locations=kw.pop("locations"),
+        land_values=kw.pop("land_values"),
+        pipeline=kw.pop("pipeline_file"),
+    )
+
+
+@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="estates", message="estates %(version)s")
+@click.option("--quiet", "-q", is_flag=True, help="Log only warnings and errors.")
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default="text",
+    show_default=True,
+    help="Log lines on stderr as text, or one JSON object per line for log collectors.",
+)
+@click.option("--traceback", "show_traceback", is_flag=True, help="Show tracebacks of errors.")
+@click.pass_context
+def main(ctx: click.Context, quiet: bool, log_format: str, show_traceback: bool) -> None:
+    """NHS estate and land-disposal analysis for London.
+
+    Loads NHS site records and London borough boundaries (bundled real data,
+    or your files), validates and locates every site, joins it to its borough
+    and pilots, scores unused land against the £11bn target, and writes the
+    site table, offline maps and a summary.
+    """
+    configure_logging(quiet=quiet, fmt=log_format)  # type: ignore[arg-type]
+    ctx.obj = {"traceback": show_traceback}
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@_input_options
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("maps"),
+    show_default=True,
+    help="Output folder. Published atomically: readers see the old set or the new one.",
+)
+@click.option("--tiles", metavar="URL", help="Add a tile layer (online use only), e.g. an XYZ URL.")
+@click.option("--tiles-attribution", metavar="TEXT", help="Attribution text for --tiles.")
+@click.option(
+    "--wait",
+    "wait_s",
+    type=click.FloatRange(min=0),
+    default=300.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another build of the same --out to finish.",
+)
+@click.option("--force", is_flag=True, help="Rebuild even if inputs and options are unchanged.")
+@click.option(
+    "--max-rejected",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Exit with code 4 if more than N records are rejected (the set is still published).",
+)
+@click.pass_context
+def build(ctx: click.Context, out: Path, **kw: Any) -> None:
+    """Build the site table, maps and summary into --out (default maps/)."""
+    from estates.runner import BuildOptions, build_output_set
+
+    inputs = _inputs(kw)
+    options = BuildOptions(out=out, inputs=inputs, **kw)
+
+    def go() -> int:
+        report = build_output_set(options)
+        if report.status == "up_to_date":
+            click.echo(report.message)
+            return report.exit_code
+        counts = report.counts
+        click.echo(
+            f"published {len(report.files)} files to {out}/: {counts['records_kept']} sites "
+            f"({counts['records_in']} records in = {counts['records_kept']} kept + "
+            f"{counts['records_rejected']} rejected); open {out / 'index.html'}"
+        )
+        if report.message:
+            click.echo(f"estates: {report.message}", err=True)
+        return report.exit_code
+
+    ctx.exit(_guarded(ctx, go))
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@_input_options
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@click.pass_context
+def validate(ctx: click.Context, as_json: bool, **kw: Any) -> None:
+    """Check the inputs and print what would be kept, rejected and flagged; write nothing."""
+    from estates.config import load_config
+    from estates.pipeline import run
+
+    config_path = kw.pop("config_path")
+    target = kw.pop("target_gbp")
+    inputs = _inputs(kw)
+
+    def go() -> int:
+        overrides = {"valuation__target_gbp": target} if target is not None else {}
+        result = run(inputs, config=load_config(config_path, **overrides))
+        counts = result.counts
+        if as_json:
+            click.echo(json.dumps(counts, indent=2))
+        else:
+            click.echo(counts["identity"])
+            for action in ("rejected", "flagged", "warning"):
+                for finding in result.findings:
+                    if finding.action == action:
+                        click.echo(f"{action}: {finding}")
+        return errors.EXIT_OK
+
+    ctx.exit(_guarded(ctx, go))
+
+
+def _guarded(ctx: click.Context, work: Callable[[], int]) -> int:
+    """Run ``work``; turn expected errors into one line and an exit code."""
+    try:
+        return work()
+    except errors.EstatesError as exc:
+        click.echo(f"estates: error: {exc}", err=True)
+        if ctx.obj and ctx.obj.get("traceback"):
+            traceback.print_exc()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("estates: interrupted; nothing was published", err=True)
+        return 130
+    except Exception as exc:
+        click.echo(
+            f"estates: internal error: {type(exc).__name__}: {exc}. This is a bug; "
+            "please report it with the command you ran (--traceback shows details)",
+            err=True,
+        )
+        if ctx.obj and ctx.obj.get("traceback"):
+            traceback.print_exc()
+        return errors.EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""The data dictionary: every output column's name, type, unit, meaning, source and derivation.
+
+The dictionary is data (``estates/columns.toml``); ``docs/columns.md`` is
+generated from it with ``python -m estates.columns > docs/columns.md``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+_DICTIONARY = Path(__file__).with_name("columns.toml")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One documented output column."""
+
+    name: str
+    type: str
+    unit: str
+    meaning: str
+    source: str
+    derivation: str
+
+
+def load_columns(path: Path = _DICTIONARY) -> list[Column]:
+    """Return the documented columns, in the dictionary's order.
+
+    Examples
+    --------
+    >>> columns = load_columns()
+    >>> columns[0].name, columns[0].type
+    ('site_code', 'string')
+    """
+    with path.open("rb") as fh:
+        data = tomllib.load(fh)
+    return [Column(**entry) for entry in data["column"]]
+
+
+def to_markdown(columns: list[Column]) -> str:
+    """Render the dictionary as the Markdown table of ``docs/columns.md``."""
+    lines = [
+        "# Site table columns",
+        "",
+        "Generated from `estates/columns.toml` by `python -m estates.columns`; do not edit.",
+        "The site table is `sites.parquet` (GeoParquet, EPSG:4326), layer `sites` of",
+        "`sites.gpkg` (EPSG:27700) and `sites.csv` (no geometry). Empty cells are missing",
+        "values, never zero.",
+        "",
+        "| column | type | unit | meaning | source | derivation |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for c in columns:
+        cells = [f"`{c.name}`", c.type, c.unit, c.meaning, c.source, c.derivation]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(to_markdown(load_columns()), end="")

@@ -1,0 +1,231 @@
+"""One unattended build, end to end: lock, skip if up to date, run, write, check, publish.
+
+A scheduled job calls :func:`build_output_set` (through ``estates build``). It
+never leaves a broken output set: everything is written into a staging folder,
+checked (:func:`check_output_set`) and only then published atomically by
+:mod:`estates.publish`, under the lock of :mod:`estates.lock`.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from estates.config import Config, load_config
+from estates.errors import EXIT_OK, EXIT_TOO_MANY_REJECTED, EstatesError
+from estates.lock import acquire_lock
+from estates.manifest import MANIFEST_NAME, build_manifest, is_up_to_date, write_manifest
+from estates.pipeline import Inputs, Result, run
+from estates.publish import publish, safe_child, staged_output
+from estates.write import write_csv, write_findings, write_json, write_layer, write_site_table
+
+log = logging.getLogger("estates")
+
+#: Tables every output set holds; ``check_output_set`` reopens each one.
+TABLE_FILES = ("sites.parquet", "sites.gpkg", "sites.csv", "rejected.csv", "summary.json")
+_NETWORK_ASSET = re.compile(
+    r"""<(?:script|link|img|source|iframe)\b[^>]*?\b(?:src|href)\s*=\s*["']?(?:https?:)?//""",
+    re.IGNORECASE,
+)
+_CSS_NETWORK_URL = re.compile(r"""url\(\s*["']?(?:https?:)?//""", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What ``estates build`` was asked to do."""
+
+    out: Path = Path("maps")
+    inputs: Inputs = field(default_factory=Inputs)
+    config_path: Path | None = None
+    target_gbp: float | None = None
+    tiles: str | None = None
+    tiles_attribution: str | None = None
+    wait_s: float = 300.0
+    force: bool = False
+    max_rejected: int | None = None
+    maps: bool = True
+
+    def config(self) -> Config:
+        """Return the run's :class:`Config`: defaults, then the file, then options."""
+        overrides: dict[str, Any] = {}
+        if self.target_gbp is not None:
+            overrides["valuation__target_gbp"] = self.target_gbp
+        return load_config(self.config_path, **overrides)
+
+    def input_files(self) -> list[Path]:
+        """Every file the build reads, for the manifest and the up-to-date check."""
+        files = self.inputs.paths()
+        if self.config_path is not None:
+            files.append(self.config_path)
+        return files
+
+    def as_manifest(self) -> dict[str, Any]:
+        """Return the options that shape the outputs, as JSON-able values."""
+        return {
+            "boundary_code_column": self.inputs.boundary_code_column,
+            "boundary_name_column": self.inputs.boundary_name_column,
+            "target_gbp": self.target_gbp,
+            "tiles": self.tiles,
+            "tiles_attribution": self.tiles_attribution,
+            "maps": self.maps,
+        }
+
+
+@dataclass
+class BuildReport:
+    """What a build did, for the CLI's last lines and its exit code."""
+
+    status: str
+    out: Path
+    counts: dict[str, Any] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    exit_code: int = EXIT_OK
+    message: str = ""
+
+
+def build_output_set(options: BuildOptions) -> BuildReport:
+    """Build and publish the whole output set for ``options``.
+
+    Returns
+    -------
+    BuildReport
+        ``status`` is ``"published"`` or ``"up_to_date"``; ``exit_code`` is
+        :data:`~estates.errors.EXIT_TOO_MANY_REJECTED` when more records were
+        rejected than ``max_rejected`` (the set is still published).
+
+    Raises
+    ------
+    EstatesError
+        Bad input or options (nothing is published), or the lock could not be
+        had in time (:class:`~estates.errors.LockedError`).
+    """
+    config = options.config()
+    out = options.out
+    with acquire_lock(out, wait_s=options.wait_s):
+        files = options.input_files()
+        previous = out / MANIFEST_NAME
+        if not options.force and is_up_to_date(previous, files, options.as_manifest()):
+            log.info("inputs and options unchanged since the last build: nothing to do")
+            return BuildReport(
+                status="up_to_date",
+                out=out,
+                message=f"{out} is up to date (inputs and options unchanged); --force rebuilds",
+            )
+        started = datetime.now(UTC)
+        result = run(options.inputs, config=config)
+        with staged_output(out) as staging:
+            written = write_output_set(result, staging, options)
+            row_counts = {
+                "sites": len(result.sites),
+                "rejected": len(result.findings),
+                "boroughs": len(result.boroughs),
+                "records_in": int(result.counts["records_in"]),
+            }
+            manifest = build_manifest(
+                files,
+                options.as_manifest(),
+                row_counts,
+                started,
+                datetime.now(UTC),
+                output_dir=staging,
+            )
+            write_manifest(manifest, safe_child(staging, MANIFEST_NAME))
+            publish(out, staging, check=lambda folder: check_output_set(folder, result))
+    counts = result.counts
+    report = BuildReport(
+        status="published",
+        out=out,
+        counts=counts,
+        files=sorted(p.name for p in written),
+    )
+    rejected = int(counts["records_rejected"])
+    if options.max_rejected is not None and rejected > options.max_rejected:
+        report.exit_code = EXIT_TOO_MANY_REJECTED
+        report.message = (
+            f"{rejected} records rejected, more than --max-rejected {options.max_rejected}; "
+            f"see {out / 'rejected.csv'}"
+        )
+    return report
+
+
+def write_output_set(result: Result, folder: Path, options: BuildOptions) -> list[Path]:
+    """Write every output file of ``result`` into ``folder`` and return their paths."""
+    written = write_site_table(result.sites, folder)
+    write_layer(result.boroughs, safe_child(folder, "sites.gpkg"), "boroughs")
+    written.append(write_findings(result.findings, folder))
+    summary = dict(result.summary) or {"counts": result.counts}
+    summary.setdefault("counts", result.counts)
+    written.append(write_json(summary, safe_child(folder, "summary.json")))
+    if options.maps:
+        written.extend(_render_maps(result, folder, options))
+    return written
+
+
+def _render_maps(result: Result, folder: Path, options: BuildOptions) -> list[Path]:
+    from estates.maps import render_maps
+
+    return render_maps(
+        result.sites,
+        result.boroughs,
+        result.context,
+        result.summary,
+        folder,
+        tiles=options.tiles,
+        tiles_attribution=options.tiles_attribution,
+    )
+
+
+def check_output_set(folder: Path, result: Result) -> None:
+    """Raise :class:`EstatesError` unless ``folder`` holds a complete, consistent set.
+
+    Every table reopens and has the row count of ``result``; every HTML file
+    parses and references no network script, stylesheet, font or image (tile
+    URLs given with ``--tiles`` are data for Leaflet, not page assets).
+    """
+    expected = len(result.sites)
+    problems: list[str] = []
+    try:
+        counts = {
+            "sites.parquet": len(gpd.read_parquet(folder / "sites.parquet")),
+            "sites.gpkg": len(pyogrio.read_dataframe(folder / "sites.gpkg", layer="sites")),
+            "sites.csv": len(pd.read_csv(folder / "sites.csv", dtype=str)),
+        }
+        rejected_rows = len(pd.read_csv(folder / "rejected.csv", dtype=str))
+    except (OSError, ValueError, pyogrio.errors.DataSourceError) as exc:
+        msg = f"output check failed: a table does not reopen ({exc})"
+        raise EstatesError(msg) from exc
+    problems.extend(
+        f"{name} has {n} rows, expected {expected}" for name, n in counts.items() if n != expected
+    )
+    if rejected_rows != len(result.findings):
+        problems.append(f"rejected.csv has {rejected_rows} rows, expected {len(result.findings)}")
+    for page in sorted(folder.glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        parser = html.parser.HTMLParser()
+        parser.feed(text)
+        parser.close()
+        if _NETWORK_ASSET.search(text) or _CSS_NETWORK_URL.search(text):
+            problems.append(f"{page.name} loads an asset from the network")
+        if "</html>" not in text[-200:].lower():
+            problems.append(f"{page.name} is truncated")
+        marker = re.search(r'<meta name="estates:sites" content="(\d+)"', text)
+        in_london = int(result.sites["in_london"].sum())
+        if marker and page.name == "london.html" and int(marker.group(1)) != in_london:
+            problems.append(
+                f"london.html shows {marker.group(1)} sites, the table has {in_london} in London"
+            )
+    if problems:
+        msg = "output check failed, nothing published: " + "; ".join(problems)
+        raise EstatesError(msg)
+
+
+__all__ = ["BuildOptions", "BuildReport", "build_output_set", "check_output_set", "write_csv"]

@@ -1,0 +1,104 @@
+"""The command line: help, exit codes and one-line errors, run as a user would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from estates.cli import main
+
+
+@pytest.fixture
+def cli():
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def test_help_lists_every_option_and_the_exit_codes(cli):
+    result = cli("build", "--help")
+    assert result.exit_code == 0
+    for option in [
+        "--out",
+        "--sites",
+        "--boundaries",
+        "--locations",
+        "--land-values",
+        "--pipeline",
+        "--config",
+        "--target-gbp",
+        "--tiles",
+        "--tiles-attribution",
+        "--wait",
+        "--force",
+        "--max-rejected",
+    ]:
+        assert option in result.output
+    assert "Exit codes" in result.output
+    top = cli("--help")
+    assert "--log-format" in top.output
+    assert "--quiet" in top.output
+
+
+def test_validate_prints_the_identity(cli):
+    result = cli("validate")
+    assert result.exit_code == 0
+    assert "172 in = 172 kept + 0 rejected" in result.stdout
+    assert "flagged: eric_sites_london.csv row 169 (site TAF10)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["validate", "--sites", "missing.csv"], "missing.csv: no such file"),
+        (["validate", "--boundaries", "missing.gpkg"], "missing.gpkg: no such file"),
+        (["validate", "--config", "missing.toml"], "no such config file"),
+        (["validate", "--target-gbp", "-5"], "must be more than zero"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(cli, args, message):
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    assert result.stderr.strip().count("\n") == 0
+
+
+def test_wrong_column_is_one_line(cli, write):
+    path = write("s.csv", "code,name,lat,lon\nA,B,51.5,-0.1\n")
+    result = cli("validate", "--sites", str(path))
+    assert result.exit_code == 2
+    assert "s.csv: missing column 'site_code'" in result.output
+
+
+def test_unknown_option_is_a_usage_error(cli):
+    result = cli("build", "--no-such-option")
+    assert result.exit_code == 2
+    assert "No such option" in result.output
+
+
+def test_json_counts(cli):
+    result = cli("validate", "--json")
+    counts = json.loads(result.stdout)
+    assert counts["records_in"] == 172
+
+
+def test_console_script_runs_in_a_real_process(tmp_path: Path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "estates.cli", "validate", "--sites", str(tmp_path / "x.csv")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("estates: error:")
+    assert "Traceback" not in proc.stderr
