@@ -1,3 +1,54 @@
-"""estates: NHS estate and land-disposal analysis for London."""
+"""estates: NHS estate and land-disposal analysis for London.
+
+A flat namespace for analysts::
+
+    import estates as es
+
+    boroughs = es.load_boroughs()            # ONS boundaries, EPSG:4326
+    sites = es.load_sites()                  # ERIC 2016/17 sites, located, EPSG:4326
+    joined = es.join_boroughs(sites, boroughs)
+    table = es.build()                       # the whole pipeline: scored site table
+
+Everything not listed in ``__all__`` is private and may change.
+"""
+
+from estates.config import Config, load_config
+from estates.crs import BNG, WGS84, require_crs
+from estates.errors import (
+    ConfigError,
+    CRSError,
+    DataValidationError,
+    EstatesError,
+    LockedError,
+)
+from estates.findings import Finding, Findings
+from estates.io import load_boroughs, load_groupings
+from estates.join import join_boroughs
+from estates.pipeline import Inputs, Result, build, run
+from estates.sites import load_sites
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "BNG",
+    "WGS84",
+    "CRSError",
+    "Config",
+    "ConfigError",
+    "DataValidationError",
+    "EstatesError",
+    "Finding",
+    "Findings",
+    "Inputs",
+    "LockedError",
+    "Result",
+    "__version__",
+    "build",
+    "join_boroughs",
+    "load_boroughs",
+    "load_config",
+    "load_groupings",
+    "load_sites",
+    "require_crs",
+    "run",
+]

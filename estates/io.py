@@ -228,7 +228,7 @@ def load_context_sites(
                     site_codes=text["OrganisationCode"],
                     action="rejected",
                 ),
-                "context_kind": path.stem.removeprefix("nhs_").removesuffix("_london"),
+                "context_kind": _context_kind(path),
                 "source_file": path.name,
                 "source_row": text.index,
                 "file_rank": rank,
@@ -237,6 +237,14 @@ def load_context_sites(
         frames.append(frame[frame["latitude"].notna() & frame["longitude"].notna()])
     context = pd.concat(frames, ignore_index=True)
     return context.astype({"context_code": "string", "context_name": "string"})
+
+
+def _context_kind(path: Path) -> str:
+    """Return ``hospital_2018``, ``clinic_2014`` … from an NHS Choices file's name."""
+    stem = path.stem.lower()
+    kind = "clinic" if "clinic" in stem else "hospital"
+    year = "".join(ch for ch in stem.rsplit("_", 1)[-1] if ch.isdigit())
+    return f"{kind}_{year}" if year else kind
 
 
 def load_eric_sites(path: Path | str | None = None, *, findings: Findings) -> pd.DataFrame:
@@ -486,3 +494,140 @@ def _pick_column(
         f"(found {', '.join(columns) or 'none'}); name it with {option}"
     )
     raise DataValidationError(msg)
+
+
+#: Columns a ``--land-values`` file must have.
+LAND_VALUE_COLUMNS = ("borough_code", "value_gbp_per_ha", "source")
+#: Columns a ``--pipeline`` file must have; ``receipts_gbp`` is optional.
+PIPELINE_COLUMNS = ("site_code", "stage", "date")
+
+
+def load_land_values(path: Path | str) -> pd.DataFrame:
+    r"""Load a ``--land-values`` file: ``borough_code``, ``value_gbp_per_ha``, ``source``.
+
+    The file replaces the indicative London average borough by borough; see
+    :func:`estates.valuation.value_sites` for which boroughs it must cover.
+
+    Parameters
+    ----------
+    path : path-like
+        A CSV file, one row per borough (ONS GSS code), the land value in £ per
+        hectare, and where that value comes from.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``borough_code`` (string), ``value_gbp_per_ha`` (float, > 0),
+        ``source`` (string), ``source_file`` (the file's name) and
+        ``source_row`` (spreadsheet row, header = 1).
+
+    Raises
+    ------
+    DataValidationError
+        For a missing column, a blank or repeated borough code, a value that is
+        not a positive number, or a blank source. Every problem is gathered
+        first; the message gives the first ten and the total.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = Path(d) / "values.csv"
+    ...     _ = p.write_text("borough_code,value_gbp_per_ha,source\nE09000001,-5,x\n")
+    ...     load_land_values(p)
+    Traceback (most recent call last):
+    ...
+    estates.errors.DataValidationError: values.csv row 2 (borough E09000001): ...
+    """
+    path = Path(path)
+    text = read_csv_text(path, Findings(), required=LAND_VALUE_COLUMNS)
+    values = parse_numbers(
+        text["value_gbp_per_ha"], column="value_gbp_per_ha", source_file=path.name, findings=None
+    )
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for row in text.index:
+        code = text.at[row, "borough_code"]
+        where = f"{path.name} row {row}" + (f" (borough {code})" if code else "")
+        if not code:
+            problems.append(f"{where}: borough_code is blank; give its ONS GSS code (E09...)")
+        elif code in seen:
+            problems.append(
+                f"{where}: borough_code {code} appears again (first at row {seen[code]}); "
+                "keep one value per borough"
+            )
+        else:
+            seen[code] = int(row)
+        value = values.at[row]
+        if not (value > 0):
+            problems.append(
+                f"{where}: value_gbp_per_ha {text.at[row, 'value_gbp_per_ha']!r} is not a "
+                "positive number; give the land value in £ per hectare, e.g. 25000000"
+            )
+        if is_missing(text.at[row, "source"]):
+            problems.append(f"{where}: source is blank; say where this value comes from")
+    if problems:
+        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+        msg = "; ".join(problems[:10]) + more
+        raise DataValidationError(msg)
+    return pd.DataFrame(
+        {
+            "borough_code": text["borough_code"].astype("string"),
+            "value_gbp_per_ha": values.astype("float64"),
+            "source": text["source"].astype("string"),
+            "source_file": path.name,
+            "source_row": text.index.to_numpy(),
+        }
+    ).reset_index(drop=True)
+
+
+def load_disposal_pipeline(path: Path | str, *, findings: Findings) -> pd.DataFrame:
+    r"""Load a ``--pipeline`` file: ``site_code``, ``stage``, ``receipts_gbp``, ``date``.
+
+    Only the file is read here; each row is checked against the site table by
+    :func:`estates.progress.track_progress`, which rejects bad rows.
+
+    Parameters
+    ----------
+    path : path-like
+        A CSV file, one row per site in the disposal pipeline. ``stage`` is one
+        of ``identified``, ``declared_surplus``, ``on_market``, ``sold``;
+        ``receipts_gbp`` (optional column) the £ realised by a sale; ``date``
+        the ISO date (YYYY-MM-DD) the site reached its stage.
+    findings : Findings
+        Receives a ``warning`` if the file is not UTF-8.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Text cells ``site_code``, ``stage``, ``receipts_text``, ``date_text``,
+        plus ``source_file`` and ``source_row`` (header = 1).
+
+    Raises
+    ------
+    DataValidationError
+        If the file is missing, empty or lacks a required column.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = Path(d) / "pipeline.csv"
+    ...     _ = p.write_text("site_code,stage,date\nRRP03,identified,2018-04-01\n")
+    ...     load_disposal_pipeline(p, findings=Findings())[["site_code", "stage"]].values.tolist()
+    [['RRP03', 'identified']]
+    """
+    path = Path(path)
+    text = read_csv_text(path, findings, required=PIPELINE_COLUMNS)
+    return pd.DataFrame(
+        {
+            "site_code": text["site_code"].astype("string"),
+            "stage": text["stage"].astype("string"),
+            "receipts_text": text.get(
+                "receipts_gbp", pd.Series("", index=text.index, dtype=object)
+            ),
+            "date_text": text["date"],
+            "source_file": path.name,
+            "source_row": text.index.to_numpy(),
+        }
+    ).reset_index(drop=True)
