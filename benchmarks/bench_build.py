@@ -1,0 +1,107 @@
+"""`estates build` on the bundled data, side by side with the bare import of its libraries.
+
+Each measurement runs in a fresh process, so the figures include interpreter
+start-up and imports, as a scheduled job sees them. Peak memory is the child's
+maximum resident set size (``ru_maxrss``).
+
+    python benchmarks/bench_build.py            # 5 runs each, prints a Markdown table
+    python benchmarks/bench_build.py --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+IMPORTS = (
+    "import geopandas, shapely, pyproj, pyogrio, pyarrow, pandas, numpy, folium, branca, "
+    "mapclassify, matplotlib, click, rich"
+)
+
+
+def _measure(cmd: list[str]) -> tuple[float, float]:
+    """Run ``cmd`` in a wrapper that reports wall time and the child's peak RSS (MiB)."""
+    wrapper = (
+        "import resource, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
+        "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+        "dt = time.perf_counter() - t\n"
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
+        "print(dt, peak, rc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, check=True
+    ).stdout.split()
+    if out[2] != "0":
+        msg = f"{cmd} exited {out[2]}"
+        raise RuntimeError(msg)
+    return float(out[0]), float(out[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "maps"
+        cases = {
+            "bare import of the libraries": [sys.executable, "-c", IMPORTS],
+            "estates build (bundled data, --force)": [
+                sys.executable,
+                "-m",
+                "estates.cli",
+                "--quiet",
+                "build",
+                "--force",
+                "--out",
+                str(out),
+            ],
+            "estates build, unchanged inputs (no-op)": [
+                sys.executable,
+                "-m",
+                "estates.cli",
+                "--quiet",
+                "build",
+                "--out",
+                str(out),
+            ],
+        }
+        _measure(cases["estates build (bundled data, --force)"])  # warm the file cache
+        rows = []
+        for name, cmd in cases.items():
+            times, peaks = zip(*(_measure(cmd) for _ in range(args.runs)), strict=True)
+            rows.append((name, statistics.median(times), min(times), max(peaks)))
+    cpu = _cpu_model()
+    print(
+        f"Machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"median of {args.runs} runs, each in a fresh process.\n"
+    )
+    print("| command | median wall (s) | fastest (s) | peak RSS (MiB) |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, med, low, peak in rows:
+        print(f"| {name} | {med:.2f} | {low:.2f} | {peak:.0f} |")
+    base = rows[0][1]
+    print(
+        f"\nestates build costs {rows[1][1] - base:.2f} s over the bare imports "
+        f"({rows[1][1] / base:.1f}× their time)."
+    )
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+if __name__ == "__main__":
+    main()
