@@ -24,8 +24,11 @@ from estates.errors import (
 from estates.findings import Finding, Findings
 from estates.io import load_boroughs, load_groupings
 from estates.join import join_boroughs
+from estates.measures import measure_sites
 from estates.pipeline import Inputs, Result, build, run
+from estates.score import rank_sites, score_unused_land
 from estates.sites import load_sites
+from estates.valuation import value_sites
 
 __version__ = "0.1.0"
 
@@ -49,6 +52,10 @@ __all__ = [
     "load_config",
     "load_groupings",
     "load_sites",
+    "measure_sites",
+    "rank_sites",
     "require_crs",
     "run",
+    "score_unused_land",
+    "value_sites",
 ]

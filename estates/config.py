@@ -96,8 +96,10 @@ class ScoreConfig:
     """Weights of the disposal score (see ``docs/scoring.md``).
 
     The score is ``w_value * value_part + w_share * share_part + w_backlog *
-    backlog_part - w_pfi * pfi - w_quality * has_quality_flag``, each part
-    scaled to [0, 1] across the scored sites, and the result clipped to [0, 1].
+    backlog_part - penalty_pfi * pfi - penalty_quality * has_unresolved_flag``,
+    each part scaled to [0, 1] across the scored sites and the three weights
+    divided by their sum (so only their ratios matter), clipped to [0, 1].
+    See ``docs/scoring.md``.
     """
 
     #: Weight of the estimated value of unused land.

@@ -631,3 +631,29 @@ def load_disposal_pipeline(path: Path | str, *, findings: Findings) -> pd.DataFr
             "source_row": text.index.to_numpy(),
         }
     ).reset_index(drop=True)
+
+
+def load_eric_trust_totals(path: Path | str | None = None) -> dict[str, float]:
+    """Return the London-region trusts' land totals from the ERIC trust-level file.
+
+    An independent source for the reconciliation: the trust sheet's totals must
+    equal the sum of the site rows.
+
+    Examples
+    --------
+    >>> totals = load_eric_trust_totals()
+    >>> round(totals["land_owned_ha"], 2), round(totals["land_unused_ha"], 2), totals["trusts"]
+    (826.3, 148.69, 36)
+    """
+    path = Path(path) if path is not None else bundled.eric_trust_path()
+    owned, unused = "Land area owned (Hectares)", "Land area not delivering services (Hectares)"
+    text = read_csv_text(path, Findings(), required=("Organisation Code", owned, unused))
+    return {
+        "land_owned_ha": float(
+            parse_numbers(text[owned], column=owned, source_file=path.name, findings=None).sum()
+        ),
+        "land_unused_ha": float(
+            parse_numbers(text[unused], column=unused, source_file=path.name, findings=None).sum()
+        ),
+        "trusts": len(text),
+    }

@@ -18,6 +18,7 @@ import pandas as pd
 import pyproj
 
 from estates import bundled
+from estates.aggregate import aggregate_boroughs
 from estates.config import Config
 from estates.crs import BNG, WGS84, to_analysis_crs
 from estates.errors import DataValidationError
@@ -26,15 +27,23 @@ from estates.groupings import tag_groupings
 from estates.io import (
     load_boroughs,
     load_context_sites,
+    load_disposal_pipeline,
     load_eric_pfi,
     load_eric_sites,
+    load_eric_trust_totals,
     load_groupings,
+    load_land_values,
     load_locations,
     read_site_records,
 )
 from estates.join import join_boroughs
 from estates.locate import locate_sites
+from estates.measures import measure_sites
+from estates.progress import summarise_pipeline
+from estates.score import rank_sites, score_unused_land
+from estates.summary import summarise
 from estates.validate import add_flag, reject_bad_coordinates, validate_records
+from estates.valuation import value_sites
 
 log = logging.getLogger("estates")
 
@@ -116,6 +125,11 @@ def run(inputs: Inputs | None = None, *, config: Config | None = None) -> Result
     groupings = load_groupings(inputs.groupings)
     _check_groupings(groupings, boroughs)
     boroughs_bng = to_analysis_crs(boroughs)
+    # Optional files are read first, so a bad one fails before the long stages.
+    land_values = load_land_values(inputs.land_values) if inputs.land_values else None
+    pipeline_records = (
+        load_disposal_pipeline(inputs.pipeline, findings=findings) if inputs.pipeline else None
+    )
     context = load_context_sites(findings=findings)
 
     if inputs.sites:
@@ -161,16 +175,35 @@ def run(inputs: Inputs | None = None, *, config: Config | None = None) -> Result
         geometry=gpd.points_from_xy(context["longitude"], context["latitude"]),
         crs=WGS84,
     )
-    counts = _counts(rows_in, sites, findings)
-    log.info(
-        "joined %d located sites to %d boroughs: %d within, %d nearest (river bank), "
-        "%d outside London",
-        counts["join"]["within"] + counts["join"]["nearest"] + counts["join"]["outside"],
-        sites["borough_code"].nunique(),
-        counts["join"]["within"],
-        counts["join"]["nearest"],
-        counts["join"]["outside"],
+    # Score: measures -> valuation -> score -> rank -> totals (docs/scoring.md).
+    target_gbp = config.valuation.target_gbp
+    valued, valuation = value_sites(
+        measure_sites(sites),
+        target_gbp=target_gbp,
+        land_values=land_values,
+        borough_names=dict(zip(boroughs["borough_code"], boroughs["borough_name"], strict=True)),
+        borough_codes=boroughs["borough_code"],
     )
+    sites = rank_sites(score_unused_land(valued, config=config.score))
+    boroughs_out = aggregate_boroughs(sites, boroughs_out, target_gbp=target_gbp)
+    pipeline_summary = summarise_pipeline(
+        sites, pipeline_records, target_gbp=target_gbp, findings=findings
+    )
+    counts = _counts(rows_in, sites, findings)
+    summary = summarise(
+        sites=sites,
+        boroughs=boroughs_out,
+        groupings=groupings,
+        records=records,
+        valuation=valuation,
+        pipeline=pipeline_summary,
+        counts=counts,
+        config=config,
+        bundled_sites=not inputs.sites,
+        bundled_boundaries=inputs.boundaries is None,
+    )
+    if not inputs.sites:
+        summary["reconciliation"]["trust_level_check"] = _trust_level_check(summary)
     return Result(
         sites=sites,
         boroughs=boroughs_out,
@@ -178,6 +211,7 @@ def run(inputs: Inputs | None = None, *, config: Config | None = None) -> Result
         groupings=groupings,
         findings=findings,
         counts=counts,
+        summary=summary,
     )
 
 
@@ -222,6 +256,22 @@ def build(
         locations=Path(locations) if locations is not None else None,
     )
     return run(inputs, config=config).sites
+
+
+def _trust_level_check(summary: dict[str, Any]) -> dict[str, Any]:
+    """Compare the site rows' totals with the ERIC trust-level file's."""
+    trust = load_eric_trust_totals()
+    total = summary["reconciliation"]["total"]
+    matches = all(
+        abs(float(total[k]) - trust[k]) < 0.005 for k in ("land_owned_ha", "land_unused_ha")
+    )
+    return {
+        "file": bundled.eric_trust_path().name,
+        "trusts": trust["trusts"],
+        "land_owned_ha": round(trust["land_owned_ha"], 2),
+        "land_unused_ha": round(trust["land_unused_ha"], 2),
+        "matches_site_rows": matches,
+    }
 
 
 def _check_groupings(groupings: pd.DataFrame, boroughs: gpd.GeoDataFrame) -> None:
@@ -340,9 +390,15 @@ def _finish_table(tagged: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out["site_name"] = out["site_name"].astype("string").str.strip()
     out["quality_flags"] = out["quality_flags"].astype("string")
     rest = [c for c in out.columns if c not in LEADING_COLUMNS and c != "geometry"]
-    out = out[[*LEADING_COLUMNS, *rest, "geometry"]]
-    out = out.to_crs(WGS84)
-    return out.reset_index(drop=True)
+    out = pd.DataFrame(out[[*LEADING_COLUMNS, *rest]])
+    # The WGS84 points are built from the latitude/longitude columns, not by
+    # reprojecting the BNG points back, so geometry and columns agree exactly.
+    located = out["longitude"].notna().to_numpy()
+    geometry = np.full(len(out), None, dtype=object)
+    geometry[located] = gpd.points_from_xy(
+        out.loc[located, "longitude"], out.loc[located, "latitude"]
+    )
+    return gpd.GeoDataFrame(out, geometry=geometry, crs=WGS84).reset_index(drop=True)
 
 
 def _counts(rows_in: int, sites: gpd.GeoDataFrame, findings: Findings) -> dict[str, Any]:

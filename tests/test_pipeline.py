@@ -231,3 +231,10 @@ def test_locations_file_places_unlocated_sites(write):
     assert "test fixture" in sites.loc["TAF72", "location_source"]
     checks = {f.check for f in result.findings if f.source_file == "locations.csv"}
     assert checks == {"unknown_site_code", "location_not_needed"}
+
+
+def test_reconciliation_is_checked_against_the_trust_level_file(bundled_result):
+    check = bundled_result.summary["reconciliation"]["trust_level_check"]
+    assert check["matches_site_rows"] is True
+    assert check["trusts"] == 36
+    assert (check["land_owned_ha"], check["land_unused_ha"]) == (826.3, 148.69)

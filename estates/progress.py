@@ -1,0 +1,458 @@
+"""The disposal pipeline against the target: ranked potential and, given a file, progress.
+
+Without a ``--pipeline`` file, :func:`cumulative_pipeline` lists the ranked
+candidates (:func:`estates.score.rank_sites`) in rank order with their running
+total of estimated value and hectares, and the share of the target each
+running total reaches. With a file (:func:`estates.io.load_disposal_pipeline`),
+:func:`track_progress` checks every row against the site table and adds up
+realised receipts (sold sites) and the estimated value of sites at each
+earlier stage. Bad rows are rejected, never guessed at: each becomes a
+``rejected`` finding naming the file, row, column and fix.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from estates.aggregate import _float, _round, _text
+from estates.csvio import is_missing, parse_numbers
+from estates.errors import DataValidationError
+from estates.findings import Findings
+
+log = logging.getLogger("estates")
+
+#: The stages of a disposal, in order.
+PIPELINE_STAGES = ("identified", "declared_surplus", "on_market", "sold")
+#: Shares of the target at which ``summary.json`` says how many ranked sites it takes.
+MILESTONES = (0.1, 0.25, 0.5, 1.0)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def cumulative_pipeline(sites: pd.DataFrame, *, target_gbp: float) -> list[dict[str, Any]]:
+    """Return the ranked candidates in rank order with running totals against the target.
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        The ranked site table (``disposal_rank``, ``land_unused_ha``,
+        ``estimated_value_gbp``); left unchanged.
+    target_gbp : float
+        The target (£).
+
+    Returns
+    -------
+    list of dict
+        One entry per ranked site: ``rank``, ``site_code``, ``site_name``,
+        ``borough_name``, ``land_unused_ha`` (ha), ``estimated_value_gbp`` (£),
+        ``cumulative_value_gbp`` (£), ``cumulative_land_unused_ha`` (ha) and
+        ``cumulative_share_of_target`` (0-1). A site with no estimated value
+        adds nothing to the running value.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"site_code": ["A", "B", "C"], "site_name": ["a", "b", "c"],
+    ...     "borough_name": ["X", "Y", "Z"], "disposal_rank": pd.array([2, 1, None], "Int64"),
+    ...     "land_unused_ha": [1.0, 2.0, 0.0], "estimated_value_gbp": [10.0, 20.0, 0.0]})
+    >>> [(e["site_code"], e["cumulative_share_of_target"]) for e in cumulative_pipeline(s,
+    ...     target_gbp=60.0)]
+    [('B', 0.333333333), ('A', 0.5)]
+    """
+    if "disposal_rank" not in sites:
+        return []
+    ranked = sites.loc[sites["disposal_rank"].notna()].sort_values("disposal_rank")
+    value = _float(ranked, "estimated_value_gbp")
+    land = _float(ranked, "land_unused_ha")
+    cum_value = value.fillna(0.0).cumsum()
+    cum_land = land.fillna(0.0).cumsum()
+    out = []
+    for idx, row in ranked.iterrows():
+        out.append(
+            {
+                "rank": int(row["disposal_rank"]),
+                "site_code": _text(row.get("site_code")),
+                "site_name": _text(row.get("site_name")),
+                "borough_name": _text(row.get("borough_name")),
+                "land_unused_ha": _round(land[idx], 6),
+                "estimated_value_gbp": _round(value[idx], 0),
+                "cumulative_value_gbp": _round(cum_value[idx], 0),
+                "cumulative_land_unused_ha": _round(cum_land[idx], 6),
+                "cumulative_share_of_target": _round(cum_value[idx] / target_gbp, 9),
+            }
+        )
+    return out
+
+
+def milestones(cumulative: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return, for each share in :data:`MILESTONES`, how many ranked sites reach it.
+
+    Examples
+    --------
+    >>> c = [{"cumulative_share_of_target": 0.2, "cumulative_land_unused_ha": 1.0},
+    ...      {"cumulative_share_of_target": 0.6, "cumulative_land_unused_ha": 3.0}]
+    >>> [(m["share"], m["sites"]) for m in milestones(c)]
+    [(0.1, 1), (0.25, 2), (0.5, 2), (1.0, None)]
+    """
+    out = []
+    for share in MILESTONES:
+        hit = next(
+            (
+                (i, entry)
+                for i, entry in enumerate(cumulative, start=1)
+                if (entry["cumulative_share_of_target"] or 0.0) >= share
+            ),
+            None,
+        )
+        out.append(
+            {
+                "share": share,
+                "reached": hit is not None,
+                "sites": None if hit is None else hit[0],
+                "land_unused_ha": None if hit is None else hit[1]["cumulative_land_unused_ha"],
+            }
+        )
+    return out
+
+
+def track_progress(
+    sites: pd.DataFrame,
+    records: pd.DataFrame,
+    *,
+    target_gbp: float,
+    findings: Findings,
+) -> dict[str, Any]:
+    """Check a disposal pipeline file against the site table and add up its progress.
+
+    Each row needs a known ``site_code`` (an ERIC aggregate row is not a site),
+    a ``stage`` in :data:`PIPELINE_STAGES`, receipts (£, 0 or more) if and only
+    if the stage is ``sold``, an ISO ``date`` (YYYY-MM-DD), and no earlier row
+    for the same site. Any other row is rejected: one ``rejected`` finding per
+    problem (checks ``blank_site_code``, ``unknown_site_code``,
+    ``ambiguous_site_code``, ``unknown_stage``, ``bad_receipts``,
+    ``sold_without_receipts``, ``receipts_not_sold``, ``bad_date``,
+    ``duplicate_site_code``).
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        The ranked site table; left unchanged.
+    records : pandas.DataFrame
+        From :func:`estates.io.load_disposal_pipeline`.
+    target_gbp : float
+        The target (£).
+    findings : Findings
+        Receives the rejected rows.
+
+    Returns
+    -------
+    dict
+        ``file``, ``rows_read``, ``rows_accepted``, ``rows_rejected``,
+        ``stages`` (per stage: ``sites``, ``land_unused_ha``,
+        ``estimated_value_gbp``, ``receipts_gbp``), ``realised_receipts_gbp``
+        (sold), ``estimated_value_not_sold_gbp`` (the other stages),
+        ``total_gbp`` (their sum), ``share_of_target``,
+        ``realised_share_of_target``, ``sites_not_valued`` and ``sites``.
+
+    Raises
+    ------
+    DataValidationError
+        If no row of the file is usable; the message gives the first problem.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"site_code": ["A", "B"], "site_name": ["a", "b"],
+    ...     "land_unused_ha": [1.0, 2.0], "estimated_value_gbp": [10.0, 20.0]})
+    >>> r = pd.DataFrame({"site_code": ["A", "B", "Z"], "stage": ["sold", "on_market", "sold"],
+    ...     "receipts_text": ["12", "", "5"], "date_text": ["2018-05-01"] * 3,
+    ...     "source_file": "p.csv", "source_row": [2, 3, 4]})
+    >>> f = Findings()
+    >>> p = track_progress(s, r, target_gbp=100.0, findings=f)
+    >>> p["realised_receipts_gbp"], p["estimated_value_not_sold_gbp"], p["share_of_target"]
+    (12.0, 20.0, 0.32)
+    >>> [str(x) for x in f]
+    ["p.csv row 4 (site Z): site_code 'Z' is not in the site table; ..."]
+    """
+    name = str(records["source_file"].iloc[0]) if len(records) else "pipeline file"
+    lookup = _site_lookup(sites)
+    receipts = parse_numbers(
+        records["receipts_text"], column="receipts_gbp", source_file=name, findings=None
+    )
+    accepted: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    first_problem: str | None = None
+    rejected = 0
+    for i, rec in records.reset_index(drop=True).iterrows():
+        row = int(rec["source_row"])
+        problems = _row_problems(rec, receipts.iloc[i], lookup, seen)
+        if problems:
+            rejected += 1
+            for check, column, value, reason in problems:
+                finding = findings.add(
+                    name,
+                    row,
+                    reason,
+                    action="rejected",
+                    check=check,
+                    site_code=rec["site_code"] if not is_missing(rec["site_code"]) else None,
+                    column=column,
+                    value=value,
+                )
+                first_problem = first_problem or str(finding)
+            continue
+        code = str(rec["site_code"]).strip()
+        seen[code] = row
+        site = sites.loc[lookup[code][0]]
+        accepted.append(
+            {
+                "site_code": code,
+                "site_name": _text(site.get("site_name")),
+                "borough_name": _text(site.get("borough_name")),
+                "stage": _stage(rec["stage"]),
+                "date": str(rec["date_text"]).strip(),
+                "receipts_gbp": _round(receipts.iloc[i], 0),
+                "land_unused_ha": _round(site.get("land_unused_ha"), 6),
+                "estimated_value_gbp": _round(site.get("estimated_value_gbp"), 0),
+                "disposal_rank": None
+                if pd.isna(site.get("disposal_rank", pd.NA))
+                else int(site["disposal_rank"]),
+                "source_row": row,
+            }
+        )
+    if not accepted:
+        msg = (
+            f"{name}: no usable rows ({rejected} rejected); first problem: {first_problem}"
+            if first_problem
+            else f"{name}: no rows"
+        )
+        raise DataValidationError(msg)
+    result = _progress_totals(accepted, target_gbp=target_gbp)
+    log.info(
+        "disposal pipeline %s: %d rows accepted, %d rejected; %s of the target",
+        name,
+        len(accepted),
+        rejected,
+        f"{result['share_of_target']:.1%}",
+    )
+    return {
+        "file": name,
+        "rows_read": len(records),
+        "rows_accepted": len(accepted),
+        "rows_rejected": rejected,
+        **result,
+        "sites": accepted,
+    }
+
+
+def summarise_pipeline(
+    sites: pd.DataFrame,
+    records: pd.DataFrame | None,
+    *,
+    target_gbp: float,
+    findings: Findings,
+) -> dict[str, Any]:
+    """Return ``summary.json``'s ``pipeline`` section.
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        The ranked site table; left unchanged.
+    records : pandas.DataFrame or None
+        A loaded ``--pipeline`` file, or None.
+    target_gbp : float
+        The target (£).
+    findings : Findings
+        Receives rejected pipeline rows.
+
+    Returns
+    -------
+    dict
+        ``target_gbp``, ``ranked_sites``, ``land_unused_ha``,
+        ``estimated_value_gbp`` and ``share_of_target`` of all ranked sites,
+        ``milestones`` (:func:`milestones`), ``cumulative``
+        (:func:`cumulative_pipeline`) and ``progress`` (:func:`track_progress`,
+        or None without a file).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"site_code": ["A"], "disposal_rank": pd.array([1], "Int64"),
+    ...     "land_unused_ha": [2.0], "estimated_value_gbp": [5.0]})
+    >>> d = summarise_pipeline(s, None, target_gbp=10.0, findings=Findings())
+    >>> d["share_of_target"], d["progress"]
+    (0.5, None)
+    """
+    cumulative = cumulative_pipeline(sites, target_gbp=target_gbp)
+    last = cumulative[-1] if cumulative else None
+    return {
+        "target_gbp": target_gbp,
+        "ranking": "candidates (in London, land_unused_ha > 0) by disposal_score, best first",
+        "ranked_sites": len(cumulative),
+        "land_unused_ha": last["cumulative_land_unused_ha"] if last else 0.0,
+        "estimated_value_gbp": last["cumulative_value_gbp"] if last else 0.0,
+        "share_of_target": last["cumulative_share_of_target"] if last else 0.0,
+        "milestones": milestones(cumulative),
+        "cumulative": cumulative,
+        "progress": None
+        if records is None
+        else track_progress(sites, records, target_gbp=target_gbp, findings=findings),
+    }
+
+
+def _site_lookup(sites: pd.DataFrame) -> dict[str, list[Any]]:
+    lookup: dict[str, list[Any]] = {}
+    aggregate = (
+        sites["is_aggregate"].astype("boolean").fillna(False)
+        if "is_aggregate" in sites
+        else pd.Series(False, index=sites.index)
+    )
+    for idx, code in sites["site_code"].astype("string").items():
+        if pd.notna(code) and not aggregate[idx]:
+            lookup.setdefault(str(code).strip(), []).append(idx)
+    return lookup
+
+
+def _stage(text: object) -> str:
+    return re.sub(r"[\s-]+", "_", str(text).strip().lower())
+
+
+def _row_problems(
+    rec: pd.Series,
+    receipts: float,
+    lookup: dict[str, list[Any]],
+    seen: dict[str, int],
+) -> list[tuple[str, str, str | None, str]]:
+    problems: list[tuple[str, str, str | None, str]] = []
+    code_text = "" if is_missing(rec["site_code"]) else str(rec["site_code"]).strip()
+    if not code_text:
+        problems.append(
+            ("blank_site_code", "site_code", None, "site_code is blank; give the ERIC site code")
+        )
+    elif code_text not in lookup:
+        problems.append(
+            (
+                "unknown_site_code",
+                "site_code",
+                code_text,
+                f"site_code {code_text!r} is not in the site table; check it against "
+                "sites.csv (ERIC aggregate rows are not sites)",
+            )
+        )
+    elif len(lookup[code_text]) > 1:
+        problems.append(
+            (
+                "ambiguous_site_code",
+                "site_code",
+                code_text,
+                f"site_code {code_text!r} names {len(lookup[code_text])} sites in the site "
+                "table; make the site codes unique",
+            )
+        )
+    elif code_text in seen:
+        problems.append(
+            (
+                "duplicate_site_code",
+                "site_code",
+                code_text,
+                f"site {code_text} already appears at row {seen[code_text]}; keep one row per "
+                "site, at its latest stage",
+            )
+        )
+    stage_text = "" if is_missing(rec["stage"]) else str(rec["stage"])
+    stage = _stage(stage_text)
+    if stage not in PIPELINE_STAGES:
+        problems.append(
+            (
+                "unknown_stage",
+                "stage",
+                stage_text,
+                f"stage {stage_text!r} is not one of {', '.join(PIPELINE_STAGES)}",
+            )
+        )
+    receipts_text = str(rec["receipts_text"]).strip()
+    has_text = not is_missing(receipts_text)
+    if has_text and not (receipts >= 0):
+        problems.append(
+            (
+                "bad_receipts",
+                "receipts_gbp",
+                receipts_text,
+                f"receipts_gbp {receipts_text!r} is not a number of pounds, 0 or more; "
+                "write e.g. 12500000",
+            )
+        )
+    elif stage == "sold" and not has_text:
+        problems.append(
+            (
+                "sold_without_receipts",
+                "receipts_gbp",
+                None,
+                "stage is sold but receipts_gbp is blank; give the receipts in £",
+            )
+        )
+    elif stage in PIPELINE_STAGES and stage != "sold" and has_text:
+        problems.append(
+            (
+                "receipts_not_sold",
+                "receipts_gbp",
+                receipts_text,
+                f"receipts_gbp is given but the stage is {stage}; blank it, or set the "
+                "stage to sold",
+            )
+        )
+    date_text = "" if is_missing(rec["date_text"]) else str(rec["date_text"]).strip()
+    if not _is_iso_date(date_text):
+        problems.append(
+            (
+                "bad_date",
+                "date",
+                date_text or None,
+                f"date {date_text!r} is not an ISO date; write YYYY-MM-DD, e.g. 2018-04-01",
+            )
+        )
+    return problems
+
+
+def _is_iso_date(text: str) -> bool:
+    if not _ISO_DATE.match(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _progress_totals(accepted: list[dict[str, Any]], *, target_gbp: float) -> dict[str, Any]:
+    stages: dict[str, dict[str, Any]] = {}
+    for stage in PIPELINE_STAGES:
+        rows = [a for a in accepted if a["stage"] == stage]
+        stages[stage] = {
+            "sites": len(rows),
+            "land_unused_ha": _round(_total(a["land_unused_ha"] for a in rows), 6),
+            "estimated_value_gbp": _round(_total(a["estimated_value_gbp"] for a in rows), 0),
+            "receipts_gbp": _round(_total(a["receipts_gbp"] for a in rows), 0)
+            if stage == "sold"
+            else None,
+        }
+    realised = stages["sold"]["receipts_gbp"] or 0.0
+    estimated = sum(stages[s]["estimated_value_gbp"] or 0.0 for s in PIPELINE_STAGES if s != "sold")
+    not_valued = sum(
+        1 for a in accepted if a["stage"] != "sold" and a["estimated_value_gbp"] is None
+    )
+    total = realised + estimated
+    return {
+        "stages": stages,
+        "realised_receipts_gbp": realised,
+        "estimated_value_not_sold_gbp": estimated,
+        "total_gbp": total,
+        "share_of_target": _round(total / target_gbp, 9),
+        "realised_share_of_target": _round(realised / target_gbp, 9),
+        "sites_not_valued": not_valued,
+    }
+
+
+def _total(values: Any) -> float:
+    return float(sum(v for v in values if v is not None))
