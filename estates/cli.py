@@ -190,9 +190,9 @@ def build(ctx: click.Context, out: Path, **kw: Any) -> None:
     from estates.runner import BuildOptions, build_output_set
 
     inputs = _inputs(kw)
-    options = BuildOptions(out=out, inputs=inputs, **kw)
 
     def go() -> int:
+        options = BuildOptions(out=out, inputs=inputs, **kw)
         report = build_output_set(options)
         if report.status == "up_to_date":
             click.echo(report.message)

@@ -21,7 +21,7 @@ import pandas as pd
 import pyogrio
 
 from estates.config import Config, load_config
-from estates.errors import EXIT_OK, EXIT_TOO_MANY_REJECTED, EstatesError
+from estates.errors import EXIT_OK, EXIT_TOO_MANY_REJECTED, ConfigError, EstatesError
 from estates.lock import acquire_lock
 from estates.manifest import MANIFEST_NAME, build_manifest, is_up_to_date, write_manifest
 from estates.pipeline import Inputs, Result, run
@@ -53,6 +53,20 @@ class BuildOptions:
     force: bool = False
     max_rejected: int | None = None
     maps: bool = True
+
+    def __post_init__(self) -> None:
+        if self.tiles_attribution and not self.tiles:
+            msg = "--tiles-attribution needs --tiles URL"
+            raise ConfigError(msg)
+        if self.tiles and not (self.tiles_attribution or "").strip():
+            msg = (
+                "--tiles needs --tiles-attribution TEXT: tile providers require their "
+                "attribution on the map"
+            )
+            raise ConfigError(msg)
+        if self.tiles and not self.tiles.startswith(("https://", "http://")):
+            msg = f"--tiles {self.tiles!r} must be an http(s) URL template, e.g. https://.../{{z}}/{{x}}/{{y}}.png"
+            raise ConfigError(msg)
 
     def config(self) -> Config:
         """Return the run's :class:`Config`: defaults, then the file, then options."""

@@ -102,3 +102,18 @@ def test_console_script_runs_in_a_real_process(tmp_path: Path):
     assert proc.returncode == 2
     assert proc.stderr.startswith("estates: error:")
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tiles-attribution", "OSM"], "--tiles-attribution needs --tiles URL"),
+        (["--tiles", "https://tiles.example/{z}/{x}/{y}.png"], "--tiles needs --tiles-attribution"),
+        (["--tiles", "tiles/{z}/{x}/{y}.png", "--tiles-attribution", "x"], "must be an http"),
+    ],
+)
+def test_tile_options_are_checked_before_any_work(cli, tmp_path, args, message):
+    result = cli("build", "--out", str(tmp_path / "maps"), *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert not (tmp_path / "maps").exists()
