@@ -1,0 +1,307 @@
+"""How the maps scale: build time, file size and browser open time by site count.
+
+Run from the repository root::
+
+    python benchmarks/bench_maps.py            # 100, 1,000, 10,000, 50,000 sites
+    python benchmarks/bench_maps.py 100 5000   # other sizes
+
+Sites are synthetic, seeded points inside the real London borough boundaries
+(``data/boundaries``), with every column the maps read; the context layers are
+the real bundled NHS Choices records. For each size it prints one row of a
+markdown table:
+
+- ``build london.html``: seconds to prepare the data and write the London map
+  (imports and the one-off inlining of Leaflet are warmed up first);
+- ``render_maps``: seconds for every file (index, London, five pilots, PNG);
+- ``size``: bytes of ``london.html``;
+- ``Chromium ready`` / ``painted``: seconds from navigation start until the
+  page's script has added every layer and fitted the view
+  (``estates.ready``; Leaflet's map ``load`` comes earlier), and until the
+  next frame after that is painted, headless, with all network blocked. Each
+  page is then checked to still work: the search finds the last site by code,
+  Enter opens its popup, and the legend is there.
+
+Chromium is found from ``ESTATES_CHROMIUM`` or ``chromium`` on PATH.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from estates import maps
+from estates.bundled import boundaries_path, context_site_paths, groupings_path
+
+SIZES = (100, 1_000, 10_000, 50_000)
+SEED = 20_240_601
+TARGET = 11e9
+GBP_PER_HA = 6_000_000.0
+
+
+def load_boroughs() -> gpd.GeoDataFrame:
+    raw = gpd.read_file(boundaries_path())
+    boroughs = raw.rename(columns={"code": "borough_code", "name": "borough_name"})[
+        ["borough_code", "borough_name", "geometry"]
+    ].set_crs("EPSG:4326", allow_override=True)
+    groups = pd.read_csv(groupings_path(), dtype=str)
+    pilots = (
+        groups[groups["group_type"] == "pilot"]
+        .groupby("borough_code")["group_id"]
+        .agg(lambda ids: ";".join(sorted(ids)))
+    )
+    sub = groups[groups["group_type"] == "subregion"].set_index("borough_code")["group_id"]
+    boroughs["subregion"] = boroughs["borough_code"].map(sub).fillna("")
+    boroughs["pilots"] = boroughs["borough_code"].map(pilots).fillna("")
+    return boroughs.sort_values("borough_code").reset_index(drop=True)
+
+
+def synthetic_sites(n: int, boroughs: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``n`` seeded sites at random points inside London, one borough each."""
+    rng = np.random.default_rng(SEED + n)
+    minx, miny, maxx, maxy = boroughs.total_bounds
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    owner: list[np.ndarray] = []
+    have = 0
+    geoms = list(boroughs.geometry)
+    for g in geoms:
+        shapely.prepare(g)
+    while have < n:
+        x = rng.uniform(minx, maxx, n * 2)
+        y = rng.uniform(miny, maxy, n * 2)
+        which = np.full(len(x), -1)
+        for i, g in enumerate(geoms):
+            inside = (which < 0) & shapely.contains_xy(g, x, y)
+            which[inside] = i
+        keep = which >= 0
+        xs.append(x[keep])
+        ys.append(y[keep])
+        owner.append(which[keep])
+        have += int(keep.sum())
+    x = np.concatenate(xs)[:n]
+    y = np.concatenate(ys)[:n]
+    b = boroughs.iloc[np.concatenate(owner)[:n]].reset_index(drop=True)
+    owned = np.round(rng.uniform(0.2, 30, n), 2)
+    share = np.round(rng.uniform(0, 0.5, n), 3)
+    unused = np.round(owned * share, 3)
+    parts = rng.uniform(0, 1, (4, n)).round(3)
+    score = parts.mean(axis=0).round(3)
+    rank = pd.Series(score).rank(ascending=False, method="first").astype("Int64")
+    trusts = [f"Synthetic NHS Trust {i:02d}" for i in range(40)]
+    t = rng.integers(0, len(trusts), n)
+    return gpd.GeoDataFrame(
+        {
+            "site_code": [f"S{i:06d}" for i in range(n)],
+            "site_name": [f"Synthetic site {i:06d}" for i in range(n)],
+            "site_type": rng.choice(["Hospital", "Clinic", "Office", "Land"], n),
+            "trust_code": [f"T{v:02d}" for v in t],
+            "trust_name": [trusts[v] for v in t],
+            "borough_code": b["borough_code"],
+            "borough_name": b["borough_name"],
+            "subregion": b["subregion"],
+            "pilots": b["pilots"],
+            "located_by": "synthetic",
+            "join_method": "within",
+            "in_london": True,
+            "land_owned_ha": owned,
+            "land_unused_ha": unused,
+            "land_unused_share": share,
+            "estimated_value_gbp": unused * GBP_PER_HA,
+            "valuation_method": "indicative_london_average",
+            "valuation_source": "Synthetic benchmark rate",
+            "disposal_score": score,
+            "disposal_rank": rank,
+            "score_value": parts[0],
+            "score_share": parts[1],
+            "score_backlog": parts[2],
+            "score_constraints": parts[3],
+            "backlog_total_gbp": rng.uniform(0, 5e6, n).round(0),
+            "pfi": rng.random(n) < 0.1,
+            "quality_flags": np.where(rng.random(n) < 0.2, "synthetic;benchmark", ""),
+        },
+        geometry=gpd.points_from_xy(x, y),
+        crs="EPSG:4326",
+    )
+
+
+def borough_figures(sites: gpd.GeoDataFrame, boroughs: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    per = sites.groupby("borough_code").agg(
+        land_owned_ha=("land_owned_ha", "sum"),
+        land_unused_ha=("land_unused_ha", "sum"),
+        estimated_value_gbp=("estimated_value_gbp", "sum"),
+        sites_located=("site_code", "count"),
+    )
+    out = boroughs.join(per, on="borough_code")
+    out["sites_located"] = out["sites_located"].fillna(0).astype(int)
+    return out
+
+
+def load_context() -> gpd.GeoDataFrame:
+    kinds = ("hospital_2018", "hospital_2014", "clinic_2014")
+    frames = []
+    for path, kind in zip(context_site_paths(), kinds, strict=True):
+        f = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frames.append(
+            gpd.GeoDataFrame(
+                {
+                    "context_code": f["OrganisationCode"],
+                    "context_name": f["OrganisationName"],
+                    "context_kind": kind,
+                },
+                geometry=gpd.points_from_xy(
+                    pd.to_numeric(f["Longitude"]), pd.to_numeric(f["Latitude"])
+                ),
+                crs="EPSG:4326",
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def summary_for(sites: gpd.GeoDataFrame) -> dict[str, Any]:
+    def block(frame: pd.DataFrame) -> dict[str, float]:
+        value = float(frame["estimated_value_gbp"].sum())
+        return {
+            "land_owned_ha": float(frame["land_owned_ha"].sum()),
+            "land_unused_ha": float(frame["land_unused_ha"].sum()),
+            "estimated_value_gbp": value,
+            "share_of_target": value / TARGET,
+        }
+
+    groups = pd.read_csv(groupings_path(), dtype=str)
+    pilots = {}
+    for (gid, gname), _ in groups[groups["group_type"] == "pilot"].groupby(
+        ["group_id", "group_name"], sort=False
+    ):
+        inside = sites[sites["pilots"].str.contains(gid, regex=False)]
+        pilots[gid] = {"name": gname, **block(inside), "sites": len(inside)}
+    ranked = sites.sort_values("disposal_rank")
+    cum = ranked["estimated_value_gbp"].cumsum().to_numpy()
+    return {
+        "target_gbp": TARGET,
+        "valuation": {"method": "indicative_london_average", "gbp_per_ha": GBP_PER_HA},
+        "london": {**block(sites), "sites_located": len(sites)},
+        "pilots": pilots,
+        "pipeline": {
+            "cumulative": [
+                {"rank": int(r), "cumulative_value_gbp": float(c)}
+                for r, c in zip(ranked["disposal_rank"], cum, strict=True)
+            ]
+        },
+        "sources": [{"name": "Synthetic benchmark data", "attribution": "", "licence": ""}],
+    }
+
+
+def build_london(sites, boroughs, context, summary) -> str:
+    """Prepare the data and return london.html, as ``render_maps`` does."""
+    names = maps._names_from_summary(summary)
+    b = maps._prepare_boroughs(boroughs, names)
+    s = maps._prepare_sites(sites, names)
+    c = maps._prepare_context(context)
+    view = maps._View(
+        map_id="london",
+        title="Unused NHS land in London",
+        subtitle="",
+        bounds=maps._bounds(b.frame),
+        focus_pilot=None,
+        with_list=False,
+    )
+    return maps._build_map(
+        view,
+        s,
+        b,
+        c,
+        ranked_total=len(s.codes),
+        attribution="",
+        tiles=None,
+        tiles_attribution=None,
+        canvas=len(s.codes) > 1000,
+    )
+
+
+def open_in_chromium(path: Path) -> tuple[float, float]:
+    from playwright.sync_api import sync_playwright
+
+    exe = os.environ.get("ESTATES_CHROMIUM") or shutil.which("chromium")
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, headless=True, args=args)
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
+        page.route(
+            "**/*",
+            lambda r: r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort(),
+        )
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(path.as_uri(), timeout=120_000)
+        page.wait_for_function("() => window.estates && window.estates.ready", timeout=120_000)
+        ready = page.evaluate("() => window.estates.readyAt")
+        painted = page.evaluate(
+            "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame("
+            "() => r(performance.now()))))"
+        )
+        # Still usable at this size: search finds a site, its popup opens, legend shown.
+        code = page.evaluate("() => estates.data.sites.rows.at(-1)[estates.F.code]")
+        page.fill(".est-search input", code)
+        page.keyboard.press("Enter")
+        page.wait_for_selector(f'.leaflet-popup-content [data-site-code="{code}"]', timeout=10_000)
+        works = page.locator(".est-legend .est-legend-choro").count() == 2
+        browser.close()
+    if errors or not works:
+        raise RuntimeError(f"{path.name}: page errors {errors} or no legend")
+    return ready / 1000, painted / 1000
+
+
+def main(sizes: tuple[int, ...]) -> None:
+    boroughs0 = load_boroughs()
+    context = load_context()
+    # Warm up: imports (mapclassify pulls in scipy) and reading Leaflet once.
+    warm = synthetic_sites(50, boroughs0)
+    build_london(warm, borough_figures(warm, boroughs0), context, summary_for(warm))
+
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print()
+    print("| sites | build london.html (s) | render_maps, all files (s) | london.html size | "
+          "Chromium ready (s) | Chromium painted (s) |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            sites = synthetic_sites(n, boroughs0)
+            boroughs = borough_figures(sites, boroughs0)
+            summary = summary_for(sites)
+            t0 = time.perf_counter()
+            html = build_london(sites, boroughs, context, summary)
+            path = Path(tmp) / f"london_{n}.html"
+            path.write_text(html, encoding="utf-8")
+            build = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            maps.render_maps(sites, boroughs, context, summary, Path(tmp) / f"all_{n}")
+            everything = time.perf_counter() - t0
+            size = path.stat().st_size
+            ready, painted = open_in_chromium(path)
+            print(
+                f"| {n:,} | {build:.2f} | {everything:.2f} | {size / 1e6:.2f} MB | "
+                f"{ready:.2f} | {painted:.2f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main(tuple(int(a) for a in sys.argv[1:]) or SIZES)
