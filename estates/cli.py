@@ -25,6 +25,8 @@ from typing import Any
 import click
 
 from estates import errors
+from estates.console import progress
+from estates.diff import DEFAULT_TOLERANCE_GBP, DEFAULT_TOLERANCE_HA
 from estates.logs import LOG_FORMATS, configure_logging
 from estates.pipeline import Inputs
 
@@ -154,7 +156,7 @@ def main(ctx: click.Context, quiet: bool, log_format: str, show_traceback: bool)
     site table, offline maps and a summary.
     """
     configure_logging(quiet=quiet, fmt=log_format)  # type: ignore[arg-type]
-    ctx.obj = {"traceback": show_traceback}
+    ctx.obj = {"traceback": show_traceback, "progress": not quiet and log_format == "text"}
 
 
 @main.command(epilog=EXIT_CODES_HELP)
@@ -184,6 +186,12 @@ def main(ctx: click.Context, quiet: bool, log_format: str, show_traceback: bool)
     metavar="N",
     help="Exit with code 4 if more than N records are rejected (the set is still published).",
 )
+@click.option(
+    "--csv-bom",
+    is_flag=True,
+    help="Start sites.csv and changes.csv with a UTF-8 byte-order mark, so Excel "
+    "reads accents and £ correctly.",
+)
 @click.pass_context
 def build(ctx: click.Context, out: Path, **kw: Any) -> None:
     """Build the site table, maps and summary into --out (default maps/)."""
@@ -193,7 +201,9 @@ def build(ctx: click.Context, out: Path, **kw: Any) -> None:
 
     def go() -> int:
         options = BuildOptions(out=out, inputs=inputs, **kw)
-        report = build_output_set(options)
+        show = ctx.obj.get("progress", False) and sys.stderr.isatty()
+        with progress("starting the build", enabled=show):
+            report = build_output_set(options)
         if report.status == "up_to_date":
             click.echo(report.message)
             return report.exit_code
@@ -235,6 +245,74 @@ def validate(ctx: click.Context, as_json: bool, **kw: Any) -> None:
                 for finding in result.findings:
                     if finding.action == action:
                         click.echo(f"{action}: {finding}")
+        return errors.EXIT_OK
+
+    ctx.exit(_guarded(ctx, go))
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("old_dir", type=click.Path(path_type=Path), metavar="OLD_DIR")
+@click.argument("new_dir", type=click.Path(path_type=Path), metavar="NEW_DIR")
+@click.option(
+    "--out",
+    "csv_path",
+    type=_FILE,
+    default=Path("changes.csv"),
+    show_default=True,
+    metavar="FILE",
+    help="Where to write the table of changes.",
+)
+@click.option(
+    "--tolerance-ha",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_TOLERANCE_HA,
+    show_default=True,
+    metavar="HA",
+    help="List unused land that changed by at least this many hectares (ERIC's precision).",
+)
+@click.option(
+    "--tolerance-gbp",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_TOLERANCE_GBP,
+    show_default=True,
+    metavar="GBP",
+    help="List indicative values that changed by at least this many pounds.",
+)
+@click.option("--csv-bom", is_flag=True, help="Start the CSV with a UTF-8 byte-order mark.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def diff(
+    ctx: click.Context,
+    *,
+    old_dir: Path,
+    new_dir: Path,
+    csv_path: Path,
+    tolerance_ha: float,
+    tolerance_gbp: float,
+    csv_bom: bool,
+    as_json: bool,
+) -> None:
+    """Compare two output folders: sites added, removed, moved borough or changed.
+
+    OLD_DIR and NEW_DIR are --out folders of estates build (or build folders
+    kept beside them). Sites are matched on trust and site code. Writes one
+    row per change to --out (columns site_code, trust_code, change, column,
+    old, new) and prints a summary. Every build also writes changes.csv and
+    changes.json against the set it replaces.
+    """
+    from estates.diff import diff_output_sets
+    from estates.write import write_csv
+
+    def go() -> int:
+        changes = diff_output_sets(
+            old_dir, new_dir, tolerance_ha=tolerance_ha, tolerance_gbp=tolerance_gbp
+        )
+        write_csv(changes.table, csv_path, bom=csv_bom)
+        if as_json:
+            click.echo(json.dumps(changes.to_dict(), indent=2))
+        else:
+            click.echo(changes.describe())
+            click.echo(f"wrote {len(changes.table)} rows to {csv_path}")
         return errors.EXIT_OK
 
     ctx.exit(_guarded(ctx, go))
