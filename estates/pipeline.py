@@ -15,12 +15,11 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 
 from estates import bundled
 from estates.aggregate import aggregate_boroughs
 from estates.config import Config
-from estates.crs import BNG, WGS84, to_analysis_crs
+from estates.crs import WGS84, to_analysis_crs
 from estates.errors import DataValidationError
 from estates.findings import Findings
 from estates.groupings import tag_groupings
@@ -29,20 +28,17 @@ from estates.io import (
     load_context_sites,
     load_disposal_pipeline,
     load_eric_pfi,
-    load_eric_sites,
     load_eric_trust_totals,
     load_groupings,
     load_land_values,
-    load_locations,
-    read_site_records,
 )
 from estates.join import join_boroughs
-from estates.locate import locate_sites
 from estates.measures import measure_sites
 from estates.progress import summarise_pipeline
 from estates.score import rank_sites, score_unused_land
+from estates.sites import locate_records, read_records, to_points
 from estates.summary import summarise
-from estates.validate import add_flag, reject_bad_coordinates, validate_records
+from estates.validate import add_flag
 from estates.valuation import value_sites
 
 log = logging.getLogger("estates")
@@ -132,26 +128,17 @@ def run(inputs: Inputs | None = None, *, config: Config | None = None) -> Result
     )
     context = load_context_sites(findings=findings)
 
-    if inputs.sites:
-        frames = [
-            read_site_records(p, findings=findings, max_csv_bytes=config.validation.max_csv_bytes)
-            for p in inputs.sites
-        ]
-        records = pd.concat(frames, ignore_index=True)
-        records["is_aggregate"] = False
-    else:
-        records = load_eric_sites(findings=findings)
+    records = read_records(inputs.sites, findings=findings, config=config.validation)
     rows_in = len(records)
     log.info("loaded %d site records from %d file(s)", rows_in, max(1, len(inputs.sites)))
-
-    kept = validate_records(records, config=config.validation, findings=findings)
-    locations = None
-    if inputs.locations is not None:
-        locations = reject_bad_coordinates(
-            load_locations(inputs.locations, findings=findings), findings=findings
-        )
-    located = locate_sites(kept, context, locations=locations, findings=findings)
-    points = _to_points(located)
+    located = locate_records(
+        records,
+        context=context,
+        locations=inputs.locations,
+        config=config.validation,
+        findings=findings,
+    )
+    points = to_points(located)
     joined = join_boroughs(
         points, boroughs_bng, nearest_within_m=config.validation.nearest_within_m
     )
@@ -289,30 +276,6 @@ def _check_groupings(groupings: pd.DataFrame, boroughs: gpd.GeoDataFrame) -> Non
             len(unknown),
             ", ".join(unknown),
         )
-
-
-def _to_points(located: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Return the records as points in EPSG:27700, with all four coordinates filled."""
-    lat = located["latitude"].to_numpy(dtype=float)
-    lon = located["longitude"].to_numpy(dtype=float)
-    east = located["easting"].to_numpy(dtype=float).copy()
-    north = located["northing"].to_numpy(dtype=float).copy()
-    to_bng = pyproj.Transformer.from_crs(WGS84, BNG, always_xy=True)
-    to_wgs = pyproj.Transformer.from_crs(BNG, WGS84, always_xy=True)
-    has_ll = ~np.isnan(lat) & ~np.isnan(lon)
-    if has_ll.any():
-        east[has_ll], north[has_ll] = to_bng.transform(lon[has_ll], lat[has_ll])
-    has_en = ~has_ll & ~np.isnan(east) & ~np.isnan(north)
-    lat, lon = lat.copy(), lon.copy()
-    if has_en.any():
-        lon[has_en], lat[has_en] = to_wgs.transform(east[has_en], north[has_en])
-    out = located.copy()
-    out["latitude"], out["longitude"] = lat, lon
-    out["easting"], out["northing"] = east, north
-    located_mask = ~np.isnan(east)
-    geometry = np.full(len(out), None, dtype=object)
-    geometry[located_mask] = gpd.points_from_xy(east[located_mask], north[located_mask])
-    return gpd.GeoDataFrame(out, geometry=geometry, crs=BNG)
 
 
 def _mark_london(joined: gpd.GeoDataFrame, findings: Findings) -> gpd.GeoDataFrame:
