@@ -156,7 +156,11 @@ def main(ctx: click.Context, quiet: bool, log_format: str, show_traceback: bool)
     site table, offline maps and a summary.
     """
     configure_logging(quiet=quiet, fmt=log_format)  # type: ignore[arg-type]
-    ctx.obj = {"traceback": show_traceback, "progress": not quiet and log_format == "text"}
+    ctx.obj = {
+        "traceback": show_traceback,
+        "progress": not quiet and log_format == "text",
+        "log_format": log_format,
+    }
 
 
 @main.command(epilog=EXIT_CODES_HELP)
@@ -214,7 +218,7 @@ def build(ctx: click.Context, out: Path, **kw: Any) -> None:
             f"{counts['records_rejected']} rejected); open {out / 'index.html'}"
         )
         if report.message:
-            click.echo(f"estates: {report.message}", err=True)
+            _echo_err(ctx, report.message, prefix="", exit_code=report.exit_code)
         return report.exit_code
 
     ctx.exit(_guarded(ctx, go))
@@ -323,22 +327,36 @@ def _guarded(ctx: click.Context, work: Callable[[], int]) -> int:
     try:
         return work()
     except errors.EstatesError as exc:
-        click.echo(f"estates: error: {exc}", err=True)
+        _echo_err(ctx, str(exc), exit_code=exc.exit_code)
         if ctx.obj and ctx.obj.get("traceback"):
             traceback.print_exc()
         return exc.exit_code
     except KeyboardInterrupt:
-        click.echo("estates: interrupted; nothing was published", err=True)
+        _echo_err(ctx, "interrupted; nothing was published", prefix="", exit_code=130)
         return 130
     except Exception as exc:
-        click.echo(
-            f"estates: internal error: {type(exc).__name__}: {exc}. This is a bug; "
+        _echo_err(
+            ctx,
+            f"internal error: {type(exc).__name__}: {exc}. This is a bug; "
             "please report it with the command you ran (--traceback shows details)",
-            err=True,
+            prefix="",
+            exit_code=errors.EXIT_INTERNAL,
         )
         if ctx.obj and ctx.obj.get("traceback"):
             traceback.print_exc()
         return errors.EXIT_INTERNAL
+
+
+def _echo_err(ctx: click.Context, message: str, *, exit_code: int, prefix: str = "error: ") -> None:
+    """Print the closing line on stderr, as text or, with --log-format json, as JSON.
+
+    Text: ``estates: <prefix><message>``. JSON: an ``error`` record whose
+    ``exit_code`` field holds the exit code, so every stderr line parses.
+    """
+    if ctx.obj and ctx.obj.get("log_format") == "json":
+        log.error(message, extra={"exit_code": exit_code})
+    else:
+        click.echo(f"estates: {prefix}{message}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,15 +28,18 @@ ATTRIBUTION = (
 )
 
 
-def write_site_table(sites: gpd.GeoDataFrame, out_dir: Path) -> list[Path]:
-    """Write ``sites.parquet``, ``sites.csv`` and the ``sites`` layer of ``sites.gpkg``."""
+def write_site_table(sites: gpd.GeoDataFrame, out_dir: Path, *, bom: bool = False) -> list[Path]:
+    """Write ``sites.parquet``, ``sites.csv`` and the ``sites`` layer of ``sites.gpkg``.
+
+    ``bom=True`` starts ``sites.csv`` with a UTF-8 byte-order mark (``--csv-bom``).
+    """
     require_crs(sites, WGS84, stage="write")
     parquet = out_dir / "sites.parquet"
     sites.to_parquet(parquet, index=False, geometry_encoding="WKB", write_covering_bbox=False)
     gpkg = out_dir / "sites.gpkg"
     _to_gpkg(sites.to_crs(BNG), gpkg, "sites")
     csv = out_dir / "sites.csv"
-    write_csv(pd.DataFrame(sites.drop(columns="geometry")), csv)
+    write_csv(pd.DataFrame(sites.drop(columns="geometry")), csv, bom=bom)
     return [parquet, gpkg, csv]
 
 
@@ -50,8 +53,21 @@ def write_csv(frame: pd.DataFrame, path: Path, *, bom: bool = False) -> Path:
     """Write ``frame`` as UTF-8 CSV that spreadsheets read correctly.
 
     Floats are written in positional notation (never ``1e-05``), booleans as
-    ``true``/``false``, missing values as empty cells. ``bom=True`` adds a UTF-8
-    byte-order mark, which Excel needs to detect UTF-8.
+    ``true``/``false``, dates and times in ISO 8601 (``2017-11-30``), missing
+    values as empty cells; text, such as codes ``00123`` or ``1E10``, is
+    written as given. ``bom=True`` adds a UTF-8 byte-order mark, which Excel
+    needs to detect UTF-8.
+
+    Examples
+    --------
+    >>> import io, tempfile
+    >>> f = pd.DataFrame({"site_code": ["00123", "1E10"], "ha": [1e-05, float("nan")],
+    ...                   "date": pd.to_datetime(["2017-11-30", None])})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     print(write_csv(f, Path(tmp) / "x.csv").read_text(), end="")
+    site_code,ha,date
+    00123,0.00001,2017-11-30
+    1E10,,
     """
     out = frame.copy()
     for column in out.columns:
@@ -60,6 +76,8 @@ def write_csv(frame: pd.DataFrame, path: Path, *, bom: bool = False) -> Path:
             out[column] = [_plain_number(v) for v in series.to_numpy(dtype=float)]
         elif pd.api.types.is_bool_dtype(series):
             out[column] = series.map({True: "true", False: "false"})
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            out[column] = _iso_datetimes(series)
     out.to_csv(path, index=False, encoding="utf-8-sig" if bom else "utf-8", lineterminator="\n")
     return path
 
@@ -84,6 +102,16 @@ def _to_gpkg(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
         if column != out.geometry.name and pd.api.types.is_string_dtype(out[column]):
             out[column] = out[column].astype(object)
     out.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
+
+
+def _iso_datetimes(series: pd.Series) -> list[str]:
+    """Return ISO 8601 texts: dates alone when every value is at midnight."""
+    present = series.dropna()
+    dates_only = bool((present == present.dt.normalize()).all()) and present.dt.tz is None
+    return [
+        "" if pd.isna(v) else (v.date().isoformat() if dates_only else v.isoformat())
+        for v in series
+    ]
 
 
 def _plain_number(value: float) -> str:

@@ -1,0 +1,439 @@
+"""What changed between two site tables: ``changes.csv`` and ``changes.json``.
+
+:func:`diff_sites` compares an old and a new site table and lists, one row
+per change, the sites that were added or removed, moved to another borough,
+or whose unused land, indicative value or disposal rank changed.
+``estates diff OLD NEW`` compares two output folders; every ``estates build``
+also compares its new table with the set it replaces and writes the result
+into the new set (``changes.csv``, ``changes.json``).
+
+Sites are matched on ``(trust_code, site_code)``: ERIC's aggregate rows share
+the site code ``AGGRE`` across trusts. If a key occurs more than once in a
+table, its rows are matched in order.
+
+Tolerances
+----------
+A number counts as changed when it moved by at least the tolerance, or
+became missing or present:
+
+``tolerance_ha`` (default 0.01 ha)
+    ERIC reports land to two decimals, so every real change of a reported
+    area is listed and floating-point noise never is.
+``tolerance_gbp`` (default £1,000)
+    Indicative values are hectares × £/ha (about £20m/ha in London on the
+    bundled data), so any real change of land shows as a change of value;
+    £1,000 hides only rounding.
+
+Ranks have no tolerance: any change of ``disposal_rank`` is listed. Ranks
+shift when sites are added, removed or re-valued, so one such change can
+list many ``rank_changed`` rows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from estates.errors import DataValidationError
+from estates.write import _plain_number, write_csv, write_json
+
+log = logging.getLogger("estates")
+
+__all__ = [
+    "CHANGE_COLUMNS",
+    "CHANGE_KINDS",
+    "DEFAULT_TOLERANCE_GBP",
+    "DEFAULT_TOLERANCE_HA",
+    "Changes",
+    "diff_output_sets",
+    "diff_sites",
+    "first_build",
+    "read_changes",
+    "read_site_table",
+    "write_changes",
+]
+
+#: Columns of ``changes.csv``.
+CHANGE_COLUMNS = ("site_code", "trust_code", "change", "column", "old", "new")
+#: Kinds of change, in the order they are listed, with the column each compares.
+CHANGE_KINDS = {
+    "added": "site_name",
+    "removed": "site_name",
+    "moved_borough": "borough_code",
+    "unused_land_changed": "land_unused_ha",
+    "value_changed": "estimated_value_gbp",
+    "rank_changed": "disposal_rank",
+}
+#: Default tolerance for unused land, in hectares.
+DEFAULT_TOLERANCE_HA = 0.01
+#: Default tolerance for indicative values, in pounds.
+DEFAULT_TOLERANCE_GBP = 1000.0
+
+_KEY = ("trust_code", "site_code")
+_NEEDED = ("site_code", "trust_code", "site_name", *list(CHANGE_KINDS.values())[2:])
+
+
+@dataclass
+class Changes:
+    """The changes between two site tables.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per change with :data:`CHANGE_COLUMNS`, all text; ``old`` and
+        ``new`` are empty where there is no value. For ``added`` and
+        ``removed`` sites, ``column`` is ``site_name``.
+    sites_old, sites_new : int
+        Rows in each table.
+    tolerance_ha, tolerance_gbp : float
+        The tolerances used.
+    previous : str or None
+        What the old table was (e.g. the previous build's folder name); None
+        when there was nothing to compare with.
+    """
+
+    table: pd.DataFrame
+    sites_old: int
+    sites_new: int
+    tolerance_ha: float = DEFAULT_TOLERANCE_HA
+    tolerance_gbp: float = DEFAULT_TOLERANCE_GBP
+    previous: str | None = None
+    counts: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        kinds = self.table["change"].value_counts()
+        self.counts = {kind: int(kinds.get(kind, 0)) for kind in CHANGE_KINDS}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the summary written to ``changes.json``.
+
+        Examples
+        --------
+        >>> Changes(pd.DataFrame(columns=CHANGE_COLUMNS), 0, 3).to_dict()["counts"]["added"]
+        0
+        """
+        return {
+            "previous": self.previous,
+            "sites_old": self.sites_old,
+            "sites_new": self.sites_new,
+            "tolerance_ha": self.tolerance_ha,
+            "tolerance_gbp": self.tolerance_gbp,
+            "counts": dict(self.counts),
+            "rows": len(self.table),
+        }
+
+    def describe(self) -> str:
+        """Return a short human summary, as ``estates diff`` prints it.
+
+        Examples
+        --------
+        >>> print(Changes(pd.DataFrame(columns=CHANGE_COLUMNS), 2, 2).describe())
+        2 sites before, 2 after: no changes
+        """
+        head = f"{self.sites_old:,} sites before, {self.sites_new:,} after"
+        if self.previous is None and self.sites_old == 0 and not len(self.table):
+            return f"{head}: no previous set to compare with"
+        if not len(self.table):
+            return f"{head}: no changes"
+        c = self.counts
+        parts = [
+            f"{c['added']} added",
+            f"{c['removed']} removed",
+            f"{c['moved_borough']} moved borough",
+            f"{c['unused_land_changed']} unused land changed (by {self.tolerance_ha:g} ha or more)",
+            f"{c['value_changed']} value changed (by £{self.tolerance_gbp:,.0f} or more)",
+            f"{c['rank_changed']} rank changed",
+        ]
+        return f"{head}: " + ", ".join(parts)
+
+
+def diff_sites(
+    old: pd.DataFrame,
+    new: pd.DataFrame,
+    *,
+    tolerance_ha: float = DEFAULT_TOLERANCE_HA,
+    tolerance_gbp: float = DEFAULT_TOLERANCE_GBP,
+    previous: str | None = None,
+) -> Changes:
+    """Compare two site tables and list what changed.
+
+    Parameters
+    ----------
+    old, new : pandas.DataFrame or geopandas.GeoDataFrame
+        Site tables (``Result.sites`` or a read ``sites.parquet``) with
+        ``site_code``, ``trust_code``, ``site_name``, ``borough_code``,
+        ``land_unused_ha`` (ha), ``estimated_value_gbp`` (£) and
+        ``disposal_rank``; any CRS, geometry is not compared. Left unchanged.
+    tolerance_ha : float, default 0.01
+        Smallest change of ``land_unused_ha`` (hectares) that is listed.
+    tolerance_gbp : float, default 1000
+        Smallest change of ``estimated_value_gbp`` (pounds) that is listed.
+    previous : str, optional
+        What ``old`` is, recorded in the summary.
+
+    Returns
+    -------
+    Changes
+        Rows ordered by change kind (:data:`CHANGE_KINDS`), then trust and
+        site code.
+
+    Raises
+    ------
+    DataValidationError
+        If a table lacks a needed column or a tolerance is negative.
+
+    Examples
+    --------
+    >>> old = pd.DataFrame({"site_code": ["AGGRE", "AGGRE", "X1"], "trust_code": ["R1", "R2", "R1"],
+    ...     "site_name": ["Agg 1", "Agg 2", "X"], "borough_code": [None, None, "E1"],
+    ...     "land_unused_ha": [0.5, 1.0, 2.0], "estimated_value_gbp": [1e6, 2e6, 4e6],
+    ...     "disposal_rank": pd.array([None, None, 1], dtype="Int64")})
+    >>> new = old.drop(index=1).assign(land_unused_ha=[0.5, 2.004])
+    >>> changes = diff_sites(old, new)
+    >>> changes.table.values.tolist()
+    [['AGGRE', 'R2', 'removed', 'site_name', 'Agg 2', '']]
+    >>> diff_sites(old, new, tolerance_ha=0.001).table["change"].tolist()
+    ['removed', 'unused_land_changed']
+    >>> diff_sites(old, new, tolerance_ha=-1)
+    Traceback (most recent call last):
+    ...
+    estates.errors.DataValidationError: tolerance_ha must be zero or more, got -1
+    """
+    for name, value in (("tolerance_ha", tolerance_ha), ("tolerance_gbp", tolerance_gbp)):
+        if not (math.isfinite(value) and value >= 0):
+            msg = f"{name} must be zero or more, got {value:g}"
+            raise DataValidationError(msg)
+    a, b = _keyed(old, "old"), _keyed(new, "new")
+    merged = a.merge(b, on=[*_KEY, "_n"], how="outer", suffixes=("_old", "_new"), indicator=True)
+    rows: list[tuple[str, ...]] = []
+    for row in merged.to_dict("records"):
+        key = (row["site_code"], row["trust_code"])
+        if row["_merge"] == "right_only":
+            rows.append((*key, "added", "site_name", "", _text(row["site_name_new"])))
+            continue
+        if row["_merge"] == "left_only":
+            rows.append((*key, "removed", "site_name", _text(row["site_name_old"]), ""))
+            continue
+        checks = (
+            ("moved_borough", "borough_code", _text_changed),
+            ("unused_land_changed", "land_unused_ha", _number_changed(tolerance_ha)),
+            ("value_changed", "estimated_value_gbp", _number_changed(tolerance_gbp)),
+            ("rank_changed", "disposal_rank", _number_changed(0.0)),
+        )
+        for kind, column, changed in checks:
+            before, after = row[f"{column}_old"], row[f"{column}_new"]
+            if changed(before, after):
+                rows.append((*key, kind, column, _text(before), _text(after)))
+    table = pd.DataFrame(rows, columns=list(CHANGE_COLUMNS), dtype="string")
+    order = {kind: i for i, kind in enumerate(CHANGE_KINDS)}
+    table = (
+        table.assign(_order=table["change"].map(order))
+        .sort_values(["_order", "trust_code", "site_code"], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
+    changes = Changes(
+        table,
+        sites_old=len(old),
+        sites_new=len(new),
+        tolerance_ha=float(tolerance_ha),
+        tolerance_gbp=float(tolerance_gbp),
+        previous=previous,
+    )
+    log.info("compared %d old and %d new sites: %d changes", len(old), len(new), len(table))
+    return changes
+
+
+def read_site_table(path: Path) -> pd.DataFrame:
+    """Read the site table of an output folder (its ``sites.parquet``) or a parquet file.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        An output folder of ``estates build`` or a ``sites.parquet`` file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table's columns, without geometry; codes stay text.
+
+    Raises
+    ------
+    DataValidationError
+        If there is no readable ``sites.parquet``.
+
+    Examples
+    --------
+    >>> read_site_table(Path("no/such/folder"))
+    Traceback (most recent call last):
+    ...
+    estates.errors.DataValidationError: no/such/folder: no such file; give an output folder ...
+    """
+    path = Path(path)
+    file = path / "sites.parquet" if path.is_dir() else path
+    if not file.is_file():
+        where = f"{path} has no sites.parquet" if path.is_dir() else f"{path}: no such file"
+        msg = f"{where}; give an output folder of estates build"
+        raise DataValidationError(msg)
+    try:
+        frame = pd.read_parquet(file)
+    except (OSError, ValueError) as exc:
+        msg = f"{file}: not a readable site table ({exc})"
+        raise DataValidationError(msg) from exc
+    return frame.drop(columns=[c for c in ("geometry",) if c in frame])
+
+
+def diff_output_sets(
+    old_dir: Path,
+    new_dir: Path,
+    *,
+    tolerance_ha: float = DEFAULT_TOLERANCE_HA,
+    tolerance_gbp: float = DEFAULT_TOLERANCE_GBP,
+) -> Changes:
+    """Compare the site tables of two output folders (``estates diff OLD NEW``).
+
+    Parameters
+    ----------
+    old_dir, new_dir : pathlib.Path
+        Output folders of ``estates build`` (or their ``sites.parquet``).
+    tolerance_ha, tolerance_gbp : float
+        As :func:`diff_sites`.
+
+    Returns
+    -------
+    Changes
+        ``previous`` is ``old_dir`` as given.
+
+    Raises
+    ------
+    DataValidationError
+        If a folder has no readable site table.
+    """
+    return diff_sites(
+        read_site_table(old_dir),
+        read_site_table(new_dir),
+        tolerance_ha=tolerance_ha,
+        tolerance_gbp=tolerance_gbp,
+        previous=str(old_dir),
+    )
+
+
+def write_changes(changes: Changes, folder: Path, *, bom: bool = False) -> list[Path]:
+    """Write ``changes.csv`` and ``changes.json`` into ``folder``.
+
+    Parameters
+    ----------
+    changes : Changes
+        From :func:`diff_sites`.
+    folder : pathlib.Path
+        An existing folder.
+    bom : bool, default False
+        Start ``changes.csv`` with a UTF-8 byte-order mark, for Excel.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The two files.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> old = pd.DataFrame({"site_code": ["00123"], "trust_code": ["R1"], "site_name": ["A"],
+    ...     "borough_code": ["E09000001"], "land_unused_ha": [0.5],
+    ...     "estimated_value_gbp": [1e7], "disposal_rank": [1]})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     paths = write_changes(diff_sites(old, old.iloc[:0]), Path(tmp))
+    ...     table, summary = read_changes(Path(tmp))
+    >>> [p.name for p in paths], table.values.tolist(), summary["counts"]["removed"]
+    (['changes.csv', 'changes.json'], [['00123', 'R1', 'removed', 'site_name', 'A', '']], 1)
+    """
+    csv = write_csv(changes.table, folder / "changes.csv", bom=bom)
+    summary = write_json(changes.to_dict(), folder / "changes.json")
+    return [csv, summary]
+
+
+def first_build(sites: pd.DataFrame) -> Changes:
+    """Return the changes of a build with no previous set: none, ``previous`` null.
+
+    Examples
+    --------
+    >>> first_build(pd.DataFrame({"site_code": ["A"]})).to_dict()["previous"] is None
+    True
+    """
+    return Changes(pd.DataFrame(columns=list(CHANGE_COLUMNS), dtype="string"), 0, len(sites))
+
+
+def read_changes(folder: Path) -> tuple[pd.DataFrame, Mapping[str, Any]]:
+    """Read back ``changes.csv`` and ``changes.json`` of an output folder.
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, dict)
+        The table, every cell text (``""`` where empty), and the summary.
+
+    Raises
+    ------
+    OSError, ValueError
+        If a file is missing or unreadable.
+    """
+    table = pd.read_csv(folder / "changes.csv", dtype=str, keep_default_na=False)
+    summary = json.loads((folder / "changes.json").read_text(encoding="utf-8"))
+    return table, summary
+
+
+def _keyed(frame: pd.DataFrame, which: str) -> pd.DataFrame:
+    missing = [c for c in _NEEDED if c not in frame.columns]
+    if missing:
+        msg = f"the {which} site table has no column {', '.join(missing)}; is it a site table?"
+        raise DataValidationError(msg)
+    out = pd.DataFrame(
+        {
+            "site_code": frame["site_code"].astype("string").fillna(""),
+            "trust_code": frame["trust_code"].astype("string").fillna(""),
+            "site_name": frame["site_name"].astype("string"),
+            "borough_code": frame["borough_code"].astype("string"),
+            "land_unused_ha": pd.to_numeric(frame["land_unused_ha"], errors="coerce"),
+            "estimated_value_gbp": pd.to_numeric(frame["estimated_value_gbp"], errors="coerce"),
+            "disposal_rank": pd.to_numeric(frame["disposal_rank"], errors="coerce").astype(
+                "Float64"
+            ),
+        }
+    ).reset_index(drop=True)
+    out["_n"] = out.groupby(list(_KEY), sort=False).cumcount()
+    return out
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _text(value: Any) -> str:
+    if _missing(value):
+        return ""
+    if isinstance(value, float):
+        return _plain_number(value)
+    return str(value)
+
+
+def _text_changed(before: Any, after: Any) -> bool:
+    return _text(before) != _text(after)
+
+
+def _number_changed(tolerance: float) -> Any:
+    def changed(before: Any, after: Any) -> bool:
+        if _missing(before) or _missing(after):
+            return _missing(before) != _missing(after)
+        delta = abs(float(after) - float(before))
+        if math.isclose(float(before), float(after), rel_tol=1e-9, abs_tol=1e-9):
+            return False
+        # "At least the tolerance", forgiving the float error of a difference.
+        return delta >= tolerance - 1e-9 * max(1.0, tolerance)
+
+    return changed
