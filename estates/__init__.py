@@ -14,6 +14,7 @@ Everything not listed in ``__all__`` is private and may change.
 
 from estates.config import Config, load_config
 from estates.crs import BNG, WGS84, require_crs
+from estates.diff import diff_output_sets, diff_sites
 from estates.errors import (
     ConfigError,
     CRSError,
@@ -29,10 +30,12 @@ from estates.pipeline import Inputs, Result, build, run
 from estates.score import rank_sites, score_unused_land
 from estates.sites import load_sites
 from estates.valuation import value_sites
+from estates.write import ATTRIBUTION, write_csv
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ATTRIBUTION",
     "BNG",
     "WGS84",
     "CRSError",
@@ -47,6 +50,8 @@ __all__ = [
     "Result",
     "__version__",
     "build",
+    "diff_output_sets",
+    "diff_sites",
     "join_boroughs",
     "load_boroughs",
     "load_config",
@@ -58,4 +63,5 @@ __all__ = [
     "run",
     "score_unused_land",
     "value_sites",
+    "write_csv",
 ]
