@@ -79,6 +79,9 @@ def read_csv_text(
         raise DataValidationError(msg) from exc
     while rows and not any(cell.strip() for cell in rows[-1]):
         rows.pop()
+    if not rows:
+        msg = f"{name} is empty (only delimiters and spaces); expected a CSV file with a header row"
+        raise DataValidationError(msg)
     header = [h.strip() for h in rows[0]]
     _check_header(header, name, required)
     body = rows[1:]
@@ -244,7 +247,9 @@ def _check_header(header: list[str], name: str, required: tuple[str, ...]) -> No
         seen.add(h)
     missing = [r for r in required if r not in header]
     if missing:
-        found = ", ".join(header[:12]) + (" …" if len(header) > 12 else "")
+        # One line: a quoted header name may hold a line break.
+        found = ", ".join(" ".join(h.split()) for h in header[:12])
+        found += " …" if len(header) > 12 else ""
         msg = (
             f"{name}: missing column {missing[0]!r}"
             + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")

@@ -20,7 +20,7 @@ import shapely
 
 from estates import bundled
 from estates.config import ERIC_AGGREGATE_CODE, ERIC_SITE_COLUMNS, ERIC_TEXT_COLUMNS
-from estates.crs import BNG, WGS84
+from estates.crs import BNG, LONDON_BOUNDS_BNG, WGS84
 from estates.csvio import DEFAULT_MAX_CSV_BYTES, is_missing, parse_numbers, read_csv_text
 from estates.errors import CRSError, DataValidationError
 from estates.findings import Findings
@@ -82,7 +82,9 @@ def load_boroughs(
         Missing code or name column, non-polygon, empty or missing geometry,
         duplicate codes, or an unreadable file.
     CRSError
-        If the layer declares no CRS.
+        If the layer declares no CRS, or its polygons are not in Greater London
+        once reprojected (a wrong CRS, e.g. British National Grid metres
+        declared as WGS84).
 
     Examples
     --------
@@ -93,6 +95,15 @@ def load_boroughs(
     path = Path(path) if path is not None else bundled.boundaries_path()
     frame = _read_vector(path)
     name = path.name
+    if frame.crs is None:
+        msg = (
+            f"{name}: the layer declares no CRS; save it with one "
+            "(EPSG:27700 for British National Grid, EPSG:4326 for longitude/latitude)"
+        )
+        raise CRSError(msg)
+    if frame.empty:
+        msg = f"{name} has no features; expected one polygon per borough"
+        raise DataValidationError(msg)
     code_col = _pick_column(frame, code_column, BOROUGH_CODE_CANDIDATES, name, "borough code")
     name_col = _pick_column(frame, name_column, BOROUGH_NAME_CANDIDATES, name, "borough name")
     boroughs = gpd.GeoDataFrame(
@@ -103,9 +114,6 @@ def load_boroughs(
         geometry=frame.geometry.to_numpy(),
         crs=frame.crs,
     )
-    if boroughs.empty:
-        msg = f"{name} has no features; expected one polygon per borough"
-        raise DataValidationError(msg)
     geoms = boroughs.geometry.to_numpy()
     for i, geom in enumerate(geoms, start=1):
         label = f"{name} feature {i} ({boroughs['borough_code'].iloc[i - 1]})"
@@ -129,7 +137,26 @@ def load_boroughs(
         log.warning("repaired %d invalid borough polygon(s) in %s: %s", invalid.sum(), name, codes)
         boroughs = boroughs.copy()
         boroughs.loc[invalid, "geometry"] = _polygonal(geoms[invalid])
+    _check_in_london(boroughs, name)
     return boroughs
+
+
+def _check_in_london(boroughs: gpd.GeoDataFrame, name: str) -> None:
+    """Raise CRSError unless the polygons, reprojected to BNG, overlap Greater London."""
+    x_min, y_min, x_max, y_max = LONDON_BOUNDS_BNG
+    bounds = boroughs.to_crs(BNG).total_bounds
+    if np.isfinite(bounds).all() and (
+        bounds[0] <= x_max and bounds[2] >= x_min and bounds[1] <= y_max and bounds[3] >= y_min
+    ):
+        return
+    x0, y0, x1, y1 = boroughs.total_bounds
+    msg = (
+        f"{name}: its polygons span x {x0:.6g} to {x1:.6g}, y {y0:.6g} to {y1:.6g} in the "
+        f"declared CRS {boroughs.crs.to_string()}, which is not Greater London; is the CRS "
+        "right? Declare British National Grid metres as EPSG:27700 and longitude/latitude "
+        "as EPSG:4326"
+    )
+    raise CRSError(msg)
 
 
 def _polygonal(geoms: np.ndarray) -> np.ndarray:

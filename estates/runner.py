@@ -21,17 +21,51 @@ import pandas as pd
 import pyogrio
 
 from estates.config import Config, load_config
-from estates.errors import EXIT_OK, EXIT_TOO_MANY_REJECTED, ConfigError, EstatesError
+from estates.diff import (
+    Changes,
+    diff_sites,
+    first_build,
+    read_changes,
+    read_site_table,
+    write_changes,
+)
+from estates.errors import (
+    EXIT_OK,
+    EXIT_TOO_MANY_REJECTED,
+    ConfigError,
+    DataValidationError,
+    EstatesError,
+)
 from estates.lock import acquire_lock
-from estates.manifest import MANIFEST_NAME, build_manifest, is_up_to_date, write_manifest
+from estates.manifest import (
+    MANIFEST_NAME,
+    build_manifest,
+    is_up_to_date,
+    read_manifest,
+    write_manifest,
+)
 from estates.pipeline import Inputs, Result, run
-from estates.publish import publish, safe_child, staged_output
-from estates.write import write_csv, write_findings, write_json, write_layer, write_site_table
+from estates.publish import (
+    _test_kill_point,
+    current_build,
+    publish,
+    safe_child,
+    staged_output,
+)
+from estates.write import write_csv, write_findings, write_json, write_site_table
 
 log = logging.getLogger("estates")
 
 #: Tables every output set holds; ``check_output_set`` reopens each one.
-TABLE_FILES = ("sites.parquet", "sites.gpkg", "sites.csv", "rejected.csv", "summary.json")
+TABLE_FILES = (
+    "sites.parquet",
+    "sites.gpkg",
+    "sites.csv",
+    "rejected.csv",
+    "summary.json",
+    "changes.csv",
+    "changes.json",
+)
 _NETWORK_ASSET = re.compile(
     r"""<(?:script|link|img|source|iframe)\b[^>]*?\b(?:src|href)\s*=\s*["']?(?:https?:)?//""",
     re.IGNORECASE,
@@ -53,6 +87,7 @@ class BuildOptions:
     force: bool = False
     max_rejected: int | None = None
     maps: bool = True
+    csv_bom: bool = False
 
     def __post_init__(self) -> None:
         if self.tiles_attribution and not self.tiles:
@@ -91,6 +126,7 @@ class BuildOptions:
             "tiles": self.tiles,
             "tiles_attribution": self.tiles_attribution,
             "maps": self.maps,
+            "csv_bom": self.csv_bom,
         }
 
 
@@ -129,15 +165,26 @@ def build_output_set(options: BuildOptions) -> BuildReport:
         previous = out / MANIFEST_NAME
         if not options.force and is_up_to_date(previous, files, options.as_manifest()):
             log.info("inputs and options unchanged since the last build: nothing to do")
-            return BuildReport(
+            report = BuildReport(
                 status="up_to_date",
                 out=out,
                 message=f"{out} is up to date (inputs and options unchanged); --force rebuilds",
             )
+            # The published set's rejections still count against --max-rejected.
+            row_counts = read_manifest(previous).get("row_counts") or {}
+            rejected = int(row_counts.get("records_in", 0)) - int(row_counts.get("sites", 0))
+            if options.max_rejected is not None and rejected > options.max_rejected:
+                report.exit_code = EXIT_TOO_MANY_REJECTED
+                report.message += (
+                    f"; it has {rejected} records rejected, more than --max-rejected "
+                    f"{options.max_rejected}; see {out / 'rejected.csv'}"
+                )
+            return report
         started = datetime.now(UTC)
         result = run(options.inputs, config=config)
+        previous_set = current_build(out)
         with staged_output(out) as staging:
-            written = write_output_set(result, staging, options)
+            written = write_output_set(result, staging, options, previous=previous_set)
             row_counts = {
                 "sites": len(result.sites),
                 "rejected": len(result.findings),
@@ -171,17 +218,47 @@ def build_output_set(options: BuildOptions) -> BuildReport:
     return report
 
 
-def write_output_set(result: Result, folder: Path, options: BuildOptions) -> list[Path]:
-    """Write every output file of ``result`` into ``folder`` and return their paths."""
-    written = write_site_table(result.sites, folder)
-    write_layer(result.boroughs, safe_child(folder, "sites.gpkg"), "boroughs")
+def write_output_set(
+    result: Result, folder: Path, options: BuildOptions, *, previous: Path | None = None
+) -> list[Path]:
+    """Write every output file of ``result`` into ``folder`` and return their paths.
+
+    ``previous`` is the output set this one replaces (``current_build(out)``);
+    ``changes.csv`` and ``changes.json`` list what changed since it, or
+    nothing (``"previous": null``) on a first build or when the previous set
+    has no comparable site table (logged as a warning).
+    """
+    from estates.gpkg import add_layers  # styles use the map's colours: imports folium
+
+    written = write_site_table(result.sites, folder, bom=options.csv_bom)
+    add_layers(
+        safe_child(folder, "sites.gpkg"),
+        boroughs=result.boroughs,
+        context=result.context,
+        summary=result.summary,
+    )
+    written.extend(write_changes(_changes_since(previous, result), folder, bom=options.csv_bom))
     written.append(write_findings(result.findings, folder))
     summary = dict(result.summary) or {"counts": result.counts}
     summary.setdefault("counts", result.counts)
     written.append(write_json(summary, safe_child(folder, "summary.json")))
+    _test_kill_point("after_tables")
     if options.maps:
         written.extend(_render_maps(result, folder, options))
+    _test_kill_point("after_maps")
     return written
+
+
+def _changes_since(previous: Path | None, result: Result) -> Changes:
+    """Compare ``result``'s sites with the previous set's ``sites.parquet``, if any."""
+    if previous is None:
+        return first_build(result.sites)
+    try:
+        old = read_site_table(previous)
+        return diff_sites(old, result.sites, previous=previous.name)
+    except DataValidationError as exc:
+        log.warning("not comparing with the previous output set: %s", exc)
+        return first_build(result.sites)
 
 
 def _render_maps(result: Result, folder: Path, options: BuildOptions) -> list[Path]:
@@ -222,6 +299,24 @@ def check_output_set(folder: Path, result: Result) -> None:
     )
     if rejected_rows != len(result.findings):
         problems.append(f"rejected.csv has {rejected_rows} rows, expected {len(result.findings)}")
+    if (folder / "changes.csv").exists() or (folder / "changes.json").exists():
+        try:
+            changes, changes_summary = read_changes(folder)
+        except (OSError, ValueError) as exc:
+            msg = f"output check failed: changes.csv or changes.json does not reopen ({exc})"
+            raise EstatesError(msg) from exc
+        said = changes_summary.get("rows")
+        if said != len(changes):
+            problems.append(f"changes.csv has {len(changes)} rows, changes.json says {said}")
+        if changes_summary.get("sites_new") != expected:
+            problems.append(
+                f"changes.json counts {changes_summary.get('sites_new')} sites, expected {expected}"
+            )
+    london = result.sites[result.sites["in_london"].astype(bool)]
+    pilots = london["pilots"].fillna("").str.split(";")
+    drawn = {"london": len(london)}
+    for pilot in result.summary.get("pilots", {}):
+        drawn[pilot] = int(pilots.map(lambda ids, p=pilot: p in ids).sum())
     for page in sorted(folder.glob("*.html")):
         text = page.read_text(encoding="utf-8")
         parser = html.parser.HTMLParser()
@@ -232,10 +327,11 @@ def check_output_set(folder: Path, result: Result) -> None:
         if "</html>" not in text[-200:].lower():
             problems.append(f"{page.name} is truncated")
         marker = re.search(r'<meta name="estates:sites" content="(\d+)"', text)
-        in_london = int(result.sites["in_london"].sum())
-        if marker and page.name == "london.html" and int(marker.group(1)) != in_london:
+        expected_drawn = drawn.get(page.stem)
+        if expected_drawn is not None and (marker is None or int(marker[1]) != expected_drawn):
+            shown = marker[1] if marker else "no count of"
             problems.append(
-                f"london.html shows {marker.group(1)} sites, the table has {in_london} in London"
+                f"{page.name} shows {shown} sites, the table has {expected_drawn} for it"
             )
     if problems:
         msg = "output check failed, nothing published: " + "; ".join(problems)

@@ -1,0 +1,189 @@
+"""The bad-input corpus: each file in tests/bad_inputs/ and what estates does with it.
+
+``tests/bad_inputs/cases.toml`` lists every case. A bad file either stops the
+run with one line naming the file, the row or column and the fix (exit code
+2, no traceback), or loses one record to ``rejected.csv`` with the check that
+caught it. Nothing crashes and no record disappears silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from estates.cli import main
+from estates.config import load_config
+from estates.pipeline import Inputs, run
+from estates.write import write_findings
+
+CORPUS = Path(__file__).parent / "bad_inputs"
+CASES: list[dict[str, Any]] = tomllib.loads((CORPUS / "cases.toml").read_text("utf-8"))["case"]
+EXPECTS = {"error", "rejected", "flagged", "warning", "kept", "repaired", "escaped"}
+#: The ``Inputs`` field each file option fills.
+INPUT_FIELDS = {
+    "--sites": "sites",
+    "--boundaries": "boundaries",
+    "--groupings": "groupings",
+    "--locations": "locations",
+    "--land-values": "land_values",
+    "--pipeline": "pipeline",
+}
+#: Raw markup that must never reach a page.
+MARKUP = ("<img src=x", "<script>alert", "<b onmouseover")
+
+
+def _generate(kind: str, tmp_path: Path) -> Path:
+    """Make a case's file when it cannot be a static file in the corpus."""
+    if kind == "sparse_1gib_csv":
+        # A valid start, then a hole up to 1 GiB: no disk used, the size is real.
+        path = tmp_path / "huge.csv"
+        with path.open("wb") as f:
+            f.write(b"site_code,site_name,latitude,longitude\nA1,Big file,51.5,-0.1\n")
+            f.truncate(1 << 30)
+        return path
+    raise AssertionError(f"unknown generator {kind!r}")
+
+
+def _case_path(case: dict[str, Any], tmp_path: Path) -> Path:
+    if "generate" in case:
+        return _generate(case["generate"], tmp_path)
+    return CORPUS / case["file"]
+
+
+def _args(case: dict[str, Any], path: Path) -> list[str]:
+    also = [str(CORPUS / a) if (CORPUS / a).is_file() else a for a in case.get("also", [])]
+    return [case["option"], str(path), *also]
+
+
+def _run_in_process(case: dict[str, Any], path: Path):
+    option = case["option"]
+    if option == "--config":
+        return run(Inputs(), config=load_config(path))
+    value = (path,) if option == "--sites" else path
+    return run(Inputs(**{INPUT_FIELDS[option]: value}))
+
+
+# --- the manifest itself -----------------------------------------------------------
+
+
+def test_the_corpus_is_complete_and_every_file_is_a_case():
+    assert len(CASES) >= 25
+    ids = [c["id"] for c in CASES]
+    assert len(ids) == len(set(ids)), "case ids must be unique"
+    used = {"cases.toml"}
+    for case in CASES:
+        assert case["expect"] in EXPECTS, case["id"]
+        assert case["option"] in {*INPUT_FIELDS, "--config"}, case["id"]
+        assert ("file" in case) != ("generate" in case), case["id"]
+        names = [case.get("file"), *case.get("companions", []), *case.get("also", [])[1::2]]
+        for name in filter(None, names):
+            assert (CORPUS / name).is_file(), f"{case['id']}: {name} is not in {CORPUS.name}/"
+            used.add(name)
+        if case["expect"] == "error":
+            assert case["exit_code"] == 2, case["id"]
+            assert case["message"], case["id"]
+        if case["expect"] in {"rejected", "flagged", "warning"}:
+            assert case["check"], case["id"]
+            assert case["message"], case["id"]
+    orphans = sorted(p.name for p in CORPUS.iterdir() if p.name not in used)
+    assert orphans == [], "every file in the corpus needs a case"
+
+
+# --- each case -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_bad_input(case: dict[str, Any], tmp_path: Path) -> None:
+    path = _case_path(case, tmp_path)
+    expect = case["expect"]
+    if expect == "error":
+        _assert_one_line_error(case, path)
+    elif expect == "repaired":
+        result = CliRunner().invoke(main, ["validate", *_args(case, path)])
+        assert result.exit_code == 0, result.stderr
+        for fragment in case["message"]:
+            assert fragment in result.stderr
+    elif expect == "escaped":
+        _assert_escaped(case, path, tmp_path)
+    else:
+        _assert_recorded(case, path, tmp_path)
+
+
+def _assert_one_line_error(case: dict[str, Any], path: Path) -> None:
+    """Exit code 2, one line naming the file and the fix, no traceback, no output."""
+    result = CliRunner().invoke(main, ["--quiet", "validate", *_args(case, path)])
+    assert result.exit_code == case["exit_code"], result.output
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    errors = [line for line in lines if line.startswith("estates: error: ")]
+    assert errors == [lines[-1]], result.stderr
+    [message] = errors
+    for fragment in case["message"]:
+        assert fragment in message
+    if case["option"] != "--config":  # settings errors name [section] key instead
+        assert path.name in message
+
+
+def _assert_recorded(case: dict[str, Any], path: Path, tmp_path: Path) -> None:
+    """The run goes on; the bad record is listed in rejected.csv with its check."""
+    result = _run_in_process(case, path)
+    counts = result.counts
+    assert counts["records_in"] == counts["records_kept"] + counts["records_rejected"]
+    assert len(result.sites) == counts["records_kept"]
+    with write_findings(result.findings, tmp_path).open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    if case["expect"] == "kept":
+        assert counts["records_rejected"] == 0
+        assert sorted(result.sites["site_code"]) == sorted(case["site_codes"])
+        assert not [r for r in rows if r["source_file"] == path.name]
+        return
+    matches = [
+        r
+        for r in rows
+        if r["source_file"] == path.name
+        and r["check"] == case["check"]
+        and r["row"] == str(case.get("row", ""))
+    ]
+    assert len(matches) == 1, rows
+    [row] = matches
+    assert row["action"] == case["expect"]
+    assert row["site_code"] == case.get("site_code", "")
+    for fragment in case["message"]:
+        assert fragment in row["reason"]
+    kept_codes = set(result.sites["site_code"].dropna())
+    if case["option"] == "--sites":
+        assert counts["records_rejected"] == (case["expect"] == "rejected")
+        if case["expect"] == "flagged":
+            assert case["site_code"] in kept_codes
+        elif case["check"] != "duplicate_site_code":  # the first OK1 stays
+            assert case.get("site_code") not in kept_codes
+    if "site_names" in case:
+        assert sorted(result.sites["site_name"]) == sorted(case["site_names"])
+
+
+def _assert_escaped(case: dict[str, Any], path: Path, tmp_path: Path) -> None:
+    """A full build: the tables keep the text as given, the pages show it as text."""
+    out = tmp_path / "maps"
+    result = CliRunner().invoke(main, ["--quiet", "build", *_args(case, path), "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    sites = pd.read_csv(out / "sites.csv", dtype=str, keep_default_na=False)
+    assert sorted(sites["site_code"]) == sorted(case["site_codes"])
+    assert "<img src=x onerror=alert('name')>" in set(sites["site_name"])
+    pages = sorted(out.glob("*.html"))
+    assert {"index.html", "london.html"} <= {p.name for p in pages}
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for markup in MARKUP:
+            assert markup not in text, f"{page.name} holds raw {markup!r}"
+    # Escaped once as HTML (&lt; &#x27;), then as JSON inside the page (\u0026).
+    london = (out / "london.html").read_text(encoding="utf-8").replace("\\u0026", "&")
+    for field in ("code", "name", "type", "trust", "borough", "pilot"):
+        assert f"alert(&#x27;{field}&#x27;)" in london, field
+    assert "&lt;img src=x onerror=alert(&#x27;name&#x27;)&gt;" in london
