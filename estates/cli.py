@@ -217,6 +217,8 @@ def build(ctx: click.Context, out: Path, **kw: Any) -> None:
             f"({counts['records_in']} records in = {counts['records_kept']} kept + "
             f"{counts['records_rejected']} rejected); open {out / 'index.html'}"
         )
+        for line in report.headline:
+            click.echo(line)
         if report.message:
             _echo_err(ctx, report.message, prefix="", exit_code=report.exit_code)
         return report.exit_code

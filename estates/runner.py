@@ -36,6 +36,7 @@ from estates.errors import (
     DataValidationError,
     EstatesError,
 )
+from estates.headline import headline_lines
 from estates.lock import acquire_lock
 from estates.manifest import (
     MANIFEST_NAME,
@@ -140,6 +141,7 @@ class BuildReport:
     files: list[str] = field(default_factory=list)
     exit_code: int = EXIT_OK
     message: str = ""
+    headline: list[str] = field(default_factory=list)
 
 
 def build_output_set(options: BuildOptions) -> BuildReport:
@@ -207,6 +209,7 @@ def build_output_set(options: BuildOptions) -> BuildReport:
         out=out,
         counts=counts,
         files=sorted(p.name for p in written),
+        headline=headline_lines(result.summary),
     )
     rejected = int(counts["records_rejected"])
     if options.max_rejected is not None and rejected > options.max_rejected:

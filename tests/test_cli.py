@@ -117,3 +117,19 @@ def test_tile_options_are_checked_before_any_work(cli, tmp_path, args, message):
     assert result.exit_code == 2
     assert message in result.stderr
     assert not (tmp_path / "maps").exists()
+
+
+def test_build_prints_the_headline_figures(cli, tmp_path):
+    result = cli("--quiet", "build", "--out", str(tmp_path / "maps"))
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("published ")
+    assert "172 records in = 172 kept + 0 rejected" in lines[0]
+    assert lines[1].startswith("London: 42.62 ha not delivering services at 101 located sites")
+    assert "of the £11bn target" in lines[1]
+    assert any(line.strip().startswith("North Central London estates pilot") for line in lines)
+    assert (
+        "Haringey prevention pilot (haringey_prevention): 0.00 ha, £0, 0.00% of the target, 1 site"
+        in result.stdout
+    )
+    assert lines[-1].startswith("values: indicative London average")
