@@ -1,0 +1,304 @@
+(function () {
+  "use strict";
+  var E = (window.estates = { ready: false, layers: {} });
+  var C = null;
+  var ENT = { amp: "&", lt: "<", gt: ">", quot: '"', "#x27": "'" };
+  var GBP = "\u00a3";
+
+  function unescapeHtml(s) {
+    return String(s).replace(/&(amp|lt|gt|quot|#x27);/g, function (_, k) { return ENT[k]; });
+  }
+  function missing(x) { return x === null || x === undefined; }
+  function num(x, d) {
+    return x.toLocaleString("en-GB", { minimumFractionDigits: d, maximumFractionDigits: d });
+  }
+  function fmtHa(x) {
+    if (missing(x)) return "n/a";
+    var a = Math.abs(x);
+    return num(x, a < 10 ? 2 : a < 1000 ? 1 : 0) + " ha";
+  }
+  function trim(t) { return t.indexOf(".") < 0 ? t : t.replace(/0+$/, "").replace(/\.$/, ""); }
+  function fmtGbp(x) {
+    if (missing(x)) return "n/a";
+    var s = x < 0 ? "-" : "", a = Math.abs(x);
+    if (a >= 1e9) return s + GBP + trim((a / 1e9).toFixed(2)) + "bn";
+    if (a >= 1e6) return s + GBP + trim((a / 1e6).toFixed(1)) + "m";
+    if (a >= 1e3) return s + GBP + (a / 1e3).toFixed(0) + "k";
+    return s + GBP + a.toFixed(0);
+  }
+  function fmtShare(x) {
+    if (missing(x)) return "n/a";
+    var p = x * 100;
+    return (Math.abs(p) < 1 ? p.toFixed(2) : p.toFixed(1)) + "%";
+  }
+  function fmtScore(x) { return missing(x) ? "n/a" : x.toFixed(2); }
+  E.format = { ha: fmtHa, gbp: fmtGbp, share: fmtShare, score: fmtScore };
+
+  function scoreColour(s) {
+    if (missing(s)) return C.unscored;
+    for (var i = 0; i < C.scoreBins.length; i++) {
+      if (s <= C.scoreBins[i]) return C.scorePalette[i];
+    }
+    return C.scorePalette[C.scorePalette.length - 1];
+  }
+  function radius(ha) {
+    if (missing(ha) || !(ha > 0)) return C.rMin;
+    return Math.min(C.rMax, C.rMin + C.rPerSqrtHa * Math.sqrt(ha));
+  }
+
+  E.init = function (map, data) {
+    E.map = map;
+    E.data = data;
+    C = data.config;
+    var F = {}, P = {};
+    data.sites.fields.forEach(function (f, i) { F[f] = i; });
+    data.sites.profile_fields.forEach(function (f, i) { P[f] = i; });
+    E.F = F;
+    E.P = P;
+    map.getContainer().setAttribute("data-estates-map", C.mapId);
+    if (C.attribution) map.attributionControl.addAttribution(C.attribution);
+    // Fit the view before any layer is added, so nothing is projected twice.
+    // The padding leaves room for the side panel and the layer list.
+    var wide = map.getSize().x > 760;
+    map.fitBounds(C.bounds, {
+      paddingTopLeft: [wide ? 340 : 12, 16], paddingBottomRight: [wide ? 190 : 12, 40],
+      animate: false
+    });
+  };
+
+  E.boroughLayer = function (key) {
+    var spec = E.data.choropleths[key];
+    var layer = L.geoJSON(E.data.boroughs, {
+      style: function (f) {
+        return { fillColor: spec.fills[f.properties.i], fillOpacity: C.fillOpacity,
+                 color: "#ffffff", weight: 1.2, opacity: 1, className: "estates-borough" };
+      },
+      onEachFeature: function (f, l) {
+        l.bindTooltip(f.properties.tip, { sticky: true, className: "est-tip" });
+        l.bindPopup(f.properties.popup, { maxWidth: 320 });
+        l.on("mouseover", function () { l.setStyle({ weight: 2.5, color: "#1f2933" }); });
+        l.on("mouseout", function () { layer.resetStyle(l); });
+      }
+    });
+    layer.estatesKey = key;
+    E.layers["boroughs_" + key] = layer;
+    return layer;
+  };
+
+  E.outlineLayer = function (key) {
+    var spec = E.data.outlines[key];
+    var layer = L.geoJSON(spec.geojson, {
+      style: function (f) {
+        return { color: spec.colour, weight: f.properties.focus ? spec.weight * 1.7 : spec.weight,
+                 dashArray: spec.dash, fill: false, opacity: 0.95,
+                 className: "estates-outline estates-" + key };
+      },
+      onEachFeature: function (f, l) {
+        l.bindTooltip(f.properties.tip, { sticky: true, className: "est-tip" });
+      }
+    });
+    E.layers[key] = layer;
+    return layer;
+  };
+
+  E.contextLayer = function (kind) {
+    var spec = E.data.context[kind];
+    var group = L.featureGroup();
+    spec.rows.forEach(function (r) {
+      var m = L.circleMarker([r[1], r[0]], {
+        radius: 3.5, color: "#ffffff", weight: 1, fillColor: spec.colour, fillOpacity: 1,
+        className: "estates-context"
+      });
+      m.bindTooltip(r[3] + '<span class="est-code">' + r[2] + "</span><br>" + spec.label,
+                    { className: "est-tip" });
+      group.addLayer(m);
+    });
+    E.layers["context_" + kind] = group;
+    return group;
+  };
+
+  function siteRow(i) { return E.data.sites.rows[i]; }
+  function text(r, field) {
+    var S = E.data.sites;
+    var v = S.strings[S.profiles[r[E.F.profile]][E.P[field]]];
+    return missing(v) ? "" : v;
+  }
+  function tr(label, value) { return "<tr><th>" + label + "</th><td>" + value + "</td></tr>"; }
+
+  function sitePopup(i) {
+    var F = E.F, r = siteRow(i);
+    var h = '<div class="est-popup" data-site-code="' + r[F.code] + '">';
+    h += '<div class="est-title">' + r[F.name] + "</div>";
+    h += '<div class="est-sub">' + r[F.code] +
+      (text(r, "type") ? " · " + text(r, "type") : "") + "</div>";
+    var rank = r[F.rank];
+    h += '<div class="est-rank">' +
+      (missing(rank) ? "Not ranked" : "Rank <b>" + rank.toLocaleString("en-GB") + "</b> of " +
+       C.rankedTotal.toLocaleString("en-GB")) +
+      " · disposal score <b>" + fmtScore(r[F.score]) + "</b></div>";
+    h += '<table class="est-facts">';
+    h += tr("Trust", text(r, "trust") || "n/a");
+    h += tr("Borough", (text(r, "borough") || "n/a") +
+      (text(r, "subregion") ? " (" + text(r, "subregion") + ")" : ""));
+    var pilots = text(r, "pilots");
+    if (pilots.length) h += tr("Pilots", pilots.join("<br>"));
+    h += tr("Land owned", fmtHa(r[F.owned_ha]));
+    h += tr("Unused land", fmtHa(r[F.unused_ha]) +
+      (missing(r[F.unused_share]) ? "" : " (" + fmtShare(r[F.unused_share]) + " of owned)"));
+    h += tr("Indicative value", fmtGbp(r[F.value_gbp]));
+    h += tr("Valuation", (text(r, "method") || "n/a") +
+      (text(r, "source") ? '<div class="est-note">' + text(r, "source") + "</div>" : ""));
+    h += tr("Backlog", fmtGbp(r[F.backlog_gbp]));
+    h += tr("PFI", missing(r[F.pfi]) ? "n/a" : r[F.pfi] ? "Yes" : "No");
+    h += tr("Located by", (text(r, "located_by") || "n/a") +
+      (text(r, "join_method") ? " · " + text(r, "join_method") : ""));
+    h += '</table><div class="est-h">Score parts (0–1)</div><table class="est-parts">';
+    C.parts.forEach(function (p) {
+      var v = r[F[p[0]]];
+      var w = missing(v) ? 0 : Math.round(Math.max(0, Math.min(1, v)) * 100);
+      h += "<tr><th>" + p[1] + '</th><td><span class="est-bar"><span style="width:' + w +
+        '%"></span></span></td><td class="est-num">' + fmtScore(v) + "</td></tr>";
+    });
+    h += "</table>";
+    var flags = text(r, "flags");
+    h += '<div class="est-h">Data-quality flags</div>' + (flags.length
+      ? '<ul class="est-flags"><li>' + flags.join("</li><li>") + "</li></ul>"
+      : '<div class="est-note">None</div>');
+    return h + "</div>";
+  }
+  E.sitePopup = sitePopup;
+
+  E.siteLayer = function () {
+    var F = E.F, rows = E.data.sites.rows, n = rows.length;
+    var group = L.featureGroup();
+    var markers = new Array(n);
+    for (var i = 0; i < n; i++) {
+      var r = rows[i];
+      var m = L.circleMarker([r[F.lat], r[F.lon]], {
+        radius: radius(r[F.unused_ha]), fillColor: scoreColour(r[F.score]), fillOpacity: 0.9,
+        color: "#1f2933", weight: 1, opacity: 0.9, className: "estates-site"
+      });
+      m.estatesIndex = i;
+      markers[i] = m;
+      group.addLayer(m);
+    }
+    group.on("click", function (e) { E.openSite(e.layer.estatesIndex); });
+    group.on("mouseover", function (e) {
+      var m = e.layer;
+      if (!m.getTooltip()) {
+        var r = rows[m.estatesIndex];
+        m.bindTooltip(r[F.name] + '<span class="est-code">' + r[F.code] + "</span>",
+                      { direction: "top", offset: [0, -m.getRadius()], className: "est-tip" });
+        m.openTooltip();
+      }
+    });
+    E.markers = markers;
+    E.layers.sites = group;
+    return group;
+  };
+
+  E.openSite = function (i) {
+    var m = E.markers[i];
+    var wide = E.map.getSize().x > 760;
+    E.popup = L.popup({ maxWidth: 360, minWidth: 260, autoPanPaddingTopLeft: [wide ? 330 : 16, 16],
+                        autoPanPaddingBottomRight: [wide ? 200 : 16, 16],
+                        offset: [0, 7 - m.getRadius()] })
+      .setLatLng(m.getLatLng())
+      .setContent(sitePopup(i))
+      .openOn(E.map);
+    return E.popup;
+  };
+
+  E.focusSite = function (i) {
+    var map = E.map, m = E.markers[i];
+    if (!map.hasLayer(E.layers.sites)) map.addLayer(E.layers.sites);
+    map.setView(m.getLatLng(), Math.max(map.getZoom(), C.focusZoom), { animate: false });
+    return E.openSite(i);
+  };
+
+  var keys = null;
+  E.search = function (query) {
+    var F = E.F, rows = E.data.sites.rows;
+    if (!keys) {
+      keys = rows.map(function (r) {
+        return [unescapeHtml(r[F.code]).toLowerCase(), unescapeHtml(r[F.name]).toLowerCase()];
+      });
+    }
+    var q = String(query).trim().toLowerCase();
+    if (!q) return [];
+    var exact = [], starts = [], contains = [];
+    for (var i = 0; i < keys.length; i++) {
+      var code = keys[i][0], name = keys[i][1];
+      if (code === q) exact.push(i);
+      else if (code.indexOf(q) === 0 || name.indexOf(q) === 0) starts.push(i);
+      else if (name.indexOf(q) >= 0 || code.indexOf(q) >= 0) contains.push(i);
+      if (exact.length >= C.searchLimit) break;
+    }
+    return exact.concat(starts, contains).slice(0, C.searchLimit);
+  };
+
+  function wireSearch(root) {
+    var input = root.querySelector(".est-search input");
+    var out = root.querySelector(".est-results");
+    var F = E.F;
+    var hits = [];
+    function show() {
+      hits = E.search(input.value);
+      if (!input.value.trim()) { out.innerHTML = ""; return; }
+      if (!hits.length) { out.innerHTML = '<li class="est-empty">No site matches</li>'; return; }
+      out.innerHTML = hits.map(function (i) {
+        var r = siteRow(i);
+        return '<li><button type="button" data-i="' + i + '">' + r[F.name] +
+          '<span class="est-code">' + r[F.code] + "</span></button></li>";
+      }).join("");
+    }
+    input.addEventListener("input", show);
+    input.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && hits.length) { e.preventDefault(); E.focusSite(hits[0]); }
+      if (e.key === "Escape") { input.value = ""; show(); }
+    });
+    root.addEventListener("click", function (e) {
+      var b = e.target.closest("button[data-i]");
+      if (b) E.focusSite(Number(b.getAttribute("data-i")));
+    });
+  }
+
+  function restack() {
+    var L_ = E.layers, map = E.map;
+    ["boroughs_unused", "boroughs_value"].forEach(function (k) {
+      if (L_[k] && map.hasLayer(L_[k])) L_[k].bringToBack();
+    });
+    C.stack.forEach(function (k) {
+      if (L_[k] && map.hasLayer(L_[k])) L_[k].bringToFront();
+    });
+  }
+
+  E.ui = function (opts) {
+    var map = E.map;
+    var Panel = L.Control.extend({
+      options: { position: "topleft" },
+      onAdd: function () {
+        var div = L.DomUtil.create("div", "est-panel");
+        div.innerHTML = opts.panel;
+        L.DomEvent.disableClickPropagation(div);
+        L.DomEvent.disableScrollPropagation(div);
+        return div;
+      }
+    });
+    var panel = new Panel().addTo(map);
+    E.panel = panel.getContainer();
+    wireSearch(E.panel);
+    map.on("baselayerchange", function (e) {
+      var key = e.layer.estatesKey;
+      E.panel.querySelectorAll(".est-legend-choro").forEach(function (el) {
+        el.hidden = el.getAttribute("data-key") !== key;
+      });
+      restack();
+    });
+    map.on("overlayadd", restack);
+    L.control.scale({ position: "bottomright", maxWidth: 160 }).addTo(map);
+    E.readyAt = performance.now();
+    E.ready = true;
+    document.documentElement.setAttribute("data-estates-ready", "1");
+  };
+})();
