@@ -208,7 +208,7 @@ def build_output_set(options: BuildOptions) -> BuildReport:
         status="published",
         out=out,
         counts=counts,
-        files=sorted(p.name for p in written),
+        files=sorted({p.name for p in written} | {MANIFEST_NAME}),
         headline=headline_lines(result.summary),
     )
     rejected = int(counts["records_rejected"])
