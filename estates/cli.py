@@ -9,6 +9,7 @@ Exit codes (also in ``estates --help``):
 3      the output folder is locked by another run (see ``--wait``)
 4      published, but more records were rejected than ``--max-rejected``
 130    interrupted (Ctrl-C); nothing was published
+141    stdout was closed by its reader (``| head``); the work itself finished
 =====  ==========================================================
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -31,6 +33,9 @@ from estates.logs import LOG_FORMATS, configure_logging
 from estates.pipeline import Inputs
 
 log = logging.getLogger("estates")
+
+#: Exit code when stdout's reader closes the pipe (128 + SIGPIPE), as shells report it.
+EXIT_BROKEN_PIPE = 141
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -336,6 +341,11 @@ def _guarded(ctx: click.Context, work: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         _echo_err(ctx, "interrupted; nothing was published", prefix="", exit_code=130)
         return 130
+    except BrokenPipeError:
+        # The reader of stdout went away (e.g. `estates build | head -1`): the work is
+        # done; stop writing, quietly, with the shell's code for a closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except Exception as exc:
         _echo_err(
             ctx,

@@ -133,3 +133,17 @@ def test_build_prints_the_headline_figures(cli, tmp_path):
         in result.stdout
     )
     assert lines[-1].startswith("values: indicative London average")
+
+
+def test_a_closed_stdout_is_not_reported_as_a_bug():
+    # `estates validate | head -1`: the reader goes away before the output is written.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "estates.cli", "--quiet", "validate"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141
+    assert b"internal error" not in err
+    assert b"Traceback" not in err
