@@ -329,6 +329,52 @@ def diff(
     ctx.exit(_guarded(ctx, go))
 
 
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("source", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("target", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--boundaries",
+    type=_FILE,
+    metavar="FILE",
+    help="A borough polygon layer instead of the bundled ONS boundaries.",
+)
+@click.option(
+    "--chunk-rows",
+    type=click.IntRange(min=1),
+    default=1_000_000,
+    show_default=True,
+    metavar="N",
+    help="Rows read and joined at a time: peak memory grows with N, not with the file.",
+)
+@click.pass_context
+def join(
+    ctx: click.Context, source: Path, target: Path, boundaries: Path | None, chunk_rows: int
+) -> None:
+    """Join every point of a large SOURCE file to its borough; write TARGET (Parquet).
+
+    SOURCE is a CSV (latitude/longitude or easting/northing columns) or a
+    GeoParquet file of points, read in chunks so it may be larger than memory.
+    TARGET gets every input column plus borough_code, borough_name,
+    join_method and borough_distance_m.
+    """
+    from estates.io import load_boroughs
+    from estates.stream import join_file
+
+    def go() -> int:
+        if not source.is_file():
+            msg = f"{source}: no such file"
+            raise errors.DataValidationError(msg)
+        counts = join_file(source, target, load_boroughs(boundaries), chunk_rows=chunk_rows)
+        click.echo(
+            f"wrote {counts['rows']:,} rows to {target}: {counts['within']:,} within a borough, "
+            f"{counts['nearest']:,} nearest (river bank), {counts['outside']:,} outside London, "
+            f"{counts['not_located']:,} without coordinates"
+        )
+        return errors.EXIT_OK
+
+    ctx.exit(_guarded(ctx, go))
+
+
 def _guarded(ctx: click.Context, work: Callable[[], int]) -> int:
     """Run ``work``; turn expected errors into one line and an exit code."""
     try:

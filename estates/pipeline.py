@@ -351,6 +351,7 @@ def _finish_table(tagged: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if column not in out:
             out[column] = np.nan
     out["site_name"] = out["site_name"].astype("string").str.strip()
+    out["join_method"] = out["join_method"].astype("string")
     out["quality_flags"] = out["quality_flags"].astype("string")
     rest = [c for c in out.columns if c not in LEADING_COLUMNS and c != "geometry"]
     out = pd.DataFrame(out[[*LEADING_COLUMNS, *rest]])
