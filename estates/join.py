@@ -13,20 +13,21 @@ temporaries stay bounded. The answer matches ``geopandas.sjoin`` on
 ``to_crs(27700)`` frames exactly: the same transformer on the same numbers,
 the same GEOS predicates.
 
-Few points (under ``_GRID_MIN_POINTS``) are joined directly: a bounding-box
-prefilter and ``shapely.contains_xy`` on prepared polygons, then one query of a
-GEOS tree of boundary segments for each point in no polygon.
+By default points are joined directly: a bounding-box prefilter and
+``shapely.contains_xy`` on prepared polygons, then one query of a GEOS tree of
+boundary segments for each point in no polygon.
 
-Many points first get a grid of 128 m cells over the boroughs' extent plus
-10 km, built once per call and shared by every chunk and thread. It is built
-coarse to fine (4096 m down to 128 m). Each cell keeps the boundary segments
-that can be nearest to any of its points (a segment farther from the centre
-than the nearest one plus the cell's diagonal cannot be). A cell whose nearest
-boundary is farther than half its diagonal holds no boundary, so all its
-points share the location of its centre, tested once with GEOS. A point then
-costs a table look-up: only points in cells that a boundary crosses are tested
-one by one, and the distance of a point in no polygon is the minimum over its
-cell's few segments, computed with the same arithmetic as GEOS
+When a sample says that many points (over ``_GRID_MIN_OUTSIDE``) will be in no
+polygon, the join first builds a grid of 256 m cells (128 m for very many
+points) over the boroughs' extent plus 10 km, once per call, shared by every
+chunk and thread. It is built coarse to fine, from 4096 m cells down. Each cell
+keeps the boundary segments that can be nearest to any of its points (a segment
+farther from the centre than the nearest one plus the cell's diagonal cannot
+be). A cell whose nearest boundary is farther than half its diagonal holds no
+boundary, so all its points share the location of its centre, tested once with
+GEOS. A point then costs a table look-up: only points in cells that a boundary
+crosses are tested one by one, and the distance of a point in no polygon is the
+minimum over its cell's few segments, computed with the same arithmetic as GEOS
 (``Distance::pointToSegment``), so equal distances stay equal; near-ties
 between two boroughs and points on a boundary are settled by GEOS itself.
 
@@ -36,6 +37,7 @@ and among overlapping polygons, the one first in the boroughs frame wins.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -74,15 +76,23 @@ ADDED_COLUMNS = ("borough_code", "borough_name", "join_method", "borough_distanc
 _MISSING, _WITHIN, _NEAREST, _OUTSIDE = -1, 0, 1, 2
 
 _CHUNK_ROWS = 1 << 17
-# From this many points on, a join first builds the cell grid (about 0.3 s).
-_GRID_MIN_POINTS = 150_000
+# A join builds the cell grid (0.1 to 0.3 s) first when it expects this many
+# points in no polygon, judging from a sample of this many points.
+_GRID_MIN_OUTSIDE = 50_000
+_GRID_SAMPLE = 4096
+# With several threads, no chunk gets fewer rows than this.
+_MIN_THREAD_ROWS = 1 << 15
 # The grid covers the boroughs' extent plus this margin, metres...
 _GRID_MARGIN_M = 10_000.0
 # ... unless that takes more cells than this (London takes about 310,000).
 _GRID_MAX_CELLS = 1 << 22
-# Grid cells: the finest is 128 m; level k is 128 m * 2**_LEVEL_SHIFTS[k].
-_FINEST_CELL_M = 128.0
-_LEVEL_SHIFTS = (5, 4, 3, 2, 1, 0)
+# Grid cells halve from 4096 m down to 256 m, or to 128 m when at least
+# _FINE_GRID_MIN_OUTSIDE points are expected in no polygon (finer cells cost
+# twice the build and save a quarter of the time per point).
+_TOP_CELL_M = 4096.0
+_CELL_M = 256.0
+_FINE_CELL_M = 128.0
+_FINE_GRID_MIN_OUTSIDE = 500_000
 # An outside cell with at most this many candidate segments is not refined.
 _LEAF_CANDIDATES = 8
 # A point in a cell with more candidate segments than this asks the GEOS tree.
@@ -330,7 +340,7 @@ def _group_cells(ix: NDArray[np.int64], iy: NDArray[np.int64]) -> tuple[NDArray,
 class _Grid(NamedTuple):
     """Square cells over the boroughs' extent plus a margin, built once per join.
 
-    Cell ``(ix, iy)`` covers ``[ix, ix + 1) * 128 m`` by ``[iy, iy + 1) * 128 m``
+    Cell ``(ix, iy)`` covers ``[ix, ix + 1) * cell_m`` by ``[iy, iy + 1) * cell_m``
     in EPSG:27700; ``node[(ix - ix0) * ny + (iy - iy0)]`` is its node. A node
     is INSIDE a borough (``label``: every point of the cell is within it),
     OUTSIDE every borough, or STRADDLE (a boundary may cross the cell).
@@ -338,6 +348,7 @@ class _Grid(NamedTuple):
     ``cand``), the boundary segments that can be nearest to a point of the cell.
     """
 
+    cell_m: float
     ix0: int
     iy0: int
     nx: int
@@ -386,25 +397,26 @@ def _refine(
     return dmin, np.concatenate(rows), np.concatenate(segs)
 
 
-def _build_grid(index: _BoroughIndex) -> _Grid | None:
+def _build_grid(index: _BoroughIndex, cell_m: float = _CELL_M) -> _Grid | None:
     """Classify every cell of the boroughs' extent (plus a margin), coarse to fine.
 
     Cells start at 4096 m, where GEOS finds each cell's candidate segments,
-    and halve down to 128 m. A cell whose nearest boundary is farther than
-    half its diagonal holds no boundary: all its points share the location of
-    its centre, tested once with GEOS, and it stops there (as does an outside
-    cell with few candidates). Candidates of a cell: the segments no farther
-    from its centre than the nearest one plus the cell's diagonal; any point
-    of the cell has its nearest segment among them.
+    and halve down to ``cell_m`` metres (a power of two). A cell whose
+    nearest boundary is farther than half its diagonal holds no boundary: all
+    its points share the location of its centre, tested once with GEOS, and
+    it stops there (as does an outside cell with few candidates). Candidates
+    of a cell: the segments no farther from its centre than the nearest one
+    plus the cell's diagonal; any point of the cell has its nearest segment
+    among them.
 
     Returns None when the extent would need more than ``_GRID_MAX_CELLS``
     cells (boundaries far bigger than London's): the join then runs directly.
     """
     x0, y0 = index.bounds[:, :2].min(axis=0) - _GRID_MARGIN_M
     x1, y1 = index.bounds[:, 2:].max(axis=0) + _GRID_MARGIN_M
-    ix0, iy0 = math.floor(x0 / _FINEST_CELL_M), math.floor(y0 / _FINEST_CELL_M)
-    nx = math.floor(x1 / _FINEST_CELL_M) - ix0 + 1
-    ny = math.floor(y1 / _FINEST_CELL_M) - iy0 + 1
+    ix0, iy0 = math.floor(x0 / cell_m), math.floor(y0 / cell_m)
+    nx = math.floor(x1 / cell_m) - ix0 + 1
+    ny = math.floor(y1 / cell_m) - iy0 + 1
     if nx * ny > _GRID_MAX_CELLS:
         return None
     fx = np.repeat(np.arange(ix0, ix0 + nx, dtype=np.int64), ny)
@@ -415,8 +427,9 @@ def _build_grid(index: _BoroughIndex) -> _Grid | None:
     n_final = 0
     parents = None
     active_parent = np.empty(0, dtype=np.int64)
-    for level, shift in enumerate(_LEVEL_SHIFTS):
-        size = _FINEST_CELL_M * (1 << shift)
+    shifts = range(round(math.log2(_TOP_CELL_M / cell_m)), -1, -1)
+    for shift in shifts:
+        size = cell_m * (1 << shift)
         half_diag = size * math.sqrt(0.5)
         slack = 1e-6 + 1e-12 * size  # covers rounding in the distances
         cx_i, cy_i, inverse = _group_cells(fx[active] >> shift, fy[active] >> shift)
@@ -447,7 +460,7 @@ def _build_grid(index: _BoroughIndex) -> _Grid | None:
         kind = np.full(n, _CELL_STRADDLE, dtype=np.int8)
         kind[pure] = np.where(label[pure] >= 0, _CELL_INSIDE, _CELL_OUTSIDE)
         done = (kind == _CELL_INSIDE) | ((kind == _CELL_OUTSIDE) & (count <= _LEAF_CANDIDATES))
-        if level == len(_LEVEL_SHIFTS) - 1:
+        if shift == 0:
             done[:] = True
         # Record the finished cells; an inside cell needs no candidates.
         done_ix = np.flatnonzero(done)
@@ -474,6 +487,7 @@ def _build_grid(index: _BoroughIndex) -> _Grid | None:
         active, active_parent = active[~finished], renumber[inverse[~finished]]
     count = np.concatenate(counts)
     return _Grid(
+        cell_m=cell_m,
         ix0=ix0,
         iy0=iy0,
         nx=nx,
@@ -616,11 +630,12 @@ def _join_points_xy(
     if grid is None:
         test = np.arange(len(ok))
     else:
-        lo_x, lo_y = grid.ix0 * _FINEST_CELL_M, grid.iy0 * _FINEST_CELL_M
-        hi_x, hi_y = lo_x + grid.nx * _FINEST_CELL_M, lo_y + grid.ny * _FINEST_CELL_M
+        cell_m = grid.cell_m
+        lo_x, lo_y = grid.ix0 * cell_m, grid.iy0 * cell_m
+        hi_x, hi_y = lo_x + grid.nx * cell_m, lo_y + grid.ny * cell_m
         on = np.flatnonzero((px >= lo_x) & (px < hi_x) & (py >= lo_y) & (py < hi_y))
-        fx = np.floor(px[on] / _FINEST_CELL_M).astype(np.int64) - grid.ix0
-        fy = np.floor(py[on] / _FINEST_CELL_M).astype(np.int64) - grid.iy0
+        fx = np.floor(px[on] / cell_m).astype(np.int64) - grid.ix0
+        fy = np.floor(py[on] / cell_m).astype(np.int64) - grid.iy0
         node[on] = grid.node[fx * grid.ny + fy]
         kind = np.full(len(ok), _CELL_STRADDLE, dtype=np.int8)  # off the grid: test too
         kind[on] = grid.kind[node[on]]
@@ -700,18 +715,44 @@ def _source_crs(crs: Any, what: str) -> pyproj.CRS:
     return pyproj.CRS.from_user_input(crs)
 
 
-def _transformer_factory(src: pyproj.CRS) -> Callable[[], pyproj.Transformer | None]:
-    """One Transformer per thread (pyproj runs faster so than with a shared one)."""
+@functools.lru_cache(maxsize=16)
+def _bng_transformer(src: pyproj.CRS) -> pyproj.Transformer | None:
+    """Return the transformer from ``src`` to EPSG:27700 that geopandas' ``to_crs`` uses.
+
+    None when ``src`` is EPSG:27700 itself (``to_crs`` skips that case too).
+    Remembered, as geopandas remembers its own, because building one takes
+    tens of milliseconds; a pyproj Transformer is safe to share between
+    threads (each thread gets its own PROJ object).
+    """
     if src.is_exact_same(pyproj.CRS.from_user_input(BNG)):
-        return lambda: None  # geopandas' to_crs skips this case too
-    local = threading.local()
+        return None
+    return pyproj.Transformer.from_crs(src, BNG, always_xy=True)
 
-    def get() -> pyproj.Transformer:
-        if not hasattr(local, "transformer"):
-            local.transformer = pyproj.Transformer.from_crs(src, BNG, always_xy=True)
-        return local.transformer
 
-    return get
+def _grid_for(
+    x: NDArray[np.float64], y: NDArray[np.float64], n_points: int, index: _BoroughIndex
+) -> _Grid | None:
+    """Build the cell grid if a sample (EPSG:27700 x, y) says it will pay.
+
+    It pays when many points fall in no polygon: each then needs a
+    nearest-boundary search, several times cheaper with the grid. The grid
+    takes 0.1 to 0.3 s to build; None means join directly.
+    """
+    if n_points < _GRID_MIN_OUTSIDE:
+        return None
+    placed = np.isfinite(x) & np.isfinite(y)
+    if not placed.any():
+        return None
+    expected = float(np.mean(_locate(x[placed], y[placed], index) < 0)) * n_points
+    if expected < _GRID_MIN_OUTSIDE:
+        return None
+    return _build_grid(index, _FINE_CELL_M if expected >= _FINE_GRID_MIN_OUTSIDE else _CELL_M)
+
+
+def _sample_rows(usable: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """Up to ``_GRID_SAMPLE`` usable rows, evenly spread (no randomness)."""
+    rows = np.flatnonzero(usable)
+    return rows[:: max(1, len(rows) // _GRID_SAMPLE)][:_GRID_SAMPLE].copy()  # not a view
 
 
 def _transform_xy(
@@ -787,7 +828,12 @@ def _to_bng(
 
 
 def _chunks(n: int, chunk_rows: int, threads: int) -> list[tuple[int, int]]:
-    pieces = max(math.ceil(n / chunk_rows), threads if n >= 2 * threads else 1, 1)
+    """Split ``range(n)`` into chunks for the workers.
+
+    At most ``chunk_rows`` rows each, and enough chunks for every thread to
+    have one, unless that would make them smaller than ``_MIN_THREAD_ROWS``.
+    """
+    pieces = max(math.ceil(n / chunk_rows), min(threads, n // _MIN_THREAD_ROWS), 1)
     size = max(math.ceil(n / pieces), 1)
     return [(lo, min(lo + size, n)) for lo in range(0, n, size)]
 
@@ -935,22 +981,23 @@ def join_boroughs(
     borough = np.full(n, -1, dtype=np.int32)
     method = np.full(n, _MISSING, dtype=np.int8)
     distance = np.full(n, np.nan)
-    get_transformer = _transformer_factory(src)
+    transformer = _bng_transformer(src)
     local = threading.local()
 
     def run(bounds: tuple[int, int]) -> None:
         lo, hi = bounds
         if not hasattr(local, "index"):
             local.index = index if threads == 1 else index.copy()
-        x, y = _to_bng(
-            geoms[lo:hi], usable[lo:hi], get_transformer(), sites.index[lo:hi], "sites index"
-        )
+        x, y = _to_bng(geoms[lo:hi], usable[lo:hi], transformer, sites.index[lo:hi], "sites index")
         borough[lo:hi], method[lo:hi], distance[lo:hi] = _join_points_xy(
             x, y, local.index, nearest_within_m=nearest_within_m, grid=grid
         )
 
-    # Built once, read by every chunk and thread.
-    grid = _build_grid(index) if usable.sum() >= _GRID_MIN_POINTS else None
+    # Built once, if worth it, and read by every chunk and thread.
+    sample = _sample_rows(usable)
+    xy = shapely.get_coordinates(geoms[sample])
+    sample_x, sample_y = _transform_xy(xy[:, 0], xy[:, 1], np.ones(len(xy), bool), transformer)
+    grid = _grid_for(sample_x, sample_y, int(usable.sum()), index)
 
     pieces = _chunks(n, _CHUNK_ROWS, threads)
     if threads == 1 or len(pieces) == 1:
@@ -1037,6 +1084,10 @@ def _plain_wkb_points(wkb: pa.Array) -> tuple[NDArray, NDArray, NDArray] | None:
         offset=wkb.offset * (8 if wide else 4),
     )
     present = ~wkb.is_null().to_numpy(zero_copy_only=False)
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    if not present.any():
+        return x, y, present
     lengths = np.diff(offsets)
     # Every point 21 bytes and every null 0: the points lie back to back.
     if not (np.all(lengths[present] == _POINT_WKB_BYTES) and np.all(lengths[~present] == 0)):
@@ -1046,8 +1097,6 @@ def _plain_wkb_points(wkb: pa.Array) -> tuple[NDArray, NDArray, NDArray] | None:
     )
     if not ((records["order"] == 1).all() and (records["type"] == 1).all()):
         return None
-    x = np.full(n, np.nan)
-    y = np.full(n, np.nan)
     x[present] = records["x"]
     y[present] = records["y"]
     x_nan, y_nan = np.isnan(x), np.isnan(y)
@@ -1069,9 +1118,11 @@ def iter_join_parquet(
     """Stream a (Geo)Parquet file of point sites and yield borough-joined batches.
 
     Memory stays bounded by ``chunk_rows``: the file is read batch by batch
-    (:meth:`pyarrow.parquet.ParquetFile.iter_batches`), each batch's WKB
-    geometry is decoded with :func:`shapely.from_wkb`, reprojected to
-    EPSG:27700 and joined exactly as :func:`join_boroughs` does.
+    (:meth:`pyarrow.parquet.ParquetFile.iter_batches`, without pre-buffering,
+    which would keep every row group read), each batch's WKB geometry is
+    decoded (plain 2D points straight from the Arrow buffers, anything else
+    with :func:`shapely.from_wkb`), reprojected to EPSG:27700 and joined
+    exactly as :func:`join_boroughs` does.
 
     Parameters
     ----------
@@ -1146,7 +1197,9 @@ def iter_join_parquet(
         raise ConfigError(msg)
     path = Path(path)
     index = _index_boroughs(boroughs)
-    parquet = pq.ParquetFile(path)
+    # pre_buffer=False: with it on, pyarrow keeps every row group it has read
+    # (memory grows with the file); off, memory stays at one batch.
+    parquet = pq.ParquetFile(path, pre_buffer=False)
     names = parquet.schema_arrow.names
     if x_col is not None:
         missing = [c for c in (x_col, y_col) if c not in names]
@@ -1160,8 +1213,8 @@ def iter_join_parquet(
     else:
         geometry, file_crs = _geoparquet_geometry(parquet.schema_arrow.metadata, path)
         src = _source_crs(file_crs, f"{path}")
-    get_transformer = _transformer_factory(src)
-    grid = _build_grid(index) if parquet.metadata.num_rows >= _GRID_MIN_POINTS else None
+    transformer = _bng_transformer(src)
+    grid = None
     counts = np.zeros(4, dtype=np.int64)
     offset = 0
     what = f"{path.name} row"
@@ -1171,7 +1224,7 @@ def iter_join_parquet(
             x_raw = batch.column(x_col).to_numpy(zero_copy_only=False).astype(np.float64)
             y_raw = batch.column(y_col).to_numpy(zero_copy_only=False).astype(np.float64)
             usable = ~(np.isnan(x_raw) | np.isnan(y_raw))
-            x, y = _transform_xy(x_raw, y_raw, usable, get_transformer())
+            x, y = _transform_xy(x_raw, y_raw, usable, transformer)
             _check_placed(
                 x,
                 y,
@@ -1186,15 +1239,18 @@ def iter_join_parquet(
             plain = _plain_wkb_points(wkb)
             if plain is not None:  # the usual case, decoded without GEOS objects
                 x_raw, y_raw, usable = plain
-                x, y = _transform_xy(x_raw, y_raw, usable, get_transformer())
+                x, y = _transform_xy(x_raw, y_raw, usable, transformer)
                 describe = _describe_xy(x_raw, y_raw)
                 _check_placed(x, y, usable, labels=rows, what=what, describe=describe)
             else:
                 points = shapely.from_wkb(wkb.to_numpy(zero_copy_only=False))
                 usable = _point_mask(points, rows, what)
-                x, y = _to_bng(points, usable, get_transformer(), rows, what)
+                x, y = _to_bng(points, usable, transformer, rows, what)
                 del points
             frame = batch.drop_columns([geometry]).to_pandas()
+        if offset == 0:  # the first batch tells whether the grid is worth building
+            sample = _sample_rows(usable)
+            grid = _grid_for(x[sample], y[sample], parquet.metadata.num_rows, index)
         borough, method, distance = _join_points_xy(
             x, y, index, nearest_within_m=nearest_within_m, grid=grid
         )

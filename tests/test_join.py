@@ -14,6 +14,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
@@ -46,14 +47,16 @@ def boroughs_bng(boroughs: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return boroughs.to_crs(BNG)
 
 
-@pytest.fixture(params=["grid", "direct"])
+@pytest.fixture(params=["direct", "grid", "fine-grid"])
 def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run a test on both code paths: the cell grid and the per-point GEOS query.
+    """Run a test on each code path: per-point GEOS queries, the 256 m and 128 m grids.
 
     Small chunks also make every test cross chunk boundaries.
     """
-    threshold = 0 if request.param == "grid" else 10**12
-    monkeypatch.setattr(join_module, "_GRID_MIN_POINTS", threshold)
+    threshold = 10**12 if request.param == "direct" else 0
+    monkeypatch.setattr(join_module, "_GRID_MIN_OUTSIDE", threshold)
+    fine = 0 if request.param == "fine-grid" else 10**12
+    monkeypatch.setattr(join_module, "_FINE_GRID_MIN_OUTSIDE", fine)
     monkeypatch.setattr(join_module, "_CHUNK_ROWS", 7_000)
     return request.param
 
@@ -255,7 +258,7 @@ def test_points_with_z_match_sjoin(boroughs: gpd.GeoDataFrame) -> None:
 def test_boundaries_too_big_for_the_grid_are_joined_directly(
     boroughs: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(join_module, "_GRID_MIN_POINTS", 0)
+    monkeypatch.setattr(join_module, "_GRID_MIN_OUTSIDE", 0)
     monkeypatch.setattr(join_module, "_GRID_MAX_CELLS", 10)
     sites = random_sites(3_000, seed=17)
     assert_matches_oracle(join_boroughs(sites, boroughs), sjoin_oracle(sites, boroughs))
@@ -379,7 +382,7 @@ def test_threads_give_the_same_answer(
     boroughs: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(join_module, "_CHUNK_ROWS", 3_000)
-    monkeypatch.setattr(join_module, "_GRID_MIN_POINTS", 1_000)
+    monkeypatch.setattr(join_module, "_GRID_MIN_OUTSIDE", 1_000)
     sites = random_sites(20_000, seed=12)
     one = join_boroughs(sites, boroughs, threads=1)
     two = join_boroughs(sites, boroughs, threads=2)
@@ -557,6 +560,20 @@ def test_parquet_stream_from_coordinate_columns(boroughs: gpd.GeoDataFrame, tmp_
     geometry[[4, 40]] = None
     in_memory = join_boroughs(gpd.GeoDataFrame(table, geometry=geometry, crs=WGS84), boroughs)
     pd.testing.assert_frame_equal(streamed, expected_stream(in_memory))
+
+
+def test_parquet_stream_does_not_hold_the_whole_file(
+    boroughs: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
+    # Arrow's pre-buffering would hold the file's row groups in memory (all
+    # at once for a small file, more and more for a big one); the stream must
+    # hold about one batch.
+    sites = random_sites(80_000, seed=18)
+    path = tmp_path / "sites.parquet"
+    sites.to_parquet(path, row_group_size=2_000, compression=None)  # 40 row groups
+    before = pa.total_allocated_bytes()
+    held = [pa.total_allocated_bytes() for _ in iter_join_parquet(path, boroughs, chunk_rows=2_000)]
+    assert max(held) - before < path.stat().st_size / 4
 
 
 def test_parquet_stream_errors(boroughs: gpd.GeoDataFrame, tmp_path: Path) -> None:

@@ -1,0 +1,97 @@
+"""Shared helpers for the benchmarks: machine facts, memory peaks, tables.
+
+Peak memory is read from Linux's ``VmHWM`` (the process's resident high-water
+mark), which ``/proc/self/clear_refs`` resets, so one measurement's peak never
+mixes with another's. Each benchmark also runs each measurement in a fresh
+subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MIB = 1024 * 1024
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    msg = f"no {field} in /proc/self/status"
+    raise RuntimeError(msg)
+
+
+def rss_bytes() -> int:
+    """Resident memory of this process now."""
+    return _status_kib("VmRSS") * 1024
+
+
+def reset_peak() -> None:
+    """Reset the resident high-water mark (Linux 4.0+)."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_bytes() -> int:
+    """Resident high-water mark since the last :func:`reset_peak`."""
+    return _status_kib("VmHWM") * 1024
+
+
+def machine() -> dict[str, str]:
+    """What the figures were measured on."""
+    model = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    mem_kib = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem_kib = int(line.split()[1])
+    nproc = subprocess.run(["nproc"], capture_output=True, text=True, check=True).stdout.strip()
+    packages = ("geopandas", "shapely", "pyproj", "pandas", "numpy", "pyarrow")
+    return {
+        "cpu": f"{model}, {nproc} cores (nproc)",
+        "ram": f"{mem_kib / 1024 / 1024:.1f} GiB",
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "libraries": ", ".join(f"{p} {version(p)}" for p in packages),
+        "load average at start": " ".join(f"{v:.2f}" for v in os.getloadavg()),
+    }
+
+
+def print_machine() -> None:
+    for key, value in machine().items():
+        print(f"- {key}: {value}")
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def run_worker(script: Path, args: list[str]) -> str:
+    """Run ``script --worker ...`` in a fresh interpreter; return its last stdout line."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run(
+        [sys.executable, str(script), "--worker", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    if done.returncode != 0:
+        msg = f"worker {args} failed:\n{done.stderr}"
+        raise RuntimeError(msg)
+    return done.stdout.strip().splitlines()[-1]
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)

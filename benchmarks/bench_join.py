@@ -1,0 +1,210 @@
+"""Benchmark the borough join against geopandas.sjoin, side by side.
+
+Seeded uniform points over Greater London's bounding box (``LONDON_BOUNDS_WGS84``
+in ``estates/crs.py``: the boroughs' extent plus about 5 km; roughly 60% of the
+points fall in a borough), given in WGS84 as sites are. For each size:
+
+- ``estates t=1`` / ``estates t=2``: ``join_boroughs(sites, boroughs, threads=...)``,
+  which also finds the nearest borough and its distance for every point in none;
+- ``sjoin``: ``geopandas.sjoin(sites.to_crs(27700), boroughs.to_crs(27700),
+  predicate="within")``, the oracle, reprojection included; it answers only
+  "which polygon", not the nearest borough or any distance;
+- ``sjoin+nearest``: the same answer as estates from geopandas: ``sjoin`` as
+  above, then ``sjoin_nearest`` (with its distance) for the points in no
+  polygon. Slow, so measured up to ``--full-oracle-max`` points (1e6);
+- ``reproject``: the floor under both, ``shapely.get_coordinates`` plus one
+  ``pyproj.Transformer.transform`` call on the raw arrays.
+
+Each (method, size) runs in a fresh interpreter: one warm-up on 1,000 points,
+then ``--runs`` timed runs (median reported), each with its own peak: the
+resident high-water mark during the run minus the resident memory just before
+it (the points themselves are already in memory). Run from the repository root::
+
+    python benchmarks/bench_join.py                    # 1e4 .. 1e7
+    python benchmarks/bench_join.py --sizes 1e4 1e5    # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (
+    MIB,
+    markdown_table,
+    median,
+    peak_bytes,
+    print_machine,
+    reset_peak,
+    rss_bytes,
+    run_worker,
+)
+
+METHODS = ("estates t=1", "estates t=2", "sjoin", "sjoin+nearest", "reproject")
+SEED = 20240601
+
+
+def make_sites(n: int, seed: int = SEED, crs: str = "EPSG:4326"):
+    """Seeded uniform points over Greater London's WGS84 bbox, in ``crs``."""
+    import geopandas as gpd
+    import numpy as np
+
+    from estates.crs import LONDON_BOUNDS_WGS84, WGS84
+
+    lon0, lat0, lon1, lat1 = LONDON_BOUNDS_WGS84
+    rng = np.random.default_rng(seed)
+    lon = rng.uniform(lon0, lon1, n)
+    lat = rng.uniform(lat0, lat1, n)
+    sites = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
+    return sites if crs == WGS84 else sites.to_crs(crs)
+
+
+def load_boroughs():
+    import geopandas as gpd
+
+    from estates.bundled import boundaries_path
+
+    boroughs = gpd.read_file(boundaries_path())
+    return boroughs.rename(columns={"code": "borough_code", "name": "borough_name"})
+
+
+def method_function(method: str, boroughs):
+    import geopandas as gpd
+    import pyproj
+    import shapely
+
+    from estates.crs import BNG
+    from estates.join import join_boroughs
+
+    if method.startswith("estates"):
+        threads = int(method.rsplit("=", 1)[1])
+        return lambda sites: join_boroughs(sites, boroughs, threads=threads)
+    if method == "sjoin":
+        return lambda sites: gpd.sjoin(sites.to_crs(BNG), boroughs.to_crs(BNG), predicate="within")
+    if method == "sjoin+nearest":
+
+        def sjoin_and_nearest(sites):
+            points, polygons = sites.to_crs(BNG), boroughs.to_crs(BNG)
+            within = gpd.sjoin(points, polygons, predicate="within")
+            rest = points.drop(index=within.index.unique())
+            near = gpd.sjoin_nearest(rest, polygons, distance_col="borough_distance_m")
+            return within, near
+
+        return sjoin_and_nearest
+    if method == "reproject":
+
+        def reproject(sites):
+            transformer = pyproj.Transformer.from_crs(sites.crs, BNG, always_xy=True)
+            xy = shapely.get_coordinates(sites.geometry.array)
+            return transformer.transform(xy[:, 0], xy[:, 1])
+
+        return reproject
+    msg = f"unknown method {method!r}"
+    raise ValueError(msg)
+
+
+def worker(method: str, n: int, runs: int, crs: str) -> None:
+    """Time one method at one size in this (fresh) process; print JSON."""
+    import logging
+
+    logging.getLogger("estates").setLevel(logging.WARNING)
+    boroughs = load_boroughs()
+    run = method_function(method, boroughs)
+    run(make_sites(1_000, seed=1, crs=crs))  # warm-up: imports, PROJ database, caches
+    sites = make_sites(n, crs=crs)
+    seconds, extra = [], []
+    for _ in range(runs):
+        gc.collect()
+        before = rss_bytes()
+        reset_peak()
+        start = time.perf_counter()
+        result = run(sites)
+        seconds.append(time.perf_counter() - start)
+        extra.append(peak_bytes() - before)
+        del result
+    print(json.dumps({"seconds": seconds, "peak_extra_bytes": extra}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=["1e4", "1e5", "1e6", "1e7"])
+    parser.add_argument("--runs", type=int, default=3, help="timed runs per measurement")
+    parser.add_argument(
+        "--sjoin-runs-1e7",
+        type=int,
+        default=1,
+        help="timed sjoin runs at 1e7 points and above (about 30 s and 5 GiB each)",
+    )
+    parser.add_argument(
+        "--full-oracle-max",
+        type=float,
+        default=1e6,
+        help="largest size at which to time sjoin+nearest (default 1e6)",
+    )
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument(
+        "--crs",
+        default="EPSG:4326",
+        help="CRS the points are given in (default EPSG:4326; EPSG:27700 skips reprojection)",
+    )
+    parser.add_argument(
+        "--worker", nargs=4, metavar=("METHOD", "N", "RUNS", "CRS"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.worker:
+        method, n, runs, crs = args.worker
+        worker(method, int(n), int(runs), crs)
+        return
+
+    sizes = [int(float(s)) for s in args.sizes]
+    print(f"## Borough join: estates.join_boroughs vs geopandas.sjoin, points in {args.crs}\n")
+    print_machine()
+    print()
+    rows = []
+    for n in sizes:
+        results = {}
+        methods = [m for m in args.methods if m != "sjoin+nearest" or n <= args.full_oracle_max]
+        for method in methods:
+            runs = args.sjoin_runs_1e7 if method == "sjoin" and n >= 10_000_000 else args.runs
+            out = json.loads(run_worker(Path(__file__), [method, str(n), str(runs), args.crs]))
+            results[method] = out
+            print(f"  measured {method} at {n:.0e}: {out['seconds']}", file=sys.stderr)
+        base = median(results["sjoin"]["seconds"]) if "sjoin" in results else None
+        same = results.get("sjoin+nearest")
+        same_base = median(same["seconds"]) if same else None
+        for method in methods:
+            secs = results[method]["seconds"]
+            t = median(secs)
+            rows.append(
+                [
+                    f"{n:,}",
+                    method,
+                    f"{t:.3f}",
+                    str(len(secs)),
+                    f"{n / t / 1e6:.2f}",
+                    f"{base / t:.1f}x" if base else "-",
+                    f"{same_base / t:.1f}x" if same_base else "-",
+                    f"{max(results[method]['peak_extra_bytes']) / MIB:,.0f}",
+                ]
+            )
+    header = [
+        "points",
+        "method",
+        "median s",
+        "runs",
+        "M points/s",
+        "speed-up vs sjoin",
+        "vs sjoin+nearest",
+        "peak extra MiB",
+    ]
+    print(markdown_table(header, rows))
+
+
+if __name__ == "__main__":
+    main()
