@@ -146,8 +146,9 @@
     h += tr("Unused land", fmtHa(r[F.unused_ha]) +
       (missing(r[F.unused_share]) ? "" : " (" + fmtShare(r[F.unused_share]) + " of owned)"));
     h += tr("Indicative value", fmtGbp(r[F.value_gbp]));
-    h += tr("Valuation", (text(r, "method") || "n/a") +
-      (text(r, "source") ? '<div class="est-note">' + text(r, "source") + "</div>" : ""));
+    var method = text(r, "method"), source = text(r, "source");
+    h += tr("Valuation", (method || "n/a") +
+      (source && source !== method ? '<div class="est-note">' + source + "</div>" : ""));
     h += tr("Backlog", fmtGbp(r[F.backlog_gbp]));
     h += tr("PFI", missing(r[F.pfi]) ? "n/a" : r[F.pfi] ? "Yes" : "No");
     h += tr("Located by", (text(r, "located_by") || "n/a") +
