@@ -5,7 +5,8 @@ in ``estates/crs.py``: the boroughs' extent plus about 5 km; roughly 60% of the
 points fall in a borough), given in WGS84 as sites are. For each size:
 
 - ``estates t=1`` / ``estates t=2``: ``join_boroughs(sites, boroughs, threads=...)``,
-  which also finds the nearest borough and its distance for every point in none;
+  which also finds the nearest borough within 250 m, and its distance, for
+  every point in none;
 - ``sjoin``: ``geopandas.sjoin(sites.to_crs(27700), boroughs.to_crs(27700),
   predicate="within")``, the oracle, reprojection included; it answers only
   "which polygon", not the nearest borough or any distance;

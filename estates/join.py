@@ -31,6 +31,23 @@ minimum over its cell's few segments, computed with the same arithmetic as GEOS
 (``Distance::pointToSegment``), so equal distances stay equal; near-ties
 between two boroughs and points on a boundary are settled by GEOS itself.
 
+A point in no polygon and farther than ``nearest_within_m`` from every
+borough is ``"outside"`` with no distance (NaN): one GEOS tree query with that
+radius tells it apart, and only points within the radius are measured.
+
+Sites in a geographic CRS (WGS84, as they usually arrive) mostly skip the
+reprojection: :func:`join_boroughs` classifies square cells of that CRS,
+coarse to fine down to 1/2048 degree, by their image in EPSG:27700. A cell
+whose reprojected centre is farther from every boundary segment than the
+cell's image can reach (the reprojection's stretch, measured over the table,
+plus 1% and a margin) has one answer for all its points: within the borough
+the centre is within, or outside when no borough is within
+``nearest_within_m`` plus that reach. Those points take the answer of their
+cell; the others (about 7% over London's bounding box: near a boundary, or
+within reach of the fallback radius) are reprojected and joined exactly as
+above. The table takes 0.2 to 0.4 s to build and is kept per CRS, boroughs
+and radius, so it is built only for calls with many points (or kept from one).
+
 Among equidistant boroughs (a point on a shared boundary is 0 m from both),
 and among overlapping polygons, the one first in the boroughs frame wins.
 """
@@ -38,6 +55,7 @@ and among overlapping polygons, the one first in the boroughs frame wins.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import math
@@ -107,6 +125,11 @@ _PAIR_BLOCK = 1 << 14
 # Two boroughs closer than this (metres) to being equidistant from a point, or
 # a point this close to a boundary, are settled with GEOS distances.
 _TIE_TOLERANCE_M = 1e-6
+# Beyond this fallback radius (metres), points in no polygon are measured
+# with a nearest query, not from all the segments within the radius.
+_NEAR_QUERY_MAX_M = 2_000.0
+# Slack (metres) on that radius, far above rounding in GEOS distances.
+_NEAR_SLACK_M = 1e-3
 # Kinds of grid cell.
 _CELL_INSIDE, _CELL_OUTSIDE, _CELL_STRADDLE = 0, 1, 2
 
@@ -560,6 +583,55 @@ def _nearest_direct(
     return best.astype(np.int32), dist
 
 
+def _nearest_within(
+    px: NDArray[np.float64], py: NDArray[np.float64], index: _BoroughIndex, radius: float
+) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
+    """As :func:`_nearest_direct` for points within ``radius`` of a borough; -1 and NaN beyond.
+
+    One GEOS tree query gives each point the segments within ``radius`` (plus
+    a slack far above rounding); the distances to them are then computed with
+    the arithmetic of GEOS, as in :func:`_nearest_in_cells`. A point with no
+    such segment is farther than ``radius`` from every borough and is not
+    measured.
+    """
+    label = np.full(len(px), -1, dtype=np.int32)
+    dist = np.full(len(px), np.nan)
+    if radius > _NEAR_QUERY_MAX_M:
+        best, d = _nearest_direct(px, py, index)
+        close = d <= radius
+        return np.where(close, best, -1).astype(np.int32), np.where(close, d, np.nan)
+    big = np.iinfo(np.int32).max
+    for lo in range(0, len(px), _PAIR_BLOCK):
+        hi = min(lo + _PAIR_BLOCK, len(px))
+        row, seg = index.seg_tree.query(
+            shapely.points(px[lo:hi], py[lo:hi]),
+            predicate="dwithin",
+            distance=radius + _NEAR_SLACK_M,
+        )
+        if row.size == 0:
+            continue
+        order = np.argsort(row, kind="stable")
+        row, seg = row[order], seg[order]
+        first = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+        pts = row[first] + lo
+        rep = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(row)]))
+        d = _segment_distance_exact(px[pts][rep], py[pts][rep], seg, index)
+        dmin = np.minimum.reduceat(d, first)
+        seg_label = index.seg_label[seg]
+        best = np.minimum.reduceat(np.where(d == dmin[rep], seg_label, big), first)
+        runner_up = np.minimum.reduceat(np.where(seg_label != best[rep], d, np.inf), first)
+        unsure = (dmin <= _TIE_TOLERANCE_M) | (runner_up - dmin <= _TIE_TOLERANCE_M)
+        if unsure.any():
+            in_unsure = unsure[rep]
+            best[unsure], dmin[unsure] = _nearest_geos(
+                px[pts], py[pts], rep[in_unsure], seg_label[in_unsure], index
+            )
+        close = dmin <= radius
+        label[pts] = np.where(close, best, -1)
+        dist[pts] = np.where(close, dmin, np.nan)
+    return label, dist
+
+
 def _nearest_geos(
     px: NDArray[np.float64],
     py: NDArray[np.float64],
@@ -615,7 +687,8 @@ def _join_points_xy(
     method : numpy.ndarray of int8
         0 within, 1 nearest, 2 outside, -1 missing point.
     distance_m : numpy.ndarray of float64
-        0 for within; metres to the nearest borough otherwise; NaN if missing.
+        0 for within; metres to the nearest borough for nearest; NaN for
+        outside (not measured) and missing.
     """
     n = len(x)
     borough = np.full(n, -1, dtype=np.int32)
@@ -663,13 +736,192 @@ def _join_points_xy(
         tree = np.flatnonzero(by_tree)
         if tree.size:
             o = out[tree]
-            near_label[tree], near_dist[tree] = _nearest_direct(px[o], py[o], index)
+            near_label[tree], near_dist[tree] = _nearest_within(
+                px[o], py[o], index, nearest_within_m
+            )
         close = near_dist <= nearest_within_m
         found[out] = np.where(close, near_label, -1)
         meth[out] = np.where(close, _NEAREST, _OUTSIDE)
-        dist[out] = near_dist
+        # Farther than nearest_within_m from every borough: not reported.
+        dist[out] = np.where(close, near_dist, np.nan)
     borough[ok], method[ok], distance[ok] = found, meth, dist
     return borough, method, distance
+
+
+# --------------------------------------------------------------------------
+# Sites in a geographic CRS: most of them settled without reprojection
+# --------------------------------------------------------------------------
+
+# Codes of the source-CRS cell table besides a borough position (>= 0).
+_SRC_EXACT, _SRC_OUTSIDE = -1, -2
+# Cells per degree at the top level; each level halves them, _SRC_LEVELS times.
+_SRC_TOP_PER_DEG = 64
+_SRC_LEVELS = 5
+# The table covers the boroughs' extent plus this margin, degrees...
+_SRC_MARGIN_DEG = 0.25
+# ... unless that takes more finest cells than this (London takes about 5 million).
+_SRC_MAX_CELLS = 1 << 24
+# A join builds the table (0.2 to 0.4 s, then kept) for at least this many points.
+_SRC_MIN_POINTS = 100_000
+# Samples per side of the lattice where the reprojection's scale is measured.
+_SRC_SCALE_SAMPLES = 33
+
+
+class _SourceGrid(NamedTuple):
+    """Cells in the sites' geographic CRS whose reprojected points share one answer.
+
+    ``code[ix * ny + iy]`` is the answer for every point of cell
+    ``[x0 + ix / per_unit, x0 + (ix + 1) / per_unit)`` by the same in y: a
+    borough position (the point is within it), ``_SRC_OUTSIDE`` (the point is
+    farther than ``nearest_within_m`` from every borough) or ``_SRC_EXACT``
+    (reproject the point and join it exactly).
+    """
+
+    per_unit: float
+    x0: float
+    y0: float
+    nx: int
+    ny: int
+    code: NDArray[np.int32]
+
+    def lookup(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.int32]:
+        """Return the code of each point's cell; ``_SRC_EXACT`` off the table or for NaN."""
+        fx = np.floor((x - self.x0) * self.per_unit)
+        fy = np.floor((y - self.y0) * self.per_unit)
+        on = (fx >= 0) & (fx < self.nx) & (fy >= 0) & (fy < self.ny)  # False for NaN
+        code = np.full(len(x), _SRC_EXACT, dtype=np.int32)
+        code[on] = self.code[fx[on].astype(np.int64) * self.ny + fy[on].astype(np.int64)]
+        return code
+
+
+_SOURCE_GRIDS: dict[tuple[Any, ...], _SourceGrid | None] = {}
+_SOURCE_GRIDS_LOCK = threading.Lock()
+
+
+def _source_grid(
+    src: pyproj.CRS,
+    transformer: pyproj.Transformer | None,
+    index: _BoroughIndex,
+    nearest_within_m: float,
+    n_points: int,
+) -> _SourceGrid | None:
+    """Return the cell table for sites in ``src``, kept per CRS, boroughs and radius.
+
+    None unless ``src`` is geographic (for a projected CRS reprojection is
+    cheap enough), when the boroughs span too much of the globe, or when the
+    table is not kept yet and ``n_points`` is too few to pay for building it.
+    """
+    if transformer is None or not src.is_geographic:
+        return None
+    key = (src, float(nearest_within_m), hashlib.sha1(b"".join(index.wkb)).digest())
+    with _SOURCE_GRIDS_LOCK:
+        if key not in _SOURCE_GRIDS:
+            if n_points < _SRC_MIN_POINTS:  # not worth its build (0.2 to 0.4 s)
+                return None
+            if len(_SOURCE_GRIDS) >= 8:
+                _SOURCE_GRIDS.clear()
+            _SOURCE_GRIDS[key] = _build_source_grid(src, transformer, index, nearest_within_m)
+        return _SOURCE_GRIDS[key]
+
+
+def _build_source_grid(
+    src: pyproj.CRS,
+    transformer: pyproj.Transformer,
+    index: _BoroughIndex,
+    nearest_within_m: float,
+) -> _SourceGrid | None:
+    """Classify cells of the sites' CRS, coarse to fine, by their reprojected image.
+
+    A cell of half-diagonal ``h`` (in degrees) maps into the disc of radius
+    ``r = scale * h`` around its reprojected centre, where ``scale`` bounds how
+    far the reprojection stretches a half-diagonal (measured on a lattice over
+    the table, plus 1%). When the nearest boundary segment is farther than
+    ``r`` (plus a margin) from the centre's image, every point of the cell is
+    on the same side of every boundary as the centre: within the borough the
+    centre is within (``_locate``, as for any point), or, in no borough and
+    farther than ``nearest_within_m + r`` from all, outside. Any other cell is
+    halved, down to 1/2048 degree; what is left (points near a boundary or
+    within reach of the nearest-borough fallback) is joined exactly.
+    """
+    inverse = pyproj.Transformer.from_crs(BNG, src, always_xy=True)
+    bx0, by0 = index.bounds[:, :2].min(axis=0)
+    bx1, by1 = index.bounds[:, 2:].max(axis=0)
+    with np.errstate(all="ignore"):
+        lo_x, lo_y, hi_x, hi_y = inverse.transform_bounds(bx0, by0, bx1, by1, densify_pts=21)
+    if not all(map(math.isfinite, (lo_x, lo_y, hi_x, hi_y))) or hi_x < lo_x:
+        return None
+    top = float(_SRC_TOP_PER_DEG)
+    x0 = math.floor((lo_x - _SRC_MARGIN_DEG) * top) / top
+    y0 = math.floor((lo_y - _SRC_MARGIN_DEG) * top) / top
+    nx = math.ceil((hi_x + _SRC_MARGIN_DEG - x0) * top)
+    ny = math.ceil((hi_y + _SRC_MARGIN_DEG - y0) * top)
+    if (nx * ny) << (2 * _SRC_LEVELS) > _SRC_MAX_CELLS:
+        return None
+    # How far the reprojection stretches a half-diagonal (1, +-1), at most.
+    sx, sy = np.meshgrid(
+        np.linspace(x0, x0 + nx / top, _SRC_SCALE_SAMPLES),
+        np.linspace(y0, y0 + ny / top, _SRC_SCALE_SAMPLES),
+    )
+    sx, sy = sx.ravel(), sy.ravel()
+    step = 1e-4
+    with np.errstate(all="ignore"):
+        ex = np.subtract(*(np.array(transformer.transform(sx + s, sy)) for s in (step, -step)))
+        ey = np.subtract(*(np.array(transformer.transform(sx, sy + s)) for s in (step, -step)))
+    ex, ey = ex / (2 * step), ey / (2 * step)
+    stretch = np.hypot(*np.concatenate([ex + ey, ex - ey], axis=1))
+    if not np.isfinite(stretch).all():
+        return None
+    scale = float(stretch.max()) * 1.01
+
+    ix = np.repeat(np.arange(nx, dtype=np.int64), ny)
+    iy = np.tile(np.arange(ny, dtype=np.int64), nx)
+    dense = np.empty((0, 0), dtype=np.int32)
+    per_unit = top
+    for level in range(_SRC_LEVELS + 1):
+        size = 1.0 / per_unit
+        reach = scale * size / 2
+        margin = 0.05 + 0.01 * reach
+        with np.errstate(all="ignore"):
+            cx, cy = transformer.transform(x0 + (ix + 0.5) * size, y0 + (iy + 0.5) * size)
+        cx, cy = np.asarray(cx, dtype=np.float64), np.asarray(cy, dtype=np.float64)
+        placed = np.isfinite(cx) & np.isfinite(cy)
+        points = shapely.points(np.where(placed, cx, 0.0), np.where(placed, cy, 0.0))
+        # Clear: no boundary segment within reach of the centre's image.
+        hit = index.seg_tree.query(points, predicate="dwithin", distance=reach + margin)[0]
+        blocked = np.zeros(len(ix), dtype=bool)
+        blocked[hit] = True
+        clear = np.flatnonzero(placed & ~blocked)
+        code = np.full(len(ix), _SRC_EXACT, dtype=np.int32)
+        refine = np.ones(len(ix), dtype=bool)
+        refine[~placed] = False
+        if clear.size:
+            label = _locate(cx[clear], cy[clear], index)
+            code[clear] = label
+            # In no borough: outside if no segment is within the radius plus reach.
+            free = clear[label < 0]
+            hit = index.seg_tree.query(
+                points[free], predicate="dwithin", distance=nearest_within_m + reach + margin
+            )[0]
+            code[free] = _SRC_OUTSIDE
+            code[free[hit]] = _SRC_EXACT
+            # A clear cell in no borough but within reach of one needs the
+            # exact join at any size: no use halving it.
+            refine[clear] = False
+        if level == 0:
+            dense = np.full((nx, ny), _SRC_EXACT, dtype=np.int32)
+        else:
+            dense = np.repeat(np.repeat(dense, 2, axis=0), 2, axis=1)
+        dense[ix, iy] = code
+        if level == _SRC_LEVELS:
+            break
+        todo = np.flatnonzero(refine)
+        ix = (2 * ix[todo])[:, None] + np.array([0, 0, 1, 1])
+        iy = (2 * iy[todo])[:, None] + np.array([0, 1, 0, 1])
+        ix, iy = ix.ravel(), iy.ravel()
+        per_unit *= 2
+    n_x, n_y = dense.shape
+    code = dense.ravel()
+    return _SourceGrid(per_unit=per_unit, x0=x0, y0=y0, nx=n_x, ny=n_y, code=code)
 
 
 # --------------------------------------------------------------------------
@@ -885,7 +1137,8 @@ def join_boroughs(
     predicate="within")`` decides. A site in no polygon (on a boundary, on the
     Thames, which the boundaries leave out, or outside London) takes the
     nearest borough if one lies within ``nearest_within_m`` metres; farther,
-    it is outside London. Distances are measured in British National Grid.
+    it is outside London, and its distance is not measured. Distances are
+    measured in British National Grid.
 
     Parameters
     ----------
@@ -913,7 +1166,9 @@ def join_boroughs(
           ``"within"``, ``"nearest"``, ``"outside"``, or NaN for a missing or
           empty geometry;
         - ``borough_distance_m`` (float): 0.0 within, metres to the nearest
-          borough for ``"nearest"`` and ``"outside"``, NaN for no geometry.
+          borough for ``"nearest"``; NaN for ``"outside"`` (more than
+          ``nearest_within_m`` from every borough: not measured) and for no
+          geometry.
 
         A site inside several overlapping polygons, or equidistant from
         several boroughs (a site on a shared boundary is at distance 0 from
@@ -956,7 +1211,7 @@ def join_boroughs(
     0    a    E09000001      within                 0.0
     1    b    E09000001     nearest                 0.0
     2    c    E09000002     nearest               200.0
-    3    d         <NA>     outside               800.0
+    3    d         <NA>     outside                 NaN
     4    e         <NA>         NaN                 NaN
 
     Site ``b`` lies on the shared edge, so it is within neither square; both
@@ -988,16 +1243,47 @@ def join_boroughs(
         lo, hi = bounds
         if not hasattr(local, "index"):
             local.index = index if threads == 1 else index.copy()
-        x, y = _to_bng(geoms[lo:hi], usable[lo:hi], transformer, sites.index[lo:hi], "sites index")
-        borough[lo:hi], method[lo:hi], distance[lo:hi] = _join_points_xy(
+        exact = usable[lo:hi]
+        if source is not None:
+            # Settle what the source cells can without reprojecting; 3D points
+            # (reprojected with their z, as to_crs does) always go exact.
+            flat = np.flatnonzero(exact & ~shapely.has_z(geoms[lo:hi]))
+            part = geoms[lo:hi][flat]
+            code = source.lookup(shapely.get_x(part), shapely.get_y(part))
+            inside, far = flat[code >= 0], flat[code == _SRC_OUTSIDE]
+            borough[lo + inside], method[lo + inside], distance[lo + inside] = (
+                code[code >= 0],
+                _WITHIN,
+                0.0,
+            )
+            method[lo + far] = _OUTSIDE
+            exact = exact.copy()
+            exact[inside] = False
+            exact[far] = False
+        rows = np.flatnonzero(exact)
+        if rows.size == 0:
+            return
+        labels = sites.index[lo:hi][rows]
+        x, y = _to_bng(
+            geoms[lo:hi][rows], np.ones(len(rows), bool), transformer, labels, "sites index"
+        )
+        at = lo + rows
+        borough[at], method[at], distance[at] = _join_points_xy(
             x, y, local.index, nearest_within_m=nearest_within_m, grid=grid
         )
 
     # Built once, if worth it, and read by every chunk and thread.
+    n_exact = int(usable.sum())
+    source = _source_grid(src, transformer, index, nearest_within_m, n_exact)
     sample = _sample_rows(usable)
+    if source is not None and sample.size:
+        code = source.lookup(shapely.get_x(geoms[sample]), shapely.get_y(geoms[sample]))
+        left = code == _SRC_EXACT
+        n_exact = round(n_exact * float(left.mean()))
+        sample = sample[left]
     xy = shapely.get_coordinates(geoms[sample])
     sample_x, sample_y = _transform_xy(xy[:, 0], xy[:, 1], np.ones(len(xy), bool), transformer)
-    grid = _grid_for(sample_x, sample_y, int(usable.sum()), index)
+    grid = None if source is not None else _grid_for(sample_x, sample_y, n_exact, index)
 
     pieces = _chunks(n, _CHUNK_ROWS, threads)
     if threads == 1 or len(pieces) == 1:
@@ -1184,7 +1470,7 @@ def iter_join_parquet(
       site borough_code join_method  borough_distance_m
     0    a    E09000001      within                 0.0
     1    b         <NA>         NaN                 NaN
-    2    c         <NA>     outside               400.0
+    2    c         <NA>     outside                 NaN
     """
     import pyarrow.parquet as pq
 

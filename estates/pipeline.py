@@ -142,7 +142,7 @@ def run(inputs: Inputs | None = None, *, config: Config | None = None) -> Result
     joined = join_boroughs(
         points, boroughs_bng, nearest_within_m=config.validation.nearest_within_m
     )
-    joined = _mark_london(joined, findings)
+    joined = _mark_london(joined, findings, config.validation.nearest_within_m)
     tagged = tag_groupings(joined, groupings)
     tagged = _add_pfi(tagged, inputs)
 
@@ -278,7 +278,9 @@ def _check_groupings(groupings: pd.DataFrame, boroughs: gpd.GeoDataFrame) -> Non
         )
 
 
-def _mark_london(joined: gpd.GeoDataFrame, findings: Findings) -> gpd.GeoDataFrame:
+def _mark_london(
+    joined: gpd.GeoDataFrame, findings: Findings, nearest_within_m: float
+) -> gpd.GeoDataFrame:
     out = joined.copy()
     method = out["join_method"].astype("string")
     out["in_london"] = method.isin(["within", "nearest"]).fillna(False).astype(bool)
@@ -288,8 +290,8 @@ def _mark_london(joined: gpd.GeoDataFrame, findings: Findings) -> gpd.GeoDataFra
         findings.add(
             str(rec["source_file"]),
             int(rec["source_row"]),
-            f"outside Greater London ({rec['borough_distance_m'] / 1000:,.1f} km from the "
-            "nearest borough); kept, excluded from London totals",
+            f"outside Greater London (more than {nearest_within_m:g} m from every "
+            "borough); kept, excluded from London totals",
             action="flagged",
             check="outside_london",
             site_code=rec["site_code"],

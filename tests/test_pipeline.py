@@ -82,7 +82,7 @@ def test_sites_outside_london_are_kept_flagged_and_not_in_london(bundled_result)
     assert not outside["in_london"].any()
     assert outside["borough_code"].isna().all()
     assert outside["quality_flags"].str.contains("outside_london").all()
-    assert (outside["borough_distance_m"] > 250).all()
+    assert outside["borough_distance_m"].isna().all()  # not measured beyond 250 m
 
 
 def test_table_columns_crs_and_coordinates(bundled_result):
