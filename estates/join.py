@@ -524,6 +524,38 @@ def _build_grid(index: _BoroughIndex, cell_m: float = _CELL_M) -> _Grid | None:
     )
 
 
+def _pick_nearest(
+    px: NDArray[np.float64],
+    py: NDArray[np.float64],
+    *,
+    rep: NDArray,
+    first: NDArray,
+    seg: NDArray,
+    index: _BoroughIndex,
+) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
+    """Nearest borough and distance of each point among its candidate segments.
+
+    ``rep`` maps each (point, segment) pair to its point in ``px``/``py``;
+    ``first`` is where each point's run of pairs starts. Among equidistant
+    boroughs the lowest position wins.
+    """
+    big = np.iinfo(np.int32).max
+    d = _segment_distance_exact(px[rep], py[rep], seg, index)
+    dmin = np.minimum.reduceat(d, first)
+    seg_label = index.seg_label[seg]
+    best = np.minimum.reduceat(np.where(d == dmin[rep], seg_label, big), first)
+    # The runner-up borough: when it is all but tied, or the point is on a
+    # boundary, GEOS decides (it gives exactly 0 on a boundary).
+    runner_up = np.minimum.reduceat(np.where(seg_label != best[rep], d, np.inf), first)
+    unsure = (dmin <= _TIE_TOLERANCE_M) | (runner_up - dmin <= _TIE_TOLERANCE_M)
+    if unsure.any():
+        in_unsure = unsure[rep]
+        best[unsure], dmin[unsure] = _nearest_geos(
+            px, py, rep[in_unsure], seg_label[in_unsure], index
+        )
+    return best, dmin
+
+
 def _nearest_in_cells(
     px: NDArray[np.float64],
     py: NDArray[np.float64],
@@ -537,25 +569,12 @@ def _nearest_in_cells(
     """
     label = np.empty(len(px), dtype=np.int32)
     dist = np.empty(len(px))
-    big = np.iinfo(np.int32).max
     for lo in range(0, len(px), _PAIR_BLOCK):
         hi = min(lo + _PAIR_BLOCK, len(px))
         rep, pos, first = _expand(cells.start, cells.count, cell[lo:hi])
-        seg = cells.cand[pos]
-        d = _segment_distance_exact(px[lo:hi][rep], py[lo:hi][rep], seg, index)
-        dmin = np.minimum.reduceat(d, first)
-        seg_label = index.seg_label[seg]
-        best = np.minimum.reduceat(np.where(d == dmin[rep], seg_label, big), first)
-        # The runner-up borough: when it is all but tied, or the point is on a
-        # boundary, GEOS decides (it gives exactly 0 on a boundary).
-        runner_up = np.minimum.reduceat(np.where(seg_label != best[rep], d, np.inf), first)
-        unsure = (dmin <= _TIE_TOLERANCE_M) | (runner_up - dmin <= _TIE_TOLERANCE_M)
-        if unsure.any():
-            in_unsure = unsure[rep]
-            best[unsure], dmin[unsure] = _nearest_geos(
-                px[lo:hi], py[lo:hi], rep[in_unsure], seg_label[in_unsure], index
-            )
-        label[lo:hi], dist[lo:hi] = best, dmin
+        label[lo:hi], dist[lo:hi] = _pick_nearest(
+            px[lo:hi], py[lo:hi], rep=rep, first=first, seg=cells.cand[pos], index=index
+        )
     return label, dist
 
 
@@ -600,7 +619,6 @@ def _nearest_within(
         best, d = _nearest_direct(px, py, index)
         close = d <= radius
         return np.where(close, best, -1).astype(np.int32), np.where(close, d, np.nan)
-    big = np.iinfo(np.int32).max
     for lo in range(0, len(px), _PAIR_BLOCK):
         hi = min(lo + _PAIR_BLOCK, len(px))
         row, seg = index.seg_tree.query(
@@ -615,17 +633,7 @@ def _nearest_within(
         first = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
         pts = row[first] + lo
         rep = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(row)]))
-        d = _segment_distance_exact(px[pts][rep], py[pts][rep], seg, index)
-        dmin = np.minimum.reduceat(d, first)
-        seg_label = index.seg_label[seg]
-        best = np.minimum.reduceat(np.where(d == dmin[rep], seg_label, big), first)
-        runner_up = np.minimum.reduceat(np.where(seg_label != best[rep], d, np.inf), first)
-        unsure = (dmin <= _TIE_TOLERANCE_M) | (runner_up - dmin <= _TIE_TOLERANCE_M)
-        if unsure.any():
-            in_unsure = unsure[rep]
-            best[unsure], dmin[unsure] = _nearest_geos(
-                px[pts], py[pts], rep[in_unsure], seg_label[in_unsure], index
-            )
+        best, dmin = _pick_nearest(px[pts], py[pts], rep=rep, first=first, seg=seg, index=index)
         close = dmin <= radius
         label[pts] = np.where(close, best, -1)
         dist[pts] = np.where(close, dmin, np.nan)
