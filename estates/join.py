@@ -850,12 +850,24 @@ def _build_source_grid(
     farther than ``nearest_within_m + r`` from all, outside. Any other cell is
     halved, down to 1/2048 degree; what is left (points near a boundary or
     within reach of the nearest-borough fallback) is joined exactly.
+
+    Segments near a cell are found once, at the top level, with the GEOS tree
+    (every segment whose box meets the square of half-side ``R`` around the
+    centre's image, ``R = 2 r`` plus the next level's margin); a halved cell's
+    children test only the segments of their parent within ``R`` of its
+    centre's image. That loses none: a child's centre image lies within ``r``
+    of its parent's, and a child tests segments within ``r / 2`` plus its
+    margin, then passes on those within ``r`` plus its children's margin, and
+    so on: ``r + r / 2 + r / 4 + ...`` stays under ``2 r``, and margins shrink
+    with the cells. Distances are computed with numpy, far within the margin.
     """
-    inverse = pyproj.Transformer.from_crs(BNG, src, always_xy=True)
-    bx0, by0 = index.bounds[:, :2].min(axis=0)
-    bx1, by1 = index.bounds[:, 2:].max(axis=0)
     with np.errstate(all="ignore"):
-        lo_x, lo_y, hi_x, hi_y = inverse.transform_bounds(bx0, by0, bx1, by1, densify_pts=21)
+        lo_x, lo_y, hi_x, hi_y = transformer.transform_bounds(
+            *index.bounds[:, :2].min(axis=0),
+            *index.bounds[:, 2:].max(axis=0),
+            densify_pts=21,
+            direction="INVERSE",
+        )
     if not all(map(math.isfinite, (lo_x, lo_y, hi_x, hi_y))) or hi_x < lo_x:
         return None
     top = float(_SRC_TOP_PER_DEG)
@@ -881,51 +893,71 @@ def _build_source_grid(
         return None
     scale = float(stretch.max()) * 1.01
 
+    dtype = np.int8 if len(index) < 127 else np.int32
     ix = np.repeat(np.arange(nx, dtype=np.int64), ny)
     iy = np.tile(np.arange(ny, dtype=np.int64), nx)
-    dense = np.empty((0, 0), dtype=np.int32)
+    dense = np.empty((0, 0), dtype=dtype)
     per_unit = top
+    parents: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int32]] | None = None
+    parent = np.empty(0, dtype=np.int64)
     for level in range(_SRC_LEVELS + 1):
         size = 1.0 / per_unit
         reach = scale * size / 2
         margin = 0.05 + 0.01 * reach
+        # Segments a child cell may test: see the docstring.
+        carry = 2 * reach + 0.05 + 0.01 * reach / 2 + 1e-3
         with np.errstate(all="ignore"):
             cx, cy = transformer.transform(x0 + (ix + 0.5) * size, y0 + (iy + 0.5) * size)
         cx, cy = np.asarray(cx, dtype=np.float64), np.asarray(cy, dtype=np.float64)
         placed = np.isfinite(cx) & np.isfinite(cy)
-        points = shapely.points(np.where(placed, cx, 0.0), np.where(placed, cy, 0.0))
+        n = len(ix)
+        if parents is None:
+            on = np.flatnonzero(placed)
+            boxes = shapely.box(cx[on] - carry, cy[on] - carry, cx[on] + carry, cy[on] + carry)
+            ci, seg = index.seg_tree.query(boxes)
+            order = np.argsort(ci, kind="stable")
+            ci, seg = on[ci[order]], seg[order].astype(np.int32)
+        else:
+            start, count, cand = parents
+            ci, pos, _ = _expand(start, count, parent)
+            seg = cand[pos]
+            ok = placed[ci]
+            ci, seg = ci[ok], seg[ok]
+        d = _segment_distance_fast(cx[ci], cy[ci], seg, index)
         # Clear: no boundary segment within reach of the centre's image.
-        hit = index.seg_tree.query(points, predicate="dwithin", distance=reach + margin)[0]
-        blocked = np.zeros(len(ix), dtype=bool)
-        blocked[hit] = True
+        blocked = np.zeros(n, dtype=bool)
+        blocked[ci[d <= reach + margin]] = True
         clear = np.flatnonzero(placed & ~blocked)
-        code = np.full(len(ix), _SRC_EXACT, dtype=np.int32)
-        refine = np.ones(len(ix), dtype=bool)
-        refine[~placed] = False
+        code = np.full(n, _SRC_EXACT, dtype=dtype)
         if clear.size:
             label = _locate(cx[clear], cy[clear], index)
             code[clear] = label
             # In no borough: outside if no segment is within the radius plus reach.
             free = clear[label < 0]
             hit = index.seg_tree.query(
-                points[free], predicate="dwithin", distance=nearest_within_m + reach + margin
+                shapely.points(cx[free], cy[free]),
+                predicate="dwithin",
+                distance=nearest_within_m + reach + margin,
             )[0]
             code[free] = _SRC_OUTSIDE
             code[free[hit]] = _SRC_EXACT
-            # A clear cell in no borough but within reach of one needs the
-            # exact join at any size: no use halving it.
-            refine[clear] = False
         if level == 0:
-            dense = np.full((nx, ny), _SRC_EXACT, dtype=np.int32)
+            dense = np.full((nx, ny), _SRC_EXACT, dtype=dtype)
         else:
             dense = np.repeat(np.repeat(dense, 2, axis=0), 2, axis=1)
         dense[ix, iy] = code
         if level == _SRC_LEVELS:
             break
-        todo = np.flatnonzero(refine)
-        ix = (2 * ix[todo])[:, None] + np.array([0, 0, 1, 1])
-        iy = (2 * iy[todo])[:, None] + np.array([0, 1, 0, 1])
-        ix, iy = ix.ravel(), iy.ravel()
+        # Halve the blocked cells (a clear cell in no borough but within
+        # reach of one needs the exact join at any size: no use halving it).
+        todo = np.flatnonzero(placed & blocked)
+        near = d <= carry
+        start, count = _csr(ci[near], n)
+        _, pos, todo_start = _expand(start, count, todo)
+        parents = (todo_start, count[todo], seg[near][pos])
+        parent = np.repeat(np.arange(len(todo), dtype=np.int64), 4)
+        ix = ((2 * ix[todo])[:, None] + np.array([0, 0, 1, 1])).ravel()
+        iy = ((2 * iy[todo])[:, None] + np.array([0, 1, 0, 1])).ravel()
         per_unit *= 2
     n_x, n_y = dense.shape
     code = dense.ravel()
