@@ -38,9 +38,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from _common import CHROMIUM_ARGS
 
 from estates import maps
-from estates.bundled import boundaries_path, context_site_paths, groupings_path
+from estates.bundled import context_site_paths, groupings_path
+from estates.groupings import tag_groupings
+from estates.io import load_boroughs as estates_load_boroughs
+from estates.io import load_groupings
 
 SIZES = (100, 1_000, 10_000, 50_000)
 SEED = 20_240_601
@@ -49,19 +53,9 @@ GBP_PER_HA = 6_000_000.0
 
 
 def load_boroughs() -> gpd.GeoDataFrame:
-    raw = gpd.read_file(boundaries_path())
-    boroughs = raw.rename(columns={"code": "borough_code", "name": "borough_name"})[
-        ["borough_code", "borough_name", "geometry"]
-    ].set_crs("EPSG:4326", allow_override=True)
-    groups = pd.read_csv(groupings_path(), dtype=str)
-    pilots = (
-        groups[groups["group_type"] == "pilot"]
-        .groupby("borough_code")["group_id"]
-        .agg(lambda ids: ";".join(sorted(ids)))
-    )
-    sub = groups[groups["group_type"] == "subregion"].set_index("borough_code")["group_id"]
-    boroughs["subregion"] = boroughs["borough_code"].map(sub).fillna("")
-    boroughs["pilots"] = boroughs["borough_code"].map(pilots).fillna("")
+    """Return the 33 real boroughs with pilots and sub-region, no figures yet."""
+    boroughs = tag_groupings(estates_load_boroughs(), load_groupings())
+    boroughs["subregion"] = boroughs["subregion"].fillna("")
     return boroughs.sort_values("borough_code").reset_index(drop=True)
 
 
@@ -232,17 +226,8 @@ def open_in_chromium(path: Path) -> tuple[float, float]:
     from playwright.sync_api import sync_playwright
 
     exe = os.environ.get("ESTATES_CHROMIUM") or shutil.which("chromium")
-    args = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ]
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=exe, headless=True, args=args)
+        browser = p.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 860})
         page.route(
             "**/*",

@@ -19,6 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _common import CHROMIUM_ARGS
 from playwright.sync_api import sync_playwright
 
 HOOK = """
@@ -31,15 +32,6 @@ HOOK = """
           window.__leafletLoad = performance.now(); } }); }); } } });
 })();
 """
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def main() -> None:
@@ -57,7 +49,7 @@ def main() -> None:
         print("| file | bytes | median ms to Leaflet load | fastest | slowest |")
         print("| --- | ---: | ---: | ---: | ---: |")
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=args.chromium, args=ARGS)
+            browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
             for page_file in sorted(out.glob("*.html")):
                 times = _open(browser, page_file, args.runs)
                 size = page_file.stat().st_size

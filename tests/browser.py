@@ -22,7 +22,10 @@ import numpy as np
 import pandas as pd
 from shapely import Point
 
-from estates.bundled import boundaries_path, context_site_paths, groupings_path
+from estates.bundled import context_site_paths, groupings_path
+from estates.groupings import tag_groupings
+from estates.io import load_boroughs as estates_load_boroughs
+from estates.io import load_groupings
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
 XSS_CODE = "XSS01"
@@ -40,19 +43,8 @@ CHROMIUM_ARGS = [
 
 def load_boroughs() -> gpd.GeoDataFrame:
     """Return the 33 real boroughs with pilots and sub-region, no figures yet."""
-    raw = gpd.read_file(boundaries_path())
-    boroughs = raw.rename(columns={"code": "borough_code", "name": "borough_name"})[
-        ["borough_code", "borough_name", "geometry"]
-    ].set_crs("EPSG:4326", allow_override=True)
-    groups = pd.read_csv(groupings_path(), dtype=str)
-    pilots = (
-        groups[groups["group_type"] == "pilot"]
-        .groupby("borough_code")["group_id"]
-        .agg(lambda ids: ";".join(sorted(ids)))
-    )
-    subregion = groups[groups["group_type"] == "subregion"].set_index("borough_code")["group_id"]
-    boroughs["subregion"] = boroughs["borough_code"].map(subregion).fillna("")
-    boroughs["pilots"] = boroughs["borough_code"].map(pilots).fillna("")
+    boroughs = tag_groupings(estates_load_boroughs(), load_groupings())
+    boroughs["subregion"] = boroughs["subregion"].fillna("")
     return boroughs.sort_values("borough_code").reset_index(drop=True)
 
 
