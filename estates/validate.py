@@ -142,33 +142,29 @@ def _check_land(out: pd.DataFrame, config: ValidationConfig, findings: Findings)
         if column not in out:
             continue
         values = out[column].to_numpy(dtype=float)
-        for i in np.flatnonzero(values < 0):
-            src, row = _where(out.iloc[i])
-            findings.add(
-                src,
-                row,
-                f"{column} {values[i]:g} is negative; land areas are 0 or more hectares",
-                action="rejected",
-                check="negative_area",
-                site_code=out["site_code"].iloc[i],
-                column=column,
-                value=values[i],
-            )
-            reject[i] = True
-        for i in np.flatnonzero(values > config.max_site_land_ha):
-            src, row = _where(out.iloc[i])
-            findings.add(
-                src,
-                row,
-                f"{column} {values[i]:,.2f} ha is absurd for one site (the limit is "
+        checks = (
+            (values < 0, "negative_area", "{v:g} is negative; land areas are 0 or more hectares"),
+            (
+                values > config.max_site_land_ha,
+                "absurd_area",
+                "{v:,.2f} ha is absurd for one site (the limit is "
                 f"{config.max_site_land_ha:,.0f} ha); check the units",
-                action="rejected",
-                check="absurd_area",
-                site_code=out["site_code"].iloc[i],
-                column=column,
-                value=values[i],
-            )
-            reject[i] = True
+            ),
+        )
+        for mask, check, template in checks:
+            for i in np.flatnonzero(mask):
+                src, row = _where(out.iloc[i])
+                findings.add(
+                    src,
+                    row,
+                    f"{column} " + template.format(v=values[i]),
+                    action="rejected",
+                    check=check,
+                    site_code=out["site_code"].iloc[i],
+                    column=column,
+                    value=values[i],
+                )
+                reject[i] = True
     if {"land_owned_ha", "land_unused_ha"} <= set(out.columns):
         owned = out["land_owned_ha"].to_numpy(dtype=float)
         unused = out["land_unused_ha"].to_numpy(dtype=float)
