@@ -765,6 +765,9 @@ _SRC_EXACT, _SRC_OUTSIDE = -1, -2
 # Cells per degree at the top level; each level halves them, _SRC_LEVELS times.
 _SRC_TOP_PER_DEG = 64
 _SRC_LEVELS = 5
+# Free cells straddling the fallback radius are halved above this level only:
+# finer, a tree query per cell costs more than joining its few points exactly.
+_SRC_RING_LEVELS = 3
 # The table covers the boroughs' extent plus this margin, degrees...
 _SRC_MARGIN_DEG = 0.25
 # ... unless that takes more finest cells than this (London takes about 5 million).
@@ -847,9 +850,12 @@ def _build_source_grid(
     ``r`` (plus a margin) from the centre's image, every point of the cell is
     on the same side of every boundary as the centre: within the borough the
     centre is within (``_locate``, as for any point), or, in no borough and
-    farther than ``nearest_within_m + r`` from all, outside. Any other cell is
-    halved, down to 1/2048 degree; what is left (points near a boundary or
-    within reach of the nearest-borough fallback) is joined exactly.
+    farther than ``nearest_within_m + r`` from all, outside. A cell near a
+    boundary is halved, down to 1/2048 degree; so is a cell in no borough
+    that straddles the fallback radius (nearest boundary between
+    ``nearest_within_m - r`` and ``nearest_within_m + r``), while cells are
+    coarse. What is left (points near a boundary or within reach of the
+    nearest-borough fallback) is joined exactly.
 
     Segments near a cell are found once, at the top level, with the GEOS tree
     (every segment whose box meets the square of half-side ``R`` around the
@@ -900,6 +906,7 @@ def _build_source_grid(
     per_unit = top
     parents: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int32]] | None = None
     parent = np.empty(0, dtype=np.int64)
+    known_free = np.zeros(len(ix), dtype=bool)  # children of a free cell: in no borough
     for level in range(_SRC_LEVELS + 1):
         size = 1.0 / per_unit
         reach = scale * size / 2
@@ -927,20 +934,33 @@ def _build_source_grid(
         # Clear: no boundary segment within reach of the centre's image.
         blocked = np.zeros(n, dtype=bool)
         blocked[ci[d <= reach + margin]] = True
-        clear = np.flatnonzero(placed & ~blocked)
+        clear = placed & ~blocked
         code = np.full(n, _SRC_EXACT, dtype=dtype)
-        if clear.size:
-            label = _locate(cx[clear], cy[clear], index)
-            code[clear] = label
-            # In no borough: outside if no segment is within the radius plus reach.
-            free = clear[label < 0]
-            hit = index.seg_tree.query(
-                shapely.points(cx[free], cy[free]),
-                predicate="dwithin",
-                distance=nearest_within_m + reach + margin,
-            )[0]
-            code[free] = _SRC_OUTSIDE
-            code[free[hit]] = _SRC_EXACT
+        located = np.flatnonzero(clear & ~known_free)
+        code[located] = _locate(cx[located], cy[located], index)
+        # In no borough: outside if the nearest segment is farther than the
+        # radius plus reach; if it is nearer than the radius minus reach,
+        # every point of the cell takes the fallback and needs its distance;
+        # in between (the cell straddles the radius), halve it while cells
+        # are coarse. The nearest candidate segment bounds that distance
+        # from above, so near a boundary no tree query is needed.
+        free = np.flatnonzero(clear & (code < 0))
+        code[free] = _SRC_EXACT
+        bound = np.full(n, np.inf)
+        np.minimum.at(bound, ci, d)
+        free = free[bound[free] > nearest_within_m - reach - margin]
+        (hit, _), near_m = index.seg_tree.query_nearest(
+            shapely.points(cx[free], cy[free]),
+            max_distance=nearest_within_m + reach + margin,
+            return_distance=True,
+            all_matches=False,
+        )
+        outside = np.ones(len(free), dtype=bool)
+        outside[hit] = False
+        code[free[outside]] = _SRC_OUTSIDE
+        straddle = free[hit[near_m > nearest_within_m - reach - margin]]
+        if level >= _SRC_RING_LEVELS:
+            straddle = straddle[:0]
         if level == 0:
             dense = np.full((nx, ny), _SRC_EXACT, dtype=dtype)
         else:
@@ -948,16 +968,22 @@ def _build_source_grid(
         dense[ix, iy] = code
         if level == _SRC_LEVELS:
             break
-        # Halve the blocked cells (a clear cell in no borough but within
-        # reach of one needs the exact join at any size: no use halving it).
+        # Halve the blocked cells, with the segments near them, and the
+        # straddling free cells, whose children need no segments.
         todo = np.flatnonzero(placed & blocked)
         near = d <= carry
         start, count = _csr(ci[near], n)
         _, pos, todo_start = _expand(start, count, todo)
-        parents = (todo_start, count[todo], seg[near][pos])
-        parent = np.repeat(np.arange(len(todo), dtype=np.int64), 4)
-        ix = ((2 * ix[todo])[:, None] + np.array([0, 0, 1, 1])).ravel()
-        iy = ((2 * iy[todo])[:, None] + np.array([0, 1, 0, 1])).ravel()
+        parents = (
+            np.r_[todo_start, np.zeros(len(straddle), dtype=np.int64)],
+            np.r_[count[todo], np.zeros(len(straddle), dtype=np.int64)],
+            seg[near][pos],
+        )
+        halve = np.r_[todo, straddle]
+        parent = np.repeat(np.arange(len(halve), dtype=np.int64), 4)
+        known_free = np.repeat(np.r_[np.zeros(len(todo), bool), np.ones(len(straddle), bool)], 4)
+        ix = ((2 * ix[halve])[:, None] + np.array([0, 0, 1, 1])).ravel()
+        iy = ((2 * iy[halve])[:, None] + np.array([0, 1, 0, 1])).ravel()
         per_unit *= 2
     n_x, n_y = dense.shape
     code = dense.ravel()

@@ -301,6 +301,27 @@ def test_river_bank_sites_take_the_nearest_borough(boroughs: gpd.GeoDataFrame) -
     assert_matches_oracle(joined, sjoin_oracle(sites, boroughs))
 
 
+@pytest.mark.parametrize("radius", [250.0, 1_000.0])
+def test_points_either_side_of_the_fallback_radius_match_sjoin(
+    boroughs: gpd.GeoDataFrame, engine: str, radius: float
+) -> None:
+    # Around London's outer edge, from 40 m inside the radius to 40 m beyond
+    # it: where the cell table halves cells that straddle the radius.
+    london = shapely.union_all(boroughs.to_crs(BNG).geometry.to_numpy())
+    rng = np.random.default_rng(11)
+    points = []
+    for offset in radius + np.linspace(-40.0, 40.0, 9):
+        ring = shapely.get_exterior_ring(shapely.buffer(london, offset))
+        along = rng.uniform(0, ring.length, 300)
+        points.extend(shapely.line_interpolate_point(ring, along))
+    sites = gpd.GeoDataFrame(geometry=points, crs=BNG).to_crs(WGS84)
+    joined = join_boroughs(sites, boroughs, nearest_within_m=radius)
+    expected = sjoin_oracle(sites, boroughs, nearest_within_m=radius)
+    assert_matches_oracle(joined, expected)
+    assert (expected["join_method"] == "nearest").sum() > 1_000
+    assert (expected["join_method"] == "outside").sum() > 1_000
+
+
 def test_nearest_within_m_moves_the_cut_off(boroughs: gpd.GeoDataFrame) -> None:
     sites = random_sites(3_000, seed=5)
     for radius in (0.0, 1_000.0):
