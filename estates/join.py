@@ -37,15 +37,15 @@ radius tells it apart, and only points within the radius are measured.
 
 Sites in a geographic CRS (WGS84, as they usually arrive) mostly skip the
 reprojection: :func:`join_boroughs` classifies square cells of that CRS,
-coarse to fine down to 1/2048 degree, by their image in EPSG:27700. A cell
+coarse to fine down to 1/1024 degree, by their image in EPSG:27700. A cell
 whose reprojected centre is farther from every boundary segment than the
 cell's image can reach (the reprojection's stretch, measured over the table,
 plus 1% and a margin) has one answer for all its points: within the borough
 the centre is within, or outside when no borough is within
 ``nearest_within_m`` plus that reach. Those points take the answer of their
-cell; the others (about 7% over London's bounding box: near a boundary, or
+cell; the others (about 5% over London's bounding box: near a boundary, or
 within reach of the fallback radius) are reprojected and joined exactly as
-above. The table takes 0.2 to 0.4 s to build and is kept per CRS, boroughs
+above. The table takes about 0.1 s to build and is kept per CRS, boroughs
 and radius, so it is built only for calls with many points (or kept from one).
 
 Among equidistant boroughs (a point on a shared boundary is 0 m from both),
@@ -764,15 +764,15 @@ def _join_points_xy(
 _SRC_EXACT, _SRC_OUTSIDE = -1, -2
 # Cells per degree at the top level; each level halves them, _SRC_LEVELS times.
 _SRC_TOP_PER_DEG = 64
-_SRC_LEVELS = 5
+_SRC_LEVELS = 4
 # Free cells straddling the fallback radius are halved above this level only:
 # finer, a tree query per cell costs more than joining its few points exactly.
 _SRC_RING_LEVELS = 3
 # The table covers the boroughs' extent plus this margin, degrees...
 _SRC_MARGIN_DEG = 0.25
-# ... unless that takes more finest cells than this (London takes about 5 million).
+# ... unless that takes more finest cells than this (London takes about 1.4 million).
 _SRC_MAX_CELLS = 1 << 24
-# A join builds the table (0.2 to 0.4 s, then kept) for at least this many points.
+# A join builds the table (about 0.1 s, then kept) for at least this many points.
 _SRC_MIN_POINTS = 100_000
 # Samples per side of the lattice where the reprojection's scale is measured.
 _SRC_SCALE_SAMPLES = 33
@@ -827,7 +827,7 @@ def _source_grid(
     key = (src, float(nearest_within_m), hashlib.sha1(b"".join(index.wkb)).digest())
     with _SOURCE_GRIDS_LOCK:
         if key not in _SOURCE_GRIDS:
-            if n_points < _SRC_MIN_POINTS:  # not worth its build (0.2 to 0.4 s)
+            if n_points < _SRC_MIN_POINTS:  # not worth its build (about 0.1 s)
                 return None
             if len(_SOURCE_GRIDS) >= 8:
                 _SOURCE_GRIDS.clear()
@@ -851,7 +851,7 @@ def _build_source_grid(
     on the same side of every boundary as the centre: within the borough the
     centre is within (``_locate``, as for any point), or, in no borough and
     farther than ``nearest_within_m + r`` from all, outside. A cell near a
-    boundary is halved, down to 1/2048 degree; so is a cell in no borough
+    boundary is halved, down to 1/1024 degree; so is a cell in no borough
     that straddles the fallback radius (nearest boundary between
     ``nearest_within_m - r`` and ``nearest_within_m + r``), while cells are
     coarse. What is left (points near a boundary or within reach of the
