@@ -1007,8 +1007,8 @@ def _check_options(nearest_within_m: float, threads: int) -> None:
         raise ConfigError(msg)
 
 
-def _point_mask(geoms: NDArray[np.object_], labels: Any, what: str) -> NDArray[np.bool_]:
-    """Return the mask of usable points; raise on any geometry that is not a point."""
+def _point_rows(geoms: NDArray[np.object_], labels: Any, what: str) -> NDArray[np.bool_]:
+    """Return the mask of point geometries (empty ones included); raise on any other kind."""
     type_id = shapely.get_type_id(geoms)
     bad = (type_id != 0) & (type_id != -1)
     if bad.any():
@@ -1018,9 +1018,62 @@ def _point_mask(geoms: NDArray[np.object_], labels: Any, what: str) -> NDArray[n
             f"{int(bad.sum())} such row(s). Join sites as points (e.g. .representative_point())"
         )
         raise DataValidationError(msg)
-    usable = type_id == 0
+    return type_id == 0
+
+
+def _point_mask(geoms: NDArray[np.object_], labels: Any, what: str) -> NDArray[np.bool_]:
+    """Return the mask of usable points; raise on any geometry that is not a point."""
+    usable = _point_rows(geoms, labels, what)
     usable[usable] = ~shapely.is_empty(geoms[usable])
     return usable
+
+
+def _point_xy(
+    geoms: NDArray[np.object_], points: NDArray[np.bool_]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    """Return x, y (NaN where unusable) and the mask of usable (non-empty) points.
+
+    ``points`` marks the point geometries. GEOS refuses the x of an empty
+    point, so a chunk holding one is read again without it; most have none,
+    and are read without asking each point whether it is empty.
+    """
+    try:
+        return shapely.get_x(geoms), shapely.get_y(geoms), points.copy()
+    except shapely.errors.GEOSException:
+        usable = points.copy()
+        usable[points] = ~shapely.is_empty(geoms[points])
+        x = np.full(len(geoms), np.nan)
+        y = np.full(len(geoms), np.nan)
+        x[usable], y[usable] = shapely.get_x(geoms[usable]), shapely.get_y(geoms[usable])
+        return x, y, usable
+
+
+def _reproject_rows(
+    geoms: NDArray[np.object_],
+    rows: NDArray[np.int64],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    *,
+    has_z: NDArray[np.bool_],
+    transformer: pyproj.Transformer | None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """EPSG:27700 coordinates of the points ``geoms[rows]``, whose x and y are given.
+
+    Calls the transformer as geopandas' ``to_crs`` does (2D and 3D points
+    apart: ``has_z`` is per row), so the coordinates are the ones an sjoin
+    would see.
+    """
+    if transformer is None:
+        return x[rows], y[rows]
+    bx = np.empty(len(rows))
+    by = np.empty(len(rows))
+    flat = np.flatnonzero(~has_z)
+    bx[flat], by[flat] = transformer.transform(x[rows[flat]], y[rows[flat]])
+    deep = np.flatnonzero(has_z)
+    if deep.size:
+        xyz = shapely.get_coordinates(geoms[rows[deep]], include_z=True)
+        bx[deep], by[deep], _ = transformer.transform(xyz[:, 0], xyz[:, 1], xyz[:, 2])
+    return bx, by
 
 
 def _source_crs(crs: Any, what: str) -> pyproj.CRS:
@@ -1297,7 +1350,7 @@ def join_boroughs(
     src = _source_crs(sites.crs, "sites")
     index = _index_boroughs(boroughs)
     geoms = np.asarray(sites.geometry.array)
-    usable = _point_mask(geoms, sites.index, "sites index")
+    points = _point_rows(geoms, sites.index, "sites index")
     n = len(geoms)
     borough = np.full(n, -1, dtype=np.int32)
     method = np.full(n, _MISSING, dtype=np.int8)
@@ -1309,47 +1362,50 @@ def join_boroughs(
         lo, hi = bounds
         if not hasattr(local, "index"):
             local.index = index if threads == 1 else index.copy()
-        exact = usable[lo:hi]
+        part = geoms[lo:hi]
+        x, y, exact = _point_xy(part, points[lo:hi])
         if source is not None:
             # Settle what the source cells can without reprojecting; 3D points
             # (reprojected with their z, as to_crs does) always go exact.
-            flat = np.flatnonzero(exact & ~shapely.has_z(geoms[lo:hi]))
-            part = geoms[lo:hi][flat]
-            code = source.lookup(shapely.get_x(part), shapely.get_y(part))
-            inside, far = flat[code >= 0], flat[code == _SRC_OUTSIDE]
-            borough[lo + inside], method[lo + inside], distance[lo + inside] = (
-                code[code >= 0],
-                _WITHIN,
-                0.0,
-            )
-            method[lo + far] = _OUTSIDE
-            exact = exact.copy()
-            exact[inside] = False
-            exact[far] = False
+            has_z = shapely.has_z(part)
+            code = source.lookup(x, y)
+            code[~exact | has_z] = _SRC_EXACT
+            inside, far = code >= 0, code == _SRC_OUTSIDE
+            borough[lo:hi][inside] = code[inside]
+            method[lo:hi][inside] = _WITHIN
+            distance[lo:hi][inside] = 0.0
+            method[lo:hi][far] = _OUTSIDE
+            exact &= code == _SRC_EXACT
         rows = np.flatnonzero(exact)
         if rows.size == 0:
             return
-        labels = sites.index[lo:hi][rows]
-        x, y = _to_bng(
-            geoms[lo:hi][rows], np.ones(len(rows), bool), transformer, labels, "sites index"
+        if source is None:
+            has_z = np.zeros(len(part), dtype=bool)
+            has_z[rows] = shapely.has_z(part[rows])
+        bx, by = _reproject_rows(part, rows, x, y, has_z=has_z[rows], transformer=transformer)
+        _check_placed(
+            bx,
+            by,
+            np.ones(len(rows), dtype=bool),
+            labels=sites.index[lo:hi][rows],
+            what="sites index",
+            describe=lambda i: part[rows[i]].wkt,
         )
         at = lo + rows
         borough[at], method[at], distance[at] = _join_points_xy(
-            x, y, local.index, nearest_within_m=nearest_within_m, grid=grid
+            bx, by, local.index, nearest_within_m=nearest_within_m, grid=grid
         )
 
-    # Built once, if worth it, and read by every chunk and thread.
-    n_exact = int(usable.sum())
+    # Built once, if worth it, and read by every chunk and thread. Counts and
+    # samples take empty points for usable ones: they only size the work.
+    n_exact = int(points.sum())
     source = _source_grid(src, transformer, index, nearest_within_m, n_exact)
-    sample = _sample_rows(usable)
-    if source is not None and sample.size:
-        code = source.lookup(shapely.get_x(geoms[sample]), shapely.get_y(geoms[sample]))
-        left = code == _SRC_EXACT
-        n_exact = round(n_exact * float(left.mean()))
-        sample = sample[left]
-    xy = shapely.get_coordinates(geoms[sample])
-    sample_x, sample_y = _transform_xy(xy[:, 0], xy[:, 1], np.ones(len(xy), bool), transformer)
-    grid = None if source is not None else _grid_for(sample_x, sample_y, n_exact, index)
+    grid = None
+    if source is None:
+        sample = _sample_rows(points)
+        sample_x, sample_y, placed = _point_xy(geoms[sample], points[sample])
+        sample_x, sample_y = _transform_xy(sample_x, sample_y, placed, transformer)
+        grid = _grid_for(sample_x, sample_y, n_exact, index)
 
     pieces = _chunks(n, _CHUNK_ROWS, threads)
     if threads == 1 or len(pieces) == 1:
