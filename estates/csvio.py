@@ -51,7 +51,8 @@ def read_csv_text(
     required : tuple of str
         Columns that must be present (after case-folding spaces around names).
     max_bytes : int
-        Files larger than this are refused with a message suggesting GeoParquet.
+        Files larger than this are refused with a message pointing at
+        ``estates join``, which streams point files of any size.
 
     Returns
     -------
@@ -186,7 +187,8 @@ def _read_bytes(path: Path, *, max_bytes: int) -> bytes:
     if size > max_bytes:
         msg = (
             f"{path.name} is {size / 1024**2:,.0f} MiB, over the {max_bytes / 1024**2:,.0f} MiB "
-            "limit for CSV; convert it to GeoParquet, which is read in chunks"
+            "limit for a CSV read whole; to join a larger file of points to boroughs, use "
+            "`estates join`, which reads CSV and GeoParquet in chunks"
         )
         raise DataValidationError(msg)
     try:
