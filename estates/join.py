@@ -60,8 +60,9 @@ import json
 import logging
 import math
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -1007,6 +1008,11 @@ def _check_options(nearest_within_m: float, threads: int) -> None:
         raise ConfigError(msg)
 
 
+def _label(value: Any) -> Any:
+    """Return an index label as Python shows it (``7``, not ``np.int64(7)``), for messages."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _point_rows(geoms: NDArray[np.object_], labels: Any, what: str) -> NDArray[np.bool_]:
     """Return the mask of point geometries (empty ones included); raise on any other kind."""
     type_id = shapely.get_type_id(geoms)
@@ -1014,7 +1020,8 @@ def _point_rows(geoms: NDArray[np.object_], labels: Any, what: str) -> NDArray[n
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         msg = (
-            f"{what} {labels[first]!r}: geometry is a {geoms[first].geom_type}, not a Point; "
+            f"{what} {_label(labels[first])!r}: geometry is a {geoms[first].geom_type}, "
+            "not a Point; "
             f"{int(bad.sum())} such row(s). Join sites as points (e.g. .representative_point())"
         )
         raise DataValidationError(msg)
@@ -1048,30 +1055,32 @@ def _point_xy(
         return x, y, usable
 
 
+class _ExactRows(NamedTuple):
+    """Rows left for the exact join, with their x and y as given and whether 3D."""
+
+    rows: NDArray[np.int64]
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    has_z: NDArray[np.bool_]
+
+
 def _reproject_rows(
-    geoms: NDArray[np.object_],
-    rows: NDArray[np.int64],
-    x: NDArray[np.float64],
-    y: NDArray[np.float64],
-    *,
-    has_z: NDArray[np.bool_],
-    transformer: pyproj.Transformer | None,
+    geoms: NDArray[np.object_], work: _ExactRows, transformer: pyproj.Transformer | None
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """EPSG:27700 coordinates of the points ``geoms[rows]``, whose x and y are given.
+    """EPSG:27700 coordinates of the points ``geoms[work.rows]``.
 
     Calls the transformer as geopandas' ``to_crs`` does (2D and 3D points
-    apart: ``has_z`` is per row), so the coordinates are the ones an sjoin
-    would see.
+    apart), so the coordinates are the ones an sjoin would see.
     """
     if transformer is None:
-        return x[rows], y[rows]
-    bx = np.empty(len(rows))
-    by = np.empty(len(rows))
-    flat = np.flatnonzero(~has_z)
-    bx[flat], by[flat] = transformer.transform(x[rows[flat]], y[rows[flat]])
-    deep = np.flatnonzero(has_z)
+        return work.x, work.y
+    bx = np.empty(len(work.rows))
+    by = np.empty(len(work.rows))
+    flat = np.flatnonzero(~work.has_z)
+    bx[flat], by[flat] = transformer.transform(work.x[flat], work.y[flat])
+    deep = np.flatnonzero(work.has_z)
     if deep.size:
-        xyz = shapely.get_coordinates(geoms[rows[deep]], include_z=True)
+        xyz = shapely.get_coordinates(geoms[work.rows[deep]], include_z=True)
         bx[deep], by[deep], _ = transformer.transform(xyz[:, 0], xyz[:, 1], xyz[:, 2])
     return bx, by
 
@@ -1159,7 +1168,7 @@ def _check_placed(
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         msg = (
-            f"{what} {labels[first]!r}: {describe(first)} cannot be placed in "
+            f"{what} {_label(labels[first])!r}: {describe(first)} cannot be placed in "
             f"British National Grid ({BNG}); {int(bad.sum())} such row(s). "
             "Check the declared CRS and that x/y are not swapped"
         )
@@ -1357,41 +1366,46 @@ def join_boroughs(
     distance = np.full(n, np.nan)
     transformer = _bng_transformer(src)
     local = threading.local()
+    spare = [index]  # the first worker takes it; any other gets a copy
+    spare_lock = threading.Lock()
 
-    def run(bounds: tuple[int, int]) -> None:
+    def settle(bounds: tuple[int, int]) -> _ExactRows:
+        """Settle what the cell table can; return the rows left for the exact join."""
         lo, hi = bounds
-        if not hasattr(local, "index"):
-            local.index = index if threads == 1 else index.copy()
         part = geoms[lo:hi]
         x, y, exact = _point_xy(part, points[lo:hi])
-        if source is not None:
-            # Settle what the source cells can without reprojecting; 3D points
-            # (reprojected with their z, as to_crs does) always go exact.
-            has_z = shapely.has_z(part)
-            code = source.lookup(x, y)
-            code[~exact | has_z] = _SRC_EXACT
-            inside, far = code >= 0, code == _SRC_OUTSIDE
-            borough[lo:hi][inside] = code[inside]
-            method[lo:hi][inside] = _WITHIN
-            distance[lo:hi][inside] = 0.0
-            method[lo:hi][far] = _OUTSIDE
-            exact &= code == _SRC_EXACT
-        rows = np.flatnonzero(exact)
-        if rows.size == 0:
-            return
         if source is None:
-            has_z = np.zeros(len(part), dtype=bool)
-            has_z[rows] = shapely.has_z(part[rows])
-        bx, by = _reproject_rows(part, rows, x, y, has_z=has_z[rows], transformer=transformer)
+            rows = np.flatnonzero(exact)
+            return _ExactRows(lo + rows, x[rows], y[rows], shapely.has_z(part[rows]))
+        # 3D points (reprojected with their z, as to_crs does) always go exact.
+        has_z = shapely.has_z(part)
+        code = source.lookup(x, y)
+        code[~exact | has_z] = _SRC_EXACT
+        inside, far = code >= 0, code == _SRC_OUTSIDE
+        borough[lo:hi][inside] = code[inside]
+        method[lo:hi][inside] = _WITHIN
+        distance[lo:hi][inside] = 0.0
+        method[lo:hi][far] = _OUTSIDE
+        rows = np.flatnonzero(exact & (code == _SRC_EXACT))
+        return _ExactRows(lo + rows, x[rows], y[rows], has_z[rows])
+
+    def join_exact(work: _ExactRows) -> None:
+        """Reproject the rows and join them exactly, with this thread's own index."""
+        at = work.rows
+        if at.size == 0:
+            return
+        if not hasattr(local, "index"):
+            with spare_lock:
+                local.index = spare.pop() if spare else index.copy()
+        bx, by = _reproject_rows(geoms, work, transformer)
         _check_placed(
             bx,
             by,
-            np.ones(len(rows), dtype=bool),
-            labels=sites.index[lo:hi][rows],
+            np.ones(len(at), dtype=bool),
+            labels=sites.index[at],
             what="sites index",
-            describe=lambda i: part[rows[i]].wkt,
+            describe=lambda i: geoms[at[i]].wkt,
         )
-        at = lo + rows
         borough[at], method[at], distance[at] = _join_points_xy(
             bx, by, local.index, nearest_within_m=nearest_within_m, grid=grid
         )
@@ -1401,19 +1415,32 @@ def join_boroughs(
     n_exact = int(points.sum())
     source = _source_grid(src, transformer, index, nearest_within_m, n_exact)
     grid = None
+    sample = _sample_rows(points)
+    sample_x, sample_y, placed = _point_xy(geoms[sample], points[sample])
     if source is None:
-        sample = _sample_rows(points)
-        sample_x, sample_y, placed = _point_xy(geoms[sample], points[sample])
         sample_x, sample_y = _transform_xy(sample_x, sample_y, placed, transformer)
         grid = _grid_for(sample_x, sample_y, n_exact, index)
+    elif sample.size:
+        n_exact = round(n_exact * float(np.mean(source.lookup(sample_x, sample_y) == _SRC_EXACT)))
 
     pieces = _chunks(n, _CHUNK_ROWS, threads)
-    if threads == 1 or len(pieces) == 1:
+    # Threads pay only for many exact rows: below that, handing rows over
+    # between threads costs more than the work.
+    if threads == 1 or len(pieces) == 1 or n_exact < 2 * _MIN_THREAD_ROWS:
         for piece in pieces:
-            run(piece)
+            join_exact(settle(piece))
     else:
+        # Reading the points holds the GIL (shapely's accessors do); the
+        # exact join mostly does not. So this thread reads chunk after chunk
+        # while the workers join the rows it hands them.
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            list(pool.map(run, pieces))
+            pending: deque[Future[None]] = deque()
+            for piece in pieces:
+                pending.append(pool.submit(join_exact, settle(piece)))
+                if len(pending) > 2 * threads:  # bound the rows in flight
+                    pending.popleft().result()
+            for future in pending:
+                future.result()
     logger.info(_summary(len(index), _count_methods(method)))
     return _assemble(sites, index, borough, method, distance)
 

@@ -8,6 +8,7 @@ no polygon takes the nearest borough within 250 m (``sjoin_nearest`` with
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -406,14 +407,37 @@ def test_inputs_are_left_unchanged(boroughs: gpd.GeoDataFrame) -> None:
 
 
 def test_threads_give_the_same_answer(
-    boroughs: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
+    boroughs: gpd.GeoDataFrame, engine: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(join_module, "_CHUNK_ROWS", 3_000)
-    monkeypatch.setattr(join_module, "_GRID_MIN_OUTSIDE", 1_000)
+    monkeypatch.setattr(join_module, "_MIN_THREAD_ROWS", 100)
+    workers: set[str] = set()
+    exact = join_module._join_points_xy
+
+    def spy(*args: object, **kwargs: object) -> object:
+        workers.add(threading.current_thread().name)
+        return exact(*args, **kwargs)
+
+    monkeypatch.setattr(join_module, "_join_points_xy", spy)
     sites = random_sites(20_000, seed=12)
     one = join_boroughs(sites, boroughs, threads=1)
+    assert workers == {threading.main_thread().name}
+    workers.clear()
     two = join_boroughs(sites, boroughs, threads=2)
+    assert workers  # really threaded: every exact join ran on a worker
+    assert threading.main_thread().name not in workers
     assert_geodataframe_equal(one, two)
+
+
+def test_threads_report_the_first_bad_site(
+    boroughs: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(join_module, "_CHUNK_ROWS", 1_000)
+    monkeypatch.setattr(join_module, "_MIN_THREAD_ROWS", 500)
+    sites = random_sites(6_000, seed=13)
+    sites.loc[[2_500, 4_500], "geometry"] = [Point(51.5, 200.0), Point(51.5, 300.0)]
+    with pytest.raises(DataValidationError, match=r"sites index 2500: POINT \(51.5 200\)"):
+        join_boroughs(sites, boroughs, threads=2)
 
 
 @settings(max_examples=25, deadline=None)
