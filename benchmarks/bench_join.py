@@ -21,11 +21,14 @@ then ``--runs`` timed runs (median reported), each with its own peak: the
 resident high-water mark during the run minus the resident memory just before
 it (the points themselves are already in memory). The first timed run is
 shown apart, with its ratio to sjoin's first run: from 1e5 points it includes
-building the join's cell table, which later calls in the process reuse. Run
-from the repository root::
+building the join's cell table, which later calls in the process reuse.
+``--processes K`` repeats every measurement in K fresh interpreters; the
+first-run column is then the median of their first runs, the median column
+that of all runs. Run from the repository root::
 
     python benchmarks/bench_join.py                    # 1e4 .. 1e7
     python benchmarks/bench_join.py --sizes 1e4 1e5    # quicker
+    python benchmarks/bench_join.py --sizes 1e6 --methods "estates t=1" sjoin --processes 7
 """
 
 from __future__ import annotations
@@ -151,6 +154,12 @@ def main() -> None:
         default=1e6,
         help="largest size at which to time sjoin+nearest (default 1e6)",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="fresh interpreters per measurement; the first-run column is their median",
+    )
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument(
         "--crs",
@@ -176,11 +185,16 @@ def main() -> None:
         methods = [m for m in args.methods if m != "sjoin+nearest" or n <= args.full_oracle_max]
         for method in methods:
             runs = args.sjoin_runs_1e7 if method == "sjoin" and n >= 10_000_000 else args.runs
-            out = json.loads(run_worker(Path(__file__), [method, str(n), str(runs), args.crs]))
+            out: dict[str, list[float]] = {"seconds": [], "first": [], "peak_extra_bytes": []}
+            for _ in range(args.processes):
+                one = json.loads(run_worker(Path(__file__), [method, str(n), str(runs), args.crs]))
+                out["seconds"] += one["seconds"]
+                out["first"].append(one["seconds"][0])
+                out["peak_extra_bytes"] += one["peak_extra_bytes"]
+                print(f"  measured {method} at {n:.0e}: {one['seconds']}", file=sys.stderr)
             results[method] = out
-            print(f"  measured {method} at {n:.0e}: {out['seconds']}", file=sys.stderr)
         base = median(results["sjoin"]["seconds"]) if "sjoin" in results else None
-        first_base = results["sjoin"]["seconds"][0] if "sjoin" in results else None
+        first_base = median(results["sjoin"]["first"]) if "sjoin" in results else None
         same = results.get("sjoin+nearest")
         same_base = median(same["seconds"]) if same else None
         for method in methods:
@@ -194,8 +208,8 @@ def main() -> None:
                     str(len(secs)),
                     f"{n / t / 1e6:.2f}",
                     f"{base / t:.1f}x" if base else "-",
-                    f"{secs[0]:.3f}",
-                    f"{first_base / secs[0]:.1f}x" if first_base else "-",
+                    f"{median(results[method]['first']):.3f}",
+                    f"{first_base / median(results[method]['first']):.1f}x" if first_base else "-",
                     f"{same_base / t:.1f}x" if same_base else "-",
                     f"{max(results[method]['peak_extra_bytes']) / MIB:,.0f}",
                 ]
