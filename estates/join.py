@@ -1281,7 +1281,10 @@ def join_boroughs(
         at most this far from a borough is joined to it.
     threads : int, default 1
         Worker threads. Sites go in chunks of 131,072 (so temporaries stay
-        small); with several threads, each takes its own chunks.
+        small). With several, the calling thread reads each chunk's points
+        (shapely holds the GIL for that) while the workers join the rows the
+        cell table leaves, those near a boundary; with fewer than about
+        65,000 such rows the join stays on one thread.
 
     Returns
     -------
