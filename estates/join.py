@@ -1040,19 +1040,24 @@ def _point_xy(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
     """Return x, y (NaN where unusable) and the mask of usable (non-empty) points.
 
-    ``points`` marks the point geometries. GEOS refuses the x of an empty
-    point, so a chunk holding one is read again without it; most have none,
-    and are read without asking each point whether it is empty.
+    ``points`` marks the point geometries. Only a point whose x or y is NaN
+    can be empty, so only those are asked; GEOS 3.14 refuses the x of an
+    empty point (older versions give NaN), and a chunk holding one is then
+    read again without it.
     """
+    usable = points.copy()
     try:
-        return shapely.get_x(geoms), shapely.get_y(geoms), points.copy()
+        x, y = shapely.get_x(geoms), shapely.get_y(geoms)
     except shapely.errors.GEOSException:
-        usable = points.copy()
         usable[points] = ~shapely.is_empty(geoms[points])
         x = np.full(len(geoms), np.nan)
         y = np.full(len(geoms), np.nan)
         x[usable], y[usable] = shapely.get_x(geoms[usable]), shapely.get_y(geoms[usable])
         return x, y, usable
+    odd = np.flatnonzero(points & (np.isnan(x) | np.isnan(y)))
+    if odd.size:
+        usable[odd] = ~shapely.is_empty(geoms[odd])
+    return x, y, usable
 
 
 class _ExactRows(NamedTuple):

@@ -515,8 +515,10 @@ def test_sites_already_joined_are_refused(boroughs: gpd.GeoDataFrame) -> None:
         join_boroughs(joined, boroughs)
 
 
-def test_unprojectable_site_is_refused(boroughs: gpd.GeoDataFrame) -> None:
-    sites = gpd.GeoDataFrame(geometry=[Point(-0.1, 51.5), Point(51.5, 200.0)], crs=WGS84)
+@pytest.mark.parametrize("bad", [Point(51.5, 200.0), Point(np.nan, 51.5)])
+def test_unprojectable_site_is_refused(boroughs: gpd.GeoDataFrame, engine: str, bad: Point) -> None:
+    # A NaN coordinate is not an empty point: it is refused, not taken as missing.
+    sites = gpd.GeoDataFrame(geometry=[Point(-0.1, 51.5), bad], crs=WGS84)
     with pytest.raises(DataValidationError, match=r"sites index 1: POINT .* cannot be placed"):
         join_boroughs(sites, boroughs)
 
