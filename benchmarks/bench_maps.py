@@ -26,6 +26,7 @@ Chromium is found from ``ESTATES_CHROMIUM`` or ``chromium`` on PATH.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import sys
@@ -34,13 +35,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import _common  # noqa: F401 - puts tests/ on the path for browser
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from _common import CHROMIUM_ARGS
+from browser import CHROMIUM_ARGS
 
 from estates import maps
+from estates.aggregate import aggregate_boroughs
 from estates.bundled import context_site_paths, groupings_path
 from estates.groupings import tag_groupings
 from estates.io import load_boroughs as estates_load_boroughs
@@ -126,18 +129,6 @@ def synthetic_sites(n: int, boroughs: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         geometry=gpd.points_from_xy(x, y),
         crs="EPSG:4326",
     )
-
-
-def borough_figures(sites: gpd.GeoDataFrame, boroughs: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    per = sites.groupby("borough_code").agg(
-        land_owned_ha=("land_owned_ha", "sum"),
-        land_unused_ha=("land_unused_ha", "sum"),
-        estimated_value_gbp=("estimated_value_gbp", "sum"),
-        sites_located=("site_code", "count"),
-    )
-    out = boroughs.join(per, on="borough_code")
-    out["sites_located"] = out["sites_located"].fillna(0).astype(int)
-    return out
 
 
 def load_context() -> gpd.GeoDataFrame:
@@ -259,7 +250,8 @@ def main(sizes: tuple[int, ...]) -> None:
     context = load_context()
     # Warm up: imports (mapclassify pulls in scipy) and reading Leaflet once.
     warm = synthetic_sites(50, boroughs0)
-    build_london(warm, borough_figures(warm, boroughs0), context, summary_for(warm))
+    warm_boroughs = aggregate_boroughs(warm, boroughs0, target_gbp=TARGET)
+    build_london(warm, warm_boroughs, context, summary_for(warm))
 
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print()
@@ -269,7 +261,7 @@ def main(sizes: tuple[int, ...]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             sites = synthetic_sites(n, boroughs0)
-            boroughs = borough_figures(sites, boroughs0)
+            boroughs = aggregate_boroughs(sites, boroughs0, target_gbp=TARGET)
             summary = summary_for(sites)
             t0 = time.perf_counter()
             html = build_london(sites, boroughs, context, summary)
@@ -289,4 +281,8 @@ def main(sizes: tuple[int, ...]) -> None:
 
 
 if __name__ == "__main__":
-    main(tuple(int(a) for a in sys.argv[1:]) or SIZES)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "sizes", nargs="*", type=int, default=list(SIZES), help="site counts (default: %(default)s)"
+    )
+    main(tuple(parser.parse_args().sizes))

@@ -19,7 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import CHROMIUM_ARGS
+import _common  # noqa: F401 - puts tests/ on the path for browser
+from browser import CHROMIUM_ARGS
 from playwright.sync_api import sync_playwright
 
 HOOK = """

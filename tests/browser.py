@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from shapely import Point
 
+from estates.aggregate import aggregate_boroughs
 from estates.bundled import context_site_paths, groupings_path
 from estates.groupings import tag_groupings
 from estates.io import load_boroughs as estates_load_boroughs
@@ -30,6 +31,7 @@ from estates.io import load_groupings
 XSS_NAME = "<img src=x onerror=alert(1)>"
 XSS_CODE = "XSS01"
 TEST_GBP_PER_HA = 10_000_000.0
+TARGET_GBP = 11e9
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -152,15 +154,7 @@ def make_fixture() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame
     sites.loc[ranked, "disposal_rank"] = rank.astype("int64").to_numpy()
     sites["disposal_rank"] = sites["disposal_rank"].astype("Int64")
 
-    london = sites[sites["in_london"] & sites.geometry.notna()]
-    per = london.groupby("borough_code").agg(
-        land_owned_ha=("land_owned_ha", "sum"),
-        land_unused_ha=("land_unused_ha", "sum"),
-        estimated_value_gbp=("estimated_value_gbp", "sum"),
-        sites_located=("site_code", "count"),
-    )
-    boroughs = boroughs.join(per, on="borough_code")
-    boroughs["sites_located"] = boroughs["sites_located"].fillna(0).astype(int)
+    boroughs = aggregate_boroughs(sites, boroughs, target_gbp=TARGET_GBP)
 
     context = pd.concat(
         [
@@ -183,7 +177,7 @@ def make_fixture() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame
 
 def make_summary(sites: gpd.GeoDataFrame, boroughs: gpd.GeoDataFrame) -> dict[str, Any]:
     """Return a summary.json-like dict computed from the fixture frames."""
-    target = 11e9
+    target = TARGET_GBP
     groups = pd.read_csv(groupings_path(), dtype=str)
     london = sites[sites["in_london"] & sites.geometry.notna()]
 
