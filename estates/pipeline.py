@@ -285,18 +285,28 @@ def _mark_london(
     method = out["join_method"].astype("string")
     out["in_london"] = method.isin(["within", "nearest"]).fillna(False).astype(bool)
     outside = method.eq("outside").fillna(False).to_numpy(dtype=bool)
-    for i in np.flatnonzero(outside):
-        rec = out.iloc[i]
+    where = np.flatnonzero(outside)
+    reason = (
+        f"outside Greater London (more than {nearest_within_m:g} m from every "
+        "borough); kept, excluded from London totals"
+    )
+    for src, row, code, lat, lon in zip(
+        out["source_file"].to_numpy()[where],
+        out["source_row"].to_numpy()[where],
+        out["site_code"].to_numpy()[where],
+        out["latitude"].to_numpy()[where],
+        out["longitude"].to_numpy()[where],
+        strict=True,
+    ):
         findings.add(
-            str(rec["source_file"]),
-            int(rec["source_row"]),
-            f"outside Greater London (more than {nearest_within_m:g} m from every "
-            "borough); kept, excluded from London totals",
+            str(src),
+            int(row),
+            reason,
             action="flagged",
             check="outside_london",
-            site_code=rec["site_code"],
+            site_code=code,
             column="geometry",
-            value=f"{rec['latitude']:.5f}, {rec['longitude']:.5f}",
+            value=f"{lat:.5f}, {lon:.5f}",
         )
     out["quality_flags"] = add_flag(out["quality_flags"], outside, "outside_london")
     nearest = method.eq("nearest").fillna(False).to_numpy(dtype=bool)

@@ -69,22 +69,36 @@ def cumulative_pipeline(sites: pd.DataFrame, *, target_gbp: float) -> list[dict[
     land = _float(ranked, "land_unused_ha")
     cum_value = value.fillna(0.0).cumsum()
     cum_land = land.fillna(0.0).cumsum()
-    out = []
-    for idx, row in ranked.iterrows():
-        out.append(
-            {
-                "rank": int(row["disposal_rank"]),
-                "site_code": _text(row.get("site_code")),
-                "site_name": _text(row.get("site_name")),
-                "borough_name": _text(row.get("borough_name")),
-                "land_unused_ha": _round(land[idx], 6),
-                "estimated_value_gbp": _round(value[idx], 0),
-                "cumulative_value_gbp": _round(cum_value[idx], 0),
-                "cumulative_land_unused_ha": _round(cum_land[idx], 6),
-                "cumulative_share_of_target": _round(cum_value[idx] / target_gbp, 9),
-            }
+
+    def column(name: str) -> list[Any]:
+        if name not in ranked:
+            return [None] * len(ranked)
+        return ranked[name].astype(object).tolist()
+
+    return [
+        {
+            "rank": int(rank),
+            "site_code": _text(code),
+            "site_name": _text(name),
+            "borough_name": _text(borough),
+            "land_unused_ha": _round(ha, 6),
+            "estimated_value_gbp": _round(gbp, 0),
+            "cumulative_value_gbp": _round(cum_gbp, 0),
+            "cumulative_land_unused_ha": _round(cum_ha, 6),
+            "cumulative_share_of_target": _round(cum_gbp / target_gbp, 9),
+        }
+        for rank, code, name, borough, ha, gbp, cum_gbp, cum_ha in zip(
+            ranked["disposal_rank"].tolist(),
+            column("site_code"),
+            column("site_name"),
+            column("borough_name"),
+            land.tolist(),
+            value.tolist(),
+            cum_value.tolist(),
+            cum_land.tolist(),
+            strict=True,
         )
-    return out
+    ]
 
 
 def milestones(cumulative: list[dict[str, Any]]) -> list[dict[str, Any]]:

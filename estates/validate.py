@@ -111,28 +111,31 @@ def _check_codes(out: pd.DataFrame, findings: Findings) -> np.ndarray:
     reject |= blank.to_numpy()
     aggregate = out["is_aggregate"].to_numpy(bool) if "is_aggregate" in out else np.zeros(len(out))
     trust = out["trust_code"].astype("string").fillna("") if "trust_code" in out else ""
-    key = codes.fillna("") + np.where(aggregate, "|" + trust, "")
-    first_row: dict[str, tuple[str, int]] = {}
-    for i, k in enumerate(key):
-        if blank.iloc[i]:
-            continue
-        src, row = _where(out.iloc[i])
-        if k in first_row:
-            fsrc, frow = first_row[k]
-            where = f"row {frow}" if fsrc == src else f"{fsrc} row {frow}"
-            findings.add(
-                src,
-                row,
-                f"duplicate site code {codes.iloc[i]} (first seen at {where}); record rejected",
-                action="rejected",
-                check="duplicate_site_code",
-                site_code=codes.iloc[i],
-                column="site_code",
-                value=codes.iloc[i],
-            )
-            reject[i] = True
-        else:
-            first_row[k] = (src, row)
+    key = pd.Series(codes.fillna("") + np.where(aggregate, "|" + trust, ""), index=out.index)
+    present = np.flatnonzero(~blank.to_numpy())
+    keys = key.iloc[present].reset_index(drop=True)
+    repeated = keys.duplicated(keep="first").to_numpy()
+    if not repeated.any():
+        return reject
+    first_at = pd.Series(present[~repeated], index=keys[~repeated].to_numpy())
+    sources = out["source_file"].astype(str).to_numpy()
+    rows = out["source_row"].to_numpy()
+    for j in np.flatnonzero(repeated):
+        i = present[j]
+        first = first_at[keys.iloc[j]]
+        src, fsrc, frow = sources[i], sources[first], int(rows[first])
+        where = f"row {frow}" if fsrc == src else f"{fsrc} row {frow}"
+        findings.add(
+            src,
+            int(rows[i]),
+            f"duplicate site code {codes.iloc[i]} (first seen at {where}); record rejected",
+            action="rejected",
+            check="duplicate_site_code",
+            site_code=codes.iloc[i],
+            column="site_code",
+            value=codes.iloc[i],
+        )
+        reject[i] = True
     return reject
 
 
@@ -227,7 +230,14 @@ def _check_latlon(out: pd.DataFrame, findings: Findings) -> np.ndarray:
     lat_text = out.get("latitude_text", pd.Series("", index=out.index)).fillna("")
     lon_text = out.get("longitude_text", pd.Series("", index=out.index)).fillna("")
     lon_min, lat_min, lon_max, lat_max = LONDON_BOUNDS_WGS84
-    for i in range(len(out)):
+    # Only rows that are not plainly fine (both given, in range, not swapped)
+    # are looked at one by one: a million good rows cost no Python loop.
+    with np.errstate(invalid="ignore"):
+        swapped = ((lat_min <= lon) & (lon <= lat_max) & (lon_min <= lat) & (lat <= lon_max)) & ~(
+            (lat_min <= lat) & (lat <= lat_max) & (lon_min <= lon) & (lon <= lon_max)
+        )
+        fine = (np.abs(lat) <= 90) & (np.abs(lon) <= 180) & ~swapped
+    for i in np.flatnonzero(~fine):
         la, lo = lat[i], lon[i]
         la_t, lo_t = str(lat_text.iloc[i]).strip(), str(lon_text.iloc[i]).strip()
         given_la = not math.isnan(la) or _is_given(la_t)
@@ -293,7 +303,21 @@ def _check_easting_northing(out: pd.DataFrame, findings: Findings) -> np.ndarray
     e_text = out.get("easting_text", pd.Series("", index=out.index)).fillna("")
     n_text = out.get("northing_text", pd.Series("", index=out.index)).fillna("")
     x_min, y_min, x_max, y_max = LONDON_BOUNDS_BNG
-    for i in range(len(out)):
+    with np.errstate(invalid="ignore"):
+        swapped = ((x_min <= north) & (north <= x_max) & (y_min <= east) & (east <= y_max)) & ~(
+            (x_min <= east) & (east <= x_max) & (y_min <= north) & (north <= y_max)
+        )
+        fine = (
+            ~((np.abs(east) <= 180) & (np.abs(north) <= 90))
+            & ~swapped
+            & (_BNG_EXTENT[0] <= east)
+            & (east <= _BNG_EXTENT[2])
+            & (_BNG_EXTENT[1] <= north)
+            & (north <= _BNG_EXTENT[3])
+        )
+    if has_latlon is not None:
+        fine |= has_latlon
+    for i in np.flatnonzero(~fine):
         if has_latlon is not None and has_latlon[i]:
             continue
         e, n = east[i], north[i]
