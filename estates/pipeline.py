@@ -131,22 +131,23 @@ def run(inputs: Inputs | None = None, *, config: Config | None = None) -> Result
     records = read_records(inputs.sites, findings=findings, config=config.validation)
     rows_in = len(records)
     log.info("loaded %d site records from %d file(s)", rows_in, max(1, len(inputs.sites)))
-    located = locate_records(
+    # Each stage returns a new frame; the one before is let go at once, so a
+    # large input holds one copy of its rows at a time, not one per stage.
+    frame = locate_records(
         records,
         context=context,
         locations=inputs.locations,
         config=config.validation,
         findings=findings,
     )
-    points = to_points(located)
-    joined = join_boroughs(
-        points, boroughs_bng, nearest_within_m=config.validation.nearest_within_m
-    )
-    joined = _mark_london(joined, findings, config.validation.nearest_within_m)
-    tagged = tag_groupings(joined, groupings)
-    tagged = _add_pfi(tagged, inputs)
-
-    sites = _finish_table(tagged)
+    records = records[[c for c in RECONCILED_COLUMNS if c in records]]
+    frame = to_points(frame)
+    frame = join_boroughs(frame, boroughs_bng, nearest_within_m=config.validation.nearest_within_m)
+    frame = _mark_london(frame, findings, config.validation.nearest_within_m)
+    frame = tag_groupings(frame, groupings)
+    frame = _add_pfi(frame, inputs)
+    sites = _finish_table(frame)
+    del frame
     rejected_records = len(
         findings.rejected_rows({str(f) for f in records["source_file"].unique()})
     )
@@ -164,14 +165,14 @@ def run(inputs: Inputs | None = None, *, config: Config | None = None) -> Result
     )
     # Score: measures -> valuation -> score -> rank -> totals (docs/scoring.md).
     target_gbp = config.valuation.target_gbp
-    valued, valuation = value_sites(
+    sites, valuation = value_sites(
         measure_sites(sites),
         target_gbp=target_gbp,
         land_values=land_values,
         borough_names=dict(zip(boroughs["borough_code"], boroughs["borough_name"], strict=True)),
         borough_codes=boroughs["borough_code"],
     )
-    sites = rank_sites(score_unused_land(valued, config=config.score))
+    sites = rank_sites(score_unused_land(sites, config=config.score))
     boroughs_out = aggregate_boroughs(sites, boroughs_out, target_gbp=target_gbp)
     pipeline_summary = summarise_pipeline(
         sites, pipeline_records, target_gbp=target_gbp, findings=findings
@@ -324,6 +325,17 @@ def _add_pfi(frame: gpd.GeoDataFrame, inputs: Inputs) -> gpd.GeoDataFrame:
     out["pfi"] = [(t, s) in keys for t, s in zip(out["trust_code"], out["site_code"], strict=True)]
     return out
 
+
+#: The raw records' columns the reconciliation reads (``summary.reconcile_land``).
+RECONCILED_COLUMNS = (
+    "source_file",
+    "source_row",
+    "site_code",
+    "site_name",
+    "trust_name",
+    "land_owned_ha",
+    "land_unused_ha",
+)
 
 #: The leading columns of the site table, in order; measures follow.
 LEADING_COLUMNS = [
