@@ -409,3 +409,44 @@ def test_no_write_outside_the_output_folder(tmp_path, monkeypatch):
     assert list(sites["site_code"]) == ["../../evil"]
     rejected = pd.read_csv(work / "maps" / "rejected.csv", dtype=str, keep_default_na=False)
     assert (rejected.loc[rejected["action"] == "rejected", "source_file"] == odd_name).all()
+
+
+def _damage_truncate(folder: Path) -> str:
+    path = folder / "sites.parquet"
+    path.write_bytes(path.read_bytes()[:-100])
+    return "a table does not reopen"
+
+
+def _damage_drop_csv_row(folder: Path) -> str:
+    path = folder / "sites.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]), encoding="utf-8")
+    return "sites.csv has 171 rows, expected 172"
+
+
+def _damage_plain_parquet(folder: Path) -> str:
+    path = folder / "sites.parquet"
+    pd.DataFrame(gpd.read_parquet(path).drop(columns="geometry")).to_parquet(path)
+    return "no GeoParquet metadata"
+
+
+def _damage_drop_gpkg_row(folder: Path) -> str:
+    path = folder / "sites.gpkg"
+    frame = pyogrio.read_dataframe(path, layer="sites")
+    pyogrio.write_dataframe(frame.iloc[1:], path, layer="sites")
+    return "sites.gpkg has 171 rows, expected 172"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [_damage_truncate, _damage_drop_csv_row, _damage_plain_parquet, _damage_drop_gpkg_row],
+)
+def test_the_output_check_refuses_a_damaged_table(tmp_path, bundled_result, damage):
+    from estates.errors import EstatesError
+    from estates.runner import BuildOptions, check_output_set, write_output_set
+
+    write_output_set(bundled_result, tmp_path, BuildOptions(maps=False))
+    check_output_set(tmp_path, bundled_result)  # whole: passes
+    expected = damage(tmp_path)
+    with pytest.raises(EstatesError, match=re.escape(expected)):
+        check_output_set(tmp_path, bundled_result)
