@@ -825,7 +825,7 @@ def _source_grid(
     """
     if transformer is None or not src.is_geographic:
         return None
-    key = (src, float(nearest_within_m), hashlib.sha1(b"".join(index.wkb)).digest())
+    key = (src, float(nearest_within_m), _boroughs_key(index))
     with _SOURCE_GRIDS_LOCK:
         if key not in _SOURCE_GRIDS:
             if n_points < _SRC_MIN_POINTS:  # not worth its build (about 0.1 s)
@@ -1131,7 +1131,25 @@ def _grid_for(
     expected = float(np.mean(_locate(x[placed], y[placed], index) < 0)) * n_points
     if expected < _GRID_MIN_OUTSIDE:
         return None
-    return _build_grid(index, _FINE_CELL_M if expected >= _FINE_GRID_MIN_OUTSIDE else _CELL_M)
+    cell_m = _FINE_CELL_M if expected >= _FINE_GRID_MIN_OUTSIDE else _CELL_M
+    key = (_boroughs_key(index), cell_m)
+    with _GRIDS_LOCK:
+        if key not in _GRIDS:
+            if len(_GRIDS) >= 8:
+                _GRIDS.clear()
+            _GRIDS[key] = _build_grid(index, cell_m)
+        return _GRIDS[key]
+
+
+#: Built grids, kept per boroughs and cell size: the next join of the same
+#: boroughs (the next chunk of a file, the next call) reuses its grid.
+_GRIDS: dict[tuple[bytes, float], _Grid | None] = {}
+_GRIDS_LOCK = threading.Lock()
+
+
+def _boroughs_key(index: _BoroughIndex) -> bytes:
+    """Return a digest of the boroughs' EPSG:27700 polygons, to key cached tables on."""
+    return hashlib.sha1(b"".join(index.wkb)).digest()
 
 
 def _sample_rows(usable: NDArray[np.bool_]) -> NDArray[np.int64]:

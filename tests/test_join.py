@@ -65,6 +65,7 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     fine = 0 if request.param == "fine-grid" else 10**12
     monkeypatch.setattr(join_module, "_FINE_GRID_MIN_OUTSIDE", fine)
     monkeypatch.setattr(join_module, "_CHUNK_ROWS", 7_000)
+    monkeypatch.setattr(join_module, "_GRIDS", {})  # each test builds its own grid
     return request.param
 
 
@@ -268,8 +269,33 @@ def test_boundaries_too_big_for_the_grid_are_joined_directly(
 ) -> None:
     monkeypatch.setattr(join_module, "_GRID_MIN_OUTSIDE", 0)
     monkeypatch.setattr(join_module, "_GRID_MAX_CELLS", 10)
+    monkeypatch.setattr(join_module, "_GRIDS", {})
+    monkeypatch.setattr(join_module, "_source_grid", lambda *args: None)
     sites = random_sites(3_000, seed=17)
     assert_matches_oracle(join_boroughs(sites, boroughs), sjoin_oracle(sites, boroughs))
+    assert list(join_module._GRIDS.values()) == [None]
+
+
+def test_the_grid_is_built_once_per_boroughs(
+    boroughs: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(join_module, "_source_grid", lambda *args: None)
+    monkeypatch.setattr(join_module, "_GRID_MIN_OUTSIDE", 0)
+    monkeypatch.setattr(join_module, "_GRIDS", {})
+    builds = []
+    real = join_module._build_grid
+    monkeypatch.setattr(
+        join_module, "_build_grid", lambda *args: builds.append(args) or real(*args)
+    )
+    first, second = random_sites(3_000, seed=21), random_sites(2_000, seed=22)
+    first_out = join_boroughs(first, boroughs)
+    second_out = join_boroughs(second, boroughs)
+    assert len(builds) == 1
+    assert_matches_oracle(first_out, sjoin_oracle(first, boroughs))
+    assert_matches_oracle(second_out, sjoin_oracle(second, boroughs))
+    other = boroughs.iloc[:20]  # other boroughs: a grid of their own
+    assert_matches_oracle(join_boroughs(first, other), sjoin_oracle(first, other))
+    assert len(builds) == 2
 
 
 # --------------------------------------------------------------------------
