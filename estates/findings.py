@@ -8,7 +8,7 @@ caveat (``flagged``) becomes a :class:`Finding`. Findings are written to
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pandas as pd
@@ -138,7 +138,8 @@ class Findings:
 
     def to_frame(self) -> pd.DataFrame:
         """Return the findings as a table with :data:`FINDING_COLUMNS`."""
-        frame = pd.DataFrame([asdict(f) for f in self.items], columns=FINDING_COLUMNS)
+        rows = [tuple(getattr(f, c) for c in FINDING_COLUMNS) for f in self.items]
+        frame = pd.DataFrame(rows, columns=FINDING_COLUMNS)
         return frame.astype({"row": "Int64"})
 
 
