@@ -39,7 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from estates.errors import DataValidationError
 from estates.write import _plain_number, write_csv, write_json
@@ -212,25 +214,30 @@ def diff_sites(
             raise DataValidationError(msg)
     a, b = _keyed(old, "old"), _keyed(new, "new")
     merged = a.merge(b, on=[*_KEY, "_n"], how="outer", suffixes=("_old", "_new"), indicator=True)
-    rows: list[tuple[str, ...]] = []
-    for row in merged.to_dict("records"):
-        key = (row["site_code"], row["trust_code"])
-        if row["_merge"] == "right_only":
-            rows.append((*key, "added", "site_name", "", _text(row["site_name_new"])))
-            continue
-        if row["_merge"] == "left_only":
-            rows.append((*key, "removed", "site_name", _text(row["site_name_old"]), ""))
-            continue
-        checks = (
-            ("moved_borough", "borough_code", _text_changed),
-            ("unused_land_changed", "land_unused_ha", _number_changed(tolerance_ha)),
-            ("value_changed", "estimated_value_gbp", _number_changed(tolerance_gbp)),
-            ("rank_changed", "disposal_rank", _number_changed(0.0)),
-        )
-        for kind, column, changed in checks:
-            before, after = row[f"{column}_old"], row[f"{column}_new"]
-            if changed(before, after):
-                rows.append((*key, kind, column, _text(before), _text(after)))
+    side = merged["_merge"].astype(str).to_numpy()
+    parts = [
+        _change_rows(merged[side == "right_only"], "added", "site_name", old=None, new="_new"),
+        _change_rows(merged[side == "left_only"], "removed", "site_name", old="_old", new=None),
+    ]
+    both = merged[side == "both"]
+    checks = (
+        ("moved_borough", "borough_code", None),
+        ("unused_land_changed", "land_unused_ha", tolerance_ha),
+        ("value_changed", "estimated_value_gbp", tolerance_gbp),
+        ("rank_changed", "disposal_rank", 0.0),
+    )
+    for kind, column, tolerance in checks:
+        before, after = both[f"{column}_old"], both[f"{column}_new"]
+        if tolerance is None:
+            changed = before.fillna("").astype(str).to_numpy() != after.fillna("").astype(str)
+        else:
+            changed = _numbers_changed(
+                before.to_numpy(dtype=float, na_value=np.nan),
+                after.to_numpy(dtype=float, na_value=np.nan),
+                tolerance,
+            )
+        parts.append(_change_rows(both[changed], kind, column, old="_old", new="_new"))
+    rows = [row for part in parts for row in part]
     table = pd.DataFrame(rows, columns=list(CHANGE_COLUMNS), dtype="string")
     order = {kind: i for i, kind in enumerate(CHANGE_KINDS)}
     table = (
@@ -422,18 +429,38 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _text_changed(before: Any, after: Any) -> bool:
-    return _text(before) != _text(after)
+def _change_rows(
+    frame: pd.DataFrame, kind: str, column: str, *, old: str | None, new: str | None
+) -> list[tuple[str, ...]]:
+    """Return one ``changes.csv`` row per row of ``frame`` (merged old and new tables)."""
+
+    def texts(suffix: str | None) -> list[str]:
+        if suffix is None:
+            return [""] * len(frame)
+        return [_text(v) for v in frame[f"{column}{suffix}"].astype(object).tolist()]
+
+    return list(
+        zip(
+            frame["site_code"].tolist(),
+            frame["trust_code"].tolist(),
+            [kind] * len(frame),
+            [column] * len(frame),
+            texts(old),
+            texts(new),
+            strict=True,
+        )
+    )
 
 
-def _number_changed(tolerance: float) -> Any:
-    def changed(before: Any, after: Any) -> bool:
-        if _missing(before) or _missing(after):
-            return _missing(before) != _missing(after)
-        delta = abs(float(after) - float(before))
-        if math.isclose(float(before), float(after), rel_tol=1e-9, abs_tol=1e-9):
-            return False
+def _numbers_changed(
+    before: NDArray[np.float64], after: NDArray[np.float64], tolerance: float
+) -> NDArray[np.bool_]:
+    """Return True where a number moved by ``tolerance`` or more, or became missing or present."""
+    missing_before, missing_after = np.isnan(before), np.isnan(after)
+    delta = np.abs(after - before)
+    with np.errstate(invalid="ignore"):
+        # math.isclose(before, after, rel_tol=1e-9, abs_tol=1e-9), a column at a time.
+        close = delta <= np.maximum(1e-9 * np.maximum(np.abs(before), np.abs(after)), 1e-9)
         # "At least the tolerance", forgiving the float error of a difference.
-        return delta >= tolerance - 1e-9 * max(1.0, tolerance)
-
-    return changed
+        moved = ~close & (delta >= tolerance - 1e-9 * max(1.0, tolerance))
+    return np.where(missing_before | missing_after, missing_before != missing_after, moved)
