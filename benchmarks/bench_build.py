@@ -6,6 +6,13 @@ maximum resident set size (``ru_maxrss``).
 
     python benchmarks/bench_build.py            # 5 runs each, prints a Markdown table
     python benchmarks/bench_build.py --runs 3
+    python benchmarks/bench_build.py --synthetic 1e5 1e6 --runs 3   # also at scale
+
+``--synthetic N`` adds ``estates build --sites`` on a seeded CSV of N
+synthetic sites (uniform over London's bounding box, so about 40% fall
+outside London, as in a national list; land owned 0-5 ha, up to 30% unused).
+They are benchmark data only: their figures say how long a build takes and
+how much memory it needs, nothing about the NHS estate.
 """
 
 from __future__ import annotations
@@ -44,9 +51,40 @@ def _measure(cmd: list[str]) -> tuple[float, float]:
     return float(out[0]), float(out[1])
 
 
+def write_synthetic_sites(path: Path, n: int) -> None:
+    """Write ``n`` seeded synthetic site records (see the module docstring) to ``path``."""
+    import numpy as np
+    import pandas as pd
+
+    from estates.crs import LONDON_BOUNDS_WGS84
+
+    lon0, lat0, lon1, lat1 = LONDON_BOUNDS_WGS84
+    rng = np.random.default_rng(20_261_125 + n)
+    owned = rng.uniform(0, 5, n).round(2)
+    pd.DataFrame(
+        {
+            "site_code": [f"S{i:08d}" for i in range(n)],
+            "site_name": [f"Synthetic site {i}" for i in range(n)],
+            "trust_code": "RXX",
+            "latitude": rng.uniform(lat0, lat1, n).round(6),
+            "longitude": rng.uniform(lon0, lon1, n).round(6),
+            "land_owned_ha": owned,
+            "land_unused_ha": (owned * rng.uniform(0, 0.3, n)).round(2),
+        }
+    ).to_csv(path, index=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--synthetic",
+        type=float,
+        nargs="*",
+        default=[],
+        metavar="N",
+        help="also build on N synthetic sites (e.g. 1e5 1e6)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "maps"
@@ -72,6 +110,21 @@ def main() -> None:
                 str(out),
             ],
         }
+        for n in map(int, args.synthetic):
+            sites = Path(tmp) / f"synthetic_{n}.csv"
+            write_synthetic_sites(sites, n)
+            cases[f"estates build --sites ({n:,} synthetic sites, --force)"] = [
+                sys.executable,
+                "-m",
+                "estates.cli",
+                "--quiet",
+                "build",
+                "--force",
+                "--sites",
+                str(sites),
+                "--out",
+                str(Path(tmp) / f"synthetic_{n}"),
+            ]
         _measure(cases["estates build (bundled data, --force)"])  # warm the file cache
         rows = []
         for name, cmd in cases.items():

@@ -125,7 +125,25 @@ def parse_numbers(
     [0.04307796061038971, nan, nan, 1526422.0, nan]
     """
     values = np.full(len(text), np.nan)
-    for i, (row, cell) in enumerate(text.items()):
+    cells = text.to_numpy(dtype=object)
+    is_text = np.fromiter((isinstance(c, str) for c in cells), dtype=bool, count=len(cells))
+    where = np.flatnonzero(is_text)
+    stripped = pd.Series(cells[where], dtype=object).str.strip()
+    plain = ~stripped.str.lower().isin(MISSING_MARKERS).to_numpy() & (stripped != "").to_numpy()
+    # Usually every cell is a plain number: numpy parses them with float()'s
+    # own rules in one call; anything else goes through the loop below.
+    try:
+        numbers = stripped[plain].to_numpy(dtype=object).astype(np.float64)
+    except ValueError:
+        numbers = None
+    if numbers is not None and np.isfinite(numbers).all():
+        values[where[plain]] = numbers
+        slow = np.flatnonzero(~is_text)
+    else:
+        slow = np.sort(np.concatenate([np.flatnonzero(~is_text), where[plain]]))
+    rows = text.index
+    for i in slow:
+        row, cell = rows[i], cells[i]
         if cell is None or (isinstance(cell, float) and math.isnan(cell)):
             continue
         cell_text = str(cell).strip()

@@ -1,7 +1,11 @@
+import math
+
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from estates.csvio import parse_numbers, read_csv_text
+from estates.csvio import _to_float, is_missing, parse_numbers, read_csv_text
 from estates.errors import DataValidationError
 from estates.findings import Findings
 
@@ -94,3 +98,27 @@ def test_oversized_file_is_refused_not_loaded(write):
     message = "use `estates join`, which reads CSV and GeoParquet in chunks"
     with pytest.raises(DataValidationError, match=message):
         read_csv_text(path, Findings(), max_bytes=1000)
+
+
+_CELLS = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.sampled_from(["", " 1.5 ", "Not Applicable", "n/a", "1,526,422", "x", "inf", "NaN", "1_0"]),
+    st.text(alphabet="0123456789.,eE+- ", max_size=8),
+    st.none(),
+)
+
+
+@given(st.lists(_CELLS, max_size=30))
+def test_parse_numbers_equals_parsing_cell_by_cell(cells: list[str | None]) -> None:
+    findings = Findings()
+    text = pd.Series(cells, index=range(2, 2 + len(cells)), dtype=object)
+    got = parse_numbers(text, column="v", source_file="f.csv", findings=findings)
+    expected, bad_rows = [], []
+    for row, cell in text.items():
+        number = None if is_missing(cell) else _to_float(str(cell).strip())
+        if not is_missing(cell) and (number is None or not math.isfinite(number)):
+            bad_rows.append(row)
+            number = None
+        expected.append(math.nan if number is None else number)
+    assert got.tolist() == pytest.approx(expected, nan_ok=True, rel=0, abs=0)
+    assert [f.row for f in findings] == bad_rows
