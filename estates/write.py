@@ -139,7 +139,15 @@ def plain_numbers(values: NDArray[np.float64]) -> NDArray[np.object_]:
         odd = (np.char.find(texts, "e") >= 0) | (point < 0)
         odd |= (np.char.str_len(texts) - point - 1 > 10) | np.char.endswith(texts, ".0")
         texts = texts.astype(object)
-        texts[odd] = [_plain_number(v) for v in values[rest[odd]].tolist()]
+        # Long or tiny values: printf rounds the exact binary value to 10
+        # decimals, as format_float_positional does; huge ones go one by one.
+        odd_values = values[rest[odd]]
+        small = np.abs(odd_values) < 1e15
+        fixed = np.char.rstrip(np.char.rstrip(np.char.mod("%.10f", odd_values[small]), "0"), ".")
+        odd_texts = np.empty(len(odd_values), dtype=object)
+        odd_texts[small] = fixed.astype(object)
+        odd_texts[~small] = [_plain_number(v) for v in odd_values[~small].tolist()]
+        texts[odd] = odd_texts
         out[rest] = texts
     return out
 

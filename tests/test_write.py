@@ -10,6 +10,7 @@ from estates.write import _plain_number, plain_numbers
 
 
 @given(st.lists(st.floats(allow_infinity=False), max_size=50))
+@example([-1e-12, 123456789.123, 0.12345678905, 1 / 3, 2 / 3 * 1e9])
 @example([0.1, 1e-05, 1e-11, 123456.789012345678, -0.0, 2.5e15, 1e300, 5e-324, 0.30000000000000004])
 def test_plain_numbers_equal_one_by_one(values: list[float]) -> None:
     array = np.array(values, dtype=float)
