@@ -40,7 +40,7 @@ def write_site_table(sites: gpd.GeoDataFrame, out_dir: Path, *, bom: bool = Fals
     gpkg = out_dir / "sites.gpkg"
     _to_gpkg(sites.to_crs(BNG), gpkg, "sites")
     csv = out_dir / "sites.csv"
-    write_csv(pd.DataFrame(sites.drop(columns="geometry")), csv, bom=bom)
+    write_csv(sites, csv, bom=bom)
     return [parquet, gpkg, csv]
 
 
@@ -50,14 +50,20 @@ def write_layer(frame: gpd.GeoDataFrame, gpkg: Path, layer: str) -> Path:
     return gpkg
 
 
-def write_csv(frame: pd.DataFrame, path: Path, *, bom: bool = False) -> Path:
+def write_csv(
+    frame: pd.DataFrame, path: Path, *, bom: bool = False, chunk_rows: int = 100_000
+) -> Path:
     """Write ``frame`` as UTF-8 CSV that spreadsheets read correctly.
 
     Floats are written in positional notation (never ``1e-05``), booleans as
     ``true``/``false``, dates and times in ISO 8601 (``2017-11-30``), missing
     values as empty cells; text, such as codes ``00123`` or ``1E10``, is
     written as given. ``bom=True`` adds a UTF-8 byte-order mark, which Excel
-    needs to detect UTF-8.
+    needs to detect UTF-8. A GeoDataFrame's geometry is left out (the site
+    table carries its coordinates as columns).
+
+    Rows are formatted and written ``chunk_rows`` at a time, so the text of
+    a large table never sits in memory whole.
 
     Examples
     --------
@@ -70,16 +76,23 @@ def write_csv(frame: pd.DataFrame, path: Path, *, bom: bool = False) -> Path:
     00123,0.00001,2017-11-30
     1E10,,
     """
-    out = frame.copy()
-    for column in out.columns:
-        series = out[column]
-        if pd.api.types.is_float_dtype(series):
-            out[column] = plain_numbers(series.to_numpy(dtype=float))
-        elif pd.api.types.is_bool_dtype(series):
-            out[column] = series.map({True: "true", False: "false"})
-        elif pd.api.types.is_datetime64_any_dtype(series):
-            out[column] = _iso_datetimes(series)
-    out.to_csv(path, index=False, encoding="utf-8-sig" if bom else "utf-8", lineterminator="\n")
+    columns = [c for c in frame.columns if not isinstance(frame[c].dtype, gpd.array.GeometryDtype)]
+    # Whether a datetime column is written as plain dates is decided on the whole column.
+    dates_only = {
+        c: _dates_only(frame[c]) for c in columns if pd.api.types.is_datetime64_any_dtype(frame[c])
+    }
+    with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
+        for start in range(0, max(len(frame), 1), chunk_rows):
+            out = pd.DataFrame(frame.iloc[start : start + chunk_rows][columns])
+            for column in columns:
+                series = out[column]
+                if pd.api.types.is_float_dtype(series):
+                    out[column] = plain_numbers(series.to_numpy(dtype=float))
+                elif pd.api.types.is_bool_dtype(series):
+                    out[column] = series.map({True: "true", False: "false"})
+                elif column in dates_only:
+                    out[column] = _iso_datetimes(series, dates_only=dates_only[column])
+            out.to_csv(handle, index=False, header=start == 0, lineterminator="\n")
     return path
 
 
@@ -105,10 +118,14 @@ def _to_gpkg(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
     out.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
 
 
-def _iso_datetimes(series: pd.Series) -> list[str]:
-    """Return ISO 8601 texts: dates alone when every value is at midnight."""
+def _dates_only(series: pd.Series) -> bool:
+    """Return True when every value of a datetime column is at midnight, without a zone."""
     present = series.dropna()
-    dates_only = bool((present == present.dt.normalize()).all()) and present.dt.tz is None
+    return bool((present == present.dt.normalize()).all()) and present.dt.tz is None
+
+
+def _iso_datetimes(series: pd.Series, *, dates_only: bool) -> list[str]:
+    """Return ISO 8601 texts: dates alone if ``dates_only``."""
     return [
         "" if pd.isna(v) else (v.date().isoformat() if dates_only else v.isoformat())
         for v in series
