@@ -296,7 +296,7 @@ def render_pipeline_chart(
     Parameters
     ----------
     cumulative : sequence of mapping
-        ``summary["pipeline"]["cumulative"]``: one mapping per ranked site, in
+        ``summary["pipeline"]["cumulative"]``: one mapping per listed rank, in
         rank order, with ``rank`` and ``cumulative_value_gbp`` (pounds).
     target_gbp : float or None
         The target in pounds, drawn as a dashed line; None to leave it out.

@@ -17,6 +17,7 @@ import re
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from estates.aggregate import _float, _round, _text
@@ -33,7 +34,15 @@ MILESTONES = (0.1, 0.25, 0.5, 1.0)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def cumulative_pipeline(sites: pd.DataFrame, *, target_gbp: float) -> list[dict[str, Any]]:
+#: ``summary.json`` lists this many ranked sites one by one in ``pipeline.cumulative``;
+#: with more than twice as many, it lists them and then as many evenly spaced ranks, up to
+#: the last, so the summary stays small however many sites are ranked.
+CUMULATIVE_LISTED = 1000
+
+
+def cumulative_pipeline(
+    sites: pd.DataFrame, *, target_gbp: float, listed: int | None = None
+) -> list[dict[str, Any]]:
     """Return the ranked candidates in rank order with running totals against the target.
 
     Parameters
@@ -43,11 +52,15 @@ def cumulative_pipeline(sites: pd.DataFrame, *, target_gbp: float) -> list[dict[
         ``estimated_value_gbp``); left unchanged.
     target_gbp : float
         The target (£).
+    listed : int, optional
+        With more than ``2 * listed`` ranked sites, return the first ``listed``
+        and ``listed`` evenly spaced ranks after them, the last included. The
+        running totals are those of every ranked site either way.
 
     Returns
     -------
     list of dict
-        One entry per ranked site: ``rank``, ``site_code``, ``site_name``,
+        One entry per ranked site (or per listed rank): ``rank``, ``site_code``, ``site_name``,
         ``borough_name``, ``land_unused_ha`` (ha), ``estimated_value_gbp`` (£),
         ``cumulative_value_gbp`` (£), ``cumulative_land_unused_ha`` (ha) and
         ``cumulative_share_of_target`` (0-1). A site with no estimated value
@@ -69,6 +82,14 @@ def cumulative_pipeline(sites: pd.DataFrame, *, target_gbp: float) -> list[dict[
     land = _float(ranked, "land_unused_ha")
     cum_value = value.fillna(0.0).cumsum()
     cum_land = land.fillna(0.0).cumsum()
+    if listed is not None and len(ranked) > 2 * listed:
+        keep = np.unique(
+            np.concatenate(
+                [np.arange(listed), np.linspace(listed, len(ranked) - 1, listed).round()]
+            ).astype(int)
+        )
+        ranked, value, land = ranked.iloc[keep], value.iloc[keep], land.iloc[keep]
+        cum_value, cum_land = cum_value.iloc[keep], cum_land.iloc[keep]
 
     def column(name: str) -> list[Any]:
         if name not in ranked:
@@ -111,22 +132,23 @@ def milestones(cumulative: list[dict[str, Any]]) -> list[dict[str, Any]]:
     >>> [(m["share"], m["sites"]) for m in milestones(c)]
     [(0.1, 1), (0.25, 2), (0.5, 2), (1.0, None)]
     """
+    return _milestones(
+        [entry["cumulative_share_of_target"] for entry in cumulative],
+        [entry["cumulative_land_unused_ha"] for entry in cumulative],
+    )
+
+
+def _milestones(shares: list[float | None], lands: list[float | None]) -> list[dict[str, Any]]:
+    """Milestones from every ranked site's rounded running share and hectares, in rank order."""
     out = []
     for share in MILESTONES:
-        hit = next(
-            (
-                (i, entry)
-                for i, entry in enumerate(cumulative, start=1)
-                if (entry["cumulative_share_of_target"] or 0.0) >= share
-            ),
-            None,
-        )
+        hit = next((i for i, s in enumerate(shares) if (s or 0.0) >= share), None)
         out.append(
             {
                 "share": share,
                 "reached": hit is not None,
-                "sites": None if hit is None else hit[0],
-                "land_unused_ha": None if hit is None else hit[1]["cumulative_land_unused_ha"],
+                "sites": None if hit is None else hit + 1,
+                "land_unused_ha": None if hit is None else lands[hit],
             }
         )
     return out
@@ -287,8 +309,9 @@ def summarise_pipeline(
         ``target_gbp``, ``ranked_sites``, ``land_unused_ha``,
         ``estimated_value_gbp`` and ``share_of_target`` of all ranked sites,
         ``milestones`` (:func:`milestones`), ``cumulative``
-        (:func:`cumulative_pipeline`) and ``progress`` (:func:`track_progress`,
-        or None without a file).
+        (:func:`cumulative_pipeline` with ``listed=CUMULATIVE_LISTED``),
+        ``cumulative_listed`` (which ranks it lists, in words) and ``progress``
+        (:func:`track_progress`, or None without a file).
 
     Examples
     --------
@@ -298,17 +321,33 @@ def summarise_pipeline(
     >>> d["share_of_target"], d["progress"]
     (0.5, None)
     """
-    cumulative = cumulative_pipeline(sites, target_gbp=target_gbp)
-    last = cumulative[-1] if cumulative else None
+    listed = cumulative_pipeline(sites, target_gbp=target_gbp, listed=CUMULATIVE_LISTED)
+    last = listed[-1] if listed else None  # the last ranked site is always listed
+    # Milestones count sites, so they read every ranked site's running totals.
+    ranked = sites.loc[sites["disposal_rank"].notna()] if "disposal_rank" in sites else sites[:0]
+    ranked = ranked.sort_values("disposal_rank") if len(ranked) else ranked
+    cum_value = _float(ranked, "estimated_value_gbp").fillna(0.0).cumsum()
+    cum_land = _float(ranked, "land_unused_ha").fillna(0.0).cumsum()
+    n = len(ranked)
     return {
         "target_gbp": target_gbp,
         "ranking": "candidates (in London, land_unused_ha > 0) by disposal_score, best first",
-        "ranked_sites": len(cumulative),
+        "ranked_sites": n,
         "land_unused_ha": last["cumulative_land_unused_ha"] if last else 0.0,
         "estimated_value_gbp": last["cumulative_value_gbp"] if last else 0.0,
         "share_of_target": last["cumulative_share_of_target"] if last else 0.0,
-        "milestones": milestones(cumulative),
-        "cumulative": cumulative,
+        "milestones": _milestones(
+            [_round(v / target_gbp, 9) for v in cum_value.tolist()],
+            [_round(v, 6) for v in cum_land.tolist()],
+        ),
+        "cumulative_listed": (
+            "every ranked site"
+            if len(listed) == n
+            else f"the first {CUMULATIVE_LISTED:,} ranked sites, then "
+            f"{len(listed) - CUMULATIVE_LISTED:,} evenly spaced ranks up to the last "
+            f"({n:,}); every site's rank is in the site table (disposal_rank)"
+        ),
+        "cumulative": listed,
         "progress": None
         if records is None
         else track_progress(sites, records, target_gbp=target_gbp, findings=findings),

@@ -238,3 +238,32 @@ def test_pipeline_file_needs_its_columns(write):
     path = write("pipeline.csv", "site_code,status\nRAN01,sold\n")
     with pytest.raises(DataValidationError, match=r"pipeline\.csv: missing column 'stage'"):
         run(Inputs(pipeline=path))
+
+
+def test_a_long_pipeline_lists_the_first_ranks_then_evenly_spaced_ones(bundled_result, monkeypatch):
+    from estates import progress
+
+    sites = bundled_result.sites
+    ranked = sites.dropna(subset=["disposal_rank"]).sort_values("disposal_rank")
+    assert len(ranked) > 10  # the bundled data rank enough sites to sample
+    # A target the ranked sites nearly reach, so three milestones have sites to count.
+    target = float(ranked["estimated_value_gbp"].sum()) * 1.1
+    full = progress.summarise_pipeline(sites, None, target_gbp=target, findings=Findings())
+    monkeypatch.setattr(progress, "CUMULATIVE_LISTED", 4)
+    short = progress.summarise_pipeline(sites, None, target_gbp=target, findings=Findings())
+
+    every = full["cumulative"]
+    assert full["cumulative_listed"] == "every ranked site"
+    assert [c["rank"] for c in every] == list(range(1, len(ranked) + 1))
+    listed = short["cumulative"]
+    ranks = [c["rank"] for c in listed]
+    assert ranks[:4] == [1, 2, 3, 4]
+    assert ranks[-1] == len(ranked)
+    assert len(ranks) == 8
+    assert ranks == sorted(set(ranks))
+    assert listed == [every[r - 1] for r in ranks]  # the same entries, running totals of all
+    assert short["cumulative_listed"].startswith("the first 4 ranked sites, then 4 evenly")
+    for key in ("ranked_sites", "land_unused_ha", "estimated_value_gbp", "share_of_target"):
+        assert short[key] == full[key]
+    assert short["milestones"] == full["milestones"]
+    assert [m["reached"] for m in full["milestones"]] == [True, True, True, False]
