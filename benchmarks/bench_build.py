@@ -88,37 +88,17 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "maps"
+        estates = [sys.executable, "-m", "estates.cli", "--quiet", "build"]
         cases = {
             "bare import of the libraries": [sys.executable, "-c", IMPORTS],
-            "estates build (bundled data, --force)": [
-                sys.executable,
-                "-m",
-                "estates.cli",
-                "--quiet",
-                "build",
-                "--force",
-                "--out",
-                str(out),
-            ],
-            "estates build, unchanged inputs (no-op)": [
-                sys.executable,
-                "-m",
-                "estates.cli",
-                "--quiet",
-                "build",
-                "--out",
-                str(out),
-            ],
+            "estates build (bundled data, --force)": [*estates, "--force", "--out", str(out)],
+            "estates build, unchanged inputs (no-op)": [*estates, "--out", str(out)],
         }
         for n in map(int, args.synthetic):
             sites = Path(tmp) / f"synthetic_{n}.csv"
             write_synthetic_sites(sites, n)
             cases[f"estates build --sites ({n:,} synthetic sites, --force)"] = [
-                sys.executable,
-                "-m",
-                "estates.cli",
-                "--quiet",
-                "build",
+                *estates,
                 "--force",
                 "--sites",
                 str(sites),
