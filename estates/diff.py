@@ -229,7 +229,9 @@ def diff_sites(
     for kind, column, tolerance in checks:
         before, after = both[f"{column}_old"], both[f"{column}_new"]
         if tolerance is None:
-            changed = before.fillna("").astype(str).to_numpy() != after.fillna("").astype(str)
+            changed = (
+                before.fillna("").astype(str).to_numpy() != after.fillna("").astype(str).to_numpy()
+            )
         else:
             changed = _numbers_changed(
                 before.to_numpy(dtype=float, na_value=np.nan),
