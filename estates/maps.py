@@ -31,7 +31,9 @@ per site. That single code path builds a 50,000-site map in well under two
 seconds. Popups and tooltips are made on demand from the row, from text that
 was HTML-escaped in Python. ``site_layer_threshold`` picks the renderer: up to
 that many sites the map draws SVG (crisp, one ``<path>`` per shape); above it,
-one canvas, which stays fast with tens of thousands of markers.
+one canvas, which stays fast with tens of thousands of markers. A page with
+more than ``max_sites`` (:data:`MAX_MAP_SITES`) draws its best-ranked sites
+and says so, so a national-scale table still gives pages that open.
 
 Safety and reproducibility
 --------------------------
@@ -139,6 +141,10 @@ CONTEXT_KINDS = {
 }
 #: The pilot whose map comes first.
 FIRST_PILOT = "ncl_estates"
+#: The most sites one page draws: the best-ranked, then those with most unused
+#: land. 50,000 sites make a page of about 7 MB that Chromium opens in under a
+#: second (``benchmarks/bench_maps.py``); every site stays in the site table.
+MAX_MAP_SITES = 50_000
 
 _PILOT_COLOUR = "#6a1b9a"
 _SUBREGION_COLOUR = "#37474f"
@@ -560,6 +566,25 @@ def _prepare_sites(sites: gpd.GeoDataFrame, names: _Names) -> _Sites:
     )
 
 
+def _best_sites(sites: _Sites, within: np.ndarray, limit: int) -> np.ndarray:
+    """Return ``within`` narrowed to its ``limit`` best sites: ranked first, then most unused."""
+    pos = np.flatnonzero(within)
+    if len(pos) <= limit:
+        return within
+    rank = sites.ranks[pos].astype(float)
+    unused = pd.to_numeric(sites.frame["land_unused_ha"], errors="coerce").to_numpy(dtype=float)
+    order = np.lexsort(
+        (
+            np.array(sites.codes, dtype=object)[pos],
+            -np.nan_to_num(unused[pos], nan=-1.0),
+            np.where(np.isnan(rank), np.inf, rank),
+        )
+    )
+    best = np.zeros(len(within), dtype=bool)
+    best[pos[order[:limit]]] = True
+    return best
+
+
 def _subset_payload(sites: _Sites, keep: np.ndarray) -> _Sites:
     """Return the sites whose positions are in ``keep`` (a boolean mask)."""
     pos = np.flatnonzero(keep).tolist()
@@ -875,11 +900,12 @@ def _site_list(sites: _Sites) -> str:
     )
 
 
-def _panel(title: str, subtitle: str, legend: str, list_html: str) -> str:
+def _panel(title: str, subtitle: str, legend: str, list_html: str, note: str = "") -> str:
+    note_html = f'<p class="est-note">{escape(note)}</p>' if note else ""
     return (
         '<div class="est-head">'
         '<a class="est-back" href="index.html">&larr; All maps and figures</a>'
-        f"<h1>{escape(title)}</h1><p>{subtitle}</p></div>"
+        f"<h1>{escape(title)}</h1><p>{subtitle}</p>{note_html}</div>"
         '<div class="est-search"><input type="search" autocomplete="off" spellcheck="false"'
         ' placeholder="Find a site by name or code" aria-label="Find a site by name or code">'
         '<ul class="est-results" aria-label="Matching sites"></ul></div>'
@@ -961,8 +987,10 @@ def _build_map(
     tiles: str | None,
     tiles_attribution: str | None,
     canvas: bool,
+    total_sites: int | None = None,
 ) -> str:
-    """Return the HTML of one map."""
+    """Return the HTML of one map; ``total_sites`` is how many it would draw uncapped."""
+    total = len(sites.codes) if total_sites is None else total_sites
     lon0 = (LONDON_BOUNDS_WGS84[0] + LONDON_BOUNDS_WGS84[2]) / 2
     lat0 = (LONDON_BOUNDS_WGS84[1] + LONDON_BOUNDS_WGS84[3]) / 2
     m = folium.Map(
@@ -991,6 +1019,7 @@ def _build_map(
         _Raw(
             # How many sites this page draws: the publish check compares it with the table.
             f'<meta name="estates:sites" content="{len(sites.codes)}">\n'
+            f'<meta name="estates:sites-total" content="{total}">\n'
             + _page_head(view.title, tiles=tiles is not None)
         ),
         name="estates_head",
@@ -1084,11 +1113,18 @@ def _build_map(
     ).add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
 
+    shown = len(sites.codes)
     panel = _panel(
         view.title,
         view.subtitle,
         _legend(boroughs, context),
         _site_list(sites) if view.with_list else "",
+        note=(
+            f"Showing the {shown:,} best-ranked of {total:,} sites (ranked sites first, then "
+            "those with most unused land); every site is in sites.csv and sites.parquet."
+            if shown < total
+            else ""
+        ),
     )
     ui = {"panel": panel}
     _JsBlock(lambda _: f"estates.ui({json_for_script(ui)});").add_to(m)
@@ -1338,6 +1374,7 @@ def render_maps(
     tiles: str | None = None,
     tiles_attribution: str | None = None,
     site_layer_threshold: int = 1000,
+    max_sites: int = MAX_MAP_SITES,
 ) -> list[Path]:
     """Write the index page, the London map, one map per pilot and a PNG.
 
@@ -1375,6 +1412,10 @@ def render_maps(
         With more drawn sites than this, vector shapes are drawn on one canvas
         instead of as SVG elements. Sites are always one layer from one JSON
         payload either way.
+    max_sites : int, default :data:`MAX_MAP_SITES`
+        The most sites one page draws. A page with more keeps its best-ranked
+        sites, then those with most unused land, and says so; the PNG draws
+        every site.
 
     Returns
     -------
@@ -1423,6 +1464,9 @@ def render_maps(
     if site_layer_threshold < 0:
         msg = f"site_layer_threshold must be 0 or more, got {site_layer_threshold}"
         raise ConfigError(msg)
+    if max_sites < 1:
+        msg = f"max_sites must be 1 or more, got {max_sites}"
+        raise ConfigError(msg)
     if not isinstance(summary, Mapping):
         msg = f"summary must be a mapping, got {type(summary).__name__}"
         raise DataValidationError(msg)
@@ -1441,7 +1485,7 @@ def render_maps(
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    canvas = len(prepared_sites.codes) > site_layer_threshold
+    canvas = min(len(prepared_sites.codes), max_sites) > site_layer_threshold
     common = {
         "boroughs": prepared_boroughs,
         "context": prepared_context,
@@ -1460,8 +1504,14 @@ def render_maps(
         focus_pilot=None,
         with_list=False,
     )
+    every = np.ones(len(prepared_sites.codes), dtype=bool)
+    london_sites = _subset_payload(prepared_sites, _best_sites(prepared_sites, every, max_sites))
     written: list[tuple[str, Path, str]] = [
-        ("london", out_dir / "london.html", _build_map(london_view, prepared_sites, **common))
+        (
+            "london",
+            out_dir / "london.html",
+            _build_map(london_view, london_sites, total_sites=len(every), **common),
+        )
     ]
     pilot_files: list[tuple[str, str, Path]] = []
     for pid in pilot_ids:
@@ -1483,9 +1533,9 @@ def render_maps(
             with_list=True,
         )
         path = out_dir / f"{pid}.html"
-        written.append(
-            (pid, path, _build_map(view, _subset_payload(prepared_sites, in_pilot), **common))
-        )
+        drawn = _subset_payload(prepared_sites, _best_sites(prepared_sites, in_pilot, max_sites))
+        html = _build_map(view, drawn, total_sites=int(in_pilot.sum()), **common)
+        written.append((pid, path, html))
         pilot_files.append((pid, names.pilot(pid), path))
 
     index_path = out_dir / "index.html"

@@ -265,7 +265,7 @@ def _changes_since(previous: Path | None, result: Result) -> Changes:
 
 
 def _render_maps(result: Result, folder: Path, options: BuildOptions) -> list[Path]:
-    from estates.maps import render_maps
+    from estates.maps import MAX_MAP_SITES, render_maps
 
     return render_maps(
         result.sites,
@@ -275,6 +275,7 @@ def _render_maps(result: Result, folder: Path, options: BuildOptions) -> list[Pa
         folder,
         tiles=options.tiles,
         tiles_attribution=options.tiles_attribution,
+        max_sites=MAX_MAP_SITES,
     )
 
 
@@ -320,7 +321,10 @@ def check_output_set(folder: Path, result: Result) -> None:
     drawn = {"london": len(london)}
     for pilot in result.summary.get("pilots", {}):
         drawn[pilot] = int(pilots.map(lambda ids, p=pilot: p in ids).sum())
-    for page in sorted(folder.glob("*.html")):
+    pages = sorted(folder.glob("*.html"))
+    if pages:
+        from estates.maps import MAX_MAP_SITES  # imports folium: only when maps were drawn
+    for page in pages:
         text = page.read_text(encoding="utf-8")
         parser = html.parser.HTMLParser()
         parser.feed(text)
@@ -330,11 +334,21 @@ def check_output_set(folder: Path, result: Result) -> None:
         if "</html>" not in text[-200:].lower():
             problems.append(f"{page.name} is truncated")
         marker = re.search(r'<meta name="estates:sites" content="(\d+)"', text)
-        expected_drawn = drawn.get(page.stem)
-        if expected_drawn is not None and (marker is None or int(marker[1]) != expected_drawn):
+        total = re.search(r'<meta name="estates:sites-total" content="(\d+)"', text)
+        expected_total = drawn.get(page.stem)
+        if expected_total is None:
+            continue
+        # A page draws every site of its area, or its best MAX_MAP_SITES of them.
+        expected_drawn = min(expected_total, MAX_MAP_SITES)
+        if marker is None or int(marker[1]) != expected_drawn:
             shown = marker[1] if marker else "no count of"
             problems.append(
                 f"{page.name} shows {shown} sites, the table has {expected_drawn} for it"
+            )
+        if total is None or int(total[1]) != expected_total:
+            said = total[1] if total else "no total of"
+            problems.append(
+                f"{page.name} counts {said} sites in all, the table has {expected_total}"
             )
     if problems:
         msg = "output check failed, nothing published: " + "; ".join(problems)

@@ -450,3 +450,26 @@ def test_the_output_check_refuses_a_damaged_table(tmp_path, bundled_result, dama
     expected = damage(tmp_path)
     with pytest.raises(EstatesError, match=re.escape(expected)):
         check_output_set(tmp_path, bundled_result)
+
+
+def test_the_output_check_knows_maps_draw_at_most_max_map_sites(
+    tmp_path, bundled_result, monkeypatch
+):
+    from estates import maps
+    from estates.errors import EstatesError
+    from estates.runner import BuildOptions, check_output_set, write_output_set
+
+    monkeypatch.setattr(maps, "MAX_MAP_SITES", 5)
+    write_output_set(bundled_result, tmp_path, BuildOptions())
+    check_output_set(tmp_path, bundled_result)  # capped pages pass
+    london = tmp_path / "london.html"
+    html = london.read_text(encoding="utf-8")
+    assert '<meta name="estates:sites" content="5">' in html
+    located = int(bundled_result.summary["london"]["sites_located"])
+    total = f'<meta name="estates:sites-total" content="{located}">'
+    assert total in html
+    london.write_text(html.replace(total, total.replace(str(located), "7")), encoding="utf-8")
+    with pytest.raises(
+        EstatesError, match=f"london.html counts 7 sites in all, the table has {located}"
+    ):
+        check_output_set(tmp_path, bundled_result)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from browser import XSS_CODE, XSS_NAME, located_codes, make_fixture
 from geopandas.testing import assert_geodataframe_equal
@@ -439,6 +440,51 @@ def test_pilot_ids_must_be_safe_file_names(frames, tmp_path):
     with pytest.raises(DataValidationError, match="cannot name a file"):
         render_maps(sites, boroughs, context, bad, tmp_path)
     assert not (tmp_path.parent / "evil.html").exists()
+
+
+def _best(sites, codes: list[str], limit: int) -> list[str]:
+    """The ``limit`` best of ``codes``: ranked first, then most unused land, then code."""
+    rows = sites[sites["site_code"].isin(codes)]
+    order = rows.assign(
+        _rank=pd.to_numeric(rows["disposal_rank"], errors="coerce").astype(float).fillna(np.inf),
+        _unused=-pd.to_numeric(rows["land_unused_ha"], errors="coerce").fillna(-1.0),
+    ).sort_values(["_rank", "_unused", "site_code"])
+    return sorted(order["site_code"].head(limit))
+
+
+def _meta(html: str, name: str) -> int:
+    return int(re.search(rf'<meta name="estates:{name}" content="(\d+)"', html)[1])
+
+
+def test_a_page_with_more_sites_than_max_sites_draws_its_best_and_says_so(frames, tmp_path):
+    sites = frames[0]
+    render_maps(*frames, tmp_path, max_sites=5)
+    html = (tmp_path / "london.html").read_text(encoding="utf-8")
+    london = located_codes(sites)
+    assert len(london) > 5
+    codes = [c.replace("&lt;", "<") for c in _codes(_payload(html))]
+    assert codes == _best(sites, london, 5)
+    assert (_meta(html, "sites"), _meta(html, "sites-total")) == (5, len(london))
+    assert f"Showing the 5 best-ranked of {len(london)} sites" in _panel(html)
+    for page in MAPS[1:]:  # each pilot keeps its own best, not London's
+        pilot = page.removesuffix(".html")
+        html = (tmp_path / page).read_text(encoding="utf-8")
+        members = located_codes(sites, pilot)
+        drawn = [c.replace("&lt;", "<") for c in _codes(_payload(html))]
+        assert drawn == _best(sites, members, 5), pilot
+        assert _meta(html, "sites-total") == len(members)
+        assert ("best-ranked of" in _panel(html)) is (len(members) > 5)
+
+
+def test_pages_under_max_sites_draw_everything_and_say_nothing(built):
+    html = built["london.html"].read_text(encoding="utf-8")
+    assert _meta(html, "sites") == _meta(html, "sites-total")
+    assert "best-ranked of" not in _panel(html)
+
+
+def test_max_sites_below_one_is_refused(frames, tmp_path):
+    with pytest.raises(ConfigError, match="max_sites must be 1 or more, got 0"):
+        render_maps(*frames, tmp_path, max_sites=0)
 
 
 def test_negative_threshold_is_refused(frames, tmp_path):
