@@ -436,6 +436,7 @@ class _Sites:
     pilots: list[tuple[str, ...]]
     ranks: np.ndarray
     frame: pd.DataFrame  # the drawn rows, for the static map
+    totals: dict[str, int] = field(default_factory=dict)  # sites per page before any cap
 
 
 def _profile(key: tuple[str, ...], texts: _Texts, names: _Names) -> list[int]:
@@ -462,12 +463,30 @@ def _profile(key: tuple[str, ...], texts: _Texts, names: _Names) -> list[int]:
     ]
 
 
-def _prepare_sites(sites: gpd.GeoDataFrame, names: _Names) -> _Sites:
-    """Select located London sites and encode them compactly, escaped."""
+def _prepare_sites(
+    sites: gpd.GeoDataFrame,
+    names: _Names,
+    *,
+    limit: int | None = None,
+    pilot_ids: Sequence[str] = (),
+) -> _Sites:
+    """Select located London sites and encode them compactly, escaped.
+
+    With ``limit``, only the sites some page draws are encoded: London's best
+    ``limit`` and each pilot's (see :func:`_best`).
+    """
     what = "sites"
     _require_columns(sites, SITE_COLUMNS, what)
     lon, lat = _point_xy(sites, what, "site_code")
     drawn = _flags(sites, "in_london") & ~np.isnan(lon) & ~np.isnan(lat)
+    pilots_of = [_split(p) for p in _texts(sites, "pilots")]
+    totals = {"london": int(drawn.sum())}
+    for pid in pilot_ids:
+        totals[pid] = sum(1 for d, p in zip(drawn, pilots_of, strict=True) if d and pid in p)
+    if limit is not None and drawn.sum() > limit:
+        drawn = _on_some_page(
+            sites, drawn, limit, pilots_of=pilots_of, pilot_ids=pilot_ids, what=what
+        )
     idx = np.flatnonzero(drawn)
     sub = sites.iloc[idx]
     lon, lat = lon[idx], lat[idx]
@@ -563,26 +582,64 @@ def _prepare_sites(sites: gpd.GeoDataFrame, names: _Names) -> _Sites:
         pilots=pilots,
         ranks=num["disposal_rank"][order],
         frame=frame,
+        totals=totals,
     )
 
 
-def _best_sites(sites: _Sites, within: np.ndarray, limit: int) -> np.ndarray:
-    """Return ``within`` narrowed to its ``limit`` best sites: ranked first, then most unused."""
+def _best(
+    within: np.ndarray, limit: int, *, rank: np.ndarray, unused: np.ndarray, codes: np.ndarray
+) -> np.ndarray:
+    """Return ``within`` narrowed to its ``limit`` best sites.
+
+    Ranked sites first, by rank; then the most unused land; then site code,
+    so the choice is the same on every build.
+    """
     pos = np.flatnonzero(within)
     if len(pos) <= limit:
         return within
-    rank = sites.ranks[pos].astype(float)
-    unused = pd.to_numeric(sites.frame["land_unused_ha"], errors="coerce").to_numpy(dtype=float)
     order = np.lexsort(
         (
-            np.array(sites.codes, dtype=object)[pos],
+            codes[pos],
             -np.nan_to_num(unused[pos], nan=-1.0),
-            np.where(np.isnan(rank), np.inf, rank),
+            np.where(np.isnan(rank[pos]), np.inf, rank[pos]),
         )
     )
     best = np.zeros(len(within), dtype=bool)
     best[pos[order[:limit]]] = True
     return best
+
+
+def _on_some_page(
+    sites: pd.DataFrame,
+    drawn: np.ndarray,
+    limit: int,
+    *,
+    pilots_of: list[tuple[str, ...]],
+    pilot_ids: Sequence[str],
+    what: str,
+) -> np.ndarray:
+    """Return the drawn sites that London's page or a pilot's page keeps (``limit`` each)."""
+    keys = {
+        "rank": _numbers(sites, "disposal_rank", what),
+        "unused": _numbers(sites, "land_unused_ha", what),
+        "codes": np.array(_texts(sites, "site_code"), dtype=object),
+    }
+    keep = _best(drawn, limit, **keys)
+    for pid in pilot_ids:
+        in_pilot = drawn & np.array([pid in p for p in pilots_of], dtype=bool)
+        keep |= _best(in_pilot, limit, **keys)
+    return keep
+
+
+def _best_sites(sites: _Sites, within: np.ndarray, limit: int) -> np.ndarray:
+    """Return ``within`` narrowed to its ``limit`` best prepared sites (see :func:`_best`)."""
+    return _best(
+        within,
+        limit,
+        rank=sites.ranks.astype(float),
+        unused=pd.to_numeric(sites.frame["land_unused_ha"], errors="coerce").to_numpy(dtype=float),
+        codes=np.array(sites.codes, dtype=object),
+    )
 
 
 def _subset_payload(sites: _Sites, keep: np.ndarray) -> _Sites:
@@ -596,6 +653,7 @@ def _subset_payload(sites: _Sites, keep: np.ndarray) -> _Sites:
         pilots=[sites.pilots[i] for i in pos],
         ranks=sites.ranks[pos],
         frame=sites.frame.iloc[pos],
+        totals=sites.totals,
     )
 
 
@@ -1415,7 +1473,7 @@ def render_maps(
     max_sites : int, default :data:`MAX_MAP_SITES`
         The most sites one page draws. A page with more keeps its best-ranked
         sites, then those with most unused land, and says so; the PNG draws
-        every site.
+        the London page's sites. Only sites some page draws are encoded.
 
     Returns
     -------
@@ -1475,13 +1533,13 @@ def render_maps(
     _require_columns(context, CONTEXT_COLUMNS, "context")
     names = _names_from_summary(summary)
     prepared_boroughs = _prepare_boroughs(boroughs, names)
-    prepared_sites = _prepare_sites(sites, names)
+    pilots = _mapping(summary, "pilots", "")
+    pilot_ids = _pilot_order(pilots)
+    prepared_sites = _prepare_sites(sites, names, limit=max_sites, pilot_ids=pilot_ids)
     prepared_context = _prepare_context(context)
     ranked_total = int(pd.to_numeric(sites["disposal_rank"], errors="coerce").notna().sum())
     attribution = _attribution(summary)
     target = _get_num(summary, "target_gbp")
-    pilots = _mapping(summary, "pilots", "")
-    pilot_ids = _pilot_order(pilots)
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -1510,7 +1568,9 @@ def render_maps(
         (
             "london",
             out_dir / "london.html",
-            _build_map(london_view, london_sites, total_sites=len(every), **common),
+            _build_map(
+                london_view, london_sites, total_sites=prepared_sites.totals["london"], **common
+            ),
         )
     ]
     pilot_files: list[tuple[str, str, Path]] = []
@@ -1534,7 +1594,7 @@ def render_maps(
         )
         path = out_dir / f"{pid}.html"
         drawn = _subset_payload(prepared_sites, _best_sites(prepared_sites, in_pilot, max_sites))
-        html = _build_map(view, drawn, total_sites=int(in_pilot.sum()), **common)
+        html = _build_map(view, drawn, total_sites=prepared_sites.totals[pid], **common)
         written.append((pid, path, html))
         pilot_files.append((pid, names.pilot(pid), path))
 
@@ -1546,7 +1606,7 @@ def render_maps(
     from estates.static_map import render_static_map
 
     png = render_static_map(
-        prepared_sites.frame,
+        london_sites.frame,
         prepared_boroughs.frame,
         out_dir / "london.png",
         pilot_outlines=prepared_boroughs.pilot_outlines,
@@ -1559,7 +1619,7 @@ def render_maps(
         "wrote %d maps to %s: %d sites drawn, %d boroughs, %d pilots, %d context records",
         len(paths),
         out_dir,
-        len(prepared_sites.codes),
+        len(london_sites.codes),
         len(prepared_boroughs.codes),
         len(pilot_ids),
         sum(len(v["rows"]) for v in prepared_context.values()),

@@ -476,6 +476,24 @@ def test_a_page_with_more_sites_than_max_sites_draws_its_best_and_says_so(frames
         assert ("best-ranked of" in _panel(html)) is (len(members) > 5)
 
 
+def test_only_the_sites_some_page_draws_are_encoded(frames):
+    from estates.maps import _names_from_summary, _pilot_order, _prepare_sites
+
+    sites, _, _, summary = frames
+    pilot_ids = _pilot_order(summary["pilots"])
+    names = _names_from_summary(summary)
+    prepared = _prepare_sites(sites, names, limit=3, pilot_ids=pilot_ids)
+    london = located_codes(sites)
+    wanted = set(_best(sites, london, 3))
+    for pid in pilot_ids:
+        wanted |= set(_best(sites, located_codes(sites, pid), 3))
+    assert sorted(prepared.codes) == sorted(wanted)
+    assert prepared.totals == {
+        "london": len(london),
+        **{pid: len(located_codes(sites, pid)) for pid in pilot_ids},
+    }
+
+
 def test_pages_under_max_sites_draw_everything_and_say_nothing(built):
     html = built["london.html"].read_text(encoding="utf-8")
     assert _meta(html, "sites") == _meta(html, "sites-total")
