@@ -75,13 +75,26 @@ def cumulative_pipeline(
     ...     target_gbp=60.0)]
     [('B', 0.333333333), ('A', 0.5)]
     """
-    if "disposal_rank" not in sites:
-        return []
-    ranked = sites.loc[sites["disposal_rank"].notna()].sort_values("disposal_rank")
+    return _entries(_running(sites), target_gbp=target_gbp, listed=listed)
+
+
+_Running = tuple[pd.DataFrame, pd.Series, pd.Series, pd.Series, pd.Series]
+
+
+def _running(sites: pd.DataFrame) -> _Running:
+    """Return the ranked sites in rank order, their value and land, and both running sums."""
+    if "disposal_rank" in sites:
+        ranked = sites.loc[sites["disposal_rank"].notna()].sort_values("disposal_rank")
+    else:
+        ranked = sites.iloc[:0]
     value = _float(ranked, "estimated_value_gbp")
     land = _float(ranked, "land_unused_ha")
-    cum_value = value.fillna(0.0).cumsum()
-    cum_land = land.fillna(0.0).cumsum()
+    return ranked, value, land, value.fillna(0.0).cumsum(), land.fillna(0.0).cumsum()
+
+
+def _entries(running: _Running, *, target_gbp: float, listed: int | None) -> list[dict[str, Any]]:
+    """Return :func:`cumulative_pipeline`'s entries from :func:`_running`'s result."""
+    ranked, value, land, cum_value, cum_land = running
     if listed is not None and len(ranked) > 2 * listed:
         keep = np.unique(
             np.concatenate(
@@ -321,13 +334,11 @@ def summarise_pipeline(
     >>> d["share_of_target"], d["progress"]
     (0.5, None)
     """
-    listed = cumulative_pipeline(sites, target_gbp=target_gbp, listed=CUMULATIVE_LISTED)
+    running = _running(sites)
+    listed = _entries(running, target_gbp=target_gbp, listed=CUMULATIVE_LISTED)
     last = listed[-1] if listed else None  # the last ranked site is always listed
     # Milestones count sites, so they read every ranked site's running totals.
-    ranked = sites.loc[sites["disposal_rank"].notna()] if "disposal_rank" in sites else sites[:0]
-    ranked = ranked.sort_values("disposal_rank") if len(ranked) else ranked
-    cum_value = _float(ranked, "estimated_value_gbp").fillna(0.0).cumsum()
-    cum_land = _float(ranked, "land_unused_ha").fillna(0.0).cumsum()
+    ranked, _, _, cum_value, cum_land = running
     n = len(ranked)
     return {
         "target_gbp": target_gbp,
