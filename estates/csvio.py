@@ -9,9 +9,11 @@ ever reading "missing" as zero.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -85,12 +87,86 @@ def read_csv_text(
         raise DataValidationError(msg)
     header = [h.strip() for h in rows[0]]
     _check_header(header, name, required)
-    body = rows[1:]
-    if not body:
+    if len(rows) == 1:
         msg = f"{name} has a header but no data rows"
         raise DataValidationError(msg)
+    return _text_frame(rows[1:], header, first_row=2, name=name)
+
+
+def iter_csv_text(
+    path: Path,
+    findings: Findings,
+    *,
+    required: tuple[str, ...] = (),
+    chunk_rows: int = 1_000_000,
+) -> Iterator[pd.DataFrame]:
+    """Yield a CSV file as :func:`read_csv_text` frames of at most ``chunk_rows`` rows.
+
+    The file is never held whole: this is how ``estates build`` reads site files
+    larger than memory. Each chunk is what :func:`read_csv_text` would return
+    for those rows (same text cells, same row numbers in the index), and the
+    same problems raise the same errors, when the reader reaches them. The
+    encoding is settled first by one pass over the bytes, so a Windows-1252
+    byte late in the file gives the same warning as a file read whole.
+    """
+    if chunk_rows < 1:
+        msg = f"chunk_rows must be at least 1, got {chunk_rows}"
+        raise ValueError(msg)
+    name = path.name
+    _read_bytes(path, max_bytes=0, check_only=True)
+    encoding = _stream_encoding(path, findings)
+    with path.open(encoding=encoding, newline="") as handle:
+        sample = handle.read(65536)
+        if not sample.strip() and len(sample) < 65536:
+            msg = f"{name} is empty; expected a CSV file with a header row"
+            raise DataValidationError(msg)
+        handle.seek(0)
+        reader = csv.reader(handle, delimiter=_sniff_delimiter(sample, required), strict=True)
+        try:
+            header_row = next(reader, None)
+            if (
+                header_row is not None
+                and not any(c.strip() for c in header_row)
+                and not any(any(c.strip() for c in row) for row in reader)
+            ):
+                header_row = None
+            if header_row is None:
+                msg = (
+                    f"{name} is empty (only delimiters and spaces); expected a CSV file "
+                    "with a header row"
+                )
+                raise DataValidationError(msg)
+            header = [h.strip() for h in header_row]
+            _check_header(header, name, required)
+            first_row, body, blank_tail, any_rows = 2, [], [], False
+            for row in reader:
+                if not any(cell.strip() for cell in row):
+                    blank_tail.append(row)  # kept only if a record follows
+                    continue
+                body.extend(blank_tail)
+                blank_tail = []
+                body.append(row)
+                while len(body) >= chunk_rows:
+                    yield _text_frame(body[:chunk_rows], header, first_row=first_row, name=name)
+                    first_row += chunk_rows
+                    body = body[chunk_rows:]
+                    any_rows = True
+        except csv.Error as exc:
+            msg = f"{name}: not a readable CSV file ({exc}); is it truncated or mis-quoted?"
+            raise DataValidationError(msg) from exc
+    if body:
+        yield _text_frame(body, header, first_row=first_row, name=name)
+    elif not any_rows:
+        msg = f"{name} has a header but no data rows"
+        raise DataValidationError(msg)
+
+
+def _text_frame(
+    body: list[list[str]], header: list[str], *, first_row: int, name: str
+) -> pd.DataFrame:
+    """Return rows as a frame of stripped text, indexed by row number from ``first_row``."""
     width = len(header)
-    for line_no, row in enumerate(body, start=2):
+    for line_no, row in enumerate(body, start=first_row):
         if len(row) > width and any(c.strip() for c in row[width:]):
             msg = (
                 f"{name} row {line_no}: {len(row)} fields but the header has {width}; "
@@ -99,7 +175,7 @@ def read_csv_text(
             raise DataValidationError(msg)
     cells = [[c.strip() for c in (row + [""] * width)[:width]] for row in body]
     frame = pd.DataFrame(cells, columns=header, dtype=object)
-    frame.index = pd.RangeIndex(2, 2 + len(frame), name="row")
+    frame.index = pd.RangeIndex(first_row, first_row + len(frame), name="row")
     return frame
 
 
@@ -190,7 +266,8 @@ def _to_float(text: str) -> float | None:
     return None
 
 
-def _read_bytes(path: Path, *, max_bytes: int) -> bytes:
+def _read_bytes(path: Path, *, max_bytes: int, check_only: bool = False) -> bytes:
+    """Return the file's bytes, or, with ``check_only``, only check it is a readable file."""
     try:
         size = path.stat().st_size
     except FileNotFoundError as exc:
@@ -202,6 +279,8 @@ def _read_bytes(path: Path, *, max_bytes: int) -> bytes:
     if not path.is_file():
         msg = f"{path}: not a file"
         raise DataValidationError(msg)
+    if check_only:
+        return b""
     if size > max_bytes:
         msg = (
             f"{path.name} is {size / 1024**2:,.0f} MiB, over the {max_bytes / 1024**2:,.0f} MiB "
@@ -214,6 +293,43 @@ def _read_bytes(path: Path, *, max_bytes: int) -> bytes:
     except OSError as exc:
         msg = f"{path}: cannot read ({exc.strerror})"
         raise DataValidationError(msg) from exc
+
+
+def _stream_encoding(path: Path, findings: Findings) -> str:
+    """Return the codec that reads all of ``path``, decoding it block by block.
+
+    Gives the same answer, and the same warning, as :func:`_decode` on the
+    whole file, without holding it.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+        if b"\x00" in head:
+            msg = f"{path.name} contains NUL bytes: it is not a text CSV file (UTF-16 or binary?)"
+            raise DataValidationError(msg)
+        for codec in ("utf-8-sig", "cp1252"):
+            handle.seek(0)
+            decoder = codecs.getincrementaldecoder(codec)()
+            try:
+                while block := handle.read(1 << 24):
+                    decoder.decode(block)
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                continue
+            if codec != "utf-8-sig":
+                _warn_not_utf8(path.name, "Windows-1252 (cp1252)", findings)
+            return codec
+    _warn_not_utf8(path.name, "Latin-1", findings)
+    return "latin-1"
+
+
+def _warn_not_utf8(name: str, encoding: str, findings: Findings) -> None:
+    findings.add(
+        name,
+        None,
+        f"file is not valid UTF-8; decoded as {encoding}. Save it as UTF-8 to silence this",
+        action="warning",
+        check="not_utf8",
+    )
 
 
 def _decode(raw: bytes, name: str, findings: Findings) -> str:
@@ -230,13 +346,7 @@ def _decode(raw: bytes, name: str, findings: Findings) -> str:
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
         encoding = "Latin-1"
-    findings.add(
-        name,
-        None,
-        f"file is not valid UTF-8; decoded as {encoding}. Save it as UTF-8 to silence this",
-        action="warning",
-        check="not_utf8",
-    )
+    _warn_not_utf8(name, encoding, findings)
     return text
 
 

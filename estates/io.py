@@ -8,20 +8,29 @@ Coordinates stay as numbers here; :mod:`estates.coords` checks them.
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyproj
 import shapely
 
 from estates import bundled
 from estates.config import ERIC_AGGREGATE_CODE, ERIC_SITE_COLUMNS, ERIC_TEXT_COLUMNS
 from estates.crs import BNG, LONDON_BOUNDS_BNG, WGS84
-from estates.csvio import DEFAULT_MAX_CSV_BYTES, is_missing, parse_numbers, read_csv_text
+from estates.csvio import (
+    DEFAULT_MAX_CSV_BYTES,
+    is_missing,
+    iter_csv_text,
+    parse_numbers,
+    read_csv_text,
+)
 from estates.errors import CRSError, DataValidationError
 from estates.findings import Findings
 
@@ -345,6 +354,36 @@ def read_site_records(
     text = read_csv_text(
         path, findings, required=("site_code", "site_name"), max_bytes=max_csv_bytes
     )
+    return _text_records(text, path, findings)
+
+
+def iter_site_records(
+    path: Path | str, *, findings: Findings, chunk_rows: int = 1_000_000
+) -> Iterator[pd.DataFrame]:
+    """Yield a user's site file as :func:`read_site_records` frames of ``chunk_rows`` rows.
+
+    CSV (:func:`estates.csvio.iter_csv_text`) and GeoParquet (its row batches)
+    are read a chunk at a time, so the file may be larger than memory; other
+    formats are read whole and yielded in slices. The chunks, put together,
+    equal :func:`read_site_records` on the whole file: same columns, values,
+    row numbers and findings.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in {".parquet", ".geoparquet"}:
+        yield from _iter_parquet_records(path, findings=findings, chunk_rows=chunk_rows)
+    elif suffix in _VECTOR_SUFFIXES:
+        records = _read_site_layer(path, findings=findings)
+        for start in range(0, len(records), chunk_rows):
+            yield records.iloc[start : start + chunk_rows].reset_index(drop=True)
+    else:
+        required = ("site_code", "site_name")
+        for text in iter_csv_text(path, findings, required=required, chunk_rows=chunk_rows):
+            yield _text_records(text, path, findings)
+
+
+def _text_records(text: pd.DataFrame, path: Path, findings: Findings) -> pd.DataFrame:
+    """Return site records from a CSV's text frame (:func:`read_csv_text`)."""
     has_latlon = {"latitude", "longitude"} <= set(text.columns)
     has_en = {"easting", "northing"} <= set(text.columns)
     if not has_latlon and not has_en:
@@ -385,7 +424,42 @@ def read_site_records(
 
 
 def _read_site_layer(path: Path, *, findings: Findings) -> pd.DataFrame:
-    frame = _read_vector(path)
+    return _layer_records(_read_vector(path), path, findings=findings)
+
+
+def _iter_parquet_records(
+    path: Path, *, findings: Findings, chunk_rows: int
+) -> Iterator[pd.DataFrame]:
+    """Yield a GeoParquet site layer's records, one row batch at a time."""
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path, pre_buffer=False)
+        metadata = parquet.schema_arrow.metadata or {}
+        geo = json.loads(metadata[b"geo"]) if b"geo" in metadata else None
+    except (OSError, ValueError) as exc:
+        msg = f"{path.name}: cannot read as GeoParquet ({exc})"
+        raise DataValidationError(msg) from exc
+    if geo is None:
+        msg = f"{path.name}: a Parquet file without GeoParquet metadata; save it with geopandas"
+        raise DataValidationError(msg)
+    column = geo.get("primary_column", "geometry")
+    # GeoParquet: no "crs" key means OGC:CRS84 (longitude, latitude); null means unknown.
+    declared = geo.get("columns", {}).get(column, {}).get("crs", WGS84)
+    crs = pyproj.CRS.from_json_dict(declared) if isinstance(declared, dict) else declared
+    first = 1
+    for batch in parquet.iter_batches(batch_size=chunk_rows):
+        frame = batch.drop_columns([column]).to_pandas()
+        geometry = shapely.from_wkb(batch.column(column).to_numpy(zero_copy_only=False))
+        layer = gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
+        yield _layer_records(layer, path, findings=findings, first_row=first)
+        first += batch.num_rows
+
+
+def _layer_records(
+    frame: gpd.GeoDataFrame, path: Path, *, findings: Findings, first_row: int = 1
+) -> pd.DataFrame:
+    """Return site records from a vector layer whose first feature is row ``first_row``."""
     if frame.crs is None:
         msg = (
             f"{path.name}: the layer declares no CRS; save it with one "
@@ -415,7 +489,7 @@ def _read_site_layer(path: Path, *, findings: Findings) -> pd.DataFrame:
     for i in np.flatnonzero((types != 0) & (types != -1)):
         findings.add(
             path.name,
-            int(i) + 1,
+            int(i) + first_row,
             f"geometry is a {geoms[i].geom_type}, expected a Point; record rejected",
             action="rejected",
             check="not_a_point",
@@ -438,7 +512,7 @@ def _read_site_layer(path: Path, *, findings: Findings) -> pd.DataFrame:
         records["easting"], records["northing"] = x, y
         records["longitude"] = records["latitude"] = np.nan
     records["source_file"] = path.name
-    records["source_row"] = np.arange(1, len(frame) + 1)
+    records["source_row"] = np.arange(first_row, first_row + len(frame))
     return records
 
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from estates.csvio import read_csv_text
+from estates.csvio import iter_csv_text, read_csv_text
 from estates.errors import EstatesError
 from estates.findings import Findings
 from estates.pipeline import Inputs, run
@@ -168,6 +168,46 @@ def test_read_csv_text_any_bytes(site_file, data):
 def test_read_csv_text_realistic_pieces(site_file, data):
     _read(site_file, data, REQUIRED)
     _read(site_file, data, ())
+
+
+def _whole_and_chunked(path: Path, data: bytes, chunk_rows: int) -> None:
+    """Reading in chunks gives the whole read's frame, findings and error, exactly."""
+    path.write_bytes(data)
+    whole_findings, chunk_findings = Findings(), Findings()
+    try:
+        whole: pd.DataFrame | str = read_csv_text(path, whole_findings, required=REQUIRED)
+    except EstatesError as exc:
+        whole = str(exc)
+    pieces: list[pd.DataFrame] = []
+    try:
+        for piece in iter_csv_text(path, chunk_findings, required=REQUIRED, chunk_rows=chunk_rows):
+            assert 0 < len(piece) <= chunk_rows
+            pieces.append(piece)
+    except EstatesError as exc:
+        chunked: pd.DataFrame | str = str(exc)
+    else:
+        chunked = pd.concat(pieces)
+    if isinstance(whole, str):
+        assert chunked == whole
+    else:
+        assert isinstance(chunked, pd.DataFrame), chunked
+        pd.testing.assert_frame_equal(chunked, whole)
+    assert list(chunk_findings) == list(whole_findings)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=csv_files(), chunk_rows=st.integers(min_value=1, max_value=4))
+@example(data=b"site_code,site_name\nA,a\n,\n\nB,b\n , \n\n", chunk_rows=1)
+@example(data=b",\n,\nsite_code,site_name\n", chunk_rows=1)
+@example(data=b"site_code,site_name\n\xe9,a\n", chunk_rows=1)
+def test_chunked_read_equals_whole_read(site_file, data, chunk_rows):
+    _whole_and_chunked(site_file, data, chunk_rows)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=400), chunk_rows=st.integers(min_value=1, max_value=3))
+def test_chunked_read_equals_whole_read_any_bytes(site_file, data, chunk_rows):
+    _whole_and_chunked(site_file, data, chunk_rows)
 
 
 def _run(path: Path, data: bytes) -> None:
