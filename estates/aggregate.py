@@ -23,6 +23,7 @@ import pandas as pd
 
 from estates.errors import ConfigError
 from estates.groupings import group_names
+from estates.tally import Tally, TallyKey, site_tallies
 
 log = logging.getLogger("estates")
 
@@ -80,24 +81,30 @@ def totals(sites: pd.DataFrame, *, target_gbp: float) -> dict[str, Any]:
     >>> totals(f.iloc[:0], target_gbp=100.0)["land_unused_ha"]
     0.0
     """
-    value = _sum(sites, "estimated_value_gbp")
-    ranked = (
-        sites["disposal_rank"].notna() if "disposal_rank" in sites else pd.Series([], dtype=bool)
-    )
+    return tally_totals(Tally.of(sites), target_gbp=target_gbp)
+
+
+def tally_totals(tally: Tally, *, target_gbp: float) -> dict[str, Any]:
+    """Return :func:`totals` from a group's :class:`~estates.tally.Tally`."""
+    value = tally.total("estimated_value_gbp")
     return {
-        "land_owned_ha": _round(_sum(sites, "land_owned_ha"), 6),
-        "land_unused_ha": _round(_sum(sites, "land_unused_ha"), 6),
+        "land_owned_ha": _round(tally.total("land_owned_ha"), 6),
+        "land_unused_ha": _round(tally.total("land_unused_ha"), 6),
         "estimated_value_gbp": _round(value, 0),
         "share_of_target": _round(value / target_gbp, 9),
-        "backlog_total_gbp": _round(_sum(sites, "backlog_total_gbp"), 0),
-        "sites_located": len(sites),
-        "sites_with_unused_land": int((_float(sites, "land_unused_ha") > 0).sum()),
-        "sites_ranked": int(ranked.sum()),
+        "backlog_total_gbp": _round(tally.total("backlog_total_gbp"), 0),
+        "sites_located": tally.rows,
+        "sites_with_unused_land": tally.with_unused,
+        "sites_ranked": tally.ranked,
     }
 
 
 def aggregate_boroughs(
-    sites: pd.DataFrame, boroughs: gpd.GeoDataFrame, *, target_gbp: float
+    sites: pd.DataFrame | None,
+    boroughs: gpd.GeoDataFrame,
+    *,
+    target_gbp: float,
+    tallies: dict[TallyKey, Tally] | None = None,
 ) -> gpd.GeoDataFrame:
     """Return a copy of ``boroughs`` with the totals of the London sites in each.
 
@@ -109,6 +116,9 @@ def aggregate_boroughs(
         Borough polygons with ``borough_code``, any CRS (kept). Left unchanged.
     target_gbp : float
         The target (£) for ``share_of_target``.
+    tallies : dict, optional
+        The site table's :func:`~estates.tally.site_tallies`, if already
+        added up (then ``sites`` is not read).
 
     Returns
     -------
@@ -128,26 +138,27 @@ def aggregate_boroughs(
     >>> out["land_owned_ha"].tolist(), out["sites_located"].tolist()
     ([3.0, 0.0], [2, 0])
     """
-    london = sites.loc[london_mask(sites)]
-    groups = london.groupby(london["borough_code"].astype("string"), sort=False)
-    codes = boroughs["borough_code"].astype("string")
+    if tallies is None:
+        tallies = site_tallies(sites, _NO_GROUPS)
+    codes = boroughs["borough_code"].astype("string").tolist()
+    per_borough = [tallies.get(("borough", str(code)), Tally()) for code in codes]
     out = boroughs.copy()
     for column in ("land_owned_ha", "land_unused_ha", "estimated_value_gbp", "backlog_total_gbp"):
-        sums = groups[column].sum(min_count=1) if column in london else pd.Series(dtype=float)
-        has_sites = codes.isin(groups.size().index)
-        values = codes.map(sums).astype("float64")
-        out[column] = values.where(has_sites, 0.0).to_numpy()
+        out[column] = np.array([t.total(column) for t in per_borough], dtype="float64")
         if column == "estimated_value_gbp":
             out["share_of_target"] = (out[column] / target_gbp).to_numpy()
-    out["sites_located"] = codes.map(groups.size()).fillna(0).astype(int).to_numpy()
+    out["sites_located"] = np.array([t.rows for t in per_borough], dtype=int)
     geometry = out.geometry.name
     out = out[[c for c in out.columns if c != geometry] + [geometry]]
     log.info(
         "aggregated %d London sites into %d boroughs",
-        len(london),
+        tallies[("london",)].rows,
         int((out.sites_located > 0).sum()),
     )
     return out
+
+
+_NO_GROUPS = pd.DataFrame({"group_type": [], "group_id": [], "borough_code": []})
 
 
 def aggregate_groups(
@@ -157,6 +168,7 @@ def aggregate_groups(
     group_type: str,
     target_gbp: float,
     top_n: int = TOP_N,
+    tallies: dict[TallyKey, Tally] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Return the totals and top-ranked sites of each pilot or sub-region.
 
@@ -174,6 +186,9 @@ def aggregate_groups(
         The target (£) for ``share_of_target``.
     top_n : int, default 10
         How many ranked sites to list per group.
+    tallies : dict, optional
+        The whole table's :func:`~estates.tally.site_tallies`; then ``sites``
+        need only hold every group's best ``top_n`` ranked sites.
 
     Returns
     -------
@@ -218,11 +233,12 @@ def aggregate_groups(
         in_group = london.loc[codes.isin(borough_codes).to_numpy()]
         rank = _group_rank(in_group, gid, group_type)
         ranked = in_group.assign(_rank=rank).loc[rank.notna()].sort_values("_rank")
+        tally = Tally.of(in_group) if tallies is None else tallies[(group_type, gid)]
         out[gid] = {
             "name": names[gid],
             "borough_codes": borough_codes,
-            **totals(in_group, target_gbp=target_gbp),
-            "sites": len(in_group),
+            **tally_totals(tally, target_gbp=target_gbp),
+            "sites": tally.rows,
             "top_sites": [
                 _site_entry(row, rank=int(row["_rank"])) for _, row in ranked.head(top_n).iterrows()
             ],
@@ -230,7 +246,12 @@ def aggregate_groups(
     return out
 
 
-def aggregate_london(sites: pd.DataFrame, *, target_gbp: float) -> dict[str, Any]:
+def aggregate_london(
+    sites: pd.DataFrame | None,
+    *,
+    target_gbp: float,
+    tallies: dict[TallyKey, Tally] | None = None,
+) -> dict[str, Any]:
     """Return London's totals and where the rows that are in no borough went.
 
     Parameters
@@ -239,6 +260,9 @@ def aggregate_london(sites: pd.DataFrame, *, target_gbp: float) -> dict[str, Any
         The scored site table; left unchanged.
     target_gbp : float
         The target (£) for ``share_of_target``.
+    tallies : dict, optional
+        The site table's :func:`~estates.tally.site_tallies`, if already
+        added up (then ``sites`` is not read).
 
     Returns
     -------
@@ -257,26 +281,20 @@ def aggregate_london(sites: pd.DataFrame, *, target_gbp: float) -> dict[str, Any
     >>> d["land_owned_ha"], d["not_in_any_borough"]["land_owned_ha"], d["sites_unlocated"]
     (2.0, 7.0, 1)
     """
-    london = london_mask(sites)
-    located_by = (
-        sites["located_by"].astype("string").fillna("")
-        if "located_by" in sites
-        else pd.Series("", index=sites.index, dtype="string")
-    )
-    aggregate = located_by.eq("aggregate").to_numpy(dtype=bool)
-    unlocated = located_by.eq("unlocated").to_numpy(dtype=bool)
-    outside = ~london.to_numpy() & ~aggregate & ~unlocated
-    nowhere = aggregate | unlocated
+    if tallies is None:
+        tallies = site_tallies(sites, _NO_GROUPS)
+    outside, unlocated, aggregate = (tallies[(k,)] for k in ("outside", "unlocated", "aggregate"))
+    nowhere = unlocated + aggregate
     return {
-        **totals(sites.loc[london], target_gbp=target_gbp),
-        "sites_outside_london": int(outside.sum()),
-        "sites_unlocated": int(unlocated.sum()),
-        "aggregate_rows": int(aggregate.sum()),
-        "outside_london": _land(sites.loc[outside]),
+        **tally_totals(tallies[("london",)], target_gbp=target_gbp),
+        "sites_outside_london": outside.rows,
+        "sites_unlocated": unlocated.rows,
+        "aggregate_rows": aggregate.rows,
+        "outside_london": _land(outside),
         "not_in_any_borough": {
-            "sites_unlocated": int(unlocated.sum()),
-            "aggregate_rows": int(aggregate.sum()),
-            **_land(sites.loc[nowhere]),
+            "sites_unlocated": unlocated.rows,
+            "aggregate_rows": aggregate.rows,
+            **_land(nowhere),
             "note": (
                 "unlocated sites and ERIC aggregate rows belong to London-region trusts but "
                 "to no borough; they are not in the London, borough, pilot or sub-region totals"
@@ -351,18 +369,12 @@ def _group_rank(frame: pd.DataFrame, gid: str, group_type: str) -> pd.Series:
     return frame["pilot_ranks"].map(find).astype("Int64")
 
 
-def _land(frame: pd.DataFrame) -> dict[str, Any]:
+def _land(tally: Tally) -> dict[str, Any]:
     return {
-        "rows": len(frame),
-        "land_owned_ha": _round(_sum(frame, "land_owned_ha"), 6),
-        "land_unused_ha": _round(_sum(frame, "land_unused_ha"), 6),
+        "rows": tally.rows,
+        "land_owned_ha": _round(tally.total("land_owned_ha"), 6),
+        "land_unused_ha": _round(tally.total("land_unused_ha"), 6),
     }
-
-
-def _sum(frame: pd.DataFrame, column: str) -> float:
-    if len(frame) == 0:
-        return 0.0
-    return float(_float(frame, column).sum(min_count=1))
 
 
 def _float(frame: pd.DataFrame, column: str) -> pd.Series:

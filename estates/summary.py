@@ -28,6 +28,7 @@ from estates.aggregate import (
 )
 from estates.config import Config
 from estates.score import UNRESOLVED_FLAGS
+from estates.tally import Tally, TallyKey
 from estates.valuation import Valuation
 
 log = logging.getLogger("estates")
@@ -71,7 +72,13 @@ RECONCILIATION_BUCKETS = {
 _LARGEST = 3
 
 
-def reconcile_land(records: pd.DataFrame, sites: pd.DataFrame) -> dict[str, Any]:
+def reconcile_land(
+    records: pd.DataFrame,
+    sites: pd.DataFrame,
+    *,
+    tallies: dict[TallyKey, Tally] | None = None,
+    source_files: list[str] | None = None,
+) -> dict[str, Any]:
     """Split the land of every input record into buckets that add up to the input total.
 
     Parameters
@@ -83,6 +90,13 @@ def reconcile_land(records: pd.DataFrame, sites: pd.DataFrame) -> dict[str, Any]
     sites : pandas.DataFrame
         The site table (the kept records, with ``in_london`` and
         ``located_by``). Left unchanged.
+    tallies : dict, optional
+        Already added up: :func:`~estates.tally.site_tallies` of the site
+        table, with ``("records",)`` and ``("rejected",)`` tallies of the input
+        records. Then ``records`` and ``sites`` need only hold each bucket's
+        largest rows, and ``source_files`` names every input file.
+    source_files : list of str, optional
+        With ``tallies``: the input files.
 
     Returns
     -------
@@ -108,6 +122,41 @@ def reconcile_land(records: pd.DataFrame, sites: pd.DataFrame) -> dict[str, Any]
     >>> r["balanced"]
     True
     """
+    frames = reconciliation_frames(records, sites)
+    if tallies is None:
+        tallies = {(key,): Tally.of(frame) for key, frame in frames.items()}
+        tallies[("records",)] = Tally.of(records)
+        source_files = sorted(set(records["source_file"].astype(str)))
+    buckets = {
+        key: {"meaning": RECONCILIATION_BUCKETS[key], **_bucket(frame, tallies[(key,)])}
+        for key, frame in frames.items()
+    }
+    records_tally = tallies[("records",)]
+    total_owned = records_tally.total("land_owned_ha", missing=0.0)
+    total_unused = records_tally.total("land_unused_ha", missing=0.0)
+    parts = [tallies[(key,)] for key in frames]
+    diff_owned = total_owned - sum(t.total("land_owned_ha", missing=0.0) for t in parts)
+    diff_unused = total_unused - sum(t.total("land_unused_ha", missing=0.0) for t in parts)
+    return {
+        "note": (
+            "Every input record is in exactly one bucket; the buckets add up to the input total. "
+            "Only inside_london is in the London, borough, pilot and sub-region figures."
+        ),
+        "total": {
+            "rows": records_tally.rows,
+            "land_owned_ha": round(total_owned, 6),
+            "land_unused_ha": round(total_unused, 6),
+            "source_files": list(source_files or []),
+        },
+        "buckets": buckets,
+        "balanced": abs(diff_owned) < 1e-6 and abs(diff_unused) < 1e-6,
+        "difference_owned_ha": round(diff_owned, 9) + 0.0,
+        "difference_unused_ha": round(diff_unused, 9) + 0.0,
+    }
+
+
+def reconciliation_frames(records: pd.DataFrame, sites: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Return the rows of each :data:`RECONCILIATION_BUCKETS` bucket, in input order."""
     kept = set(zip(sites["source_file"].astype(str), sites["source_row"].astype(int), strict=True))
     keys = zip(records["source_file"].astype(str), records["source_row"].astype(int), strict=True)
     rejected = records.loc[[key not in kept for key in keys]]
@@ -120,37 +169,24 @@ def reconcile_land(records: pd.DataFrame, sites: pd.DataFrame) -> dict[str, Any]
     aggregate = located_by.eq("aggregate")
     unlocated = located_by.eq("unlocated") & ~aggregate
     outside = ~london & ~aggregate & ~unlocated
-    frames = {
+    return {
         "inside_london": sites.loc[london],
         "outside_london": sites.loc[outside],
         "unlocated": sites.loc[unlocated],
         "aggregate": sites.loc[aggregate],
         "rejected": rejected,
     }
-    buckets = {
-        key: {"meaning": RECONCILIATION_BUCKETS[key], **_bucket(frame)}
-        for key, frame in frames.items()
-    }
-    total_owned = _sum(records, "land_owned_ha")
-    total_unused = _sum(records, "land_unused_ha")
-    diff_owned = total_owned - sum(_sum(f, "land_owned_ha") for f in frames.values())
-    diff_unused = total_unused - sum(_sum(f, "land_unused_ha") for f in frames.values())
-    return {
-        "note": (
-            "Every input record is in exactly one bucket; the buckets add up to the input total. "
-            "Only inside_london is in the London, borough, pilot and sub-region figures."
-        ),
-        "total": {
-            "rows": len(records),
-            "land_owned_ha": round(total_owned, 6),
-            "land_unused_ha": round(total_unused, 6),
-            "source_files": sorted(set(records["source_file"].astype(str))),
-        },
-        "buckets": buckets,
-        "balanced": abs(diff_owned) < 1e-6 and abs(diff_unused) < 1e-6,
-        "difference_owned_ha": round(diff_owned, 9) + 0.0,
-        "difference_unused_ha": round(diff_unused, 9) + 0.0,
-    }
+
+
+def largest_rows(frame: pd.DataFrame, n: int = 3) -> pd.DataFrame:
+    """Return the ``n`` rows with most unused land (then land owned), ties in input order."""
+    if not len(frame):
+        return frame
+    order = frame.assign(
+        _unused=_float(frame, "land_unused_ha").fillna(-1.0),
+        _owned=_float(frame, "land_owned_ha").fillna(-1.0),
+    ).sort_values(["_unused", "_owned"], ascending=False, kind="mergesort")
+    return frame.loc[order.index[:n]]
 
 
 def score_settings(config: Config) -> dict[str, Any]:
@@ -198,6 +234,8 @@ def summarise(
     bundled_sites: bool = True,
     bundled_boundaries: bool = True,
     top_n: int = TOP_N,
+    tallies: dict[TallyKey, Tally] | None = None,
+    source_files: list[str] | None = None,
 ) -> dict[str, Any]:
     """Return the ``summary.json`` dict of one run.
 
@@ -224,6 +262,10 @@ def summarise(
         sources are listed only then).
     top_n : int, default 10
         Ranked sites listed per pilot and sub-region.
+    tallies, source_files : optional
+        The counts and sums of the whole input, added up chunk by chunk (see
+        :func:`reconcile_land`); then ``sites`` and ``records`` need only hold
+        the rows the summary lists (the chunked build, :mod:`estates.chunked`).
 
     Returns
     -------
@@ -253,16 +295,23 @@ def summarise(
         "target_source": config.valuation.target_source,
         "valuation": valuation.to_dict(),
         "score": score_settings(config),
-        "london": aggregate_london(sites, target_gbp=target),
+        "london": aggregate_london(sites, target_gbp=target, tallies=tallies),
         "boroughs": borough_entries(boroughs, valued_per_ha=valuation.by_borough),
         "pilots": aggregate_groups(
-            sites, groupings, group_type="pilot", target_gbp=target, top_n=top_n
+            sites, groupings, group_type="pilot", target_gbp=target, top_n=top_n, tallies=tallies
         ),
         "subregions": aggregate_groups(
-            sites, groupings, group_type="subregion", target_gbp=target, top_n=top_n
+            sites,
+            groupings,
+            group_type="subregion",
+            target_gbp=target,
+            top_n=top_n,
+            tallies=tallies,
         ),
         "pipeline": pipeline,
-        "reconciliation": reconcile_land(records, sites),
+        "reconciliation": reconcile_land(
+            records, sites, tallies=tallies, source_files=source_files
+        ),
         "counts": counts,
         "sources": [dict(s) for s in sources],
     }
@@ -276,31 +325,20 @@ def summarise(
     return summary
 
 
-def _bucket(frame: pd.DataFrame) -> dict[str, Any]:
-    largest = []
-    if len(frame):
-        order = frame.assign(
-            _unused=_float(frame, "land_unused_ha").fillna(-1.0),
-            _owned=_float(frame, "land_owned_ha").fillna(-1.0),
-        ).sort_values(["_unused", "_owned"], ascending=False, kind="mergesort")
-        for _, row in order.head(_LARGEST).iterrows():
-            largest.append(
-                {
-                    "site_code": _text(row.get("site_code")),
-                    "site_name": _text(row.get("site_name")),
-                    "trust_name": _text(row.get("trust_name")),
-                    "land_owned_ha": _round(row.get("land_owned_ha"), 6),
-                    "land_unused_ha": _round(row.get("land_unused_ha"), 6),
-                }
-            )
+def _bucket(frame: pd.DataFrame, tally: Tally) -> dict[str, Any]:
+    largest = [
+        {
+            "site_code": _text(row.get("site_code")),
+            "site_name": _text(row.get("site_name")),
+            "trust_name": _text(row.get("trust_name")),
+            "land_owned_ha": _round(row.get("land_owned_ha"), 6),
+            "land_unused_ha": _round(row.get("land_unused_ha"), 6),
+        }
+        for _, row in largest_rows(frame, _LARGEST).iterrows()
+    ]
     return {
-        "rows": len(frame),
-        "land_owned_ha": round(_sum(frame, "land_owned_ha"), 6),
-        "land_unused_ha": round(_sum(frame, "land_unused_ha"), 6),
+        "rows": tally.rows,
+        "land_owned_ha": round(tally.total("land_owned_ha", missing=0.0), 6),
+        "land_unused_ha": round(tally.total("land_unused_ha", missing=0.0), 6),
         "largest": largest,
     }
-
-
-def _sum(frame: pd.DataFrame, column: str) -> float:
-    """Sum of present values; 0 when there are none (a bucket with no land)."""
-    return float(_float(frame, column).sum()) + 0.0
