@@ -335,34 +335,131 @@ def summarise_pipeline(
     (0.5, None)
     """
     running = _running(sites)
-    listed = _entries(running, target_gbp=target_gbp, listed=CUMULATIVE_LISTED)
-    last = listed[-1] if listed else None  # the last ranked site is always listed
-    # Milestones count sites, so they read every ranked site's running totals.
     ranked, _, _, cum_value, cum_land = running
-    n = len(ranked)
-    return {
-        "target_gbp": target_gbp,
-        "ranking": "candidates (in London, land_unused_ha > 0) by disposal_score, best first",
-        "ranked_sites": n,
-        "land_unused_ha": last["cumulative_land_unused_ha"] if last else 0.0,
-        "estimated_value_gbp": last["cumulative_value_gbp"] if last else 0.0,
-        "share_of_target": last["cumulative_share_of_target"] if last else 0.0,
-        "milestones": _milestones(
+    return pipeline_section(
+        ranked=len(ranked),
+        listed=_entries(running, target_gbp=target_gbp, listed=CUMULATIVE_LISTED),
+        milestones=_milestones(
             [_round(v / target_gbp, 9) for v in cum_value.tolist()],
             [_round(v, 6) for v in cum_land.tolist()],
         ),
-        "cumulative_listed": (
-            "every ranked site"
-            if len(listed) == n
-            else f"the first {CUMULATIVE_LISTED:,} ranked sites, then "
-            f"{len(listed) - CUMULATIVE_LISTED:,} evenly spaced ranks up to the last "
-            f"({n:,}); every site's rank is in the site table (disposal_rank)"
-        ),
-        "cumulative": listed,
-        "progress": None
+        progress=None
         if records is None
         else track_progress(sites, records, target_gbp=target_gbp, findings=findings),
+        target_gbp=target_gbp,
+    )
+
+
+def pipeline_section(
+    *,
+    ranked: int,
+    listed: list[dict[str, Any]],
+    milestones: list[dict[str, Any]],
+    progress: dict[str, Any] | None,
+    target_gbp: float,
+) -> dict[str, Any]:
+    """Return ``summary.json``'s ``pipeline`` section from its parts (:func:`summarise_pipeline`).
+
+    ``listed`` are the :func:`cumulative_pipeline` entries (the last ranked site
+    always among them) and ``milestones`` come from every ranked site's running
+    totals, however they were added up.
+    """
+    last = listed[-1] if listed else None
+    return {
+        "target_gbp": target_gbp,
+        "ranking": "candidates (in London, land_unused_ha > 0) by disposal_score, best first",
+        "ranked_sites": ranked,
+        "land_unused_ha": last["cumulative_land_unused_ha"] if last else 0.0,
+        "estimated_value_gbp": last["cumulative_value_gbp"] if last else 0.0,
+        "share_of_target": last["cumulative_share_of_target"] if last else 0.0,
+        "milestones": milestones,
+        "cumulative_listed": (
+            "every ranked site"
+            if len(listed) == ranked
+            else f"the first {CUMULATIVE_LISTED:,} ranked sites, then "
+            f"{len(listed) - CUMULATIVE_LISTED:,} evenly spaced ranks up to the last "
+            f"({ranked:,}); every site's rank is in the site table (disposal_rank)"
+        ),
+        "cumulative": listed,
+        "progress": progress,
     }
+
+
+class RunningTotals:
+    """The running totals of ranked sites fed in rank order, a batch at a time.
+
+    Gives what :func:`summarise_pipeline` reads from a whole ranked table —
+    the listed :func:`cumulative_pipeline` entries and the milestones — while
+    holding only the listed rows: the chunked build feeds it its ranked sites
+    straight from disk. The running sums are added up in rank order, as the
+    in-memory ``cumsum`` does, so the figures are the same to the last bit.
+    """
+
+    def __init__(self, ranked: int, *, target_gbp: float, listed: int = CUMULATIVE_LISTED) -> None:
+        self.ranked = ranked
+        self.target_gbp = target_gbp
+        if ranked > 2 * listed:
+            spaced = np.linspace(listed, ranked - 1, listed).round()
+            keep = np.unique(np.concatenate([np.arange(listed), spaced]).astype(int))
+        else:
+            keep = np.arange(ranked)
+        self._keep = keep
+        self._done = 0
+        self._value = 0.0
+        self._land = 0.0
+        self._pieces: list[pd.DataFrame] = []
+        self._hits: dict[float, tuple[int, float | None]] = {}
+
+    def add(self, batch: pd.DataFrame) -> None:
+        """Add the next ranked sites, in rank order (``disposal_rank``, value and land columns)."""
+        if not len(batch):
+            return
+        value = _float(batch, "estimated_value_gbp")
+        land = _float(batch, "land_unused_ha")
+        cum_value = np.cumsum(np.concatenate([[self._value], value.fillna(0.0).to_numpy()]))[1:]
+        cum_land = np.cumsum(np.concatenate([[self._land], land.fillna(0.0).to_numpy()]))[1:]
+        shares = np.array([_round(v / self.target_gbp, 9) or 0.0 for v in cum_value.tolist()])
+        for share in MILESTONES:
+            if share in self._hits:
+                continue
+            hit = np.flatnonzero(shares >= share)
+            if len(hit):
+                i = int(hit[0])
+                self._hits[share] = (self._done + i + 1, _round(float(cum_land[i]), 6))
+        start, stop = self._done, self._done + len(batch)
+        kept = self._keep[(self._keep >= start) & (self._keep < stop)] - start
+        if len(kept):
+            self._pieces.append(
+                batch.iloc[kept].assign(_cum_value=cum_value[kept], _cum_land=cum_land[kept])
+            )
+        self._value, self._land = float(cum_value[-1]), float(cum_land[-1])
+        self._done = stop
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Return the listed :func:`cumulative_pipeline` entries."""
+        if not self._pieces:
+            return []
+        rows = pd.concat(self._pieces, ignore_index=True)
+        running = (
+            rows,
+            _float(rows, "estimated_value_gbp"),
+            _float(rows, "land_unused_ha"),
+            rows["_cum_value"],
+            rows["_cum_land"],
+        )
+        return _entries(running, target_gbp=self.target_gbp, listed=None)
+
+    def milestones(self) -> list[dict[str, Any]]:
+        """Return :func:`milestones` over every ranked site added."""
+        return [
+            {
+                "share": share,
+                "reached": share in self._hits,
+                "sites": self._hits[share][0] if share in self._hits else None,
+                "land_unused_ha": self._hits[share][1] if share in self._hits else None,
+            }
+            for share in MILESTONES
+        ]
 
 
 def _site_lookup(sites: pd.DataFrame) -> dict[str, list[Any]]:

@@ -84,7 +84,36 @@ def unresolved_flags(flags: pd.Series) -> pd.Series:
     return flags.map(keep).astype("string").rename("unresolved_flags")
 
 
-def score_unused_land(sites: pd.DataFrame, *, config: ScoreConfig | None = None) -> pd.DataFrame:
+def score_scale(sites: pd.DataFrame) -> tuple[float, float]:
+    """Return the largest estimated value and backlog avoided among candidates (0 if none).
+
+    The score divides by these; a table scored a chunk at a time
+    (:mod:`estates.chunked`) takes the largest over every chunk and passes them
+    to :func:`score_unused_land` as ``largest``.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"in_london": [True, True], "land_unused_ha": [1.0, 0.0],
+    ...     "land_unused_share": [0.5, 0.0], "estimated_value_gbp": [20.0, 90.0],
+    ...     "backlog_total_gbp": [8.0, 1.0]})
+    >>> score_scale(f)
+    (20.0, 4.0)
+    """
+    candidate = disposal_candidates(sites)
+    share = _float(sites, "land_unused_share").clip(0.0, 1.0)
+    backlog_avoided = _float(sites, "backlog_total_gbp") * share
+    return (
+        _largest(_float(sites, "estimated_value_gbp"), candidate),
+        _largest(backlog_avoided, candidate),
+    )
+
+
+def score_unused_land(
+    sites: pd.DataFrame,
+    *,
+    config: ScoreConfig | None = None,
+    largest: tuple[float, float] | None = None,
+) -> pd.DataFrame:
     """Return a copy of ``sites`` with the disposal score and its parts.
 
     Parameters
@@ -94,6 +123,9 @@ def score_unused_land(sites: pd.DataFrame, *, config: ScoreConfig | None = None)
         :func:`estates.valuation.value_sites`), in any CRS. Left unchanged.
     config : ScoreConfig, optional
         Weights and penalties; default ``ScoreConfig()``.
+    largest : (float, float), optional
+        The largest estimated value and backlog avoided among the candidates of
+        the whole table (:func:`score_scale`); default: those of ``sites``.
 
     Returns
     -------
@@ -136,9 +168,13 @@ def score_unused_land(sites: pd.DataFrame, *, config: ScoreConfig | None = None)
     def part(series: pd.Series, weight: float) -> pd.Series:
         return (weight * series.fillna(0.0)).where(candidate)
 
-    score_value = part(_scaled(value, candidate), w_value)
+    top_value, top_backlog = largest or (
+        _largest(value, candidate),
+        _largest(backlog_avoided, candidate),
+    )
+    score_value = part(_scaled(value, top_value), w_value)
     score_share = part(share, w_share)
-    score_backlog = part(_scaled(backlog_avoided, candidate), w_backlog)
+    score_backlog = part(_scaled(backlog_avoided, top_backlog), w_backlog)
     constraints = (
         config.penalty_pfi * pfi.astype(float) + config.penalty_quality * flags.ne("").astype(float)
     ).where(candidate)
@@ -233,10 +269,15 @@ def rank_sites(sites: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _scaled(values: pd.Series, candidate: pd.Series) -> pd.Series:
-    """Return ``values`` divided by their largest positive value among candidates (0 if none)."""
+def _largest(values: pd.Series, candidate: pd.Series) -> float:
+    """Return the largest positive value among candidates (0 if none)."""
     clean = values.where(values > 0, 0.0).fillna(0.0)
-    top = float(clean[candidate].max()) if candidate.any() else 0.0
+    return float(clean[candidate].max()) if candidate.any() else 0.0
+
+
+def _scaled(values: pd.Series, top: float) -> pd.Series:
+    """Return ``values`` (missing and negative as 0) over ``top``; all 0 unless ``top`` > 0."""
+    clean = values.where(values > 0, 0.0).fillna(0.0)
     if not top > 0:
         return pd.Series(0.0, index=values.index)
     return clean / top

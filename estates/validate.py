@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,11 @@ def add_flag(flags: pd.Series, mask: pd.Series | np.ndarray, text: str) -> pd.Se
 
 
 def validate_records(
-    records: pd.DataFrame, *, config: ValidationConfig, findings: Findings
+    records: pd.DataFrame,
+    *,
+    config: ValidationConfig,
+    findings: Findings,
+    earlier: Mapping[str, tuple[str, int]] | None = None,
 ) -> pd.DataFrame:
     """Return the usable records, with a ``quality_flags`` column; record the rest.
 
@@ -47,6 +52,10 @@ def validate_records(
         The limits used by the checks.
     findings : Findings
         Receives one finding per problem.
+    earlier : mapping, optional
+        For records read a chunk at a time: ``{site key: (file, row)}`` of the
+        keys (:func:`site_keys`) already seen in earlier chunks, with where
+        each was first seen; a record with such a key is a duplicate.
 
     Returns
     -------
@@ -60,7 +69,7 @@ def validate_records(
     reject = np.zeros(len(out), dtype=bool)
     if "_reject_geometry" in out:
         reject |= out["_reject_geometry"].to_numpy(dtype=bool)
-    reject |= _check_codes(out, findings)
+    reject |= _check_codes(out, findings, earlier or {})
     reject |= _check_land(out, config, findings)
     out["quality_flags"] = _flag_implausible_land(out, config, findings)
     reject |= _check_latlon(out, findings)
@@ -94,7 +103,35 @@ def _where(rec: pd.Series) -> tuple[str, int]:
     return str(rec["source_file"]), int(rec["source_row"])
 
 
-def _check_codes(out: pd.DataFrame, findings: Findings) -> np.ndarray:
+def site_keys(records: pd.DataFrame) -> pd.Series:
+    """Return the key that must be unique per record: the stripped site code.
+
+    ERIC aggregate rows share one code across trusts, so theirs adds the
+    trust code. Blank codes give ``<NA>``.
+
+    Examples
+    --------
+    >>> site_keys(pd.DataFrame({"site_code": [" A ", "", None]})).tolist()
+    ['A', <NA>, <NA>]
+    """
+    codes = records["site_code"].astype("string").str.strip()
+    blank = codes.isna() | codes.eq("")
+    if "is_aggregate" in records:
+        aggregate = records["is_aggregate"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    else:
+        aggregate = np.zeros(len(records), dtype=bool)
+    trust = (
+        records["trust_code"].astype("string").fillna("")
+        if "trust_code" in records
+        else pd.Series("", index=records.index, dtype="string")
+    )
+    key = codes.fillna("").where(~aggregate, codes.fillna("") + "|" + trust)
+    return key.mask(blank.to_numpy()).astype("string")
+
+
+def _check_codes(
+    out: pd.DataFrame, findings: Findings, earlier: Mapping[str, tuple[str, int]]
+) -> np.ndarray:
     reject = np.zeros(len(out), dtype=bool)
     codes = out["site_code"].astype("string").str.strip()
     blank = codes.isna() | codes.eq("")
@@ -109,21 +146,24 @@ def _check_codes(out: pd.DataFrame, findings: Findings) -> np.ndarray:
             column="site_code",
         )
     reject |= blank.to_numpy()
-    aggregate = out["is_aggregate"].to_numpy(bool) if "is_aggregate" in out else np.zeros(len(out))
-    trust = out["trust_code"].astype("string").fillna("") if "trust_code" in out else ""
-    key = pd.Series(codes.fillna("") + np.where(aggregate, "|" + trust, ""), index=out.index)
     present = np.flatnonzero(~blank.to_numpy())
-    keys = key.iloc[present].reset_index(drop=True)
-    repeated = keys.duplicated(keep="first").to_numpy()
+    keys = site_keys(out).iloc[present].reset_index(drop=True)
+    seen_before = keys.isin(list(earlier)).to_numpy() if earlier else np.zeros(len(keys), bool)
+    repeated = keys.duplicated(keep="first").to_numpy() | seen_before
     if not repeated.any():
         return reject
-    first_at = pd.Series(present[~repeated], index=keys[~repeated].to_numpy())
+    firsts = ~keys.duplicated(keep="first").to_numpy() & ~seen_before
+    first_at = pd.Series(present[firsts], index=keys[firsts].to_numpy())
     sources = out["source_file"].astype(str).to_numpy()
     rows = out["source_row"].to_numpy()
     for j in np.flatnonzero(repeated):
         i = present[j]
-        first = first_at[keys.iloc[j]]
-        src, fsrc, frow = sources[i], sources[first], int(rows[first])
+        src = sources[i]
+        if keys.iloc[j] in earlier:
+            fsrc, frow = earlier[keys.iloc[j]]
+        else:
+            first = first_at[keys.iloc[j]]
+            fsrc, frow = sources[first], int(rows[first])
         where = f"row {frow}" if fsrc == src else f"{fsrc} row {frow}"
         findings.add(
             src,

@@ -121,6 +121,18 @@ def valued_mask(sites: pd.DataFrame) -> pd.Series:
     return (in_london & ~aggregate & has_borough).rename("valued")
 
 
+def valued_borough_counts(sites: pd.DataFrame) -> pd.Series:
+    """Return how many sites each borough has that can be valued (:func:`valued_mask`).
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"in_london": [True, True, False], "borough_code": ["a", "a", None]})
+    >>> valued_borough_counts(f).to_dict()
+    {'a': 2}
+    """
+    return _codes(sites)[valued_mask(sites)].astype(str).value_counts()
+
+
 def indicative_gbp_per_ha(sites: pd.DataFrame, *, target_gbp: float) -> tuple[float, float]:
     """Return the indicative London average £/ha and the hectares it divides by.
 
@@ -159,6 +171,8 @@ def value_sites(
     land_values: pd.DataFrame | None = None,
     borough_names: Mapping[str, str] | None = None,
     borough_codes: Iterable[str] | None = None,
+    basis: float | None = None,
+    valued_boroughs: Mapping[str, int] | None = None,
 ) -> tuple[pd.DataFrame, Valuation]:
     """Return a copy of ``sites`` with an estimated value of its unused land.
 
@@ -181,6 +195,11 @@ def value_sites(
         ``{borough_code: name}``, used in messages.
     borough_codes : iterable of str, optional
         The boundaries' codes; a land-values row for any other code is an error.
+    basis, valued_boroughs : optional
+        For a table valued a chunk at a time (:mod:`estates.chunked`): the
+        hectares owned at located London sites of the *whole* table (the
+        divisor of the indicative average) and its
+        :func:`valued_borough_counts`, used instead of this chunk's own.
 
     Returns
     -------
@@ -211,7 +230,10 @@ def value_sites(
     estates.errors.DataValidationError: lv.csv has no value_gbp_per_ha for borough E09000014 ...
     """
     valued = valued_mask(sites)
-    per_ha_default, basis = indicative_gbp_per_ha(sites, target_gbp=target_gbp)
+    if basis is None:
+        per_ha_default, basis = indicative_gbp_per_ha(sites, target_gbp=target_gbp)
+    else:
+        per_ha_default = target_gbp / basis if basis > 0 else math.nan
     per_ha = pd.Series(np.nan, index=sites.index, dtype="float64")
     method = pd.Series("not_valued", index=sites.index, dtype=object)
     source = pd.Series(_not_valued_reason(sites), index=sites.index, dtype=object)
@@ -244,6 +266,7 @@ def value_sites(
             basis=basis,
             names=dict(borough_names or {}),
             known=None if borough_codes is None else set(borough_codes),
+            needed=None if valued_boroughs is None else pd.Series(valued_boroughs, dtype="int64"),
         )
         rows = land_values.set_index("borough_code")
         valued_codes = _codes(sites)[valued]
@@ -298,6 +321,7 @@ def _file_valuation(
     basis: float,
     names: dict[str, str],
     known: set[str] | None,
+    needed: pd.Series | None = None,
 ) -> Valuation:
     file_name = str(land_values["source_file"].iloc[0]) if len(land_values) else "land values"
     given = set(land_values["borough_code"].astype(str))
@@ -309,7 +333,8 @@ def _file_valuation(
                     "borough boundaries; use the boundaries' ONS GSS codes"
                 )
                 raise DataValidationError(msg)
-    needed = _codes(sites)[valued].astype(str).value_counts()
+    if needed is None:
+        needed = valued_borough_counts(sites)
     missing = sorted(code for code in needed.index if code not in given)
     if missing:
         listed = ", ".join(
