@@ -201,6 +201,13 @@ def main(ctx: click.Context, quiet: bool, log_format: str, show_traceback: bool)
     help="Start sites.csv and changes.csv with a UTF-8 byte-order mark, so Excel "
     "reads accents and £ correctly.",
 )
+@click.option(
+    "--chunk-rows",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Read the site files N rows at a time, with memory bounded by N, not by the "
+    "files (done anyway, 200,000 rows at a time, when they exceed 256 MiB).",
+)
 @click.pass_context
 def build(ctx: click.Context, out: Path, **kw: Any) -> None:
     """Build the site table, maps and summary into --out (default maps/)."""

@@ -55,6 +55,7 @@ __all__ = [
     "DEFAULT_TOLERANCE_HA",
     "Changes",
     "diff_output_sets",
+    "diff_site_files",
     "diff_sites",
     "first_build",
     "read_changes",
@@ -331,6 +332,74 @@ def diff_output_sets(
         tolerance_ha=tolerance_ha,
         tolerance_gbp=tolerance_gbp,
         previous=str(old_dir),
+    )
+
+
+def diff_site_files(
+    old: Path,
+    new: Path,
+    *,
+    tolerance_ha: float = DEFAULT_TOLERANCE_HA,
+    tolerance_gbp: float = DEFAULT_TOLERANCE_GBP,
+    previous: str | None = None,
+    rows_per_bucket: int = 1_000_000,
+) -> Changes:
+    """Return :func:`diff_sites` of two ``sites.parquet`` files, without reading either whole.
+
+    Both files are split by a hash of the key ``(trust_code, site_code)`` into
+    buckets of about ``rows_per_bucket`` rows (in file order, so repeated keys
+    still match in order); each bucket pair is compared with :func:`diff_sites`
+    and the changes are put in its order. Only the compared columns are read.
+
+    Raises
+    ------
+    DataValidationError
+        If a file cannot be read or lacks a compared column.
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        files = [pq.ParquetFile(p, pre_buffer=False) for p in (old, new)]
+    except (OSError, ValueError) as exc:
+        msg = f"cannot read a site table to compare ({exc})"
+        raise DataValidationError(msg) from exc
+    for which, file in zip(("old", "new"), files, strict=True):
+        missing = [c for c in _NEEDED if c not in file.schema_arrow.names]
+        if missing:
+            msg = f"the {which} site table has no column {', '.join(missing)}; is it a site table?"
+            raise DataValidationError(msg)
+    sizes = [f.metadata.num_rows for f in files]
+    buckets = max(1, -(-max(sizes) // rows_per_bucket))
+    parts: list[list[list[pd.DataFrame]]] = [[[] for _ in range(buckets)] for _ in files]
+    for side, file in enumerate(files):
+        for batch in file.iter_batches(batch_size=rows_per_bucket, columns=list(_NEEDED)):
+            frame = batch.to_pandas()
+            key = frame[list(_KEY)].astype("string").fillna("")
+            bucket = pd.util.hash_pandas_object(key, index=False).to_numpy() % buckets
+            for b in range(buckets):
+                parts[side][b].append(frame.loc[bucket == b])
+    tables = []
+    for b in range(buckets):
+        before, after = (pd.concat(parts[side][b], ignore_index=True) for side in (0, 1))
+        parts[0][b] = parts[1][b] = []
+        tables.append(
+            diff_sites(before, after, tolerance_ha=tolerance_ha, tolerance_gbp=tolerance_gbp).table
+        )
+    table = pd.concat(tables, ignore_index=True)
+    order = {kind: i for i, kind in enumerate(CHANGE_KINDS)}
+    table = (
+        table.assign(_order=table["change"].map(order))
+        .sort_values(["_order", "trust_code", "site_code"], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
+    return Changes(
+        table,
+        sites_old=sizes[0],
+        sites_new=sizes[1],
+        tolerance_ha=float(tolerance_ha),
+        tolerance_gbp=float(tolerance_gbp),
+        previous=previous,
     )
 
 

@@ -631,6 +631,19 @@ def _on_some_page(
     return keep
 
 
+def page_sites(sites: pd.DataFrame, limit: int, pilot_ids: Sequence[str]) -> np.ndarray:
+    """Return which located London sites some page draws: London's and each pilot's best ``limit``.
+
+    The chunked build keeps only these while it reads; the best of them are
+    the best of the whole table, so the pages come out the same.
+    """
+    what = "sites"
+    lon, lat = _point_xy(sites, what, "site_code")
+    drawn = _flags(sites, "in_london") & ~np.isnan(lon) & ~np.isnan(lat)
+    pilots_of = [_split(p) for p in _texts(sites, "pilots")]
+    return _on_some_page(sites, drawn, limit, pilots_of=pilots_of, pilot_ids=pilot_ids, what=what)
+
+
 def _best_sites(sites: _Sites, within: np.ndarray, limit: int) -> np.ndarray:
     """Return ``within`` narrowed to its ``limit`` best prepared sites (see :func:`_best`)."""
     return _best(
@@ -1433,6 +1446,8 @@ def render_maps(
     tiles_attribution: str | None = None,
     site_layer_threshold: int = 1000,
     max_sites: int = MAX_MAP_SITES,
+    page_totals: Mapping[str, int] | None = None,
+    ranked_total: int | None = None,
 ) -> list[Path]:
     """Write the index page, the London map, one map per pilot and a PNG.
 
@@ -1474,6 +1489,11 @@ def render_maps(
         The most sites one page draws. A page with more keeps its best-ranked
         sites, then those with most unused land, and says so; the PNG draws
         the London page's sites. Only sites some page draws are encoded.
+    page_totals, ranked_total : optional
+        When ``sites`` holds only the sites the pages draw (see
+        :func:`page_sites`): each page's count of located London sites
+        (``{"london": n, pilot_id: n}``) and the number of ranked sites in the
+        whole table, which the pages state.
 
     Returns
     -------
@@ -1536,8 +1556,11 @@ def render_maps(
     pilots = _mapping(summary, "pilots", "")
     pilot_ids = _pilot_order(pilots)
     prepared_sites = _prepare_sites(sites, names, limit=max_sites, pilot_ids=pilot_ids)
+    if page_totals is not None:  # ``sites`` holds only the pages' best (the chunked build)
+        prepared_sites.totals.update(page_totals)
     prepared_context = _prepare_context(context)
-    ranked_total = int(pd.to_numeric(sites["disposal_rank"], errors="coerce").notna().sum())
+    if ranked_total is None:
+        ranked_total = int(pd.to_numeric(sites["disposal_rank"], errors="coerce").notna().sum())
     attribution = _attribution(summary)
     target = _get_num(summary, "target_gbp")
 

@@ -20,9 +20,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pyogrio
 
+from estates.chunked import DEFAULT_CHUNK_ROWS, ChunkedResult, chunked_input, run_chunked
 from estates.config import Config, load_config
 from estates.diff import (
     Changes,
+    diff_site_files,
     diff_sites,
     first_build,
     read_changes,
@@ -89,6 +91,7 @@ class BuildOptions:
     max_rejected: int | None = None
     maps: bool = True
     csv_bom: bool = False
+    chunk_rows: int | None = None
 
     def __post_init__(self) -> None:
         if self.tiles_attribution and not self.tiles:
@@ -183,13 +186,26 @@ def build_output_set(options: BuildOptions) -> BuildReport:
                 )
             return report
         started = datetime.now(UTC)
-        result = run(options.inputs, config=config)
         previous_set = current_build(out)
+        chunked = chunked_input(options.inputs, chunk_rows=options.chunk_rows)
+        result: Result | ChunkedResult
         with staged_output(out) as staging:
-            written = write_output_set(result, staging, options, previous=previous_set)
+            if chunked:
+                result = run_chunked(
+                    options.inputs,
+                    staging,
+                    config=config,
+                    chunk_rows=options.chunk_rows or DEFAULT_CHUNK_ROWS,
+                    bom=options.csv_bom,
+                )
+                written = write_chunked_output_set(result, staging, options, previous=previous_set)
+            else:
+                result = run(options.inputs, config=config)
+                written = write_output_set(result, staging, options, previous=previous_set)
+            expected = _expected(result)
             row_counts = {
-                "sites": len(result.sites),
-                "rejected": len(result.findings),
+                "sites": expected.sites,
+                "rejected": expected.findings,
                 "boroughs": len(result.boroughs),
                 "records_in": int(result.counts["records_in"]),
             }
@@ -202,7 +218,7 @@ def build_output_set(options: BuildOptions) -> BuildReport:
                 output_dir=staging,
             )
             write_manifest(manifest, safe_child(staging, MANIFEST_NAME))
-            publish(out, staging, check=lambda folder: check_output_set(folder, result))
+            publish(out, staging, check=lambda folder: check_output_set(folder, expected))
     counts = result.counts
     report = BuildReport(
         status="published",
@@ -252,6 +268,62 @@ def write_output_set(
     return written
 
 
+def write_chunked_output_set(
+    result: ChunkedResult, folder: Path, options: BuildOptions, *, previous: Path | None = None
+) -> list[Path]:
+    """Write what :func:`estates.chunked.run_chunked` left to write; return every path.
+
+    The site tables and ``rejected.csv`` are already in ``folder``; this adds
+    the GeoPackage's other layers, the changes, ``summary.json`` and the maps.
+    """
+    from estates.gpkg import add_layers  # styles use the map's colours: imports folium
+
+    written = [folder / n for n in ("sites.parquet", "sites.gpkg", "sites.csv", "rejected.csv")]
+    add_layers(
+        safe_child(folder, "sites.gpkg"),
+        boroughs=result.boroughs,
+        context=result.context,
+        summary=result.summary,
+    )
+    written.extend(
+        write_changes(_chunked_changes(previous, folder, result.sites), folder, bom=options.csv_bom)
+    )
+    written.append(write_json(result.summary, safe_child(folder, "summary.json")))
+    _test_kill_point("after_tables")
+    if options.maps:
+        from estates.maps import MAX_MAP_SITES, render_maps
+
+        written.extend(
+            render_maps(
+                result.map_sites,
+                result.boroughs,
+                result.context,
+                result.summary,
+                folder,
+                tiles=options.tiles,
+                tiles_attribution=options.tiles_attribution,
+                max_sites=MAX_MAP_SITES,
+                page_totals=result.page_totals,
+                ranked_total=result.ranked,
+            )
+        )
+    _test_kill_point("after_maps")
+    return written
+
+
+def _chunked_changes(previous: Path | None, folder: Path, sites: int) -> Changes:
+    """Compare the new ``sites.parquet`` with the previous set's, a key range at a time."""
+    if previous is None:
+        return first_build(pd.DataFrame(index=range(sites)))
+    try:
+        return diff_site_files(
+            previous / "sites.parquet", folder / "sites.parquet", previous=previous.name
+        )
+    except DataValidationError as exc:
+        log.warning("not comparing with the previous output set: %s", exc)
+        return first_build(pd.DataFrame(index=range(sites)))
+
+
 def _changes_since(previous: Path | None, result: Result) -> Changes:
     """Compare ``result``'s sites with the previous set's ``sites.parquet``, if any."""
     if previous is None:
@@ -279,14 +351,35 @@ def _render_maps(result: Result, folder: Path, options: BuildOptions) -> list[Pa
     )
 
 
-def check_output_set(folder: Path, result: Result) -> None:
+@dataclass(frozen=True)
+class Expected:
+    """What a built output set must hold: row counts and each map page's site count."""
+
+    sites: int
+    findings: int
+    pages: dict[str, int]
+
+
+def _expected(result: Result | ChunkedResult) -> Expected:
+    if isinstance(result, ChunkedResult):
+        return Expected(result.sites, result.findings, dict(result.page_totals))
+    london = result.sites[result.sites["in_london"].astype(bool)]
+    pilots = london["pilots"].fillna("").str.split(";")
+    drawn = {"london": len(london)}
+    for pilot in result.summary.get("pilots", {}):
+        drawn[pilot] = int(pilots.map(lambda ids, p=pilot: p in ids).sum())
+    return Expected(len(result.sites), len(result.findings), drawn)
+
+
+def check_output_set(folder: Path, result: Result | ChunkedResult | Expected) -> None:
     """Raise :class:`EstatesError` unless ``folder`` holds a complete, consistent set.
 
     Every table reopens and has the row count of ``result``; every HTML file
     parses and references no network script, stylesheet, font or image (tile
     URLs given with ``--tiles`` are data for Leaflet, not page assets).
     """
-    expected = len(result.sites)
+    want = result if isinstance(result, Expected) else _expected(result)
+    expected = want.sites
     problems: list[str] = []
     try:
         counts = {
@@ -301,8 +394,8 @@ def check_output_set(folder: Path, result: Result) -> None:
     problems.extend(
         f"{name} has {n} rows, expected {expected}" for name, n in counts.items() if n != expected
     )
-    if rejected_rows != len(result.findings):
-        problems.append(f"rejected.csv has {rejected_rows} rows, expected {len(result.findings)}")
+    if rejected_rows != want.findings:
+        problems.append(f"rejected.csv has {rejected_rows} rows, expected {want.findings}")
     if (folder / "changes.csv").exists() or (folder / "changes.json").exists():
         try:
             changes, changes_summary = read_changes(folder)
@@ -316,11 +409,7 @@ def check_output_set(folder: Path, result: Result) -> None:
             problems.append(
                 f"changes.json counts {changes_summary.get('sites_new')} sites, expected {expected}"
             )
-    london = result.sites[result.sites["in_london"].astype(bool)]
-    pilots = london["pilots"].fillna("").str.split(";")
-    drawn = {"london": len(london)}
-    for pilot in result.summary.get("pilots", {}):
-        drawn[pilot] = int(pilots.map(lambda ids, p=pilot: p in ids).sum())
+    drawn = want.pages
     pages = sorted(folder.glob("*.html"))
     if pages:
         from estates.maps import MAX_MAP_SITES  # imports folium: only when maps were drawn

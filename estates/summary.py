@@ -70,6 +70,14 @@ RECONCILIATION_BUCKETS = {
     "rejected": "rejected by validation: not in the site table (see rejected.csv)",
 }
 _LARGEST = 3
+#: Each bucket's key among :func:`estates.tally.site_tallies` (``rejected``: the records').
+_TALLY_KEYS = {
+    "inside_london": ("london",),
+    "outside_london": ("outside",),
+    "unlocated": ("unlocated",),
+    "aggregate": ("aggregate",),
+    "rejected": ("rejected",),
+}
 
 
 def reconcile_land(
@@ -124,17 +132,17 @@ def reconcile_land(
     """
     frames = reconciliation_frames(records, sites)
     if tallies is None:
-        tallies = {(key,): Tally.of(frame) for key, frame in frames.items()}
+        tallies = {_TALLY_KEYS[key]: Tally.of(frame) for key, frame in frames.items()}
         tallies[("records",)] = Tally.of(records)
         source_files = sorted(set(records["source_file"].astype(str)))
     buckets = {
-        key: {"meaning": RECONCILIATION_BUCKETS[key], **_bucket(frame, tallies[(key,)])}
+        key: {"meaning": RECONCILIATION_BUCKETS[key], **_bucket(frame, tallies[_TALLY_KEYS[key]])}
         for key, frame in frames.items()
     }
     records_tally = tallies[("records",)]
     total_owned = records_tally.total("land_owned_ha", missing=0.0)
     total_unused = records_tally.total("land_unused_ha", missing=0.0)
-    parts = [tallies[(key,)] for key in frames]
+    parts = [tallies[_TALLY_KEYS[key]] for key in frames]
     diff_owned = total_owned - sum(t.total("land_owned_ha", missing=0.0) for t in parts)
     diff_unused = total_unused - sum(t.total("land_unused_ha", missing=0.0) for t in parts)
     return {

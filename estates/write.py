@@ -16,6 +16,10 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyproj
+import pyarrow.parquet as pq
+import shapely
 from numpy.typing import NDArray
 
 from estates.crs import BNG, WGS84, require_crs
@@ -42,6 +46,74 @@ def write_site_table(sites: gpd.GeoDataFrame, out_dir: Path, *, bom: bool = Fals
     csv = out_dir / "sites.csv"
     write_csv(sites, csv, bom=bom)
     return [parquet, gpkg, csv]
+
+
+class SiteTableWriter:
+    """Write ``sites.parquet``, ``sites.gpkg`` and ``sites.csv`` a chunk at a time.
+
+    For the chunked build (:mod:`estates.chunked`): each :meth:`write` appends
+    a chunk of the site table (WGS84) to the three files; :meth:`close`
+    finishes the GeoParquet footer. The files equal what
+    :func:`write_site_table` writes for the chunks put together.
+    """
+
+    def __init__(self, out_dir: Path, *, bom: bool = False) -> None:
+        self.paths = [out_dir / "sites.parquet", out_dir / "sites.gpkg", out_dir / "sites.csv"]
+        self._bom = bom
+        self._parquet: pq.ParquetWriter | None = None
+        self._schema: pa.Schema | None = None
+        self._bounds = np.array([np.inf, np.inf, -np.inf, -np.inf])
+        self._rows = 0
+
+    def write(self, sites: gpd.GeoDataFrame) -> None:
+        """Append ``sites`` (EPSG:4326) to the three files."""
+        require_crs(sites, WGS84, stage="write")
+        parquet, gpkg, csv = self.paths
+        geometry = sites.geometry.to_numpy()
+        present = ~shapely.is_missing(geometry)
+        if present.any():
+            xmin, ymin, xmax, ymax = shapely.total_bounds(geometry[present])
+            self._bounds = np.concatenate(
+                [
+                    np.minimum(self._bounds[:2], [xmin, ymin]),
+                    np.maximum(self._bounds[2:], [xmax, ymax]),
+                ]
+            )
+        table = pa.Table.from_pandas(
+            pd.DataFrame(sites.drop(columns=sites.geometry.name)), preserve_index=False
+        ).append_column(
+            sites.geometry.name,
+            pa.array(shapely.to_wkb(geometry), type=pa.binary(), mask=~present),
+        )
+        if self._parquet is None:
+            self._schema = table.schema
+            self._parquet = pq.ParquetWriter(parquet, self._schema)
+        self._parquet.write_table(table.cast(self._schema))
+        _to_gpkg(sites.to_crs(BNG), gpkg, "sites", append=self._rows > 0)
+        with csv.open("a" if self._rows else "w", encoding=self._encoding(), newline="") as handle:
+            _append_csv(sites, handle, header=self._rows == 0)
+        self._rows += len(sites)
+
+    def close(self) -> list[Path]:
+        """Finish the files (the GeoParquet metadata goes in the footer) and return their paths."""
+        if self._parquet is None:
+            msg = "no site rows were written"
+            raise ValueError(msg)
+        bbox = self._bounds.tolist() if np.isfinite(self._bounds).all() else None
+        column = {
+            "encoding": "WKB",
+            "geometry_types": ["Point"],
+            "crs": pyproj.CRS(WGS84).to_json_dict(),
+        }
+        if bbox is not None:
+            column["bbox"] = bbox
+        geo = {"version": "1.0.0", "primary_column": "geometry", "columns": {"geometry": column}}
+        self._parquet.add_key_value_metadata({"geo": json.dumps(geo)})
+        self._parquet.close()
+        return list(self.paths)
+
+    def _encoding(self) -> str:
+        return "utf-8-sig" if self._bom and self._rows == 0 else "utf-8"
 
 
 def write_layer(frame: gpd.GeoDataFrame, gpkg: Path, layer: str) -> Path:
@@ -76,24 +148,31 @@ def write_csv(
     00123,0.00001,2017-11-30
     1E10,,
     """
+    with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
+        _append_csv(frame, handle, header=True, chunk_rows=chunk_rows)
+    return path
+
+
+def _append_csv(
+    frame: pd.DataFrame, handle: Any, *, header: bool, chunk_rows: int = 100_000
+) -> None:
+    """Write ``frame`` to an open text file as :func:`write_csv` does, with or without header."""
     columns = [c for c in frame.columns if not isinstance(frame[c].dtype, gpd.array.GeometryDtype)]
     # Whether a datetime column is written as plain dates is decided on the whole column.
     dates_only = {
         c: _dates_only(frame[c]) for c in columns if pd.api.types.is_datetime64_any_dtype(frame[c])
     }
-    with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
-        for start in range(0, max(len(frame), 1), chunk_rows):
-            out = pd.DataFrame(frame.iloc[start : start + chunk_rows][columns])
-            for column in columns:
-                series = out[column]
-                if pd.api.types.is_float_dtype(series):
-                    out[column] = plain_numbers(series.to_numpy(dtype=float))
-                elif pd.api.types.is_bool_dtype(series):
-                    out[column] = series.map({True: "true", False: "false"})
-                elif column in dates_only:
-                    out[column] = _iso_datetimes(series, dates_only=dates_only[column])
-            out.to_csv(handle, index=False, header=start == 0, lineterminator="\n")
-    return path
+    for start in range(0, max(len(frame), 1), chunk_rows):
+        out = pd.DataFrame(frame.iloc[start : start + chunk_rows][columns])
+        for column in columns:
+            series = out[column]
+            if pd.api.types.is_float_dtype(series):
+                out[column] = plain_numbers(series.to_numpy(dtype=float))
+            elif pd.api.types.is_bool_dtype(series):
+                out[column] = series.map({True: "true", False: "false"})
+            elif column in dates_only:
+                out[column] = _iso_datetimes(series, dates_only=dates_only[column])
+        out.to_csv(handle, index=False, header=header and start == 0, lineterminator="\n")
 
 
 def write_findings(findings: Findings, out_dir: Path) -> Path:
@@ -110,12 +189,15 @@ def write_json(data: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def _to_gpkg(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
+def _to_gpkg(frame: gpd.GeoDataFrame, path: Path, layer: str, *, append: bool = False) -> None:
     out = frame.copy()
     for column in out.columns:
         if column != out.geometry.name and pd.api.types.is_string_dtype(out[column]):
             out[column] = out[column].astype(object)
-    out.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
+    if append:
+        out.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", mode="a")
+    else:
+        out.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
 
 
 def _dates_only(series: pd.Series) -> bool:
