@@ -17,8 +17,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyproj
 import pyarrow.parquet as pq
+import pyproj
 import shapely
 from numpy.typing import NDArray
 
