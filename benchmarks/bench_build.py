@@ -85,6 +85,12 @@ def main() -> None:
         metavar="N",
         help="also build on N synthetic sites (e.g. 1e5 1e6)",
     )
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        metavar="N",
+        help="also build each synthetic file chunk by chunk (estates build --chunk-rows N)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "maps"
@@ -105,6 +111,20 @@ def main() -> None:
                 "--out",
                 str(Path(tmp) / f"synthetic_{n}"),
             ]
+            if args.chunk_rows:
+                cases[
+                    f"estates build --sites ({n:,} synthetic sites, --force, "
+                    f"--chunk-rows {args.chunk_rows:,})"
+                ] = [
+                    *estates,
+                    "--force",
+                    "--chunk-rows",
+                    str(args.chunk_rows),
+                    "--sites",
+                    str(sites),
+                    "--out",
+                    str(Path(tmp) / f"synthetic_{n}_chunked"),
+                ]
         _measure(cases["estates build (bundled data, --force)"])  # warm the file cache
         rows = []
         for name, cmd in cases.items():
