@@ -284,8 +284,8 @@ def _read_bytes(path: Path, *, max_bytes: int, check_only: bool = False) -> byte
     if size > max_bytes:
         msg = (
             f"{path.name} is {size / 1024**2:,.0f} MiB, over the {max_bytes / 1024**2:,.0f} MiB "
-            "limit for a CSV read whole; to join a larger file of points to boroughs, use "
-            "`estates join`, which reads CSV and GeoParquet in chunks"
+            "limit for a CSV read whole; `estates build --chunk-rows N` builds from larger "
+            "site files and `estates join` joins larger point files, reading them in chunks"
         )
         raise DataValidationError(msg)
     try:

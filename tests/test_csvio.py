@@ -95,7 +95,7 @@ def test_missing_file_names_the_path(tmp_path):
 
 def test_oversized_file_is_refused_not_loaded(write):
     path = write("big.csv", HEADER + "A,B,51.5,-0.1\n" * 100)
-    message = "use `estates join`, which reads CSV and GeoParquet in chunks"
+    message = "`estates build --chunk-rows N` builds from larger site files"
     with pytest.raises(DataValidationError, match=message):
         read_csv_text(path, Findings(), max_bytes=1000)
 
