@@ -188,7 +188,11 @@ def _whole_and_chunked(path: Path, data: bytes, chunk_rows: int) -> None:
     else:
         chunked = pd.concat(pieces)
     if isinstance(whole, str):
-        assert chunked == whole
+        assert isinstance(chunked, str), "the whole read failed, so must the chunked one"
+        # The whole read parses every row before checking any; the chunked one reports
+        # a header or row problem it meets before a mis-quoted record further on.
+        if "not a readable CSV file" not in whole:
+            assert chunked == whole
     else:
         assert isinstance(chunked, pd.DataFrame), chunked
         pd.testing.assert_frame_equal(chunked, whole)
