@@ -42,21 +42,23 @@ import numpy as np
 import pandas as pd
 
 from estates.config import Config
-from estates.crs import WGS84, to_analysis_crs
+from estates.crs import WGS84
 from estates.findings import Findings
 from estates.groupings import tag_groupings
 from estates.io import (
     iter_site_records,
-    load_boroughs,
-    load_context_sites,
-    load_disposal_pipeline,
-    load_groupings,
-    load_land_values,
     load_locations,
 )
 from estates.join import join_boroughs
 from estates.locate import locate_sites
 from estates.measures import measure_sites
+from estates.pipeline import (
+    RECONCILED_COLUMNS,
+    _add_pfi,
+    _finish_table,
+    _mark_london,
+    load_reference,
+)
 from estates.progress import RunningTotals, pipeline_section, track_progress
 from estates.score import rank_sites, score_scale, score_unused_land
 from estates.sites import to_points
@@ -137,8 +139,6 @@ def run_chunked(
     EstatesError
         As :func:`estates.pipeline.run`, for an unusable file or option.
     """
-    from estates import pipeline  # the stages' shared helpers
-
     config = config or Config()
     if chunk_rows < 1:
         msg = f"chunk_rows must be at least 1, got {chunk_rows}"
@@ -153,7 +153,6 @@ def run_chunked(
             chunk_rows=chunk_rows,
             bom=bom,
             max_map_sites=max_map_sites,
-            pipeline=pipeline,
         ).run()
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -170,23 +169,18 @@ class _Build:
         chunk_rows: int,
         bom: bool,
         max_map_sites: int,
-        pipeline: Any,
     ) -> None:
         import duckdb  # only the chunked build needs it
 
         self.inputs, self.folder, self.work, self.config = inputs, folder, work, config
-        self.chunk_rows, self.bom, self.max_map_sites, self.pipeline = (
-            chunk_rows,
-            bom,
-            max_map_sites,
-            pipeline,
-        )
+        self.chunk_rows, self.bom, self.max_map_sites = chunk_rows, bom, max_map_sites
         self.db = duckdb.connect(str(work / "ranks.duckdb"))
         self.db.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
         self.db.execute(f"SET temp_directory = '{work / 'duckdb-tmp'}'")
         self.db.execute("SET preserve_insertion_order = false")
         self.db.execute("CREATE TABLE seen (key VARCHAR, source_file VARCHAR, source_row BIGINT)")
         self.findings_file = (folder / "rejected.csv").open("w", encoding="utf-8", newline="")
+        _append_csv(Findings().to_frame(), self.findings_file, header=True)  # the header alone
         self.findings_rows = 0
         self.finding_counts: dict[str, Counter[str]] = {
             a: Counter() for a in ("rejected", "flagged", "warning")
@@ -197,17 +191,13 @@ class _Build:
 
     def flush(self, findings: Findings) -> None:
         """Append ``findings`` to ``rejected.csv`` and keep only their counts."""
+        if not len(findings):
+            return
         frame = findings.to_frame()
-        if self.findings_rows == 0 or len(frame):
-            _append_csv(
-                frame, self.findings_file, header=self.findings_rows == 0 and not self._head
-            )
-            self._head = True
+        _append_csv(frame, self.findings_file, header=False)
         self.findings_rows += len(frame)
         for f in findings:
             self.finding_counts[f.action][f.check] += 1
-
-    _head = False
 
     # -- the passes ---------------------------------------------------------------------
 
@@ -215,19 +205,9 @@ class _Build:
         inputs, config = self.inputs, self.config
         target = config.valuation.target_gbp
         opening = Findings()
-        boroughs = load_boroughs(
-            inputs.boundaries,
-            code_column=inputs.boundary_code_column,
-            name_column=inputs.boundary_name_column,
-        )
-        groupings = load_groupings(inputs.groupings)
-        self.pipeline._check_groupings(groupings, boroughs)
-        boroughs_bng = to_analysis_crs(boroughs)
-        land_values = load_land_values(inputs.land_values) if inputs.land_values else None
-        pipeline_records = (
-            load_disposal_pipeline(inputs.pipeline, findings=opening) if inputs.pipeline else None
-        )
-        context = load_context_sites(findings=opening)
+        ref = load_reference(inputs, findings=opening)
+        boroughs, groupings, boroughs_bng = ref.boroughs, ref.groupings, ref.boroughs_bng
+        land_values, pipeline_records, context = ref.land_values, ref.pipeline_records, ref.context
         locations = None
         if inputs.locations is not None:
             locations = reject_bad_coordinates(
@@ -426,10 +406,10 @@ class _Build:
         frame = locate_sites(kept, context, locations=locations, findings=findings)
         frame = to_points(frame)
         frame = join_boroughs(frame, boroughs_bng, nearest_within_m=validation.nearest_within_m)
-        frame = self.pipeline._mark_london(frame, findings, validation.nearest_within_m)
+        frame = _mark_london(frame, findings, validation.nearest_within_m)
         frame = tag_groupings(frame, groupings)
-        frame = self.pipeline._add_pfi(frame, self.inputs)
-        return measure_sites(self.pipeline._finish_table(frame))
+        frame = _add_pfi(frame, self.inputs)
+        return measure_sites(_finish_table(frame))
 
     def _seen(self, records: pd.DataFrame) -> dict[str, tuple[str, int]]:
         """Return this chunk's site keys seen in earlier chunks; remember the new ones."""
@@ -459,7 +439,7 @@ class _Build:
         self.parts.append(part)
 
     def _reconciled(self, records: pd.DataFrame) -> list[str]:
-        return [c for c in self.pipeline.RECONCILED_COLUMNS if c in records]
+        return [c for c in RECONCILED_COLUMNS if c in records]
 
     def _add_keys(self, chunk: int, scored: pd.DataFrame) -> None:
         score = pd.to_numeric(scored["disposal_score"], errors="coerce")

@@ -242,13 +242,7 @@ def diff_sites(
         parts.append(_change_rows(both[changed], kind, column, old="_old", new="_new"))
     rows = [row for part in parts for row in part]
     table = pd.DataFrame(rows, columns=list(CHANGE_COLUMNS), dtype="string")
-    order = {kind: i for i, kind in enumerate(CHANGE_KINDS)}
-    table = (
-        table.assign(_order=table["change"].map(order))
-        .sort_values(["_order", "trust_code", "site_code"], kind="stable")
-        .drop(columns="_order")
-        .reset_index(drop=True)
-    )
+    table = _in_change_order(table)
     changes = Changes(
         table,
         sites_old=len(old),
@@ -386,13 +380,7 @@ def diff_site_files(
             diff_sites(before, after, tolerance_ha=tolerance_ha, tolerance_gbp=tolerance_gbp).table
         )
     table = pd.concat(tables, ignore_index=True)
-    order = {kind: i for i, kind in enumerate(CHANGE_KINDS)}
-    table = (
-        table.assign(_order=table["change"].map(order))
-        .sort_values(["_order", "trust_code", "site_code"], kind="stable")
-        .drop(columns="_order")
-        .reset_index(drop=True)
-    )
+    table = _in_change_order(table)
     return Changes(
         table,
         sites_old=sizes[0],
@@ -464,6 +452,17 @@ def read_changes(folder: Path) -> tuple[pd.DataFrame, Mapping[str, Any]]:
     table = pd.read_csv(folder / "changes.csv", dtype=str, keep_default_na=False)
     summary = json.loads((folder / "changes.json").read_text(encoding="utf-8"))
     return table, summary
+
+
+def _in_change_order(table: pd.DataFrame) -> pd.DataFrame:
+    """Return change rows by kind (:data:`CHANGE_KINDS` order), then trust and site code."""
+    order = {kind: i for i, kind in enumerate(CHANGE_KINDS)}
+    return (
+        table.assign(_order=table["change"].map(order))
+        .sort_values(["_order", "trust_code", "site_code"], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
 
 
 def _keyed(frame: pd.DataFrame, which: str) -> pd.DataFrame:

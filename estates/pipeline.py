@@ -100,6 +100,42 @@ class Result:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Reference:
+    """Everything a run reads besides the site records (see :func:`load_reference`)."""
+
+    boroughs: gpd.GeoDataFrame
+    boroughs_bng: gpd.GeoDataFrame
+    groupings: pd.DataFrame
+    land_values: pd.DataFrame | None
+    pipeline_records: pd.DataFrame | None
+    context: pd.DataFrame
+
+
+def load_reference(inputs: Inputs, *, findings: Findings) -> Reference:
+    """Load and check the boroughs, groupings, optional files and NHS context records.
+
+    Read before the site records, so a bad optional file fails before the long stages.
+    """
+    boroughs = load_boroughs(
+        inputs.boundaries,
+        code_column=inputs.boundary_code_column,
+        name_column=inputs.boundary_name_column,
+    )
+    groupings = load_groupings(inputs.groupings)
+    _check_groupings(groupings, boroughs)
+    return Reference(
+        boroughs=boroughs,
+        boroughs_bng=to_analysis_crs(boroughs),
+        groupings=groupings,
+        land_values=load_land_values(inputs.land_values) if inputs.land_values else None,
+        pipeline_records=(
+            load_disposal_pipeline(inputs.pipeline, findings=findings) if inputs.pipeline else None
+        ),
+        context=load_context_sites(findings=findings),
+    )
+
+
 def run(inputs: Inputs | None = None, *, config: Config | None = None) -> Result:
     """Run every stage on ``inputs`` (bundled data by default) and return the result.
 
@@ -113,20 +149,9 @@ def run(inputs: Inputs | None = None, *, config: Config | None = None) -> Result
     config = config or Config()
     findings = Findings()
 
-    boroughs = load_boroughs(
-        inputs.boundaries,
-        code_column=inputs.boundary_code_column,
-        name_column=inputs.boundary_name_column,
-    )
-    groupings = load_groupings(inputs.groupings)
-    _check_groupings(groupings, boroughs)
-    boroughs_bng = to_analysis_crs(boroughs)
-    # Optional files are read first, so a bad one fails before the long stages.
-    land_values = load_land_values(inputs.land_values) if inputs.land_values else None
-    pipeline_records = (
-        load_disposal_pipeline(inputs.pipeline, findings=findings) if inputs.pipeline else None
-    )
-    context = load_context_sites(findings=findings)
+    ref = load_reference(inputs, findings=findings)
+    boroughs, groupings, boroughs_bng = ref.boroughs, ref.groupings, ref.boroughs_bng
+    land_values, pipeline_records, context = ref.land_values, ref.pipeline_records, ref.context
 
     records = read_records(inputs.sites, findings=findings, config=config.validation)
     rows_in = len(records)

@@ -291,22 +291,7 @@ def write_chunked_output_set(
     written.append(write_json(result.summary, safe_child(folder, "summary.json")))
     _test_kill_point("after_tables")
     if options.maps:
-        from estates.maps import MAX_MAP_SITES, render_maps
-
-        written.extend(
-            render_maps(
-                result.map_sites,
-                result.boroughs,
-                result.context,
-                result.summary,
-                folder,
-                tiles=options.tiles,
-                tiles_attribution=options.tiles_attribution,
-                max_sites=MAX_MAP_SITES,
-                page_totals=result.page_totals,
-                ranked_total=result.ranked,
-            )
-        )
+        written.extend(_render_maps(result, folder, options))
     _test_kill_point("after_maps")
     return written
 
@@ -336,11 +321,13 @@ def _changes_since(previous: Path | None, result: Result) -> Changes:
         return first_build(result.sites)
 
 
-def _render_maps(result: Result, folder: Path, options: BuildOptions) -> list[Path]:
+def _render_maps(result: Result | ChunkedResult, folder: Path, options: BuildOptions) -> list[Path]:
+    """Draw the maps; a chunked build hands only the sites its pages draw, with their counts."""
     from estates.maps import MAX_MAP_SITES, render_maps
 
+    chunked = isinstance(result, ChunkedResult)
     return render_maps(
-        result.sites,
+        result.map_sites if chunked else result.sites,
         result.boroughs,
         result.context,
         result.summary,
@@ -348,6 +335,8 @@ def _render_maps(result: Result, folder: Path, options: BuildOptions) -> list[Pa
         tiles=options.tiles,
         tiles_attribution=options.tiles_attribution,
         max_sites=MAX_MAP_SITES,
+        page_totals=result.page_totals if chunked else None,
+        ranked_total=result.ranked if chunked else None,
     )
 
 
