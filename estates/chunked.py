@@ -144,8 +144,9 @@ def run_chunked(
         msg = f"chunk_rows must be at least 1, got {chunk_rows}"
         raise ValueError(msg)
     work = Path(tempfile.mkdtemp(prefix="estates-chunks-", dir=folder))
+    build = None
     try:
-        return _Build(
+        build = _Build(
             inputs,
             folder,
             work=work,
@@ -153,8 +154,11 @@ def run_chunked(
             chunk_rows=chunk_rows,
             bom=bom,
             max_map_sites=max_map_sites,
-        ).run()
+        )
+        return build.run()
     finally:
+        if build is not None:
+            build.close()
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -186,6 +190,11 @@ class _Build:
             a: Counter() for a in ("rejected", "flagged", "warning")
         }
         self.parts: list[Path] = []
+
+    def close(self) -> None:
+        """Close DuckDB and ``rejected.csv`` (both may be closed already)."""
+        self.db.close()
+        self.findings_file.close()
 
     # -- findings -----------------------------------------------------------------------
 
@@ -519,9 +528,8 @@ class _Build:
         ).to_arrow_reader(100_000)
         for batch in reader:
             running.add(batch.to_pandas())
-        self.db.execute("DROP TABLE ranked")
-        self.db.execute("DROP TABLE pilot_ranks")
-        self.db.execute("DROP TABLE keys")
+        # The ranks are on disk; free DuckDB's buffers before pass 4 needs the memory.
+        self.db.close()
         return running
 
     def _ranked_part(self, chunk: int, part: Path) -> gpd.GeoDataFrame:
@@ -548,7 +556,11 @@ class _Build:
 
 
 class _MapSelection:
-    """The sites some map page draws, kept while the chunks go by (bounded in size)."""
+    """The sites some map page draws, kept while the chunks go by.
+
+    At most ``limit`` rows per page (London and each pilot), and only the
+    columns the maps read, so its size does not grow with the site file.
+    """
 
     def __init__(self, limit: int, pilot_ids: list[str]) -> None:
         self.limit, self.pilot_ids = limit, pilot_ids
@@ -567,7 +579,9 @@ class _MapSelection:
         self.totals["london"] += int(drawn.sum())
         for pid in self.pilot_ids:
             self.totals[pid] += int((drawn & pilots.map(lambda p, pid=pid: pid in p)).sum())
-        here = sites.loc[drawn]
+        from estates.maps import SITE_COLUMNS
+
+        here = sites.loc[drawn, [*SITE_COLUMNS, sites.geometry.name]]
         joined = here if self._kept is None else pd.concat([self._kept, here])
         self._kept = joined.loc[page_sites(joined, self.limit, self.pilot_ids)]
 
