@@ -41,6 +41,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from estates import duck
 from estates.config import Config
 from estates.crs import WGS84
 from estates.findings import Findings
@@ -74,8 +75,6 @@ log = logging.getLogger("estates")
 DEFAULT_CHUNK_ROWS = 200_000
 #: Site files larger than this (in all) are built chunk by chunk.
 CHUNKED_ABOVE_BYTES = 256 * 1024**2
-#: DuckDB's memory limit while it ranks; beyond it, it spills to the work folder.
-DUCKDB_MEMORY = "1GB"
 
 
 @dataclass
@@ -174,14 +173,9 @@ class _Build:
         bom: bool,
         max_map_sites: int,
     ) -> None:
-        import duckdb  # only the chunked build needs it
-
         self.inputs, self.folder, self.work, self.config = inputs, folder, work, config
         self.chunk_rows, self.bom, self.max_map_sites = chunk_rows, bom, max_map_sites
-        self.db = duckdb.connect(str(work / "ranks.duckdb"))
-        self.db.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
-        self.db.execute(f"SET temp_directory = '{work / 'duckdb-tmp'}'")
-        self.db.execute("SET preserve_insertion_order = false")
+        self.db = duck.connect(work)
         self.db.execute("CREATE TABLE seen (key VARCHAR, source_file VARCHAR, source_row BIGINT)")
         self.findings_file = (folder / "rejected.csv").open("w", encoding="utf-8", newline="")
         _append_csv(Findings().to_frame(), self.findings_file, header=True)  # the header alone

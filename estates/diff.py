@@ -44,7 +44,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from estates.errors import DataValidationError
-from estates.write import _plain_number, write_csv, write_json
+from estates.write import _append_csv, _plain_number, write_csv, write_json
 
 log = logging.getLogger("estates")
 
@@ -55,12 +55,12 @@ __all__ = [
     "DEFAULT_TOLERANCE_HA",
     "Changes",
     "diff_output_sets",
-    "diff_site_files",
     "diff_sites",
     "first_build",
     "read_changes",
     "read_site_table",
     "write_changes",
+    "write_site_file_changes",
 ]
 
 #: Columns of ``changes.csv``.
@@ -122,15 +122,15 @@ class Changes:
         >>> Changes(pd.DataFrame(columns=CHANGE_COLUMNS), 0, 3).to_dict()["counts"]["added"]
         0
         """
-        return {
-            "previous": self.previous,
-            "sites_old": self.sites_old,
-            "sites_new": self.sites_new,
-            "tolerance_ha": self.tolerance_ha,
-            "tolerance_gbp": self.tolerance_gbp,
-            "counts": dict(self.counts),
-            "rows": len(self.table),
-        }
+        return _changes_summary(
+            previous=self.previous,
+            sites_old=self.sites_old,
+            sites_new=self.sites_new,
+            tolerance_ha=self.tolerance_ha,
+            tolerance_gbp=self.tolerance_gbp,
+            counts=self.counts,
+            rows=len(self.table),
+        )
 
     def describe(self) -> str:
         """Return a short human summary, as ``estates diff`` prints it.
@@ -155,6 +155,28 @@ class Changes:
             f"{c['rank_changed']} rank changed",
         ]
         return f"{head}: " + ", ".join(parts)
+
+
+def _changes_summary(
+    *,
+    previous: str | None,
+    sites_old: int,
+    sites_new: int,
+    tolerance_ha: float,
+    tolerance_gbp: float,
+    counts: Mapping[str, int],
+    rows: int,
+) -> dict[str, Any]:
+    """Return ``changes.json``'s content (see :meth:`Changes.to_dict`)."""
+    return {
+        "previous": previous,
+        "sites_old": sites_old,
+        "sites_new": sites_new,
+        "tolerance_ha": tolerance_ha,
+        "tolerance_gbp": tolerance_gbp,
+        "counts": dict(counts),
+        "rows": rows,
+    }
 
 
 def diff_sites(
@@ -209,10 +231,31 @@ def diff_sites(
     ...
     estates.errors.DataValidationError: tolerance_ha must be zero or more, got -1
     """
+    _check_tolerances(tolerance_ha, tolerance_gbp)
+    table = _change_table(old, new, tolerance_ha=tolerance_ha, tolerance_gbp=tolerance_gbp)
+    changes = Changes(
+        table,
+        sites_old=len(old),
+        sites_new=len(new),
+        tolerance_ha=float(tolerance_ha),
+        tolerance_gbp=float(tolerance_gbp),
+        previous=previous,
+    )
+    log.info("compared %d old and %d new sites: %d changes", len(old), len(new), len(table))
+    return changes
+
+
+def _check_tolerances(tolerance_ha: float, tolerance_gbp: float) -> None:
     for name, value in (("tolerance_ha", tolerance_ha), ("tolerance_gbp", tolerance_gbp)):
         if not (math.isfinite(value) and value >= 0):
             msg = f"{name} must be zero or more, got {value:g}"
             raise DataValidationError(msg)
+
+
+def _change_table(
+    old: pd.DataFrame, new: pd.DataFrame, *, tolerance_ha: float, tolerance_gbp: float
+) -> pd.DataFrame:
+    """Return :func:`diff_sites`'s change rows, in change order."""
     a, b = _keyed(old, "old"), _keyed(new, "new")
     merged = a.merge(b, on=[*_KEY, "_n"], how="outer", suffixes=("_old", "_new"), indicator=True)
     side = merged["_merge"].astype(str).to_numpy()
@@ -242,17 +285,7 @@ def diff_sites(
         parts.append(_change_rows(both[changed], kind, column, old="_old", new="_new"))
     rows = [row for part in parts for row in part]
     table = pd.DataFrame(rows, columns=list(CHANGE_COLUMNS), dtype="string")
-    table = _in_change_order(table)
-    changes = Changes(
-        table,
-        sites_old=len(old),
-        sites_new=len(new),
-        tolerance_ha=float(tolerance_ha),
-        tolerance_gbp=float(tolerance_gbp),
-        previous=previous,
-    )
-    log.info("compared %d old and %d new sites: %d changes", len(old), len(new), len(table))
-    return changes
+    return _in_change_order(table)
 
 
 def read_site_table(path: Path) -> pd.DataFrame:
@@ -329,27 +362,41 @@ def diff_output_sets(
     )
 
 
-def diff_site_files(
+def write_site_file_changes(
     old: Path,
     new: Path,
+    folder: Path,
     *,
+    bom: bool = False,
+    previous: str | None = None,
     tolerance_ha: float = DEFAULT_TOLERANCE_HA,
     tolerance_gbp: float = DEFAULT_TOLERANCE_GBP,
-    previous: str | None = None,
     rows_per_bucket: int = 1_000_000,
-) -> Changes:
-    """Return :func:`diff_sites` of two ``sites.parquet`` files, without reading either whole.
+) -> list[Path]:
+    """Write ``changes.csv`` and ``changes.json`` for two ``sites.parquet`` files.
 
-    Both files are split by a hash of the key ``(trust_code, site_code)`` into
-    buckets of about ``rows_per_bucket`` rows (in file order, so repeated keys
-    still match in order); each bucket pair is compared with :func:`diff_sites`
-    and the changes are put in its order. Only the compared columns are read.
+    The files equal ``write_changes(diff_sites(old_table, new_table))``, but
+    neither table nor the change list is ever held whole: the chunked build
+    uses this for site files larger than memory. Both tables are split by a
+    hash of the key ``(trust_code, site_code)`` into buckets of about
+    ``rows_per_bucket`` rows, spilled to Parquet in a work folder inside
+    ``folder`` (in file order, so repeated keys still match in order); each
+    bucket pair is compared with :func:`diff_sites`, and DuckDB puts the change
+    rows in its order while they are written a batch at a time.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The two files.
 
     Raises
     ------
     DataValidationError
-        If a file cannot be read or lacks a compared column.
+        If a file cannot be read or lacks a compared column (nothing is
+        written), or a tolerance is negative.
     """
+    import tempfile
+
     import pyarrow.parquet as pq
 
     try:
@@ -362,33 +409,91 @@ def diff_site_files(
         if missing:
             msg = f"the {which} site table has no column {', '.join(missing)}; is it a site table?"
             raise DataValidationError(msg)
+    _check_tolerances(tolerance_ha, tolerance_gbp)
     sizes = [f.metadata.num_rows for f in files]
     buckets = max(1, -(-max(sizes) // rows_per_bucket))
-    parts: list[list[list[pd.DataFrame]]] = [[[] for _ in range(buckets)] for _ in files]
-    for side, file in enumerate(files):
-        for batch in file.iter_batches(batch_size=rows_per_bucket, columns=list(_NEEDED)):
-            frame = batch.to_pandas()
-            key = frame[list(_KEY)].astype("string").fillna("")
-            bucket = pd.util.hash_pandas_object(key, index=False).to_numpy() % buckets
-            for b in range(buckets):
-                parts[side][b].append(frame.loc[bucket == b])
-    tables = []
-    for b in range(buckets):
-        before, after = (pd.concat(parts[side][b], ignore_index=True) for side in (0, 1))
-        parts[0][b] = parts[1][b] = []
-        tables.append(
-            diff_sites(before, after, tolerance_ha=tolerance_ha, tolerance_gbp=tolerance_gbp).table
-        )
-    table = pd.concat(tables, ignore_index=True)
-    table = _in_change_order(table)
-    return Changes(
-        table,
+    counts = dict.fromkeys(CHANGE_KINDS, 0)
+    with tempfile.TemporaryDirectory(prefix="estates-changes-", dir=folder) as tmp:
+        work = Path(tmp)
+        for side, file in enumerate(files):
+            _spill_buckets(file, work, side, buckets, batch_rows=min(rows_per_bucket, 200_000))
+        for b in range(buckets):
+            before, after = (
+                pq.read_table(work / f"side{side}-{b}.parquet").to_pandas() for side in (0, 1)
+            )
+            table = _change_table(
+                before, after, tolerance_ha=tolerance_ha, tolerance_gbp=tolerance_gbp
+            )
+            for kind, n in table["change"].value_counts().items():
+                counts[str(kind)] += int(n)
+            order = {kind: i for i, kind in enumerate(CHANGE_KINDS)}
+            table.assign(
+                _order=table["change"].map(order).astype("int64"),
+                _bucket=b,
+                _pos=np.arange(len(table), dtype=np.int64),
+            ).to_parquet(work / f"changes-{b}.parquet", index=False)
+        rows = sum(counts.values())
+        csv = _write_ordered_changes(work, folder / "changes.csv", bom=bom)
+    summary = _changes_summary(
+        previous=previous,
         sites_old=sizes[0],
         sites_new=sizes[1],
         tolerance_ha=float(tolerance_ha),
         tolerance_gbp=float(tolerance_gbp),
-        previous=previous,
+        counts=counts,
+        rows=rows,
     )
+    log.info("compared %d old and %d new sites: %d changes", sizes[0], sizes[1], rows)
+    return [csv, write_json(summary, folder / "changes.json")]
+
+
+def _spill_buckets(file: Any, work: Path, side: int, buckets: int, *, batch_rows: int) -> None:
+    """Split ``file``'s compared columns into ``buckets`` Parquet files by a hash of the key."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([file.schema_arrow.field(c) for c in _NEEDED])
+    writers = [pq.ParquetWriter(work / f"side{side}-{b}.parquet", schema) for b in range(buckets)]
+    try:
+        for batch in file.iter_batches(batch_size=batch_rows, columns=list(_NEEDED)):
+            key = batch.select(list(_KEY)).to_pandas().astype("string").fillna("")
+            bucket = pd.util.hash_pandas_object(key, index=False).to_numpy() % buckets
+            table = pa.Table.from_batches([batch], schema=schema)
+            for b in range(buckets):
+                writers[b].write_table(table.filter(pa.array(bucket == b)))
+    finally:
+        for writer in writers:
+            writer.close()
+
+
+def _write_ordered_changes(work: Path, path: Path, *, bom: bool) -> Path:
+    """Write the spilled change rows to ``path`` in :func:`_in_change_order`'s order.
+
+    Ties (one key listed twice for one kind) keep their bucket's order, as
+    the stable sort of the whole list does: equal keys share a bucket.
+    """
+    from estates import duck
+
+    db = duck.connect(work)
+    try:
+        columns = ", ".join(f'"{c}"' for c in CHANGE_COLUMNS)
+        parts = str(work / "changes-*.parquet").replace("'", "''")
+        reader = db.sql(
+            f"SELECT {columns} FROM read_parquet('{parts}') "
+            "ORDER BY _order, trust_code, site_code, _bucket, _pos"
+        ).to_arrow_reader(100_000)
+        with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
+            header = True
+            for batch in reader:
+                _append_csv(batch.to_pandas().astype("string"), handle, header=header)
+                header = False
+            if header:  # no changes: the header alone
+                _append_csv(
+                    pd.DataFrame(columns=list(CHANGE_COLUMNS), dtype="string"), handle, header=True
+                )
+    finally:
+        db.close()
+    return path
 
 
 def write_changes(changes: Changes, folder: Path, *, bom: bool = False) -> list[Path]:

@@ -24,12 +24,12 @@ from estates.chunked import DEFAULT_CHUNK_ROWS, ChunkedResult, chunked_input, ru
 from estates.config import Config, load_config
 from estates.diff import (
     Changes,
-    diff_site_files,
     diff_sites,
     first_build,
     read_changes,
     read_site_table,
     write_changes,
+    write_site_file_changes,
 )
 from estates.errors import (
     EXIT_OK,
@@ -285,9 +285,7 @@ def write_chunked_output_set(
         context=result.context,
         summary=result.summary,
     )
-    written.extend(
-        write_changes(_chunked_changes(previous, folder, result.sites), folder, bom=options.csv_bom)
-    )
+    written.extend(_write_chunked_changes(previous, folder, result.sites, bom=options.csv_bom))
     written.append(write_json(result.summary, safe_child(folder, "summary.json")))
     _test_kill_point("after_tables")
     if options.maps:
@@ -296,17 +294,22 @@ def write_chunked_output_set(
     return written
 
 
-def _chunked_changes(previous: Path | None, folder: Path, sites: int) -> Changes:
+def _write_chunked_changes(
+    previous: Path | None, folder: Path, sites: int, *, bom: bool
+) -> list[Path]:
     """Compare the new ``sites.parquet`` with the previous set's, a key range at a time."""
-    if previous is None:
-        return first_build(pd.DataFrame(index=range(sites)))
-    try:
-        return diff_site_files(
-            previous / "sites.parquet", folder / "sites.parquet", previous=previous.name
-        )
-    except DataValidationError as exc:
-        log.warning("not comparing with the previous output set: %s", exc)
-        return first_build(pd.DataFrame(index=range(sites)))
+    if previous is not None:
+        try:
+            return write_site_file_changes(
+                previous / "sites.parquet",
+                folder / "sites.parquet",
+                folder,
+                bom=bom,
+                previous=previous.name,
+            )
+        except DataValidationError as exc:
+            log.warning("not comparing with the previous output set: %s", exc)
+    return write_changes(first_build(pd.DataFrame(index=range(sites))), folder, bom=bom)
 
 
 def _changes_since(previous: Path | None, result: Result) -> Changes:

@@ -19,10 +19,13 @@ from estates.cli import main
 from estates.config import load_config
 from estates.diff import (
     CHANGE_COLUMNS,
+    CHANGE_KINDS,
     Changes,
     diff_output_sets,
     diff_sites,
     read_changes,
+    write_changes,
+    write_site_file_changes,
 )
 from estates.errors import DataValidationError
 from estates.publish import current_build, store_dir
@@ -297,3 +300,65 @@ def test_store_keeps_the_previous_build_for_estates_diff(builds):
     assert builds["a"].name in kept
     assert builds["b"].name in kept
     assert isinstance(gpd.read_parquet(builds["a"] / "sites.parquet"), gpd.GeoDataFrame)
+
+
+def _changed_copy(sites: pd.DataFrame) -> pd.DataFrame:
+    """The bundled table with every kind of change, and one key listed twice."""
+    new = sites.drop(index=sites.index[::37]).copy()  # removed
+    added = sites.iloc[:3].assign(site_code=["NEW01", "NEW02", "AGGRE"])
+    # One key three times more: its extra rows are "added" and must keep their order.
+    repeated = sites.iloc[[5, 5, 5]].assign(site_name=["Extra C", "Extra A", "Extra B"])
+    new = pd.concat([new, added, repeated])
+    known = new["land_unused_ha"].notna()
+    new.loc[known[known].index[::5], "land_unused_ha"] += 0.25
+    new.loc[new.index[::11], "estimated_value_gbp"] *= 1.5
+    new.loc[new.index[::13], "borough_code"] = "E09000001"
+    config = load_config(score__weight_value=0.0, score__weight_share=1.0, score__weight_backlog=0)
+    return rank_sites(score_unused_land(new.reset_index(drop=True), config=config.score))
+
+
+@pytest.mark.parametrize("bom", [False, True])
+def test_large_table_changes_are_written_bucket_by_bucket_as_in_memory(
+    bundled_result, tmp_path, bom
+):
+    old = bundled_result.sites
+    new = _changed_copy(old)
+    old.to_parquet(tmp_path / "old.parquet")
+    new.to_parquet(tmp_path / "new.parquet")
+    whole, streamed = tmp_path / "whole", tmp_path / "streamed"
+    whole.mkdir()
+    streamed.mkdir()
+    write_changes(diff_sites(old, new, previous="prev"), whole, bom=bom)
+    write_site_file_changes(
+        tmp_path / "old.parquet",
+        tmp_path / "new.parquet",
+        streamed,
+        bom=bom,
+        previous="prev",
+        rows_per_bucket=40,
+    )
+    table, _ = read_changes(whole)
+    assert set(table["change"]) == set(CHANGE_KINDS)  # every kind is exercised
+    assert len(table) > 50
+    for name in ("changes.csv", "changes.json"):
+        assert (streamed / name).read_bytes() == (whole / name).read_bytes(), name
+    assert sorted(p.name for p in streamed.iterdir()) == ["changes.csv", "changes.json"]
+
+
+def test_unchanged_large_table_gives_the_header_alone(bundled_result, tmp_path):
+    bundled_result.sites.to_parquet(tmp_path / "same.parquet")
+    paths = write_site_file_changes(
+        tmp_path / "same.parquet", tmp_path / "same.parquet", tmp_path, rows_per_bucket=100
+    )
+    assert paths[0].read_text(encoding="utf-8") == ",".join(CHANGE_COLUMNS) + "\n"
+    assert json.loads(paths[1].read_text(encoding="utf-8"))["rows"] == 0
+
+
+def test_large_table_changes_name_a_missing_column_and_write_nothing(bundled_result, tmp_path):
+    bundled_result.sites.to_parquet(tmp_path / "old.parquet")
+    bundled_result.sites.drop(columns="disposal_rank").to_parquet(tmp_path / "new.parquet")
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(DataValidationError, match="new site table has no column disposal_rank"):
+        write_site_file_changes(tmp_path / "old.parquet", tmp_path / "new.parquet", out)
+    assert list(out.iterdir()) == []
