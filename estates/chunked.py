@@ -59,6 +59,7 @@ from estates.pipeline import (
     _finish_table,
     _mark_london,
     load_reference,
+    run_counts,
 )
 from estates.progress import RunningTotals, pipeline_section, track_progress
 from estates.score import rank_sites, score_scale, score_unused_land
@@ -335,19 +336,9 @@ class _Build:
         )
         self.flush(pipeline_findings)
         self.findings_file.close()
-        counts = {
-            "records_in": rows_in,
-            "records_kept": rows_kept,
-            "records_rejected": rows_in - rows_kept,
-            "identity": f"{rows_in} in = {rows_kept} kept + {rows_in - rows_kept} rejected",
-            "located_by": dict(sorted((k, int(v)) for k, v in located_by.items())),
-            "join": {
-                k: int(joins.get(k, 0)) for k in ("within", "nearest", "outside", "not_located")
-            },
-            "rejected_by_check": _by_count(self.finding_counts["rejected"]),
-            "flagged_by_check": _by_count(self.finding_counts["flagged"]),
-            "warnings_by_check": _by_count(self.finding_counts["warning"]),
-        }
+        counts = run_counts(
+            rows_in, rows_kept, located_by=located_by, joins=joins, by_check=self.finding_counts
+        )
         rejected_frame = pd.concat(rejected_rows) if rejected_rows else pd.DataFrame()
         summary = summarise(
             sites=kept_rows,
@@ -615,7 +606,3 @@ def _listed(sites: pd.DataFrame, tracked: set[str]) -> np.ndarray:
     if tracked:
         keep |= sites["site_code"].astype("string").str.strip().isin(tracked).to_numpy(bool)
     return keep
-
-
-def _by_count(counts: Counter[str]) -> dict[str, int]:
-    return dict(sorted(((k, int(v)) for k, v in counts.items()), key=lambda kv: (-kv[1], kv[0])))

@@ -8,6 +8,7 @@ Nothing here writes files.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -415,16 +416,44 @@ def _finish_table(tagged: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _counts(rows_in: int, sites: gpd.GeoDataFrame, findings: Findings) -> dict[str, Any]:
-    located_by = sites["located_by"].value_counts()
-    join = sites["join_method"].astype("string").fillna("not_located").value_counts()
+    return run_counts(
+        rows_in,
+        len(sites),
+        located_by=sites["located_by"].value_counts().to_dict(),
+        joins=sites["join_method"].astype("string").fillna("not_located").value_counts().to_dict(),
+        by_check={a: findings.counts_by_check(a) for a in ("rejected", "flagged", "warning")},
+    )
+
+
+def run_counts(
+    rows_in: int,
+    rows_kept: int,
+    *,
+    located_by: Mapping[str, int],
+    joins: Mapping[str, int],
+    by_check: Mapping[str, Mapping[str, int]],
+) -> dict[str, Any]:
+    """Return ``summary.json``'s ``counts``: the identity, how sites were located and joined.
+
+    ``by_check`` maps each finding action (rejected, flagged, warning) to
+    ``{check: count}``, listed most frequent first. The chunked build adds
+    these up chunk by chunk; the in-memory build counts its table.
+    """
+
+    def most_first(counts: Mapping[str, int]) -> dict[str, int]:
+        return dict(
+            sorted(((str(k), int(v)) for k, v in counts.items()), key=lambda kv: (-kv[1], kv[0]))
+        )
+
+    rejected = rows_in - rows_kept
     return {
         "records_in": rows_in,
-        "records_kept": len(sites),
-        "records_rejected": rows_in - len(sites),
-        "identity": f"{rows_in} in = {len(sites)} kept + {rows_in - len(sites)} rejected",
-        "located_by": {k: int(v) for k, v in located_by.sort_index().items()},
-        "join": {k: int(join.get(k, 0)) for k in ("within", "nearest", "outside", "not_located")},
-        "rejected_by_check": findings.counts_by_check("rejected"),
-        "flagged_by_check": findings.counts_by_check("flagged"),
-        "warnings_by_check": findings.counts_by_check("warning"),
+        "records_kept": rows_kept,
+        "records_rejected": rejected,
+        "identity": f"{rows_in} in = {rows_kept} kept + {rejected} rejected",
+        "located_by": {str(k): int(v) for k, v in sorted(located_by.items())},
+        "join": {k: int(joins.get(k, 0)) for k in ("within", "nearest", "outside", "not_located")},
+        "rejected_by_check": most_first(by_check.get("rejected", {})),
+        "flagged_by_check": most_first(by_check.get("flagged", {})),
+        "warnings_by_check": most_first(by_check.get("warning", {})),
     }
