@@ -315,6 +315,10 @@ def _stream_encoding(path: Path, findings: Findings) -> str:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
                 continue
+            if decoder.getstate()[0]:
+                # utf-8-sig keeps a file's first bytes while they might start a BOM, and drops
+                # them at the end without an error: b"\xef" alone is not UTF-8.
+                continue
             if codec != "utf-8-sig":
                 _warn_not_utf8(path.name, "Windows-1252 (cp1252)", findings)
             return codec

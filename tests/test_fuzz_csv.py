@@ -204,6 +204,8 @@ def _whole_and_chunked(path: Path, data: bytes, chunk_rows: int) -> None:
 @example(data=b"site_code,site_name\nA,a\n,\n\nB,b\n , \n\n", chunk_rows=1)
 @example(data=b",\n,\nsite_code,site_name\n", chunk_rows=1)
 @example(data=b"site_code,site_name\n\xe9,a\n", chunk_rows=1)
+@example(data=b"\xef", chunk_rows=1)  # the start of a BOM alone: not UTF-8, read as cp1252
+@example(data=b"\xef\xbb", chunk_rows=1)
 def test_chunked_read_equals_whole_read(site_file, data, chunk_rows):
     _whole_and_chunked(site_file, data, chunk_rows)
 
