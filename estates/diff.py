@@ -371,7 +371,7 @@ def write_site_file_changes(
     previous: str | None = None,
     tolerance_ha: float = DEFAULT_TOLERANCE_HA,
     tolerance_gbp: float = DEFAULT_TOLERANCE_GBP,
-    rows_per_bucket: int = 1_000_000,
+    rows_per_bucket: int = 200_000,
 ) -> list[Path]:
     """Write ``changes.csv`` and ``changes.json`` for two ``sites.parquet`` files.
 
@@ -413,10 +413,11 @@ def write_site_file_changes(
     sizes = [f.metadata.num_rows for f in files]
     buckets = max(1, -(-max(sizes) // rows_per_bucket))
     counts = dict.fromkeys(CHANGE_KINDS, 0)
+    order = {kind: i for i, kind in enumerate(CHANGE_KINDS)}
     with tempfile.TemporaryDirectory(prefix="estates-changes-", dir=folder) as tmp:
         work = Path(tmp)
         for side, file in enumerate(files):
-            _spill_buckets(file, work, side, buckets, batch_rows=min(rows_per_bucket, 200_000))
+            _spill_buckets(file, work, side, buckets, batch_rows=rows_per_bucket)
         for b in range(buckets):
             before, after = (
                 pq.read_table(work / f"side{side}-{b}.parquet").to_pandas() for side in (0, 1)
@@ -426,7 +427,6 @@ def write_site_file_changes(
             )
             for kind, n in table["change"].value_counts().items():
                 counts[str(kind)] += int(n)
-            order = {kind: i for i, kind in enumerate(CHANGE_KINDS)}
             table.assign(
                 _order=table["change"].map(order).astype("int64"),
                 _bucket=b,
