@@ -44,6 +44,7 @@ import pandas as pd
 from estates import duck
 from estates.config import Config
 from estates.crs import WGS84
+from estates.errors import ConfigError
 from estates.findings import Findings
 from estates.groupings import tag_groupings
 from estates.io import (
@@ -143,6 +144,9 @@ def run_chunked(
     if chunk_rows < 1:
         msg = f"chunk_rows must be at least 1, got {chunk_rows}"
         raise ValueError(msg)
+    if not inputs.sites:
+        msg = "the chunked build reads the site files given (inputs.sites); none were given"
+        raise ConfigError(msg)
     work = Path(tempfile.mkdtemp(prefix="estates-chunks-", dir=folder))
     build = None
     try:

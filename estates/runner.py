@@ -94,6 +94,12 @@ class BuildOptions:
     chunk_rows: int | None = None
 
     def __post_init__(self) -> None:
+        if self.chunk_rows is not None and not self.inputs.sites:
+            msg = (
+                "--chunk-rows reads --sites files chunk by chunk; the bundled sites "
+                "are built in memory: give --sites FILE, or leave out --chunk-rows"
+            )
+            raise ConfigError(msg)
         if self.tiles_attribution and not self.tiles:
             msg = "--tiles-attribution needs --tiles URL"
             raise ConfigError(msg)

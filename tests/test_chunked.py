@@ -203,3 +203,13 @@ def test_cli_build_takes_chunk_rows(bundled_result, tmp_path):
     bad = CliRunner().invoke(main, ["build", "--sites", str(sites), "--chunk-rows", "0"])
     assert bad.exit_code == 2
     assert "--chunk-rows" in bad.output
+
+
+def test_chunk_rows_without_site_files_is_refused_plainly(tmp_path):
+    result = CliRunner().invoke(
+        main, ["build", "--out", str(tmp_path / "out"), "--chunk-rows", "50"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "--chunk-rows reads --sites files chunk by chunk" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
