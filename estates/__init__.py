@@ -8,6 +8,7 @@ A flat namespace for analysts::
     sites = es.load_sites()                  # ERIC 2016/17 sites, located, EPSG:4326
     joined = es.join_boroughs(sites, boroughs)
     table = es.build()                       # the whole pipeline: scored site table
+    es.build_output_set(es.BuildOptions(out=Path("maps")))   # `estates build`, from Python
 
 Everything not listed in ``__all__`` is private and may change.
 """
@@ -27,8 +28,10 @@ from estates.io import load_boroughs, load_groupings
 from estates.join import join_boroughs
 from estates.measures import measure_sites
 from estates.pipeline import Inputs, Result, build, run
+from estates.runner import BuildOptions, BuildReport, build_output_set
 from estates.score import rank_sites, score_unused_land
 from estates.sites import load_sites
+from estates.stream import join_file
 from estates.valuation import value_sites
 from estates.write import ATTRIBUTION, write_csv
 
@@ -38,6 +41,8 @@ __all__ = [
     "ATTRIBUTION",
     "BNG",
     "WGS84",
+    "BuildOptions",
+    "BuildReport",
     "CRSError",
     "Config",
     "ConfigError",
@@ -50,9 +55,11 @@ __all__ = [
     "Result",
     "__version__",
     "build",
+    "build_output_set",
     "diff_output_sets",
     "diff_sites",
     "join_boroughs",
+    "join_file",
     "load_boroughs",
     "load_config",
     "load_groupings",

@@ -91,6 +91,18 @@ def test_the_analyst_guide_code_runs_as_written(tmp_path, monkeypatch):
     ]
     assert len(namespace["ncl"]) == 19
     assert (out / "ncl_sites.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    # Files larger than memory: the chunked join and the chunked build, as the guide runs them.
+    assert namespace["counts"] == {
+        "rows": 2,
+        "within": 1,
+        "nearest": 0,
+        "outside": 0,
+        "not_located": 1,
+    }
+    report = namespace["report"]
+    assert report.status == "published"
+    assert report.counts["records_in"] == len(namespace["sites"])
+    assert (tmp_path / "large_build" / "sites.parquet").is_file()
 
 
 def test_the_analyst_guide_documents_the_outputs_it_describes():
