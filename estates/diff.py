@@ -417,7 +417,11 @@ def write_site_file_changes(
     with tempfile.TemporaryDirectory(prefix="estates-changes-", dir=folder) as tmp:
         work = Path(tmp)
         for side, file in enumerate(files):
-            _spill_buckets(file, work, side, buckets, batch_rows=rows_per_bucket)
+            try:
+                _spill_buckets(file, work, side, buckets, batch_rows=rows_per_bucket)
+            except (OSError, ValueError) as exc:  # a damaged file: its pages do not decode
+                msg = f"cannot read the {('old', 'new')[side]} site table to compare ({exc})"
+                raise DataValidationError(msg) from exc
         for b in range(buckets):
             before, after = (
                 pq.read_table(work / f"side{side}-{b}.parquet").to_pandas() for side in (0, 1)

@@ -362,3 +362,17 @@ def test_large_table_changes_name_a_missing_column_and_write_nothing(bundled_res
     with pytest.raises(DataValidationError, match="new site table has no column disposal_rank"):
         write_site_file_changes(tmp_path / "old.parquet", tmp_path / "new.parquet", out)
     assert list(out.iterdir()) == []
+
+
+def test_large_table_changes_name_a_damaged_file(bundled_result, tmp_path):
+    bundled_result.sites.to_parquet(tmp_path / "old.parquet")
+    raw = (tmp_path / "old.parquet").read_bytes()
+    # Keep the footer (so the file opens and names its columns) but scramble the data pages.
+    footer = int.from_bytes(raw[-8:-4], "little") + 8
+    damaged = raw[:4] + bytes(b ^ 0x5A for b in raw[4:-footer]) + raw[-footer:]
+    (tmp_path / "new.parquet").write_bytes(damaged)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(DataValidationError, match="cannot read the new site table to compare"):
+        write_site_file_changes(tmp_path / "old.parquet", tmp_path / "new.parquet", out)
+    assert list(out.iterdir()) == []
