@@ -377,12 +377,6 @@ def _land(tally: Tally) -> dict[str, Any]:
     }
 
 
-def _float(frame: pd.DataFrame, column: str) -> pd.Series:
-    if column not in frame:
-        return pd.Series(np.nan, index=frame.index, dtype="float64")
-    return pd.to_numeric(frame[column], errors="coerce").astype("float64")
-
-
 def _round(value: object, digits: int) -> float | None:
     if value is None or value is pd.NA:
         return None

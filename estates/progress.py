@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estates.aggregate import _float, _round, _text
+from estates.aggregate import _round, _text
 from estates.csvio import is_missing, parse_numbers
 from estates.errors import DataValidationError
 from estates.findings import Findings
+from estates.frames import number_column
 
 log = logging.getLogger("estates")
 
@@ -87,8 +88,8 @@ def _running(sites: pd.DataFrame) -> _Running:
         ranked = sites.loc[sites["disposal_rank"].notna()].sort_values("disposal_rank")
     else:
         ranked = sites.iloc[:0]
-    value = _float(ranked, "estimated_value_gbp")
-    land = _float(ranked, "land_unused_ha")
+    value = number_column(ranked, "estimated_value_gbp")
+    land = number_column(ranked, "land_unused_ha")
     return ranked, value, land, value.fillna(0.0).cumsum(), land.fillna(0.0).cumsum()
 
 
@@ -414,8 +415,8 @@ class RunningTotals:
         """Add the next ranked sites, in rank order (``disposal_rank``, value and land columns)."""
         if not len(batch):
             return
-        value = _float(batch, "estimated_value_gbp")
-        land = _float(batch, "land_unused_ha")
+        value = number_column(batch, "estimated_value_gbp")
+        land = number_column(batch, "land_unused_ha")
         cum_value = np.cumsum(np.concatenate([[self._value], value.fillna(0.0).to_numpy()]))[1:]
         cum_land = np.cumsum(np.concatenate([[self._land], land.fillna(0.0).to_numpy()]))[1:]
         shares = np.array([_round(v / self.target_gbp, 9) or 0.0 for v in cum_value.tolist()])
@@ -442,8 +443,8 @@ class RunningTotals:
         rows = pd.concat(self._pieces, ignore_index=True)
         running = (
             rows,
-            _float(rows, "estimated_value_gbp"),
-            _float(rows, "land_unused_ha"),
+            number_column(rows, "estimated_value_gbp"),
+            number_column(rows, "land_unused_ha"),
             rows["_cum_value"],
             rows["_cum_land"],
         )

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from estates.config import ScoreConfig
+from estates.frames import flag_column, number_column
 from estates.measures import assign_columns
 
 log = logging.getLogger("estates")
@@ -61,9 +62,9 @@ def disposal_candidates(sites: pd.DataFrame) -> pd.Series:
     >>> disposal_candidates(f).tolist()
     [True, False, False]
     """
-    in_london = _bool(sites, "in_london")
-    aggregate = _bool(sites, "is_aggregate")
-    unused = _float(sites, "land_unused_ha")
+    in_london = flag_column(sites, "in_london")
+    aggregate = flag_column(sites, "is_aggregate")
+    unused = number_column(sites, "land_unused_ha")
     return (in_london & ~aggregate & (unused > 0)).rename("candidate")
 
 
@@ -100,10 +101,10 @@ def score_scale(sites: pd.DataFrame) -> tuple[float, float]:
     (20.0, 4.0)
     """
     candidate = disposal_candidates(sites)
-    share = _float(sites, "land_unused_share").clip(0.0, 1.0)
-    backlog_avoided = _float(sites, "backlog_total_gbp") * share
+    share = number_column(sites, "land_unused_share").clip(0.0, 1.0)
+    backlog_avoided = number_column(sites, "backlog_total_gbp") * share
     return (
-        _largest(_float(sites, "estimated_value_gbp"), candidate),
+        _largest(number_column(sites, "estimated_value_gbp"), candidate),
         _largest(backlog_avoided, candidate),
     )
 
@@ -151,9 +152,9 @@ def score_unused_land(
     """
     config = config or ScoreConfig()
     candidate = disposal_candidates(sites)
-    share = _float(sites, "land_unused_share").clip(0.0, 1.0)
-    backlog_avoided = _float(sites, "backlog_total_gbp") * share
-    value = _float(sites, "estimated_value_gbp")
+    share = number_column(sites, "land_unused_share").clip(0.0, 1.0)
+    backlog_avoided = number_column(sites, "backlog_total_gbp") * share
+    value = number_column(sites, "estimated_value_gbp")
     total_weight = config.weight_value + config.weight_share + config.weight_backlog
     w_value = config.weight_value / total_weight
     w_share = config.weight_share / total_weight
@@ -163,7 +164,7 @@ def score_unused_land(
         if "quality_flags" in sites
         else pd.Series("", index=sites.index, dtype="string")
     )
-    pfi = _bool(sites, "pfi")
+    pfi = flag_column(sites, "pfi")
 
     def part(series: pd.Series, weight: float) -> pd.Series:
         return (weight * series.fillna(0.0)).where(candidate)
@@ -228,7 +229,7 @@ def rank_sites(sites: pd.DataFrame) -> pd.DataFrame:
     >>> rank_sites(f)[["disposal_rank", "subregion_rank", "pilot_ranks"]].values.tolist()
     [[2, 2, 'p1:1;p2:2'], [1, 1, 'p2:1'], [<NA>, <NA>, '']]
     """
-    score = _float(sites, "disposal_score")
+    score = number_column(sites, "disposal_score")
     ranked = sites.loc[score.notna()].copy()
     ranked["_score"] = score[score.notna()]
     ranked["_site"] = ranked["site_code"].astype("string").fillna("")
@@ -281,15 +282,3 @@ def _scaled(values: pd.Series, top: float) -> pd.Series:
     if not top > 0:
         return pd.Series(0.0, index=values.index)
     return clean / top
-
-
-def _float(frame: pd.DataFrame, column: str) -> pd.Series:
-    if column not in frame:
-        return pd.Series(np.nan, index=frame.index, dtype="float64")
-    return pd.to_numeric(frame[column], errors="coerce").astype("float64")
-
-
-def _bool(frame: pd.DataFrame, column: str) -> pd.Series:
-    if column not in frame:
-        return pd.Series(False, index=frame.index, dtype=bool)
-    return frame[column].astype("boolean").fillna(False).astype(bool)

@@ -18,7 +18,6 @@ import pandas as pd
 
 from estates.aggregate import (
     TOP_N,
-    _float,
     _round,
     _text,
     aggregate_groups,
@@ -27,6 +26,7 @@ from estates.aggregate import (
     london_mask,
 )
 from estates.config import Config
+from estates.frames import number_column
 from estates.score import UNRESOLVED_FLAGS
 from estates.tally import Tally, TallyKey
 from estates.valuation import Valuation
@@ -191,8 +191,8 @@ def largest_rows(frame: pd.DataFrame, n: int = 3) -> pd.DataFrame:
     if not len(frame):
         return frame
     order = frame.assign(
-        _unused=_float(frame, "land_unused_ha").fillna(-1.0),
-        _owned=_float(frame, "land_owned_ha").fillna(-1.0),
+        _unused=number_column(frame, "land_unused_ha").fillna(-1.0),
+        _owned=number_column(frame, "land_owned_ha").fillna(-1.0),
     ).sort_values(["_unused", "_owned"], ascending=False, kind="mergesort")
     return frame.loc[order.index[:n]]
 

@@ -14,8 +14,9 @@ import math
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
+
+from estates.frames import flag_column, number_column
 
 #: The columns a tally sums.
 SUMMED = ("land_owned_ha", "land_unused_ha", "estimated_value_gbp", "backlog_total_gbp")
@@ -32,7 +33,7 @@ class Tally:
 
     Examples
     --------
-    >>> f = pd.DataFrame({"land_owned_ha": [2.0, np.nan], "land_unused_ha": [1.0, 0.0]})
+    >>> f = pd.DataFrame({"land_owned_ha": [2.0, float("nan")], "land_unused_ha": [1.0, 0.0]})
     >>> t = Tally.of(f) + Tally.of(f.iloc[:1])
     >>> t.rows, t.with_unused, t.total("land_owned_ha"), t.total("estimated_value_gbp")
     (3, 2, 4.0, nan)
@@ -53,10 +54,10 @@ class Tally:
         if not len(frame):
             return out
         for column in SUMMED:
-            values = _float(frame, column)
+            values = number_column(frame, column)
             out.sums[column] = float(values.sum())
             out.present[column] = int(values.notna().sum())
-        out.with_unused = int((_float(frame, "land_unused_ha") > 0).sum())
+        out.with_unused = int((number_column(frame, "land_unused_ha") > 0).sum())
         if "disposal_rank" in frame:
             out.ranked = int(frame["disposal_rank"].notna().sum())
         return out
@@ -94,7 +95,7 @@ def site_tallies(sites: pd.DataFrame, groupings: pd.DataFrame) -> dict[TallyKey,
     ``("pilot", id)`` / ``("subregion", id)`` for each group in ``groupings``.
     Only rows located inside London count towards boroughs and groups.
     """
-    london = _bool(sites, "in_london")
+    london = flag_column(sites, "in_london").to_numpy()
     located_by = (
         sites["located_by"].astype("string").fillna("")
         if "located_by" in sites
@@ -125,15 +126,3 @@ def _members(groupings: pd.DataFrame) -> Iterable[tuple[tuple[str, str], list[st
         rows = groupings[groupings["group_type"] == group_type]
         for gid in dict.fromkeys(rows["group_id"]):
             yield (group_type, gid), list(rows.loc[rows["group_id"] == gid, "borough_code"])
-
-
-def _float(frame: pd.DataFrame, column: str) -> pd.Series:
-    if column not in frame:
-        return pd.Series(np.nan, index=frame.index, dtype="float64")
-    return pd.to_numeric(frame[column], errors="coerce").astype("float64")
-
-
-def _bool(frame: pd.DataFrame, column: str) -> np.ndarray:
-    if column not in frame:
-        return np.zeros(len(frame), dtype=bool)
-    return frame[column].astype("boolean").fillna(False).to_numpy(dtype=bool)

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from estates.errors import DataValidationError
+from estates.frames import flag_column
 from estates.measures import assign_columns
 
 log = logging.getLogger("estates")
@@ -115,8 +116,8 @@ def valued_mask(sites: pd.DataFrame) -> pd.Series:
     >>> valued_mask(f).tolist()
     [True, False, False]
     """
-    in_london = _bool(sites, "in_london")
-    aggregate = _bool(sites, "is_aggregate")
+    in_london = flag_column(sites, "in_london")
+    aggregate = flag_column(sites, "is_aggregate")
     has_borough = _codes(sites).notna().astype(bool)
     return (in_london & ~aggregate & has_borough).rename("valued")
 
@@ -368,8 +369,8 @@ def _file_valuation(
 
 
 def _not_valued_reason(sites: pd.DataFrame) -> list[str]:
-    aggregate = _bool(sites, "is_aggregate")
-    in_london = _bool(sites, "in_london")
+    aggregate = flag_column(sites, "is_aggregate")
+    in_london = flag_column(sites, "in_london")
     located_by = (
         sites["located_by"].astype("string").fillna("")
         if "located_by" in sites
@@ -392,9 +393,3 @@ def _codes(frame: pd.DataFrame) -> pd.Series:
     if "borough_code" not in frame:
         return pd.Series(pd.NA, index=frame.index, dtype="string")
     return frame["borough_code"].astype("string")
-
-
-def _bool(frame: pd.DataFrame, column: str) -> pd.Series:
-    if column not in frame:
-        return pd.Series(False, index=frame.index, dtype=bool)
-    return frame[column].astype("boolean").fillna(False).astype(bool)
