@@ -63,7 +63,7 @@ from estates.pipeline import (
     run_counts,
 )
 from estates.progress import RunningTotals, pipeline_section, track_progress
-from estates.score import rank_sites, score_scale, score_unused_land
+from estates.score import score_scale, score_unused_land, unranked
 from estates.sites import to_points
 from estates.summary import largest_rows, summarise
 from estates.tally import Tally, TallyKey, add_tallies, site_tallies
@@ -523,10 +523,7 @@ class _Build:
 
     def _ranked_part(self, chunk: int, part: Path) -> gpd.GeoDataFrame:
         scored = pd.read_parquet(part)
-        # rank_sites on no candidates gives the columns, types and empty pilot ranks.
-        out = rank_sites(scored.assign(disposal_score=np.nan)).assign(
-            disposal_score=scored["disposal_score"]
-        )
+        out = unranked(scored)
         folder = self.work / "ranks" / f"chunk={chunk}"
         if folder.exists():
             ranks = pd.read_parquet(folder)

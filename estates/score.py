@@ -258,16 +258,33 @@ def rank_sites(sites: pd.DataFrame) -> pd.DataFrame:
         index=sites.index,
         dtype="string",
     )
-    out = assign_columns(
-        sites,
-        {
-            "disposal_rank": disposal_rank,
-            "subregion_rank": subregion_rank,
-            "pilot_ranks": pilot_text,
-        },
-    )
+    out = _with_ranks(sites, disposal_rank, subregion_rank, pilot_text)
     log.info("ranked %d candidate sites across London", len(ranked))
     return out
+
+
+def unranked(sites: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of ``sites`` with :func:`rank_sites`'s columns, every rank empty.
+
+    The chunked build ranks in DuckDB across all chunks and fills these in;
+    this gives it the columns and types :func:`rank_sites` would.
+
+    Examples
+    --------
+    >>> unranked(pd.DataFrame({"site_code": ["A"]})).dtypes.astype(str).tolist()[1:]
+    ['Int64', 'Int64', 'string']
+    """
+    missing = pd.Series(pd.NA, index=sites.index, dtype="Int64")
+    empty = pd.Series("", index=sites.index, dtype="string")
+    return _with_ranks(sites, missing, missing.copy(), empty)
+
+
+def _with_ranks(
+    sites: pd.DataFrame, disposal: pd.Series, subregion: pd.Series, pilots: pd.Series
+) -> pd.DataFrame:
+    return assign_columns(
+        sites, {"disposal_rank": disposal, "subregion_rank": subregion, "pilot_ranks": pilots}
+    )
 
 
 def _largest(values: pd.Series, candidate: pd.Series) -> float:
