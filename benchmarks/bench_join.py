@@ -75,7 +75,7 @@ def make_sites(n: int, seed: int = SEED, crs: str = "EPSG:4326"):
 def load_boroughs():
     import geopandas as gpd
 
-    from estates.bundled import boundaries_path
+    from estates.io.bundled import boundaries_path
 
     boroughs = gpd.read_file(boundaries_path())
     return boroughs.rename(columns={"code": "borough_code", "name": "borough_name"})
@@ -87,7 +87,7 @@ def method_function(method: str, boroughs):
     import shapely
 
     from estates.crs import BNG
-    from estates.join import join_boroughs
+    from estates.stages.join import join_boroughs
 
     if method.startswith("estates"):
         threads = int(method.rsplit("=", 1)[1])

@@ -42,12 +42,12 @@ import pandas as pd
 import shapely
 from browser import CHROMIUM_ARGS
 
-from estates import maps
-from estates.aggregate import aggregate_boroughs
-from estates.bundled import context_site_paths, groupings_path
-from estates.groupings import tag_groupings
-from estates.io import load_boroughs as estates_load_boroughs
-from estates.io import load_groupings
+from estates.io.bundled import context_site_paths, groupings_path
+from estates.io.inputs import load_boroughs as estates_load_boroughs
+from estates.io.inputs import load_groupings
+from estates.render import maps
+from estates.report.aggregate import aggregate_boroughs
+from estates.stages.tag import tag_groupings
 
 SIZES = (100, 1_000, 10_000, 50_000)
 SEED = 20_240_601

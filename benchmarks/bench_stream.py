@@ -3,7 +3,7 @@
 Writes ``--rows`` seeded uniform points over Greater London's bounding box
 (WGS84, WKB-encoded GeoParquet with a ``site_id`` column) into a temporary
 folder, a million rows at a time, then streams it through
-``estates.join.iter_join_parquet`` in a fresh interpreter and reports the wall
+``estates.stages.join.iter_join_parquet`` in a fresh interpreter and reports the wall
 time and the peak resident memory of that interpreter (above what it held
 once imports and the boroughs were loaded). The file is deleted afterwards
 unless ``--keep``. Run from the repository root::
@@ -94,7 +94,7 @@ def worker(path: str, chunk_rows: int) -> None:
 
     import numpy as np
 
-    from estates.join import iter_join_parquet
+    from estates.stages.join import iter_join_parquet
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_join import load_boroughs
@@ -142,7 +142,7 @@ def main() -> None:
     folder = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="estates-stream-"))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"points_{rows}.parquet"
-    print("## Streaming join: estates.join.iter_join_parquet\n")
+    print("## Streaming join: estates.stages.join.iter_join_parquet\n")
     print_machine()
     print()
     try:

@@ -13,9 +13,12 @@ A flat namespace for analysts::
 Everything not listed in ``__all__`` is private and may change.
 """
 
+from estates.builder.diff import diff_output_sets, diff_sites
+from estates.builder.join_file import join_file
+from estates.builder.pipeline import Inputs, Result, build, run
+from estates.builder.runner import BuildOptions, BuildReport, build_output_set
 from estates.config import Config, load_config
 from estates.crs import BNG, WGS84, require_crs
-from estates.diff import diff_output_sets, diff_sites
 from estates.errors import (
     ConfigError,
     CRSError,
@@ -24,16 +27,13 @@ from estates.errors import (
     LockedError,
 )
 from estates.findings import Finding, Findings
-from estates.io import load_boroughs, load_groupings
-from estates.join import join_boroughs
-from estates.measures import measure_sites
-from estates.pipeline import Inputs, Result, build, run
-from estates.runner import BuildOptions, BuildReport, build_output_set
-from estates.score import rank_sites, score_unused_land
-from estates.sites import load_sites
-from estates.stream import join_file
-from estates.valuation import value_sites
-from estates.write import ATTRIBUTION, write_csv
+from estates.io.inputs import load_boroughs, load_groupings
+from estates.io.tables import ATTRIBUTION, write_csv
+from estates.stages.join import join_boroughs
+from estates.stages.measures import measure_sites
+from estates.stages.score import rank_sites, score_unused_land
+from estates.stages.sites import load_sites
+from estates.stages.valuation import value_sites
 
 __version__ = "0.1.0"
 

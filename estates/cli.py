@@ -27,10 +27,10 @@ from typing import Any
 import click
 
 from estates import errors
+from estates.builder.diff import DEFAULT_TOLERANCE_GBP, DEFAULT_TOLERANCE_HA
+from estates.builder.pipeline import Inputs
 from estates.console import progress
-from estates.diff import DEFAULT_TOLERANCE_GBP, DEFAULT_TOLERANCE_HA
 from estates.logs import LOG_FORMATS, configure_logging
-from estates.pipeline import Inputs
 
 log = logging.getLogger("estates")
 
@@ -211,7 +211,7 @@ def main(ctx: click.Context, quiet: bool, log_format: str, show_traceback: bool)
 @click.pass_context
 def build(ctx: click.Context, out: Path, **kw: Any) -> None:
     """Build the site table, maps and summary into --out (default maps/)."""
-    from estates.runner import BuildOptions, build_output_set
+    from estates.builder.runner import BuildOptions, build_output_set
 
     inputs = _inputs(kw)
 
@@ -244,8 +244,8 @@ def build(ctx: click.Context, out: Path, **kw: Any) -> None:
 @click.pass_context
 def validate(ctx: click.Context, as_json: bool, **kw: Any) -> None:
     """Check the inputs and print what would be kept, rejected and flagged; write nothing."""
+    from estates.builder.pipeline import run
     from estates.config import load_config
-    from estates.pipeline import run
 
     config_path = kw.pop("config_path")
     target = kw.pop("target_gbp")
@@ -318,8 +318,8 @@ def diff(
     old, new) and prints a summary. Every build also writes changes.csv and
     changes.json against the set it replaces.
     """
-    from estates.diff import diff_output_sets
-    from estates.write import write_csv
+    from estates.builder.diff import diff_output_sets
+    from estates.io.tables import write_csv
 
     def go() -> int:
         changes = diff_output_sets(
@@ -364,8 +364,8 @@ def join(
     TARGET gets every input column plus borough_code, borough_name,
     join_method and borough_distance_m.
     """
-    from estates.io import load_boroughs
-    from estates.stream import join_file
+    from estates.builder.join_file import join_file
+    from estates.io.inputs import load_boroughs
 
     def go() -> int:
         if not source.is_file():

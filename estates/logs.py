@@ -1,7 +1,7 @@
 """Log lines for people and for machines, from the ``estates`` logger.
 
-Every module logs to a child of the ``estates`` logger (``estates.publish``,
-``estates.lock`` ...), one summary line per stage. The CLI calls
+Every module logs to a child of the ``estates`` logger (``estates.builder.publish``,
+``estates.builder.lock`` ...), one summary line per stage. The CLI calls
 :func:`configure_logging` once to choose the format:
 
 ``text``

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 import estates as es
-from estates.write import ATTRIBUTION, write_csv
+from estates.io.tables import ATTRIBUTION, write_csv
 
 PILOT = "ncl_estates"
 #: The share of a site's land that is unused counts most (defaults: 0.5, 0.3, 0.2).

@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 from shapely import Point
 
-from estates.aggregate import aggregate_boroughs
-from estates.bundled import context_site_paths, groupings_path
-from estates.groupings import tag_groupings
-from estates.io import load_boroughs as estates_load_boroughs
-from estates.io import load_groupings
+from estates.io.bundled import context_site_paths, groupings_path
+from estates.io.inputs import load_boroughs as estates_load_boroughs
+from estates.io.inputs import load_groupings
+from estates.report.aggregate import aggregate_boroughs
+from estates.stages.tag import tag_groupings
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
 XSS_CODE = "XSS01"

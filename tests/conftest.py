@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from estates.pipeline import Result, run
+from estates.builder.pipeline import Result, run
 
 DATA = Path(__file__).parent / "data"
 

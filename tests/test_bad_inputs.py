@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from estates.builder.pipeline import Inputs, run
 from estates.cli import main
 from estates.config import load_config
-from estates.pipeline import Inputs, run
-from estates.write import write_findings
+from estates.io.tables import write_findings
 
 CORPUS = Path(__file__).parent / "bad_inputs"
 CASES: list[dict[str, Any]] = tomllib.loads((CORPUS / "cases.toml").read_text("utf-8"))["case"]

@@ -14,10 +14,10 @@ from pathlib import Path
 import click
 from click.testing import CliRunner
 
+from estates.builder.diff import CHANGE_COLUMNS, CHANGE_KINDS
 from estates.cli import main
-from estates.diff import CHANGE_COLUMNS, CHANGE_KINDS
-from estates.gpkg import CONTEXT_LAYER_COLUMNS, GROUP_COLUMNS, LAYERS
-from estates.write import ATTRIBUTION
+from estates.io.gpkg import CONTEXT_LAYER_COLUMNS, GROUP_COLUMNS, LAYERS
+from estates.io.tables import ATTRIBUTION
 
 ROOT = Path(__file__).parents[1]
 CLI_DOC = ROOT / "docs" / "cli.md"

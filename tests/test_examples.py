@@ -10,7 +10,7 @@ import pandas as pd
 import pyogrio
 
 from estates.crs import BNG
-from estates.write import ATTRIBUTION
+from estates.io.tables import ATTRIBUTION
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 

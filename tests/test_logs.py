@@ -23,8 +23,8 @@ def test_text_is_one_prefixed_line_per_message():
     stream = io.StringIO()
     logger = configure_logging(quiet=False, fmt="text", stream=stream)
     assert logger.name == "estates"
-    logging.getLogger("estates.join").info("joined %d sites to %d boroughs", 412, 33)
-    logging.getLogger("estates.lock").warning("cleared a stale lock left by pid 7")
+    logging.getLogger("estates.stages.join").info("joined %d sites to %d boroughs", 412, 33)
+    logging.getLogger("estates.builder.lock").warning("cleared a stale lock left by pid 7")
     assert stream.getvalue() == (
         "estates: joined 412 sites to 33 boroughs\n"
         "estates: warning: cleared a stale lock left by pid 7\n"
@@ -34,7 +34,7 @@ def test_text_is_one_prefixed_line_per_message():
 def test_json_has_time_level_logger_message_and_extras():
     stream = io.StringIO()
     configure_logging(quiet=False, fmt="json", stream=stream)
-    logging.getLogger("estates.join").info(
+    logging.getLogger("estates.stages.join").info(
         "joined %d sites",
         412,
         extra={"stage": "join", "counts": {"sites": 412, "outside_london": 3}},
@@ -45,7 +45,7 @@ def test_json_has_time_level_logger_message_and_extras():
     assert record == {
         "time": record["time"],
         "level": "info",
-        "logger": "estates.join",
+        "logger": "estates.stages.join",
         "message": "joined 412 sites",
         "stage": "join",
         "counts": {"sites": 412, "outside_london": 3},
@@ -73,7 +73,7 @@ def test_json_stays_valid_with_odd_extras_and_exceptions():
 def test_quiet_keeps_only_warnings_and_errors():
     stream = io.StringIO()
     configure_logging(quiet=True, fmt="text", stream=stream)
-    log = logging.getLogger("estates.publish")
+    log = logging.getLogger("estates.builder.publish")
     log.info("published 12 files")
     log.warning("nothing published")
     log.error("disk full")

@@ -1,0 +1,464 @@
+"""One unattended build, end to end: lock, skip if up to date, run, write, check, publish.
+
+A scheduled job calls :func:`build_output_set` (through ``estates build``). It
+never leaves a broken output set: everything is written into a staging folder,
+checked (:func:`check_output_set`) and only then published atomically by
+:mod:`estates.builder.publish`, under the lock of :mod:`estates.builder.lock`.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pyogrio
+
+from estates.builder.chunked import DEFAULT_CHUNK_ROWS, ChunkedResult, chunked_input, run_chunked
+from estates.builder.diff import (
+    Changes,
+    diff_sites,
+    first_build,
+    read_changes,
+    read_site_table,
+    write_changes,
+    write_site_file_changes,
+)
+from estates.builder.lock import acquire_lock
+from estates.builder.manifest import (
+    MANIFEST_NAME,
+    build_manifest,
+    is_up_to_date,
+    read_manifest,
+    write_manifest,
+)
+from estates.builder.pipeline import Inputs, Result, run
+from estates.builder.publish import (
+    _test_kill_point,
+    current_build,
+    publish,
+    safe_child,
+    staged_output,
+)
+from estates.config import Config, load_config
+from estates.errors import (
+    EXIT_OK,
+    EXIT_TOO_MANY_REJECTED,
+    ConfigError,
+    DataValidationError,
+    EstatesError,
+)
+from estates.io.tables import write_csv, write_findings, write_json, write_site_table
+from estates.report.headline import headline_lines
+
+log = logging.getLogger("estates")
+
+#: Tables every output set holds; ``check_output_set`` reopens each one.
+TABLE_FILES = (
+    "sites.parquet",
+    "sites.gpkg",
+    "sites.csv",
+    "rejected.csv",
+    "summary.json",
+    "changes.csv",
+    "changes.json",
+)
+_NETWORK_ASSET = re.compile(
+    r"""<(?:script|link|img|source|iframe)\b[^>]*?\b(?:src|href)\s*=\s*["']?(?:https?:)?//""",
+    re.IGNORECASE,
+)
+_CSS_NETWORK_URL = re.compile(r"""url\(\s*["']?(?:https?:)?//""", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What ``estates build`` was asked to do."""
+
+    out: Path = Path("maps")
+    inputs: Inputs = field(default_factory=Inputs)
+    config_path: Path | None = None
+    target_gbp: float | None = None
+    tiles: str | None = None
+    tiles_attribution: str | None = None
+    wait_s: float = 300.0
+    force: bool = False
+    max_rejected: int | None = None
+    maps: bool = True
+    csv_bom: bool = False
+    chunk_rows: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.chunk_rows is not None and not self.inputs.sites:
+            msg = (
+                "--chunk-rows reads --sites files chunk by chunk; the bundled sites "
+                "are built in memory: give --sites FILE, or leave out --chunk-rows"
+            )
+            raise ConfigError(msg)
+        if self.tiles_attribution and not self.tiles:
+            msg = "--tiles-attribution needs --tiles URL"
+            raise ConfigError(msg)
+        if self.tiles and not (self.tiles_attribution or "").strip():
+            msg = (
+                "--tiles needs --tiles-attribution TEXT: tile providers require their "
+                "attribution on the map"
+            )
+            raise ConfigError(msg)
+        if self.tiles and not self.tiles.startswith(("https://", "http://")):
+            msg = f"--tiles {self.tiles!r} must be an http(s) URL template, e.g. https://.../{{z}}/{{x}}/{{y}}.png"
+            raise ConfigError(msg)
+
+    def config(self) -> Config:
+        """Return the run's :class:`Config`: defaults, then the file, then options."""
+        overrides: dict[str, Any] = {}
+        if self.target_gbp is not None:
+            overrides["valuation__target_gbp"] = self.target_gbp
+        return load_config(self.config_path, **overrides)
+
+    def input_files(self) -> list[Path]:
+        """Every file the build reads, for the manifest and the up-to-date check."""
+        files = self.inputs.paths()
+        if self.config_path is not None:
+            files.append(self.config_path)
+        return files
+
+    def as_manifest(self) -> dict[str, Any]:
+        """Return the options that shape the outputs, as JSON-able values."""
+        return {
+            "boundary_code_column": self.inputs.boundary_code_column,
+            "boundary_name_column": self.inputs.boundary_name_column,
+            "target_gbp": self.target_gbp,
+            "tiles": self.tiles,
+            "tiles_attribution": self.tiles_attribution,
+            "maps": self.maps,
+            "csv_bom": self.csv_bom,
+        }
+
+
+@dataclass
+class BuildReport:
+    """What a build did, for the CLI's last lines and its exit code."""
+
+    status: str
+    out: Path
+    counts: dict[str, Any] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    exit_code: int = EXIT_OK
+    message: str = ""
+    headline: list[str] = field(default_factory=list)
+
+
+def build_output_set(options: BuildOptions) -> BuildReport:
+    """Build and publish the whole output set for ``options``.
+
+    Returns
+    -------
+    BuildReport
+        ``status`` is ``"published"`` or ``"up_to_date"``; ``exit_code`` is
+        :data:`~estates.errors.EXIT_TOO_MANY_REJECTED` when more records were
+        rejected than ``max_rejected`` (the set is still published).
+
+    Raises
+    ------
+    EstatesError
+        Bad input or options (nothing is published), or the lock could not be
+        had in time (:class:`~estates.errors.LockedError`).
+    """
+    config = options.config()
+    out = options.out
+    with acquire_lock(out, wait_s=options.wait_s):
+        files = options.input_files()
+        previous = out / MANIFEST_NAME
+        if not options.force and is_up_to_date(previous, files, options.as_manifest()):
+            log.info("inputs and options unchanged since the last build: nothing to do")
+            report = BuildReport(
+                status="up_to_date",
+                out=out,
+                message=f"{out} is up to date (inputs and options unchanged); --force rebuilds",
+            )
+            # The published set's rejections still count against --max-rejected.
+            row_counts = read_manifest(previous).get("row_counts") or {}
+            rejected = int(row_counts.get("records_in", 0)) - int(row_counts.get("sites", 0))
+            if options.max_rejected is not None and rejected > options.max_rejected:
+                report.exit_code = EXIT_TOO_MANY_REJECTED
+                report.message += (
+                    f"; it has {rejected} records rejected, more than --max-rejected "
+                    f"{options.max_rejected}; see {out / 'rejected.csv'}"
+                )
+            return report
+        started = datetime.now(UTC)
+        previous_set = current_build(out)
+        chunked = chunked_input(options.inputs, chunk_rows=options.chunk_rows)
+        result: Result | ChunkedResult
+        with staged_output(out) as staging:
+            if chunked:
+                result = run_chunked(
+                    options.inputs,
+                    staging,
+                    config=config,
+                    chunk_rows=options.chunk_rows or DEFAULT_CHUNK_ROWS,
+                    bom=options.csv_bom,
+                )
+                written = write_chunked_output_set(result, staging, options, previous=previous_set)
+            else:
+                result = run(options.inputs, config=config)
+                written = write_output_set(result, staging, options, previous=previous_set)
+            expected = _expected(result)
+            row_counts = {
+                "sites": expected.sites,
+                "rejected": expected.findings,
+                "boroughs": len(result.boroughs),
+                "records_in": int(result.counts["records_in"]),
+            }
+            manifest = build_manifest(
+                files,
+                options.as_manifest(),
+                row_counts,
+                started,
+                datetime.now(UTC),
+                output_dir=staging,
+            )
+            write_manifest(manifest, safe_child(staging, MANIFEST_NAME))
+            publish(out, staging, check=lambda folder: check_output_set(folder, expected))
+    counts = result.counts
+    report = BuildReport(
+        status="published",
+        out=out,
+        counts=counts,
+        files=sorted({p.name for p in written} | {MANIFEST_NAME}),
+        headline=headline_lines(result.summary),
+    )
+    rejected = int(counts["records_rejected"])
+    if options.max_rejected is not None and rejected > options.max_rejected:
+        report.exit_code = EXIT_TOO_MANY_REJECTED
+        report.message = (
+            f"{rejected} records rejected, more than --max-rejected {options.max_rejected}; "
+            f"see {out / 'rejected.csv'}"
+        )
+    return report
+
+
+def write_output_set(
+    result: Result, folder: Path, options: BuildOptions, *, previous: Path | None = None
+) -> list[Path]:
+    """Write every output file of ``result`` into ``folder`` and return their paths.
+
+    ``previous`` is the output set this one replaces (``current_build(out)``);
+    ``changes.csv`` and ``changes.json`` list what changed since it, or
+    nothing (``"previous": null``) on a first build or when the previous set
+    has no comparable site table (logged as a warning).
+    """
+    from estates.io.gpkg import add_layers  # styles use the map's colours: imports folium
+
+    written = write_site_table(result.sites, folder, bom=options.csv_bom)
+    add_layers(
+        safe_child(folder, "sites.gpkg"),
+        boroughs=result.boroughs,
+        context=result.context,
+        summary=result.summary,
+    )
+    written.extend(write_changes(_changes_since(previous, result), folder, bom=options.csv_bom))
+    written.append(write_findings(result.findings, folder))
+    summary = dict(result.summary) or {"counts": result.counts}
+    summary.setdefault("counts", result.counts)
+    written.append(write_json(summary, safe_child(folder, "summary.json")))
+    _test_kill_point("after_tables")
+    if options.maps:
+        written.extend(_render_maps(result, folder, options))
+    _test_kill_point("after_maps")
+    return written
+
+
+def write_chunked_output_set(
+    result: ChunkedResult, folder: Path, options: BuildOptions, *, previous: Path | None = None
+) -> list[Path]:
+    """Write what :func:`estates.builder.chunked.run_chunked` left to write; return every path.
+
+    The site tables and ``rejected.csv`` are already in ``folder``; this adds
+    the GeoPackage's other layers, the changes, ``summary.json`` and the maps.
+    """
+    from estates.io.gpkg import add_layers  # styles use the map's colours: imports folium
+
+    written = [folder / n for n in ("sites.parquet", "sites.gpkg", "sites.csv", "rejected.csv")]
+    add_layers(
+        safe_child(folder, "sites.gpkg"),
+        boroughs=result.boroughs,
+        context=result.context,
+        summary=result.summary,
+    )
+    written.extend(_write_chunked_changes(previous, folder, result.sites, bom=options.csv_bom))
+    written.append(write_json(result.summary, safe_child(folder, "summary.json")))
+    _test_kill_point("after_tables")
+    if options.maps:
+        written.extend(_render_maps(result, folder, options))
+    _test_kill_point("after_maps")
+    return written
+
+
+def _write_chunked_changes(
+    previous: Path | None, folder: Path, sites: int, *, bom: bool
+) -> list[Path]:
+    """Compare the new ``sites.parquet`` with the previous set's, a key range at a time."""
+    if previous is not None:
+        try:
+            return write_site_file_changes(
+                previous / "sites.parquet",
+                folder / "sites.parquet",
+                folder,
+                bom=bom,
+                previous=previous.name,
+            )
+        except DataValidationError as exc:
+            log.warning("not comparing with the previous output set: %s", exc)
+    return write_changes(first_build(pd.DataFrame(index=range(sites))), folder, bom=bom)
+
+
+def _changes_since(previous: Path | None, result: Result) -> Changes:
+    """Compare ``result``'s sites with the previous set's ``sites.parquet``, if any."""
+    if previous is None:
+        return first_build(result.sites)
+    try:
+        old = read_site_table(previous)
+        return diff_sites(old, result.sites, previous=previous.name)
+    except DataValidationError as exc:
+        log.warning("not comparing with the previous output set: %s", exc)
+        return first_build(result.sites)
+
+
+def _render_maps(result: Result | ChunkedResult, folder: Path, options: BuildOptions) -> list[Path]:
+    """Draw the maps; a chunked build hands only the sites its pages draw, with their counts."""
+    from estates.render.maps import MAX_MAP_SITES, render_maps
+
+    chunked = isinstance(result, ChunkedResult)
+    return render_maps(
+        result.map_sites if chunked else result.sites,
+        result.boroughs,
+        result.context,
+        result.summary,
+        folder,
+        tiles=options.tiles,
+        tiles_attribution=options.tiles_attribution,
+        max_sites=MAX_MAP_SITES,
+        page_totals=result.page_totals if chunked else None,
+        ranked_total=result.ranked if chunked else None,
+    )
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a built output set must hold: row counts and each map page's site count."""
+
+    sites: int
+    findings: int
+    pages: dict[str, int]
+
+
+def _expected(result: Result | ChunkedResult) -> Expected:
+    if isinstance(result, ChunkedResult):
+        return Expected(result.sites, result.findings, dict(result.page_totals))
+    london = result.sites[result.sites["in_london"].astype(bool)]
+    pilots = london["pilots"].fillna("").str.split(";")
+    drawn = {"london": len(london)}
+    for pilot in result.summary.get("pilots", {}):
+        drawn[pilot] = int(pilots.map(lambda ids, p=pilot: p in ids).sum())
+    return Expected(len(result.sites), len(result.findings), drawn)
+
+
+def check_output_set(folder: Path, result: Result | ChunkedResult | Expected) -> None:
+    """Raise :class:`EstatesError` unless ``folder`` holds a complete, consistent set.
+
+    Every table reopens and has the row count of ``result``; every HTML file
+    parses and references no network script, stylesheet, font or image (tile
+    URLs given with ``--tiles`` are data for Leaflet, not page assets).
+    """
+    want = result if isinstance(result, Expected) else _expected(result)
+    expected = want.sites
+    problems: list[str] = []
+    try:
+        counts = {
+            "sites.parquet": _parquet_rows(folder / "sites.parquet"),
+            "sites.gpkg": int(pyogrio.read_info(folder / "sites.gpkg", layer="sites")["features"]),
+            "sites.csv": _csv_rows(folder / "sites.csv"),
+        }
+        rejected_rows = _csv_rows(folder / "rejected.csv")
+    except (OSError, ValueError, pyogrio.errors.DataSourceError) as exc:
+        msg = f"output check failed: a table does not reopen ({exc})"
+        raise EstatesError(msg) from exc
+    problems.extend(
+        f"{name} has {n} rows, expected {expected}" for name, n in counts.items() if n != expected
+    )
+    if rejected_rows != want.findings:
+        problems.append(f"rejected.csv has {rejected_rows} rows, expected {want.findings}")
+    if (folder / "changes.csv").exists() or (folder / "changes.json").exists():
+        try:
+            changes, changes_summary = read_changes(folder)
+        except (OSError, ValueError) as exc:
+            msg = f"output check failed: changes.csv or changes.json does not reopen ({exc})"
+            raise EstatesError(msg) from exc
+        said = changes_summary.get("rows")
+        if said != len(changes):
+            problems.append(f"changes.csv has {len(changes)} rows, changes.json says {said}")
+        if changes_summary.get("sites_new") != expected:
+            problems.append(
+                f"changes.json counts {changes_summary.get('sites_new')} sites, expected {expected}"
+            )
+    drawn = want.pages
+    pages = sorted(folder.glob("*.html"))
+    if pages:
+        from estates.render.maps import MAX_MAP_SITES  # imports folium: only when maps were drawn
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        parser = html.parser.HTMLParser()
+        parser.feed(text)
+        parser.close()
+        if _NETWORK_ASSET.search(text) or _CSS_NETWORK_URL.search(text):
+            problems.append(f"{page.name} loads an asset from the network")
+        if "</html>" not in text[-200:].lower():
+            problems.append(f"{page.name} is truncated")
+        marker = re.search(r'<meta name="estates:sites" content="(\d+)"', text)
+        total = re.search(r'<meta name="estates:sites-total" content="(\d+)"', text)
+        expected_total = drawn.get(page.stem)
+        if expected_total is None:
+            continue
+        # A page draws every site of its area, or its best MAX_MAP_SITES of them.
+        expected_drawn = min(expected_total, MAX_MAP_SITES)
+        if marker is None or int(marker[1]) != expected_drawn:
+            shown = marker[1] if marker else "no count of"
+            problems.append(
+                f"{page.name} shows {shown} sites, the table has {expected_drawn} for it"
+            )
+        if total is None or int(total[1]) != expected_total:
+            said = total[1] if total else "no total of"
+            problems.append(
+                f"{page.name} counts {said} sites in all, the table has {expected_total}"
+            )
+    if problems:
+        msg = "output check failed, nothing published: " + "; ".join(problems)
+        raise EstatesError(msg)
+
+
+def _parquet_rows(path: Path) -> int:
+    """Return the rows of a GeoParquet file from its footer, checking it names a geometry.
+
+    The footer is written last, so a truncated file has none and fails here;
+    the data pages are not read, so the check costs the same at any size.
+    """
+    metadata = pq.ParquetFile(path).metadata
+    if b"geo" not in (metadata.metadata or {}):
+        msg = f"{path.name} has no GeoParquet metadata"
+        raise ValueError(msg)
+    return int(metadata.num_rows)
+
+
+def _csv_rows(path: Path) -> int:
+    """Return the records of a CSV file (quoted line breaks included), read in chunks."""
+    chunks = pd.read_csv(path, dtype=str, usecols=[0], chunksize=1_000_000, encoding="utf-8-sig")
+    return sum(len(chunk) for chunk in chunks)
+
+
+__all__ = ["BuildOptions", "BuildReport", "build_output_set", "check_output_set", "write_csv"]

@@ -1,0 +1,1 @@
+"""Reading and writing: every file the tool reads or writes passes through here."""

@@ -1,0 +1,58 @@
+"""Where the bundled real data live, in a source checkout or an installed wheel.
+
+The data are not copied into the package in a checkout (they sit in ``data/``
+at the repository root, with their provenance); a wheel carries them as
+``estates/_bundled_data``. Everything else asks this module for paths.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    """Return the folder holding ``boundaries/``, ``sites/`` and ``estates/``."""
+    installed = _PACKAGE_DIR / "_bundled_data"
+    if installed.is_dir():
+        return installed
+    return _PACKAGE_DIR.parent / "data"
+
+
+def boundaries_path() -> Path:
+    """ONS London borough boundaries (May 2020, BGC), GeoJSON in WGS84."""
+    return data_dir() / "boundaries" / "london_boroughs.geojson"
+
+
+def groupings_path() -> Path:
+    """Pilots and sub-regions as borough memberships, keyed on GSS codes."""
+    return data_dir() / "boundaries" / "london_groupings.csv"
+
+
+def context_site_paths() -> list[Path]:
+    """NHS hospital and clinic records with coordinates, newest file first.
+
+    The order matters: it is the order in which an ERIC site code is looked up.
+    """
+    sites = data_dir() / "sites"
+    return [
+        sites / "nhs_hospitals_london_2018.csv",
+        sites / "nhs_hospitals_london_2014.csv",
+        sites / "nhs_clinics_london_2014.csv",
+    ]
+
+
+def eric_sites_path() -> Path:
+    """ERIC 2016/17 site-level records for the London-region trusts."""
+    return data_dir() / "estates" / "eric_sites_london.csv"
+
+
+def eric_pfi_path() -> Path:
+    """ERIC 2016/17 PFI sheet, London rows."""
+    return data_dir() / "estates" / "eric_pfi_sites_2016_17_london.csv"
+
+
+def eric_trust_path() -> Path:
+    """ERIC 2016/17 trust-level records for the London-region trusts."""
+    return data_dir() / "estates" / "eric_trust_2016_17_london.csv"

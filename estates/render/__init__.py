@@ -1,0 +1,1 @@
+"""What people look at: map pages, the index page, the PNG, the GeoPackage styles."""

@@ -1,0 +1,258 @@
+"""A picture of the London map, for reports and e-mail bodies (matplotlib, Agg).
+
+:func:`render_static_map` draws the same borough choropleth, outlines and
+sites as ``london.html``, with the same classes and colours
+(:mod:`estates.render.chart`), in British National Grid (EPSG:27700), and writes a
+PNG. It uses matplotlib's Agg canvas directly, so it neither needs nor changes
+a display or the global backend, and the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from estates.crs import BNG, WGS84, require_crs
+from estates.errors import ConfigError, DataValidationError
+from estates.render import chart
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = ["render_static_map"]
+
+_COLUMNS = {
+    "land_unused_ha": ("Unused NHS land (ha)", chart.UNUSED_PALETTE, chart.format_ha),
+    "estimated_value_gbp": (
+        "Indicative value of unused land (£)",
+        chart.VALUE_PALETTE,
+        chart.format_gbp,
+    ),
+}
+_PILOT_COLOUR = "#6a1b9a"
+_SUBREGION_COLOUR = "#37474f"
+# Marker area in points² for a radius in screen pixels (1 px = 0.75 pt at
+# 96 dpi), scaled down a little because the picture is smaller than a screen.
+_PX_TO_PT = 0.75 * 0.85
+
+
+def render_static_map(
+    sites: gpd.GeoDataFrame,
+    boroughs: gpd.GeoDataFrame,
+    out_path: Path,
+    *,
+    column: str = "land_unused_ha",
+    pilot_outlines: gpd.GeoDataFrame | None = None,
+    subregion_outlines: gpd.GeoDataFrame | None = None,
+    title: str = "Unused NHS land in London",
+    attribution: str = "",
+    dpi: int = 150,
+) -> Path:
+    """Draw boroughs shaded by ``column`` and the sites, and write a PNG.
+
+    Parameters
+    ----------
+    sites : geopandas.GeoDataFrame
+        Site records in EPSG:4326 with ``land_unused_ha``, ``disposal_score``
+        and ``in_london``; rows with no geometry or outside London are left
+        out. Markers are sized by unused hectares and coloured by score.
+        Left unchanged.
+    boroughs : geopandas.GeoDataFrame
+        Borough polygons in EPSG:4326 with ``column``. Left unchanged.
+    out_path : pathlib.Path
+        The PNG to write; its folder must exist.
+    column : {"land_unused_ha", "estimated_value_gbp"}
+        What shades the boroughs: hectares or pounds.
+    pilot_outlines, subregion_outlines : geopandas.GeoDataFrame, optional
+        Polygons in EPSG:4326 drawn as outlines (solid purple, dashed grey).
+    title : str
+        Heading of the picture.
+    attribution : str
+        Data credit printed under the map.
+    dpi : int, default 150
+        Resolution; the picture is 12 x 8.4 inches.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_path``.
+
+    Raises
+    ------
+    ConfigError
+        If ``column`` is not one of the allowed values.
+    CRSError
+        If a frame is not in EPSG:4326.
+    DataValidationError
+        If a needed column is missing.
+
+    Examples
+    --------
+    >>> render_static_map(None, None, Path("x.png"), column="area")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    estates.errors.ConfigError: column 'area' is not allowed; choose one of: land_unused_ha, ...
+    """
+    if column not in _COLUMNS:
+        msg = f"column {column!r} is not allowed; choose one of: {', '.join(_COLUMNS)}"
+        raise ConfigError(msg)
+    require_crs(sites, WGS84, stage="render_static_map (sites)")
+    require_crs(boroughs, WGS84, stage="render_static_map (boroughs)")
+    for frame, what, needed in (
+        (sites, "sites", ("land_unused_ha", "disposal_score", "in_london")),
+        (boroughs, "boroughs", (column,)),
+    ):
+        missing = [c for c in needed if c not in frame.columns]
+        if missing:
+            msg = f"{what} is missing column(s) {', '.join(missing)} for the static map"
+            raise DataValidationError(msg)
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    heading, palette, fmt = _COLUMNS[column]
+    shapes = boroughs.to_crs(BNG)
+    classes = chart.classify(pd.to_numeric(shapes[column], errors="coerce"), palette)
+    fills = [classes.colour_of(i) for i in classes.index]
+
+    keep = sites.geometry.notna() & ~sites.geometry.is_empty
+    keep &= sites["in_london"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    points = sites[keep.to_numpy(dtype=bool)].to_crs(BNG)
+    unused = pd.to_numeric(points["land_unused_ha"], errors="coerce").to_numpy(dtype=float)
+    score = pd.to_numeric(points["disposal_score"], errors="coerce").to_numpy(dtype=float)
+    radius = np.array([chart.site_radius_px(v) for v in unused.tolist()])
+    order = np.lexsort((np.nan_to_num(score, nan=-1.0), -radius))
+
+    fig = Figure(figsize=(12, 8.4), facecolor="white")
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.0, 0.06, 0.75, 0.85))
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    shapes.plot(ax=ax, color=fills, edgecolor="white", linewidth=0.6)
+    if subregion_outlines is not None and len(subregion_outlines):
+        require_crs(subregion_outlines, WGS84, stage="render_static_map (sub-regions)")
+        subregion_outlines.to_crs(BNG).boundary.plot(
+            ax=ax, color=_SUBREGION_COLOUR, linewidth=1.1, linestyle=(0, (5, 4))
+        )
+    if pilot_outlines is not None and len(pilot_outlines):
+        require_crs(pilot_outlines, WGS84, stage="render_static_map (pilots)")
+        pilot_outlines.to_crs(BNG).boundary.plot(ax=ax, color=_PILOT_COLOUR, linewidth=2.0)
+    if len(points):
+        xs = points.geometry.x.to_numpy()[order]
+        ys = points.geometry.y.to_numpy()[order]
+        ax.scatter(
+            xs,
+            ys,
+            s=(2 * radius[order] * _PX_TO_PT) ** 2,
+            c=[chart.score_colour(v) for v in score[order].tolist()],
+            edgecolors="#1f2933",
+            linewidths=0.5,
+            alpha=0.92,
+            zorder=5,
+        )
+    _scale_bar(ax)
+
+    fig.text(0.015, 0.955, title, fontsize=17, fontweight="bold", color="#1f2933")
+    fig.text(
+        0.015,
+        0.925,
+        f"Boroughs shaded by {heading[0].lower()}{heading[1:]}; "
+        "sites sized by unused land and coloured by disposal score.",
+        fontsize=10.5,
+        color="#52606d",
+    )
+    if attribution:
+        fig.text(
+            0.015, 0.02, "\n".join(textwrap.wrap(attribution, 170)), fontsize=7.5, color="#616e7c"
+        )
+
+    handles: list[Any] = [Patch(color="none", label=heading)]
+    handles += [
+        Patch(facecolor=c, edgecolor="#9aa5b1", label=label)
+        for c, label in zip(classes.colours, classes.labels(fmt), strict=True)
+    ]
+    if any(i < 0 for i in classes.index):
+        handles.append(Patch(facecolor=chart.NO_DATA_COLOUR, edgecolor="#9aa5b1", label="No data"))
+    handles.append(Patch(color="none", label=" "))
+    handles.append(Patch(color="none", label="Site disposal score (0–1)"))
+    lows = (0.0, *chart.SCORE_BINS[:-1])
+    for lo, hi, c in zip(lows, chart.SCORE_BINS, chart.SCORE_PALETTE, strict=True):
+        handles.append(_dot(Line2D, c, 8, f"{lo:.1f} – {hi:.1f}"))
+    handles.append(_dot(Line2D, chart.UNSCORED_COLOUR, 8, "Not scored"))
+    handles.append(Patch(color="none", label=" "))
+    handles.append(Patch(color="none", label="Marker size: unused land"))
+    for ha in (0.5, 2.0, 10.0):
+        size = 2 * chart.site_radius_px(ha) * _PX_TO_PT
+        handles.append(_dot(Line2D, "white", size, chart.format_ha(ha)))
+    handles.append(Patch(color="none", label=" "))
+    handles.append(Line2D([], [], color=_PILOT_COLOUR, linewidth=2, label="Devolution pilot"))
+    handles.append(
+        Line2D(
+            [],
+            [],
+            color=_SUBREGION_COLOUR,
+            linewidth=1.1,
+            linestyle=(0, (5, 4)),
+            label="Sub-region",
+        )
+    )
+    legend = fig.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(0.75, 0.88),
+        frameon=False,
+        fontsize=9.5,
+        handlelength=1.8,
+        labelspacing=0.45,
+    )
+    for text, handle in zip(legend.get_texts(), handles, strict=True):
+        if isinstance(handle, Patch) and handle.get_facecolor()[3] == 0 and text.get_text().strip():
+            text.set_fontweight("bold")
+
+    out_path = Path(out_path)
+    fig.savefig(out_path, dpi=dpi, facecolor="white", metadata={"Software": None})
+    return out_path
+
+
+def _dot(line_cls: Any, colour: str, size: float, label: str) -> Any:
+    return line_cls(
+        [],
+        [],
+        marker="o",
+        linestyle="none",
+        markersize=size,
+        markerfacecolor=colour,
+        markeredgecolor="#1f2933",
+        markeredgewidth=0.6,
+        label=label,
+    )
+
+
+def _scale_bar(ax: Any, km: int = 10) -> None:
+    """Draw a ``km`` kilometre bar and a north arrow in the lower left (metres)."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    left = x0 + (x1 - x0) * 0.03
+    base = y0 + (y1 - y0) * 0.04
+    length = km * 1000
+    ax.plot(
+        [left, left + length], [base, base], color="#1f2933", linewidth=3, solid_capstyle="butt"
+    )
+    for tick in (left, left + length / 2, left + length):
+        ax.plot([tick, tick], [base, base + (y1 - y0) * 0.008], color="#1f2933", linewidth=1)
+    ax.text(left + length / 2, base + (y1 - y0) * 0.015, f"{km} km", ha="center", fontsize=9)
+    ax.annotate(
+        "N",
+        xy=(left + length * 0.05, base + (y1 - y0) * 0.16),
+        xytext=(left + length * 0.05, base + (y1 - y0) * 0.07),
+        ha="center",
+        fontsize=10,
+        fontweight="bold",
+        arrowprops={"arrowstyle": "-|>", "color": "#1f2933", "linewidth": 1.2},
+    )

@@ -1,0 +1,1 @@
+"""Figures over the whole table: tallies, aggregates, the disposal pipeline, the summary."""

@@ -1,0 +1,352 @@
+"""Build ``summary.json``: the figures, how they were reached, and how they reconcile.
+
+:func:`summarise` gathers the target, the valuation, the score's settings,
+London, borough, pilot and sub-region totals, the disposal pipeline, the
+stage counts and the sources into one dict (written by
+:func:`estates.io.tables.write_json`). :func:`reconcile_land` splits the land in
+the input records into the buckets that explain why the London figure is
+what it is: inside London, located outside London, unlocated, ERIC aggregate
+rows and rejected rows, which add up to the input total.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+
+from estates.config import Config
+from estates.frames import number_column
+from estates.report.aggregate import (
+    TOP_N,
+    _round,
+    _text,
+    aggregate_groups,
+    aggregate_london,
+    borough_entries,
+    london_mask,
+)
+from estates.report.tally import Tally, TallyKey
+from estates.stages.score import UNRESOLVED_FLAGS
+from estates.stages.valuation import Valuation
+
+log = logging.getLogger("estates")
+
+#: The bundled data's sources, as ``data/ATTRIBUTION.md`` states them.
+SOURCES: dict[str, dict[str, str]] = {
+    "eric": {
+        "name": "Estates Returns Information Collection (ERIC) 2016/17, NHS Digital",
+        "attribution": (
+            "Estates Returns Information Collection (ERIC) 2016/17, NHS Digital. Contains public "
+            "sector information licensed under the Open Government Licence v3.0. Data are as "
+            "submitted by trusts and not amended centrally."
+        ),
+        "licence": "Open Government Licence v3.0",
+    },
+    "nhs_choices": {
+        "name": "NHS Choices (now NHS.UK) hospital and clinic data",
+        "attribution": (
+            "Contains public sector information from NHS Choices licensed under the Open "
+            "Government Licence."
+        ),
+        "licence": "Open Government Licence v3.0",
+    },
+    "ons": {
+        "name": "London borough boundaries (May 2020), Office for National Statistics",
+        "attribution": (
+            "Source: Office for National Statistics, licensed under the Open Government Licence "
+            "v3.0. Contains OS data © Crown copyright and database right 2020."
+        ),
+        "licence": "Open Government Licence v3.0",
+    },
+}
+#: The reconciliation buckets, in order, with what each holds.
+RECONCILIATION_BUCKETS = {
+    "inside_london": "located inside Greater London: in the London totals",
+    "outside_london": "located outside Greater London (trust sites beyond the boundary)",
+    "unlocated": "not located: no ODS code or name match and no --locations entry",
+    "aggregate": "ERIC aggregate rows: a trust's bundle of small sites, not a place",
+    "rejected": "rejected by validation: not in the site table (see rejected.csv)",
+}
+_LARGEST = 3
+#: Each bucket's key among :func:`estates.report.tally.site_tallies` (``rejected``: the records').
+_TALLY_KEYS = {
+    "inside_london": ("london",),
+    "outside_london": ("outside",),
+    "unlocated": ("unlocated",),
+    "aggregate": ("aggregate",),
+    "rejected": ("rejected",),
+}
+
+
+def reconcile_land(
+    records: pd.DataFrame,
+    sites: pd.DataFrame,
+    *,
+    tallies: dict[TallyKey, Tally] | None = None,
+    source_files: list[str] | None = None,
+) -> dict[str, Any]:
+    """Split the land of every input record into buckets that add up to the input total.
+
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        Every site record as loaded, before validation (``source_file``,
+        ``source_row``, optional ``land_owned_ha`` and ``land_unused_ha``).
+        Left unchanged.
+    sites : pandas.DataFrame
+        The site table (the kept records, with ``in_london`` and
+        ``located_by``). Left unchanged.
+    tallies : dict, optional
+        Already added up: :func:`~estates.report.tally.site_tallies` of the site
+        table, with ``("records",)`` and ``("rejected",)`` tallies of the input
+        records. Then ``records`` and ``sites`` need only hold each bucket's
+        largest rows, and ``source_files`` names every input file.
+    source_files : list of str, optional
+        With ``tallies``: the input files.
+
+    Returns
+    -------
+    dict
+        ``total`` (rows, ha owned and unused of all input records, the files),
+        ``buckets`` (per :data:`RECONCILIATION_BUCKETS` key: ``meaning``,
+        ``rows``, ``land_owned_ha``, ``land_unused_ha`` and the ``largest``
+        contributors of unused land), ``balanced`` (True when the buckets add up
+        to the total within 1e-6 ha) and ``difference_owned_ha`` /
+        ``difference_unused_ha``.
+
+    Examples
+    --------
+    >>> records = pd.DataFrame({"source_file": "f.csv", "source_row": [2, 3, 4],
+    ...     "site_code": ["A", "B", "C"], "land_owned_ha": [5.0, 2.0, 1.0],
+    ...     "land_unused_ha": [1.0, 2.0, 0.0]})
+    >>> sites = records.iloc[:2].assign(in_london=[True, False],
+    ...                                 located_by=["ods_code", "unlocated"])
+    >>> r = reconcile_land(records, sites)
+    >>> {k: b["land_owned_ha"] for k, b in r["buckets"].items()}
+    {'inside_london': 5.0, 'outside_london': 0.0, 'unlocated': 2.0, 'aggregate': 0.0,
+     'rejected': 1.0}
+    >>> r["balanced"]
+    True
+    """
+    frames = reconciliation_frames(records, sites)
+    if tallies is None:
+        tallies = {_TALLY_KEYS[key]: Tally.of(frame) for key, frame in frames.items()}
+        tallies[("records",)] = Tally.of(records)
+        source_files = sorted(set(records["source_file"].astype(str)))
+    buckets = {
+        key: {"meaning": RECONCILIATION_BUCKETS[key], **_bucket(frame, tallies[_TALLY_KEYS[key]])}
+        for key, frame in frames.items()
+    }
+    records_tally = tallies[("records",)]
+    total_owned = records_tally.total("land_owned_ha", missing=0.0)
+    total_unused = records_tally.total("land_unused_ha", missing=0.0)
+    parts = [tallies[_TALLY_KEYS[key]] for key in frames]
+    diff_owned = total_owned - sum(t.total("land_owned_ha", missing=0.0) for t in parts)
+    diff_unused = total_unused - sum(t.total("land_unused_ha", missing=0.0) for t in parts)
+    return {
+        "note": (
+            "Every input record is in exactly one bucket; the buckets add up to the input total. "
+            "Only inside_london is in the London, borough, pilot and sub-region figures."
+        ),
+        "total": {
+            "rows": records_tally.rows,
+            "land_owned_ha": round(total_owned, 6),
+            "land_unused_ha": round(total_unused, 6),
+            "source_files": list(source_files or []),
+        },
+        "buckets": buckets,
+        "balanced": abs(diff_owned) < 1e-6 and abs(diff_unused) < 1e-6,
+        "difference_owned_ha": round(diff_owned, 9) + 0.0,
+        "difference_unused_ha": round(diff_unused, 9) + 0.0,
+    }
+
+
+def reconciliation_frames(records: pd.DataFrame, sites: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Return the rows of each :data:`RECONCILIATION_BUCKETS` bucket, in input order."""
+    kept = set(zip(sites["source_file"].astype(str), sites["source_row"].astype(int), strict=True))
+    keys = zip(records["source_file"].astype(str), records["source_row"].astype(int), strict=True)
+    rejected = records.loc[[key not in kept for key in keys]]
+    located_by = (
+        sites["located_by"].astype("string").fillna("")
+        if "located_by" in sites
+        else pd.Series("", index=sites.index, dtype="string")
+    )
+    london = london_mask(sites)
+    aggregate = located_by.eq("aggregate")
+    unlocated = located_by.eq("unlocated") & ~aggregate
+    outside = ~london & ~aggregate & ~unlocated
+    return {
+        "inside_london": sites.loc[london],
+        "outside_london": sites.loc[outside],
+        "unlocated": sites.loc[unlocated],
+        "aggregate": sites.loc[aggregate],
+        "rejected": rejected,
+    }
+
+
+def largest_rows(frame: pd.DataFrame, n: int = 3) -> pd.DataFrame:
+    """Return the ``n`` rows with most unused land (then land owned), ties in input order."""
+    if not len(frame):
+        return frame
+    order = frame.assign(
+        _unused=number_column(frame, "land_unused_ha").fillna(-1.0),
+        _owned=number_column(frame, "land_owned_ha").fillna(-1.0),
+    ).sort_values(["_unused", "_owned"], ascending=False, kind="mergesort")
+    return frame.loc[order.index[:n]]
+
+
+def score_settings(config: Config) -> dict[str, Any]:
+    """Return ``summary.json``'s ``score`` section: the weights and the formula in words.
+
+    Examples
+    --------
+    >>> score_settings(Config())["weights"]["weight_value"]
+    0.5
+    """
+    s = config.score
+    return {
+        "weights": {
+            "weight_value": s.weight_value,
+            "weight_share": s.weight_share,
+            "weight_backlog": s.weight_backlog,
+            "penalty_pfi": s.penalty_pfi,
+            "penalty_quality": s.penalty_quality,
+        },
+        "formula": (
+            "disposal_score = clip(score_value + score_share + score_backlog - score_constraints, "
+            "0, 1); score_value = w_value x estimated_value_gbp / largest among candidates; "
+            "score_share = w_share x land_unused_share; score_backlog = w_backlog x "
+            "backlog_avoided_gbp / largest among candidates, backlog_avoided_gbp = "
+            "backlog_total_gbp x land_unused_share; weights divided by w_value + w_share + "
+            "w_backlog; score_constraints = penalty_pfi x pfi + penalty_quality x "
+            "(any unresolved flag)"
+        ),
+        "unresolved_flags": list(UNRESOLVED_FLAGS),
+        "candidates": "sites located inside Greater London with land_unused_ha > 0",
+        "documentation": "docs/scoring.md",
+    }
+
+
+def summarise(
+    *,
+    sites: pd.DataFrame,
+    boroughs: pd.DataFrame,
+    groupings: pd.DataFrame,
+    records: pd.DataFrame,
+    valuation: Valuation,
+    pipeline: dict[str, Any],
+    counts: dict[str, Any],
+    config: Config,
+    bundled_sites: bool = True,
+    bundled_boundaries: bool = True,
+    top_n: int = TOP_N,
+    tallies: dict[TallyKey, Tally] | None = None,
+    source_files: list[str] | None = None,
+) -> dict[str, Any]:
+    """Return the ``summary.json`` dict of one run.
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        The ranked site table. Left unchanged, like every input.
+    boroughs : pandas.DataFrame
+        Boroughs with totals (:func:`estates.report.aggregate.aggregate_boroughs`).
+    groupings : pandas.DataFrame
+        Pilot and sub-region memberships.
+    records : pandas.DataFrame
+        Every input site record, before validation (for the reconciliation).
+    valuation : Valuation
+        How land was valued (:func:`estates.stages.valuation.value_sites`).
+    pipeline : dict
+        :func:`estates.report.disposal.summarise_pipeline`'s result.
+    counts : dict
+        The pipeline's stage counts.
+    config : Config
+        The run's settings (target and score weights).
+    bundled_sites, bundled_boundaries : bool, default True
+        Whether the bundled ERIC sites and ONS boundaries were used (their
+        sources are listed only then).
+    top_n : int, default 10
+        Ranked sites listed per pilot and sub-region.
+    tallies, source_files : optional
+        The counts and sums of the whole input, added up chunk by chunk (see
+        :func:`reconcile_land`); then ``sites`` and ``records`` need only hold
+        the rows the summary lists (the chunked build, :mod:`estates.builder.chunked`).
+
+    Returns
+    -------
+    dict
+        Sections ``target_gbp``, ``target_source``, ``valuation``, ``score``,
+        ``london``, ``boroughs``, ``pilots``, ``subregions``, ``pipeline``,
+        ``reconciliation``, ``counts`` and ``sources``. Hectares are rounded to
+        6 decimals, pounds to whole pounds, shares of the target (0-1) to 9.
+
+    Examples
+    --------
+    >>> from estates.builder.pipeline import run
+    >>> summary = run().summary  # run() calls summarise() last
+    >>> list(summary)
+    ['target_gbp', 'target_source', 'valuation', 'score', 'london', 'boroughs', 'pilots',
+     'subregions', 'pipeline', 'reconciliation', 'counts', 'sources']
+    >>> summary["reconciliation"]["total"]["land_unused_ha"]
+    148.69
+    """
+    target = config.valuation.target_gbp
+    sources = [SOURCES["eric"]] if bundled_sites else []
+    sources.append(SOURCES["nhs_choices"])
+    if bundled_boundaries:
+        sources.append(SOURCES["ons"])
+    summary = {
+        "target_gbp": target,
+        "target_source": config.valuation.target_source,
+        "valuation": valuation.to_dict(),
+        "score": score_settings(config),
+        "london": aggregate_london(sites, target_gbp=target, tallies=tallies),
+        "boroughs": borough_entries(boroughs, valued_per_ha=valuation.by_borough),
+        "pilots": aggregate_groups(
+            sites, groupings, group_type="pilot", target_gbp=target, top_n=top_n, tallies=tallies
+        ),
+        "subregions": aggregate_groups(
+            sites,
+            groupings,
+            group_type="subregion",
+            target_gbp=target,
+            top_n=top_n,
+            tallies=tallies,
+        ),
+        "pipeline": pipeline,
+        "reconciliation": reconcile_land(
+            records, sites, tallies=tallies, source_files=source_files
+        ),
+        "counts": counts,
+        "sources": [dict(s) for s in sources],
+    }
+    london = summary["london"]
+    log.info(
+        "London: %.2f ha not delivering services at %d located sites, %.1f%% of the target",
+        london["land_unused_ha"] or 0.0,
+        london["sites_located"],
+        100 * (london["share_of_target"] or 0.0),
+    )
+    return summary
+
+
+def _bucket(frame: pd.DataFrame, tally: Tally) -> dict[str, Any]:
+    largest = [
+        {
+            "site_code": _text(row.get("site_code")),
+            "site_name": _text(row.get("site_name")),
+            "trust_name": _text(row.get("trust_name")),
+            "land_owned_ha": _round(row.get("land_owned_ha"), 6),
+            "land_unused_ha": _round(row.get("land_unused_ha"), 6),
+        }
+        for _, row in largest_rows(frame, _LARGEST).iterrows()
+    ]
+    return {
+        "rows": tally.rows,
+        "land_owned_ha": round(tally.total("land_owned_ha", missing=0.0), 6),
+        "land_unused_ha": round(tally.total("land_unused_ha", missing=0.0), 6),
+        "largest": largest,
+    }

@@ -1,0 +1,1 @@
+"""The per-site stages: load, validate, locate, join, tag, measure, value, score."""

@@ -1,0 +1,234 @@
+"""Give each site record a location: its own coordinates, or a look-up.
+
+ERIC 2016/17 site records carry land figures but no coordinates. Each record
+without coordinates is located by, in order:
+
+1. ``ods_code``: its exact ODS site code in the NHS hospital and clinic files,
+   newest file first;
+2. ``name_match``: its normalised name, among records of the same trust first,
+   then of any trust (flagged for review: names are not identifiers);
+3. ``locations_file``: the user's ``--locations`` file.
+
+Records with coordinates of their own are ``input_coordinates``; ERIC
+aggregate rows are ``aggregate`` (a bundle of small sites, not a place); the
+rest are ``unlocated``. None is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import numpy as np
+import pandas as pd
+
+from estates.findings import Findings
+from estates.stages.validate import add_flag
+
+log = logging.getLogger("estates")
+
+#: Values of the ``located_by`` column, in the order they are tried.
+LOCATED_BY = (
+    "input_coordinates",
+    "ods_code",
+    "name_match",
+    "locations_file",
+    "aggregate",
+    "unlocated",
+)
+#: Candidates farther apart than this (metres, roughly) make a name match ambiguous.
+_SAME_PLACE_DEG = 0.002
+
+
+def normalise_name(name: object) -> str:
+    """Return a site name reduced for matching: upper case, no punctuation, ``SAINT``.
+
+    Examples
+    --------
+    >>> normalise_name(" St. Ann's Hospital ")
+    'SAINT ANNS HOSPITAL'
+    >>> normalise_name("Barking & Dagenham")
+    'BARKING AND DAGENHAM'
+    """
+    text = str(name).upper().replace("&", " AND ").replace("'", "").replace("’", "")
+    text = re.sub(r"\bST\b\.?", "SAINT", text)
+    text = re.sub(r"[^A-Z0-9 ]", " ", text)
+    return " ".join(text.split())
+
+
+def locate_sites(
+    records: pd.DataFrame,
+    context: pd.DataFrame,
+    *,
+    locations: pd.DataFrame | None = None,
+    findings: Findings,
+) -> pd.DataFrame:
+    """Return ``records`` with ``located_by`` and ``location_source`` and filled coordinates.
+
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        Validated site records; rows with ``latitude``/``longitude`` or
+        ``easting``/``northing`` keep them. Left unchanged.
+    context : pandas.DataFrame
+        NHS hospital and clinic records from :func:`estates.io.inputs.load_context_sites`.
+    locations : pandas.DataFrame, optional
+        The user's locations (:func:`estates.io.inputs.load_locations`), already checked.
+    findings : Findings
+        Receives a ``flagged`` finding for each name match, each unlocated site,
+        and each locations-file entry that was not needed or not used.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with coordinates filled in WGS84 where a look-up found them.
+    """
+    out = records.copy()
+    lat = out["latitude"].to_numpy(dtype=float).copy()
+    lon = out["longitude"].to_numpy(dtype=float).copy()
+    has_en = ~np.isnan(out["easting"].to_numpy(dtype=float))
+    located_by = np.full(len(out), "unlocated", dtype=object)
+    source = np.full(len(out), "", dtype=object)
+    own = ~np.isnan(lat) | has_en
+    located_by[own] = "input_coordinates"
+    source[own] = out["source_file"].to_numpy()[own]
+    aggregate = (
+        out["is_aggregate"].to_numpy(dtype=bool) if "is_aggregate" in out else np.zeros(len(out))
+    )
+    located_by[aggregate & ~own] = "aggregate"
+    flags = out["quality_flags"].copy()
+
+    by_code = context.sort_values(["file_rank", "source_row"]).drop_duplicates("context_code")
+    by_code = by_code.set_index("context_code")
+    context_names = context.assign(_name=context["context_name"].map(normalise_name))
+    context_trust = np.where(
+        context_names["parent_code"].fillna("").str.len() > 0,
+        context_names["parent_code"].fillna(""),
+        context_names["context_code"].str[:3],
+    )
+    context_names["_trust"] = context_trust
+
+    codes = out["site_code"].astype(str).to_numpy()
+    names = out["site_name"].astype(str).to_numpy()
+    trusts = (
+        out["trust_code"].astype("string").fillna("").to_numpy()
+        if "trust_code" in out
+        else np.full(len(out), "")
+    )
+    for i in np.flatnonzero(located_by == "unlocated"):
+        if codes[i] in by_code.index:
+            hit = by_code.loc[codes[i]]
+            lat[i], lon[i] = hit["latitude"], hit["longitude"]
+            located_by[i], source[i] = "ods_code", hit["source_file"]
+            continue
+        match = _match_name(names[i], trusts[i], context_names)
+        if match is not None:
+            hit, scope = match
+            lat[i], lon[i] = hit["latitude"], hit["longitude"]
+            located_by[i], source[i] = "name_match", hit["source_file"]
+            flags = add_flag(flags, np.arange(len(out)) == i, "name_match_review")
+            findings.add(
+                str(out["source_file"].iloc[i]),
+                int(out["source_row"].iloc[i]),
+                f"located by name: {names[i].strip()!r} matches {hit['context_name']!r} "
+                f"({hit['context_code']}, {scope}) in {hit['source_file']} row "
+                f"{hit['source_row']}; check it is the same place, or give the site "
+                "in a --locations file",
+                action="flagged",
+                check="name_match",
+                site_code=codes[i],
+                column="site_name",
+                value=names[i].strip(),
+            )
+    if locations is not None and len(locations):
+        used = _apply_locations(out, locations, lat, lon, located_by, source, findings)
+        log.info("locations file placed %d sites", used)
+    for i in np.flatnonzero(located_by == "unlocated"):
+        findings.add(
+            str(out["source_file"].iloc[i]),
+            int(out["source_row"].iloc[i]),
+            "not located: no coordinates, no ODS site code or name match in the NHS "
+            "hospital and clinic files; kept in totals as unlocated. Add it to a "
+            "--locations file to map it",
+            action="flagged",
+            check="unlocated",
+            site_code=codes[i],
+        )
+    flags = add_flag(flags, located_by == "unlocated", "unlocated")
+    out["latitude"], out["longitude"] = lat, lon
+    out["located_by"] = pd.Series(located_by, index=out.index, dtype="string")
+    out["location_source"] = pd.Series(source, index=out.index, dtype="string")
+    out["quality_flags"] = flags
+    counts = out["located_by"].value_counts()
+    log.info(
+        "located %d of %d records: %s",
+        int((~out["located_by"].isin(["unlocated", "aggregate"])).sum()),
+        len(out),
+        ", ".join(f"{k} {int(counts.get(k, 0))}" for k in LOCATED_BY if counts.get(k, 0)),
+    )
+    return out
+
+
+def _match_name(name: str, trust: str, context: pd.DataFrame) -> tuple[pd.Series, str] | None:
+    key = normalise_name(name)
+    if not key:
+        return None
+    same_name = context[context["_name"] == key]
+    if same_name.empty:
+        return None
+    for scope, candidates in (
+        ("same trust", same_name[same_name["_trust"] == trust]),
+        ("another trust", same_name),
+    ):
+        if candidates.empty:
+            continue
+        spread = max(np.ptp(candidates["latitude"]), np.ptp(candidates["longitude"]))
+        if spread > _SAME_PLACE_DEG:
+            if scope == "same trust":
+                continue
+            return None
+        best = candidates.sort_values(["file_rank", "source_row"]).iloc[0]
+        return best, scope
+    return None
+
+
+def _apply_locations(  # noqa: PLR0917 - fills the caller's arrays in place
+    out: pd.DataFrame,
+    locations: pd.DataFrame,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    located_by: np.ndarray,
+    source: np.ndarray,
+    findings: Findings,
+) -> int:
+    position = {code: i for i, code in enumerate(out["site_code"].astype(str))}
+    used = 0
+    for loc in locations.itertuples(index=False):
+        i = position.get(str(loc.site_code))
+        if i is None:
+            findings.add(
+                str(loc.source_file),
+                int(loc.source_row),
+                f"site code {loc.site_code} is not in the site records; location not used",
+                action="rejected",
+                check="unknown_site_code",
+                site_code=loc.site_code,
+                column="site_code",
+                value=loc.site_code,
+            )
+        elif located_by[i] != "unlocated":
+            findings.add(
+                str(loc.source_file),
+                int(loc.source_row),
+                f"site {loc.site_code} is already located by {located_by[i]}; this "
+                "location was not used",
+                action="warning",
+                check="location_not_needed",
+                site_code=loc.site_code,
+            )
+        else:
+            lat[i], lon[i] = loc.latitude, loc.longitude
+            located_by[i] = "locations_file"
+            source[i] = f"{loc.source_file}: {loc.source}"
+            used += 1
+    return used

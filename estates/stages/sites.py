@@ -1,0 +1,136 @@
+"""Load site records as located points, before any borough join: the analyst's loader."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+
+from estates.config import ValidationConfig
+from estates.crs import BNG, WGS84
+from estates.findings import Findings
+from estates.io.inputs import load_context_sites, load_eric_sites, load_locations, read_site_records
+from estates.stages.locate import locate_sites
+from estates.stages.validate import reject_bad_coordinates, validate_records
+
+log = logging.getLogger("estates")
+
+
+def read_records(
+    paths: Sequence[Path | str] | None, *, findings: Findings, config: ValidationConfig
+) -> pd.DataFrame:
+    """Return the raw site records of ``paths``, or the bundled ERIC sites if none."""
+    if not paths:
+        return load_eric_sites(findings=findings)
+    frames = [
+        read_site_records(p, findings=findings, max_csv_bytes=config.max_csv_bytes) for p in paths
+    ]
+    records = pd.concat(frames, ignore_index=True)
+    records["is_aggregate"] = False
+    return records
+
+
+def locate_records(
+    records: pd.DataFrame,
+    *,
+    context: pd.DataFrame,
+    locations: Path | str | None,
+    config: ValidationConfig,
+    findings: Findings,
+) -> pd.DataFrame:
+    """Validate ``records`` and locate the kept ones (see :mod:`estates.stages.locate`)."""
+    kept = validate_records(records, config=config, findings=findings)
+    checked_locations = None
+    if locations is not None:
+        checked_locations = reject_bad_coordinates(
+            load_locations(Path(locations), findings=findings), findings=findings
+        )
+    return locate_sites(kept, context, locations=checked_locations, findings=findings)
+
+
+def load_sites(
+    paths: Sequence[Path | str] | None = None,
+    *,
+    locations: Path | str | None = None,
+    config: ValidationConfig | None = None,
+    findings: Findings | None = None,
+) -> gpd.GeoDataFrame:
+    """Load, validate and locate site records; return them as WGS84 points.
+
+    Parameters
+    ----------
+    paths : sequence of path-like, optional
+        Your site files (CSV, GeoPackage, GeoJSON, GeoParquet, Shapefile).
+        Default: the bundled ERIC 2016/17 London site records, located with
+        the bundled NHS hospital and clinic files.
+    locations : path-like, optional
+        A locations file (``site_code``, ``latitude``, ``longitude``, ``source``).
+    config : ValidationConfig, optional
+        Validation limits; default :class:`estates.config.ValidationConfig()`.
+    findings : Findings, optional
+        Receives every rejected, flagged or warned-about record. If omitted,
+        their number is logged: pass one to see them.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per kept record, in EPSG:4326; unlocated records and ERIC
+        aggregate rows have a missing geometry. ``located_by`` says how each
+        was located. No borough columns yet: see :func:`estates.join_boroughs`.
+
+    Examples
+    --------
+    >>> sites = load_sites()
+    >>> sites.crs.to_string(), len(sites)
+    ('EPSG:4326', 172)
+    >>> int((sites["located_by"] == "ods_code").sum())
+    101
+    """
+    own_findings = findings if findings is not None else Findings()
+    config = config or ValidationConfig()
+    context = load_context_sites(findings=own_findings)
+    records = read_records(paths, findings=own_findings, config=config)
+    located = locate_records(
+        records, context=context, locations=locations, config=config, findings=own_findings
+    )
+    if findings is None and len(own_findings):
+        log.info(
+            "%d rejected, %d flagged records; pass findings=Findings() to see them",
+            own_findings.count("rejected"),
+            own_findings.count("flagged"),
+        )
+    points = to_points(located)
+    out = pd.DataFrame(points.drop(columns="geometry"))
+    has = out["longitude"].notna().to_numpy()
+    geometry = np.full(len(out), None, dtype=object)
+    geometry[has] = gpd.points_from_xy(out.loc[has, "longitude"], out.loc[has, "latitude"])
+    return gpd.GeoDataFrame(out, geometry=geometry, crs=WGS84).reset_index(drop=True)
+
+
+def to_points(located: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Return the records as points in EPSG:27700, with all four coordinates filled."""
+    lat = located["latitude"].to_numpy(dtype=float)
+    lon = located["longitude"].to_numpy(dtype=float)
+    east = located["easting"].to_numpy(dtype=float).copy()
+    north = located["northing"].to_numpy(dtype=float).copy()
+    to_bng = pyproj.Transformer.from_crs(WGS84, BNG, always_xy=True)
+    to_wgs = pyproj.Transformer.from_crs(BNG, WGS84, always_xy=True)
+    has_ll = ~np.isnan(lat) & ~np.isnan(lon)
+    if has_ll.any():
+        east[has_ll], north[has_ll] = to_bng.transform(lon[has_ll], lat[has_ll])
+    has_en = ~has_ll & ~np.isnan(east) & ~np.isnan(north)
+    lat, lon = lat.copy(), lon.copy()
+    if has_en.any():
+        lon[has_en], lat[has_en] = to_wgs.transform(east[has_en], north[has_en])
+    out = located.copy()
+    out["latitude"], out["longitude"] = lat, lon
+    out["easting"], out["northing"] = east, north
+    located_mask = ~np.isnan(east)
+    geometry = np.full(len(out), None, dtype=object)
+    geometry[located_mask] = gpd.points_from_xy(east[located_mask], north[located_mask])
+    return gpd.GeoDataFrame(out, geometry=geometry, crs=BNG)

@@ -1,0 +1,70 @@
+"""Tag sites with the pilots and the sub-region of their borough.
+
+Memberships are data (:func:`estates.io.inputs.load_groupings`), keyed on GSS borough
+codes, so a user can change them without touching code. A borough may be in
+several pilots (Haringey is in two) and in one sub-region.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def pilot_ids(groupings: pd.DataFrame) -> list[str]:
+    """Return the pilot ids in the order of the groupings file."""
+    pilots = groupings.loc[groupings["group_type"] == "pilot", "group_id"]
+    return list(dict.fromkeys(pilots))
+
+
+def subregion_ids(groupings: pd.DataFrame) -> list[str]:
+    """Return the sub-region ids in the order of the groupings file."""
+    subs = groupings.loc[groupings["group_type"] == "subregion", "group_id"]
+    return list(dict.fromkeys(subs))
+
+
+def group_names(groupings: pd.DataFrame) -> dict[str, str]:
+    """Return ``{group_id: group_name}`` for pilots and sub-regions."""
+    return dict(zip(groupings["group_id"], groupings["group_name"], strict=True))
+
+
+def tag_groupings(frame: pd.DataFrame, groupings: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of ``frame`` with ``pilots`` and ``subregion`` columns.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Any frame with a ``borough_code`` column (NA for rows in no borough).
+    groupings : pandas.DataFrame
+        Memberships from :func:`estates.io.inputs.load_groupings`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pilots``: the ids of every pilot the borough is in, ``;``-separated in
+        the file's order (``""`` for none); ``subregion``: the sub-region id
+        (NA when the row is in no borough). Filter with
+        ``frame.pilots.str.split(";").apply(lambda p: "ncl_estates" in p)`` or, in
+        QGIS, ``"pilots" LIKE '%ncl_estates%'``.
+
+    Examples
+    --------
+    >>> from estates.io.inputs import load_groupings
+    >>> f = pd.DataFrame({"borough_code": ["E09000014", "E09000033", None]})
+    >>> tag_groupings(f, load_groupings())[["pilots", "subregion"]].values.tolist()
+    [['ncl_estates;haringey_prevention', 'ncl'], ['', 'nwl'], ['', <NA>]]
+    """
+    order = {gid: i for i, gid in enumerate(pilot_ids(groupings))}
+    pilots = groupings[groupings["group_type"] == "pilot"]
+    by_borough: dict[str, list[str]] = {}
+    for code, gid in zip(pilots["borough_code"], pilots["group_id"], strict=True):
+        by_borough.setdefault(code, []).append(gid)
+    joined = {
+        code: ";".join(sorted(set(ids), key=order.__getitem__)) for code, ids in by_borough.items()
+    }
+    subs = groupings[groupings["group_type"] == "subregion"]
+    sub_of = dict(zip(subs["borough_code"], subs["group_id"], strict=True))
+    out = frame.copy()
+    codes = out["borough_code"].astype("string")
+    out["pilots"] = codes.map(lambda c: joined.get(c, "") if pd.notna(c) else "").astype("string")
+    out["subregion"] = codes.map(lambda c: sub_of.get(c) if pd.notna(c) else None).astype("string")
+    return out

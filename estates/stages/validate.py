@@ -1,0 +1,416 @@
+"""Check site records: codes, duplicates, land areas and coordinates.
+
+A record that cannot be used is *rejected* (left out of the site table); one
+that can be used with a caveat is *flagged* (kept, with the caveat in its
+``quality_flags``). Either way a :class:`~estates.findings.Finding` says which
+file, row, column and value, and what to do about it. Validation never raises
+for a bad record; it raises only when a whole file is unusable.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from estates.config import ValidationConfig
+from estates.crs import LONDON_BOUNDS_BNG, LONDON_BOUNDS_WGS84
+from estates.findings import Findings
+
+log = logging.getLogger("estates")
+
+_BNG_EXTENT = (0.0, 0.0, 700_000.0, 1_300_000.0)
+
+
+def add_flag(flags: pd.Series, mask: pd.Series | np.ndarray, text: str) -> pd.Series:
+    """Return ``flags`` with ``text`` appended (``;``-separated) where ``mask`` holds."""
+    out = flags.copy()
+    mask = np.asarray(mask, dtype=bool)
+    current = out[mask]
+    out[mask] = np.where(current.eq("").to_numpy(), text, current + ";" + text)
+    return out
+
+
+def validate_records(
+    records: pd.DataFrame,
+    *,
+    config: ValidationConfig,
+    findings: Findings,
+    earlier: Mapping[str, tuple[str, int]] | None = None,
+) -> pd.DataFrame:
+    """Return the usable records, with a ``quality_flags`` column; record the rest.
+
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        Site records from :mod:`estates.io.inputs` (``site_code``, ``source_file``,
+        ``source_row``, optional land and coordinate columns). Left unchanged.
+    config : ValidationConfig
+        The limits used by the checks.
+    findings : Findings
+        Receives one finding per problem.
+    earlier : mapping, optional
+        For records read a chunk at a time: ``{site key: (file, row)}`` of the
+        keys (:func:`site_keys`) already seen in earlier chunks, with where
+        each was first seen; a record with such a key is a duplicate.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The records not rejected, in input order, with ``quality_flags``
+        (``;``-separated short codes, ``""`` when clean).
+    """
+    out = records.copy()
+    if "quality_flags" not in out:
+        out["quality_flags"] = pd.Series("", index=out.index, dtype=object)
+    reject = np.zeros(len(out), dtype=bool)
+    if "_reject_geometry" in out:
+        reject |= out["_reject_geometry"].to_numpy(dtype=bool)
+    reject |= _check_codes(out, findings, earlier or {})
+    reject |= _check_land(out, config, findings)
+    out["quality_flags"] = _flag_implausible_land(out, config, findings)
+    reject |= _check_latlon(out, findings)
+    reject |= _check_easting_northing(out, findings)
+    kept = out.loc[~reject].drop(
+        columns=[c for c in out.columns if c.endswith("_text") or c.startswith("_")]
+    )
+    log.info(
+        "validated %d records: %d kept, %d rejected, %d flagged",
+        len(out),
+        len(kept),
+        int(reject.sum()),
+        int((kept["quality_flags"] != "").sum()),
+    )
+    return kept
+
+
+def reject_bad_coordinates(frame: pd.DataFrame, *, findings: Findings) -> pd.DataFrame:
+    """Return ``frame`` without rows whose coordinates are unusable; record each one.
+
+    Used for files that only carry locations (``--locations``), whose rows need
+    the same coordinate checks as site records.
+    """
+    reject = _check_latlon(frame, findings)
+    if "easting" in frame:
+        reject |= _check_easting_northing(frame, findings)
+    return frame.loc[~reject].drop(columns=[c for c in frame.columns if c.endswith("_text")])
+
+
+def _where(rec: pd.Series) -> tuple[str, int]:
+    return str(rec["source_file"]), int(rec["source_row"])
+
+
+def site_keys(records: pd.DataFrame) -> pd.Series:
+    """Return the key that must be unique per record: the stripped site code.
+
+    ERIC aggregate rows share one code across trusts, so theirs adds the
+    trust code. Blank codes give ``<NA>``.
+
+    Examples
+    --------
+    >>> site_keys(pd.DataFrame({"site_code": [" A ", "", None]})).tolist()
+    ['A', <NA>, <NA>]
+    """
+    codes = records["site_code"].astype("string").str.strip()
+    blank = codes.isna() | codes.eq("")
+    if "is_aggregate" in records:
+        aggregate = records["is_aggregate"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    else:
+        aggregate = np.zeros(len(records), dtype=bool)
+    trust = (
+        records["trust_code"].astype("string").fillna("")
+        if "trust_code" in records
+        else pd.Series("", index=records.index, dtype="string")
+    )
+    key = codes.fillna("").where(~aggregate, codes.fillna("") + "|" + trust)
+    return key.mask(blank.to_numpy()).astype("string")
+
+
+def _check_codes(
+    out: pd.DataFrame, findings: Findings, earlier: Mapping[str, tuple[str, int]]
+) -> np.ndarray:
+    reject = np.zeros(len(out), dtype=bool)
+    codes = out["site_code"].astype("string").str.strip()
+    blank = codes.isna() | codes.eq("")
+    for i in np.flatnonzero(blank.to_numpy()):
+        src, row = _where(out.iloc[i])
+        findings.add(
+            src,
+            row,
+            "site code is blank; every site needs its ODS site code",
+            action="rejected",
+            check="blank_site_code",
+            column="site_code",
+        )
+    reject |= blank.to_numpy()
+    present = np.flatnonzero(~blank.to_numpy())
+    keys = site_keys(out).iloc[present].reset_index(drop=True)
+    seen_before = keys.isin(list(earlier)).to_numpy() if earlier else np.zeros(len(keys), bool)
+    repeated = keys.duplicated(keep="first").to_numpy() | seen_before
+    if not repeated.any():
+        return reject
+    firsts = ~keys.duplicated(keep="first").to_numpy() & ~seen_before
+    first_at = pd.Series(present[firsts], index=keys[firsts].to_numpy())
+    sources = out["source_file"].astype(str).to_numpy()
+    rows = out["source_row"].to_numpy()
+    for j in np.flatnonzero(repeated):
+        i = present[j]
+        src = sources[i]
+        if keys.iloc[j] in earlier:
+            fsrc, frow = earlier[keys.iloc[j]]
+        else:
+            first = first_at[keys.iloc[j]]
+            fsrc, frow = sources[first], int(rows[first])
+        where = f"row {frow}" if fsrc == src else f"{fsrc} row {frow}"
+        findings.add(
+            src,
+            int(rows[i]),
+            f"duplicate site code {codes.iloc[i]} (first seen at {where}); record rejected",
+            action="rejected",
+            check="duplicate_site_code",
+            site_code=codes.iloc[i],
+            column="site_code",
+            value=codes.iloc[i],
+        )
+        reject[i] = True
+    return reject
+
+
+def _check_land(out: pd.DataFrame, config: ValidationConfig, findings: Findings) -> np.ndarray:
+    reject = np.zeros(len(out), dtype=bool)
+    for column in ("land_owned_ha", "land_unused_ha"):
+        if column not in out:
+            continue
+        values = out[column].to_numpy(dtype=float)
+        checks = (
+            (values < 0, "negative_area", "{v:g} is negative; land areas are 0 or more hectares"),
+            (
+                values > config.max_site_land_ha,
+                "absurd_area",
+                "{v:,.2f} ha is absurd for one site (the limit is "
+                f"{config.max_site_land_ha:,.0f} ha); check the units",
+            ),
+        )
+        for mask, check, template in checks:
+            for i in np.flatnonzero(mask):
+                src, row = _where(out.iloc[i])
+                findings.add(
+                    src,
+                    row,
+                    f"{column} " + template.format(v=values[i]),
+                    action="rejected",
+                    check=check,
+                    site_code=out["site_code"].iloc[i],
+                    column=column,
+                    value=values[i],
+                )
+                reject[i] = True
+    if {"land_owned_ha", "land_unused_ha"} <= set(out.columns):
+        owned = out["land_owned_ha"].to_numpy(dtype=float)
+        unused = out["land_unused_ha"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            over = unused > owned + 1e-9
+        for i in np.flatnonzero(over & ~reject):
+            src, row = _where(out.iloc[i])
+            findings.add(
+                src,
+                row,
+                f"land not delivering services ({unused[i]:g} ha) exceeds land owned "
+                f"({owned[i]:g} ha); one of the two is wrong",
+                action="rejected",
+                check="unused_exceeds_owned",
+                site_code=out["site_code"].iloc[i],
+                column="land_unused_ha",
+                value=unused[i],
+            )
+            reject[i] = True
+    return reject
+
+
+def _flag_implausible_land(
+    out: pd.DataFrame, config: ValidationConfig, findings: Findings
+) -> pd.Series:
+    flags = out["quality_flags"]
+    if not {"land_owned_ha", "floor_area_gia_m2"} <= set(out.columns):
+        return flags
+    owned = out["land_owned_ha"].to_numpy(dtype=float)
+    gia = out["floor_area_gia_m2"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = owned * 10_000 / gia
+    implausible = (gia > 0) & (ratio > config.max_land_to_floor_ratio)
+    for i in np.flatnonzero(implausible):
+        rec = out.iloc[i]
+        src, row = _where(rec)
+        site_type = str(rec.get("site_type", "site")).split(". ", 1)[-1].lower()
+        findings.add(
+            src,
+            row,
+            f"implausible area for the site type: {owned[i]:g} ha of land owned for a "
+            f"{site_type} with {gia[i]:,.0f} m² of floor area (land is {ratio[i]:,.0f}× the "
+            f"floor area; the limit is {config.max_land_to_floor_ratio:,.0f}×); a unit or "
+            "entry error? Kept, flagged, penalised in the score",
+            action="flagged",
+            check="implausible_land_area",
+            site_code=rec["site_code"],
+            column="land_owned_ha",
+            value=owned[i],
+        )
+    return add_flag(flags, implausible, "implausible_land_area")
+
+
+def _check_latlon(out: pd.DataFrame, findings: Findings) -> np.ndarray:
+    reject = np.zeros(len(out), dtype=bool)
+    if "latitude" not in out:
+        return reject
+    lat = out["latitude"].to_numpy(dtype=float)
+    lon = out["longitude"].to_numpy(dtype=float)
+    lat_text = out.get("latitude_text", pd.Series("", index=out.index)).fillna("")
+    lon_text = out.get("longitude_text", pd.Series("", index=out.index)).fillna("")
+    lon_min, lat_min, lon_max, lat_max = LONDON_BOUNDS_WGS84
+    # Only rows that are not plainly fine (both given, in range, not swapped)
+    # are looked at one by one: a million good rows cost no Python loop.
+    with np.errstate(invalid="ignore"):
+        swapped = ((lat_min <= lon) & (lon <= lat_max) & (lon_min <= lat) & (lat <= lon_max)) & ~(
+            (lat_min <= lat) & (lat <= lat_max) & (lon_min <= lon) & (lon <= lon_max)
+        )
+        fine = (np.abs(lat) <= 90) & (np.abs(lon) <= 180) & ~swapped
+    for i in np.flatnonzero(~fine):
+        la, lo = lat[i], lon[i]
+        la_t, lo_t = str(lat_text.iloc[i]).strip(), str(lon_text.iloc[i]).strip()
+        given_la = not math.isnan(la) or _is_given(la_t)
+        given_lo = not math.isnan(lo) or _is_given(lo_t)
+        if not given_la and not given_lo:
+            continue
+        rec = out.iloc[i]
+        src, row = _where(rec)
+        code = rec["site_code"]
+        reason, column, value, check = None, None, None, "bad_coordinate"
+        if given_la != given_lo:
+            column = "latitude" if not given_la else "longitude"
+            other = "longitude" if column == "latitude" else "latitude"
+            reason = f"{column} is blank but {other} is given; give both or neither"
+        elif math.isnan(la) or math.isnan(lo):
+            column, value = ("latitude", la_t) if math.isnan(la) else ("longitude", lo_t)
+            reason = (
+                f"{column} {value!r} is not a finite number; write decimal degrees, e.g. 51.5074"
+            )
+        elif not (math.isfinite(la) and math.isfinite(lo)):
+            column, value = ("latitude", la) if not math.isfinite(la) else ("longitude", lo)
+            reason = f"{column} {value} is not a finite number"
+        elif abs(la) > 90 or abs(lo) > 180:
+            column, value = ("latitude", la) if abs(la) > 90 else ("longitude", lo)
+            if _in_bng_extent(lo, la) or _in_bng_extent(la, lo):
+                check = "bng_as_degrees"
+                reason = (
+                    f"{column} {value:g} is out of range; these look like British National "
+                    "Grid metres: put them in easting/northing columns (EPSG:27700)"
+                )
+            else:
+                reason = f"{column} {value:g} is out of range (latitude ±90, longitude ±180)"
+        elif (lat_min <= lo <= lat_max and lon_min <= la <= lon_max) and not (
+            lat_min <= la <= lat_max and lon_min <= lo <= lon_max
+        ):
+            column, value, check = "latitude", la, "latlon_swapped"
+            reason = (
+                f"latitude {la:g} and longitude {lo:g} look swapped: that point is outside "
+                "London, swapped it is inside; swap the Latitude/Longitude columns"
+            )
+        if reason is not None:
+            findings.add(
+                src,
+                row,
+                reason,
+                action="rejected",
+                check=check,
+                site_code=code,
+                column=column,
+                value=value,
+            )
+            reject[i] = True
+    return reject
+
+
+def _check_easting_northing(out: pd.DataFrame, findings: Findings) -> np.ndarray:
+    reject = np.zeros(len(out), dtype=bool)
+    if "easting" not in out:
+        return reject
+    east = out["easting"].to_numpy(dtype=float)
+    north = out["northing"].to_numpy(dtype=float)
+    has_latlon = ~np.isnan(out["latitude"].to_numpy(dtype=float)) if "latitude" in out else None
+    e_text = out.get("easting_text", pd.Series("", index=out.index)).fillna("")
+    n_text = out.get("northing_text", pd.Series("", index=out.index)).fillna("")
+    x_min, y_min, x_max, y_max = LONDON_BOUNDS_BNG
+    with np.errstate(invalid="ignore"):
+        swapped = ((x_min <= north) & (north <= x_max) & (y_min <= east) & (east <= y_max)) & ~(
+            (x_min <= east) & (east <= x_max) & (y_min <= north) & (north <= y_max)
+        )
+        fine = (
+            ~((np.abs(east) <= 180) & (np.abs(north) <= 90))
+            & ~swapped
+            & (_BNG_EXTENT[0] <= east)
+            & (east <= _BNG_EXTENT[2])
+            & (_BNG_EXTENT[1] <= north)
+            & (north <= _BNG_EXTENT[3])
+        )
+    if has_latlon is not None:
+        fine |= has_latlon
+    for i in np.flatnonzero(~fine):
+        if has_latlon is not None and has_latlon[i]:
+            continue
+        e, n = east[i], north[i]
+        given_e = not math.isnan(e) or _is_given(str(e_text.iloc[i]))
+        given_n = not math.isnan(n) or _is_given(str(n_text.iloc[i]))
+        if not given_e and not given_n:
+            continue
+        rec = out.iloc[i]
+        src, row = _where(rec)
+        reason, column, value, check = None, None, None, "bad_coordinate"
+        if given_e != given_n:
+            column = "easting" if not given_e else "northing"
+            reason = f"{column} is blank but the other coordinate is given; give both or neither"
+        elif math.isnan(e) or math.isnan(n) or not (math.isfinite(e) and math.isfinite(n)):
+            column = "easting" if not math.isfinite(e) else "northing"
+            value = str((e_text if column == "easting" else n_text).iloc[i]) or None
+            reason = f"{column} {value!r} is not a finite number of metres"
+        elif abs(e) <= 180 and abs(n) <= 90:
+            column, value, check = "easting", e, "degrees_as_bng"
+            reason = (
+                f"easting {e:g} and northing {n:g} look like degrees, not metres: put them in "
+                "longitude/latitude columns (WGS84)"
+            )
+        elif (
+            x_min <= n <= x_max
+            and y_min <= e <= y_max
+            and not (x_min <= e <= x_max and y_min <= n <= y_max)
+        ):
+            column, value, check = "easting", e, "easting_northing_swapped"
+            reason = f"easting {e:g} and northing {n:g} look swapped; swap the two columns"
+        elif not (_BNG_EXTENT[0] <= e <= _BNG_EXTENT[2] and _BNG_EXTENT[1] <= n <= _BNG_EXTENT[3]):
+            column, value = "easting", e
+            reason = f"easting {e:g}, northing {n:g} is outside the British National Grid"
+        if reason is not None:
+            findings.add(
+                src,
+                row,
+                reason,
+                action="rejected",
+                check=check,
+                site_code=rec["site_code"],
+                column=column,
+                value=value,
+            )
+            reject[i] = True
+    return reject
+
+
+def _is_given(text: str) -> bool:
+    from estates.io.csv_reader import is_missing
+
+    return not is_missing(text)
+
+
+def _in_bng_extent(x: float, y: float) -> bool:
+    return _BNG_EXTENT[0] <= x <= _BNG_EXTENT[2] and _BNG_EXTENT[1] <= y <= _BNG_EXTENT[3]

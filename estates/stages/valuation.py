@@ -1,0 +1,395 @@
+"""Put an indicative value on land not delivering services: transparent and replaceable.
+
+No land values are bundled and none are invented. By default every valued site
+gets one *indicative London average* £/ha, computed from the data at run time:
+
+    the target (``config.valuation.target_gbp``, £11bn by default)
+    ÷ hectares of land owned at located sites inside London.
+
+That is the £/ha the memorandum's £11bn implies for the NHS land this run can
+place in London; it is not a market value. A ``--land-values`` file
+(:func:`estates.io.inputs.load_land_values`) replaces it borough by borough. Each
+valued row says which method and which source gave its value.
+
+Only sites located inside Greater London (``in_london``) are valued: sites
+outside London, unlocated sites and ERIC aggregate rows have no London borough,
+so no borough value applies to them (``valuation_method = "not_valued"``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from estates.errors import DataValidationError
+from estates.frames import flag_column
+from estates.stages.measures import assign_columns
+
+log = logging.getLogger("estates")
+
+#: Values of ``valuation_method``.
+VALUATION_METHODS = ("indicative_london_average", "land_values_file", "not_valued")
+#: Columns :func:`value_sites` adds, in order.
+VALUATION_COLUMNS = (
+    "value_gbp_per_ha",
+    "estimated_value_gbp",
+    "valuation_method",
+    "valuation_source",
+)
+
+
+@dataclass(frozen=True)
+class Valuation:
+    """How a run valued land: the method, the £/ha and where it came from.
+
+    Attributes
+    ----------
+    method : {"indicative_london_average", "land_values_file"}
+        The method used for every valued site.
+    gbp_per_ha : float or None
+        The indicative London average (£ per hectare), or None when a land
+        values file gives one value per borough (see ``by_borough``). NaN if
+        no land owned is recorded at located London sites.
+    label : str
+        One line saying what the value is, shown wherever it appears.
+    sources : list of str
+        Where the numbers come from.
+    london_owned_ha_basis : float
+        Hectares of land owned at located London sites (the divisor of the
+        indicative average).
+    target_gbp : float
+        The target (£).
+    by_borough : dict
+        ``{borough_code: £/ha}`` when a land values file was used.
+    """
+
+    method: str
+    gbp_per_ha: float | None
+    label: str
+    sources: list[str]
+    london_owned_ha_basis: float
+    target_gbp: float
+    by_borough: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the ``valuation`` section of ``summary.json``."""
+        return {
+            "method": self.method,
+            "gbp_per_ha": self.gbp_per_ha,
+            "label": self.label,
+            "sources": list(self.sources),
+            "london_owned_ha_basis": round(self.london_owned_ha_basis, 6),
+            "target_gbp": self.target_gbp,
+            "by_borough": dict(self.by_borough),
+        }
+
+
+def format_gbp(value: float) -> str:
+    """Return a sum of money as a short label: ``£11bn``, ``£21.5m``, ``£9,500``.
+
+    Examples
+    --------
+    >>> format_gbp(11e9), format_gbp(2.15e7), format_gbp(9500), format_gbp(float("nan"))
+    ('£11bn', '£21.5m', '£9,500', 'n/a')
+    """
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    for size, unit in ((1e9, "bn"), (1e6, "m")):
+        if abs(value) >= size:
+            return f"£{value / size:.3g}{unit}"
+    return f"£{value:,.0f}"
+
+
+def valued_mask(sites: pd.DataFrame) -> pd.Series:
+    """Return True for the sites that can be valued: located inside London, not aggregates.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"in_london": [True, False, True], "is_aggregate": [False, False, True],
+    ...                   "borough_code": ["E09000007", None, "E09000007"]})
+    >>> valued_mask(f).tolist()
+    [True, False, False]
+    """
+    in_london = flag_column(sites, "in_london")
+    aggregate = flag_column(sites, "is_aggregate")
+    has_borough = _codes(sites).notna().astype(bool)
+    return (in_london & ~aggregate & has_borough).rename("valued")
+
+
+def valued_borough_counts(sites: pd.DataFrame) -> pd.Series:
+    """Return how many sites each borough has that can be valued (:func:`valued_mask`).
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"in_london": [True, True, False], "borough_code": ["a", "a", None]})
+    >>> valued_borough_counts(f).to_dict()
+    {'a': 2}
+    """
+    return _codes(sites)[valued_mask(sites)].astype(str).value_counts()
+
+
+def indicative_gbp_per_ha(sites: pd.DataFrame, *, target_gbp: float) -> tuple[float, float]:
+    """Return the indicative London average £/ha and the hectares it divides by.
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        The site table (``in_london``, ``land_owned_ha``); left unchanged.
+    target_gbp : float
+        The target (£), e.g. ``config.valuation.target_gbp``.
+
+    Returns
+    -------
+    (float, float)
+        ``target_gbp / owned_ha`` (NaN when ``owned_ha`` is 0 or unknown) and
+        ``owned_ha``, the land owned at located London sites (ha).
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"in_london": [True, True, False], "borough_code": ["a", "b", None],
+    ...                   "land_owned_ha": [6.0, 4.0, 100.0]})
+    >>> indicative_gbp_per_ha(f, target_gbp=11e9)
+    (1100000000.0, 10.0)
+    """
+    if "land_owned_ha" not in sites:
+        return math.nan, 0.0
+    owned = pd.to_numeric(sites["land_owned_ha"], errors="coerce")
+    basis = float(owned[valued_mask(sites)].sum())
+    per_ha = target_gbp / basis if basis > 0 else math.nan
+    return per_ha, basis
+
+
+def value_sites(
+    sites: pd.DataFrame,
+    *,
+    target_gbp: float,
+    land_values: pd.DataFrame | None = None,
+    borough_names: Mapping[str, str] | None = None,
+    borough_codes: Iterable[str] | None = None,
+    basis: float | None = None,
+    valued_boroughs: Mapping[str, int] | None = None,
+) -> tuple[pd.DataFrame, Valuation]:
+    """Return a copy of ``sites`` with an estimated value of its unused land.
+
+    Adds ``value_gbp_per_ha`` (£/ha), ``estimated_value_gbp`` (= ``land_unused_ha``
+    × ``value_gbp_per_ha``, £), ``valuation_method`` (one of
+    :data:`VALUATION_METHODS`) and ``valuation_source`` (text). Sites not
+    located inside London, and ERIC aggregate rows, are ``not_valued`` (NaN).
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame or geopandas.GeoDataFrame
+        The measured site table (any CRS; geometry is not used). Left unchanged.
+    target_gbp : float
+        The target (£) that the indicative average spreads over London's land.
+    land_values : pandas.DataFrame, optional
+        From :func:`estates.io.inputs.load_land_values`. Every borough with at least
+        one site located inside London must have a row; extra boroughs are
+        fine. Default: the indicative London average.
+    borough_names : mapping, optional
+        ``{borough_code: name}``, used in messages.
+    borough_codes : iterable of str, optional
+        The boundaries' codes; a land-values row for any other code is an error.
+    basis, valued_boroughs : optional
+        For a table valued a chunk at a time (:mod:`estates.builder.chunked`): the
+        hectares owned at located London sites of the *whole* table (the
+        divisor of the indicative average) and its
+        :func:`valued_borough_counts`, used instead of this chunk's own.
+
+    Returns
+    -------
+    (DataFrame, Valuation)
+        The valued copy (same type, index and CRS), and how it was valued.
+
+    Raises
+    ------
+    DataValidationError
+        If ``land_values`` lacks a borough that has a located London site (the
+        message names every such borough), or names a code not in the boundaries.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"site_code": ["A", "B", "C"], "in_london": [True, True, False],
+    ...                   "borough_code": ["E09000007", "E09000014", None],
+    ...                   "land_owned_ha": [8.0, 2.0, 5.0], "land_unused_ha": [1.0, 0.5, 5.0]})
+    >>> out, v = value_sites(f, target_gbp=1e9)
+    >>> v.label
+    'indicative London average: £1bn target ÷ 10.00 ha owned at located London sites = £100m per ha'
+    >>> out["estimated_value_gbp"].tolist(), out["valuation_method"].tolist()[2]
+    ([100000000.0, 50000000.0, nan], 'not_valued')
+    >>> lv = pd.DataFrame({"borough_code": ["E09000007"], "value_gbp_per_ha": [2e6],
+    ...                    "source": ["test"], "source_file": ["lv.csv"], "source_row": [2]})
+    >>> value_sites(f, target_gbp=1e9, land_values=lv, borough_names={"E09000014": "Haringey"})
+    Traceback (most recent call last):
+    ...
+    estates.errors.DataValidationError: lv.csv has no value_gbp_per_ha for borough E09000014 ...
+    """
+    valued = valued_mask(sites)
+    if basis is None:
+        per_ha_default, basis = indicative_gbp_per_ha(sites, target_gbp=target_gbp)
+    else:
+        per_ha_default = target_gbp / basis if basis > 0 else math.nan
+    per_ha = pd.Series(np.nan, index=sites.index, dtype="float64")
+    method = pd.Series("not_valued", index=sites.index, dtype=object)
+    source = pd.Series(_not_valued_reason(sites), index=sites.index, dtype=object)
+    if land_values is None:
+        label = _indicative_label(target_gbp, basis, per_ha_default)
+        valuation = Valuation(
+            method="indicative_london_average",
+            gbp_per_ha=per_ha_default,
+            label=label,
+            sources=[
+                f"target {format_gbp(target_gbp)}: see target_source",
+                "hectares owned: ERIC 2016/17 site-level returns (NHS Digital), "
+                "sites located inside Greater London",
+            ],
+            london_owned_ha_basis=basis,
+            target_gbp=target_gbp,
+        )
+        if math.isfinite(per_ha_default):
+            per_ha[valued] = per_ha_default
+            method[valued] = "indicative_london_average"
+            source[valued] = label
+        else:
+            source[valued] = label
+    else:
+        valuation = _file_valuation(
+            land_values,
+            sites=sites,
+            valued=valued,
+            target_gbp=target_gbp,
+            basis=basis,
+            names=dict(borough_names or {}),
+            known=None if borough_codes is None else set(borough_codes),
+            needed=None if valued_boroughs is None else pd.Series(valued_boroughs, dtype="int64"),
+        )
+        rows = land_values.set_index("borough_code")
+        valued_codes = _codes(sites)[valued]
+        per_ha[valued] = valued_codes.map(rows["value_gbp_per_ha"]).astype("float64")
+        method[valued] = "land_values_file"
+        where = rows["source"].astype(str) + (
+            " (" + rows["source_file"].astype(str) + " row " + rows["source_row"].astype(str) + ")"
+        )
+        source[valued] = valued_codes.map(where).astype(object)
+    if "land_unused_ha" in sites:
+        unused = pd.to_numeric(sites["land_unused_ha"], errors="coerce").astype("float64")
+    else:
+        unused = pd.Series(np.nan, index=sites.index, dtype="float64")
+    estimated = (unused * per_ha).where(valued)
+    out = assign_columns(
+        sites,
+        {
+            "value_gbp_per_ha": per_ha,
+            "estimated_value_gbp": estimated,
+            "valuation_method": method.astype("string"),
+            "valuation_source": source.astype("string"),
+        },
+    )
+    log.info(
+        "valued %d London sites (%s): %s of unused land; %d sites not valued",
+        int(valued.sum()),
+        valuation.method,
+        format_gbp(float(estimated.sum())),
+        int((~valued).sum()),
+    )
+    return out, valuation
+
+
+def _indicative_label(target_gbp: float, basis: float, per_ha: float) -> str:
+    if not math.isfinite(per_ha):
+        return (
+            f"indicative London average: not computable ({format_gbp(target_gbp)} target, "
+            "but no land owned is recorded at located London sites)"
+        )
+    return (
+        f"indicative London average: {format_gbp(target_gbp)} target ÷ {basis:,.2f} ha owned "
+        f"at located London sites = {format_gbp(per_ha)} per ha"
+    )
+
+
+def _file_valuation(
+    land_values: pd.DataFrame,
+    *,
+    sites: pd.DataFrame,
+    valued: pd.Series,
+    target_gbp: float,
+    basis: float,
+    names: dict[str, str],
+    known: set[str] | None,
+    needed: pd.Series | None = None,
+) -> Valuation:
+    file_name = str(land_values["source_file"].iloc[0]) if len(land_values) else "land values"
+    given = set(land_values["borough_code"].astype(str))
+    if known is not None:
+        for code, row in zip(land_values["borough_code"], land_values["source_row"], strict=True):
+            if str(code) not in known:
+                msg = (
+                    f"{file_name} row {row} (borough {code}): borough_code {code} is not in the "
+                    "borough boundaries; use the boundaries' ONS GSS codes"
+                )
+                raise DataValidationError(msg)
+    if needed is None:
+        needed = valued_borough_counts(sites)
+    missing = sorted(code for code in needed.index if code not in given)
+    if missing:
+        listed = ", ".join(
+            f"{code} ({names.get(code, 'name unknown')}, {needed[code]} site"
+            f"{'s' if needed[code] != 1 else ''})"
+            for code in missing[:10]
+        )
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        msg = (
+            f"{file_name} has no value_gbp_per_ha for borough {listed}{more}; every borough "
+            "with a site located inside London needs a row borough_code,value_gbp_per_ha,source"
+        )
+        raise DataValidationError(msg)
+    used = land_values[land_values["borough_code"].astype(str).isin(needed.index)]
+    sources = list(dict.fromkeys(used["source"].astype(str)))
+    return Valuation(
+        method="land_values_file",
+        gbp_per_ha=None,
+        label=(
+            f"land values file {file_name}: £ per ha by borough for {len(used)} boroughs "
+            f"(sources: {'; '.join(sources)})"
+        ),
+        sources=[f"{s} ({file_name})" for s in sources],
+        london_owned_ha_basis=basis,
+        target_gbp=target_gbp,
+        by_borough={
+            str(c): float(v)
+            for c, v in zip(used["borough_code"], used["value_gbp_per_ha"], strict=True)
+        },
+    )
+
+
+def _not_valued_reason(sites: pd.DataFrame) -> list[str]:
+    aggregate = flag_column(sites, "is_aggregate")
+    in_london = flag_column(sites, "in_london")
+    located_by = (
+        sites["located_by"].astype("string").fillna("")
+        if "located_by" in sites
+        else pd.Series("", index=sites.index)
+    )
+    reasons = []
+    for agg, london, how in zip(aggregate, in_london, located_by, strict=True):
+        if agg:
+            reasons.append("not valued: ERIC aggregate row (a bundle of sites, not a place)")
+        elif how == "unlocated":
+            reasons.append("not valued: site not located, so its borough is unknown")
+        elif not london:
+            reasons.append("not valued: site located outside Greater London")
+        else:
+            reasons.append("")
+    return reasons
+
+
+def _codes(frame: pd.DataFrame) -> pd.Series:
+    if "borough_code" not in frame:
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+    return frame["borough_code"].astype("string")

@@ -1,0 +1,299 @@
+"""Open every generated page in headless Chromium, with the network blocked.
+
+Every request that is not ``file:`` or ``data:`` is aborted and recorded; a
+test fails on any blocked request, console error, page error or dialog (the
+XSS fixture site would raise one). The London map is opened twice: drawn as
+SVG (the fixture has fewer sites than the threshold) and on one canvas
+(``site_layer_threshold=0``), the path used for large site tables.
+
+Chromium comes from ``ESTATES_CHROMIUM`` or ``chromium`` on PATH; these tests
+run in every test run, as the house style asks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from browser import (
+    XSS_CODE,
+    XSS_NAME,
+    Watch,
+    chromium_path,
+    launch,
+    located_codes,
+    make_fixture,
+    open_map,
+)
+
+from estates.render.maps import render_maps
+
+pytestmark = pytest.mark.browser
+
+MAPS = [
+    "london.html",
+    "ncl_estates.html",
+    "hackney_integration.html",
+    "lewisham_integration.html",
+    "haringey_prevention.html",
+    "bhr_aco.html",
+]
+MODES = ["svg", "canvas"]
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return make_fixture()
+
+
+@pytest.fixture(scope="module")
+def out(frames, tmp_path_factory) -> dict[str, Path]:
+    svg = tmp_path_factory.mktemp("svg")
+    canvas = tmp_path_factory.mktemp("canvas")
+    render_maps(*frames, svg)
+    render_maps(*frames, canvas, site_layer_threshold=0)
+    return {"svg": svg, "canvas": canvas}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if chromium_path() is None:
+        pytest.fail("no Chromium: set ESTATES_CHROMIUM or put chromium on PATH")
+    with launch() as b:
+        yield b
+
+
+@pytest.fixture
+def opened(browser):
+    """Open a page; after the test, fail on anything the page did wrong."""
+    pages: list[tuple[object, Watch]] = []
+
+    def _open(path: Path):
+        page, watch = open_map(browser, path)
+        pages.append((page, watch))
+        return page, watch
+
+    yield _open
+    for page, watch in pages:
+        page.close()
+        assert watch.console_errors == []
+        assert watch.page_errors == []
+        assert watch.dialogs == []
+        assert watch.blocked == []
+
+
+def _expected(frames, name: str) -> list[str]:
+    pilot = None if name == "london.html" else name.removesuffix(".html")
+    return located_codes(frames[0], pilot)
+
+
+def _drawn_codes(page) -> list[str]:
+    return sorted(
+        page.evaluate(
+            """() => estates.layers.sites.getLayers().map(m => {
+                   const span = document.createElement("span");
+                   span.innerHTML = estates.data.sites.rows[m.estatesIndex][estates.F.code];
+                   return span.textContent;
+               })"""
+        )
+    )
+
+
+def _click_site(page, code: str) -> None:
+    """Centre the map on a site's marker and click it with the mouse."""
+    point = page.evaluate(
+        """(code) => {
+            const F = estates.F, rows = estates.data.sites.rows;
+            const span = document.createElement("span");
+            const i = rows.findIndex(
+                r => { span.innerHTML = r[F.code]; return span.textContent === code; });
+            const m = estates.markers[i];
+            estates.map.setView(m.getLatLng(), 16, { animate: false });
+            const p = estates.map.latLngToContainerPoint(m.getLatLng());
+            const box = estates.map.getContainer().getBoundingClientRect();
+            return [p.x + box.left, p.y + box.top];
+        }""",
+        code,
+    )
+    page.mouse.click(point[0], point[1])
+
+
+@pytest.mark.parametrize(
+    ("name", "mode"), [*((name, "svg") for name in MAPS), ("london.html", "canvas")]
+)
+def test_map_opens_offline_with_every_borough_and_site(frames, out, opened, name, mode):
+    page, _ = opened(out[mode] / name)
+    assert page.evaluate("() => typeof window.L === 'object' && L.version") == "1.9.3"
+    assert page.evaluate("() => typeof window.jQuery") == "undefined"
+    boroughs = page.evaluate(
+        "() => [estates.map.hasLayer(estates.layers.boroughs_unused),"
+        " estates.layers.boroughs_unused.getLayers().length,"
+        " estates.layers.boroughs_value.getLayers().length]"
+    )
+    assert boroughs == [True, 33, 33]
+    expected = _expected(frames, name)
+    assert _drawn_codes(page) == expected
+    assert page.evaluate("() => estates.map.hasLayer(estates.layers.sites)")
+    if mode == "svg":
+        assert page.locator("path.estates-borough").count() == 33
+        assert page.locator("path.estates-site").count() == len(expected)
+    else:
+        assert page.locator("path.estates-site").count() == 0
+        assert page.locator(".leaflet-overlay-pane canvas").count() == 1
+    assert page.locator(".leaflet-control-layers-base input").count() == 2
+    assert page.locator(".leaflet-control-scale").count() == 1
+    assert "Unused NHS land by borough" in page.locator(".est-legend").inner_text()
+    # The pilot outline layer draws every pilot, its own emphasised.
+    assert page.evaluate("() => estates.layers.pilots.getLayers().length") == 5
+
+
+def test_index_opens_offline(out, opened):
+    page, _ = opened(out["svg"] / "index.html")
+    assert page.locator("svg.estates-chart polyline.pipeline").count() == 1
+    assert page.locator("svg.estates-chart line.target").count() == 1
+    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+    for name in [*MAPS, "london.png"]:
+        assert name in hrefs
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_clicking_a_marker_opens_its_popup(frames, out, opened, mode):
+    sites = frames[0]
+    page, _ = opened(out[mode] / "london.html")
+    site = sites[sites["site_code"] == "RAL01"].iloc[0]
+    _click_site(page, "RAL01")
+    popup = page.locator(".leaflet-popup-content .est-popup")
+    popup.wait_for()
+    assert popup.get_attribute("data-site-code") == "RAL01"
+    text = popup.inner_text()
+    assert site["site_name"] in text
+    assert f"Rank {int(site['disposal_rank'])} of" in text
+    assert "Score parts" in text
+    assert "Data-quality flags" in text
+    assert "test flat rate" in text  # the valuation method's label from the summary
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_search_finds_a_site_by_code_and_opens_it(frames, out, opened, mode):
+    page, _ = opened(out[mode] / "london.html")
+    page.fill(".est-search input", "ral01")
+    first = page.locator(".est-results button").first
+    assert "Royal Free Hospital" in first.inner_text()
+    page.keyboard.press("Enter")
+    popup = page.locator(".leaflet-popup-content .est-popup")
+    popup.wait_for()
+    assert popup.get_attribute("data-site-code") == "RAL01"
+    assert page.evaluate("() => estates.map.getZoom()") >= 15
+
+
+def test_search_by_name_and_no_match(out, opened):
+    page, _ = opened(out["svg"] / "london.html")
+    page.fill(".est-search input", "whittington")
+    assert "Whittington" in page.locator(".est-results").inner_text()
+    page.fill(".est-search input", "no such site zzz")
+    assert page.locator(".est-results").inner_text().strip() == "No site matches"
+    page.fill(".est-search input", "")
+    assert page.locator(".est-results li").count() == 0
+
+
+@pytest.mark.parametrize("name", ["london.html", "ncl_estates.html"])
+def test_markup_in_a_site_name_renders_as_text(out, opened, name):
+    page, watch = opened(out["svg"] / name)
+    page.fill(".est-search input", XSS_CODE)
+    result = page.locator(".est-results button").first
+    assert XSS_NAME in result.inner_text()
+    result.click()
+    popup = page.locator(".leaflet-popup-content .est-popup")
+    popup.wait_for()
+    assert popup.locator(".est-title").inner_text() == XSS_NAME
+    text = popup.inner_text()
+    assert "<script>alert(2)</script>" in text
+    assert "<i>flag</i>" in text
+    injected = page.evaluate(
+        "() => document.querySelectorAll('.est-panel img, .leaflet-popup img, "
+        ".leaflet-popup script, .est-panel script, .leaflet-popup i, "
+        ".leaflet-popup-content b b').length"
+    )
+    assert injected == 0
+    page.mouse.move(5, 5)
+    _click_site(page, XSS_CODE)
+    page.wait_for_timeout(100)
+    assert watch.dialogs == []
+    if name == "ncl_estates.html":
+        assert XSS_NAME in page.locator(".est-list").inner_text()
+
+
+def test_ranked_list_opens_a_site(frames, out, opened):
+    page, _ = opened(out["svg"] / "ncl_estates.html")
+    buttons = page.locator(".est-list button")
+    assert buttons.count() == len(_expected(frames, "ncl_estates.html"))
+    second = buttons.nth(1)
+    name = second.locator(".est-li-name").inner_text()
+    second.click()
+    popup = page.locator(".leaflet-popup-content .est-popup")
+    popup.wait_for()
+    assert popup.locator(".est-title").inner_text() == name
+
+
+def test_pilot_map_is_zoomed_to_its_boroughs(frames, out, opened):
+    page, _ = opened(out["svg"] / "ncl_estates.html")
+    boroughs = frames[1]
+    ncl = boroughs[boroughs["pilots"].str.contains("ncl_estates")]
+    minx, miny, maxx, maxy = ncl.total_bounds
+    view = page.evaluate(
+        "() => { const b = estates.map.getBounds();"
+        " return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth(), estates.map.getZoom()]; }"
+    )
+    assert view[0] <= minx
+    assert view[1] <= miny
+    assert view[2] >= maxx
+    assert view[3] >= maxy
+    assert view[4] >= 11  # closer than the whole-London view
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_switching_the_shading_swaps_the_legend(out, opened, mode):
+    page, _ = opened(out[mode] / "london.html")
+    page.get_by_label("Indicative value (£)").check()
+    state = page.evaluate(
+        """() => [estates.map.hasLayer(estates.layers.boroughs_value),
+                  estates.map.hasLayer(estates.layers.boroughs_unused),
+                  document.querySelector('.est-legend-choro[data-key=value]').hidden,
+                  document.querySelector('.est-legend-choro[data-key=unused]').hidden,
+                  estates.map.hasLayer(estates.layers.sites)]"""
+    )
+    assert state == [True, False, False, True, True]
+    if mode == "svg":
+        # The boroughs go back under the outlines and sites.
+        first = page.evaluate(
+            "() => document.querySelector('.leaflet-overlay-pane svg g').firstElementChild"
+            ".getAttribute('class')"
+        )
+        assert "estates-borough" in first
+
+
+def test_context_layers_switch_on(frames, out, opened):
+    context = frames[2]
+    page, _ = opened(out["svg"] / "london.html")
+    assert (
+        page.evaluate("() => estates.map.hasLayer(estates.layers.context_hospital_2018)") is False
+    )
+    page.get_by_label("NHS hospitals, 2018").check()
+    shown = page.evaluate("() => estates.layers.context_hospital_2018.getLayers().length")
+    assert shown == int((context["context_kind"] == "hospital_2018").sum())
+    assert page.locator("path.estates-context").count() == shown
+
+
+def test_borough_popup_has_its_figures(out, opened):
+    page, _ = opened(out["svg"] / "london.html")
+    page.evaluate(
+        "() => { estates.layers.boroughs_unused.getLayers()"
+        ".find(l => l.feature.properties.code === 'E09000007').openPopup(); }"
+    )
+    popup = page.locator(".leaflet-popup-content .est-popup")
+    popup.wait_for()
+    assert popup.get_attribute("data-borough-code") == "E09000007"
+    text = popup.inner_text()
+    assert "Camden" in text
+    assert "Unused land" in text
+    assert "North Central London" in text

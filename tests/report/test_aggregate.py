@@ -1,0 +1,155 @@
+"""Totals by borough, pilot, sub-region and London, checked against the site table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from estates.errors import ConfigError
+from estates.report.aggregate import BOROUGH_COLUMNS, aggregate_groups
+
+TARGET = 11e9
+
+
+def _expected(sites: pd.DataFrame, codes: list[str]) -> dict[str, float]:
+    """Totals of the located London sites in ``codes``, computed here from scratch."""
+    mask = sites["in_london"].astype(bool) & sites["borough_code"].isin(codes)
+    group = sites[mask]
+    return {
+        "land_owned_ha": float(group["land_owned_ha"].sum()),
+        "land_unused_ha": float(group["land_unused_ha"].sum()),
+        "estimated_value_gbp": float(group["estimated_value_gbp"].sum()),
+        "share_of_target": float(group["estimated_value_gbp"].sum()) / TARGET,
+        "backlog_total_gbp": float(group["backlog_total_gbp"].sum()),
+        "sites_located": len(group),
+        "sites_ranked": int(group["disposal_rank"].notna().sum()),
+    }
+
+
+def _check(block: dict, expected: dict[str, float]) -> None:
+    assert block["land_owned_ha"] == pytest.approx(expected["land_owned_ha"], abs=1e-6)
+    assert block["land_unused_ha"] == pytest.approx(expected["land_unused_ha"], abs=1e-6)
+    assert block["estimated_value_gbp"] == pytest.approx(expected["estimated_value_gbp"], abs=1)
+    assert block["share_of_target"] == pytest.approx(expected["share_of_target"], abs=1e-9)
+    assert block["backlog_total_gbp"] == pytest.approx(expected["backlog_total_gbp"], abs=1)
+    assert block["sites_located"] == expected["sites_located"]
+    assert block["sites_ranked"] == expected["sites_ranked"]
+
+
+@pytest.mark.parametrize(
+    "pilot",
+    [
+        "ncl_estates",
+        "hackney_integration",
+        "lewisham_integration",
+        "haringey_prevention",
+        "bhr_aco",
+    ],
+)
+def test_pilot_totals_match_the_site_table(bundled_result, pilot):
+    groupings = bundled_result.groupings
+    codes = groupings.loc[groupings.group_id == pilot, "borough_code"].tolist()
+    block = bundled_result.summary["pilots"][pilot]
+    assert block["borough_codes"] == codes
+    assert block["sites"] == block["sites_located"]
+    _check(block, _expected(bundled_result.sites, codes))
+
+
+def test_pilot_top_sites_are_in_pilot_rank_order(bundled_result):
+    top = bundled_result.summary["pilots"]["ncl_estates"]["top_sites"]
+    assert [s["site_code"] for s in top] == ["RP401", "RAL26"]
+    assert [s["rank"] for s in top] == [1, 2]
+    sites = bundled_result.sites.set_index("site_code")
+    assert [s["disposal_rank"] for s in top] == [
+        int(sites.at["RP401", "disposal_rank"]),
+        int(sites.at["RAL26", "disposal_rank"]),
+    ]
+
+
+def test_subregion_totals_match_the_site_table_and_add_up_to_london(bundled_result):
+    groupings = bundled_result.groupings
+    subregions = bundled_result.summary["subregions"]
+    assert list(subregions) == ["ncl", "nel", "nwl", "sel", "swl"]
+    for sid, block in subregions.items():
+        codes = groupings.loc[groupings.group_id == sid, "borough_code"].tolist()
+        _check(block, _expected(bundled_result.sites, codes))
+    london = bundled_result.summary["london"]
+    for key in ("land_owned_ha", "land_unused_ha", "sites_located"):
+        assert sum(b[key] for b in subregions.values()) == pytest.approx(london[key], abs=1e-6)
+
+
+def test_london_totals_and_rows_in_no_borough(bundled_result):
+    sites = bundled_result.sites
+    london = bundled_result.summary["london"]
+    every = sites["borough_code"].dropna().unique().tolist()
+    _check(london, _expected(sites, every))
+    assert london["sites_located"] == 101
+    assert london["sites_outside_london"] == 5
+    assert london["sites_unlocated"] == 38
+    assert london["aggregate_rows"] == 28
+    nowhere = london["not_in_any_borough"]
+    mask = sites["located_by"].isin(["unlocated", "aggregate"])
+    assert nowhere["rows"] == mask.sum() == 66
+    assert nowhere["land_unused_ha"] == pytest.approx(sites.loc[mask, "land_unused_ha"].sum())
+
+
+def test_borough_layer_has_the_totals(bundled_result):
+    boroughs = bundled_result.boroughs
+    for column in BOROUGH_COLUMNS:
+        assert column in boroughs
+    assert boroughs["sites_located"].dtype.kind == "i"
+    assert boroughs.crs.to_string() == "EPSG:4326"
+    assert boroughs.columns[-1] == boroughs.geometry.name
+    sites = bundled_result.sites
+    for _, row in boroughs.iterrows():
+        _check(
+            {**row.to_dict(), "sites_ranked": _expected(sites, [row.borough_code])["sites_ranked"]},
+            _expected(sites, [row.borough_code]),
+        )
+    merton = boroughs.set_index("borough_code").loc["E09000024"]
+    assert merton["sites_located"] == 0
+    assert merton["land_owned_ha"] == 0.0
+    assert boroughs["land_unused_ha"].sum() == pytest.approx(
+        bundled_result.summary["london"]["land_unused_ha"]
+    )
+
+
+def test_borough_section_of_the_summary(bundled_result):
+    boroughs = bundled_result.summary["boroughs"]
+    assert len(boroughs) == 33
+    harrow = boroughs["E09000015"]
+    assert harrow["name"] == "Harrow"
+    assert harrow["subregion"] == "nwl"
+    row = bundled_result.boroughs.set_index("borough_code").loc["E09000015"]
+    assert harrow["land_unused_ha"] == pytest.approx(row["land_unused_ha"])
+
+
+def test_unknown_group_type_is_refused(bundled_result):
+    with pytest.raises(ConfigError, match="'pilot', 'subregion'"):
+        aggregate_groups(
+            bundled_result.sites, bundled_result.groupings, group_type="stp", target_gbp=TARGET
+        )
+
+
+def test_groups_without_values_report_null_not_zero():
+    sites = pd.DataFrame(
+        {
+            "borough_code": ["a"],
+            "in_london": [True],
+            "land_owned_ha": [np.nan],
+            "land_unused_ha": [np.nan],
+        }
+    )
+    groupings = pd.DataFrame(
+        {
+            "group_type": ["pilot"],
+            "group_id": ["p"],
+            "group_name": ["P"],
+            "borough_code": ["a"],
+        }
+    )
+    block = aggregate_groups(sites, groupings, group_type="pilot", target_gbp=TARGET)["p"]
+    assert block["land_owned_ha"] is None
+    assert block["estimated_value_gbp"] is None
+    assert block["sites_located"] == 1
