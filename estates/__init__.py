@@ -13,6 +13,9 @@ A flat namespace for analysts::
 Everything not listed in ``__all__`` is private and may change.
 """
 
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _version
+
 from estates.builder.diff import diff_output_sets, diff_sites
 from estates.builder.join_file import join_file
 from estates.builder.pipeline import Inputs, Result, build, run
@@ -35,7 +38,10 @@ from estates.stages.score import rank_sites, score_unused_land
 from estates.stages.sites import load_sites
 from estates.stages.valuation import value_sites
 
-__version__ = "0.1.0"
+try:
+    __version__ = _version("estates")
+except _PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "ATTRIBUTION",
