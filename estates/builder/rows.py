@@ -150,7 +150,7 @@ def run_counts(
     """Return ``summary.json``'s ``counts``: the identity, how sites were located and joined.
 
     ``by_check`` maps each finding action (rejected, flagged, warning) to
-    ``{check: count}``, listed most frequent first. The chunked build adds
+    ``{check: count}``, listed most frequent first. The build engine adds
     these up chunk by chunk; the in-memory build counts its table.
     """
 
