@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 import numpy as np
@@ -75,8 +76,10 @@ def test_a_good_build_reads_every_other_input_before_the_sites(many_sites, caplo
     joined = next(i for i, m in enumerate(said) if m.startswith("joined "))
     assert checked < joined
     assert isinstance(result, BuildResult)
-    assert result.sites is not None and len(result.sites) == result.rows == N_SITES
-    assert result.findings is not None and len(result.findings) == result.rejected_rows
+    assert result.sites is not None
+    assert len(result.sites) == result.rows == N_SITES
+    assert result.findings is not None
+    assert len(result.findings) == result.rejected_rows
 
 
 def test_ranking_in_parts_is_rank_sites_on_the_whole_table():
@@ -99,7 +102,7 @@ def test_ranking_in_parts_is_rank_sites_on_the_whole_table():
     whole = rank_sites(table)
     ranking = Ranking(target_gbp=100.0)
     cuts = [0, 1, 97, 98, 300, n]
-    parts = [table.iloc[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+    parts = [table.iloc[a:b] for a, b in itertools.pairwise(cuts)]
     for part in parts:
         ranking.add(part)
     ranks = ranking.result()
