@@ -268,7 +268,7 @@ class _Build:
             if n == 1 and parts.work is None:
                 parts = self._spilled(parts)
             sites = self._locate(records, ref, findings)
-            rejected = len(findings.rejected_rows())
+            rejected = len(findings.rejected_rows(set(records["source_file"].astype(str))))
             if len(records) != len(sites) + rejected:
                 msg = (
                     f"internal check failed: {len(records)} records in, {len(sites)} kept and "

@@ -152,7 +152,7 @@ def load_reference(inputs: Inputs, *, findings: Findings) -> Reference:
         pfi_keys=pfi_keys,
         trust_totals=trust_totals,
     )
-    log.info(
+    log.debug(
         "read and checked the inputs besides the sites: %d boroughs, %d context records%s",
         len(boroughs),
         len(reference.context),

@@ -58,7 +58,7 @@ def test_a_bad_optional_file_fails_before_any_site_is_read(which, many_sites, tm
     bad.write_text(text, encoding="utf-8")
     inputs = Inputs(sites=(many_sites,), **{which: bad})
     with (
-        caplog.at_level(logging.INFO, logger="estates"),
+        caplog.at_level(logging.DEBUG, logger="estates"),
         pytest.raises(DataValidationError, match=message),
     ):
         run_build(inputs, config=Config(), sink=MemorySink())
@@ -67,7 +67,7 @@ def test_a_bad_optional_file_fails_before_any_site_is_read(which, many_sites, tm
 
 
 def test_a_good_build_reads_every_other_input_before_the_sites(many_sites, caplog):
-    with caplog.at_level(logging.INFO, logger="estates"):
+    with caplog.at_level(logging.DEBUG, logger="estates"):
         result = run_build(
             Inputs(sites=(many_sites,)), config=Config(), sink=MemorySink(), chunk_rows=7_000
         )
