@@ -1,10 +1,10 @@
 """DuckDB connections for work that must not be held in memory whole.
 
-The chunked build ranks its candidates in DuckDB and the change list of a
-large rebuild is put in order there: both sort more rows than should sit in
-memory. A connection from :func:`connect` keeps its database and its spill
-files in a work folder and stays under :data:`MEMORY_LIMIT`, spilling to disk
-beyond it.
+A build in several parts keeps the site keys it has seen in DuckDB (to find
+duplicates across parts), and the change list of a large rebuild is put in
+order there: both hold more rows than should sit in memory. A connection
+from :func:`connect` keeps its database and its spill files in a work folder
+and stays under :data:`MEMORY_LIMIT`, spilling to disk beyond it.
 """
 
 from __future__ import annotations

@@ -32,7 +32,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,19 +59,6 @@ _ENTRY_RE = re.compile(
 )
 #: Longest file name most filesystems accept, in bytes.
 _NAME_MAX = 255
-#: Tests set this to a point name to have a build SIGKILL itself there.
-_KILL_ENV = "ESTATES_TEST_KILL_AT"
-
-
-def _test_kill_point(name: str) -> None:
-    """Kill this process with SIGKILL if ``ESTATES_TEST_KILL_AT`` is ``name``.
-
-    For tests that kill a real ``estates build`` at a known point of
-    publishing (``after_tables``, ``after_maps``, ``before_swap``,
-    ``after_swap``). Does nothing unless that variable is set.
-    """
-    if os.environ.get(_KILL_ENV) == name:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def safe_child(out_dir: Path | str, name: str) -> Path:
@@ -326,8 +312,6 @@ def publish(
         log.warning("nothing published; %s still shows the previous set", _display(out))
         _remove_entry(staging)
         raise
-    _test_kill_point("before_swap")
-
     retired = None
     try:
         retired = _retire_real_folder(out, store)
@@ -347,7 +331,6 @@ def publish(
         build.name,
         extra={"stage": "publish", "counts": {"files": n_files}},
     )
-    _test_kill_point("after_swap")
     # The new set is live: bookkeeping problems from here on are only warnings.
     try:
         _record_history(store, previous, build.name)

@@ -20,16 +20,13 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pyogrio
 
-from estates.builder.chunked import DEFAULT_CHUNK_ROWS, ChunkedResult, chunked_input, run_chunked
 from estates.builder.diff import (
-    Changes,
-    diff_sites,
     first_build,
     read_changes,
-    read_site_table,
     write_changes,
     write_site_file_changes,
 )
+from estates.builder.engine import BuildResult, parts_needed, run_build
 from estates.builder.lock import acquire_lock
 from estates.builder.manifest import (
     MANIFEST_NAME,
@@ -38,14 +35,14 @@ from estates.builder.manifest import (
     read_manifest,
     write_manifest,
 )
-from estates.builder.pipeline import Inputs, Result, run
 from estates.builder.publish import (
-    _test_kill_point,
     current_build,
     publish,
     safe_child,
     staged_output,
 )
+from estates.builder.reference import Inputs
+from estates.builder.sinks import FileSink
 from estates.config import Config, load_config
 from estates.errors import (
     EXIT_OK,
@@ -193,21 +190,15 @@ def build_output_set(options: BuildOptions) -> BuildReport:
             return report
         started = datetime.now(UTC)
         previous_set = current_build(out)
-        chunked = chunked_input(options.inputs, chunk_rows=options.chunk_rows)
-        result: Result | ChunkedResult
         with staged_output(out) as staging:
-            if chunked:
-                result = run_chunked(
-                    options.inputs,
-                    staging,
-                    config=config,
-                    chunk_rows=options.chunk_rows or DEFAULT_CHUNK_ROWS,
-                    bom=options.csv_bom,
-                )
-                written = write_chunked_output_set(result, staging, options, previous=previous_set)
-            else:
-                result = run(options.inputs, config=config)
-                written = write_output_set(result, staging, options, previous=previous_set)
+            result = run_build(
+                options.inputs,
+                config=config,
+                sink=FileSink(staging, bom=options.csv_bom),
+                chunk_rows=parts_needed(options.inputs, chunk_rows=options.chunk_rows),
+                work_dir=staging,
+            )
+            written = write_output_set(result, staging, options, previous=previous_set)
             expected = _expected(result)
             row_counts = {
                 "sites": expected.sites,
@@ -244,46 +235,23 @@ def build_output_set(options: BuildOptions) -> BuildReport:
 
 
 def write_output_set(
-    result: Result, folder: Path, options: BuildOptions, *, previous: Path | None = None
+    result: BuildResult, folder: Path, options: BuildOptions, *, previous: Path | None = None
 ) -> list[Path]:
-    """Write every output file of ``result`` into ``folder`` and return their paths.
+    """Write the output files of ``result`` into ``folder`` and return every output's path.
 
-    ``previous`` is the output set this one replaces (``current_build(out)``);
-    ``changes.csv`` and ``changes.json`` list what changed since it, or
-    nothing (``"previous": null``) on a first build or when the previous set
-    has no comparable site table (logged as a warning).
+    The engine's :class:`~estates.builder.sinks.FileSink` has written the site
+    tables and ``rejected.csv`` already; a result kept in memory
+    (:func:`estates.run`) has them written here. Then the GeoPackage's other
+    layers, ``changes.csv`` / ``changes.json`` (what changed since
+    ``previous``, the output set this one replaces, or nothing on a first
+    build or when the previous set has no comparable site table, logged as a
+    warning), ``summary.json`` and the maps.
     """
     from estates.io.gpkg import add_layers  # styles use the map's colours: imports folium
 
-    written = write_site_table(result.sites, folder, bom=options.csv_bom)
-    add_layers(
-        safe_child(folder, "sites.gpkg"),
-        boroughs=result.boroughs,
-        context=result.context,
-        summary=result.summary,
-    )
-    written.extend(write_changes(_changes_since(previous, result), folder, bom=options.csv_bom))
-    written.append(write_findings(result.findings, folder))
-    summary = dict(result.summary) or {"counts": result.counts}
-    summary.setdefault("counts", result.counts)
-    written.append(write_json(summary, safe_child(folder, "summary.json")))
-    _test_kill_point("after_tables")
-    if options.maps:
-        written.extend(_render_maps(result, folder, options))
-    _test_kill_point("after_maps")
-    return written
-
-
-def write_chunked_output_set(
-    result: ChunkedResult, folder: Path, options: BuildOptions, *, previous: Path | None = None
-) -> list[Path]:
-    """Write what :func:`estates.builder.chunked.run_chunked` left to write; return every path.
-
-    The site tables and ``rejected.csv`` are already in ``folder``; this adds
-    the GeoPackage's other layers, the changes, ``summary.json`` and the maps.
-    """
-    from estates.io.gpkg import add_layers  # styles use the map's colours: imports folium
-
+    if result.sites is not None and result.findings is not None:
+        write_site_table(result.sites, folder, bom=options.csv_bom)
+        write_findings(result.findings, folder)
     written = [folder / n for n in ("sites.parquet", "sites.gpkg", "sites.csv", "rejected.csv")]
     add_layers(
         safe_child(folder, "sites.gpkg"),
@@ -291,18 +259,14 @@ def write_chunked_output_set(
         context=result.context,
         summary=result.summary,
     )
-    written.extend(_write_chunked_changes(previous, folder, result.sites, bom=options.csv_bom))
+    written.extend(_write_changes(previous, folder, result.rows, bom=options.csv_bom))
     written.append(write_json(result.summary, safe_child(folder, "summary.json")))
-    _test_kill_point("after_tables")
     if options.maps:
         written.extend(_render_maps(result, folder, options))
-    _test_kill_point("after_maps")
     return written
 
 
-def _write_chunked_changes(
-    previous: Path | None, folder: Path, sites: int, *, bom: bool
-) -> list[Path]:
+def _write_changes(previous: Path | None, folder: Path, sites: int, *, bom: bool) -> list[Path]:
     """Compare the new ``sites.parquet`` with the previous set's, a key range at a time."""
     if previous is not None:
         try:
@@ -318,25 +282,12 @@ def _write_chunked_changes(
     return write_changes(first_build(pd.DataFrame(index=range(sites))), folder, bom=bom)
 
 
-def _changes_since(previous: Path | None, result: Result) -> Changes:
-    """Compare ``result``'s sites with the previous set's ``sites.parquet``, if any."""
-    if previous is None:
-        return first_build(result.sites)
-    try:
-        old = read_site_table(previous)
-        return diff_sites(old, result.sites, previous=previous.name)
-    except DataValidationError as exc:
-        log.warning("not comparing with the previous output set: %s", exc)
-        return first_build(result.sites)
-
-
-def _render_maps(result: Result | ChunkedResult, folder: Path, options: BuildOptions) -> list[Path]:
-    """Draw the maps; a chunked build hands only the sites its pages draw, with their counts."""
+def _render_maps(result: BuildResult, folder: Path, options: BuildOptions) -> list[Path]:
+    """Draw the maps from the sites each page draws, with each page's count of sites."""
     from estates.render.maps import MAX_MAP_SITES, render_maps
 
-    chunked = isinstance(result, ChunkedResult)
     return render_maps(
-        result.map_sites if chunked else result.sites,
+        result.map_sites,
         result.boroughs,
         result.context,
         result.summary,
@@ -344,8 +295,8 @@ def _render_maps(result: Result | ChunkedResult, folder: Path, options: BuildOpt
         tiles=options.tiles,
         tiles_attribution=options.tiles_attribution,
         max_sites=MAX_MAP_SITES,
-        page_totals=result.page_totals if chunked else None,
-        ranked_total=result.ranked if chunked else None,
+        page_totals=result.page_totals,
+        ranked_total=result.ranked,
     )
 
 
@@ -358,18 +309,11 @@ class Expected:
     pages: dict[str, int]
 
 
-def _expected(result: Result | ChunkedResult) -> Expected:
-    if isinstance(result, ChunkedResult):
-        return Expected(result.sites, result.findings, dict(result.page_totals))
-    london = result.sites[result.sites["in_london"].astype(bool)]
-    pilots = london["pilots"].fillna("").str.split(";")
-    drawn = {"london": len(london)}
-    for pilot in result.summary.get("pilots", {}):
-        drawn[pilot] = int(pilots.map(lambda ids, p=pilot: p in ids).sum())
-    return Expected(len(result.sites), len(result.findings), drawn)
+def _expected(result: BuildResult) -> Expected:
+    return Expected(result.rows, result.rejected_rows, dict(result.page_totals))
 
 
-def check_output_set(folder: Path, result: Result | ChunkedResult | Expected) -> None:
+def check_output_set(folder: Path, result: BuildResult | Expected) -> None:
     """Raise :class:`EstatesError` unless ``folder`` holds a complete, consistent set.
 
     Every table reopens and has the row count of ``result``; every HTML file

@@ -391,7 +391,7 @@ class RunningTotals:
 
     Gives what :func:`summarise_pipeline` reads from a whole ranked table —
     the listed :func:`cumulative_pipeline` entries and the milestones — while
-    holding only the listed rows: the chunked build feeds it its ranked sites
+    holding only the listed rows: the build engine feeds it its ranked sites
     straight from disk. The running sums are added up in rank order, as the
     in-memory ``cumsum`` does, so the figures are the same to the last bit.
     """

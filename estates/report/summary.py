@@ -273,7 +273,7 @@ def summarise(
     tallies, source_files : optional
         The counts and sums of the whole input, added up chunk by chunk (see
         :func:`reconcile_land`); then ``sites`` and ``records`` need only hold
-        the rows the summary lists (the chunked build, :mod:`estates.builder.chunked`).
+        the rows the summary lists (the build engine, :mod:`estates.builder.engine`).
 
     Returns
     -------

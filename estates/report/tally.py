@@ -3,9 +3,9 @@
 Every total in ``summary.json`` and on the borough layer is a count or a sum
 over a group of sites (London, a borough, a pilot, a reconciliation bucket).
 A :class:`Tally` holds them for one group; tallies of two sets of rows add up
-to the tally of both. The in-memory build tallies its whole table at once; the
-chunked build (:mod:`estates.builder.chunked`) tallies each chunk and adds them up, so
-the two share one definition of every total.
+to the tally of both. The build engine (:mod:`estates.builder.engine`) tallies
+each part of the table and adds them up, so a build in one part and one in
+many share one definition of every total.
 """
 
 from __future__ import annotations

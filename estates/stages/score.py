@@ -22,6 +22,7 @@ when its unused land grows and all else is equal. See ``docs/scoring.md``.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -85,35 +86,50 @@ def unresolved_flags(flags: pd.Series) -> pd.Series:
     return flags.map(keep).astype("string").rename("unresolved_flags")
 
 
-def score_scale(sites: pd.DataFrame) -> tuple[float, float]:
-    """Return the largest estimated value and backlog avoided among candidates (0 if none).
+@dataclass(frozen=True)
+class ScoreScale:
+    """The score's divisors: the largest estimated value and backlog avoided (£).
 
-    The score divides by these; a table scored a chunk at a time
-    (:mod:`estates.builder.chunked`) takes the largest over every chunk and passes them
-    to :func:`score_unused_land` as ``largest``.
-
-    Examples
-    --------
-    >>> f = pd.DataFrame({"in_london": [True, True], "land_unused_ha": [1.0, 0.0],
-    ...     "land_unused_share": [0.5, 0.0], "estimated_value_gbp": [20.0, 90.0],
-    ...     "backlog_total_gbp": [8.0, 1.0]})
-    >>> score_scale(f)
-    (20.0, 4.0)
+    Taken over the candidates of the whole site table; a part of the table
+    is scored with the whole table's scale, so its scores equal those of the
+    table scored whole. Both are 0 when no candidate has a positive value.
     """
-    candidate = disposal_candidates(sites)
-    share = number_column(sites, "land_unused_share").clip(0.0, 1.0)
-    backlog_avoided = number_column(sites, "backlog_total_gbp") * share
-    return (
-        _largest(number_column(sites, "estimated_value_gbp"), candidate),
-        _largest(backlog_avoided, candidate),
-    )
+
+    value_gbp: float = 0.0
+    backlog_gbp: float = 0.0
+
+    @classmethod
+    def of(cls, sites: pd.DataFrame) -> ScoreScale:
+        """Return the scale of ``sites`` taken whole.
+
+        Examples
+        --------
+        >>> f = pd.DataFrame({"in_london": [True, True], "land_unused_ha": [1.0, 0.0],
+        ...     "land_unused_share": [0.5, 0.0], "estimated_value_gbp": [20.0, 90.0],
+        ...     "backlog_total_gbp": [8.0, 1.0]})
+        >>> ScoreScale.of(f)
+        ScoreScale(value_gbp=20.0, backlog_gbp=4.0)
+        """
+        candidate = disposal_candidates(sites)
+        share = number_column(sites, "land_unused_share").clip(0.0, 1.0)
+        backlog_avoided = number_column(sites, "backlog_total_gbp") * share
+        return cls(
+            _largest(number_column(sites, "estimated_value_gbp"), candidate),
+            _largest(backlog_avoided, candidate),
+        )
+
+    def __or__(self, other: ScoreScale) -> ScoreScale:
+        """Return the scale of two parts taken together (the larger of each divisor)."""
+        return ScoreScale(
+            max(self.value_gbp, other.value_gbp), max(self.backlog_gbp, other.backlog_gbp)
+        )
 
 
 def score_unused_land(
     sites: pd.DataFrame,
     *,
     config: ScoreConfig | None = None,
-    largest: tuple[float, float] | None = None,
+    scale: ScoreScale | None = None,
 ) -> pd.DataFrame:
     """Return a copy of ``sites`` with the disposal score and its parts.
 
@@ -124,9 +140,9 @@ def score_unused_land(
         :func:`estates.stages.valuation.value_sites`), in any CRS. Left unchanged.
     config : ScoreConfig, optional
         Weights and penalties; default ``ScoreConfig()``.
-    largest : (float, float), optional
-        The largest estimated value and backlog avoided among the candidates of
-        the whole table (:func:`score_scale`); default: those of ``sites``.
+    scale : ScoreScale, optional
+        The divisors of the whole table ``sites`` is a part of; default:
+        ``ScoreScale.of(sites)``.
 
     Returns
     -------
@@ -169,10 +185,11 @@ def score_unused_land(
     def part(series: pd.Series, weight: float) -> pd.Series:
         return (weight * series.fillna(0.0)).where(candidate)
 
-    top_value, top_backlog = largest or (
+    scale = scale or ScoreScale(
         _largest(value, candidate),
         _largest(backlog_avoided, candidate),
     )
+    top_value, top_backlog = scale.value_gbp, scale.backlog_gbp
     score_value = part(_scaled(value, top_value), w_value)
     score_share = part(share, w_share)
     score_backlog = part(_scaled(backlog_avoided, top_backlog), w_backlog)
@@ -266,8 +283,8 @@ def rank_sites(sites: pd.DataFrame) -> pd.DataFrame:
 def unranked(sites: pd.DataFrame) -> pd.DataFrame:
     """Return a copy of ``sites`` with :func:`rank_sites`'s columns, every rank empty.
 
-    The chunked build ranks in DuckDB across all chunks and fills these in;
-    this gives it the columns and types :func:`rank_sites` would.
+    The build ranks the whole table at once (:mod:`estates.builder.ranking`) and
+    fills these in; this gives it the columns and types :func:`rank_sites` would.
 
     Examples
     --------

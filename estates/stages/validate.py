@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,13 @@ from estates.findings import Findings
 log = logging.getLogger("estates")
 
 _BNG_EXTENT = (0.0, 0.0, 700_000.0, 1_300_000.0)
+
+
+@dataclass(frozen=True)
+class KnownKeys:
+    """Site keys taken before a part of the input: ``{key: (source_file, source_row)}``."""
+
+    first_seen: Mapping[str, tuple[str, int]] = field(default_factory=dict)
 
 
 def add_flag(flags: pd.Series, mask: pd.Series | np.ndarray, text: str) -> pd.Series:
@@ -39,7 +47,7 @@ def validate_records(
     *,
     config: ValidationConfig,
     findings: Findings,
-    earlier: Mapping[str, tuple[str, int]] | None = None,
+    known: KnownKeys | None = None,
 ) -> pd.DataFrame:
     """Return the usable records, with a ``quality_flags`` column; record the rest.
 
@@ -52,10 +60,10 @@ def validate_records(
         The limits used by the checks.
     findings : Findings
         Receives one finding per problem.
-    earlier : mapping, optional
-        For records read a chunk at a time: ``{site key: (file, row)}`` of the
-        keys (:func:`site_keys`) already seen in earlier chunks, with where
-        each was first seen; a record with such a key is a duplicate.
+    known : KnownKeys, optional
+        Site keys (:func:`site_keys`) already taken by records outside
+        ``records`` (earlier parts of the same input), with where each was
+        first seen; a record with such a key is a duplicate.
 
     Returns
     -------
@@ -69,7 +77,7 @@ def validate_records(
     reject = np.zeros(len(out), dtype=bool)
     if "_reject_geometry" in out:
         reject |= out["_reject_geometry"].to_numpy(dtype=bool)
-    reject |= _check_codes(out, findings, earlier or {})
+    reject |= _check_codes(out, findings, known.first_seen if known else {})
     reject |= _check_land(out, config, findings)
     out["quality_flags"] = _flag_implausible_land(out, config, findings)
     reject |= _check_latlon(out, findings)

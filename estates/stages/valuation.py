@@ -165,6 +165,62 @@ def indicative_gbp_per_ha(sites: pd.DataFrame, *, target_gbp: float) -> tuple[fl
     return per_ha, basis
 
 
+@dataclass(frozen=True)
+class ValuationBasis:
+    """The whole site table's figures a valuation needs, when a part of it is valued.
+
+    Attributes
+    ----------
+    owned_ha : float
+        Hectares owned at located London sites of the whole table: the
+        divisor of the indicative London average (:func:`indicative_gbp_per_ha`).
+    valued_boroughs : mapping of str to int
+        The whole table's :func:`valued_borough_counts`: every borough a land
+        values file must cover.
+    """
+
+    owned_ha: float
+    valued_boroughs: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, sites: pd.DataFrame, *, target_gbp: float) -> ValuationBasis:
+        """Return the basis of ``sites`` taken whole.
+
+        Examples
+        --------
+        >>> f = pd.DataFrame({"in_london": [True, True], "borough_code": ["a", "a"],
+        ...                   "land_owned_ha": [6.0, 4.0]})
+        >>> b = ValuationBasis.of(f, target_gbp=1.0)
+        >>> b.owned_ha, dict(b.valued_boroughs)
+        (10.0, {'a': 2})
+        """
+        owned_ha = indicative_gbp_per_ha(sites, target_gbp=target_gbp)[1]
+        counts = valued_borough_counts(sites)
+        return cls(owned_ha, {str(k): int(v) for k, v in counts.items()})
+
+
+def check_land_value_codes(land_values: pd.DataFrame, borough_codes: Iterable[str]) -> None:
+    """Raise unless every borough code of a land values file is in the boundaries.
+
+    Needs no site: it runs as soon as both files are read, before any site is
+    joined, so a wrong file fails at once.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the file, row and code, and the fix.
+    """
+    known = {str(c) for c in borough_codes}
+    file_name = str(land_values["source_file"].iloc[0]) if len(land_values) else "land values"
+    for code, row in zip(land_values["borough_code"], land_values["source_row"], strict=True):
+        if str(code) not in known:
+            msg = (
+                f"{file_name} row {row} (borough {code}): borough_code {code} is not in the "
+                "borough boundaries; use the boundaries' ONS GSS codes"
+            )
+            raise DataValidationError(msg)
+
+
 def value_sites(
     sites: pd.DataFrame,
     *,
@@ -172,8 +228,7 @@ def value_sites(
     land_values: pd.DataFrame | None = None,
     borough_names: Mapping[str, str] | None = None,
     borough_codes: Iterable[str] | None = None,
-    basis: float | None = None,
-    valued_boroughs: Mapping[str, int] | None = None,
+    whole: ValuationBasis | None = None,
 ) -> tuple[pd.DataFrame, Valuation]:
     """Return a copy of ``sites`` with an estimated value of its unused land.
 
@@ -196,11 +251,10 @@ def value_sites(
         ``{borough_code: name}``, used in messages.
     borough_codes : iterable of str, optional
         The boundaries' codes; a land-values row for any other code is an error.
-    basis, valued_boroughs : optional
-        For a table valued a chunk at a time (:mod:`estates.builder.chunked`): the
-        hectares owned at located London sites of the *whole* table (the
-        divisor of the indicative average) and its
-        :func:`valued_borough_counts`, used instead of this chunk's own.
+    whole : ValuationBasis, optional
+        The figures of the whole table ``sites`` is a part of (its hectares
+        owned at located London sites and the boroughs to value); default:
+        ``ValuationBasis.of(sites)``.
 
     Returns
     -------
@@ -231,10 +285,9 @@ def value_sites(
     estates.errors.DataValidationError: lv.csv has no value_gbp_per_ha for borough E09000014 ...
     """
     valued = valued_mask(sites)
-    if basis is None:
-        per_ha_default, basis = indicative_gbp_per_ha(sites, target_gbp=target_gbp)
-    else:
-        per_ha_default = target_gbp / basis if basis > 0 else math.nan
+    whole = whole or ValuationBasis.of(sites, target_gbp=target_gbp)
+    basis = whole.owned_ha
+    per_ha_default = target_gbp / basis if basis > 0 else math.nan
     per_ha = pd.Series(np.nan, index=sites.index, dtype="float64")
     method = pd.Series("not_valued", index=sites.index, dtype=object)
     source = pd.Series(_not_valued_reason(sites), index=sites.index, dtype=object)
@@ -266,8 +319,8 @@ def value_sites(
             target_gbp=target_gbp,
             basis=basis,
             names=dict(borough_names or {}),
-            known=None if borough_codes is None else set(borough_codes),
-            needed=None if valued_boroughs is None else pd.Series(valued_boroughs, dtype="int64"),
+            known=borough_codes,
+            needed=pd.Series(dict(whole.valued_boroughs), dtype="int64"),
         )
         rows = land_values.set_index("borough_code")
         valued_codes = _codes(sites)[valued]
@@ -321,21 +374,13 @@ def _file_valuation(
     target_gbp: float,
     basis: float,
     names: dict[str, str],
-    known: set[str] | None,
-    needed: pd.Series | None = None,
+    known: Iterable[str] | None,
+    needed: pd.Series,
 ) -> Valuation:
     file_name = str(land_values["source_file"].iloc[0]) if len(land_values) else "land values"
     given = set(land_values["borough_code"].astype(str))
     if known is not None:
-        for code, row in zip(land_values["borough_code"], land_values["source_row"], strict=True):
-            if str(code) not in known:
-                msg = (
-                    f"{file_name} row {row} (borough {code}): borough_code {code} is not in the "
-                    "borough boundaries; use the boundaries' ONS GSS codes"
-                )
-                raise DataValidationError(msg)
-    if needed is None:
-        needed = valued_borough_counts(sites)
+        check_land_value_codes(land_values, known)
     missing = sorted(code for code in needed.index if code not in given)
     if missing:
         listed = ", ".join(

@@ -1,9 +1,11 @@
 """Unattended rebuilds: killed runs, two runs at once, every exit code, machine logs.
 
 The slow tests run the real ``estates build`` in a subprocess, and kill it
-with SIGKILL at named points of publishing (``ESTATES_TEST_KILL_AT``, see
-``estates.builder.publish._test_kill_point``). Whatever happens, ``--out`` shows one
-complete, consistent output set: the previous one, or the new one.
+with SIGKILL at named points of publishing: with ``KILL_ENV`` set, the
+subprocess starts through :data:`KILL_WRAPPER`, which replaces the function
+called at that point with a SIGKILL before running the CLI (the package has
+no test hook). Whatever happens, ``--out`` shows one complete, consistent
+output set: the previous one, or the new one.
 """
 
 from __future__ import annotations
@@ -34,6 +36,34 @@ from estates.logs import reset_logging
 
 REPO = Path(__file__).resolve().parents[2]
 KILL_ENV = "ESTATES_TEST_KILL_AT"
+#: Runs ``estates`` with the function called at a named point replaced by a SIGKILL:
+#: after the tables (the maps are drawn next), after the maps (the manifest is
+#: built next), before the swap (the old folder is retired first) and after it
+#: (the history is recorded next).
+KILL_WRAPPER = """
+import os, signal, sys
+import estates.builder.publish as publish
+import estates.builder.runner as runner
+from estates.cli import main
+
+POINTS = {
+    "after_tables": (runner, "_render_maps"),
+    "after_maps": (runner, "build_manifest"),
+    "before_swap": (publish, "_retire_real_folder"),
+    "after_swap": (publish, "_record_history"),
+}
+module, name = POINTS[os.environ["ESTATES_TEST_KILL_AT"]]
+assert callable(getattr(module, name)), name
+
+
+def kill(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+setattr(module, name, kill)
+sys.argv[0] = "estates"
+main()
+"""
 KILLED_BEFORE_SWAP = ("after_tables", "after_maps", "before_swap")
 HEADER = "site_code,site_name,latitude,longitude,land_owned_ha,land_unused_ha\n"
 #: Two good sites and two bad ones (latitude out of range; unused land above land owned).
@@ -58,8 +88,9 @@ def estates(*args: object, cwd: Path, env: dict[str, str] | None = None):
     environ = {k: v for k, v in os.environ.items() if k != KILL_ENV}
     environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), environ.get("PYTHONPATH")]))
     environ.update(env or {})
+    start = ["-c", KILL_WRAPPER] if KILL_ENV in environ else ["-m", "estates.cli"]
     return subprocess.run(
-        [sys.executable, "-m", "estates.cli", *map(str, args)],
+        [sys.executable, *start, *map(str, args)],
         capture_output=True,
         text=True,
         env=environ,
@@ -281,7 +312,7 @@ def test_a_bug_is_one_line_exit_1_and_publishes_nothing(tmp_path, monkeypatch):
     def broken_join(*args: object, **kwargs: object) -> None:
         raise RuntimeError("simulated bug in the join")
 
-    monkeypatch.setattr("estates.builder.pipeline.join_boroughs", broken_join)
+    monkeypatch.setattr("estates.builder.engine.join_boroughs", broken_join)
     sites = tmp_path / "sites.csv"
     sites.write_text(TWO_BAD_ROWS, encoding="utf-8")
     out = tmp_path / "maps"

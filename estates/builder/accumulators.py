@@ -1,0 +1,262 @@
+"""The whole table's figures, added up a part at a time: one ``add(part)`` / ``result()`` each.
+
+Every build runs in parts (one part when the input fits in memory), and every
+figure that depends on the whole site table is gathered here as the parts go
+by: the site keys already taken (:class:`SeenKeys`), the valuation basis
+(:class:`BasisTotals`), the score's divisors (:class:`ScaleTotals`), the
+counts and sums (:class:`SiteTotals`), the rows a summary list can show
+(:class:`ListedRows`) and the sites each map page draws
+(:class:`MapSelection`). The ranking is :class:`estates.builder.ranking.Ranking`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from estates.builder.rows import RECONCILED_COLUMNS, run_counts
+from estates.report.summary import largest_rows
+from estates.report.tally import Tally, TallyKey, add_tallies, site_tallies
+from estates.stages.score import ScoreScale
+from estates.stages.validate import KnownKeys, site_keys
+from estates.stages.valuation import ValuationBasis, indicative_gbp_per_ha, valued_borough_counts
+
+
+class SeenKeys:
+    """The site keys of the parts read so far, to find duplicates across parts.
+
+    The first part's keys are held as a small frame; from the second part
+    on they go to DuckDB in the work folder (imported only then), which
+    spills to disk, so a build of one part never starts DuckDB.
+    """
+
+    def __init__(self, work: Callable[[], Path]) -> None:
+        self._work = work
+        self._pending: pd.DataFrame | None = None
+        self._db: Any = None
+
+    def add(self, records: pd.DataFrame) -> KnownKeys:
+        """Return the keys of ``records`` taken by earlier parts; remember the new ones."""
+        keys = site_keys(records)
+        chunk = pd.DataFrame(
+            {
+                "key": keys,
+                "source_file": records["source_file"].astype(str),
+                "source_row": records["source_row"].astype("int64"),
+            }
+        )
+        chunk = chunk[chunk["key"].notna()].drop_duplicates("key", keep="first")
+        if self._db is None and self._pending is None:
+            self._pending = chunk
+            return KnownKeys()
+        if self._db is None:
+            from estates.builder import duck
+
+            self._db = duck.connect(self._work())
+            self._db.execute(
+                "CREATE TABLE seen (key VARCHAR, source_file VARCHAR, source_row BIGINT)"
+            )
+            self._db.register("first_keys", self._pending)
+            self._db.execute("INSERT INTO seen SELECT * FROM first_keys")
+            self._db.unregister("first_keys")
+            self._pending = None
+        db = self._db
+        db.register("chunk_keys", chunk)
+        earlier = db.execute(
+            "SELECT s.key, s.source_file, s.source_row FROM seen s JOIN chunk_keys c USING (key)"
+        ).fetchall()
+        db.execute(
+            "INSERT INTO seen SELECT key, source_file, source_row FROM chunk_keys "
+            "WHERE key NOT IN (SELECT key FROM seen WHERE key IN (SELECT key FROM chunk_keys))"
+        )
+        db.unregister("chunk_keys")
+        return KnownKeys({key: (src, int(row)) for key, src, row in earlier})
+
+    def close(self) -> None:
+        """Close DuckDB, if it was started, and forget the keys."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        self._pending = None
+
+
+class BasisTotals:
+    """The whole table's valuation basis (:class:`~estates.stages.valuation.ValuationBasis`)."""
+
+    def __init__(self, *, target_gbp: float) -> None:
+        self.target_gbp = target_gbp
+        self._owned: list[float] = []
+        self._valued: Counter[str] = Counter()
+
+    def add(self, sites: pd.DataFrame) -> None:
+        """Add a part of the located, joined site table."""
+        self._owned.append(indicative_gbp_per_ha(sites, target_gbp=self.target_gbp)[1])
+        self._valued.update({str(k): int(v) for k, v in valued_borough_counts(sites).items()})
+
+    def result(self) -> ValuationBasis:
+        """Return the basis of every part added."""
+        return ValuationBasis(math.fsum(self._owned), dict(self._valued))
+
+
+class ScaleTotals:
+    """The score's divisors over the whole table (:class:`~estates.stages.score.ScoreScale`)."""
+
+    def __init__(self) -> None:
+        self._scale = ScoreScale()
+
+    def add(self, valued: pd.DataFrame) -> None:
+        """Add a part of the valued site table."""
+        self._scale = self._scale | ScoreScale.of(valued)
+
+    def result(self) -> ScoreScale:
+        """Return the divisors of every part added."""
+        return self._scale
+
+
+class SiteTotals:
+    """Counts and sums of the records and of the site table, for ``summary.json``.
+
+    :meth:`add_records` takes each part's input records and its kept sites
+    (before they are scored); :meth:`add_sites` each ranked part.
+    """
+
+    def __init__(self, groupings: pd.DataFrame) -> None:
+        self.groupings = groupings
+        self.tallies: dict[TallyKey, Tally] = {}
+        self.rows_in = 0
+        self.rows_kept = 0
+        self.source_files: set[str] = set()
+        self.located_by: Counter[str] = Counter()
+        self.joins: Counter[str] = Counter()
+        self._rejected: list[pd.DataFrame] = []
+
+    def add_records(self, records: pd.DataFrame, sites: pd.DataFrame) -> None:
+        """Add a part's input records and the sites kept from them."""
+        kept = set(zip(sites["source_file"], sites["source_row"], strict=True))
+        keys = zip(records["source_file"], records["source_row"], strict=True)
+        rejected = records.loc[[k not in kept for k in keys]]
+        self.rows_in += len(records)
+        self.source_files.update(records["source_file"].astype(str))
+        add_tallies(
+            self.tallies, {("records",): Tally.of(records), ("rejected",): Tally.of(rejected)}
+        )
+        columns = [c for c in RECONCILED_COLUMNS if c in records]
+        self._rejected.append(largest_rows(rejected[columns]))
+        self.located_by.update(sites["located_by"].astype(str).tolist())
+        self.joins.update(
+            sites["join_method"].astype("string").fillna("not_located").astype(str).tolist()
+        )
+
+    def add_sites(self, ranked: pd.DataFrame) -> None:
+        """Add a ranked part of the site table."""
+        self.rows_kept += len(ranked)
+        add_tallies(self.tallies, site_tallies(ranked, self.groupings))
+
+    def rejected_rows(self) -> pd.DataFrame:
+        """Return the rejected records a reconciliation list may show (each part's largest)."""
+        return pd.concat(self._rejected) if self._rejected else pd.DataFrame()
+
+    def counts(self, by_check: dict[str, Counter[str]]) -> dict[str, Any]:
+        """Return ``summary.json``'s ``counts`` (:func:`estates.builder.rows.run_counts`)."""
+        return run_counts(
+            self.rows_in,
+            self.rows_kept,
+            located_by=self.located_by,
+            joins=self.joins,
+            by_check=by_check,
+        )
+
+
+class ListedRows:
+    """The rows some summary list can show: top-ranked per group, largest per bucket, tracked.
+
+    Kept while the ranked parts go by, so the summary needs only these, not
+    the whole table.
+    """
+
+    def __init__(self, pipeline_records: pd.DataFrame | None) -> None:
+        self.tracked = _pipeline_codes(pipeline_records)
+        self._kept: list[pd.DataFrame] = []
+
+    def add(self, ranked: pd.DataFrame) -> None:
+        """Keep the listed rows of a ranked part."""
+        self._kept.append(ranked.loc[_listed(ranked, self.tracked)])
+
+    def result(self) -> pd.DataFrame | None:
+        """Return the kept rows, in input order (None if no part was added)."""
+        return pd.concat(self._kept) if self._kept else None
+
+
+class MapSelection:
+    """The sites some map page draws, kept while the parts go by.
+
+    At most ``limit`` rows per page (London and each pilot), and only the
+    columns the maps read, so its size does not grow with the site file.
+    """
+
+    def __init__(self, limit: int, pilot_ids: list[str]) -> None:
+        self.limit, self.pilot_ids = limit, pilot_ids
+        self.totals: dict[str, int] = {"london": 0, **dict.fromkeys(pilot_ids, 0)}
+        self._kept: gpd.GeoDataFrame | None = None
+
+    def add(self, sites: gpd.GeoDataFrame) -> None:
+        """Count a ranked part's drawn sites per page and keep each page's best so far."""
+        from estates.render.maps import SITE_COLUMNS, page_sites  # imports folium
+
+        drawn = (
+            sites["in_london"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+            & sites["longitude"].notna().to_numpy()
+            & sites["latitude"].notna().to_numpy()
+        )
+        pilots = sites["pilots"].astype("string").fillna("").str.split(";")
+        self.totals["london"] += int(drawn.sum())
+        for pid in self.pilot_ids:
+            self.totals[pid] += int((drawn & pilots.map(lambda p, pid=pid: pid in p)).sum())
+        here = sites.loc[drawn, [*SITE_COLUMNS, sites.geometry.name]]
+        joined = here if self._kept is None else pd.concat([self._kept, here])
+        self._kept = joined.loc[page_sites(joined, self.limit, self.pilot_ids)]
+
+    def result(self) -> gpd.GeoDataFrame:
+        """Return the kept sites (WGS84), in input order."""
+        if self._kept is None:
+            msg = "no part was added"
+            raise ValueError(msg)
+        return self._kept
+
+
+def _pipeline_codes(records: pd.DataFrame | None) -> set[str]:
+    if records is None or "site_code" not in records:
+        return set()
+    return {str(c).strip() for c in records["site_code"].dropna()}
+
+
+def _listed(sites: pd.DataFrame, tracked: set[str]) -> np.ndarray:
+    """Rows a summary list could show: top-ranked per group, largest per bucket, tracked."""
+    from estates.report.aggregate import TOP_N
+    from estates.report.summary import reconciliation_frames
+
+    keep = np.zeros(len(sites), dtype=bool)
+    sub = pd.to_numeric(sites["subregion_rank"], errors="coerce").to_numpy(dtype=float)
+    keep |= sub <= TOP_N
+    pilot_best = (
+        sites["pilot_ranks"]
+        .astype("string")
+        .fillna("")
+        .map(lambda t: any(int(x.rpartition(":")[2]) <= TOP_N for x in t.split(";") if x))
+    )
+    keep |= pilot_best.to_numpy(dtype=bool)
+    frames = reconciliation_frames(sites.iloc[:0], sites)
+    position = pd.Series(np.arange(len(sites)), index=sites.index)
+    for key, frame in frames.items():
+        if key != "rejected":
+            keep[position[largest_rows(frame).index].to_numpy()] = True
+    if tracked:
+        keep |= sites["site_code"].astype("string").str.strip().isin(tracked).to_numpy(bool)
+    return keep

@@ -1,0 +1,505 @@
+"""The build: every stage, run a part of the site records at a time, for every input size.
+
+An input that fits in memory is one part; a larger one (or one built with
+``--chunk-rows``) is read in parts of ``chunk_rows`` records. Either way the
+same code runs:
+
+1. Every input besides the sites is read and checked
+   (:func:`estates.builder.reference.load_reference`), so a bad file fails
+   before the long stages.
+2. Each part of records is validated (keys taken by earlier parts are
+   duplicates, :class:`~estates.builder.accumulators.SeenKeys`), located,
+   joined, tagged and measured, and kept (in memory for one part, spilled to
+   Parquet in a work folder otherwise). Its findings go to the sink.
+3. Each part is valued with the whole table's £/ha basis, then scored with
+   the whole table's divisors; its candidates' sort keys go to
+   :class:`~estates.builder.ranking.Ranking`.
+4. The candidates are ranked once; each part gets its ranks and goes to the
+   sink (:mod:`estates.builder.sinks`); the totals, the rows the summary lists
+   and the sites the maps draw are added up as it goes
+   (:mod:`estates.builder.accumulators`).
+
+Peak memory depends on the part size and the number of pilots, not on the
+number of sites. A build in parts equals the one-part build file by file,
+except that sums are added part by part (a float's last digit may differ).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from estates.builder.accumulators import (
+    BasisTotals,
+    ListedRows,
+    MapSelection,
+    ScaleTotals,
+    SeenKeys,
+    SiteTotals,
+)
+from estates.builder.ranking import Ranking, Ranks
+from estates.builder.reference import Inputs, Reference, load_reference
+from estates.builder.rows import add_pfi, finish_table, mark_london
+from estates.builder.sinks import FileSink, MemorySink
+from estates.config import Config
+from estates.crs import WGS84
+from estates.findings import Findings
+from estates.io import bundled
+from estates.io.inputs import iter_site_records, load_eric_sites
+from estates.report.aggregate import aggregate_boroughs
+from estates.report.disposal import pipeline_section, track_progress
+from estates.report.summary import summarise
+from estates.stages.join import join_boroughs
+from estates.stages.locate import locate_sites
+from estates.stages.measures import measure_sites
+from estates.stages.score import score_unused_land
+from estates.stages.sites import to_points
+from estates.stages.tag import tag_groupings
+from estates.stages.validate import validate_records
+from estates.stages.valuation import Valuation, value_sites
+
+log = logging.getLogger("estates")
+
+#: Rows per part when ``estates build`` reads large site files.
+DEFAULT_CHUNK_ROWS = 200_000
+#: Site files larger than this (in all) are built in parts of :data:`DEFAULT_CHUNK_ROWS`.
+CHUNKED_ABOVE_BYTES = 256 * 1024**2
+#: The most sites a map page draws, by default (:data:`estates.render.maps.MAX_MAP_SITES`).
+MAX_MAP_SITES = 50_000
+
+
+@dataclass
+class BuildResult:
+    """Everything one build produced besides the site files its sink wrote.
+
+    Attributes
+    ----------
+    rows : int
+        Rows of the site table.
+    rejected_rows : int
+        Rows of ``rejected.csv`` (findings of every kind).
+    boroughs : geopandas.GeoDataFrame
+        Borough polygons in WGS84 with ``subregion``, ``pilots`` and their totals.
+    context : geopandas.GeoDataFrame
+        NHS hospital and clinic records in WGS84, for the maps.
+    groupings : pandas.DataFrame
+        Pilot and sub-region memberships.
+    counts : dict
+        Counts per stage (``summary.json``'s ``counts``).
+    summary : dict
+        ``summary.json``.
+    map_sites : geopandas.GeoDataFrame
+        The sites some map page draws (each page's best), WGS84.
+    page_totals : dict
+        ``{"london": n, pilot_id: n, ...}``: located London sites per page.
+    ranked : int
+        Ranked sites.
+    sites : geopandas.GeoDataFrame or None
+        The whole site table in WGS84 (see ``docs/columns.md``), when the
+        build kept it in memory (:func:`estates.run`); None when it was
+        written to files.
+    findings : Findings or None
+        Every rejected, flagged or warned-about record, when kept in memory.
+    """
+
+    rows: int
+    rejected_rows: int
+    boroughs: gpd.GeoDataFrame
+    context: gpd.GeoDataFrame
+    groupings: pd.DataFrame
+    counts: dict[str, Any]
+    summary: dict[str, Any]
+    map_sites: gpd.GeoDataFrame
+    page_totals: dict[str, int] = field(default_factory=dict)
+    ranked: int = 0
+    sites: gpd.GeoDataFrame | None = None
+    findings: Findings | None = None
+
+
+def parts_needed(inputs: Inputs, *, chunk_rows: int | None) -> int | None:
+    """Return the rows per part for ``inputs``: ``chunk_rows``, or None for one part.
+
+    Site files larger than :data:`CHUNKED_ABOVE_BYTES` in all are read in
+    parts of :data:`DEFAULT_CHUNK_ROWS` unless ``chunk_rows`` says otherwise.
+    """
+    if chunk_rows is not None:
+        return chunk_rows
+    size = sum(Path(p).stat().st_size for p in inputs.sites if Path(p).is_file())
+    return DEFAULT_CHUNK_ROWS if size > CHUNKED_ABOVE_BYTES else None
+
+
+def run_build(
+    inputs: Inputs,
+    *,
+    config: Config,
+    sink: FileSink | MemorySink,
+    chunk_rows: int | None = None,
+    work_dir: Path | None = None,
+    max_map_sites: int = MAX_MAP_SITES,
+) -> BuildResult:
+    """Run every stage on ``inputs``, a part at a time, handing the site table to ``sink``.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        The files; no site files means the bundled ERIC sites.
+    config : Config
+        The run's settings.
+    sink : FileSink or MemorySink
+        Receives the ranked site table part by part, and the findings.
+    chunk_rows : int, optional
+        Records per part; default: every record in one part.
+    work_dir : path, optional
+        Where parts are spilled (in a temporary folder removed at the end);
+        default: the system's temporary folder. Only used with more than one part.
+    max_map_sites : int
+        The most sites a map page draws.
+
+    Returns
+    -------
+    BuildResult
+
+    Raises
+    ------
+    EstatesError
+        For an unusable input file or option. Bad *records* never raise:
+        they are rejected or flagged in the findings.
+    """
+    if chunk_rows is not None and chunk_rows < 1:
+        msg = f"chunk_rows must be at least 1, got {chunk_rows}"
+        raise ValueError(msg)
+    build = _Build(
+        inputs,
+        config,
+        sink,
+        chunk_rows=chunk_rows,
+        work_dir=work_dir,
+        max_map_sites=max_map_sites,
+    )
+    try:
+        return build.run()
+    except BaseException:
+        sink.abandon()
+        raise
+    finally:
+        build.close()
+
+
+class _Parts:
+    """The parts of the site table between passes: in memory, or spilled to Parquet."""
+
+    def __init__(self, work: Path | None) -> None:
+        self.work = work
+        self._frames: list[pd.DataFrame | Path] = []
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def append(self, frame: pd.DataFrame) -> None:
+        self._frames.append(frame)
+        self.put(len(self._frames) - 1, frame)
+
+    def put(self, i: int, frame: pd.DataFrame) -> None:
+        if self.work is None:
+            self._frames[i] = frame
+            return
+        path = self.work / f"part-{i:06d}.parquet"
+        pd.DataFrame(frame).to_parquet(path, index=False)
+        self._frames[i] = path
+
+    def get(self, i: int) -> pd.DataFrame:
+        item = self._frames[i]
+        return pd.read_parquet(item) if isinstance(item, Path) else item
+
+    def drop(self, i: int) -> None:
+        item = self._frames[i]
+        if isinstance(item, Path):
+            item.unlink()
+
+
+class _Build:
+    def __init__(
+        self,
+        inputs: Inputs,
+        config: Config,
+        sink: FileSink | MemorySink,
+        *,
+        chunk_rows: int | None,
+        work_dir: Path | None,
+        max_map_sites: int,
+    ) -> None:
+        self.inputs, self.config, self.sink = inputs, config, sink
+        self.chunk_rows, self.work_dir, self.max_map_sites = chunk_rows, work_dir, max_map_sites
+        self._work: Path | None = None
+        self.seen = SeenKeys(self.work)
+
+    def work(self) -> Path:
+        """Return the work folder, made on first use."""
+        if self._work is None:
+            self._work = Path(tempfile.mkdtemp(prefix="estates-parts-", dir=self.work_dir))
+        return self._work
+
+    def close(self) -> None:
+        self.seen.close()
+        if self._work is not None:
+            shutil.rmtree(self._work, ignore_errors=True)
+
+    def run(self) -> BuildResult:
+        inputs, config, sink = self.inputs, self.config, self.sink
+        target = config.valuation.target_gbp
+        opening = Findings()
+        ref = load_reference(inputs, findings=opening)
+        sink.write_findings(opening)
+
+        # Pass 1: read, validate, locate, join, tag, measure each part; keep it.
+        totals = SiteTotals(ref.groupings)
+        basis = BasisTotals(target_gbp=target)
+        parts = _Parts(None)
+        for n, (records, findings) in enumerate(self._records()):
+            if n == 1 and parts.work is None:
+                parts = self._spilled(parts)
+            sites = self._locate(records, ref, findings)
+            rejected = len(findings.rejected_rows(set(records["source_file"].astype(str))))
+            if len(records) != len(sites) + rejected:
+                msg = (
+                    f"internal check failed: {len(records)} records in, {len(sites)} kept and "
+                    f"{rejected} rejected"
+                )
+                raise AssertionError(msg)
+            totals.add_records(records, sites)
+            basis.add(sites)
+            parts.append(sites.drop(columns=sites.geometry.name))
+            sink.write_findings(_in_row_order(findings))
+        log.info("read %d records in %d part(s)", totals.rows_in, len(parts))
+
+        # Pass 2: value with the whole table's basis; find the score's divisors.
+        names = dict(zip(ref.boroughs["borough_code"], ref.boroughs["borough_name"], strict=True))
+        whole = basis.result()
+        scale = ScaleTotals()
+        valuation: Valuation | None = None
+        for i in range(len(parts)):
+            valued, valuation = value_sites(
+                parts.get(i),
+                target_gbp=target,
+                land_values=ref.land_values,
+                borough_names=names,
+                borough_codes=ref.boroughs["borough_code"],
+                whole=whole,
+            )
+            scale.add(valued)
+            parts.put(i, valued)
+
+        # Pass 3: score with the whole table's divisors; rank every candidate once.
+        ranking = Ranking(target_gbp=target)
+        for i in range(len(parts)):
+            scored = score_unused_land(parts.get(i), config=config.score, scale=scale.result())
+            ranking.add(scored)
+            parts.put(i, scored)
+        ranks = ranking.result()
+
+        # Pass 4: attach ranks, hand each part to the sink, add up what the outputs list.
+        pilot_ids = list(
+            dict.fromkeys(ref.groupings.loc[ref.groupings["group_type"] == "pilot", "group_id"])
+        )
+        selection = MapSelection(self.max_map_sites, pilot_ids)
+        listed = ListedRows(ref.pipeline_records)
+        offset = 0
+        for i in range(len(parts)):
+            sites = _with_points(ranks.of_part(i, parts.get(i)))
+            sites.index = pd.RangeIndex(offset, offset + len(sites))
+            offset += len(sites)
+            sink.write_sites(sites)
+            totals.add_sites(sites)
+            listed.add(sites)
+            selection.add(sites)
+            parts.drop(i)
+        return self._finish(
+            ref, totals, listed=listed, selection=selection, ranks=ranks, valuation=valuation
+        )
+
+    def _finish(
+        self,
+        ref: Reference,
+        totals: SiteTotals,
+        *,
+        listed: ListedRows,
+        selection: MapSelection,
+        ranks: Ranks,
+        valuation: Valuation | None,
+    ) -> BuildResult:
+        inputs, config, sink = self.inputs, self.config, self.sink
+        target = config.valuation.target_gbp
+        boroughs_out = tag_groupings(ref.boroughs.to_crs(WGS84), ref.groupings)
+        boroughs_out = aggregate_boroughs(
+            None, boroughs_out, target_gbp=target, tallies=totals.tallies
+        )
+        kept_rows = listed.result()
+        closing = Findings()
+        progress = None
+        if ref.pipeline_records is not None:
+            progress = track_progress(
+                kept_rows, ref.pipeline_records, target_gbp=target, findings=closing
+            )
+        pipeline = pipeline_section(
+            ranked=ranks.ranked,
+            listed=ranks.running.entries(),
+            milestones=ranks.running.milestones(),
+            progress=progress,
+            target_gbp=target,
+        )
+        sink.write_findings(closing)
+        sink.close()
+        counts = totals.counts(sink.counts.by_check)
+        if valuation is None:
+            msg = "internal check failed: no part of the site table was valued"
+            raise AssertionError(msg)
+        summary = summarise(
+            sites=kept_rows,
+            boroughs=boroughs_out,
+            groupings=ref.groupings,
+            records=totals.rejected_rows(),
+            valuation=valuation,
+            pipeline=pipeline,
+            counts=counts,
+            config=config,
+            bundled_sites=not inputs.sites,
+            bundled_boundaries=inputs.boundaries is None,
+            tallies=totals.tallies,
+            source_files=sorted(totals.source_files),
+        )
+        if ref.trust_totals is not None:
+            summary["reconciliation"]["trust_level_check"] = _trust_level_check(
+                summary, ref.trust_totals
+            )
+        context = gpd.GeoDataFrame(
+            ref.context.drop(columns=["latitude", "longitude"]),
+            geometry=gpd.points_from_xy(ref.context["longitude"], ref.context["latitude"]),
+            crs=WGS84,
+        )
+        memory = sink if isinstance(sink, MemorySink) else None
+        return BuildResult(
+            rows=totals.rows_kept,
+            rejected_rows=sink.counts.rows,
+            boroughs=boroughs_out,
+            context=context,
+            groupings=ref.groupings,
+            counts=counts,
+            summary=summary,
+            map_sites=selection.result(),
+            page_totals=selection.totals,
+            ranked=ranks.ranked,
+            sites=memory.sites() if memory is not None else None,
+            findings=memory.findings if memory is not None else None,
+        )
+
+    def _spilled(self, parts: _Parts) -> _Parts:
+        """Return ``parts`` moved to the work folder (a second part is coming)."""
+        spilled = _Parts(self.work())
+        for i in range(len(parts)):
+            spilled.append(parts.get(i))
+        return spilled
+
+    def _records(self) -> Iterator[tuple[pd.DataFrame, Findings]]:
+        """Yield each part of the records with the findings made while reading it.
+
+        At least one part, empty if the files hold no record.
+        """
+        if not self.inputs.sites:
+            findings = Findings()
+            records = load_eric_sites(findings=findings)
+            yield from _slices(records, findings, self.chunk_rows)
+            return
+        limit = self.config.validation.max_csv_bytes
+        yielded = False
+        for path in self.inputs.sites:
+            read = Findings()
+            rows = self.chunk_rows or 0
+            if rows:
+                chunks = iter_site_records(path, findings=read, chunk_rows=rows)
+            else:
+                chunks = iter([_read_whole(path, read, limit)])
+            for records in chunks:
+                records["is_aggregate"] = False
+                findings = Findings()
+                findings.extend(read.items)
+                read.items.clear()
+                yielded = True
+                yield records, findings
+        if not yielded:
+            msg = "internal check failed: the site files gave no part"
+            raise AssertionError(msg)
+
+    def _locate(self, records: pd.DataFrame, ref: Reference, findings: Findings) -> pd.DataFrame:
+        validation = self.config.validation
+        kept = validate_records(
+            records, config=validation, findings=findings, known=self.seen.add(records)
+        )
+        frame = locate_sites(kept, ref.context, locations=ref.locations, findings=findings)
+        frame = to_points(frame)
+        frame = join_boroughs(frame, ref.boroughs_bng, nearest_within_m=validation.nearest_within_m)
+        frame = mark_london(frame, findings, validation.nearest_within_m)
+        frame = tag_groupings(frame, ref.groupings)
+        frame = add_pfi(frame, ref.pfi_keys)
+        return measure_sites(finish_table(frame))
+
+
+def _read_whole(path: Path, findings: Findings, max_csv_bytes: int) -> pd.DataFrame:
+    from estates.io.inputs import read_site_records
+
+    return read_site_records(path, findings=findings, max_csv_bytes=max_csv_bytes)
+
+
+def _slices(
+    records: pd.DataFrame, findings: Findings, chunk_rows: int | None
+) -> Iterator[tuple[pd.DataFrame, Findings]]:
+    step = chunk_rows or max(len(records), 1)
+    for start in range(0, max(len(records), 1), step):
+        part = records.iloc[start : start + step]
+        own = Findings()
+        if start == 0:
+            own.extend(findings)
+        yield part, own
+
+
+def _in_row_order(findings: Findings) -> Findings:
+    """Return ``findings`` ordered by row (file-wide ones first), stage order kept within a row.
+
+    Parts hold consecutive rows, so ``rejected.csv`` comes out in the same
+    order whatever the part size.
+    """
+    items = sorted(findings, key=lambda f: -1 if f.row is None else f.row)
+    return Findings(items)
+
+
+def _with_points(sites: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Return ``sites`` with WGS84 points built from its latitude/longitude (None where missing)."""
+    located = sites["longitude"].notna().to_numpy()
+    geometry = np.full(len(sites), None, dtype=object)
+    geometry[located] = gpd.points_from_xy(
+        sites.loc[located, "longitude"], sites.loc[located, "latitude"]
+    )
+    return gpd.GeoDataFrame(sites, geometry=geometry, crs=WGS84)
+
+
+def _trust_level_check(summary: dict[str, Any], trust: dict[str, float]) -> dict[str, Any]:
+    """Compare the site rows' totals with the ERIC trust-level file's."""
+    total = summary["reconciliation"]["total"]
+    matches = all(
+        abs(float(total[k]) - trust[k]) < 0.005 for k in ("land_owned_ha", "land_unused_ha")
+    )
+    return {
+        "file": bundled.eric_trust_path().name,
+        "trusts": trust["trusts"],
+        "land_owned_ha": round(trust["land_owned_ha"], 2),
+        "land_unused_ha": round(trust["land_unused_ha"], 2),
+        "matches_site_rows": matches,
+    }

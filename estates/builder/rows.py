@@ -1,0 +1,173 @@
+"""The per-row steps between the stages: flag London, mark PFI sites, order the columns.
+
+Used on every chunk of every build (:mod:`estates.builder.engine`). Each
+function returns a new frame and leaves its input unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from estates.crs import WGS84
+from estates.findings import Findings
+from estates.stages.validate import add_flag
+
+
+def mark_london(
+    joined: gpd.GeoDataFrame, findings: Findings, nearest_within_m: float
+) -> gpd.GeoDataFrame:
+    """Return ``joined`` with ``in_london`` and the outside/nearest quality flags.
+
+    A site more than ``nearest_within_m`` metres from every borough is kept
+    and flagged ``outside_london`` (a finding is added to ``findings``); one
+    joined to the nearest borough is flagged ``joined_to_nearest_borough``.
+    """
+    out = joined.copy()
+    method = out["join_method"].astype("string")
+    out["in_london"] = method.isin(["within", "nearest"]).fillna(False).astype(bool)
+    outside = method.eq("outside").fillna(False).to_numpy(dtype=bool)
+    where = np.flatnonzero(outside)
+    reason = (
+        f"outside Greater London (more than {nearest_within_m:g} m from every "
+        "borough); kept, excluded from London totals"
+    )
+    for src, row, code, lat, lon in zip(
+        out["source_file"].to_numpy()[where],
+        out["source_row"].to_numpy()[where],
+        out["site_code"].to_numpy()[where],
+        out["latitude"].to_numpy()[where],
+        out["longitude"].to_numpy()[where],
+        strict=True,
+    ):
+        findings.add(
+            str(src),
+            int(row),
+            reason,
+            action="flagged",
+            check="outside_london",
+            site_code=code,
+            column="geometry",
+            value=f"{lat:.5f}, {lon:.5f}",
+        )
+    out["quality_flags"] = add_flag(out["quality_flags"], outside, "outside_london")
+    nearest = method.eq("nearest").fillna(False).to_numpy(dtype=bool)
+    out["quality_flags"] = add_flag(out["quality_flags"], nearest, "joined_to_nearest_borough")
+    return out
+
+
+def add_pfi(frame: gpd.GeoDataFrame, pfi_keys: frozenset[tuple[str, str]]) -> gpd.GeoDataFrame:
+    """Return ``frame`` with ``pfi``: True where ``(trust_code, site_code)`` is a PFI site.
+
+    ``pfi_keys`` come from the bundled ERIC PFI file; a user's site files
+    have none, so every site gets False.
+    """
+    out = frame.copy()
+    if not pfi_keys:
+        out["pfi"] = False
+        return out
+    out["pfi"] = [
+        (t, s) in pfi_keys for t, s in zip(out["trust_code"], out["site_code"], strict=True)
+    ]
+    return out
+
+
+#: The raw records' columns the reconciliation reads (``summary.reconcile_land``).
+RECONCILED_COLUMNS = (
+    "source_file",
+    "source_row",
+    "site_code",
+    "site_name",
+    "trust_name",
+    "land_owned_ha",
+    "land_unused_ha",
+)
+
+#: The leading columns of the site table, in order; measures follow.
+LEADING_COLUMNS = [
+    "site_code",
+    "site_name",
+    "site_type",
+    "trust_code",
+    "trust_name",
+    "borough_code",
+    "borough_name",
+    "subregion",
+    "pilots",
+    "in_london",
+    "located_by",
+    "location_source",
+    "join_method",
+    "borough_distance_m",
+    "latitude",
+    "longitude",
+    "easting",
+    "northing",
+    "land_owned_ha",
+    "land_unused_ha",
+    "pfi",
+    "quality_flags",
+]
+
+
+def finish_table(tagged: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Order columns, fill optional ones, and return the table in WGS84."""
+    out = tagged.copy()
+    for column in ("site_type", "trust_code", "trust_name"):
+        if column not in out:
+            out[column] = pd.NA
+        out[column] = out[column].astype("string")
+    for column in ("land_owned_ha", "land_unused_ha"):
+        if column not in out:
+            out[column] = np.nan
+    out["site_name"] = out["site_name"].astype("string").str.strip()
+    out["join_method"] = out["join_method"].astype("string")
+    out["quality_flags"] = out["quality_flags"].astype("string")
+    rest = [c for c in out.columns if c not in LEADING_COLUMNS and c != "geometry"]
+    out = pd.DataFrame(out[[*LEADING_COLUMNS, *rest]])
+    # The WGS84 points are built from the latitude/longitude columns, not by
+    # reprojecting the BNG points back, so geometry and columns agree exactly.
+    located = out["longitude"].notna().to_numpy()
+    geometry = np.full(len(out), None, dtype=object)
+    geometry[located] = gpd.points_from_xy(
+        out.loc[located, "longitude"], out.loc[located, "latitude"]
+    )
+    return gpd.GeoDataFrame(out, geometry=geometry, crs=WGS84).reset_index(drop=True)
+
+
+def run_counts(
+    rows_in: int,
+    rows_kept: int,
+    *,
+    located_by: Mapping[str, int],
+    joins: Mapping[str, int],
+    by_check: Mapping[str, Mapping[str, int]],
+) -> dict[str, Any]:
+    """Return ``summary.json``'s ``counts``: the identity, how sites were located and joined.
+
+    ``by_check`` maps each finding action (rejected, flagged, warning) to
+    ``{check: count}``, listed most frequent first. The build engine adds
+    these up chunk by chunk; the in-memory build counts its table.
+    """
+
+    def most_first(counts: Mapping[str, int]) -> dict[str, int]:
+        return dict(
+            sorted(((str(k), int(v)) for k, v in counts.items()), key=lambda kv: (-kv[1], kv[0]))
+        )
+
+    rejected = rows_in - rows_kept
+    return {
+        "records_in": rows_in,
+        "records_kept": rows_kept,
+        "records_rejected": rejected,
+        "identity": f"{rows_in} in = {rows_kept} kept + {rejected} rejected",
+        "located_by": {str(k): int(v) for k, v in sorted(located_by.items())},
+        "join": {k: int(joins.get(k, 0)) for k in ("within", "nearest", "outside", "not_located")},
+        "rejected_by_check": most_first(by_check.get("rejected", {})),
+        "flagged_by_check": most_first(by_check.get("flagged", {})),
+        "warnings_by_check": most_first(by_check.get("warning", {})),
+    }

@@ -1,0 +1,112 @@
+"""The one build engine: inputs checked at the edges, ranking in parts, one result type."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from estates.builder.engine import BuildResult, run_build
+from estates.builder.ranking import Ranking
+from estates.builder.reference import Inputs
+from estates.builder.sinks import MemorySink
+from estates.config import Config
+from estates.crs import LONDON_BOUNDS_WGS84
+from estates.errors import DataValidationError
+from estates.stages.score import rank_sites
+
+N_SITES = 20_000
+
+
+@pytest.fixture(scope="module")
+def many_sites(tmp_path_factory):
+    """A seeded site file large enough that joining it takes a noticeable while."""
+    lon0, lat0, lon1, lat1 = LONDON_BOUNDS_WGS84
+    rng = np.random.default_rng(16)
+    owned = rng.uniform(0, 5, N_SITES).round(2)
+    path = tmp_path_factory.mktemp("engine") / "sites.csv"
+    pd.DataFrame(
+        {
+            "site_code": [f"S{i:06d}" for i in range(N_SITES)],
+            "site_name": [f"Site {i}" for i in range(N_SITES)],
+            "latitude": rng.uniform(lat0, lat1, N_SITES).round(6),
+            "longitude": rng.uniform(lon0, lon1, N_SITES).round(6),
+            "land_owned_ha": owned,
+            "land_unused_ha": (owned * rng.uniform(0, 0.3, N_SITES)).round(2),
+        }
+    ).to_csv(path, index=False)
+    return path
+
+
+BAD_FILES = {
+    "land_values": (
+        "borough_code,value_gbp_per_ha,source\nE09999999,1000000,made up\n",
+        "borough_code E09999999 is not in the borough boundaries",
+    ),
+    "pipeline": ("site_code,when\nS000001,2020-01-01\n", "pipeline.csv"),
+    "locations": ("site_code,latitude\nS000001,51.5\n", "locations.csv"),
+}
+
+
+@pytest.mark.parametrize("which", sorted(BAD_FILES))
+def test_a_bad_optional_file_fails_before_any_site_is_read(which, many_sites, tmp_path, caplog):
+    text, message = BAD_FILES[which]
+    bad = tmp_path / f"{which}.csv"
+    bad.write_text(text, encoding="utf-8")
+    inputs = Inputs(sites=(many_sites,), **{which: bad})
+    with (
+        caplog.at_level(logging.DEBUG, logger="estates"),
+        pytest.raises(DataValidationError, match=message),
+    ):
+        run_build(inputs, config=Config(), sink=MemorySink())
+    said = [r.getMessage() for r in caplog.records]
+    assert not [m for m in said if m.startswith(("validated ", "joined ", "read "))], said
+
+
+def test_a_good_build_reads_every_other_input_before_the_sites(many_sites, caplog):
+    with caplog.at_level(logging.DEBUG, logger="estates"):
+        result = run_build(
+            Inputs(sites=(many_sites,)), config=Config(), sink=MemorySink(), chunk_rows=7_000
+        )
+    said = [r.getMessage() for r in caplog.records]
+    checked = next(i for i, m in enumerate(said) if m.startswith("read and checked the inputs"))
+    joined = next(i for i, m in enumerate(said) if m.startswith("joined "))
+    assert checked < joined
+    assert isinstance(result, BuildResult)
+    assert result.sites is not None
+    assert len(result.sites) == result.rows == N_SITES
+    assert result.findings is not None
+    assert len(result.findings) == result.rejected_rows
+
+
+def test_ranking_in_parts_is_rank_sites_on_the_whole_table():
+    rng = np.random.default_rng(3)
+    n = 500
+    table = pd.DataFrame(
+        {
+            # Few distinct scores and codes, so ties are broken by code, trust, then order.
+            "disposal_score": rng.choice([0.1, 0.5, 0.9, np.nan], n),
+            "site_code": rng.choice(["A", "B", "C", None], n),
+            "trust_code": rng.choice(["T1", "T2", None], n),
+            "subregion": pd.array(rng.choice(["ncl", "sel", None], n), dtype="string"),
+            "pilots": rng.choice(["p1", "p1;p2", "p2", "", None], n),
+            "site_name": "x",
+            "borough_name": "y",
+            "land_unused_ha": rng.uniform(0, 1, n),
+            "estimated_value_gbp": rng.uniform(0, 10, n),
+        }
+    )
+    whole = rank_sites(table)
+    ranking = Ranking(target_gbp=100.0)
+    cuts = [0, 1, 97, 98, 300, n]
+    parts = [table.iloc[a:b] for a, b in itertools.pairwise(cuts)]
+    for part in parts:
+        ranking.add(part)
+    ranks = ranking.result()
+    ranked = pd.concat([ranks.of_part(i, part) for i, part in enumerate(parts)])
+    columns = ["disposal_rank", "subregion_rank", "pilot_ranks"]
+    pd.testing.assert_frame_equal(ranked[columns], whole[columns])
+    assert ranks.ranked == int(table["disposal_score"].notna().sum())
