@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from estates.errors import DataValidationError
+from estates.findings import Findings
 from estates.io import bundled
 
 #: A well-formed UK postcode, normalised: outward code, one space, inward code.
@@ -249,3 +250,59 @@ def _read_centroids(path: Path) -> pd.DataFrame:
 
 def _empty_centroids() -> pd.DataFrame:
     return pd.DataFrame({"postcode": [], "latitude": [], "longitude": []})
+
+
+def with_postcode_coordinates(
+    text: pd.DataFrame,
+    *,
+    source_file: str,
+    findings: Findings,
+    lookup: PostcodeLookup | None = None,
+) -> pd.DataFrame:
+    """Return a text frame whose rows without coordinates take their postcode's centroid.
+
+    Used by ``--locations`` files, which may give a ``postcode`` in place of
+    ``latitude``/``longitude``. Rows that give coordinates keep them. A row with
+    neither coordinates nor a known postcode is dropped with a ``rejected``
+    finding naming the postcode and, if there is one, the postcode one edit
+    away. The input is left unchanged; cells stay text.
+
+    Parameters
+    ----------
+    text : pandas.DataFrame
+        Text cells with a ``postcode`` column, indexed by spreadsheet row.
+    source_file : str
+        The file's name, for findings.
+    findings : Findings
+        Receives the rejected rows.
+    lookup : PostcodeLookup, optional
+        Default: the bundled ONS centroids, loaded only if a row needs one.
+    """
+    out = text.copy()
+    for column in ("latitude", "longitude"):
+        if column not in out:
+            out[column] = ""
+    blank = out["latitude"].str.strip().eq("") & out["longitude"].str.strip().eq("")
+    needs = blank & out["postcode"].str.strip().ne("")
+    if not needs.any():
+        return out
+    lookup = lookup if lookup is not None else load_postcode_lookup()
+    found = lookup.locate(out.loc[needs, "postcode"])
+    hit = found.index[found["found"]]
+    out.loc[hit, "latitude"] = found.loc[hit, "latitude"].map("{:.10g}".format)
+    out.loc[hit, "longitude"] = found.loc[hit, "longitude"].map("{:.10g}".format)
+    missed = found.index[~found["found"]]
+    for row in missed:
+        given = str(out.at[row, "postcode"]).strip()
+        findings.add(
+            source_file,
+            int(row),
+            f"postcode {given!r} is not in the postcode lookup ({lookup.suggestion(given)}) "
+            "and the row gives no coordinates; location not used",
+            action="rejected",
+            check="postcode_not_found",
+            site_code=out.at[row, "site_code"] if "site_code" in out else None,
+            column="postcode",
+            value=given,
+        )
+    return out.drop(index=missed)
