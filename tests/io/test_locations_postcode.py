@@ -37,5 +37,5 @@ def test_postcode_only_file(write) -> None:
 
 def test_neither_coordinates_nor_postcode(write) -> None:
     path = write("locations.csv", "site_code,source\nTAF65,letter\n")
-    with pytest.raises(DataValidationError, match="missing column 'latitude'.*or a postcode"):
+    with pytest.raises(DataValidationError, match=r"missing column 'latitude'.*or a postcode"):
         load_locations(path, findings=Findings())
