@@ -56,3 +56,29 @@ def eric_pfi_path() -> Path:
 def eric_trust_path() -> Path:
     """ERIC 2016/17 trust-level records for the London-region trusts."""
     return data_dir() / "estates" / "eric_trust_2016_17_london.csv"
+
+
+#: The ERIC site returns bundled, by financial year, oldest first.
+ERIC_RETURN_FILES: dict[str, str] = {
+    "2013/14": "eric_sites_2013_14_london.csv",
+    "2014/15": "eric_sites_2014_15_london.csv",
+    "2015/16": "eric_sites_2015_16_london.csv",
+    "2016/17": "eric_sites_london.csv",
+    "2019/20": "eric_sites_2019_20_london.csv",
+}
+
+
+def eric_return_paths() -> dict[str, Path]:
+    """ERIC site returns of London-region trusts for every bundled year, oldest first.
+
+    2013/14 to 2015/16 report ``Site land area``; 2016/17 and 2019/20 report
+    ``Land area owned``: see ``data/PROVENANCE.md`` before comparing them.
+    """
+    folder = data_dir() / "estates"
+    return {year: folder / name for year, name in ERIC_RETURN_FILES.items()}
+
+
+def postcode_paths() -> list[Path]:
+    """ONS postcode centroids (NSPL, May 2025): the 20 London areas, then ERIC's others."""
+    folder = data_dir() / "postcodes"
+    return [folder / "london_postcodes.csv.gz", folder / "eric_postcodes_outside_london.csv"]

@@ -33,6 +33,7 @@ from estates.io.csv_reader import (
     parse_numbers,
     read_csv_text,
 )
+from estates.io.postcodes import with_postcode_coordinates
 
 log = logging.getLogger("estates")
 
@@ -519,11 +520,17 @@ def _layer_records(
 def load_locations(path: Path | str, *, findings: Findings) -> pd.DataFrame:
     """Load a user's locations file: ``site_code``, ``latitude``, ``longitude``, ``source``.
 
-    Rows with coordinates that are not numbers are dropped with a ``rejected``
-    finding; range checks happen in :mod:`estates.coords`.
+    A ``postcode`` column may stand in for the coordinates: a row with a
+    postcode and no coordinates takes the postcode's ONS centroid, and is
+    dropped with a ``rejected`` finding if the postcode is unknown. Rows with
+    coordinates that are not numbers are dropped with a ``rejected`` finding;
+    range checks happen in :mod:`estates.coords`.
     """
     path = Path(path)
-    text = read_csv_text(path, findings, required=("site_code", "latitude", "longitude", "source"))
+    text = read_csv_text(path, findings, required=("site_code", "source"))
+    if "postcode" in text.columns:
+        text = with_postcode_coordinates(text, source_file=path.name, findings=findings)
+    _check_header_has(text, path, ("latitude", "longitude"), instead="or a postcode column")
     frame = pd.DataFrame(
         {
             "site_code": text["site_code"].astype("string"),
@@ -551,6 +558,15 @@ def load_locations(path: Path | str, *, findings: Findings) -> pd.DataFrame:
             column="source",
         )
     return frame[~blank_source].reset_index(drop=True)
+
+
+def _check_header_has(
+    text: pd.DataFrame, path: Path, columns: tuple[str, ...], instead: str
+) -> None:
+    missing = [c for c in columns if c not in text.columns]
+    if missing:
+        msg = f"{path.name}: missing column {missing[0]!r}; give {' and '.join(columns)}, {instead}"
+        raise DataValidationError(msg)
 
 
 def _read_vector(path: Path) -> gpd.GeoDataFrame:
