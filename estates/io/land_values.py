@@ -129,7 +129,7 @@ def load_published_land_values(
         )
         raise DataValidationError(msg)
     area = codes.map(area_of)
-    source = f"{PUBLICATION} (valuation date 1 April 2017)"
+    source = PUBLICATION
     return pd.DataFrame(
         {
             "borough_code": codes.astype("string"),
