@@ -31,11 +31,20 @@ from estates.errors import (
 )
 from estates.findings import Finding, Findings
 from estates.io.inputs import load_boroughs, load_groupings
+from estates.io.land_values import load_land_value_file, load_published_land_values
 from estates.io.tables import ATTRIBUTION, write_csv
 from estates.stages.join import join_boroughs
+from estates.stages.land_values import (
+    borough_value_ranges,
+    ranking_value_gbp,
+    sum_value_ranges,
+    valuation_caveat,
+    value_unused_land,
+)
 from estates.stages.measures import measure_sites
 from estates.stages.score import rank_sites, score_unused_land
 from estates.stages.sites import load_sites
+from estates.stages.target_average import target_average
 from estates.stages.valuation import value_sites
 
 try:
@@ -60,6 +69,7 @@ __all__ = [
     "LockedError",
     "Result",
     "__version__",
+    "borough_value_ranges",
     "build",
     "build_output_set",
     "diff_output_sets",
@@ -69,12 +79,19 @@ __all__ = [
     "load_boroughs",
     "load_config",
     "load_groupings",
+    "load_land_value_file",
+    "load_published_land_values",
     "load_sites",
     "measure_sites",
     "rank_sites",
+    "ranking_value_gbp",
     "require_crs",
     "run",
     "score_unused_land",
+    "sum_value_ranges",
+    "target_average",
+    "valuation_caveat",
     "value_sites",
+    "value_unused_land",
     "write_csv",
 ]

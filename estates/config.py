@@ -121,6 +121,10 @@ class ScoreConfig:
             raise ConfigError(msg)
 
 
+#: Allowed values of ``[valuation] method``.
+VALUATION_CHOICES = ("published", "average")
+
+
 @dataclass(frozen=True)
 class ValuationConfig:
     """The target the disposal pipeline is measured against."""
@@ -129,9 +133,19 @@ class ValuationConfig:
     target_gbp: float = 11e9
     #: Where that target comes from.
     target_source: str = TARGET_SOURCE
+    #: How unused land is valued: "published" (MHCLG 2017 policy-appraisal values,
+    #: industrial to residential £/ha by borough) or "average" (the target ÷ hectares
+    #: owned at located London sites: derived from the target, not a land value).
+    method: str = "published"
 
     def __post_init__(self) -> None:
         _positive(self, "target_gbp")
+        if self.method not in VALUATION_CHOICES:
+            msg = (
+                f"config [valuation] method = {self.method!r} is not one of "
+                f"{', '.join(repr(c) for c in VALUATION_CHOICES)}"
+            )
+            raise ConfigError(msg)
 
 
 @dataclass(frozen=True)

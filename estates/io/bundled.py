@@ -13,7 +13,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
 def data_dir() -> Path:
-    """Return the folder holding ``boundaries/``, ``sites/`` and ``estates/``."""
+    """Return the folder holding ``boundaries/``, ``sites/``, ``estates/`` and ``valuation/``."""
     installed = _PACKAGE_DIR / "_bundled_data"
     if installed.is_dir():
         return installed
@@ -82,3 +82,18 @@ def postcode_paths() -> list[Path]:
     """ONS postcode centroids (NSPL, May 2025): the 20 London areas, then ERIC's others."""
     folder = data_dir() / "postcodes"
     return [folder / "london_postcodes.csv.gz", folder / "eric_postcodes_outside_london.csv"]
+
+
+def residential_land_values_path() -> Path:
+    """MHCLG land value estimates 2017, residential £ per ha for the 33 London boroughs."""
+    return data_dir() / "valuation" / "land_values_2017_london.csv"
+
+
+def nonresidential_land_values_path() -> Path:
+    """MHCLG land value estimates 2017, industrial, office and agricultural rows for London."""
+    return data_dir() / "valuation" / "land_values_2017_london_nonresidential.csv"
+
+
+def borough_industrial_areas_path() -> Path:
+    """Each London borough's industrial-land area in the 2017 estimates, with reasoning."""
+    return data_dir() / "valuation" / "borough_industrial_areas.csv"

@@ -34,6 +34,7 @@ from estates.io.csv_reader import (
     read_csv_text,
 )
 from estates.io.postcodes import with_postcode_coordinates
+from estates.io.land_values import load_land_value_file
 
 log = logging.getLogger("estates")
 
@@ -620,82 +621,32 @@ PIPELINE_COLUMNS = ("site_code", "stage", "date")
 
 
 def load_land_values(path: Path | str) -> pd.DataFrame:
-    r"""Load a ``--land-values`` file: ``borough_code``, ``value_gbp_per_ha``, ``source``.
+    """Load a ``--land-values`` file: £ per hectare by borough, with its source and date.
 
-    The file replaces the indicative London average borough by borough; see
-    :func:`estates.stages.valuation.value_sites` for which boroughs it must cover.
+    The file replaces the published 2017 residential values borough by borough
+    (and the industrial ones where it has ``low_gbp_per_ha``); see
+    :func:`estates.io.land_values.load_land_value_file` for its columns and
+    checks, and :func:`estates.stages.valuation.value_sites` for which boroughs
+    it must cover.
 
     Parameters
     ----------
     path : path-like
-        A CSV file, one row per borough (ONS GSS code), the land value in £ per
-        hectare, and where that value comes from.
+        A CSV file, one row per borough.
 
     Returns
     -------
     pandas.DataFrame
-        ``borough_code`` (string), ``value_gbp_per_ha`` (float, > 0),
-        ``source`` (string), ``source_file`` (the file's name) and
-        ``source_row`` (spreadsheet row, header = 1).
+        ``borough_code``, ``value_gbp_per_ha`` (float, > 0), ``low_gbp_per_ha``,
+        ``source``, ``valuation_date``, ``source_file`` and ``source_row``.
 
     Raises
     ------
     DataValidationError
-        For a missing column, a blank or repeated borough code, a value that is
-        not a positive number, or a blank source. Every problem is gathered
-        first; the message gives the first ten and the total.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     p = Path(d) / "values.csv"
-    ...     _ = p.write_text("borough_code,value_gbp_per_ha,source\nE09000001,-5,x\n")
-    ...     load_land_values(p)
-    Traceback (most recent call last):
-    ...
-    estates.errors.DataValidationError: values.csv row 2 (borough E09000001): ...
+        For a missing column, a bad row, or values in the wrong unit (£ per acre,
+        £m): the message names the file, row, borough and fix.
     """
-    path = Path(path)
-    text = read_csv_text(path, Findings(), required=LAND_VALUE_COLUMNS)
-    values = parse_numbers(
-        text["value_gbp_per_ha"], column="value_gbp_per_ha", source_file=path.name, findings=None
-    )
-    problems: list[str] = []
-    seen: dict[str, int] = {}
-    for row in text.index:
-        code = text.at[row, "borough_code"]
-        where = f"{path.name} row {row}" + (f" (borough {code})" if code else "")
-        if not code:
-            problems.append(f"{where}: borough_code is blank; give its ONS GSS code (E09...)")
-        elif code in seen:
-            problems.append(
-                f"{where}: borough_code {code} appears again (first at row {seen[code]}); "
-                "keep one value per borough"
-            )
-        else:
-            seen[code] = int(row)
-        value = values.at[row]
-        if not (value > 0):
-            problems.append(
-                f"{where}: value_gbp_per_ha {text.at[row, 'value_gbp_per_ha']!r} is not a "
-                "positive number; give the land value in £ per hectare, e.g. 25000000"
-            )
-        if is_missing(text.at[row, "source"]):
-            problems.append(f"{where}: source is blank; say where this value comes from")
-    if problems:
-        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
-        msg = "; ".join(problems[:10]) + more
-        raise DataValidationError(msg)
-    return pd.DataFrame(
-        {
-            "borough_code": text["borough_code"].astype("string"),
-            "value_gbp_per_ha": values.astype("float64"),
-            "source": text["source"].astype("string"),
-            "source_file": path.name,
-            "source_row": text.index.to_numpy(),
-        }
-    ).reset_index(drop=True)
+    return load_land_value_file(path)
 
 
 def load_disposal_pipeline(path: Path | str, *, findings: Findings) -> pd.DataFrame:

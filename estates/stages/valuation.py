@@ -1,6 +1,9 @@
 """Put an indicative value on land not delivering services: transparent and replaceable.
 
-No land values are bundled and none are invented. By default every valued site
+The published 2017 land values (a sourced industrial-to-residential range by
+borough) are in :mod:`estates.stages.land_values`; the average below, derived
+from the target, is kept as an explicit choice and guarded by
+:func:`estates.stages.target_average.target_average`. Here every valued site
 gets one *indicative London average* £/ha, computed from the data at run time:
 
     the target (``config.valuation.target_gbp``, £11bn by default)

@@ -1,0 +1,45 @@
+"""The average derived from the target: labelled as such, and refused on a small basis."""
+
+from __future__ import annotations
+
+import pytest
+
+from estates.config import load_config
+from estates.errors import ConfigError, DataValidationError
+from estates.stages.target_average import MIN_BASIS_HA, target_average
+
+
+def test_the_bundled_table_gives_the_documented_average(bundled_result):
+    average = target_average(bundled_result.sites, target_gbp=11e9)
+    assert average.basis_ha == pytest.approx(510.94)
+    assert average.basis_sites == 84  # of 101 located London sites; 17 report no land
+    assert average.gbp_per_ha == pytest.approx(11e9 / 510.94, rel=1e-4)
+    assert average.label == (
+        "derived from the target: £11bn ÷ 510.94 ha owned at 84 located London sites "
+        "= £21.5m per ha; not a land value"
+    )
+
+
+def test_a_small_table_is_refused_naming_its_hectares_and_sites(bundled_result):
+    sites = bundled_result.sites
+    few = sites[sites["site_code"].isin(["RAN01", "RAS02"])]
+    owned = float(few["land_owned_ha"].sum())
+    assert owned < MIN_BASIS_HA
+    with pytest.raises(DataValidationError) as caught:
+        target_average(few, target_gbp=11e9)
+    message = str(caught.value)
+    assert f"would rest on {owned:,.2f} ha owned at 2 located London sites" in message
+    assert "below the 250 ha" in message
+    assert '[valuation] method = "published"' in message
+
+
+def test_the_threshold_is_a_parameter(bundled_result):
+    with pytest.raises(DataValidationError, match="below the 600 ha"):
+        target_average(bundled_result.sites, target_gbp=11e9, min_basis_ha=600)
+
+
+def test_the_method_is_a_checked_config_choice():
+    assert load_config().valuation.method == "published"
+    assert load_config(valuation__method="average").valuation.method == "average"
+    with pytest.raises(ConfigError, match=r"method = 'mean' is not one of 'published', 'average'"):
+        load_config(valuation__method="mean")
