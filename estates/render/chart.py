@@ -200,8 +200,11 @@ class Classes:
     def labels(self, fmt: Any) -> list[str]:
         """Return one legend label per class, e.g. ``0.00 ha – 1.25 ha``.
 
-        ``fmt`` turns a number into text, such as :func:`format_ha`.
+        ``fmt`` turns a number into text, such as :func:`format_ha`. No classes
+        (every value missing) give no labels.
         """
+        if not self.bins:
+            return []
         lows = [self.minimum, *self.bins[:-1]]
         return [f"{fmt(lo)} – {fmt(hi)}" for lo, hi in zip(lows, self.bins, strict=True)]
 

@@ -701,6 +701,7 @@ class _Boroughs:
     frame: gpd.GeoDataFrame
     pilot_outlines: gpd.GeoDataFrame
     subregion_outlines: gpd.GeoDataFrame
+    layer_names: dict[str, str] = field(default_factory=lambda: dict(_LAYER_NAMES))
 
 
 _CHOROPLETHS = {
@@ -721,6 +722,14 @@ _LAYER_NAMES = {
     "unused": "Unused land (ha)",
     "value": "Indicative value (£)",
 }
+#: Title and layer name of the borough shading when no site carries land figures.
+_COUNT_TITLE = "NHS sites located by borough (no land figures in the input)"
+_COUNT_LAYER_NAME = "Sites located"
+
+
+def _format_count(value: float) -> str:
+    """Return a site count for a legend label, e.g. ``1,204``."""
+    return f"{round(value):,}"
 
 
 def _dissolve(boroughs: gpd.GeoDataFrame, keys: list[tuple[str, ...]]) -> dict[str, Any]:
@@ -753,8 +762,16 @@ def _prepare_boroughs(boroughs: gpd.GeoDataFrame, names: _Names) -> _Boroughs:
 
     choropleths: dict[str, dict[str, Any]] = {}
     legends: dict[str, str] = {}
-    for key, (column, title, palette, fmt) in _CHOROPLETHS.items():
+    layer_names = dict(_LAYER_NAMES)
+    by_count = bool(np.isnan(unused).all())
+    for key, (column, heading, palette, formatter) in _CHOROPLETHS.items():
         values = unused if column == "land_unused_ha" else value
+        title, fmt = heading, formatter
+        if by_count and key == "unused":
+            # No site carries land figures (e.g. a list of GP practices): shade
+            # the boroughs by how many sites they hold rather than leave them blank.
+            values, title, fmt = located, _COUNT_TITLE, _format_count
+            layer_names[key] = _COUNT_LAYER_NAME
         classes = chart.classify(values, palette)
         choropleths[key] = {"fills": [classes.colour_of(i) for i in classes.index]}
         legends[key] = _legend_choropleth(key, title, classes, fmt, hidden=key != "unused")
@@ -794,6 +811,7 @@ def _prepare_boroughs(boroughs: gpd.GeoDataFrame, names: _Names) -> _Boroughs:
         legends=legends,
         codes=codes,
         frame=frame,
+        layer_names=layer_names,
         pilot_outlines=_outline_frame(_dissolve(frame, pilots), names.pilot, frame.crs),
         subregion_outlines=_outline_frame(
             _dissolve(frame, [(s,) if s else () for s in subs]), names.subregion, frame.crs
@@ -1159,7 +1177,7 @@ def _build_map(
     for key in ("unused", "value"):
         _JsLayer(
             lambda var, key=key: f"var {var} = estates.boroughLayer({json_for_script(key)});",
-            name=_LAYER_NAMES[key],
+            name=boroughs.layer_names[key],
             overlay=False,
             show=key == "unused",
         ).add_to(m)
@@ -1645,6 +1663,11 @@ def render_maps(
         attribution=_plain_attribution(summary),
     )
     paths = [index_path, *(p for _, p, _ in written), png]
+    if prepared_boroughs.layer_names["unused"] == _COUNT_LAYER_NAME:
+        logger.warning(
+            "no site carries land figures (land_owned_ha, land_unused_ha): boroughs are shaded "
+            "by sites located; unused land, value and disposal ranks could not be computed"
+        )
     logger.info(
         "wrote %d maps to %s: %d sites drawn, %d boroughs, %d pilots, %d context records",
         len(paths),
