@@ -33,8 +33,8 @@ from estates.io.csv_reader import (
     parse_numbers,
     read_csv_text,
 )
-from estates.io.postcodes import with_postcode_coordinates
 from estates.io.land_values import load_land_value_file
+from estates.io.postcodes import with_postcode_coordinates
 
 log = logging.getLogger("estates")
 
