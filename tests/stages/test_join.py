@@ -523,10 +523,25 @@ def test_non_point_sites_are_refused_naming_the_row(boroughs: gpd.GeoDataFrame) 
 
 def test_missing_borough_column_is_named(boroughs: gpd.GeoDataFrame) -> None:
     sites = gpd.GeoDataFrame(geometry=[Point(-0.1, 51.5)], crs=WGS84)
-    with pytest.raises(DataValidationError, match="'borough_name'"):
+    with pytest.raises(
+        DataValidationError, match="boroughs: no borough name column; expected one of borough_name"
+    ):
         join_boroughs(sites, boroughs.drop(columns="borough_name"))
-    with pytest.raises(DataValidationError, match="'borough_code'"):
-        join_boroughs(sites, boroughs.rename(columns={"borough_code": "code"}))
+    with pytest.raises(DataValidationError, match="rename it borough_code"):
+        join_boroughs(sites, boroughs.rename(columns={"borough_code": "id"}))
+
+
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [("LAD20CD", "LAD20NM"), ("LAD23CD", "LAD23NM"), ("GSS_CODE", "NAME"), ("code", "name")],
+)
+def test_ons_and_gla_boundary_columns_are_found(
+    boroughs: gpd.GeoDataFrame, code: str, name: str
+) -> None:
+    sites = random_sites(400, seed=32)
+    layer = boroughs.rename(columns={"borough_code": code, "borough_name": name})
+    layer["HECTARES"] = 1.0  # another column, as in the GLA layer
+    assert_geodataframe_equal(join_boroughs(sites, layer), join_boroughs(sites, boroughs))
 
 
 def test_non_polygon_borough_is_refused(boroughs: gpd.GeoDataFrame) -> None:

@@ -85,8 +85,10 @@ def join_boroughs(
         Point sites in any CRS; left unchanged. Rows with a missing (None) or
         empty geometry are kept and get NA.
     boroughs : geopandas.GeoDataFrame
-        Polygons with ``borough_code`` and ``borough_name`` columns, in any
-        CRS; left unchanged.
+        Polygons with a GSS code and a name column, in any CRS; left
+        unchanged. The columns are found as :func:`estates.load_boroughs`
+        finds them: ``borough_code``/``borough_name``, ``code``/``name``,
+        ``GSS_CODE``/``NAME``, ONS ``LAD20CD``/``LAD20NM`` (any year)...
     nearest_within_m : float, default 250.0
         Fallback radius in metres (EPSG:27700) for sites in no polygon: a site
         at most this far from a borough is joined to it.

@@ -17,14 +17,12 @@ import shapely
 
 from estates.crs import BNG
 from estates.errors import CRSError, DataValidationError
+from estates.io.borough_columns import find_borough_columns
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 logger = logging.getLogger("estates")
-
-#: Columns the boroughs frame must have, besides its geometry.
-BOROUGH_COLUMNS = ("borough_code", "borough_name")
 
 
 @dataclass(frozen=True)
@@ -64,14 +62,12 @@ def _index_boroughs(boroughs: gpd.GeoDataFrame) -> _BoroughIndex:
     if not isinstance(boroughs, gpd.GeoDataFrame):
         msg = f"boroughs must be a GeoDataFrame, not {type(boroughs).__name__}"
         raise DataValidationError(msg)
-    missing = [c for c in BOROUGH_COLUMNS if c not in boroughs.columns]
-    if missing:
-        msg = (
-            f"boroughs has no {', '.join(repr(c) for c in missing)} column; "
-            f"it needs {' and '.join(BOROUGH_COLUMNS)} plus a polygon geometry "
-            "(rename the bundled 'code'/'name' properties)"
-        )
-        raise DataValidationError(msg)
+    # The columns load_boroughs would pick: borough_code/borough_name, LAD20CD/LAD20NM...
+    code_col, name_col = find_borough_columns(
+        boroughs.columns,
+        where="boroughs",
+        hint="rename it borough_{what}, e.g. boroughs.rename(columns={{...}})",
+    )
     if len(boroughs) == 0:
         msg = "boroughs is empty; it needs at least one polygon"
         raise DataValidationError(msg)
@@ -90,11 +86,11 @@ def _index_boroughs(boroughs: gpd.GeoDataFrame) -> _BoroughIndex:
         what = "missing" if geom is None else "empty" if geom.is_empty else f"a {geom.geom_type}"
         msg = (
             f"boroughs row {boroughs.index[first]!r} "
-            f"(borough_code {boroughs['borough_code'].iloc[first]!r}): geometry is {what}; "
+            f"({code_col} {boroughs[code_col].iloc[first]!r}): geometry is {what}; "
             "each borough needs a non-empty Polygon or MultiPolygon"
         )
         raise DataValidationError(msg)
-    for column in BOROUGH_COLUMNS:
+    for column in (code_col, name_col):
         nulls = boroughs[column].isna().to_numpy()
         if nulls.any():
             first = int(np.flatnonzero(nulls)[0])
@@ -102,8 +98,8 @@ def _index_boroughs(boroughs: gpd.GeoDataFrame) -> _BoroughIndex:
             raise DataValidationError(msg)
     # geopandas' own to_crs, so the polygons match an sjoin on to_crs(27700) exactly.
     bng = np.asarray(boroughs.geometry.to_crs(BNG).array)
-    codes = np.array([str(v) for v in boroughs["borough_code"]], dtype=object)
-    names = np.array([str(v) for v in boroughs["borough_name"]], dtype=object)
+    codes = np.array([str(v) for v in boroughs[code_col]], dtype=object)
+    names = np.array([str(v) for v in boroughs[name_col]], dtype=object)
     return _build_index(codes, names, shapely.to_wkb(bng))
 
 

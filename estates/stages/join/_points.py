@@ -26,8 +26,6 @@ logger = logging.getLogger("estates")
 
 #: Values of the ``join_method`` column, besides NA for a site with no geometry.
 JOIN_METHODS = ("within", "nearest", "outside")
-#: Columns the boroughs frame must have, besides its geometry.
-BOROUGH_COLUMNS = ("borough_code", "borough_name")
 #: Columns :func:`join_boroughs` adds to the sites.
 ADDED_COLUMNS = ("borough_code", "borough_name", "join_method", "borough_distance_m")
 
