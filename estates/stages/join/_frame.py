@@ -125,7 +125,9 @@ def join_boroughs(
     DataValidationError
         If a site is not a point (the message names the first index), a
         borough is not a polygon, ``boroughs`` lacks a column, ``sites``
-        already has one of the added columns, or a site cannot be reprojected.
+        already has one of the added columns, a site cannot be reprojected,
+        or a site far outside London lies in a borough once its x and y are
+        swapped (latitude given as x: the message names the first).
     ConfigError
         If ``nearest_within_m`` or ``threads`` is out of range.
 
