@@ -46,6 +46,9 @@ class PointBatch:
     frame : pandas.DataFrame
         The file's columns other than the geometry; the index counts rows from
         the start of the file, from 0.
+    row : numpy.ndarray of int64
+        Each row's number as the user sees it, for messages: 1 for the first
+        data row of a Parquet file; the line number (header = 1) in a CSV.
     x, y : numpy.ndarray
         Coordinates in the file's CRS; NaN where the row has no usable point
         (null, empty, or a ``problem``).
@@ -57,6 +60,7 @@ class PointBatch:
     """
 
     frame: pd.DataFrame
+    row: NDArray[np.int64]
     x: NDArray[np.float64]
     y: NDArray[np.float64]
     z: NDArray[np.float64] | None
@@ -88,16 +92,17 @@ class PointParquet:
         assert self._file is not None
         offset = 0
         for batch in self._file.iter_batches(batch_size=chunk_rows):
-            rows = pd.RangeIndex(offset, offset + batch.num_rows)
+            rows = np.arange(offset, offset + batch.num_rows, dtype=np.int64)
             if self.geometry is None:
                 x = _float_column(batch.column(self.x_col))
                 y = _float_column(batch.column(self.y_col))
                 problem = np.full(len(x), None, dtype=object)
-                out = PointBatch(batch.to_pandas(), x, y, None, problem)
+                out = PointBatch(batch.to_pandas(), rows + 1, x, y, None, problem)
             else:
                 x, y, z, problem = _decode_points(batch.column(self.geometry))
-                out = PointBatch(batch.drop_columns([self.geometry]).to_pandas(), x, y, z, problem)
-            out.frame.index = rows
+                frame = batch.drop_columns([self.geometry]).to_pandas()
+                out = PointBatch(frame, rows + 1, x, y, z, problem)
+            out.frame.index = pd.RangeIndex(offset, offset + batch.num_rows)
             offset += batch.num_rows
             yield out
 

@@ -55,11 +55,12 @@ and among overlapping polygons, the one first in the boroughs frame wins.
 from estates.stages.join._dask import join_boroughs_dask
 from estates.stages.join._frame import join_boroughs
 from estates.stages.join._points import ADDED_COLUMNS, JOIN_METHODS
-from estates.stages.join._stream import iter_join_parquet
+from estates.stages.join._stream import iter_join_batches, iter_join_parquet
 
 __all__ = [
     "ADDED_COLUMNS",
     "JOIN_METHODS",
+    "iter_join_batches",
     "iter_join_parquet",
     "join_boroughs",
     "join_boroughs_dask",

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 
 from estates.crs import BNG
 from estates.errors import ConfigError, DataValidationError
-from estates.io.geoparquet import open_point_parquet
+from estates.io.geoparquet import PointBatch, open_point_parquet
 from estates.stages.join._exact import _MISSING, _OUTSIDE, _join_points_xy
 from estates.stages.join._grid import _grid_for, _sample_rows
-from estates.stages.join._index import _index_boroughs
+from estates.stages.join._index import _BoroughIndex, _index_boroughs
 from estates.stages.join._points import (
     _bng_transformer,
     _check_options,
@@ -77,8 +79,9 @@ def iter_join_parquet(
         and y look swapped (far outside London, in a borough once swapped).
         ``"raise"`` stops at the first with a :class:`DataValidationError`
         naming its 1-based row; ``"flag"`` joins the other rows and gives the
-        bad ones NA borough and method and the reason in a ``join_problem``
-        column (NA on good rows), which every batch then has.
+        bad ones NA borough and method and the reason, after their 1-based
+        row number (``"row 7: geometry is a LineString, not a Point"``), in a
+        ``join_problem`` column (NA on good rows), which every batch then has.
 
     Yields
     ------
@@ -129,9 +132,7 @@ def iter_join_parquet(
         msg = f"chunk_rows must be a whole number >= 1, not {chunk_rows!r}"
         raise ConfigError(msg)
     _check_options(nearest_within_m, 1)
-    if bad_rows not in BAD_ROWS:
-        msg = f"bad_rows must be one of {', '.join(map(repr, BAD_ROWS))}, not {bad_rows!r}"
-        raise ConfigError(msg)
+    _check_bad_rows(bad_rows)
     if (x_col is None) != (y_col is None):
         msg = "give both x_col and y_col, or neither"
         raise ConfigError(msg)
@@ -139,10 +140,87 @@ def iter_join_parquet(
     index = _index_boroughs(boroughs)
     source = open_point_parquet(path, x_col=x_col, y_col=y_col, crs=crs)
     where = f"{path} columns {x_col}/{y_col}" if x_col is not None else str(path)
-    transformer = _bng_transformer(_source_crs(source.crs, where))
+    yield from _join_batches(
+        source.batches(chunk_rows),
+        index,
+        src=_source_crs(source.crs, where),
+        num_rows=source.num_rows,
+        name=path.name,
+        nearest_within_m=nearest_within_m,
+        bad_rows=bad_rows,
+    )
+
+
+def iter_join_batches(
+    batches: Iterable[PointBatch],
+    boroughs: gpd.GeoDataFrame,
+    *,
+    crs: Any,
+    name: str,
+    num_rows: int | None = None,
+    nearest_within_m: float = 250.0,
+    bad_rows: str = "raise",
+) -> Iterator[pd.DataFrame]:
+    """Join batches of points read by any reader, e.g. :mod:`estates.io.geoparquet`.
+
+    The engine of :func:`iter_join_parquet`, for readers of other formats
+    (``estates join`` reads CSV files with it).
+
+    Parameters
+    ----------
+    batches : iterable of estates.io.geoparquet.PointBatch
+        Coordinates in ``crs``, the rows' other columns, row numbers and
+        per-row problems.
+    boroughs : geopandas.GeoDataFrame
+        As for :func:`join_boroughs`; left unchanged.
+    crs : str or pyproj.CRS
+        CRS of the coordinates.
+    name : str
+        The file's name, for messages.
+    num_rows : int, optional
+        Rows in all; sizes the cell grid (default: the first batch's).
+    nearest_within_m, bad_rows
+        As for :func:`iter_join_parquet`.
+
+    Yields
+    ------
+    pandas.DataFrame
+        As :func:`iter_join_parquet` does.
+    """
+    _check_options(nearest_within_m, 1)
+    _check_bad_rows(bad_rows)
+    yield from _join_batches(
+        batches,
+        _index_boroughs(boroughs),
+        src=_source_crs(crs, name),
+        num_rows=num_rows,
+        name=name,
+        nearest_within_m=nearest_within_m,
+        bad_rows=bad_rows,
+    )
+
+
+def _check_bad_rows(bad_rows: str) -> None:
+    if bad_rows not in BAD_ROWS:
+        msg = f"bad_rows must be one of {', '.join(map(repr, BAD_ROWS))}, not {bad_rows!r}"
+        raise ConfigError(msg)
+
+
+def _join_batches(
+    batches: Iterable[PointBatch],
+    index: _BoroughIndex,
+    *,
+    src: pyproj.CRS,
+    num_rows: int | None,
+    name: str,
+    nearest_within_m: float,
+    bad_rows: str,
+) -> Iterator[pd.DataFrame]:
+    transformer = _bng_transformer(src)
     grid = None
+    first_batch = True
     counts = np.zeros(4, dtype=np.int64)
-    for batch in source.batches(chunk_rows):
+    for batch in batches:
         rows = batch.frame.index
         problem = batch.problem.copy()
         usable = batch.usable
@@ -154,22 +232,24 @@ def iter_join_parquet(
             for i in np.flatnonzero(unplaced)
         ]
         x[unplaced] = y[unplaced] = np.nan
-        if rows.start == 0:  # the first batch tells whether the grid is worth building
+        if first_batch:  # the first batch tells whether the grid is worth building
             sample = _sample_rows(usable & ~unplaced)
-            grid = _grid_for(x[sample], y[sample], source.num_rows, index)
+            total = len(rows) if num_rows is None else num_rows
+            grid = _grid_for(x[sample], y[sample], total, index)
+            first_batch = False
         borough, method, distance = _join_points_xy(
             x, y, index, nearest_within_m=nearest_within_m, grid=grid
         )
         far = np.flatnonzero(method == _OUTSIDE)
         swapped = far[_swapped(batch.x[far], batch.y[far], transformer, index)]
-        problem[swapped] = "far outside London, but in a borough with x and y swapped"
+        problem[swapped] = (
+            "far outside London, but in a borough with x and y swapped; "
+            "are latitude and longitude (or easting and northing) swapped?"
+        )
         bad = np.flatnonzero(problem != None)  # noqa: E711 - elementwise on objects
         if bad.size and bad_rows == "raise":
             first = int(bad[0])
-            msg = (
-                f"{path.name} row {rows[first] + 1}: {problem[first]}; "
-                f"{bad.size} such row(s) in rows {rows.start + 1} to {rows.stop}"
-            )
+            msg = f"{name} row {batch.row[first]}: {problem[first]}; {bad.size} such row(s) here"
             raise DataValidationError(msg)
         borough[bad], method[bad], distance[bad] = -1, _MISSING, np.nan
         counts += _count_methods(method)
@@ -178,6 +258,8 @@ def iter_join_parquet(
         frame["join_method"] = pd.Series(_method_column(method), index=rows)
         frame["borough_distance_m"] = distance
         if bad_rows == "flag":
-            frame["join_problem"] = pd.Series(problem, index=rows, dtype="string")
+            said = problem.copy()
+            said[bad] = [f"row {batch.row[i]}: {problem[i]}" for i in bad]
+            frame["join_problem"] = pd.Series(said, index=rows, dtype="string")
         yield frame
     logger.info(_summary(len(index), counts))
