@@ -736,3 +736,62 @@ def test_far_away_sites_that_are_not_swapped_stay_outside(boroughs: gpd.GeoDataF
     sites = gpd.GeoDataFrame(geometry=[Point(-3.19, 55.95), Point(2.35, 48.86)], crs=WGS84)
     joined = join_boroughs(sites, boroughs)
     assert joined["join_method"].tolist() == ["outside", "outside"]
+
+
+# --------------------------------------------------------------------------
+# Tables kept between calls and processes
+# --------------------------------------------------------------------------
+
+
+def test_the_source_table_is_kept_on_disk_and_read_back(
+    boroughs: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ESTATES_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(source_module, "_SRC_MIN_POINTS", 0)
+    monkeypatch.setattr(source_module, "_SOURCE_GRIDS", {})
+    builds = []
+    real = source_module._build_source_grid
+    monkeypatch.setattr(
+        source_module, "_build_source_grid", lambda *args: builds.append(1) or real(*args)
+    )
+    sites = random_sites(2_000, seed=41)
+    first = join_boroughs(sites, boroughs)
+    [kept] = tmp_path.glob("join-cells-*.npz")
+    monkeypatch.setattr(source_module, "_SOURCE_GRIDS", {})  # as in a new process
+    second = join_boroughs(sites, boroughs)
+    assert builds == [1]
+    assert_geodataframe_equal(first, second)
+    assert_matches_oracle(second, sjoin_oracle(sites, boroughs))
+    # A damaged file is rebuilt, never trusted.
+    kept.write_bytes(b"not an npz file")
+    monkeypatch.setattr(source_module, "_SOURCE_GRIDS", {})
+    assert_geodataframe_equal(join_boroughs(sites, boroughs), first)
+    assert builds == [1, 1]
+    assert kept.read_bytes().startswith(b"PK")  # rewritten
+    # Another radius is another table.
+    monkeypatch.setattr(source_module, "_SOURCE_GRIDS", {})
+    join_boroughs(sites, boroughs, nearest_within_m=100.0)
+    assert len(list(tmp_path.glob("join-cells-*.npz"))) == 2
+
+
+def test_an_empty_cache_setting_keeps_nothing(
+    boroughs: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ESTATES_CACHE_DIR", "")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(source_module, "_SRC_MIN_POINTS", 0)
+    monkeypatch.setattr(source_module, "_SOURCE_GRIDS", {})
+    sites = random_sites(500, seed=42)
+    assert_matches_oracle(join_boroughs(sites, boroughs), sjoin_oracle(sites, boroughs))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_changed_boroughs_are_indexed_again(boroughs: gpd.GeoDataFrame) -> None:
+    sites = random_sites(300, seed=43)
+    renamed = boroughs.copy()
+    renamed.loc[0, "borough_name"] = "Renamed"
+    moved = boroughs.copy()
+    moved.loc[1, "geometry"] = moved.geometry.iloc[0]  # borough 1 now covers borough 0's land
+    for other in (renamed, moved):
+        join_boroughs(sites, boroughs)  # the index of the original is kept
+        assert_matches_oracle(join_boroughs(sites, other), sjoin_oracle(sites, other))

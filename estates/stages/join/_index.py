@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -58,7 +59,11 @@ class _BoroughIndex:
 
 
 def _index_boroughs(boroughs: gpd.GeoDataFrame) -> _BoroughIndex:
-    """Check ``boroughs`` and index it in EPSG:27700; ``boroughs`` is left unchanged."""
+    """Check ``boroughs`` and index it in EPSG:27700; ``boroughs`` is left unchanged.
+
+    The index is kept per thread and boroughs (their geometry, CRS, codes and
+    names), so repeated joins in one thread build it once.
+    """
     if not isinstance(boroughs, gpd.GeoDataFrame):
         msg = f"boroughs must be a GeoDataFrame, not {type(boroughs).__name__}"
         raise DataValidationError(msg)
@@ -96,11 +101,28 @@ def _index_boroughs(boroughs: gpd.GeoDataFrame) -> _BoroughIndex:
             first = int(np.flatnonzero(nulls)[0])
             msg = f"boroughs row {boroughs.index[first]!r}: {column} is missing; fill it in"
             raise DataValidationError(msg)
-    # geopandas' own to_crs, so the polygons match an sjoin on to_crs(27700) exactly.
-    bng = np.asarray(boroughs.geometry.to_crs(BNG).array)
     codes = np.array([str(v) for v in boroughs[code_col]], dtype=object)
     names = np.array([str(v) for v in boroughs[name_col]], dtype=object)
-    return _build_index(codes, names, shapely.to_wkb(bng))
+    key = (
+        hashlib.sha1(b"".join(shapely.to_wkb(geoms))).digest(),
+        boroughs.crs.to_wkt(),
+        tuple(codes),
+        tuple(names),
+    )
+    kept: dict[tuple[Any, ...], _BoroughIndex] = _THREAD.__dict__.setdefault("indexes", {})
+    if key not in kept:
+        # geopandas' own to_crs, so the polygons match an sjoin on to_crs(27700) exactly.
+        bng = np.asarray(boroughs.geometry.to_crs(BNG).array)
+        if len(kept) >= 4:
+            kept.clear()
+        kept[key] = _build_index(codes, names, shapely.to_wkb(bng))
+    return kept[key]
+
+
+# Indexes built by this thread, kept per boroughs: the next join of the same
+# boroughs in the same thread (the next call, the next chunk of a file) reuses
+# its index. Per thread, because GEOS objects are not shared between threads.
+_THREAD = threading.local()
 
 
 def _build_index(

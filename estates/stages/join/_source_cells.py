@@ -11,6 +11,7 @@ import numpy as np
 import pyproj
 import shapely
 
+from estates.stages.join._disk_cache import _load, _save
 from estates.stages.join._index import (
     _BoroughIndex,
     _boroughs_key,
@@ -97,8 +98,39 @@ def _source_grid(
                 return None
             if len(_SOURCE_GRIDS) >= 8:
                 _SOURCE_GRIDS.clear()
-            _SOURCE_GRIDS[key] = _build_source_grid(src, transformer, index, nearest_within_m)
+            _SOURCE_GRIDS[key] = _kept_source_grid(src, transformer, index, nearest_within_m)
         return _SOURCE_GRIDS[key]
+
+
+def _kept_source_grid(
+    src: pyproj.CRS,
+    transformer: pyproj.Transformer,
+    index: _BoroughIndex,
+    nearest_within_m: float,
+) -> _SourceGrid | None:
+    """Return the table from the disk cache, or build it and keep it there."""
+    constants = (_SRC_TOP_PER_DEG, _SRC_LEVELS, _SRC_RING_LEVELS, _SRC_MARGIN_DEG, _SRC_MAX_CELLS)
+    parts = (
+        _boroughs_key(index),
+        src.to_wkt().encode(),
+        repr((float(nearest_within_m), constants, _SRC_SCALE_SAMPLES)).encode(),
+    )
+    kept = _load(parts)
+    if kept is not None:
+        head = kept["head"]
+        return _SourceGrid(
+            per_unit=float(head[0]),
+            x0=float(head[1]),
+            y0=float(head[2]),
+            nx=int(head[3]),
+            ny=int(head[4]),
+            code=kept["code"],
+        )
+    grid = _build_source_grid(src, transformer, index, nearest_within_m)
+    if grid is not None:
+        head = np.array([grid.per_unit, grid.x0, grid.y0, grid.nx, grid.ny], dtype=np.float64)
+        _save(parts, {"head": head, "code": grid.code})
+    return grid
 
 
 def _build_source_grid(
