@@ -46,7 +46,19 @@ the centre is within, or outside when no borough is within
 cell; the others (about 5% over London's bounding box: near a boundary, or
 within reach of the fallback radius) are reprojected and joined exactly as
 above. The table takes about 0.1 s to build and is kept per CRS, boroughs
-and radius, so it is built only for calls with many points (or kept from one).
+and radius, in memory and on disk (:mod:`._disk_cache`: ``$ESTATES_CACHE_DIR``,
+else ``~/.cache/estates``), so it is built only for calls with many points,
+once per machine. The borough index is kept per thread and boroughs.
+
+Modules
+-------
+``_frame`` :func:`join_boroughs` on a GeoDataFrame; ``_stream``
+:func:`iter_join_parquet` and :func:`iter_join_batches` over readers of
+:mod:`estates.io`; ``_dask`` :func:`join_boroughs_dask`; ``_index`` the
+boroughs indexed in EPSG:27700; ``_grid`` and ``_source_cells`` the two cell
+tables; ``_exact`` the exact join of coordinate arrays; ``_points`` checks,
+reprojection and the added columns; ``_disk_cache`` tables kept between
+processes.
 
 Among equidistant boroughs (a point on a shared boundary is 0 m from both),
 and among overlapping polygons, the one first in the boroughs frame wins.
