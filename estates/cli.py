@@ -338,7 +338,7 @@ def diff(
 
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("source", type=click.Path(path_type=Path, dir_okay=False))
-@click.argument("target", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("target", type=click.Path(path_type=Path))
 @click.option(
     "--boundaries",
     type=_FILE,
@@ -362,21 +362,40 @@ def join(
     SOURCE is a CSV (latitude/longitude or easting/northing columns) or a
     GeoParquet file of points, read in chunks so it may be larger than memory.
     TARGET gets every input column plus borough_code, borough_name,
-    join_method and borough_distance_m.
+    join_method, borough_distance_m and join_problem.
+
+    A bad row (a coordinate that is not a number, too many fields, a
+    geometry that is not a point or not valid WKB, latitude and longitude
+    swapped) does not stop the file: it gets no borough, its reason goes in
+    join_problem after its row number (CSV: line, header = 1), and the first
+    ones are listed here. TARGET is written to a temporary file beside it
+    and renamed when complete, so an error, Ctrl-C or SIGTERM leaves no
+    partial file; it may not be SOURCE, a folder or a device.
     """
-    from estates.builder.join_file import join_file
+    from estates.builder.join_file import join_file, sigterm_exits
     from estates.io.inputs import load_boroughs
 
     def go() -> int:
         if not source.is_file():
             msg = f"{source}: no such file"
             raise errors.DataValidationError(msg)
-        counts = join_file(source, target, load_boroughs(boundaries), chunk_rows=chunk_rows)
+        with sigterm_exits():
+            counts = join_file(source, target, load_boroughs(boundaries), chunk_rows=chunk_rows)
         click.echo(
             f"wrote {counts['rows']:,} rows to {target}: {counts['within']:,} within a borough, "
             f"{counts['nearest']:,} nearest (river bank), {counts['outside']:,} outside London, "
-            f"{counts['not_located']:,} without coordinates"
+            f"{counts['not_located']:,} without coordinates, {counts['problems']:,} not joined"
         )
+        if counts["problems"]:
+            more = counts["problems"] - len(counts["first_problems"])
+            click.echo(
+                f"{counts['problems']:,} row(s) not joined (no borough; reason in join_problem):",
+                err=True,
+            )
+            for problem in counts["first_problems"]:
+                click.echo(f"  {problem}", err=True)
+            if more:
+                click.echo(f"  ... and {more:,} more", err=True)
         return errors.EXIT_OK
 
     ctx.exit(_guarded(ctx, go))

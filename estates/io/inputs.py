@@ -26,6 +26,7 @@ from estates.crs import BNG, LONDON_BOUNDS_BNG, WGS84
 from estates.errors import CRSError, DataValidationError
 from estates.findings import Findings
 from estates.io import bundled
+from estates.io.borough_columns import find_borough_columns
 from estates.io.csv_reader import (
     DEFAULT_MAX_CSV_BYTES,
     is_missing,
@@ -56,9 +57,6 @@ RECORD_COLUMNS = [
     "source_file",
     "source_row",
 ]
-#: Candidate names of the code and name columns of a boundaries layer.
-BOROUGH_CODE_CANDIDATES = ("borough_code", "code", "gss_code", "lad20cd", "lad_code", "lad22cd")
-BOROUGH_NAME_CANDIDATES = ("borough_name", "name", "lad20nm", "lad_name", "lad22nm")
 _VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".parquet", ".geoparquet", ".fgb"}
 
 
@@ -77,8 +75,10 @@ def load_boroughs(
         GeoParquet). Default: the bundled ONS May 2020 boundaries.
     code_column, name_column : str, optional
         The columns holding the GSS code and the name. By default the first of
-        :data:`BOROUGH_CODE_CANDIDATES` / :data:`BOROUGH_NAME_CANDIDATES` found
-        (case-insensitive).
+        :data:`~estates.io.borough_columns.BOROUGH_CODE_CANDIDATES` /
+        :data:`~estates.io.borough_columns.BOROUGH_NAME_CANDIDATES` found
+        (case-insensitive), then any ONS ``LADyyCD`` / ``LADyyNM``: see
+        :func:`~estates.io.borough_columns.find_borough_columns`.
 
     Returns
     -------
@@ -115,8 +115,9 @@ def load_boroughs(
     if frame.empty:
         msg = f"{name} has no features; expected one polygon per borough"
         raise DataValidationError(msg)
-    code_col = _pick_column(frame, code_column, BOROUGH_CODE_CANDIDATES, name, "borough code")
-    name_col = _pick_column(frame, name_column, BOROUGH_NAME_CANDIDATES, name, "borough name")
+    code_col, name_col = find_borough_columns(
+        frame.columns, where=name, code_column=code_column, name_column=name_column
+    )
     boroughs = gpd.GeoDataFrame(
         {
             "borough_code": frame[code_col].astype("string").str.strip(),
@@ -591,27 +592,6 @@ def _read_vector(path: Path) -> gpd.GeoDataFrame:
         first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         msg = f"{path.name}: cannot read ({first})"
         raise DataValidationError(msg) from exc
-
-
-def _pick_column(
-    frame: pd.DataFrame, given: str | None, candidates: tuple[str, ...], name: str, what: str
-) -> str:
-    columns = [c for c in frame.columns if c != "geometry"]
-    if given is not None:
-        if given not in columns:
-            msg = f"{name}: no column {given!r} for the {what}; found {', '.join(columns)}"
-            raise DataValidationError(msg)
-        return given
-    lower = {c.lower(): c for c in columns}
-    for candidate in candidates:
-        if candidate in lower:
-            return lower[candidate]
-    option = f"--boundary-{what.rsplit(maxsplit=1)[-1]}-column"
-    msg = (
-        f"{name}: no {what} column; expected one of {', '.join(candidates)} "
-        f"(found {', '.join(columns) or 'none'}); name it with {option}"
-    )
-    raise DataValidationError(msg)
 
 
 #: Columns a ``--land-values`` file must have.
