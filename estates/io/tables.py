@@ -279,7 +279,8 @@ def _to_gpkg(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
     out = frame.copy()
     for column in out.columns:
         if column != out.geometry.name and pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].astype(object)
+            # Missing text is NULL, never the text "<NA>".
+            out[column] = out[column].astype(object).where(out[column].notna(), None)
     out.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
 
 
