@@ -9,11 +9,11 @@ rows:
   spreadsheet-safe) against the pandas ``to_csv`` writer it replaced and
   against ``pyarrow.csv.write_csv`` of the Arrow table (no number
   formatting, no safety rules: the anchor);
-- ``sites.gpkg`` layer ``sites``: the writer's GeoPackage step (schema
-  coercion, reprojection to EPSG:27700, ``pyogrio.write_arrow``) against
-  geopandas ``to_file`` (the old writer) and ``pyogrio.write_arrow`` of a
-  prepared Arrow table alone (the anchor);
-- the whole :func:`estates.io.tables.write_site_table` (all three files).
+- ``sites.gpkg`` layer ``sites``: geopandas ``to_file`` (the old writer)
+  and ``pyogrio.write_arrow`` of a prepared Arrow table alone (the anchor,
+  which the new writer calls after coercing and reprojecting);
+- the whole :func:`estates.io.tables.write_site_table` (all three files:
+  schema coercion, reprojection, GeoParquet, GeoPackage and CSV).
 
 Run from the repository root: ``python benchmarks/bench_writers.py``.
 """
@@ -105,9 +105,6 @@ def main() -> None:
             ("sites.csv", "pyarrow.csv (anchor)"): lambda: pcsv.write_csv(
                 attributes, str(fresh("c.csv"))
             ),
-            ("sites.gpkg", "estates (coerce, to_crs, write_arrow)"): lambda: tables.SiteTableWriter(
-                folder
-            ).write(sites),
             ("sites.gpkg", "old geopandas to_file"): lambda: old_gpkg.to_file(
                 fresh("b.gpkg"), layer="sites", driver="GPKG", engine="pyogrio"
             ),
