@@ -214,9 +214,6 @@ def append_csv(
         handle.write(rows.decode("utf-8") if text else rows)  # type: ignore[arg-type]
 
 
-#: The chunked build's name for :func:`append_csv`, until it imports the public one.
-_append_csv = append_csv
-
 
 def write_findings(findings: Findings, out_dir: Path) -> Path:
     """Write ``rejected.csv``: every rejected, flagged or warned-about record."""
