@@ -214,7 +214,6 @@ def append_csv(
         handle.write(rows.decode("utf-8") if text else rows)  # type: ignore[arg-type]
 
 
-
 def write_findings(findings: Findings, out_dir: Path) -> Path:
     """Write ``rejected.csv``: every rejected, flagged or warned-about record."""
     path = out_dir / "rejected.csv"
