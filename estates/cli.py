@@ -29,7 +29,7 @@ import click
 from estates import errors
 from estates.builder.diff import DEFAULT_TOLERANCE_GBP, DEFAULT_TOLERANCE_HA
 from estates.builder.pipeline import Inputs
-from estates.console import progress
+from estates.console import progress, terminal_text
 from estates.logs import LOG_FORMATS, configure_logging
 
 log = logging.getLogger("estates")
@@ -221,16 +221,17 @@ def build(ctx: click.Context, out: Path, **kw: Any) -> None:
         with progress("starting the build", enabled=show):
             report = build_output_set(options)
         if report.status == "up_to_date":
-            click.echo(report.message)
+            click.echo(terminal_text(report.message))
             return report.exit_code
         counts = report.counts
+        shown = terminal_text(str(out))
         click.echo(
-            f"published {len(report.files)} files to {out}/: {counts['records_kept']} sites "
+            f"published {len(report.files)} files to {shown}/: {counts['records_kept']} sites "
             f"({counts['records_in']} records in = {counts['records_kept']} kept + "
-            f"{counts['records_rejected']} rejected); open {out / 'index.html'}"
+            f"{counts['records_rejected']} rejected); open {shown}/index.html"
         )
         for line in report.headline:
-            click.echo(line)
+            click.echo(terminal_text(line))
         if report.message:
             _echo_err(ctx, report.message, prefix="", exit_code=report.exit_code)
         return report.exit_code
@@ -262,7 +263,7 @@ def validate(ctx: click.Context, as_json: bool, **kw: Any) -> None:
             for action in ("rejected", "flagged", "warning"):
                 for finding in result.findings:
                     if finding.action == action:
-                        click.echo(f"{action}: {finding}")
+                        click.echo(terminal_text(f"{action}: {finding}"))
         return errors.EXIT_OK
 
     ctx.exit(_guarded(ctx, go))
@@ -399,17 +400,30 @@ def _guarded(ctx: click.Context, work: Callable[[], int]) -> int:
         # done; stop writing, quietly, with the shell's code for a closed pipe.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
-    except Exception as exc:
-        _echo_err(
-            ctx,
-            f"internal error: {type(exc).__name__}: {exc}. This is a bug; "
-            "please report it with the command you ran (--traceback shows details)",
-            prefix="",
-            exit_code=errors.EXIT_INTERNAL,
-        )
+    except OSError as exc:
+        operator = errors.classify_os_error(exc)
+        if operator is None:
+            return _internal_error(ctx, exc)
+        _echo_err(ctx, str(operator), exit_code=operator.exit_code)
         if ctx.obj and ctx.obj.get("traceback"):
             traceback.print_exc()
-        return errors.EXIT_INTERNAL
+        return operator.exit_code
+    except Exception as exc:
+        return _internal_error(ctx, exc)
+
+
+def _internal_error(ctx: click.Context, exc: BaseException) -> int:
+    """Report an unexpected exception as the bug it is; return :data:`errors.EXIT_INTERNAL`."""
+    _echo_err(
+        ctx,
+        f"internal error: {type(exc).__name__}: {exc}. This is a bug; "
+        "please report it with the command you ran (--traceback shows details)",
+        prefix="",
+        exit_code=errors.EXIT_INTERNAL,
+    )
+    if ctx.obj and ctx.obj.get("traceback"):
+        traceback.print_exc()
+    return errors.EXIT_INTERNAL
 
 
 def _echo_err(ctx: click.Context, message: str, *, exit_code: int, prefix: str = "error: ") -> None:
@@ -421,7 +435,7 @@ def _echo_err(ctx: click.Context, message: str, *, exit_code: int, prefix: str =
     if ctx.obj and ctx.obj.get("log_format") == "json":
         log.error(message, extra={"exit_code": exit_code})
     else:
-        click.echo(f"estates: {prefix}{message}", err=True)
+        click.echo(f"estates: {prefix}{terminal_text(message)}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

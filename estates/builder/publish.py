@@ -58,6 +58,10 @@ HISTORY_NAME = "history.json"
 _ENTRY_RE = re.compile(
     r"^(?P<kind>staging|build|link|tmp)-(?P<stamp>\d{8}T\d{6}\.\d{6}Z)-(?P<pid>\d+)-[0-9a-f]{8}$"
 )
+#: A store folder: ``.<out name>.estates``.
+_STORE_RE = re.compile(r"^\.(?P<out>.+)\.estates$")
+#: Characters an output folder's path may not hold: GDAL, shells and logs break on them.
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f]")
 #: Longest file name most filesystems accept, in bytes.
 _NAME_MAX = 255
 #: Tests set this to a point name to have a build SIGKILL itself there.
@@ -441,7 +445,20 @@ def _normalise_out(out: Path | str) -> Path:
     path = Path(out)
     if path.name in {"", ".", ".."}:
         raise ConfigError(f"output folder {os.fspath(out)!r} must name a folder, e.g. 'maps'")
-    return Path(os.path.abspath(path))
+    if _CONTROL_RE.search(os.fspath(out)):
+        raise ConfigError(
+            f"output folder {os.fspath(out)!r} contains a control character (a line break, "
+            "tab or escape); choose a name without one"
+        )
+    absolute = Path(os.path.abspath(path))
+    store = _STORE_RE.match(absolute.parent.name)
+    if store is not None and _ENTRY_RE.match(absolute.name):
+        real = absolute.parent.parent / store["out"]
+        raise ConfigError(
+            f"output folder {os.fspath(out)!r} is a build inside the store of {_display(real)}; "
+            f"use --out {real} instead"
+        )
+    return absolute
 
 
 def _display(out: Path) -> str:
