@@ -201,13 +201,7 @@ def load_groupings(path: Path | str | None = None) -> pd.DataFrame:
             "must be 'pilot' or 'subregion'"
         )
         raise DataValidationError(msg)
-    for row, gid in frame["group_id"].items():
-        if not gid or not gid.replace("_", "").isalnum() or not gid.isascii():
-            msg = (
-                f"{path.name} row {row}: group_id {gid!r} must be letters, digits and "
-                "underscores (it names a map file)"
-            )
-            raise DataValidationError(msg)
+    _check_group_ids(frame["group_id"], path.name)
     subs = frame[frame["group_type"] == "subregion"]
     twice = subs["borough_code"][subs["borough_code"].duplicated()]
     if len(twice):
@@ -216,6 +210,44 @@ def load_groupings(path: Path | str | None = None) -> pd.DataFrame:
     if "borough_name" not in frame:
         frame["borough_name"] = ""
     return frame.reset_index(drop=True)
+
+
+#: File stems of the tool's own outputs, and names Windows reserves: a group id
+#: names its map page ``<group_id>.html``, which must never replace one of these.
+RESERVED_GROUP_IDS = frozenset(
+    {"index", "london", "sites", "summary", "manifest", "rejected", "changes"}
+    | {"con", "prn", "aux", "nul"}
+    | {f"{port}{n}" for port in ("com", "lpt") for n in range(10)}
+)
+#: Longest group id: it is a file name, with room for ``.html``.
+MAX_GROUP_ID_CHARS = 64
+
+
+def _check_group_ids(ids: pd.Series, name: str) -> None:
+    """Raise unless every group id is a safe, distinct file name of its own.
+
+    The rule: ASCII letters, digits and underscores, at most
+    :data:`MAX_GROUP_ID_CHARS` characters, not one of
+    :data:`RESERVED_GROUP_IDS` (in any case), and no two ids differing only
+    in case (they name one file on Windows and macOS).
+    """
+    seen: dict[str, str] = {}
+    for row, gid in ids.items():
+        rule = None
+        if not gid or not gid.replace("_", "").isalnum() or not gid.isascii():
+            rule = "must be letters, digits and underscores"
+        elif len(gid) > MAX_GROUP_ID_CHARS:
+            rule = f"must be at most {MAX_GROUP_ID_CHARS} characters"
+        elif gid.lower() in RESERVED_GROUP_IDS:
+            rule = "is reserved: its page would replace one of the tool's own files"
+        elif seen.setdefault(gid.lower(), gid) != gid:
+            rule = f"differs from group_id {seen[gid.lower()]!r} only in case"
+        if rule is not None:
+            msg = (
+                f"{name} row {row}: group_id {gid!r} {rule} (it names the map file "
+                f"<group_id>.html); rename the group"
+            )
+            raise DataValidationError(msg)
 
 
 def load_context_sites(
@@ -424,13 +456,21 @@ def _text_records(text: pd.DataFrame, path: Path, findings: Findings) -> pd.Data
 
 
 def _read_site_layer(path: Path, *, findings: Findings) -> pd.DataFrame:
+    if path.suffix.lower() in {".parquet", ".geoparquet"}:
+        # One reader for GeoParquet, whole or in chunks: the same checks, the same findings.
+        parts = list(_iter_parquet_records(path, findings=findings, chunk_rows=1 << 20))
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     return _layer_records(_read_vector(path), path, findings=findings)
 
 
 def _iter_parquet_records(
     path: Path, *, findings: Findings, chunk_rows: int
 ) -> Iterator[pd.DataFrame]:
-    """Yield a GeoParquet site layer's records, one row batch at a time."""
+    """Yield a GeoParquet site layer's records, one row batch at a time.
+
+    A geometry that is not valid WKB rejects its record with a
+    ``bad_geometry`` finding; the other records are read as usual.
+    """
     import pyarrow.parquet as pq
 
     try:
@@ -443,17 +483,85 @@ def _iter_parquet_records(
     if geo is None:
         msg = f"{path.name}: a Parquet file without GeoParquet metadata; save it with geopandas"
         raise DataValidationError(msg)
-    column = geo.get("primary_column", "geometry")
-    # GeoParquet: no "crs" key means OGC:CRS84 (longitude, latitude); null means unknown.
-    declared = geo.get("columns", {}).get(column, {}).get("crs", WGS84)
-    crs = pyproj.CRS.from_json_dict(declared) if isinstance(declared, dict) else declared
+    column, crs = _geoparquet_column(geo, parquet.schema_arrow.names, path.name)
     first = 1
-    for batch in parquet.iter_batches(batch_size=chunk_rows):
+    batches = parquet.iter_batches(batch_size=chunk_rows)
+    while True:
+        try:
+            batch = next(batches, None)
+        except (OSError, ValueError) as exc:
+            msg = f"{path.name}: cannot read as GeoParquet ({str(exc)[:200]})"
+            raise DataValidationError(msg) from exc
+        if batch is None:
+            break
         frame = batch.drop_columns([column]).to_pandas()
-        geometry = shapely.from_wkb(batch.column(column).to_numpy(zero_copy_only=False))
+        raw = batch.column(column).to_numpy(zero_copy_only=False)
+        try:
+            geometry = shapely.from_wkb(raw, on_invalid="ignore")
+        except (TypeError, shapely.errors.GEOSException) as exc:
+            msg = f"{path.name}: column {column!r} does not hold WKB geometries ({exc})"
+            raise DataValidationError(msg) from exc
+        broken = np.flatnonzero(pd.notna(raw) & pd.isna(geometry))
         layer = gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
-        yield _layer_records(layer, path, findings=findings, first_row=first)
+        records = _layer_records(layer, path, findings=findings, first_row=first)
+        for i in broken:
+            findings.add(
+                path.name,
+                int(i) + first,
+                "geometry is not valid WKB (damaged or truncated); record rejected",
+                action="rejected",
+                check="bad_geometry",
+                site_code=records["site_code"].iloc[i],
+                column=column,
+            )
+        records.loc[broken, "_reject_geometry"] = True
+        yield records
         first += batch.num_rows
+
+
+def _geoparquet_column(geo: object, names: list[str], name: str) -> tuple[str, object]:
+    """Return the geometry column and CRS a GeoParquet ``geo`` metadata declares.
+
+    Raises
+    ------
+    DataValidationError
+        If the metadata is not a GeoParquet object, names a missing column,
+        declares an encoding other than WKB, or a CRS that PROJ cannot read.
+    """
+    fix = "save the file again with geopandas or GDAL"
+    if not isinstance(geo, dict) or not isinstance(geo.get("columns", {}), dict):
+        msg = f"{name}: its GeoParquet 'geo' metadata is not a JSON object of columns; {fix}"
+        raise DataValidationError(msg)
+    column = geo.get("primary_column", "geometry")
+    if not isinstance(column, str) or column not in names:
+        msg = (
+            f"{name}: its GeoParquet metadata names geometry column {column!r}, "
+            f"not in the file; {fix}"
+        )
+        raise DataValidationError(msg)
+    spec = geo.get("columns", {}).get(column, {})
+    spec = spec if isinstance(spec, dict) else {}
+    encoding = spec.get("encoding", "WKB")
+    if not isinstance(encoding, str) or encoding.upper() != "WKB":
+        msg = f"{name}: geometry column {column!r} is encoded as {encoding!r}; expected WKB; {fix}"
+        raise DataValidationError(msg)
+    # GeoParquet: no "crs" key means OGC:CRS84 (longitude, latitude); null means unknown.
+    declared = spec.get("crs", WGS84)
+    if declared is None:
+        return column, None
+    try:
+        crs = (
+            pyproj.CRS.from_json_dict(declared)
+            if isinstance(declared, dict)
+            else pyproj.CRS.from_user_input(declared)
+        )
+    except (pyproj.exceptions.CRSError, TypeError, ValueError) as exc:
+        msg = (
+            f"{name}: its GeoParquet metadata declares a CRS PROJ cannot read "
+            f"({str(exc)[:120]}); {fix}"
+        )
+        raise DataValidationError(msg) from exc
+    return column, crs
 
 
 def _layer_records(
@@ -570,7 +678,7 @@ def _read_vector(path: Path) -> gpd.GeoDataFrame:
         first = str(exc).splitlines()[0][:200]
         msg = f"{path.name}: cannot read as a GIS layer ({first})"
         raise DataValidationError(msg) from exc
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, KeyError, AttributeError, shapely.errors.GEOSException) as exc:
         first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         msg = f"{path.name}: cannot read ({first})"
         raise DataValidationError(msg) from exc
