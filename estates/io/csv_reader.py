@@ -13,6 +13,8 @@ import codecs
 import csv
 import io
 import math
+import re
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -190,9 +192,12 @@ def parse_numbers(
 ) -> pd.Series:
     """Parse a column of text into floats; missing markers become NaN, never 0.
 
-    Scientific notation and thousands separators are accepted. A value that is
-    not a number, or is infinite, becomes NaN and, if ``findings`` is given, is
-    recorded with ``action``.
+    Numbers are read by :func:`read_number`: scientific notation and
+    thousands separators in groups of three are accepted; a decimal comma,
+    an underscore or non-ASCII digits are not guessed at. A value that is not
+    a number, or is infinite, becomes NaN and, if ``findings`` is given, is
+    recorded with ``action`` (check ``ambiguous_number`` when the finding
+    names a likely reading, else ``not_a_number``).
 
     Examples
     --------
@@ -208,10 +213,12 @@ def parse_numbers(
     plain = ~stripped.str.lower().isin(MISSING_MARKERS).to_numpy() & (stripped != "").to_numpy()
     # Usually every cell is a plain number: numpy parses them with float()'s
     # own rules in one call; anything else goes through the loop below.
-    try:
-        numbers = stripped[plain].to_numpy(dtype=object).astype(np.float64)
-    except ValueError:
-        numbers = None
+    # float() also takes "1_000" and non-ASCII digits: only cells that are plain
+    # ASCII numbers take the fast path.
+    candidates = stripped[plain]
+    numbers = None
+    if candidates.str.fullmatch(_PLAIN_NUMBER).all():
+        numbers = candidates.to_numpy(dtype=object).astype(np.float64)
     if numbers is not None and np.isfinite(numbers).all():
         values[where[plain]] = numbers
         slow = np.flatnonzero(~is_text)
@@ -225,16 +232,20 @@ def parse_numbers(
         cell_text = str(cell).strip()
         if cell_text.lower() in MISSING_MARKERS:
             continue
-        number = _to_float(cell_text)
+        number, problem = read_number(cell_text)
         if number is None or not math.isfinite(number):
             if findings is not None:
                 code = None if site_codes is None else site_codes.iloc[i]
+                if problem is None or problem == "is not a number":
+                    problem, check = "is not a finite number", "not_a_number"
+                else:
+                    check = "ambiguous_number"
                 findings.add(
                     source_file,
                     int(row) if isinstance(row, (int, np.integer)) else None,
-                    f"{column} {cell_text!r} is not a finite number; treated as missing",
+                    f"{column} {cell_text!r} {problem}; treated as missing",
                     action=action,  # type: ignore[arg-type]
-                    check="not_a_number",
+                    check=check,
                     site_code=code,
                     column=column,
                     value=cell_text,
@@ -253,17 +264,75 @@ def is_missing(cell: object) -> bool:
     return str(cell).strip().lower() in MISSING_MARKERS
 
 
-def _to_float(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    if "," in text:
-        try:
-            return float(text.replace(",", ""))
-        except ValueError:
-            return None
-    return None
+#: A plain number: ASCII digits, one optional point, an optional exponent.
+_PLAIN_NUMBER = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_PLAIN_RE = re.compile(_PLAIN_NUMBER)
+#: Thousands separated by commas in groups of three, with an optional decimal point.
+_GROUPED_RE = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
+#: A decimal comma: ``2,5``, ``-0,12``, ``1.234,5``, ``1 234,5``.
+_DECIMAL_COMMA_RE = re.compile(
+    r"(?P<sign>[+-]?)(?P<int>[0-9]{1,3}(?:[. \u00a0\u202f][0-9]{3})+|[0-9]+),(?P<frac>[0-9]+)"
+)
+#: European thousands with points and no decimals: ``1.234.567``.
+_POINT_GROUPED_RE = re.compile(r"[+-]?[0-9]{1,3}(?:\.[0-9]{3}){2,}")
+
+
+def read_number(text: str) -> tuple[float | None, str | None]:
+    """Read one stripped cell as a number; return ``(value, problem)``.
+
+    One rule for every number read from a user's CSV file:
+
+    * plain ASCII numbers, with scientific notation: ``1.5``, ``-0.12``, ``4.3E-2``;
+    * thousands separated by commas only in valid groups of three: ``1,234.5``;
+    * a decimal comma (``2,5``, ``1.234,5``) is never guessed at: the value
+      is missing and the problem names the likely reading;
+    * underscores (``1_000``) and non-ASCII digits are refused, though
+      Python's own ``float`` accepts them.
+
+    Returns
+    -------
+    tuple
+        ``(number, None)`` for a number (possibly infinite), or
+        ``(None, problem)`` where ``problem`` completes "<column> '<value>' ...".
+
+    Examples
+    --------
+    >>> read_number("1,234.5")
+    (1234.5, None)
+    >>> read_number("2,5")
+    (None, 'uses a decimal comma; if it means 2.5, write 2.5 (no thousands separators)')
+    >>> read_number("1.234,5")[1]
+    'uses a decimal comma; if it means 1234.5, write 1234.5 (no thousands separators)'
+    >>> read_number("1_000")[1]
+    'contains an underscore; write 1000'
+    """
+    if _PLAIN_RE.fullmatch(text):
+        return float(text), None
+    if _GROUPED_RE.fullmatch(text):
+        return float(text.replace(",", "")), None
+    match = _DECIMAL_COMMA_RE.fullmatch(text)
+    if match is not None:
+        digits = re.sub(r"[. \u00a0\u202f]", "", match["int"])
+        likely = f"{match['sign']}{digits}.{match['frac']}".lstrip("+")
+        return (
+            None,
+            f"uses a decimal comma; if it means {likely}, write {likely} (no thousands separators)",
+        )
+    if _POINT_GROUPED_RE.fullmatch(text):
+        likely = text.replace(".", "").lstrip("+")
+        return (
+            None,
+            f"has points between groups of three digits; if it means {likely}, write {likely}",
+        )
+    if "_" in text and _PLAIN_RE.fullmatch(text.replace("_", "")):
+        return None, f"contains an underscore; write {text.replace('_', '')}"
+    if not text.isascii():
+        ascii_digits = "".join(str(unicodedata.digit(c, c)) if c.isdigit() else c for c in text)
+        if ascii_digits != text and _PLAIN_RE.fullmatch(ascii_digits):
+            return None, f"has non-ASCII digits; write {ascii_digits}"
+    if text.lower() in {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}:
+        return float(text), None
+    return None, "is not a number"
 
 
 def _read_bytes(path: Path, *, max_bytes: int, check_only: bool = False) -> bytes:

@@ -587,8 +587,17 @@ def _layer_records(
         else:
             records[column] = pd.NA
     for column in SITE_NUMERIC_COLUMNS:
-        if column in lower:
-            records[column] = pd.to_numeric(frame[lower[column]], errors="coerce").to_numpy()
+        if column not in lower:
+            continue
+        values = frame[lower[column]]
+        if pd.api.types.is_numeric_dtype(values):
+            records[column] = pd.to_numeric(values, errors="coerce").to_numpy()
+        else:  # text in a layer: read by the same rule as a CSV's cells, with findings
+            text = pd.Series(values.to_numpy(dtype=object), index=records.index + first_row)
+            codes = pd.Series(records["site_code"].to_numpy(), index=text.index)
+            records[column] = parse_numbers(
+                text, column=column, source_file=path.name, findings=findings, site_codes=codes
+            ).to_numpy()
     geoms = frame.geometry.to_numpy()
     types = shapely.get_type_id(geoms)
     x = np.full(len(frame), np.nan)
