@@ -82,6 +82,7 @@ def read_csv_text(
     except csv.Error as exc:
         msg = f"{name}: not a readable CSV file ({exc}); is it truncated or mis-quoted?"
         raise DataValidationError(msg) from exc
+    rows = _drop_eof_marker(rows, name, findings)
     while rows and not any(cell.strip() for cell in rows[-1]):
         rows.pop()
     if not rows:
@@ -148,7 +149,8 @@ def iter_csv_text(
                 body.extend(blank_tail)
                 blank_tail = []
                 body.append(row)
-                while len(body) >= chunk_rows:
+                # One row is held back, so a Ctrl-Z after the last record is seen.
+                while len(body) > chunk_rows:
                     yield _text_frame(body[:chunk_rows], header, first_row=first_row, name=name)
                     first_row += chunk_rows
                     body = body[chunk_rows:]
@@ -156,11 +158,47 @@ def iter_csv_text(
         except csv.Error as exc:
             msg = f"{name}: not a readable CSV file ({exc}); is it truncated or mis-quoted?"
             raise DataValidationError(msg) from exc
+    body = _drop_eof_marker(body, name, findings)
+    while body and not any(cell.strip() for cell in body[-1]):
+        body.pop()
     if body:
         yield _text_frame(body, header, first_row=first_row, name=name)
     elif not any_rows:
         msg = f"{name} has a header but no data rows"
         raise DataValidationError(msg)
+
+
+#: The end-of-file mark (Ctrl-Z) some DOS-era exports leave after the last record.
+EOF_MARK = "\x1a"
+
+
+def _drop_eof_marker(rows: list[list[str]], name: str, findings: Findings) -> list[list[str]]:
+    """Return ``rows`` without a trailing Ctrl-Z, warning if there was one.
+
+    The mark may stand on a line of its own after the last record, or end the
+    last record's last cell; either way it is not data, and read as a row it
+    would become a phantom site.
+    """
+    end = len(rows)
+    while end and not any(cell.strip() for cell in rows[end - 1]):
+        end -= 1
+    if not end:
+        return rows
+    last = rows[end - 1]
+    if not last or not last[-1].rstrip().endswith(EOF_MARK):
+        return rows
+    findings.add(
+        name,
+        None,
+        "the file ends with a Ctrl-Z end-of-file mark (from an old DOS export); ignored",
+        action="warning",
+        check="eof_mark",
+    )
+    cell = last[-1].rstrip()[: -len(EOF_MARK)]
+    trimmed = [*last[:-1], cell]
+    if not any(c.strip() for c in trimmed):
+        return rows[: end - 1]
+    return [*rows[: end - 1], trimmed]
 
 
 def _text_frame(
@@ -253,6 +291,79 @@ def parse_numbers(
             continue
         values[i] = number
     return pd.Series(values, index=text.index, name=text.name, dtype="float64")
+
+
+#: Characters that show as nothing: zero-width spaces and joiners, word joiner,
+#: byte-order mark, soft hyphen, and the left-to-right and bidi controls.
+_INVISIBLE_RE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def clean_keys(
+    values: pd.Series,
+    *,
+    column: str,
+    source_file: str,
+    findings: Findings,
+    rows: pd.Series | None = None,
+) -> pd.Series:
+    """Return key text (a site or trust code) in one canonical form, with a finding per change.
+
+    Two codes that look the same must compare the same, or the duplicate
+    check and the joins on the code miss them: invisible characters
+    (zero-width space, byte-order mark, bidi controls) are removed and the
+    text is put in Unicode NFC form. Each changed cell is ``flagged`` with
+    check ``invisible_characters``, naming what was removed. Plain ASCII
+    cells, the usual case, are not looked at one by one.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Text cells (``None``/NA allowed).
+    column, source_file : str
+        Where the cells come from, for the findings.
+    findings : Findings
+        Receives one finding per changed cell.
+    rows : pandas.Series, optional
+        Spreadsheet row numbers, aligned with ``values``; default its index.
+
+    Examples
+    --------
+    >>> f = Findings()
+    >>> clean_keys(pd.Series(["A\u200b1", "B1"]), column="site_code", source_file="s.csv",
+    ...            findings=f).tolist()
+    ['A1', 'B1']
+    >>> [x.check for x in f]
+    ['invisible_characters']
+    """
+    cells = values.to_numpy(dtype=object).copy()
+    row_numbers = values.index.to_numpy() if rows is None else rows.to_numpy()
+    text = pd.Series(cells, dtype=object)
+    odd = text.map(lambda c: isinstance(c, str) and not c.isascii()).to_numpy(dtype=bool)
+    for i in np.flatnonzero(odd):
+        cell = cells[i]
+        removed = sorted(
+            {
+                f"U+{ord(c):04X} {unicodedata.name(c, '')}".strip()
+                for c in _INVISIBLE_RE.findall(cell)
+            }
+        )
+        clean = unicodedata.normalize("NFC", _INVISIBLE_RE.sub("", cell)).strip()
+        if clean == cell:
+            continue
+        what = f"removed invisible {', '.join(removed)}" if removed else "normalised to NFC"
+        findings.add(
+            source_file,
+            int(row_numbers[i]),
+            f"{column} {cell!r} held characters that look like nothing or like others "
+            f"({what}); read as {clean!r}",
+            action="flagged",
+            check="invisible_characters",
+            site_code=clean if column == "site_code" else None,
+            column=column,
+            value=cell,
+        )
+        cells[i] = clean
+    return pd.Series(cells, index=values.index, name=values.name).astype(values.dtype)
 
 
 def is_missing(cell: object) -> bool:
@@ -378,8 +489,14 @@ def _stream_encoding(path: Path, findings: Findings) -> str:
         for codec in ("utf-8-sig", "cp1252"):
             handle.seek(0)
             decoder = codecs.getincrementaldecoder(codec)()
+            offset, lines = 0, 1
             try:
                 while block := handle.read(1 << 24):
+                    at = block.find(b"\x00")
+                    if at >= 0:
+                        _refuse_nul(path.name, offset + at, lines + block.count(b"\n", 0, at))
+                    offset += len(block)
+                    lines += block.count(b"\n")
                     decoder.decode(block)
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
@@ -393,6 +510,19 @@ def _stream_encoding(path: Path, findings: Findings) -> str:
             return codec
     _warn_not_utf8(path.name, "Latin-1", findings)
     return "latin-1"
+
+
+def _refuse_nul(name: str, offset: int, line: int) -> None:
+    """Raise for a NUL byte past a file's first 4 KiB: writers disagree on what it means.
+
+    Parquet keeps it, a GeoPackage cuts the text there, a terminal shows
+    nothing: the same record would differ between outputs, so it is refused.
+    """
+    msg = (
+        f"{name} line {line}: a NUL byte (at byte {offset:,}); a text CSV never holds one. "
+        "Remove it, or save the file again as UTF-8 text"
+    )
+    raise DataValidationError(msg)
 
 
 def _warn_not_utf8(name: str, encoding: str, findings: Findings) -> None:
@@ -409,6 +539,9 @@ def _decode(raw: bytes, name: str, findings: Findings) -> str:
     if b"\x00" in raw[:4096]:
         msg = f"{name} contains NUL bytes: it is not a text CSV file (UTF-16 or binary?)"
         raise DataValidationError(msg)
+    at = raw.find(b"\x00")
+    if at >= 0:
+        _refuse_nul(name, at, raw.count(b"\n", 0, at) + 1)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -28,6 +28,7 @@ from estates.findings import Findings
 from estates.io import bundled
 from estates.io.csv_reader import (
     DEFAULT_MAX_CSV_BYTES,
+    clean_keys,
     is_missing,
     iter_csv_text,
     parse_numbers,
@@ -433,6 +434,10 @@ def _text_records(text: pd.DataFrame, path: Path, findings: Findings) -> pd.Data
     records["site_name"] = text["site_name"].astype("string")
     for column in SITE_TEXT_COLUMNS:
         records[column] = text[column].astype("string") if column in text else pd.NA
+    for column in _KEY_COLUMNS:
+        records[column] = clean_keys(
+            records[column], column=column, source_file=path.name, findings=findings
+        )
     for column in ("latitude", "longitude", "easting", "northing"):
         if column in text:
             records[column] = parse_numbers(
@@ -453,6 +458,10 @@ def _text_records(text: pd.DataFrame, path: Path, findings: Findings) -> pd.Data
     records["source_file"] = path.name
     records["source_row"] = text.index.to_numpy()
     return records.reset_index(drop=True)
+
+
+#: Columns that identify a record: compared, so cleaned of invisible characters.
+_KEY_COLUMNS = ("site_code", "trust_code")
 
 
 def _read_site_layer(path: Path, *, findings: Findings) -> pd.DataFrame:
@@ -586,6 +595,11 @@ def _layer_records(
             records[column] = frame[lower[column]].astype("string").str.strip().to_numpy()
         else:
             records[column] = pd.NA
+    rows = pd.Series(np.arange(first_row, first_row + len(frame)), index=records.index)
+    for column in _KEY_COLUMNS:
+        records[column] = clean_keys(
+            records[column], column=column, source_file=path.name, findings=findings, rows=rows
+        )
     for column in SITE_NUMERIC_COLUMNS:
         if column not in lower:
             continue
@@ -643,7 +657,12 @@ def load_locations(path: Path | str, *, findings: Findings) -> pd.DataFrame:
     text = read_csv_text(path, findings, required=("site_code", "latitude", "longitude", "source"))
     frame = pd.DataFrame(
         {
-            "site_code": text["site_code"].astype("string"),
+            "site_code": clean_keys(
+                text["site_code"].astype("string"),
+                column="site_code",
+                source_file=path.name,
+                findings=findings,
+            ),
             "latitude": parse_numbers(
                 text["latitude"], column="latitude", source_file=path.name, findings=None
             ),
@@ -839,7 +858,12 @@ def load_disposal_pipeline(path: Path | str, *, findings: Findings) -> pd.DataFr
     text = read_csv_text(path, findings, required=PIPELINE_COLUMNS)
     return pd.DataFrame(
         {
-            "site_code": text["site_code"].astype("string"),
+            "site_code": clean_keys(
+                text["site_code"].astype("string"),
+                column="site_code",
+                source_file=path.name,
+                findings=findings,
+            ),
             "stage": text["stage"].astype("string"),
             "receipts_text": text.get(
                 "receipts_gbp", pd.Series("", index=text.index, dtype=object)

@@ -7,7 +7,13 @@ from hypothesis import strategies as st
 
 from estates.errors import DataValidationError
 from estates.findings import Findings
-from estates.io.csv_reader import is_missing, parse_numbers, read_csv_text, read_number
+from estates.io.csv_reader import (
+    is_missing,
+    iter_csv_text,
+    parse_numbers,
+    read_csv_text,
+    read_number,
+)
 
 HEADER = "site_code,site_name,latitude,longitude\n"
 
@@ -179,3 +185,45 @@ def test_a_decimal_comma_is_a_finding_never_a_tenfold_value():
     assert [f.check for f in findings] == ["ambiguous_number"] * 4 + ["not_a_number"]
     first = next(iter(findings))
     assert "land_unused_ha '2,5' uses a decimal comma; if it means 2.5" in first.reason
+
+
+# --- invisible characters: NUL anywhere, a trailing Ctrl-Z ------------------------------
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 1000])
+@pytest.mark.parametrize(
+    "tail", ["A2,Two,51.5,-0.1\n\x1a", "A2,Two,51.5,-0.1\x1a", "A2,Two,51.5,-0.1\n\x1a\n\n"]
+)
+def test_a_trailing_ctrl_z_is_ignored_with_a_warning_whole_or_in_chunks(write, tail, chunk_rows):
+    path = write("z.csv", HEADER + "A1,One,51.5,-0.1\n" + tail)
+    whole, chunked = Findings(), Findings()
+    frame = read_csv_text(path, whole, required=("site_code",))
+    parts = list(iter_csv_text(path, chunked, required=("site_code",), chunk_rows=chunk_rows))
+    assert frame["site_code"].tolist() == ["A1", "A2"]
+    assert frame["longitude"].tolist() == ["-0.1", "-0.1"]
+    pd.testing.assert_frame_equal(pd.concat(parts), frame)
+    assert [f.check for f in whole] == [f.check for f in chunked] == ["eof_mark"]
+
+
+def test_a_ctrl_z_inside_the_file_is_data_not_an_end(write):
+    path = write("z.csv", HEADER + "A\x1a1,One,51.5,-0.1\nA2,Two,51.5,-0.1\n")
+    findings = Findings()
+    frame = read_csv_text(path, findings, required=("site_code",))
+    assert frame["site_code"].tolist() == ["A\x1a1", "A2"]
+    assert list(findings) == []
+
+
+@pytest.mark.parametrize("reader", ["whole", "chunks"])
+def test_a_nul_byte_anywhere_is_refused_naming_the_line(write, reader):
+    padding = "".join(
+        f"P{i},Padding row {i:04d} for the first blocks,51.5,-0.1\n" for i in range(300)
+    )
+    path = write("nul.csv", HEADER + padding + "NUL\x00CODE,Hidden,51.5,-0.1\n")
+
+    def read() -> object:
+        if reader == "whole":
+            return read_csv_text(path, Findings())
+        return list(iter_csv_text(path, Findings(), chunk_rows=10))
+
+    with pytest.raises(DataValidationError, match=r"nul\.csv line 302: a NUL byte"):
+        read()
