@@ -9,6 +9,7 @@ Exit codes (also in ``estates --help``):
 3      the output folder is locked by another run (see ``--wait``)
 4      published, but more records were rejected than ``--max-rejected``
 130    interrupted (Ctrl-C); nothing was published
+143    terminated (SIGTERM); nothing was published
 141    stdout was closed by its reader (``| head``); the work itself finished
 =====  ==========================================================
 """
@@ -18,7 +19,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +36,18 @@ from estates.console import progress, terminal_text
 from estates.logs import LOG_FORMATS, configure_logging
 
 log = logging.getLogger("estates")
+
+#: Exit code after SIGTERM (128 + 15), as shells report it.
+EXIT_TERMINATED = 143
+
+
+class _Terminated(BaseException):
+    """Raised in the main thread on SIGTERM, so every ``finally`` (staging, lock) runs."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
 
 #: Exit code when stdout's reader closes the pipe (128 + SIGPIPE), as shells report it.
 EXIT_BROKEN_PIPE = 141
@@ -384,9 +399,27 @@ def join(
 
 
 def _guarded(ctx: click.Context, work: Callable[[], int]) -> int:
-    """Run ``work``; turn expected errors into one line and an exit code."""
+    """Run ``work``; turn expected errors into one line and an exit code.
+
+    SIGTERM (a service stop, a cron timeout) unwinds like Ctrl-C: the
+    staging folder is removed and the lock released before exit code 143.
+    """
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        return _run_guarded(ctx, work)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run_guarded(ctx: click.Context, work: Callable[[], int]) -> int:
     try:
         return work()
+    except _Terminated:
+        _echo_err(ctx, "terminated; nothing was published", prefix="", exit_code=EXIT_TERMINATED)
+        return EXIT_TERMINATED
     except errors.EstatesError as exc:
         _echo_err(ctx, str(exc), exit_code=exc.exit_code)
         if ctx.obj and ctx.obj.get("traceback"):

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -157,3 +162,32 @@ def test_terminal_text_escapes_controls_and_keeps_ordinary_text():
     assert console.terminal_text("Café £1,000 – Barking & Dagenham") == (
         "Café £1,000 – Barking & Dagenham"
     )
+
+
+# --- SIGTERM -------------------------------------------------------------------------
+
+
+def test_sigterm_mid_build_removes_the_staging_folder_and_exits_143(tmp_path):
+    environ = dict(os.environ)
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), environ.get("PYTHONPATH")]))
+    out = tmp_path / "maps"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "estates.cli", "--quiet", "build", "--out", str(out)],
+        cwd=tmp_path,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    store = tmp_path / ".maps.estates"
+    deadline = time.monotonic() + 60
+    while not list(store.glob("staging-*")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert list(store.glob("staging-*")), "the build never started staging"
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stderr
+    assert "terminated; nothing was published" in stderr
+    assert "Traceback" not in stderr
+    assert list(store.glob("staging-*")) == []
+    assert not out.exists()
