@@ -70,6 +70,8 @@ def read_csv_text(
         delimited as a CSV, is truncated mid-record, or lacks a required column.
     """
     name = path.name
+    _read_bytes(path, max_bytes=max_bytes, check_only=True)
+    _check_header_first(path, required)
     raw = _read_bytes(path, max_bytes=max_bytes)
     text = _decode(raw, name, findings)
     if not text.strip():
@@ -80,8 +82,7 @@ def read_csv_text(
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
         rows = list(reader)
     except csv.Error as exc:
-        msg = f"{name}: not a readable CSV file ({exc}); is it truncated or mis-quoted?"
-        raise DataValidationError(msg) from exc
+        raise _csv_error(name, exc) from exc
     rows = _drop_eof_marker(rows, name, findings)
     while rows and not any(cell.strip() for cell in rows[-1]):
         rows.pop()
@@ -156,8 +157,7 @@ def iter_csv_text(
                     body = body[chunk_rows:]
                     any_rows = True
         except csv.Error as exc:
-            msg = f"{name}: not a readable CSV file ({exc}); is it truncated or mis-quoted?"
-            raise DataValidationError(msg) from exc
+            raise _csv_error(name, exc) from exc
     body = _drop_eof_marker(body, name, findings)
     while body and not any(cell.strip() for cell in body[-1]):
         body.pop()
@@ -166,6 +166,48 @@ def iter_csv_text(
     elif not any_rows:
         msg = f"{name} has a header but no data rows"
         raise DataValidationError(msg)
+
+
+#: Longest header line looked at before the whole file is read.
+_HEADER_PEEK_BYTES = 1 << 20
+
+
+def _check_header_first(path: Path, required: tuple[str, ...]) -> None:
+    """Check a CSV file's header from its first bytes, before reading the rest.
+
+    A large file with a wrong header is refused at once, without reading
+    (and holding) the whole file first. A header this cannot judge alone (no
+    line end in the first MiB, quotes, NUL bytes) is left to the full read,
+    which gives the same errors.
+    """
+    if not required:
+        return
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_HEADER_PEEK_BYTES)
+    except OSError:
+        return  # the full read reports it
+    end = head.find(b"\n")
+    if end < 0 or b"\x00" in head[:4096]:
+        return
+    line = head[:end].decode("utf-8-sig", errors="replace").rstrip("\r")
+    if '"' in line or not line.strip(_DELIMITERS + " "):
+        return
+    delimiter = _sniff_delimiter(line, required)
+    _check_header([h.strip() for h in line.split(delimiter)], path.name, required)
+
+
+def _csv_error(name: str, exc: csv.Error) -> DataValidationError:
+    """Return the error for a CSV the ``csv`` module cannot parse, naming the likely cause."""
+    if "field larger than field limit" in str(exc):
+        limit = csv.field_size_limit()
+        return DataValidationError(
+            f"{name}: a field is longer than {limit:,} characters, the limit for one cell; "
+            'is a quote left open (a missing closing ")?'
+        )
+    return DataValidationError(
+        f"{name}: not a readable CSV file ({exc}); is it truncated or mis-quoted?"
+    )
 
 
 #: The end-of-file mark (Ctrl-Z) some DOS-era exports leave after the last record.

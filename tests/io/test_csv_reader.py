@@ -1,4 +1,5 @@
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -227,3 +228,21 @@ def test_a_nul_byte_anywhere_is_refused_naming_the_line(write, reader):
 
     with pytest.raises(DataValidationError, match=r"nul\.csv line 302: a NUL byte"):
         read()
+
+
+# --- bounded reading: the header first, one cell at most csv.field_size_limit() ----------
+
+
+def test_a_wrong_header_is_refused_before_the_file_is_read(write, monkeypatch):
+    path = write("wrong.csv", "code,name,lat,lon\n" + "A,B,51.5,-0.1\n" * 1000)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("read the whole file"))
+    with pytest.raises(DataValidationError, match=r"wrong\.csv: missing column 'site_code'"):
+        read_csv_text(path, Findings(), required=("site_code", "site_name"))
+
+
+def test_an_overlong_field_is_a_clear_error(write):
+    path = write("open_quote.csv", HEADER + 'A1,"never closed,51.5,-0.1\n' + "x" * 200_000)
+    with pytest.raises(DataValidationError, match=r"a field is longer than 131,072 characters"):
+        read_csv_text(path, Findings(), required=("site_code",))
+    with pytest.raises(DataValidationError, match=r"is a quote left open"):
+        list(iter_csv_text(path, Findings(), required=("site_code",), chunk_rows=10))
