@@ -118,6 +118,7 @@ def iter_csv_text(
         raise ValueError(msg)
     name = path.name
     _read_bytes(path, max_bytes=0, check_only=True)
+    _check_header_first(path, required)
     encoding = _stream_encoding(path, findings)
     with path.open(encoding=encoding, newline="") as handle:
         sample = handle.read(65536)
