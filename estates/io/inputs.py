@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
-import pyproj
 import shapely
 
 from estates.config import ERIC_AGGREGATE_CODE, ERIC_SITE_COLUMNS, ERIC_TEXT_COLUMNS
@@ -34,6 +31,8 @@ from estates.io.csv_reader import (
     parse_numbers,
     read_csv_text,
 )
+from estates.io.group_ids import check_group_ids
+from estates.io.layers import geoparquet_column, read_vector
 
 log = logging.getLogger("estates")
 
@@ -103,7 +102,7 @@ def load_boroughs(
     (33, 'EPSG:4326')
     """
     path = Path(path) if path is not None else bundled.boundaries_path()
-    frame = _read_vector(path)
+    frame = read_vector(path)
     name = path.name
     if frame.crs is None:
         msg = (
@@ -202,7 +201,7 @@ def load_groupings(path: Path | str | None = None) -> pd.DataFrame:
             "must be 'pilot' or 'subregion'"
         )
         raise DataValidationError(msg)
-    _check_group_ids(frame["group_id"], path.name)
+    check_group_ids(frame["group_id"], path.name)
     subs = frame[frame["group_type"] == "subregion"]
     twice = subs["borough_code"][subs["borough_code"].duplicated()]
     if len(twice):
@@ -211,44 +210,6 @@ def load_groupings(path: Path | str | None = None) -> pd.DataFrame:
     if "borough_name" not in frame:
         frame["borough_name"] = ""
     return frame.reset_index(drop=True)
-
-
-#: File stems of the tool's own outputs, and names Windows reserves: a group id
-#: names its map page ``<group_id>.html``, which must never replace one of these.
-RESERVED_GROUP_IDS = frozenset(
-    {"index", "london", "sites", "summary", "manifest", "rejected", "changes"}
-    | {"con", "prn", "aux", "nul"}
-    | {f"{port}{n}" for port in ("com", "lpt") for n in range(10)}
-)
-#: Longest group id: it is a file name, with room for ``.html``.
-MAX_GROUP_ID_CHARS = 64
-
-
-def _check_group_ids(ids: pd.Series, name: str) -> None:
-    """Raise unless every group id is a safe, distinct file name of its own.
-
-    The rule: ASCII letters, digits and underscores, at most
-    :data:`MAX_GROUP_ID_CHARS` characters, not one of
-    :data:`RESERVED_GROUP_IDS` (in any case), and no two ids differing only
-    in case (they name one file on Windows and macOS).
-    """
-    seen: dict[str, str] = {}
-    for row, gid in ids.items():
-        rule = None
-        if not gid or not gid.replace("_", "").isalnum() or not gid.isascii():
-            rule = "must be letters, digits and underscores"
-        elif len(gid) > MAX_GROUP_ID_CHARS:
-            rule = f"must be at most {MAX_GROUP_ID_CHARS} characters"
-        elif gid.lower() in RESERVED_GROUP_IDS:
-            rule = "is reserved: its page would replace one of the tool's own files"
-        elif seen.setdefault(gid.lower(), gid) != gid:
-            rule = f"differs from group_id {seen[gid.lower()]!r} only in case"
-        if rule is not None:
-            msg = (
-                f"{name} row {row}: group_id {gid!r} {rule} (it names the map file "
-                f"<group_id>.html); rename the group"
-            )
-            raise DataValidationError(msg)
 
 
 def load_context_sites(
@@ -469,7 +430,7 @@ def _read_site_layer(path: Path, *, findings: Findings) -> pd.DataFrame:
         # One reader for GeoParquet, whole or in chunks: the same checks, the same findings.
         parts = list(_iter_parquet_records(path, findings=findings, chunk_rows=1 << 20))
         return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    return _layer_records(_read_vector(path), path, findings=findings)
+    return _layer_records(read_vector(path), path, findings=findings)
 
 
 def _iter_parquet_records(
@@ -492,7 +453,7 @@ def _iter_parquet_records(
     if geo is None:
         msg = f"{path.name}: a Parquet file without GeoParquet metadata; save it with geopandas"
         raise DataValidationError(msg)
-    column, crs = _geoparquet_column(geo, parquet.schema_arrow.names, path.name)
+    column, crs = geoparquet_column(geo, parquet.schema_arrow.names, path.name)
     first = 1
     batches = parquet.iter_batches(batch_size=chunk_rows)
     while True:
@@ -526,51 +487,6 @@ def _iter_parquet_records(
         records.loc[broken, "_reject_geometry"] = True
         yield records
         first += batch.num_rows
-
-
-def _geoparquet_column(geo: object, names: list[str], name: str) -> tuple[str, object]:
-    """Return the geometry column and CRS a GeoParquet ``geo`` metadata declares.
-
-    Raises
-    ------
-    DataValidationError
-        If the metadata is not a GeoParquet object, names a missing column,
-        declares an encoding other than WKB, or a CRS that PROJ cannot read.
-    """
-    fix = "save the file again with geopandas or GDAL"
-    if not isinstance(geo, dict) or not isinstance(geo.get("columns", {}), dict):
-        msg = f"{name}: its GeoParquet 'geo' metadata is not a JSON object of columns; {fix}"
-        raise DataValidationError(msg)
-    column = geo.get("primary_column", "geometry")
-    if not isinstance(column, str) or column not in names:
-        msg = (
-            f"{name}: its GeoParquet metadata names geometry column {column!r}, "
-            f"not in the file; {fix}"
-        )
-        raise DataValidationError(msg)
-    spec = geo.get("columns", {}).get(column, {})
-    spec = spec if isinstance(spec, dict) else {}
-    encoding = spec.get("encoding", "WKB")
-    if not isinstance(encoding, str) or encoding.upper() != "WKB":
-        msg = f"{name}: geometry column {column!r} is encoded as {encoding!r}; expected WKB; {fix}"
-        raise DataValidationError(msg)
-    # GeoParquet: no "crs" key means OGC:CRS84 (longitude, latitude); null means unknown.
-    declared = spec.get("crs", WGS84)
-    if declared is None:
-        return column, None
-    try:
-        crs = (
-            pyproj.CRS.from_json_dict(declared)
-            if isinstance(declared, dict)
-            else pyproj.CRS.from_user_input(declared)
-        )
-    except (pyproj.exceptions.CRSError, TypeError, ValueError) as exc:
-        msg = (
-            f"{name}: its GeoParquet metadata declares a CRS PROJ cannot read "
-            f"({str(exc)[:120]}); {fix}"
-        )
-        raise DataValidationError(msg) from exc
-    return column, crs
 
 
 def _layer_records(
@@ -687,29 +603,6 @@ def load_locations(path: Path | str, *, findings: Findings) -> pd.DataFrame:
             column="source",
         )
     return frame[~blank_source].reset_index(drop=True)
-
-
-def _read_vector(path: Path) -> gpd.GeoDataFrame:
-    if not path.exists():
-        msg = f"{path}: no such file"
-        raise DataValidationError(msg)
-    if path.stat().st_size == 0:
-        msg = f"{path.name} is empty"
-        raise DataValidationError(msg)
-    try:
-        if path.suffix.lower() in {".parquet", ".geoparquet"}:
-            return gpd.read_parquet(path)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return gpd.read_file(path, engine="pyogrio")
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        first = str(exc).splitlines()[0][:200]
-        msg = f"{path.name}: cannot read as a GIS layer ({first})"
-        raise DataValidationError(msg) from exc
-    except (ValueError, OSError, KeyError, AttributeError, shapely.errors.GEOSException) as exc:
-        first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        msg = f"{path.name}: cannot read ({first})"
-        raise DataValidationError(msg) from exc
 
 
 def _pick_column(
