@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from estates import style
 from estates.crs import LONDON_BOUNDS_WGS84, WGS84, require_crs
 from estates.errors import ConfigError, DataValidationError
 from estates.render import chart
@@ -71,6 +72,7 @@ from estates.render.assets import (
     leaflet_css,
     leaflet_js,
 )
+from estates.style import CONTEXT_KINDS
 
 try:
     import folium
@@ -140,12 +142,6 @@ BOROUGH_COLUMNS = (
 )
 #: Columns ``render_maps`` needs in ``context``.
 CONTEXT_COLUMNS = ("context_code", "context_name", "context_kind")
-#: Kinds of context record, in drawing order, with their layer label and colour.
-CONTEXT_KINDS = {
-    "hospital_2018": ("NHS hospitals, 2018", "#3f51b5"),
-    "hospital_2014": ("NHS hospitals, 2014", "#00897b"),
-    "clinic_2014": ("NHS clinics, 2014", "#8e6c8a"),
-}
 #: The pilot whose map comes first.
 FIRST_PILOT = "ncl_estates"
 #: The most sites one page draws: the best-ranked, then those with most unused
@@ -153,9 +149,6 @@ FIRST_PILOT = "ncl_estates"
 #: second (``benchmarks/bench_maps.py``); every site stays in the site table.
 MAX_MAP_SITES = 50_000
 
-_PILOT_COLOUR = "#6a1b9a"
-_SUBREGION_COLOUR = "#37474f"
-_BACKGROUND = "#dfe5eb"
 _PILOT_ID = re.compile(r"[a-z0-9][a-z0-9_\-]{0,63}")
 _LIST_LIMIT = 250
 _SEARCH_LIMIT = 12
@@ -513,7 +506,7 @@ def _prepare_sites(
     pfi = [None if v is pd.NA else int(bool(v)) for v in pfi_raw.tolist()]
 
     # Drawing order: big markers first (underneath), high scores last (on top).
-    radius = np.array([chart.site_radius_px(v) for v in num["land_unused_ha"].tolist()])
+    radius = np.array([style.site_radius_px(v) for v in num["land_unused_ha"].tolist()])
     score = np.nan_to_num(num["disposal_score"], nan=-1.0)
     order = np.lexsort(
         (np.arange(len(idx)), np.array(txt["site_code"], dtype=object), score, -radius)
@@ -707,14 +700,14 @@ _CHOROPLETHS = {
     "unused": (
         "land_unused_ha",
         "Unused NHS land by borough",
-        chart.UNUSED_PALETTE,
-        chart.format_ha,
+        style.UNUSED_PALETTE,
+        style.format_ha,
     ),
     "value": (
         "estimated_value_gbp",
         "Indicative value of unused land by borough",
-        chart.VALUE_PALETTE,
-        chart.format_gbp,
+        style.VALUE_PALETTE,
+        style.format_gbp,
     ),
 }
 _LAYER_NAMES = {
@@ -755,7 +748,7 @@ def _prepare_boroughs(boroughs: gpd.GeoDataFrame, names: _Names) -> _Boroughs:
     legends: dict[str, str] = {}
     for key, (column, title, palette, fmt) in _CHOROPLETHS.items():
         values = unused if column == "land_unused_ha" else value
-        classes = chart.classify(values, palette)
+        classes = style.classify(values, palette)
         choropleths[key] = {"fills": [classes.colour_of(i) for i in classes.index]}
         legends[key] = _legend_choropleth(key, title, classes, fmt, hidden=key != "unused")
 
@@ -765,8 +758,8 @@ def _prepare_boroughs(boroughs: gpd.GeoDataFrame, names: _Names) -> _Boroughs:
         sub_name = escape(names.subregion(subs[i])) if subs[i] else ""
         pilot_names = "<br>".join(escape(names.pilot(p)) for p in pilots[i]) or "None"
         tip = (
-            f"<b>{name}</b><br>{escape(chart.format_ha(unused[i]))} unused"
-            f" · {escape(chart.format_gbp(value[i]))}"
+            f"<b>{name}</b><br>{escape(style.format_ha(unused[i]))} unused"
+            f" · {escape(style.format_gbp(value[i]))}"
         )
         popup = (
             f'<div class="est-popup" data-borough-code="{code}">'
@@ -774,9 +767,9 @@ def _prepare_boroughs(boroughs: gpd.GeoDataFrame, names: _Names) -> _Boroughs:
             f'<div class="est-sub">{code}{" · " + sub_name if sub_name else ""}</div>'
             '<table class="est-facts">'
             f"<tr><th>Pilots</th><td>{pilot_names}</td></tr>"
-            f"<tr><th>NHS land owned</th><td>{escape(chart.format_ha(owned[i]))}</td></tr>"
-            f"<tr><th>Unused land</th><td>{escape(chart.format_ha(unused[i]))}</td></tr>"
-            f"<tr><th>Indicative value</th><td>{escape(chart.format_gbp(value[i]))}</td></tr>"
+            f"<tr><th>NHS land owned</th><td>{escape(style.format_ha(owned[i]))}</td></tr>"
+            f"<tr><th>Unused land</th><td>{escape(style.format_ha(unused[i]))}</td></tr>"
+            f"<tr><th>Indicative value</th><td>{escape(style.format_gbp(value[i]))}</td></tr>"
             "<tr><th>Sites located</th>"
             f"<td>{'n/a' if np.isnan(located[i]) else f'{int(located[i]):,}'}</td></tr>"
             "</table></div>"
@@ -865,7 +858,7 @@ def _prepare_context(context: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
 
 
 def _legend_choropleth(
-    key: str, title: str, classes: chart.Classes, fmt: Callable[[float], str], *, hidden: bool
+    key: str, title: str, classes: style.Classes, fmt: Callable[[float], str], *, hidden: bool
 ) -> str:
     has_missing = any(i < 0 for i in classes.index)
     rows = [
@@ -875,7 +868,7 @@ def _legend_choropleth(
     ]
     if has_missing or not rows:
         rows.append(
-            f'<div class="est-row"><span class="est-sw" style="background:{chart.NO_DATA_COLOUR}">'
+            f'<div class="est-row"><span class="est-sw" style="background:{style.NO_DATA_COLOUR}">'
             "</span>No data</div>"
         )
     return (
@@ -891,14 +884,14 @@ def _legend(boroughs: _Boroughs, context: Mapping[str, Any]) -> str:
     parts = ['<details class="est-legend" open><summary>Legend</summary>']
     parts.extend(boroughs.legends.values())
     score_rows = []
-    lows = (0.0, *chart.SCORE_BINS[:-1])
-    for lo, hi, colour in zip(lows, chart.SCORE_BINS, chart.SCORE_PALETTE, strict=True):
+    lows = (0.0, *style.SCORE_BINS[:-1])
+    for lo, hi, colour in zip(lows, style.SCORE_BINS, style.SCORE_PALETTE, strict=True):
         score_rows.append(
             f'<div class="est-row"><span class="est-dot" style="background:{colour}"></span>'
             f"{lo:.1f} – {hi:.1f}</div>"
         )
     score_rows.append(
-        f'<div class="est-row"><span class="est-dot" style="background:{chart.UNSCORED_COLOUR}">'
+        f'<div class="est-row"><span class="est-dot" style="background:{style.UNSCORED_COLOUR}">'
         "</span>Not scored</div>"
     )
     parts.append(
@@ -907,13 +900,13 @@ def _legend(boroughs: _Boroughs, context: Mapping[str, Any]) -> str:
     )
     sizes = []
     for ha in (0.5, 2.0, 10.0):
-        r = chart.site_radius_px(ha)
+        r = style.site_radius_px(ha)
         d = 2 * r + 2
         sizes.append(
             f'<span class="est-size"><svg width="{d:.0f}" height="{d:.0f}" aria-hidden="true">'
             f'<circle cx="{d / 2:.1f}" cy="{d / 2:.1f}" r="{r:.1f}" fill="#ffffff"'
             ' stroke="#1f2933"/>'
-            f"</svg>{escape(chart.format_ha(ha))}</span>"
+            f"</svg>{escape(style.format_ha(ha))}</span>"
         )
     parts.append(
         '<div class="est-h">Marker size: unused land</div>'
@@ -922,10 +915,10 @@ def _legend(boroughs: _Boroughs, context: Mapping[str, Any]) -> str:
     parts.append(
         '<div class="est-h">Outlines</div>'
         '<div class="est-row"><span class="est-line"'
-        f' style="border-top:3px solid {_PILOT_COLOUR}"></span>'
+        f' style="border-top:3px solid {style.PILOT_COLOUR}"></span>'
         "Devolution pilot</div>"
         '<div class="est-row"><span class="est-line"'
-        f' style="border-top:2px dashed {_SUBREGION_COLOUR}">'
+        f' style="border-top:2px dashed {style.SUBREGION_COLOUR}">'
         "</span>Sub-region (STP footprint)</div>"
     )
     if context:
@@ -958,8 +951,8 @@ def _site_list(sites: _Sites) -> str:
             f'<li><button type="button" data-i="{i}"><span class="est-badge">{badge}</span>'
             f'<span class="est-li-main"><span class="est-li-name">{r[fields["name"]]}</span>'
             f'<span class="est-li-meta">{r[fields["code"]]} · '
-            f"{escape(chart.format_ha(r[fields['unused_ha']]))} unused · "
-            f"{escape(chart.format_gbp(r[fields['value_gbp']]))}</span></span></button></li>"
+            f"{escape(style.format_ha(r[fields['unused_ha']]))} unused · "
+            f"{escape(style.format_gbp(r[fields['value_gbp']]))}</span></span></button></li>"
         )
     more = ""
     if len(order) > len(shown):
@@ -1012,7 +1005,7 @@ def _page_head(title: str, *, tiles: bool) -> str:
             _csp(tiles),
             f"<title>{escape(title)}</title>",
             inline_style(leaflet_css()),
-            inline_style(_MAP_CSS.replace("__BACKGROUND__", _BACKGROUND)),
+            inline_style(_MAP_CSS.replace("_style.BACKGROUND_COLOUR__", style.BACKGROUND_COLOUR)),
             inline_script(leaflet_js()),
             inline_script(_MAP_JS),
         ]
@@ -1108,13 +1101,13 @@ def _build_map(
     outlines = {
         "subregions": {
             "geojson": _outline_geojson(boroughs.subregion_outlines, None),
-            "colour": _SUBREGION_COLOUR,
+            "colour": style.SUBREGION_COLOUR,
             "weight": 2,
             "dash": "6 5",
         },
         "pilots": {
             "geojson": _outline_geojson(boroughs.pilot_outlines, view.focus_pilot),
-            "colour": _PILOT_COLOUR,
+            "colour": style.PILOT_COLOUR,
             "weight": 2.5,
             "dash": None,
         },
@@ -1123,12 +1116,12 @@ def _build_map(
         "mapId": view.map_id,
         "attribution": attribution,
         "fillOpacity": 0.55 if tiles is not None else 0.85,
-        "scoreBins": list(chart.SCORE_BINS),
-        "scorePalette": list(chart.SCORE_PALETTE),
-        "unscored": chart.UNSCORED_COLOUR,
-        "rMin": chart.RADIUS_MIN_PX,
-        "rMax": chart.RADIUS_MAX_PX,
-        "rPerSqrtHa": chart.RADIUS_PX_PER_SQRT_HA,
+        "scoreBins": list(style.SCORE_BINS),
+        "scorePalette": list(style.SCORE_PALETTE),
+        "unscored": style.UNSCORED_COLOUR,
+        "rMin": style.RADIUS_MIN_PX,
+        "rMax": style.RADIUS_MAX_PX,
+        "rPerSqrtHa": style.RADIUS_PX_PER_SQRT_HA,
         "rankedTotal": ranked_total,
         "parts": [list(p) for p in _SCORE_PARTS],
         "searchLimit": _SEARCH_LIMIT,
@@ -1230,9 +1223,9 @@ def _get_num(obj: Mapping[str, Any], key: str) -> float | None:
 
 
 _CELL_FORMAT = {
-    "land_unused_ha": chart.format_ha,
-    "estimated_value_gbp": chart.format_gbp,
-    "share_of_target": chart.format_share,
+    "land_unused_ha": style.format_ha,
+    "estimated_value_gbp": style.format_gbp,
+    "share_of_target": style.format_share,
 }
 
 
@@ -1259,15 +1252,15 @@ def _figure_cards(
     unused = _get_num(block, "land_unused_ha")
     owned = _get_num(block, "land_owned_ha")
     if unused is not None:
-        note = f"of {escape(chart.format_ha(owned))} NHS land owned" if owned is not None else ""
-        cards.append(_card("Unused NHS land", chart.format_ha(unused), note))
+        note = f"of {escape(style.format_ha(owned))} NHS land owned" if owned is not None else ""
+        cards.append(_card("Unused NHS land", style.format_ha(unused), note))
     value = _get_num(block, "estimated_value_gbp")
     if value is not None:
-        cards.append(_card("Indicative value", chart.format_gbp(value), escape(value_note)))
+        cards.append(_card("Indicative value", style.format_gbp(value), escape(value_note)))
     share = _get_num(block, "share_of_target")
     if share is not None:
         cards.append(
-            _card(f"Share of the {target_text} target", chart.format_share(share), accent=True)
+            _card(f"Share of the {target_text} target", style.format_share(share), accent=True)
         )
     located = _get_num(block, sites_key)
     if located is not None:
@@ -1279,14 +1272,14 @@ def _render_index(
     summary: Mapping[str, Any], pilot_files: Sequence[tuple[str, str, Path]], has_png: bool
 ) -> str:
     target = _get_num(summary, "target_gbp")
-    target_text = chart.format_gbp(target) if target is not None else "disposal"
+    target_text = style.format_gbp(target) if target is not None else "disposal"
     valuation = _mapping(summary, "valuation", "")
     london = _mapping(summary, "london", "")
     pilots = _mapping(summary, "pilots", "")
     subregions = _mapping(summary, "subregions", "")
     body: list[str] = ["<main>", "<h1>Unused NHS land in London</h1>"]
     rate = _get_num(valuation, "gbp_per_ha") if valuation else None
-    value_note = f"unused hectares × {chart.format_gbp(rate)} per hectare" if rate else ""
+    value_note = f"unused hectares × {style.format_gbp(rate)} per hectare" if rate else ""
     lede = (
         "Land owned by NHS trusts in London that is not delivering services, by borough and site, "
         "ranked as a disposal pipeline."
@@ -1295,7 +1288,7 @@ def _render_index(
         label = str(valuation.get("label") or valuation.get("method") or "")
         if rate is not None:
             lede += (
-                f" Values are indicative: unused hectares × {chart.format_gbp(rate)} per hectare"
+                f" Values are indicative: unused hectares × {style.format_gbp(rate)} per hectare"
             )
             lede += f" ({label})." if label else "."
     body.append(f'<p class="lede">{escape(lede)}</p>')
@@ -1432,13 +1425,13 @@ def _subtitle(block: Mapping[str, Any], target: float | None) -> str:
     parts = []
     unused = _get_num(block, "land_unused_ha")
     if unused is not None:
-        parts.append(f"{chart.format_ha(unused)} unused")
+        parts.append(f"{style.format_ha(unused)} unused")
     value = _get_num(block, "estimated_value_gbp")
     if value is not None:
-        parts.append(f"{chart.format_gbp(value)} indicative")
+        parts.append(f"{style.format_gbp(value)} indicative")
     share = _get_num(block, "share_of_target")
     if share is not None and target is not None:
-        parts.append(f"{chart.format_share(share)} of the {chart.format_gbp(target)} target")
+        parts.append(f"{style.format_share(share)} of the {style.format_gbp(target)} target")
     return escape(" · ".join(parts))
 
 

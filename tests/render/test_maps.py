@@ -21,6 +21,7 @@ from browser import XSS_CODE, XSS_NAME, located_codes, make_fixture
 from geopandas.testing import assert_geodataframe_equal
 from shapely import Polygon
 
+from estates import style
 from estates.errors import ConfigError, CRSError, DataValidationError
 from estates.render import chart
 from estates.render.assets import inline_script, json_for_script, leaflet_css, leaflet_js
@@ -337,11 +338,11 @@ def test_threshold_switches_to_one_canvas(frames, tmp_path):
 def test_legend_units_and_classes(frames, built):
     payload = _payload(built["london.html"].read_text(encoding="utf-8"))
     boroughs = frames[1].sort_values("borough_code")
-    classes = chart.classify(boroughs["land_unused_ha"], chart.UNUSED_PALETTE)
+    classes = style.classify(boroughs["land_unused_ha"], style.UNUSED_PALETTE)
     fills = [classes.colour_of(i) for i in classes.index]
     assert payload["choropleths"]["unused"]["fills"] == fills
     html = built["london.html"].read_text(encoding="utf-8")
-    for label in classes.labels(chart.format_ha):
+    for label in classes.labels(style.format_ha):
         assert json.dumps(label)[1:-1].replace("\u2013", "\\u2013") in html or label in html
 
 
@@ -350,10 +351,10 @@ def test_index_has_figures_chart_links_and_sources(frames, built):
     html = built["index.html"].read_text(encoding="utf-8")
     london = summary["london"]
     for text in (
-        chart.format_ha(london["land_unused_ha"]),
-        chart.format_gbp(london["estimated_value_gbp"]),
-        chart.format_share(london["share_of_target"]),
-        chart.format_ha(summary["pilots"]["ncl_estates"]["land_unused_ha"]),
+        style.format_ha(london["land_unused_ha"]),
+        style.format_gbp(london["estimated_value_gbp"]),
+        style.format_share(london["share_of_target"]),
+        style.format_ha(summary["pilots"]["ncl_estates"]["land_unused_ha"]),
         "North Central London estates pilot",
         "Share of the £11bn target",
     ):
@@ -568,10 +569,10 @@ def test_chart_without_target_has_no_target_line():
 
 def test_classes_are_deterministic_and_mark_missing():
     values = gpd.pd.Series([0.0, 2.0, 3.5, np.nan, 40.0, 41.0, 7.0, 9.0])
-    a = chart.classify(values, chart.UNUSED_PALETTE, k=3)
-    b = chart.classify(values, chart.UNUSED_PALETTE, k=3)
+    a = style.classify(values, style.UNUSED_PALETTE, k=3)
+    b = style.classify(values, style.UNUSED_PALETTE, k=3)
     assert a == b
     assert a.index[3] == -1
-    assert a.colour_of(-1) == chart.NO_DATA_COLOUR
+    assert a.colour_of(-1) == style.NO_DATA_COLOUR
     assert a.bins[-1] == 41.0
     assert len(a.colours) == 3
