@@ -554,7 +554,7 @@ class _MapSelection:
         self._kept: gpd.GeoDataFrame | None = None
 
     def add(self, sites: gpd.GeoDataFrame) -> None:
-        from estates.render.maps import page_sites  # imports folium
+        from estates.render.selection import SITE_COLUMNS, page_sites
 
         drawn = (
             sites["in_london"].astype("boolean").fillna(False).to_numpy(dtype=bool)
@@ -565,8 +565,6 @@ class _MapSelection:
         self.totals["london"] += int(drawn.sum())
         for pid in self.pilot_ids:
             self.totals[pid] += int((drawn & pilots.map(lambda p, pid=pid: pid in p)).sum())
-        from estates.render.maps import SITE_COLUMNS
-
         here = sites.loc[drawn, [*SITE_COLUMNS, sites.geometry.name]]
         joined = here if self._kept is None else pd.concat([self._kept, here])
         self._kept = joined.loc[page_sites(joined, self.limit, self.pilot_ids)]

@@ -234,10 +234,10 @@ def site_style() -> LayerStyle:
 
     Examples
     --------
-    >>> style = site_style()
-    >>> style.breaks == style.SCORE_BINS, style.colours == style.SCORE_PALETTE
+    >>> sites = site_style()
+    >>> sites.breaks == style.SCORE_BINS, sites.colours == style.SCORE_PALETTE
     (True, True)
-    >>> [rule.get("filter") for rule in ET.fromstring(style.qml).iter("rule")][1:3]
+    >>> [rule.get("filter") for rule in ET.fromstring(sites.qml).iter("rule")][1:3]
     ['"disposal_score" <= 0.2', '"disposal_score" > 0.2 AND "disposal_score" <= 0.4']
     """
     lows = (0.0, *style.SCORE_BINS[:-1])

@@ -478,12 +478,13 @@ def test_a_page_with_more_sites_than_max_sites_draws_its_best_and_says_so(frames
 
 
 def test_only_the_sites_some_page_draws_are_encoded(frames):
-    from estates.render.maps import _names_from_summary, _pilot_order, _prepare_sites
+    from estates.render.payload import names_from_summary, prepare_sites
+    from estates.render.selection import pilot_order
 
     sites, _, _, summary = frames
-    pilot_ids = _pilot_order(summary["pilots"])
-    names = _names_from_summary(summary)
-    prepared = _prepare_sites(sites, names, limit=3, pilot_ids=pilot_ids)
+    pilot_ids = pilot_order(summary["pilots"])
+    names = names_from_summary(summary)
+    prepared = prepare_sites(sites, names, limit=3, pilot_ids=pilot_ids)
     london = located_codes(sites)
     wanted = set(_best(sites, london, 3))
     for pid in pilot_ids:
