@@ -296,7 +296,7 @@ def build_map(
         name="estates_head",
     )
     if tiles is not None:
-        folium.TileLayer(tiles=tiles, attr=tiles_attribution, control=False).add_to(m)
+        folium.TileLayer(tiles=tiles, attr=escape(tiles_attribution or ""), control=False).add_to(m)
 
     outlines = {
         "subregions": {

@@ -209,6 +209,15 @@ def test_tiles_add_only_the_tile_layer(frames, tmp_path):
     assert len(paths) == len(PAGES)
 
 
+def test_a_tiles_attribution_is_written_as_text(frames, tmp_path):
+    url = "https://tiles.example.org/{z}/{x}/{y}.png"
+    render_maps(*frames, tmp_path, tiles=url, tiles_attribution=f"Tiles {XSS_NAME} & co")
+    html = (tmp_path / "london.html").read_text(encoding="utf-8")
+    # Leaflet writes a tile layer's attribution as HTML: it must arrive escaped.
+    written = re.findall(r'"attribution": ("(?:[^"\\]|\\.)*")', html)
+    assert [json.loads(w) for w in written] == ["Tiles &lt;img src=x onerror=alert(1)&gt; &amp; co"]
+
+
 def test_no_tiles_by_default(built):
     html = built["london.html"].read_text(encoding="utf-8")
     assert "L.tileLayer(" not in html
