@@ -31,12 +31,14 @@ from estates.stages.join._points import (
     _method_column,
     _point_rows,
     _point_xy,
+    _positions,
     _reproject_rows,
     _source_crs,
     _string_column,
     _summary,
     _swapped,
     _swapped_message,
+    _take_indices,
     _transform_xy,
 )
 from estates.stages.join._source_cells import _SRC_EXACT, _SRC_OUTSIDE, _source_grid
@@ -183,7 +185,7 @@ def join_boroughs(
     geoms = np.asarray(sites.geometry.array)
     points = _point_rows(geoms, sites.index, "sites index")
     n = len(geoms)
-    borough = np.full(n, -1, dtype=np.int32)
+    borough = np.full(n, -1, dtype=_positions(len(index)))
     method = np.full(n, _MISSING, dtype=np.int8)
     distance = np.full(n, np.nan)
     transformer = _bng_transformer(src)
@@ -311,7 +313,7 @@ def _copy_on_write() -> bool:
 def _assemble(
     sites: gpd.GeoDataFrame,
     index: _BoroughIndex,
-    borough: NDArray[np.int32],
+    borough: NDArray[np.signedinteger],
     method: NDArray[np.int8],
     distance: NDArray[np.float64],
 ) -> gpd.GeoDataFrame:
@@ -322,8 +324,9 @@ def _assemble(
     can never change them.
     """
     joined = sites.copy(deep=not _copy_on_write())
-    joined["borough_code"] = pd.Series(_string_column(index.codes, borough), index=sites.index)
-    joined["borough_name"] = pd.Series(_string_column(index.names, borough), index=sites.index)
+    taken = _take_indices(borough)
+    joined["borough_code"] = pd.Series(_string_column(index.codes, taken), index=sites.index)
+    joined["borough_name"] = pd.Series(_string_column(index.names, taken), index=sites.index)
     joined["join_method"] = pd.Series(_method_column(method), index=sites.index)
     joined["borough_distance_m"] = pd.Series(distance, index=sites.index, copy=False)
     return joined
