@@ -279,8 +279,9 @@ def test_boundaries_too_big_for_the_grid_are_joined_directly(
 
 
 def test_the_grid_is_built_once_per_boroughs(
-    boroughs: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
+    boroughs: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    monkeypatch.setenv("ESTATES_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(frame_module, "_source_grid", lambda *args: None)
     monkeypatch.setattr(grid_module, "_GRID_MIN_OUTSIDE", 0)
     monkeypatch.setattr(grid_module, "_GRIDS", {})
@@ -298,6 +299,18 @@ def test_the_grid_is_built_once_per_boroughs(
     other = boroughs.iloc[:20]  # other boroughs: a grid of their own
     assert_matches_oracle(join_boroughs(first, other), sjoin_oracle(first, other))
     assert len(builds) == 2
+    # Both kept on disk: a new process reads them back, never rebuilds them.
+    kept = sorted(tmp_path.glob("join-grid-*.npz"))
+    assert len(kept) == 2
+    monkeypatch.setattr(grid_module, "_GRIDS", {})
+    assert_geodataframe_equal(join_boroughs(first, boroughs), first_out)
+    assert len(builds) == 2
+    # A damaged file is rebuilt, never trusted.
+    for path in kept:
+        path.write_bytes(b"not an npz file")
+    monkeypatch.setattr(grid_module, "_GRIDS", {})
+    assert_geodataframe_equal(join_boroughs(first, boroughs), first_out)
+    assert len(builds) == 3
 
 
 # --------------------------------------------------------------------------

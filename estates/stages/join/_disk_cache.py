@@ -1,8 +1,10 @@
 """Cell tables kept on disk, so a new process's first join does not rebuild them.
 
-The table of cells in the sites' CRS takes about 0.1 to 0.3 s to build; it
-depends only on the boroughs, the CRS, the fallback radius, the table's
-constants and the PROJ version, which all go into the file's name. Files sit
+The table of cells in the sites' CRS and the grid of EPSG:27700 cells each
+take about 0.1 to 0.3 s to build, and a few milliseconds to read back. A
+table depends only on what its caller puts in ``parts`` (the boroughs, the
+CRS, the fallback radius, the table's constants) and the PROJ version, which
+all go into the file's name. Files sit
 in ``$ESTATES_CACHE_DIR`` (an empty value turns the cache off), else
 ``$XDG_CACHE_HOME/estates`` or ``~/.cache/estates``. A file that cannot be
 read is ignored and the table rebuilt; one that cannot be written is simply
@@ -36,17 +38,17 @@ def _cache_dir() -> Path | None:
     return Path(base) / "estates"
 
 
-def _cache_path(parts: tuple[bytes, ...]) -> Path | None:
+def _cache_path(parts: tuple[bytes, ...], kind: str) -> Path | None:
     folder = _cache_dir()
     if folder is None:
         return None
     digest = hashlib.sha1(b"\0".join((_FORMAT, pyproj.proj_version_str.encode(), *parts)))
-    return folder / f"join-cells-{digest.hexdigest()}.npz"
+    return folder / f"join-{kind}-{digest.hexdigest()}.npz"
 
 
-def _load(parts: tuple[bytes, ...]) -> dict[str, np.ndarray] | None:
-    """Return the arrays kept under ``parts``, or None."""
-    path = _cache_path(parts)
+def _load(parts: tuple[bytes, ...], kind: str = "cells") -> dict[str, np.ndarray] | None:
+    """Return the arrays kept under ``parts`` for tables of ``kind``, or None."""
+    path = _cache_path(parts, kind)
     if path is None or not path.is_file():
         return None
     try:
@@ -56,9 +58,9 @@ def _load(parts: tuple[bytes, ...]) -> dict[str, np.ndarray] | None:
         return None  # damaged or foreign: rebuilt and rewritten
 
 
-def _save(parts: tuple[bytes, ...], arrays: dict[str, np.ndarray]) -> None:
+def _save(parts: tuple[bytes, ...], arrays: dict[str, np.ndarray], kind: str = "cells") -> None:
     """Keep ``arrays`` under ``parts``; give up quietly if the folder is not writable."""
-    path = _cache_path(parts)
+    path = _cache_path(parts, kind)
     if path is None:
         return
     with contextlib.suppress(OSError):

@@ -31,12 +31,14 @@ from estates.stages.join._points import (
     _method_column,
     _point_rows,
     _point_xy,
+    _positions,
     _reproject_rows,
     _source_crs,
     _string_column,
     _summary,
     _swapped,
     _swapped_message,
+    _take_indices,
     _transform_xy,
 )
 from estates.stages.join._source_cells import _SRC_EXACT, _SRC_OUTSIDE, _source_grid
@@ -47,6 +49,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger("estates")
 
 _CHUNK_ROWS = 1 << 17
+# The method of a row by its code in the source-CRS table, indexed by
+# min(code, 0): -2 outside, -1 left for the exact join (missing until then),
+# 0 within (any borough).
+_METHOD_OF_CODE = np.array([_WITHIN, _OUTSIDE, _MISSING], dtype=np.int8)
 # With several threads, no chunk gets fewer rows than this.
 _MIN_THREAD_ROWS = 1 << 15
 
@@ -179,7 +185,7 @@ def join_boroughs(
     geoms = np.asarray(sites.geometry.array)
     points = _point_rows(geoms, sites.index, "sites index")
     n = len(geoms)
-    borough = np.full(n, -1, dtype=np.int32)
+    borough = np.full(n, -1, dtype=_positions(len(index)))
     method = np.full(n, _MISSING, dtype=np.int8)
     distance = np.full(n, np.nan)
     transformer = _bng_transformer(src)
@@ -203,12 +209,12 @@ def join_boroughs(
         has_z = shapely.has_z(part)
         code = source.lookup(x, y)
         code[~exact | has_z] = _SRC_EXACT
-        inside, far = code >= 0, code == _SRC_OUTSIDE
-        borough[lo:hi][inside] = code[inside]
-        method[lo:hi][inside] = _WITHIN
-        distance[lo:hi][inside] = 0.0
-        method[lo:hi][far] = _OUTSIDE
-        far_rows = np.flatnonzero(far)
+        # Whole-slice writes, cheaper than masked ones: rows left exact are
+        # overwritten by the exact join.
+        np.maximum(code, -1, out=borough[lo:hi])
+        np.take(_METHOD_OF_CODE, np.minimum(code, 0), out=method[lo:hi])
+        np.copyto(distance[lo:hi], 0.0, where=code >= 0)
+        far_rows = np.flatnonzero(code == _SRC_OUTSIDE)
         maybe_swapped.append(lo + far_rows[_in_box_swapped(x[far_rows], y[far_rows], box)])
         rows = np.flatnonzero(exact & (code == _SRC_EXACT))
         return _ExactRows(lo + rows, x[rows], y[rows], has_z[rows])
@@ -247,7 +253,13 @@ def join_boroughs(
         sample_x, sample_y = _transform_xy(sample_x, sample_y, placed, transformer)
         grid = _grid_for(sample_x, sample_y, n_exact, index)
     elif sample.size:
-        n_exact = round(n_exact * float(np.mean(source.lookup(sample_x, sample_y) == _SRC_EXACT)))
+        # The rows the table leaves are near a boundary or on the river: many
+        # of them are in no polygon, and the grid finds their nearest borough
+        # fastest.
+        left = source.lookup(sample_x, sample_y) == _SRC_EXACT
+        n_exact = round(n_exact * float(np.mean(left)))
+        sample_x, sample_y = _transform_xy(sample_x, sample_y, placed & left, transformer)
+        grid = _grid_for(sample_x[left], sample_y[left], n_exact, index)
 
     pieces = _chunks(n, _CHUNK_ROWS, threads)
     # Threads pay only for many exact rows: below that, handing rows over
@@ -301,7 +313,7 @@ def _copy_on_write() -> bool:
 def _assemble(
     sites: gpd.GeoDataFrame,
     index: _BoroughIndex,
-    borough: NDArray[np.int32],
+    borough: NDArray[np.signedinteger],
     method: NDArray[np.int8],
     distance: NDArray[np.float64],
 ) -> gpd.GeoDataFrame:
@@ -312,8 +324,9 @@ def _assemble(
     can never change them.
     """
     joined = sites.copy(deep=not _copy_on_write())
-    joined["borough_code"] = pd.Series(_string_column(index.codes, borough), index=sites.index)
-    joined["borough_name"] = pd.Series(_string_column(index.names, borough), index=sites.index)
+    taken = _take_indices(borough)
+    joined["borough_code"] = pd.Series(_string_column(index.codes, taken), index=sites.index)
+    joined["borough_name"] = pd.Series(_string_column(index.names, taken), index=sites.index)
     joined["join_method"] = pd.Series(_method_column(method), index=sites.index)
     joined["borough_distance_m"] = pd.Series(distance, index=sites.index, copy=False)
     return joined

@@ -1,8 +1,9 @@
 """A grid of square cells in EPSG:27700, each knowing its boroughs and boundary segments.
 
-Built once per boroughs and cell size and kept, so every chunk, thread and
-later call reuses it: a point then costs a table look-up, and only points
-in cells a boundary crosses are tested one by one.
+Built once per boroughs and cell size and kept, in memory and on disk
+(:mod:`._disk_cache`), so every chunk, thread, later call and later process
+reuses it: a point then costs a table look-up, and only points in cells a
+boundary crosses are tested one by one.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import shapely
 
+from estates.stages.join._disk_cache import _load, _save
 from estates.stages.join._index import (
     _BoroughIndex,
     _boroughs_key,
@@ -29,9 +31,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("estates")
 
-# A join builds the cell grid (0.1 to 0.3 s) first when it expects this many
-# points in no polygon, judging from a sample of this many points.
-_GRID_MIN_OUTSIDE = 50_000
+# A join uses the cell grid (0.1 to 0.3 s to build, once per machine; a few
+# ms to read back) when it expects this many points in no polygon, judging
+# from a sample of this many points.
+_GRID_MIN_OUTSIDE = 10_000
 _GRID_SAMPLE = 4096
 # The grid covers the boroughs' extent plus this margin, metres...
 _GRID_MARGIN_M = 10_000.0
@@ -39,11 +42,11 @@ _GRID_MARGIN_M = 10_000.0
 _GRID_MAX_CELLS = 1 << 22
 # Grid cells halve from 4096 m down to 256 m, or to 128 m when at least
 # _FINE_GRID_MIN_OUTSIDE points are expected in no polygon (finer cells cost
-# twice the build and save a quarter of the time per point).
+# half as much again to build and keep, and halve the time per point).
 _TOP_CELL_M = 4096.0
 _CELL_M = 256.0
 _FINE_CELL_M = 128.0
-_FINE_GRID_MIN_OUTSIDE = 500_000
+_FINE_GRID_MIN_OUTSIDE = 20_000
 # An outside cell with at most this many candidate segments is not refined.
 _LEAF_CANDIDATES = 8
 # A point in a cell with more candidate segments than this asks the GEOS tree.
@@ -256,8 +259,42 @@ def _grid_for(
         if key not in _GRIDS:
             if len(_GRIDS) >= 8:
                 _GRIDS.clear()
-            _GRIDS[key] = _build_grid(index, cell_m)
+            _GRIDS[key] = _kept_grid(index, cell_m)
         return _GRIDS[key]
+
+
+def _kept_grid(index: _BoroughIndex, cell_m: float) -> _Grid | None:
+    """Return the grid from the disk cache, or build it and keep it there."""
+    constants = (
+        _GRID_MARGIN_M,
+        _GRID_MAX_CELLS,
+        _TOP_CELL_M,
+        _LEAF_CANDIDATES,
+        _PAIR_BUDGET,
+        float(cell_m),
+    )
+    parts = (_boroughs_key(index), repr(constants).encode())
+    kept = _load(parts, kind="grid")
+    if kept is not None:
+        head = kept["head"]
+        return _Grid(
+            cell_m=float(head[0]),
+            ix0=int(head[1]),
+            iy0=int(head[2]),
+            nx=int(head[3]),
+            ny=int(head[4]),
+            **{name: kept[name] for name in _GRID_ARRAYS},
+        )
+    grid = _build_grid(index, cell_m)
+    if grid is not None:
+        head = np.array([grid.cell_m, grid.ix0, grid.iy0, grid.nx, grid.ny], dtype=np.float64)
+        arrays = {name: getattr(grid, name) for name in _GRID_ARRAYS}
+        _save(parts, {"head": head, **arrays}, kind="grid")
+    return grid
+
+
+# The array fields of a _Grid, as kept on disk.
+_GRID_ARRAYS = ("node", "kind", "label", "start", "count", "cand")
 
 
 #: Built grids, kept per boroughs and cell size: the next join of the same

@@ -31,13 +31,13 @@ logger = logging.getLogger("estates")
 _SRC_EXACT, _SRC_OUTSIDE = -1, -2
 # Cells per degree at the top level; each level halves them, _SRC_LEVELS times.
 _SRC_TOP_PER_DEG = 64
-_SRC_LEVELS = 4
+_SRC_LEVELS = 5
 # Free cells straddling the fallback radius are halved above this level only:
 # finer, a tree query per cell costs more than joining its few points exactly.
 _SRC_RING_LEVELS = 3
 # The table covers the boroughs' extent plus this margin, degrees...
 _SRC_MARGIN_DEG = 0.25
-# ... unless that takes more finest cells than this (London takes about 1.4 million).
+# ... unless that takes more finest cells than this (London takes about 5.4 million).
 _SRC_MAX_CELLS = 1 << 24
 # A join builds the table (about 0.1 s, then kept) for at least this many points.
 _SRC_MIN_POINTS = 100_000
@@ -48,11 +48,13 @@ _SRC_SCALE_SAMPLES = 33
 class _SourceGrid(NamedTuple):
     """Cells in the sites' geographic CRS whose reprojected points share one answer.
 
-    ``code[ix * ny + iy]`` is the answer for every point of cell
-    ``[x0 + ix / per_unit, x0 + (ix + 1) / per_unit)`` by the same in y: a
+    ``code[(ix + 1) * (ny + 2) + iy + 1]`` is the answer for every point of
+    cell ``[x0 + ix / per_unit, x0 + (ix + 1) / per_unit)`` by the same in y: a
     borough position (the point is within it), ``_SRC_OUTSIDE`` (the point is
     farther than ``nearest_within_m`` from every borough) or ``_SRC_EXACT``
-    (reproject the point and join it exactly).
+    (reproject the point and join it exactly). A border of ``_SRC_EXACT``
+    cells stands for everything off the table, so a look-up needs no mask.
+    Build it with :func:`_bordered`.
     """
 
     per_unit: float
@@ -60,16 +62,41 @@ class _SourceGrid(NamedTuple):
     y0: float
     nx: int
     ny: int
-    code: NDArray[np.int32]
+    code: NDArray[np.integer]
 
-    def lookup(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.int32]:
+    def lookup(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.integer]:
         """Return the code of each point's cell; ``_SRC_EXACT`` off the table or for NaN."""
-        fx = np.floor((x - self.x0) * self.per_unit)
-        fy = np.floor((y - self.y0) * self.per_unit)
-        on = (fx >= 0) & (fx < self.nx) & (fy >= 0) & (fy < self.ny)  # False for NaN
-        code = np.full(len(x), _SRC_EXACT, dtype=np.int32)
-        code[on] = self.code[fx[on].astype(np.int64) * self.ny + fy[on].astype(np.int64)]
-        return code
+        return self.code[self.cells(x, y)]
+
+    def cells(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.intp]:
+        """Return the position in ``code`` of each point's cell (the border off the table).
+
+        Whole numbers are exact in float64, so the position is summed there
+        and converted once; ``fmax`` sends NaN to the border.
+        """
+        fx = np.subtract(x, self.x0)
+        fx *= self.per_unit
+        np.floor(fx, out=fx)
+        np.fmax(fx, -1.0, out=fx)
+        np.fmin(fx, float(self.nx), out=fx)
+        fx += 1.0
+        fx *= float(self.ny + 2)
+        fy = np.subtract(y, self.y0)
+        fy *= self.per_unit
+        np.floor(fy, out=fy)
+        np.fmax(fy, -1.0, out=fy)
+        np.fmin(fy, float(self.ny), out=fy)
+        fx += fy
+        fx += 1.0
+        return fx.astype(np.intp)
+
+
+def _bordered(per_unit: float, x0: float, y0: float, code: NDArray[np.integer]) -> _SourceGrid:
+    """Return the table of the ``(nx, ny)`` array ``code``, with its border of exact cells."""
+    nx, ny = code.shape
+    padded = np.full((nx + 2, ny + 2), _SRC_EXACT, dtype=code.dtype)
+    padded[1:-1, 1:-1] = code
+    return _SourceGrid(per_unit=per_unit, x0=x0, y0=y0, nx=nx, ny=ny, code=padded.ravel())
 
 
 _SOURCE_GRIDS: dict[tuple[Any, ...], _SourceGrid | None] = {}
@@ -118,18 +145,13 @@ def _kept_source_grid(
     kept = _load(parts)
     if kept is not None:
         head = kept["head"]
-        return _SourceGrid(
-            per_unit=float(head[0]),
-            x0=float(head[1]),
-            y0=float(head[2]),
-            nx=int(head[3]),
-            ny=int(head[4]),
-            code=kept["code"],
-        )
+        code = kept["code"].reshape(int(head[3]), int(head[4]))
+        return _bordered(float(head[0]), float(head[1]), float(head[2]), code)
     grid = _build_source_grid(src, transformer, index, nearest_within_m)
     if grid is not None:
         head = np.array([grid.per_unit, grid.x0, grid.y0, grid.nx, grid.ny], dtype=np.float64)
-        _save(parts, {"head": head, "code": grid.code})
+        inner = grid.code.reshape(grid.nx + 2, grid.ny + 2)[1:-1, 1:-1]
+        _save(parts, {"head": head, "code": np.ascontiguousarray(inner).ravel()})
     return grid
 
 
@@ -149,7 +171,7 @@ def _build_source_grid(
     on the same side of every boundary as the centre: within the borough the
     centre is within (``_locate``, as for any point), or, in no borough and
     farther than ``nearest_within_m + r`` from all, outside. A cell near a
-    boundary is halved, down to 1/1024 degree; so is a cell in no borough
+    boundary is halved, down to 1/2048 degree; so is a cell in no borough
     that straddles the fallback radius (nearest boundary between
     ``nearest_within_m - r`` and ``nearest_within_m + r``), while cells are
     coarse. What is left (points near a boundary or within reach of the
@@ -283,6 +305,4 @@ def _build_source_grid(
         ix = ((2 * ix[halve])[:, None] + np.array([0, 0, 1, 1])).ravel()
         iy = ((2 * iy[halve])[:, None] + np.array([0, 1, 0, 1])).ravel()
         per_unit *= 2
-    n_x, n_y = dense.shape
-    code = dense.ravel()
-    return _SourceGrid(per_unit=per_unit, x0=x0, y0=y0, nx=n_x, ny=n_y, code=code)
+    return _bordered(per_unit, x0, y0, dense)
