@@ -217,6 +217,14 @@ def main(ctx: click.Context, quiet: bool, log_format: str, show_traceback: bool)
     "reads accents and £ correctly.",
 )
 @click.option(
+    "--valuation",
+    type=click.Choice(["range", "average"]),
+    help="How unused land is valued: range (default: MHCLG 2017 policy-appraisal values, "
+    "industrial to residential £/ha by borough, or --land-values) or average (the target "
+    "÷ hectares owned at located London sites: derived from the target, not a land value; "
+    "refused below 250 ha).",
+)
+@click.option(
     "--chunk-rows",
     type=click.IntRange(min=1),
     metavar="N",

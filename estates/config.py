@@ -124,7 +124,7 @@ class ScoreConfig:
 
 
 #: Allowed values of ``[valuation] method``.
-VALUATION_CHOICES = ("published", "average")
+VALUATION_CHOICES = ("range", "average")
 
 
 @dataclass(frozen=True)
@@ -135,10 +135,11 @@ class ValuationConfig:
     target_gbp: float = 11e9
     #: Where that target comes from.
     target_source: str = TARGET_SOURCE
-    #: How unused land is valued: "published" (MHCLG 2017 policy-appraisal values,
-    #: industrial to residential £/ha by borough) or "average" (the target ÷ hectares
-    #: owned at located London sites: derived from the target, not a land value).
-    method: str = "published"
+    #: How unused land is valued: "range" (MHCLG 2017 policy-appraisal values,
+    #: industrial to residential £/ha by borough, or a --land-values file) or "average"
+    #: (the target ÷ hectares owned at located London sites: derived from the target,
+    #: not a land value, refused below 250 ha).
+    method: str = "range"
 
     def __post_init__(self) -> None:
         _positive(self, "target_gbp")

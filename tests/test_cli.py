@@ -125,14 +125,41 @@ def test_build_prints_the_headline_figures(cli, tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0].startswith("published ")
     assert "172 records in = 172 kept + 0 rejected" in lines[0]
-    assert lines[1].startswith("London: 42.6 ha not delivering services at 101 located sites")
-    assert "of the £11bn target" in lines[1]
-    assert any(line.strip().startswith("North Central London estates pilot") for line in lines)
-    assert (
-        "Haringey prevention pilot (haringey_prevention): 0.00 ha, £0, 0.00% of the target, 1 site"
-        in result.stdout
+    assert lines[1] == (
+        "London: 42.6 ha not delivering services at 11 sites, worth £203.8m–£685.5m at 2017 "
+        "policy-appraisal values: 1.9%–6.2% of the £11bn target"
     )
-    assert lines[-1].startswith("values: indicative London average")
+    assert (
+        "  North Central London estates pilot (ncl_estates): 0.79 ha at 2 sites, "
+        "worth £4.3m–£27.8m: 0.04%–0.25% of the target"
+    ) in lines
+    assert (
+        "Haringey prevention pilot (haringey_prevention): £0: no land not delivering services "
+        "reported at its located sites" in result.stdout
+    )
+    assert lines[-1] == (
+        "values: MHCLG 2017 policy-appraisal: industrial–residential, "
+        "at 2017 policy-appraisal values, not market values"
+    )
+
+
+def test_build_valuation_average_is_labelled_derived_from_the_target(cli, tmp_path):
+    out = tmp_path / "maps"
+    result = cli("--quiet", "build", "--valuation", "average", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "(derived from the target, not a land value)" in lines[1]
+    assert lines[-1].startswith("values: derived from the target: £11bn ÷ 510.94 ha owned at 84")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["valuation"]["method"] == "indicative_london_average"
+
+
+def test_build_valuation_average_with_land_values_exits_2(cli, tmp_path):
+    values = Path(__file__).parent / "data" / "scoring" / "land_values_test.csv"
+    out = tmp_path / "maps"
+    result = cli("build", "--valuation", "average", "--land-values", str(values), "--out", str(out))
+    assert result.exit_code == 2
+    assert "--valuation average and --land-values cannot be combined" in result.output
 
 
 def test_a_closed_stdout_is_not_reported_as_a_bug():

@@ -22,11 +22,17 @@ import numpy as np
 import pandas as pd
 
 from estates.builder.rows import RECONCILED_COLUMNS, run_counts
+from estates.frames import number_column
 from estates.report.summary import largest_rows
 from estates.report.tally import Tally, TallyKey, add_tallies, site_tallies
 from estates.stages.score import ScoreScale
 from estates.stages.validate import KnownKeys, site_keys
-from estates.stages.valuation import ValuationBasis, indicative_gbp_per_ha, valued_borough_counts
+from estates.stages.valuation import (
+    ValuationBasis,
+    indicative_gbp_per_ha,
+    valued_borough_counts,
+    valued_mask,
+)
 
 
 class SeenKeys:
@@ -94,11 +100,14 @@ class BasisTotals:
         self.target_gbp = target_gbp
         self._owned: list[float] = []
         self._valued: Counter[str] = Counter()
+        self.owning_sites = 0
 
     def add(self, sites: pd.DataFrame) -> None:
         """Add a part of the located, joined site table."""
         self._owned.append(indicative_gbp_per_ha(sites, target_gbp=self.target_gbp)[1])
         self._valued.update({str(k): int(v) for k, v in valued_borough_counts(sites).items()})
+        owned = number_column(sites, "land_owned_ha")
+        self.owning_sites += int((valued_mask(sites) & (owned > 0)).sum())
 
     def result(self) -> ValuationBasis:
         """Return the basis of every part added."""

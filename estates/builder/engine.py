@@ -11,7 +11,8 @@ same code runs:
    duplicates, :class:`~estates.builder.accumulators.SeenKeys`), located,
    joined, tagged and measured, and kept (in memory for one part, spilled to
    Parquet in a work folder otherwise). Its findings go to the sink.
-3. Each part is valued with the whole table's £/ha basis, then scored with
+3. Each part is valued (:class:`~estates.builder.valuing.ValuationPlan`:
+   the 2017 range by default, each site on its own row), then scored with
    the whole table's divisors; its candidates' sort keys go to
    :class:`~estates.builder.ranking.Ranking`.
 4. The candidates are ranked once; each part gets its ranks and goes to the
@@ -65,7 +66,7 @@ from estates.stages.score import score_unused_land
 from estates.stages.sites import to_points
 from estates.stages.tag import tag_groupings
 from estates.stages.validate import validate_records
-from estates.stages.valuation import Valuation, value_sites
+from estates.stages.valuation import Valuation
 
 log = logging.getLogger("estates")
 
@@ -257,7 +258,7 @@ class _Build:
         inputs, config, sink = self.inputs, self.config, self.sink
         target = config.valuation.target_gbp
         opening = Findings()
-        ref = load_reference(inputs, findings=opening)
+        ref = load_reference(inputs, findings=opening, valuation=config.valuation)
         sink.write_findings(opening)
 
         # Pass 1: read, validate, locate, join, tag, measure each part; keep it.
@@ -281,22 +282,20 @@ class _Build:
             sink.write_findings(_in_row_order(findings))
         log.info("read %d records in %d part(s)", totals.rows_in, len(parts))
 
-        # Pass 2: value with the whole table's basis; find the score's divisors.
-        names = dict(zip(ref.boroughs["borough_code"], ref.boroughs["borough_name"], strict=True))
+        # Pass 2: value each part (the average method needs the whole table's basis);
+        # find the score's divisors.
+        plan = ref.valuation
+        if plan is None:
+            msg = "internal check failed: the inputs were read without a valuation plan"
+            raise AssertionError(msg)
         whole = basis.result()
+        average = plan.average(whole, basis.owning_sites)
         scale = ScaleTotals()
-        valuation: Valuation | None = None
         for i in range(len(parts)):
-            valued, valuation = value_sites(
-                parts.get(i),
-                target_gbp=target,
-                land_values=ref.land_values,
-                borough_names=names,
-                borough_codes=ref.boroughs["borough_code"],
-                whole=whole,
-            )
+            valued = plan.value(parts.get(i), whole=whole, average=average)
             scale.add(valued)
             parts.put(i, valued)
+        valuation = plan.describe(whole, average, used=whole.valued_boroughs)
 
         # Pass 3: score with the whole table's divisors; rank every candidate once.
         ranking = Ranking(target_gbp=target)
@@ -334,7 +333,7 @@ class _Build:
         listed: ListedRows,
         selection: MapSelection,
         ranks: Ranks,
-        valuation: Valuation | None,
+        valuation: Valuation,
     ) -> BuildResult:
         inputs, config, sink = self.inputs, self.config, self.sink
         target = config.valuation.target_gbp
@@ -359,9 +358,6 @@ class _Build:
         sink.write_findings(closing)
         sink.close()
         counts = totals.counts(sink.counts.by_check)
-        if valuation is None:
-            msg = "internal check failed: no part of the site table was valued"
-            raise AssertionError(msg)
         summary = summarise(
             sites=kept_rows,
             boroughs=boroughs_out,

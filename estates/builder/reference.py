@@ -15,6 +15,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from estates.builder.valuing import ValuationPlan, plan_valuation
+from estates.config import ValuationConfig
 from estates.crs import to_analysis_crs
 from estates.errors import DataValidationError
 from estates.findings import Findings
@@ -30,7 +32,6 @@ from estates.io.inputs import (
     load_locations,
 )
 from estates.stages.validate import reject_bad_coordinates
-from estates.stages.valuation import check_land_value_codes
 
 log = logging.getLogger("estates")
 
@@ -57,6 +58,13 @@ class Inputs:
         files.append(self.boundaries or bundled.boundaries_path())
         files.append(self.groupings or bundled.groupings_path())
         files.extend(bundled.context_site_paths())
+        files.extend(
+            [
+                bundled.residential_land_values_path(),
+                bundled.nonresidential_land_values_path(),
+                bundled.borough_industrial_areas_path(),
+            ]
+        )
         files.extend(p for p in (self.locations, self.land_values, self.pipeline) if p)
         return files
 
@@ -81,6 +89,9 @@ class Reference:
         a user's site files.
     trust_totals : dict or None
         The bundled ERIC trust-level totals (bundled sites only).
+    valuation : ValuationPlan or None
+        How land is valued (:func:`estates.builder.valuing.plan_valuation`),
+        checked against the boundaries.
     """
 
     boroughs: gpd.GeoDataFrame
@@ -92,9 +103,12 @@ class Reference:
     locations: pd.DataFrame | None = None
     pfi_keys: frozenset[tuple[str, str]] = frozenset()
     trust_totals: dict[str, float] | None = None
+    valuation: ValuationPlan | None = None
 
 
-def load_reference(inputs: Inputs, *, findings: Findings) -> Reference:
+def load_reference(
+    inputs: Inputs, *, findings: Findings, valuation: ValuationConfig | None = None
+) -> Reference:
     """Load and check every input besides the site records.
 
     Parameters
@@ -103,6 +117,8 @@ def load_reference(inputs: Inputs, *, findings: Findings) -> Reference:
         The run's files.
     findings : Findings
         Receives the rows of the optional files that are rejected.
+    valuation : ValuationConfig, optional
+        The valuation settings; default :class:`~estates.config.ValuationConfig`.
 
     Returns
     -------
@@ -126,7 +142,7 @@ def load_reference(inputs: Inputs, *, findings: Findings) -> Reference:
     land_values = None
     if inputs.land_values is not None:
         land_values = load_land_values(inputs.land_values)
-        check_land_value_codes(land_values, boroughs["borough_code"])
+    plan = plan_valuation(valuation or ValuationConfig(), boroughs, land_values)
     pipeline_records = None
     if inputs.pipeline is not None:
         pipeline_records = load_disposal_pipeline(inputs.pipeline, findings=findings)
@@ -151,6 +167,7 @@ def load_reference(inputs: Inputs, *, findings: Findings) -> Reference:
         locations=locations,
         pfi_keys=pfi_keys,
         trust_totals=trust_totals,
+        valuation=plan,
     )
     log.debug(
         "read and checked the inputs besides the sites: %d boroughs, %d context records%s",

@@ -81,6 +81,7 @@ class BuildOptions:
     inputs: Inputs = field(default_factory=Inputs)
     config_path: Path | None = None
     target_gbp: float | None = None
+    valuation: str | None = None
     tiles: str | None = None
     tiles_attribution: str | None = None
     wait_s: float = 300.0
@@ -115,6 +116,8 @@ class BuildOptions:
         overrides: dict[str, Any] = {}
         if self.target_gbp is not None:
             overrides["valuation__target_gbp"] = self.target_gbp
+        if self.valuation is not None:
+            overrides["valuation__method"] = self.valuation
         return load_config(self.config_path, **overrides)
 
     def input_files(self) -> list[Path]:
@@ -130,6 +133,7 @@ class BuildOptions:
             "boundary_code_column": self.inputs.boundary_code_column,
             "boundary_name_column": self.inputs.boundary_name_column,
             "target_gbp": self.target_gbp,
+            "valuation": self.valuation,
             "tiles": self.tiles,
             "tiles_attribution": self.tiles_attribution,
             "maps": self.maps,

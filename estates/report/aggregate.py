@@ -33,6 +33,10 @@ BOROUGH_COLUMNS = (
     "land_unused_ha",
     "estimated_value_gbp",
     "share_of_target",
+    "value_low_gbp",
+    "value_high_gbp",
+    "share_of_target_low",
+    "share_of_target_high",
     "backlog_total_gbp",
     "sites_located",
 )
@@ -86,17 +90,29 @@ def totals(sites: pd.DataFrame, *, target_gbp: float) -> dict[str, Any]:
 
 def tally_totals(tally: Tally, *, target_gbp: float) -> dict[str, Any]:
     """Return :func:`totals` from a group's :class:`~estates.report.tally.Tally`."""
-    value = tally.total("estimated_value_gbp")
+    value = tally.total("estimated_value_gbp", missing=_no_value(tally))
+    low = tally.total("value_low_gbp", missing=_no_value(tally))
+    high = tally.total("value_high_gbp", missing=_no_value(tally))
     return {
         "land_owned_ha": _round(tally.total("land_owned_ha"), 6),
         "land_unused_ha": _round(tally.total("land_unused_ha"), 6),
         "estimated_value_gbp": _round(value, 0),
         "share_of_target": _round(value / target_gbp, 9),
+        "value_low_gbp": _round(low, 0),
+        "value_high_gbp": _round(high, 0),
+        "share_of_target_low": _round(low / target_gbp, 9),
+        "share_of_target_high": _round(high / target_gbp, 9),
         "backlog_total_gbp": _round(tally.total("backlog_total_gbp"), 0),
         "sites_located": tally.rows,
         "sites_with_unused_land": tally.with_unused,
         "sites_ranked": tally.ranked,
     }
+
+
+def _no_value(tally: Tally) -> float:
+    """Return a value total when no site has a value: 0 if every site reports 0 ha unused."""
+    known = tally.present["land_unused_ha"] == tally.rows
+    return 0.0 if known and tally.with_unused == 0 else math.nan
 
 
 def aggregate_boroughs(
@@ -143,10 +159,17 @@ def aggregate_boroughs(
     codes = boroughs["borough_code"].astype("string").tolist()
     per_borough = [tallies.get(("borough", str(code)), Tally()) for code in codes]
     out = boroughs.copy()
-    for column in ("land_owned_ha", "land_unused_ha", "estimated_value_gbp", "backlog_total_gbp"):
+    for column in ("land_owned_ha", "land_unused_ha", "backlog_total_gbp"):
         out[column] = np.array([t.total(column) for t in per_borough], dtype="float64")
-        if column == "estimated_value_gbp":
-            out["share_of_target"] = (out[column] / target_gbp).to_numpy()
+    for column, share in (
+        ("estimated_value_gbp", "share_of_target"),
+        ("value_low_gbp", "share_of_target_low"),
+        ("value_high_gbp", "share_of_target_high"),
+    ):
+        values = [t.total(column, missing=_no_value(t)) for t in per_borough]
+        out[column] = np.array(values, dtype="float64")
+        out[share] = (out[column] / target_gbp).to_numpy()
+    out = out[[c for c in out.columns if c not in BOROUGH_COLUMNS] + list(BOROUGH_COLUMNS[:-1])]
     out["sites_located"] = np.array([t.rows for t in per_borough], dtype=int)
     geometry = out.geometry.name
     out = out[[c for c in out.columns if c != geometry] + [geometry]]
@@ -327,6 +350,10 @@ def borough_entries(boroughs: pd.DataFrame, *, valued_per_ha: dict[str, float]) 
             "land_unused_ha": _round(row["land_unused_ha"], 6),
             "estimated_value_gbp": _round(row["estimated_value_gbp"], 0),
             "share_of_target": _round(row["share_of_target"], 9),
+            "value_low_gbp": _round(row.get("value_low_gbp"), 0),
+            "value_high_gbp": _round(row.get("value_high_gbp"), 0),
+            "share_of_target_low": _round(row.get("share_of_target_low"), 9),
+            "share_of_target_high": _round(row.get("share_of_target_high"), 9),
             "backlog_total_gbp": _round(row["backlog_total_gbp"], 0),
             "sites_located": int(row["sites_located"]),
             "value_gbp_per_ha": valued_per_ha.get(code),

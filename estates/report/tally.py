@@ -19,7 +19,14 @@ import pandas as pd
 from estates.frames import flag_column, number_column
 
 #: The columns a tally sums.
-SUMMED = ("land_owned_ha", "land_unused_ha", "estimated_value_gbp", "backlog_total_gbp")
+SUMMED = (
+    "land_owned_ha",
+    "land_unused_ha",
+    "estimated_value_gbp",
+    "value_low_gbp",
+    "value_high_gbp",
+    "backlog_total_gbp",
+)
 
 TallyKey = tuple[Hashable, ...]
 

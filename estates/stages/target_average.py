@@ -94,13 +94,38 @@ def target_average(
     ...
     estates.errors.DataValidationError: the average derived from the target would rest on 0.50 ha owned at 1 located London site ...
     """  # noqa: E501
-    per_ha, basis = indicative_gbp_per_ha(sites, target_gbp=target_gbp)
+    basis = indicative_gbp_per_ha(sites, target_gbp=target_gbp)[1]
     located = valued_mask(sites)
     if "land_owned_ha" in sites:
         owned = pd.to_numeric(sites["land_owned_ha"], errors="coerce")
         count = int((located & (owned > 0)).sum())
     else:
         count = 0
+    return average_from_basis(basis, count, target_gbp=target_gbp, min_basis_ha=min_basis_ha)
+
+
+def average_from_basis(
+    basis_ha: float, basis_sites: int, *, target_gbp: float, min_basis_ha: float = MIN_BASIS_HA
+) -> TargetAverage:
+    """Return the average derived from the target from its basis, refusing a small one.
+
+    :func:`target_average` for a table added up a part at a time: ``basis_ha``
+    hectares owned at ``basis_sites`` located London sites.
+
+    Raises
+    ------
+    DataValidationError
+        If ``basis_ha`` is below ``min_basis_ha`` or not a number; the message
+        names the hectares and the sites.
+
+    Examples
+    --------
+    >>> average_from_basis(550.0, 80, target_gbp=11e9).gbp_per_ha
+    20000000.0
+    """
+    per_ha = target_gbp / basis_ha if basis_ha > 0 else math.nan
+    count = basis_sites
+    basis = basis_ha
     plural = "s" if count != 1 else ""
     if not (basis >= min_basis_ha) or not math.isfinite(per_ha):
         would = format_gbp(per_ha) + " per ha" if math.isfinite(per_ha) else "no figure"
@@ -108,7 +133,8 @@ def target_average(
             f"the average derived from the target would rest on {basis:,.2f} ha owned at "
             f"{count} located London site{plural} ({format_gbp(target_gbp)} ÷ {basis:,.2f} ha = "
             f"{would}), below the {min_basis_ha:,.0f} ha it needs to mean anything; use the "
-            'published 2017 values ([valuation] method = "published") or a --land-values file'
+            'published 2017 values ([valuation] method = "range", the default) or a '
+            "--land-values file"
         )
         raise DataValidationError(msg)
     label = (

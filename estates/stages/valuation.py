@@ -38,7 +38,12 @@ from estates.style import format_gbp
 log = logging.getLogger("estates")
 
 #: Values of ``valuation_method``.
-VALUATION_METHODS = ("indicative_london_average", "land_values_file", "not_valued")
+VALUATION_METHODS = (
+    "mhclg_2017_range",
+    "land_values_file",
+    "indicative_london_average",
+    "not_valued",
+)
 #: Columns :func:`value_sites` adds, in order.
 VALUATION_COLUMNS = (
     "value_gbp_per_ha",
@@ -70,7 +75,22 @@ class Valuation:
     target_gbp : float
         The target (£).
     by_borough : dict
-        ``{borough_code: £/ha}`` when a land values file was used.
+        ``{borough_code: £/ha}`` of the boroughs holding a valued site: the
+        midpoint of the range, or the land values file's value.
+    basis : str
+        What the values are (e.g. industrial to residential 2017 policy-appraisal
+        £/ha), empty when not given.
+    source : str
+        The publication or file the values come from.
+    valuation_date : str or None
+        The date the values are for (ISO), None for the average.
+    caveat : str
+        The one line shown beside every figure.
+    industrial_areas : dict
+        How each borough's industrial (low) value was assigned: the file, the
+        rule and ``{borough_code: area}``; empty for the average.
+    basis_sites : int or None
+        Located London sites the average rests on (average only).
     """
 
     method: str
@@ -80,11 +100,23 @@ class Valuation:
     london_owned_ha_basis: float
     target_gbp: float
     by_borough: dict[str, float] = field(default_factory=dict)
+    basis: str = ""
+    source: str = ""
+    valuation_date: str | None = None
+    caveat: str = ""
+    industrial_areas: dict[str, Any] = field(default_factory=dict)
+    basis_sites: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the ``valuation`` section of ``summary.json``."""
         return {
             "method": self.method,
+            "basis": self.basis,
+            "source": self.source,
+            "valuation_date": self.valuation_date,
+            "caveat": self.caveat,
+            "industrial_areas": dict(self.industrial_areas),
+            "basis_sites": self.basis_sites,
             "gbp_per_ha": self.gbp_per_ha,
             "label": self.label,
             "sources": list(self.sources),

@@ -54,7 +54,8 @@ CHANGED = {
     "NHS Trust,51.6131,-0.0725,9.1,0.0",
 }
 # Exactly what changed, with its consequence: value = hectares x £/ha, and the
-# land values file gives every borough the same £/ha, so moving borough keeps
+# land values file gives every borough the same £/ha at both ends of the range
+# (low_gbp_per_ha = value_gbp_per_ha), so moving borough keeps
 # the value and only Lewisham's value follows its land. The ranks keep their order.
 EXPECTED = [
     ["RAPNM", "RAP", "added", "site_name", "", "North Middlesex University Hospital"],
@@ -79,8 +80,10 @@ def builds(tmp_path_factory):
     b = _sites_file(root / "sites_b.csv", [*b_rows, CHANGED["RAPNM"]])
     values = root / "land_values.csv"
     values.write_text(
-        "borough_code,value_gbp_per_ha,source\n"
-        + "".join(f"E090000{i:02d},20000000,test fixture: one price\n" for i in range(1, 34)),
+        "borough_code,value_gbp_per_ha,low_gbp_per_ha,source\n"
+        + "".join(
+            f"E090000{i:02d},20000000,20000000,test fixture: one price\n" for i in range(1, 34)
+        ),
         encoding="utf-8",
     )
     out = root / "maps"
@@ -311,7 +314,8 @@ def _changed_copy(sites: pd.DataFrame) -> pd.DataFrame:
     new = pd.concat([new, added, repeated])
     known = new["land_unused_ha"].notna()
     new.loc[known[known].index[::5], "land_unused_ha"] += 0.25
-    new.loc[new.index[::11], "estimated_value_gbp"] *= 1.5
+    valued = new["estimated_value_gbp"].notna()  # sites with land not delivering services
+    new.loc[valued[valued].index[::2], "estimated_value_gbp"] *= 1.5
     new.loc[new.index[::13], "borough_code"] = "E09000001"
     config = load_config(score__weight_value=0.0, score__weight_share=1.0, score__weight_backlog=0)
     return rank_sites(score_unused_land(new.reset_index(drop=True), config=config.score))

@@ -110,3 +110,37 @@ def test_ranking_in_parts_is_rank_sites_on_the_whole_table():
     columns = ["disposal_rank", "subregion_rank", "pilot_ranks"]
     pd.testing.assert_frame_equal(ranked[columns], whole[columns])
     assert ranks.ranked == int(table["disposal_score"].notna().sum())
+
+
+def test_a_land_values_file_missing_a_borough_fails_before_any_site_is_read(
+    many_sites, tmp_path, caplog
+):
+    # Every borough but Harrow (E09000015), in £/ha.
+    rows = "".join(f"E090000{i:02d},20000000,test fixture\n" for i in range(1, 34) if i != 15)
+    bad = tmp_path / "land_values.csv"
+    bad.write_text("borough_code,value_gbp_per_ha,source\n" + rows, encoding="utf-8")
+    with (
+        caplog.at_level(logging.DEBUG, logger="estates"),
+        pytest.raises(
+            DataValidationError,
+            match=r"land_values.csv has no value_gbp_per_ha for borough E09000015 \(Harrow\) "
+            r"\(1 of the boundaries' 33 boroughs\)",
+        ),
+    ):
+        run_build(Inputs(sites=(many_sites,), land_values=bad), config=Config(), sink=MemorySink())
+    said = [r.getMessage() for r in caplog.records]
+    assert not [m for m in said if m.startswith(("validated ", "joined ", "read "))], said
+
+
+def test_the_valuation_range_adds_up_the_same_in_parts_and_whole(many_sites):
+    whole = run_build(Inputs(sites=(many_sites,)), config=Config(), sink=MemorySink())
+    parts = run_build(
+        Inputs(sites=(many_sites,)), config=Config(), sink=MemorySink(), chunk_rows=7_000
+    )
+    for key in ("value_low_gbp", "value_high_gbp", "share_of_target_low", "share_of_target_high"):
+        assert parts.summary["london"][key] == pytest.approx(whole.summary["london"][key])
+    assert whole.summary["london"]["value_low_gbp"] > 0
+    pd.testing.assert_series_equal(
+        parts.sites["value_mid_gbp"].reset_index(drop=True),
+        whole.sites["value_mid_gbp"].reset_index(drop=True),
+    )

@@ -267,3 +267,44 @@ def test_a_long_pipeline_lists_the_first_ranks_then_evenly_spaced_ones(bundled_r
         assert short[key] == full[key]
     assert short["milestones"] == full["milestones"]
     assert [m["reached"] for m in full["milestones"]] == [True, True, True, False]
+
+
+RANGE_KEYS = ("value_low_gbp", "value_high_gbp", "share_of_target_low", "share_of_target_high")
+
+
+def test_value_ranges_add_up_from_boroughs_to_pilots_subregions_and_london(bundled_result):
+    summary = bundled_result.summary
+    boroughs = summary["boroughs"]
+    for section in ("boroughs", "pilots", "subregions"):
+        for entry in summary[section].values():
+            assert all(key in entry for key in RANGE_KEYS), section
+    london = summary["london"]
+    for key in ("value_low_gbp", "value_high_gbp"):
+        assert sum(b[key] for b in boroughs.values()) == pytest.approx(london[key], abs=40)
+        for group in (*summary["pilots"].values(), *summary["subregions"].values()):
+            members = sum(boroughs[c][key] for c in group["borough_codes"] if c in boroughs)
+            assert group[key] == pytest.approx(members, abs=40)
+    assert london["value_low_gbp"] < london["estimated_value_gbp"] < london["value_high_gbp"]
+    assert london["share_of_target_low"] == pytest.approx(london["value_low_gbp"] / 11e9)
+    # The borough layer (sites.gpkg "boroughs") carries the range too.
+    layer = bundled_result.boroughs.set_index("borough_code")
+    assert layer.loc["E09000015", "value_low_gbp"] == pytest.approx(
+        boroughs["E09000015"]["value_low_gbp"], abs=1
+    )
+    assert {"value_high_gbp", "share_of_target_low", "share_of_target_high"} <= set(layer)
+
+
+def test_a_pilot_with_no_land_not_delivering_services_reads_zero_not_null(bundled_result):
+    pilot = bundled_result.summary["pilots"]["haringey_prevention"]
+    assert pilot["land_unused_ha"] == 0.0
+    assert (pilot["value_low_gbp"], pilot["value_high_gbp"]) == (0.0, 0.0)
+
+
+def test_the_valuation_section_names_method_basis_source_date_and_caveat(bundled_result):
+    valuation = bundled_result.summary["valuation"]
+    assert valuation["method"] == "mhclg_2017_range"
+    assert valuation["basis"] == "MHCLG 2017 policy-appraisal: industrial–residential"
+    assert valuation["source"] == "MHCLG Land value estimates for policy appraisal 2017"
+    assert valuation["valuation_date"] == "2017-04-01"
+    assert valuation["caveat"] == "at 2017 policy-appraisal values, not market values"
+    assert len(valuation["industrial_areas"]["by_borough"]) == 32  # boroughs with a London site

@@ -119,5 +119,7 @@ def test_user_site_file_without_land_columns_runs(write):
     assert sites[list(MEASURE_COLUMNS)].isna().all().all()
     assert sites["estimated_value_gbp"].isna().all()
     assert sites["disposal_rank"].isna().all()
-    assert "not computable" in result.summary["valuation"]["label"]
+    assert result.summary["valuation"]["method"] == "mhclg_2017_range"
+    assert sites["value_basis"].eq("not valued: land not delivering services is not known").all()
+    assert result.summary["london"]["value_low_gbp"] is None
     assert result.summary["london"]["sites_located"] == 2

@@ -30,7 +30,7 @@ def test_a_small_table_is_refused_naming_its_hectares_and_sites(bundled_result):
     message = str(caught.value)
     assert f"would rest on {owned:,.2f} ha owned at 2 located London sites" in message
     assert "below the 250 ha" in message
-    assert '[valuation] method = "published"' in message
+    assert '[valuation] method = "range"' in message
 
 
 def test_the_threshold_is_a_parameter(bundled_result):
@@ -39,7 +39,7 @@ def test_the_threshold_is_a_parameter(bundled_result):
 
 
 def test_the_method_is_a_checked_config_choice():
-    assert load_config().valuation.method == "published"
+    assert load_config().valuation.method == "range"
     assert load_config(valuation__method="average").valuation.method == "average"
-    with pytest.raises(ConfigError, match=r"method = 'mean' is not one of 'published', 'average'"):
+    with pytest.raises(ConfigError, match=r"method = 'mean' is not one of 'range', 'average'"):
         load_config(valuation__method="mean")
