@@ -232,7 +232,7 @@ def main(ctx: click.Context, quiet: bool, log_format: str, show_traceback: bool)
     "files (done anyway, 200,000 rows at a time, when they exceed 256 MiB).",
 )
 @click.pass_context
-def build(ctx: click.Context, out: Path, **kw: Any) -> None:
+def build(ctx: click.Context, /, out: Path, **kw: Any) -> None:
     """Build the site table, maps and summary into --out (default maps/)."""
     from estates.builder.runner import BuildOptions, build_output_set
 
@@ -266,7 +266,7 @@ def build(ctx: click.Context, out: Path, **kw: Any) -> None:
 @_input_options
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @click.pass_context
-def validate(ctx: click.Context, as_json: bool, **kw: Any) -> None:
+def validate(ctx: click.Context, /, as_json: bool, **kw: Any) -> None:
     """Check the inputs and print what would be kept, rejected and flagged; write nothing."""
     from estates.builder.pipeline import run
     from estates.config import load_config
@@ -284,7 +284,8 @@ def validate(ctx: click.Context, as_json: bool, **kw: Any) -> None:
         else:
             click.echo(counts["identity"])
             for action in ("rejected", "flagged", "warning"):
-                for finding in result.findings:
+                # run() keeps the findings in memory; only streamed builds leave None.
+                for finding in result.findings or ():
                     if finding.action == action:
                         click.echo(terminal_text(f"{action}: {finding}"))
         return errors.EXIT_OK

@@ -35,7 +35,7 @@ _LOGGER_NAME = "estates"
 _RECORD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
 
-class _EstatesHandler(logging.StreamHandler):
+class _EstatesHandler(logging.StreamHandler[TextIO]):
     """The handler :func:`configure_logging` installs; marked to be found again."""
 
 

@@ -155,7 +155,7 @@ def build_manifest(
             raise ValueError(
                 f"{label} must be a timezone-aware datetime, e.g. datetime.now(UTC); got {moment!r}"
             )
-    counts = {}
+    counts: dict[str, int] = {}
     for table, count in row_counts.items():
         if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 0:
             raise ValueError(f"row count of {table!r} must be an integer >= 0, not {count!r}")
@@ -267,7 +267,7 @@ def is_up_to_date(
         If an option value cannot be written to JSON.
     """
     path = Path(previous_manifest_path)
-    inputs = [Path(p) for p in inputs]
+    paths = [Path(p) for p in inputs]
     current_options = _jsonable(dict(options), "options")
     if not path.is_file():
         log.info("no previous %s; building", MANIFEST_NAME)
@@ -280,7 +280,7 @@ def is_up_to_date(
         return False
 
     # Cheap comparisons first, so a changed file list or size avoids hashing.
-    quick = [(_display_path(p), _file_size(p)) for p in inputs]
+    quick = [(_display_path(p), _file_size(p)) for p in paths]
     previous_quick = [
         (item.get("path"), item.get("size_bytes"))
         for item in previous.get("inputs", [])
@@ -295,7 +295,7 @@ def is_up_to_date(
     if quick != previous_quick:
         log.info("input files changed since the last build; building")
         return False
-    current["inputs"] = [_describe_file(p, display=_display_path(p)) for p in inputs]
+    current["inputs"] = [_describe_file(p, display=_display_path(p)) for p in paths]
     if inputs_fingerprint(current) != previous_fingerprint:
         log.info("inputs, options or estates version changed since the last build; building")
         return False

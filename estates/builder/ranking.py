@@ -137,7 +137,8 @@ class Ranking:
     def _rows(self, keys: pa.Table | None) -> np.ndarray:
         if keys is None:
             return np.zeros(0, dtype=np.int64)
-        return keys["row"].to_numpy()
+        rows: np.ndarray = keys["row"].to_numpy()  # pyarrow is untyped
+        return rows
 
 
 def _group_ranks(groups: pa.ChunkedArray, order: np.ndarray) -> np.ndarray:

@@ -241,7 +241,8 @@ def _buffer_bytes(lines: pa.Array) -> bytes:
     data = lines.buffers()[2]
     if data is None or len(lines) == 0:
         return b""
-    return data.to_pybytes()[int(offsets[0]) : int(offsets[-1])]
+    text: bytes = data.to_pybytes()[int(offsets[0]) : int(offsets[-1])]  # pyarrow is untyped
+    return text
 
 
 def _python_texts(series: pd.Series) -> pa.Array:

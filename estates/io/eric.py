@@ -317,7 +317,7 @@ def _first_present(
 def _year_of(text: pd.DataFrame, path: Path) -> str:
     for header in _YEAR_HEADERS:
         if header in text.columns:
-            values = {v.strip() for v in text[header] if v.strip()}
+            values: set[str] = {v.strip() for v in text[header] if v.strip()}
             if len(values) == 1:
                 return values.pop()
     match = _YEAR_IN_NAME.search(path.name)

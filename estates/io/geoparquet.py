@@ -201,7 +201,9 @@ def _float_column(column: pa.Array) -> NDArray[np.float64]:
 
 def _decode_points(
     wkb: pa.Array,
-) -> tuple[NDArray, NDArray, NDArray | None, NDArray[np.object_]]:
+) -> tuple[
+    NDArray[np.float64], NDArray[np.float64], NDArray[np.float64] | None, NDArray[np.object_]
+]:
     """x, y, z (or None) and problems of a WKB column."""
     if isinstance(wkb, pa.ChunkedArray):
         wkb = wkb.combine_chunks()
@@ -234,7 +236,7 @@ def _decode_points(
     return x, y, z, problem
 
 
-def _plain_wkb_points(wkb: pa.Array) -> tuple[NDArray, NDArray] | None:
+def _plain_wkb_points(wkb: pa.Array) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
     """Decode a WKB column of plain 2D little-endian points straight from its buffers.
 
     Returns x and y (NaN for null and empty points), the very values

@@ -38,7 +38,7 @@ def _missing(value: Any) -> bool:
 def _nice_step(span: float, ticks: int = 5) -> float:
     """Return a 1-2-2.5-5 step giving about ``ticks`` intervals over ``span``."""
     raw = span / max(ticks, 1)
-    mag = 10 ** math.floor(math.log10(raw))
+    mag: float = 10 ** math.floor(math.log10(raw))  # int ** int is typed Any
     for m in (1, 2, 2.5, 5, 10):
         if raw <= m * mag:
             return m * mag

@@ -95,7 +95,8 @@ def number_values(frame: pd.DataFrame, column: str, what: str) -> np.ndarray:
     """Return a float array of ``column`` (NaN for missing), refusing text."""
     series = frame[column].astype("object").where(frame[column].notna(), np.nan)
     try:
-        return pd.to_numeric(series).to_numpy(dtype=float)
+        numbers: np.ndarray = pd.to_numeric(series).to_numpy(dtype=float)
+        return numbers
     except (TypeError, ValueError):
         coerced = pd.to_numeric(series, errors="coerce")
         bad = np.flatnonzero(series.notna().to_numpy() & coerced.isna().to_numpy())
@@ -119,7 +120,8 @@ def text_values(frame: pd.DataFrame, column: str) -> list[str]:
 
 def flag_values(frame: pd.DataFrame, column: str) -> np.ndarray:
     """Return a boolean column as bool, False where missing."""
-    return frame[column].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    flags: np.ndarray = frame[column].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return flags
 
 
 def split_list(text: str) -> tuple[str, ...]:

@@ -25,7 +25,34 @@ except ImportError as _err:  # pragma: no cover - depends on the environment
 
 # folium is re-exported so that every module drawing a page gets it from here,
 # with the install hint if it is missing.
-__all__ = ["JsBlock", "JsLayer", "Raw", "folium", "number_elements"]
+__all__ = ["JsBlock", "JsLayer", "Raw", "figure_of", "folium", "number_elements"]
+
+
+def figure_of(element: Element) -> Figure:
+    """Return the :class:`~branca.element.Figure` at the root of ``element``'s tree.
+
+    branca types ``get_root`` as returning any ``Element``; the page's header,
+    body and script live on the ``Figure`` every folium map is placed in.
+
+    Raises
+    ------
+    TypeError
+        If ``element`` is not (yet) part of a figure.
+    """
+    root = element.get_root()
+    if not isinstance(root, Figure):
+        msg = f"{element.get_name()} is not part of a folium figure; add it to a map first"
+        raise TypeError(msg)
+    return root
+
+
+def _parent_of(element: Element) -> Element:
+    """Return the element ``element`` was added to; it must have been added to one."""
+    parent = element._parent
+    if parent is None:
+        msg = f"{element.get_name()} is rendered before being added to a map"
+        raise TypeError(msg)
+    return parent
 
 
 class Raw(Element):
@@ -66,13 +93,15 @@ class JsLayer(Layer):
         self._name = "EstatesLayer"
         self._make_js = make_js
 
-    def render(self, **kwargs: Any) -> None:
+    # folium's own MacroElements render into the figure and return None; branca
+    # annotates the base Element.render as returning the rendered str.
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Add this element's JavaScript to the page's script."""
-        figure = self.get_root()
+        figure = figure_of(self)
         var = self.get_name()
         js = self._make_js(var)
         if self.show:
-            js += f"\n{var}.addTo({self._parent.get_name()});"
+            js += f"\n{var}.addTo({_parent_of(self).get_name()});"
         figure.script.add_child(Raw(js), name=var)
         for child in self._children.values():
             child.render(**kwargs)
@@ -82,14 +111,17 @@ class JsBlock(MacroElement):
     """Statements added to the page's script, after the elements before it."""
 
     def __init__(self, make_js: Callable[[str], str]) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca leaves it unannotated
         self._name = "EstatesScript"
         self._make_js = make_js
 
-    def render(self, **kwargs: Any) -> None:
+    # As for JsLayer.render: MacroElements return None, the base Element a str.
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Add this element's JavaScript to the page's script."""
-        figure = self.get_root()
-        figure.script.add_child(Raw(self._make_js(self._parent.get_name())), name=self.get_name())
+        figure = figure_of(self)
+        figure.script.add_child(
+            Raw(self._make_js(_parent_of(self).get_name())), name=self.get_name()
+        )
 
 
 def number_elements(root: Element) -> None:

@@ -47,6 +47,7 @@ build order, and rows are sorted, so the same inputs give the same bytes.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from html import escape
@@ -254,15 +255,16 @@ def render_maps(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     canvas = min(len(prepared_sites.codes), max_sites) > site_layer_threshold
-    common = {
-        "boroughs": prepared_boroughs,
-        "context": prepared_context,
-        "ranked_total": ranked_total,
-        "attribution": credit,
-        "tiles": tiles,
-        "tiles_attribution": tiles_attribution,
-        "canvas": canvas,
-    }
+    draw = functools.partial(
+        build_map,
+        boroughs=prepared_boroughs,
+        context=prepared_context,
+        ranked_total=ranked_total,
+        attribution=credit,
+        tiles=tiles,
+        tiles_attribution=tiles_attribution,
+        canvas=canvas,
+    )
 
     london_view = View(
         map_id="london",
@@ -278,9 +280,7 @@ def render_maps(
         (
             "london",
             out_dir / "london.html",
-            build_map(
-                london_view, london_sites, total_sites=prepared_sites.totals["london"], **common
-            ),
+            draw(london_view, london_sites, total_sites=prepared_sites.totals["london"]),
         )
     ]
     pilot_files: list[tuple[str, str, Path]] = []
@@ -304,7 +304,7 @@ def render_maps(
         )
         path = out_dir / f"{pid}.html"
         drawn = subset_sites(prepared_sites, best_prepared(prepared_sites, in_pilot, max_sites))
-        html = build_map(view, drawn, total_sites=prepared_sites.totals[pid], **common)
+        html = draw(view, drawn, total_sites=prepared_sites.totals[pid])
         written.append((pid, path, html))
         pilot_files.append((pid, names.pilot(pid), path))
 

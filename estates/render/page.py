@@ -27,7 +27,7 @@ from estates.render.assets import (
     leaflet_js,
     package_text,
 )
-from estates.render.elements import JsBlock, JsLayer, Raw, folium, number_elements
+from estates.render.elements import JsBlock, JsLayer, Raw, figure_of, folium, number_elements
 from estates.render.payload import (
     CHOROPLETHS,
     COUNT_LAYER_NAME,
@@ -86,7 +86,8 @@ def _legend(boroughs: Boroughs, context: Mapping[str, Any]) -> str:
     """Return the legend's HTML (every text is a constant or escaped)."""
     parts = ['<details class="est-legend" open><summary>Legend</summary>']
     for key, (_, heading, _, formatter) in CHOROPLETHS.items():
-        title, fmt = heading, formatter
+        title = heading
+        fmt: Callable[[float], str] = formatter
         if boroughs.by_count and key == "unused":
             title, fmt = COUNT_TITLE, format_count
         parts.append(
@@ -296,7 +297,7 @@ def build_map(
     # Font Awesome): Leaflet comes inline in the head, the rest is not needed.
     m.default_js = []
     m.default_css = []
-    figure = m.get_root()
+    figure = figure_of(m)
     figure.header.add_child(
         Raw(
             # How many sites this page draws: the publish check compares it with the table.
@@ -361,8 +362,12 @@ def build_map(
         )
     ).add_to(m)
     for key in ("unused", "value"):
+
+        def borough_layer(var: str, key: str = key) -> str:
+            return f"var {var} = estates.boroughLayer({json_for_script(key)});"
+
         JsLayer(
-            lambda var, key=key: f"var {var} = estates.boroughLayer({json_for_script(key)});",
+            borough_layer,
             name=COUNT_LAYER_NAME if boroughs.by_count and key == "unused" else _LAYER_NAMES[key],
             overlay=False,
             show=key == "unused",
@@ -380,8 +385,12 @@ def build_map(
         show=True,
     ).add_to(m)
     for kind in context:
+
+        def context_layer(var: str, kind: str = kind) -> str:
+            return f"var {var} = estates.contextLayer({json_for_script(kind)});"
+
         JsLayer(
-            lambda var, kind=kind: f"var {var} = estates.contextLayer({json_for_script(kind)});",
+            context_layer,
             name=CONTEXT_KINDS[kind][0],
             overlay=True,
             show=False,

@@ -110,6 +110,7 @@ def render_static_map(
             raise DataValidationError(msg)
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import to_rgba
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -210,7 +211,11 @@ def render_static_map(
         labelspacing=0.45,
     )
     for text, handle in zip(legend.get_texts(), handles, strict=True):
-        if isinstance(handle, Patch) and handle.get_facecolor()[3] == 0 and text.get_text().strip():
+        if (
+            isinstance(handle, Patch)
+            and to_rgba(handle.get_facecolor())[3] == 0
+            and text.get_text().strip()
+        ):
             text.set_fontweight("bold")
 
     out_path = Path(out_path)

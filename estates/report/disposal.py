@@ -108,7 +108,8 @@ def _entries(running: _Running, *, target_gbp: float, listed: int | None) -> lis
     def column(name: str) -> list[Any]:
         if name not in ranked:
             return [None] * len(ranked)
-        return ranked[name].astype(object).tolist()
+        values: list[Any] = ranked[name].astype(object).tolist()
+        return values
 
     return [
         {

@@ -298,7 +298,7 @@ def summarise(
     sources.append(SOURCES["nhs_choices"])
     if bundled_boundaries:
         sources.append(SOURCES["ons"])
-    summary = {
+    summary: dict[str, Any] = {
         "target_gbp": target,
         "target_source": config.valuation.target_source,
         "valuation": valuation.to_dict(),

@@ -186,7 +186,7 @@ def find_shared_sites(located: pd.DataFrame, *, within_m: float = 100.0) -> pd.D
             ].copy()
             part.insert(0, "place", place)
             part.insert(0, "eric_year", year)
-            part["matched_by"] = [";".join(sorted(how[i])) for i in members]
+            part["matched_by"] = [";".join(sorted(how[int(i)])) for i in members]
             frames.append(part)
     columns = [
         "eric_year",

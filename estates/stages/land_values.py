@@ -27,7 +27,8 @@ import pandas as pd
 from estates.errors import DataValidationError
 from estates.frames import flag_column, number_column
 from estates.stages.measures import assign_columns
-from estates.stages.valuation import format_gbp, valued_mask
+from estates.stages.valuation import valued_mask
+from estates.style import format_gbp
 
 log = logging.getLogger("estates")
 
@@ -334,7 +335,7 @@ def sum_value_ranges(
                 {"level": level, "group_id": group_id, "name": group["group_name"].iloc[0]}
                 | _totals(part)
             )
-    rows.append({"level": "london", "group_id": "london", "name": "London"} | _totals(by_borough))
+    rows.append({"level": "london", "group_id": "london", "name": "London", **_totals(by_borough)})
     out = pd.DataFrame(rows)
     out["sites_valued"] = out["sites_valued"].astype("int64")
     out["value_mid_gbp"] = (out["value_low_gbp"] + out["value_high_gbp"]) / 2

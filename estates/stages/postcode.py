@@ -102,7 +102,7 @@ def locate_eric_returns(
     normalised = out["postcode_normalised"].to_numpy(dtype=object)
     for i in np.flatnonzero(np.isin(step, ["name_match", "unlocated"]) & ~aggregate):
         if has_postcode[i]:
-            pick = (years[i], found["latitude"].iloc[i], found["longitude"].iloc[i], i)
+            pick = (years[i], found["latitude"].iloc[i], found["longitude"].iloc[i], int(i))
         elif codes[i] in by_postcode:
             pick = by_postcode[codes[i]]
         else:

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from estates.errors import DataValidationError
-from estates.stages.valuation import format_gbp, indicative_gbp_per_ha, valued_mask
+from estates.stages.valuation import indicative_gbp_per_ha, valued_mask
+from estates.style import format_gbp
 
 #: Fewest hectares owned at located London sites the average may rest on (see module doc).
 MIN_BASIS_HA = 250.0

@@ -68,7 +68,8 @@ def _save(parts: tuple[bytes, ...], arrays: dict[str, np.ndarray], kind: str = "
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, **arrays)
+                # numpy's default, spelled out so no key of ``arrays`` can be taken for it.
+                np.savez(handle, allow_pickle=True, **arrays)
             os.replace(name, path)
         finally:
             with contextlib.suppress(OSError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
@@ -35,9 +35,9 @@ def _pick_nearest(
     px: NDArray[np.float64],
     py: NDArray[np.float64],
     *,
-    rep: NDArray,
-    first: NDArray,
-    seg: NDArray,
+    rep: NDArray[np.integer[Any]],
+    first: NDArray[np.integer[Any]],
+    seg: NDArray[np.integer[Any]],
     index: _BoroughIndex,
 ) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
     """Nearest borough and distance of each point among its candidate segments.
@@ -150,7 +150,7 @@ def _nearest_within(
 def _nearest_geos(
     px: NDArray[np.float64],
     py: NDArray[np.float64],
-    rep: NDArray,
+    rep: NDArray[np.integer[Any]],
     seg_label: NDArray[np.int32],
     index: _BoroughIndex,
 ) -> tuple[NDArray[np.int32], NDArray[np.float64]]:

@@ -58,7 +58,9 @@ _PAIR_BUDGET = 1 << 18
 _CELL_INSIDE, _CELL_OUTSIDE, _CELL_STRADDLE = 0, 1, 2
 
 
-def _group_cells(ix: NDArray[np.int64], iy: NDArray[np.int64]) -> tuple[NDArray, NDArray, NDArray]:
+def _group_cells(
+    ix: NDArray[np.int64], iy: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.intp]]:
     """Return the unique (ix, iy) cells and the inverse map (dense count if the span is small)."""
     x0, y0 = int(ix.min()), int(iy.min())
     nx, ny = int(ix.max()) - x0 + 1, int(iy.max()) - y0 + 1
@@ -92,7 +94,9 @@ class _Grid(NamedTuple):
     kind: NDArray[np.int8]
     label: NDArray[np.int32]
     start: NDArray[np.int64]
-    count: NDArray[np.int64]
+    # A field named like tuple.count shadows that method; the name is kept
+    # because it is also the array's key in the on-disk grid cache.
+    count: NDArray[np.int64]  # type: ignore[assignment]
     cand: NDArray[np.int32]
 
 
@@ -169,7 +173,9 @@ def _build_grid(index: _BoroughIndex, cell_m: float = _CELL_M) -> _Grid | None:
         slack = 1e-6 + 1e-12 * size  # covers rounding in the distances
         cx_i, cy_i, inverse = _group_cells(fx[active] >> shift, fy[active] >> shift)
         n = len(cx_i)
-        cx, cy = (cx_i + 0.5) * size, (cy_i + 0.5) * size
+        # Already float64; astype (no copy) tells the type checker so.
+        cx = ((cx_i + 0.5) * size).astype(np.float64, copy=False)
+        cy = ((cy_i + 0.5) * size).astype(np.float64, copy=False)
         if parents is None:
             centres = shapely.points(cx, cy)
             (qi, _), near = index.seg_tree.query_nearest(

@@ -177,7 +177,9 @@ def _build_index(
 # --------------------------------------------------------------------------
 
 
-def _locate(x: NDArray[np.float64], y: NDArray[np.float64], index: _BoroughIndex) -> NDArray:
+def _locate(
+    x: NDArray[np.float64], y: NDArray[np.float64], index: _BoroughIndex
+) -> NDArray[np.int32]:
     """Return the lowest position of a borough strictly containing each point, or -1.
 
     "Strictly" as in ``within``: a point on a boundary is in no polygon.
@@ -193,7 +195,10 @@ def _locate(x: NDArray[np.float64], y: NDArray[np.float64], index: _BoroughIndex
 
 
 def _segment_distance_exact(
-    px: NDArray[np.float64], py: NDArray[np.float64], seg: NDArray, index: _BoroughIndex
+    px: NDArray[np.float64],
+    py: NDArray[np.float64],
+    seg: NDArray[np.integer[Any]],
+    index: _BoroughIndex,
 ) -> NDArray[np.float64]:
     """Distance from points to segments, with the arithmetic of GEOS ``pointToSegment``.
 
@@ -203,8 +208,12 @@ def _segment_distance_exact(
     is written ``qx * dy - qy * dx`` below: negation is exact, so only the sign
     differs, and the sign is dropped.
     """
-    ax, ay = index.seg_ax[seg], index.seg_ay[seg]
-    dx, dy, len2 = index.seg_dx[seg], index.seg_dy[seg], index.seg_len2[seg]
+    # numpy's stubs type fancy indexing with a non-intp array as Any; name the dtype.
+    ax: NDArray[np.float64] = index.seg_ax[seg]
+    ay: NDArray[np.float64] = index.seg_ay[seg]
+    dx: NDArray[np.float64] = index.seg_dx[seg]
+    dy: NDArray[np.float64] = index.seg_dy[seg]
+    len2: NDArray[np.float64] = index.seg_len2[seg]
     qx = px - ax
     qy = py - ay
     r = qx * dx
@@ -226,19 +235,27 @@ def _segment_distance_exact(
 
 
 def _segment_distance_fast(
-    px: NDArray[np.float64], py: NDArray[np.float64], seg: NDArray, index: _BoroughIndex
+    px: NDArray[np.float64],
+    py: NDArray[np.float64],
+    seg: NDArray[np.integer[Any]],
+    index: _BoroughIndex,
 ) -> NDArray[np.float64]:
     """Distance from points to segments, accurate to rounding; for cell centres."""
-    ax, ay, dx, dy = index.seg_ax[seg], index.seg_ay[seg], index.seg_dx[seg], index.seg_dy[seg]
-    r = np.clip(((px - ax) * dx + (py - ay) * dy) / index.seg_len2[seg], 0.0, 1.0)
+    ax: NDArray[np.float64] = index.seg_ax[seg]
+    ay: NDArray[np.float64] = index.seg_ay[seg]
+    dx: NDArray[np.float64] = index.seg_dx[seg]
+    dy: NDArray[np.float64] = index.seg_dy[seg]
+    len2: NDArray[np.float64] = index.seg_len2[seg]
+    r = np.clip(((px - ax) * dx + (py - ay) * dy) / len2, 0.0, 1.0)
     ex = px - ax - r * dx
     ey = py - ay - r * dy
-    return np.sqrt(ex * ex + ey * ey)
+    dist: NDArray[np.float64] = np.sqrt(ex * ex + ey * ey)
+    return dist
 
 
 def _expand(
-    start: NDArray[np.int64], count: NDArray[np.int64], rows: NDArray
-) -> tuple[NDArray, NDArray, NDArray]:
+    start: NDArray[np.int64], count: NDArray[np.int64], rows: NDArray[np.integer[Any]]
+) -> tuple[NDArray[np.intp], NDArray[np.int64], NDArray[np.int64]]:
     """Expand CSR rows into pairs: (row of each pair, position in data, first pair of row)."""
     cnt = count[rows]
     first = np.cumsum(cnt) - cnt
@@ -247,7 +264,7 @@ def _expand(
     return rep, pos, first
 
 
-def _csr(rows: NDArray, n: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+def _csr(rows: NDArray[np.integer[Any]], n: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     count = np.bincount(rows, minlength=n).astype(np.int64)
     return np.cumsum(count) - count, count
 

@@ -59,7 +59,8 @@ def _point_rows(geoms: NDArray[np.object_], labels: Any, what: str) -> NDArray[n
             f"{int(bad.sum())} such row(s). Join sites as points (e.g. .representative_point())"
         )
         raise DataValidationError(msg)
-    return type_id == 0
+    points: NDArray[np.bool_] = type_id == 0  # shapely's functions are untyped
+    return points
 
 
 def _point_mask(geoms: NDArray[np.object_], labels: Any, what: str) -> NDArray[np.bool_]:

@@ -188,9 +188,15 @@ def _build_source_grid(
     with the cells. Distances are computed with numpy, far within the margin.
     """
     with np.errstate(all="ignore"):
+        (left, bottom), (right, top_y) = (
+            index.bounds[:, :2].min(axis=0),
+            index.bounds[:, 2:].max(axis=0),
+        )
         lo_x, lo_y, hi_x, hi_y = transformer.transform_bounds(
-            *index.bounds[:, :2].min(axis=0),
-            *index.bounds[:, 2:].max(axis=0),
+            left,
+            bottom,
+            right,
+            top_y,
             densify_pts=21,
             direction="INVERSE",
         )
@@ -204,11 +210,11 @@ def _build_source_grid(
     if (nx * ny) << (2 * _SRC_LEVELS) > _SRC_MAX_CELLS:
         return None
     # How far the reprojection stretches a half-diagonal (1, +-1), at most.
-    sx, sy = np.meshgrid(
+    gx, gy = np.meshgrid(
         np.linspace(x0, x0 + nx / top, _SRC_SCALE_SAMPLES),
         np.linspace(y0, y0 + ny / top, _SRC_SCALE_SAMPLES),
     )
-    sx, sy = sx.ravel(), sy.ravel()
+    sx, sy = gx.ravel(), gy.ravel()
     step = 1e-4
     with np.errstate(all="ignore"):
         ex = np.subtract(*(np.array(transformer.transform(sx + s, sy)) for s in (step, -step)))
@@ -219,7 +225,7 @@ def _build_source_grid(
         return None
     scale = float(stretch.max()) * 1.01
 
-    dtype = np.int8 if len(index) < 127 else np.int32
+    dtype: type[np.signedinteger[Any]] = np.int8 if len(index) < 127 else np.int32
     ix = np.repeat(np.arange(nx, dtype=np.int64), ny)
     iy = np.tile(np.arange(ny, dtype=np.int64), nx)
     dense = np.empty((0, 0), dtype=dtype)
