@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import pandas as pd
 
@@ -276,11 +277,12 @@ def plan_valuation(
     names = dict(
         zip(boroughs["borough_code"].astype(str), boroughs["borough_name"].astype(str), strict=True)
     )
-    common = {
-        "target_gbp": config.target_gbp,
-        "target_source": config.target_source,
-        "borough_names": names,
-    }
+    plan = partial(
+        ValuationPlan,
+        target_gbp=config.target_gbp,
+        target_source=config.target_source,
+        borough_names=names,
+    )
     if config.method == "average":
         if land_values is not None:
             msg = (
@@ -288,13 +290,13 @@ def plan_valuation(
                 "derived from the target, the file gives land values; leave out one of them"
             )
             raise ConfigError(msg)
-        return ValuationPlan(method=METHOD_AVERAGE, ranges=None, **common)
+        return plan(method=METHOD_AVERAGE, ranges=None)
     published = load_published_land_values()
     ranges = borough_value_ranges(published, land_values, borough_codes=set(names))
     source_file = None if land_values is None else str(land_values["source_file"].iloc[0])
     _require_every_borough(ranges, names, source_file)
     method = METHOD_RANGE if land_values is None else METHOD_FILE
-    return ValuationPlan(method=method, ranges=ranges, source_file=source_file, **common)
+    return plan(method=method, ranges=ranges, source_file=source_file)
 
 
 def _require_every_borough(
