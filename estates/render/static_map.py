@@ -173,7 +173,7 @@ def render_static_map(
         color="#52606d",
     )
     if lines:
-        fig.text(0.015, 0.897, lines[0], fontsize=10.5, fontweight="bold", color="#1f2933")
+        fig.text(0.015, 0.897, lines[0], fontsize=10, fontweight="bold", color="#1f2933")
     footer = [w for text in (*lines[1:], attribution) if text for w in textwrap.wrap(text, 190)]
     if footer:
         fig.text(0.015, 0.012, "\n".join(footer), fontsize=7.5, color="#616e7c", va="bottom")
