@@ -18,6 +18,9 @@ from estates.render.assets import inline_style, package_text
 from estates.render.page import csp
 from estates.render.payload import summary_part
 from estates.render.selection import FIRST_PILOT
+from estates.render.years_section import years_sections
+from estates.report.headline import london_line, pilot_line, share_range, value_range
+from estates.report.statements import valuation_source_line
 
 __all__ = ["render_index", "summary_number"]
 
@@ -36,18 +39,33 @@ def summary_number(obj: Mapping[str, Any], key: str) -> float | None:
         raise DataValidationError(msg) from err
 
 
-_CELL_FORMAT = {
-    "land_unused_ha": style.format_ha,
-    "estimated_value_gbp": style.format_gbp,
-    "share_of_target": style.format_share,
-}
+def _value_text(block: Mapping[str, Any]) -> str:
+    """Return a group's value range (``£4.3m–£27.8m``), or its one figure without a range."""
+    if "value_low_gbp" in block or "value_high_gbp" in block:
+        return value_range(
+            summary_number(block, "value_low_gbp"), summary_number(block, "value_high_gbp")
+        )
+    return style.format_gbp(summary_number(block, "estimated_value_gbp"))
 
 
-def _figure_cells(block: Mapping[str, Any], keys: Sequence[str]) -> str:
-    """Return ``<td>`` cells of formatted figures, 'n/a' where one is missing."""
-    return "".join(
-        f'<td class="n">{escape(_CELL_FORMAT[k](summary_number(block, k)))}</td>' for k in keys
+def _share_text(block: Mapping[str, Any]) -> str:
+    """Return a group's share of the target as a range, or its one share."""
+    if "share_of_target_low" in block or "share_of_target_high" in block:
+        return share_range(
+            summary_number(block, "share_of_target_low"),
+            summary_number(block, "share_of_target_high"),
+        )
+    return style.format_share(summary_number(block, "share_of_target"))
+
+
+def _figure_cells(block: Mapping[str, Any]) -> str:
+    """Return ``<td>`` cells of unused land, value range and share, 'n/a' where one is missing."""
+    texts = (
+        style.format_ha(summary_number(block, "land_unused_ha")),
+        _value_text(block),
+        _share_text(block),
     )
+    return "".join(f'<td class="n">{escape(t)}</td>' for t in texts)
 
 
 def _card(label: str, value: str, note: str = "", *, accent: bool = False) -> str:
@@ -68,14 +86,12 @@ def _figure_cards(
     if unused is not None:
         note = f"of {escape(style.format_ha(owned))} NHS land owned" if owned is not None else ""
         cards.append(_card("Unused NHS land", style.format_ha(unused), note))
-    value = summary_number(block, "estimated_value_gbp")
-    if value is not None:
-        cards.append(_card("Indicative value", style.format_gbp(value), escape(value_note)))
-    share = summary_number(block, "share_of_target")
-    if share is not None:
-        cards.append(
-            _card(f"Share of the {target_text} target", style.format_share(share), accent=True)
-        )
+    value = _value_text(block)
+    if value != "n/a":
+        cards.append(_card("Value of the unused land", value, escape(value_note)))
+    share = _share_text(block)
+    if share != "n/a":
+        cards.append(_card(f"Share of the {target_text} target", share, accent=True))
     located = summary_number(block, sites_key)
     if located is not None:
         cards.append(_card("Sites on the map", f"{int(located):,}"))
@@ -83,9 +99,17 @@ def _figure_cards(
 
 
 def render_index(
-    summary: Mapping[str, Any], pilot_files: Sequence[tuple[str, str, Path]], has_png: bool
+    summary: Mapping[str, Any],
+    pilot_files: Sequence[tuple[str, str, Path]],
+    has_png: bool,
+    *,
+    facts: Sequence[str] = (),
 ) -> str:
-    """Return ``index.html``: figures, the pipeline chart, the maps (``pilot_files``), sources."""
+    """Return ``index.html``: figures, the pipeline chart, the maps (``pilot_files``), sources.
+
+    ``facts`` are the sentences every page states (values' caveat and source,
+    data year and build date, reconciliation), shown under the headline.
+    """
     target = summary_number(summary, "target_gbp")
     target_text = style.format_gbp(target) if target is not None else "disposal"
     valuation = summary_part(summary, "valuation", "")
@@ -93,20 +117,17 @@ def render_index(
     pilots = summary_part(summary, "pilots", "")
     subregions = summary_part(summary, "subregions", "")
     body: list[str] = ["<main>", "<h1>Unused NHS land in London</h1>"]
-    rate = summary_number(valuation, "gbp_per_ha") if valuation else None
-    value_note = f"unused hectares × {style.format_gbp(rate)} per hectare" if rate else ""
+    value_note = str(valuation.get("caveat") or "") if valuation else ""
     lede = (
         "Land owned by NHS trusts in London that is not delivering services, by borough and site, "
         "ranked as a disposal pipeline."
     )
-    if valuation:
-        label = str(valuation.get("label") or valuation.get("method") or "")
-        if rate is not None:
-            lede += (
-                f" Values are indicative: unused hectares × {style.format_gbp(rate)} per hectare"
-            )
-            lede += f" ({label})." if label else "."
     body.append(f'<p class="lede">{escape(lede)}</p>')
+    headlines = [london_line(summary)] if london else []
+    if FIRST_PILOT in pilots:
+        headlines.append(pilot_line(summary, FIRST_PILOT))
+    body.extend(f'<p class="headline">{escape(line)}</p>' for line in headlines)
+    body.extend(f'<p class="note fact">{escape(f)}</p>' for f in facts if f)
 
     if london:
         body.append("<h2>London</h2>")
@@ -126,6 +147,8 @@ def render_index(
         )
         body.append(f'<p><a href="{FIRST_PILOT}.html">Open the {escape(name)} map</a></p>')
 
+    body.extend(years_sections(summary))
+
     pipeline = summary_part(summary, "pipeline", "")
     cumulative = pipeline.get("cumulative") or []
     svg = chart.render_pipeline_chart(cumulative, target)
@@ -140,7 +163,7 @@ def render_index(
 
     body.append(
         '<h2 id="maps">Maps</h2><table class="maps"><thead><tr><th>Map</th>'
-        '<th class="n">Unused land</th><th class="n">Indicative value</th>'
+        '<th class="n">Unused land</th><th class="n">Value, 2017 policy appraisal</th>'
         '<th class="n">Share of target</th><th class="n">Sites</th></tr></thead><tbody>'
     )
 
@@ -151,7 +174,7 @@ def render_index(
         located = summary_number(block, sites_key)
         return (
             f'<tr><td><a{cls} href="{escape(href)}">{escape(label)}</a></td>'
-            + _figure_cells(block, ("land_unused_ha", "estimated_value_gbp", "share_of_target"))
+            + _figure_cells(block)
             + f'<td class="n">{"n/a" if located is None else f"{int(located):,}"}</td></tr>'
         )
 
@@ -174,13 +197,13 @@ def render_index(
                 continue
             rows.append(
                 f"<tr><td>{escape(str(block.get('name') or sid))}</td>"
-                + _figure_cells(block, ("land_unused_ha", "estimated_value_gbp", "share_of_target"))
+                + _figure_cells(block)
                 + "</tr>"
             )
         if rows:
             body.append(
                 "<h2>Sub-regions</h2><table><thead><tr><th>Sub-region</th>"
-                '<th class="n">Unused land</th><th class="n">Indicative value</th>'
+                '<th class="n">Unused land</th><th class="n">Value, 2017 policy appraisal</th>'
                 '<th class="n">Share of target</th></tr></thead>'
                 f"<tbody>{''.join(rows)}</tbody></table>"
             )
@@ -198,13 +221,9 @@ def render_index(
                 f"<td>{escape(str(s.get('licence') or ''))}</td></tr>"
             )
         body.append("</tbody></table>")
-    notes = []
-    if summary.get("target_source"):
-        notes.append(f"Target: {escape(str(summary['target_source']))}")
-    for src in valuation.get("sources") or []:
-        notes.append(f"Valuation: {escape(str(src))}")
-    if notes:
-        body.append('<ul class="note">' + "".join(f"<li>{n}</li>" for n in notes) + "</ul>")
+    source_line = valuation_source_line(summary)
+    if source_line:
+        body.append(f'<p class="note">{escape(source_line)}</p>')
     body.append(
         "<footer>Made with estates. Maps use Leaflet (BSD-2-Clause, © Vladimir Agafonkin), "
         "inlined so every page works offline.</footer></main>"

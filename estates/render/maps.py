@@ -50,6 +50,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,7 +58,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from estates import style
 from estates.crs import WGS84, require_crs
 from estates.errors import ConfigError, DataValidationError
 from estates.render.columns import (
@@ -68,7 +68,7 @@ from estates.render.columns import (
     split_list,
     text_values,
 )
-from estates.render.index_page import render_index, summary_number
+from estates.render.index_page import render_index
 from estates.render.page import View, attribution, bounds, build_map, plain_attribution
 from estates.render.payload import (
     best_prepared,
@@ -84,6 +84,13 @@ from estates.render.selection import (
     MAX_MAP_SITES,
     page_sites,
     pilot_order,
+)
+from estates.report.headline import london_line, pilot_line
+from estates.report.statements import (
+    build_date_line,
+    data_year_line,
+    reconciliation_line,
+    valuation_source_line,
 )
 from estates.style import CONTEXT_KINDS
 
@@ -104,18 +111,18 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def _subtitle(block: Mapping[str, Any], target: float | None) -> str:
-    parts = []
-    unused = summary_number(block, "land_unused_ha")
-    if unused is not None:
-        parts.append(f"{style.format_ha(unused)} unused")
-    value = summary_number(block, "estimated_value_gbp")
-    if value is not None:
-        parts.append(f"{style.format_gbp(value)} indicative")
-    share = summary_number(block, "share_of_target")
-    if share is not None and target is not None:
-        parts.append(f"{style.format_share(share)} of the {style.format_gbp(target)} target")
-    return escape(" · ".join(parts))
+def _page_facts(summary: Mapping[str, Any], build_date: str) -> tuple[str, ...]:
+    """Return the sentences every page states: values' caveat and source, year, reconciliation."""
+    return (
+        valuation_source_line(summary),
+        f"{data_year_line(summary)} {build_date_line(build_date)}",
+        reconciliation_line(summary),
+    )
+
+
+def today_utc() -> str:
+    """Return today's date in UTC, ISO ``YYYY-MM-DD``: the build date every page states."""
+    return datetime.now(UTC).date().isoformat()
 
 
 def render_maps(
@@ -131,6 +138,7 @@ def render_maps(
     max_sites: int = MAX_MAP_SITES,
     page_totals: Mapping[str, int] | None = None,
     ranked_total: int | None = None,
+    build_date: str | None = None,
 ) -> list[Path]:
     """Write the index page, the London map, one map per pilot and a PNG.
 
@@ -177,6 +185,9 @@ def render_maps(
         :func:`page_sites`): each page's count of located London sites
         (``{"london": n, pilot_id: n}``) and the number of ranked sites in the
         whole table, which the pages state.
+    build_date : str, optional
+        The date (ISO ``YYYY-MM-DD``) every page states it was built; today in
+        UTC (:func:`today_utc`) by default.
 
     Returns
     -------
@@ -250,7 +261,8 @@ def render_maps(
     if ranked_total is None:
         ranked_total = int(pd.to_numeric(sites["disposal_rank"], errors="coerce").notna().sum())
     credit = attribution(summary)
-    target = summary_number(summary, "target_gbp")
+    facts = _page_facts(summary, build_date or today_utc())
+    london_text = escape(london_line(summary))
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -269,10 +281,11 @@ def render_maps(
     london_view = View(
         map_id="london",
         title="Unused NHS land in London",
-        subtitle=_subtitle(summary_part(summary, "london", ""), target),
+        subtitle=london_text,
         bounds=bounds(prepared_boroughs.frame),
         focus_pilot=None,
         with_list=False,
+        facts=facts,
     )
     every = np.ones(len(prepared_sites.codes), dtype=bool)
     london_sites = subset_sites(prepared_sites, best_prepared(prepared_sites, every, max_sites))
@@ -297,10 +310,11 @@ def render_maps(
         view = View(
             map_id=pid,
             title=names.pilot(pid),
-            subtitle=_subtitle(block, target),
+            subtitle=f"{escape(pilot_line(summary, pid))}<br>{london_text}",
             bounds=bounds(area if len(area) else prepared_boroughs.frame),
             focus_pilot=pid,
             with_list=True,
+            facts=facts,
         )
         path = out_dir / f"{pid}.html"
         drawn = subset_sites(prepared_sites, best_prepared(prepared_sites, in_pilot, max_sites))
@@ -309,7 +323,9 @@ def render_maps(
         pilot_files.append((pid, names.pilot(pid), path))
 
     index_path = out_dir / "index.html"
-    index_path.write_text(render_index(summary, pilot_files, has_png=True), encoding="utf-8")
+    index_path.write_text(
+        render_index(summary, pilot_files, has_png=True, facts=facts), encoding="utf-8"
+    )
     for _, path, html in written:
         path.write_text(html, encoding="utf-8")
 
@@ -323,6 +339,7 @@ def render_maps(
         subregion_outlines=prepared_boroughs.subregion_outlines,
         title="Unused NHS land in London",
         attribution=plain_attribution(summary),
+        lines=(london_line(summary), *facts),
     )
     paths = [index_path, *(p for _, p, _ in written), png]
     logger.info(

@@ -56,7 +56,7 @@ _SCORE_PARTS = (
 )
 _LAYER_NAMES = {
     "unused": "Unused land (ha)",
-    "value": "Indicative value (£)",
+    "value": "Value range (£, 2017 policy appraisal)",
 }
 
 
@@ -181,12 +181,21 @@ def _site_list(sites: SitePayload) -> str:
     )
 
 
-def _panel(title: str, subtitle: str, legend: str, list_html: str, note: str = "") -> str:
+def _panel(
+    title: str,
+    subtitle: str,
+    legend: str,
+    list_html: str,
+    *,
+    note: str = "",
+    facts: tuple[str, ...] = (),
+) -> str:
     note_html = f'<p class="est-note">{escape(note)}</p>' if note else ""
+    facts_html = "".join(f'<p class="est-note est-fact">{escape(f)}</p>' for f in facts if f)
     return (
         '<div class="est-head">'
         '<a class="est-back" href="index.html">&larr; All maps and figures</a>'
-        f"<h1>{escape(title)}</h1><p>{subtitle}</p>{note_html}</div>"
+        f"<h1>{escape(title)}</h1><p>{subtitle}</p>{note_html}{facts_html}</div>"
         '<div class="est-search"><input type="search" autocomplete="off" spellcheck="false"'
         ' placeholder="Find a site by name or code" aria-label="Find a site by name or code">'
         '<ul class="est-results" aria-label="Matching sites"></ul></div>'
@@ -249,6 +258,8 @@ class View:
     bounds: list[list[float]]
     focus_pilot: str | None
     with_list: bool
+    #: Plain sentences under the headline: values' caveat and source, data year, reconciliation.
+    facts: tuple[str, ...] = ()
 
 
 def bounds(frame: gpd.GeoDataFrame) -> list[list[float]]:
@@ -416,6 +427,7 @@ def build_map(
             if shown < total
             else ""
         ),
+        facts=view.facts,
     )
     ui = {"panel": panel}
     JsBlock(lambda _: f"estates.ui({json_for_script(ui)});").add_to(m)

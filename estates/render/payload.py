@@ -36,6 +36,7 @@ from estates.render.columns import (
     text_values,
 )
 from estates.render.selection import best_of, on_some_page
+from estates.report.headline import value_range
 from estates.style import CONTEXT_KINDS
 
 if TYPE_CHECKING:
@@ -410,7 +411,7 @@ CHOROPLETHS = {
     ),
     "value": (
         "estimated_value_gbp",
-        "Indicative value of unused land by borough",
+        "Value of unused land by borough (midpoint of the range), at 2017 policy-appraisal values",
         style.VALUE_PALETTE,
         style.format_gbp,
     ),
@@ -445,6 +446,9 @@ def prepare_boroughs(boroughs: gpd.GeoDataFrame, names: Names) -> Boroughs:
     unused = number_values(frame, "land_unused_ha", what)
     value = number_values(frame, "estimated_value_gbp", what)
     located = number_values(frame, "sites_located", what)
+    # The sourced range, where the boroughs carry it; else the one figure.
+    low = number_values(frame, "value_low_gbp", what) if "value_low_gbp" in frame else value
+    high = number_values(frame, "value_high_gbp", what) if "value_high_gbp" in frame else value
 
     choropleths: dict[str, dict[str, Any]] = {}
     classes_of: dict[str, style.Classes] = {}
@@ -462,10 +466,8 @@ def prepare_boroughs(boroughs: gpd.GeoDataFrame, names: Names) -> Boroughs:
         code, name = escape(codes[i]), escape(bnames[i])
         sub_name = escape(names.subregion(subs[i])) if subs[i] else ""
         pilot_names = "<br>".join(escape(names.pilot(p)) for p in pilots[i]) or "None"
-        tip = (
-            f"<b>{name}</b><br>{escape(style.format_ha(unused[i]))} unused"
-            f" · {escape(style.format_gbp(value[i]))}"
-        )
+        worth = escape(value_range(low[i], high[i]))
+        tip = f"<b>{name}</b><br>{escape(style.format_ha(unused[i]))} unused · {worth}"
         popup = (
             f'<div class="est-popup" data-borough-code="{code}">'
             f'<div class="est-title">{name}</div>'
@@ -474,7 +476,7 @@ def prepare_boroughs(boroughs: gpd.GeoDataFrame, names: Names) -> Boroughs:
             f"<tr><th>Pilots</th><td>{pilot_names}</td></tr>"
             f"<tr><th>NHS land owned</th><td>{escape(style.format_ha(owned[i]))}</td></tr>"
             f"<tr><th>Unused land</th><td>{escape(style.format_ha(unused[i]))}</td></tr>"
-            f"<tr><th>Indicative value</th><td>{escape(style.format_gbp(value[i]))}</td></tr>"
+            f"<tr><th>Value (2017 policy-appraisal)</th><td>{worth}</td></tr>"
             "<tr><th>Sites located</th>"
             f"<td>{'n/a' if np.isnan(located[i]) else f'{int(located[i]):,}'}</td></tr>"
             "</table></div>"

@@ -10,6 +10,7 @@ a display or the global backend, and the same inputs give the same bytes.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,7 @@ __all__ = ["render_static_map"]
 _COLUMNS = {
     "land_unused_ha": ("Unused NHS land (ha)", style.UNUSED_PALETTE, style.format_ha),
     "estimated_value_gbp": (
-        "Indicative value of unused land (£)",
+        "Value of unused land (£), midpoint at 2017 policy-appraisal values",
         style.VALUE_PALETTE,
         style.format_gbp,
     ),
@@ -48,6 +49,7 @@ def render_static_map(
     subregion_outlines: gpd.GeoDataFrame | None = None,
     title: str = "Unused NHS land in London",
     attribution: str = "",
+    lines: Sequence[str] = (),
     dpi: int = 150,
 ) -> Path:
     """Draw boroughs shaded by ``column`` and the sites, and write a PNG.
@@ -71,6 +73,11 @@ def render_static_map(
         Heading of the picture.
     attribution : str
         Data credit printed under the map.
+    lines : sequence of str, optional
+        The headline (the first, printed under the title) and the sentences
+        every page states (printed under the map, before the credit): the
+        values' caveat and source, the data year and build date, the
+        reconciliation.
     dpi : int, default 150
         Resolution; the picture is 12 x 8.4 inches.
 
@@ -130,7 +137,7 @@ def render_static_map(
 
     fig = Figure(figsize=(12, 8.4), facecolor="white")
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.0, 0.06, 0.75, 0.85))
+    ax = fig.add_axes((0.0, 0.12, 0.75, 0.76))
     ax.set_axis_off()
     ax.set_aspect("equal")
     shapes.plot(ax=ax, color=fills, edgecolor="white", linewidth=0.6)
@@ -166,10 +173,11 @@ def render_static_map(
         fontsize=10.5,
         color="#52606d",
     )
-    if attribution:
-        fig.text(
-            0.015, 0.02, "\n".join(textwrap.wrap(attribution, 170)), fontsize=7.5, color="#616e7c"
-        )
+    if lines:
+        fig.text(0.015, 0.897, lines[0], fontsize=10, fontweight="bold", color="#1f2933")
+    footer = [w for text in (*lines[1:], attribution) if text for w in textwrap.wrap(text, 190)]
+    if footer:
+        fig.text(0.015, 0.012, "\n".join(footer), fontsize=7.5, color="#616e7c", va="bottom")
 
     handles: list[Any] = [Patch(color="none", label=heading)]
     handles += [

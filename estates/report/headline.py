@@ -60,25 +60,65 @@ def headline_lines(summary: Mapping[str, Any]) -> list[str]:
       BHR pilot (bhr): £0: no land not delivering services reported at its located sites
     values: MHCLG 2017 policy-appraisal: industrial–residential, at 2017 policy-appraisal values, not market values
     """  # noqa: E501
+    lines = [london_line(summary)]
+    for pilot_id in summary.get("pilots", {}):
+        lines.append(f"  {pilot_line(summary, pilot_id)}")
+    lines.append(f"values: {caveat_line(summary)}")
+    return lines
+
+
+def london_line(summary: Mapping[str, Any]) -> str:
+    """Return London's headline: unused land, sites, value range with its basis, share of target.
+
+    The terminal prints it and every page shows it, so both read the same.
+    """
     valuation = summary.get("valuation", {})
     target = _money(_num(summary.get("target_gbp")))
     london = summary.get("london", {})
-    lines = [
+    return (
         f"London: {_ha(london.get('land_unused_ha'))} not delivering services at "
         f"{_sites(london.get('sites_with_unused_land', 0))}, "
         + _worth(london, _basis_phrase(valuation), f"the {target} target")
-    ]
-    for pilot_id, pilot in summary.get("pilots", {}).items():
-        name = f"  {pilot.get('name', pilot_id)} ({pilot_id}): "
-        if not pilot.get("sites_with_unused_land"):
-            lines.append(f"{name}{_money(0.0)}: {NOTHING_TO_VALUE}")
-            continue
-        lines.append(
-            f"{name}{_ha(pilot.get('land_unused_ha'))} at "
-            f"{_sites(pilot.get('sites_with_unused_land', 0))}, " + _worth(pilot, "", "the target")
-        )
-    lines.append(f"values: {_caveat_line(valuation)}")
-    return lines
+    )
+
+
+def pilot_line(summary: Mapping[str, Any], pilot_id: str) -> str:
+    """Return one pilot's headline, as the terminal prints it (without the indent).
+
+    A pilot with no land not delivering services says so (:data:`NOTHING_TO_VALUE`).
+    """
+    pilot = summary.get("pilots", {}).get(pilot_id, {})
+    name = f"{pilot.get('name', pilot_id)} ({pilot_id}): "
+    if not pilot.get("sites_with_unused_land"):
+        return f"{name}{_money(0.0)}: {NOTHING_TO_VALUE}"
+    return (
+        f"{name}{_ha(pilot.get('land_unused_ha'))} at "
+        f"{_sites(pilot.get('sites_with_unused_land', 0))}, " + _worth(pilot, "", "the target")
+    )
+
+
+def caveat_line(summary: Mapping[str, Any]) -> str:
+    """Return the valuation's basis and caveat, e.g. "MHCLG 2017 ..., not market values"."""
+    return _caveat_line(summary.get("valuation", {}))
+
+
+def value_range(low: float | None, high: float | None) -> str:
+    """Return a value range as every output writes it: ``£4.3m–£27.8m``, or one figure.
+
+    Examples
+    --------
+    >>> value_range(4.3e6, 2.78e7), value_range(0.0, 0.0), value_range(None, 1.0)
+    ('£4.3m–£27.8m', '£0', 'n/a')
+    """
+    lo, hi = _num(low), _num(high)
+    if math.isnan(lo) or math.isnan(hi):
+        return _money(math.nan)
+    return _money_range(lo, hi)
+
+
+def share_range(low: object, high: object) -> str:
+    """Return a range of shares of the target: ``1.9%–6.2%``, or one figure when equal."""
+    return _share_range(low, high)
 
 
 def _worth(group: Mapping[str, Any], basis: str, target: str) -> str:

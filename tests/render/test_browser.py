@@ -254,7 +254,7 @@ def test_pilot_map_is_zoomed_to_its_boroughs(frames, out, opened):
 @pytest.mark.parametrize("mode", MODES)
 def test_switching_the_shading_swaps_the_legend(out, opened, mode):
     page, _ = opened(out[mode] / "london.html")
-    page.get_by_label("Indicative value (£)").check()
+    page.get_by_label("Value range (£, 2017 policy appraisal)").check()
     state = page.evaluate(
         """() => [estates.map.hasLayer(estates.layers.boroughs_value),
                   estates.map.hasLayer(estates.layers.boroughs_unused),
@@ -297,3 +297,30 @@ def test_borough_popup_has_its_figures(out, opened):
     assert "Camden" in text
     assert "Unused land" in text
     assert "North Central London" in text
+
+
+def test_london_page_shows_the_value_range_and_the_reconciliation(frames, opened, tmp_path):
+    from estates.report.headline import london_line
+    from estates.report.statements import reconciliation_line
+
+    sites, boroughs, context, summary = frames
+    london = {**summary["london"], "sites_with_unused_land": 3, "value_low_gbp": 2.04e8,
+              "value_high_gbp": 6.85e8, "share_of_target_low": 0.0185,
+              "share_of_target_high": 0.0623}  # fmt: skip
+    bucket = {"rows": 2, "land_owned_ha": 5.0, "land_unused_ha": 1.25}
+    reconciliation = {
+        "total": {"rows": 4, "land_owned_ha": 10.0, "land_unused_ha": 2.5},
+        "buckets": {"inside_london": bucket, "unlocated": bucket},
+    }
+    summary = {**summary, "london": london, "reconciliation": reconciliation}
+    render_maps(sites, boroughs, context, summary, tmp_path, build_date="2024-03-05")
+    page, _ = opened(tmp_path / "london.html")
+    text = page.locator(".est-head").inner_text()
+    assert "worth £204m–£685m" in london_line(summary)
+    assert london_line(summary) in text
+    assert reconciliation_line(summary) == (
+        "Land not delivering services, ERIC 2016/17: 2.50 ha reported by ERIC = "
+        "1.25 ha shown on the map + 1.25 ha unlocated"
+    )
+    assert reconciliation_line(summary) in text
+    assert "Built 2024-03-05." in text

@@ -322,7 +322,7 @@ def test_map_has_layers_legend_search_and_scale(built):
     for needle in (
         "L.control.layers(",
         '"Unused land (ha)"',
-        '"Indicative value (\\u00a3)"',
+        '"Value range (\\u00a3, 2017 policy appraisal)"',
         '"Devolution pilots"',
         '"Sub-regions"',
         '"NHS hospitals, 2018"',
