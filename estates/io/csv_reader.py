@@ -83,7 +83,8 @@ def read_csv_text(
         rows = list(reader)
     except csv.Error as exc:
         raise _csv_error(name, exc) from exc
-    rows = _drop_eof_marker(rows, name, findings)
+    # As the chunked reader does: the mark is looked for after the header only.
+    rows = rows[:1] + _drop_eof_marker(rows[1:], name, findings)
     while rows and not any(cell.strip() for cell in rows[-1]):
         rows.pop()
     if not rows:

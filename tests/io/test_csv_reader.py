@@ -246,3 +246,14 @@ def test_an_overlong_field_is_a_clear_error(write):
         read_csv_text(path, Findings(), required=("site_code",))
     with pytest.raises(DataValidationError, match=r"is a quote left open"):
         list(iter_csv_text(path, Findings(), required=("site_code",), chunk_rows=10))
+
+
+def test_a_file_of_one_ctrl_z_reads_the_same_whole_and_in_chunks(write) -> None:
+    # Found by the fuzz test: the whole read took the mark for an empty file,
+    # the chunked read for a header.
+    path = write("z.csv", b"\x1a")
+    with pytest.raises(DataValidationError) as whole:
+        read_csv_text(path, Findings())
+    with pytest.raises(DataValidationError) as chunked:
+        list(iter_csv_text(path, Findings(), chunk_rows=2))
+    assert str(whole.value) == str(chunked.value)
