@@ -120,6 +120,13 @@ class Findings:
         value: object = None,
     ) -> Finding:
         """Record one finding and return it (counted only, past ``max_per_check``)."""
+        if self.max_per_check is not None:
+            key = (source_file, action, check)
+            if self._kept[key] >= self.max_per_check:
+                self.omitted[key] += 1
+                # Not kept: skip the cost of cleaning its texts.
+                return Finding(source_file, row, None, column, None, action, check, reason)
+            self._kept[key] += 1
         finding = Finding(
             source_file=source_file,
             row=row,
@@ -130,12 +137,6 @@ class Findings:
             check=check,
             reason=reason,
         )
-        if self.max_per_check is not None:
-            key = (source_file, action, check)
-            if self._kept[key] >= self.max_per_check:
-                self.omitted[key] += 1
-                return finding
-            self._kept[key] += 1
         self.items.append(finding)
         return finding
 
