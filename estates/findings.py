@@ -3,10 +3,16 @@
 Every record that is dropped from the site table (``rejected``) or kept with a
 caveat (``flagged``) becomes a :class:`Finding`. Findings are written to
 ``rejected.csv``; nothing disappears silently.
+
+A file of junk rows must not cost memory and output in proportion to its size:
+a :class:`Findings` given ``max_per_check`` keeps the first findings of each
+check and counts the rest, and :func:`omitted_finding` turns such a count into
+one row of ``rejected.csv`` ("and N more").
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -14,6 +20,11 @@ from typing import Literal
 import pandas as pd
 
 Action = Literal["rejected", "flagged", "warning"]
+
+#: Findings of one check that ``rejected.csv`` lists; the rest are counted in one row.
+MAX_FINDINGS_PER_CHECK = 1000
+#: ``check`` of the row that counts the findings left out of ``rejected.csv``.
+OMITTED_CHECK = "more_not_listed"
 
 #: Columns of ``rejected.csv``, in order.
 FINDING_COLUMNS = [
@@ -76,9 +87,25 @@ class Finding:
 
 @dataclass
 class Findings:
-    """An ordered collection of :class:`Finding`, filled in by every stage."""
+    """An ordered collection of :class:`Finding`, filled in by every stage.
+
+    Attributes
+    ----------
+    items : list of Finding
+        The findings kept, in the order they were added.
+    max_per_check : int or None
+        If set, :meth:`add` keeps at most this many findings per source file,
+        action and check, and counts the rest in ``omitted``; None keeps all.
+        Set it where one bad row per record would otherwise grow without
+        bound and nothing needs every row (e.g. the disposal pipeline file).
+    omitted : collections.Counter
+        ``(source_file, action, check)`` -> findings counted but not kept.
+    """
 
     items: list[Finding] = field(default_factory=list)
+    max_per_check: int | None = None
+    omitted: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    _kept: Counter[tuple[str, str, str]] = field(default_factory=Counter, repr=False)
 
     def add(
         self,
@@ -92,7 +119,14 @@ class Findings:
         column: str | None = None,
         value: object = None,
     ) -> Finding:
-        """Record one finding and return it."""
+        """Record one finding and return it (counted only, past ``max_per_check``)."""
+        if self.max_per_check is not None:
+            key = (source_file, action, check)
+            if self._kept[key] >= self.max_per_check:
+                self.omitted[key] += 1
+                # Not kept: skip the cost of cleaning its texts.
+                return Finding(source_file, row, None, column, None, action, check, reason)
+            self._kept[key] += 1
         finding = Finding(
             source_file=source_file,
             row=row,
@@ -117,15 +151,22 @@ class Findings:
         return len(self.items)
 
     def count(self, action: Action) -> int:
-        """Return how many findings have ``action``."""
-        return sum(1 for f in self.items if f.action == action)
+        """Return how many findings have ``action``, those counted but not kept included."""
+        kept = sum(1 for f in self.items if f.action == action)
+        return kept + sum(n for (_, a, _), n in self.omitted.items() if a == action)
 
     def counts_by_check(self, action: Action) -> dict[str, int]:
-        """Return ``{check: count}`` for findings with ``action``, most frequent first."""
+        """Return ``{check: count}`` for findings with ``action``, most frequent first.
+
+        Findings counted but not kept (``omitted``) are included.
+        """
         counts: dict[str, int] = {}
         for f in self.items:
             if f.action == action:
                 counts[f.check] = counts.get(f.check, 0) + 1
+        for (_, a, check), n in self.omitted.items():
+            if a == action:
+                counts[check] = counts.get(check, 0) + n
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def rejected_rows(self, source_files: set[str] | None = None) -> set[tuple[str, int | None]]:
@@ -141,6 +182,42 @@ class Findings:
         rows = [tuple(getattr(f, c) for c in FINDING_COLUMNS) for f in self.items]
         frame = pd.DataFrame(rows, columns=FINDING_COLUMNS)
         return frame.astype({"row": "Int64"})
+
+
+def omitted_finding(source_file: str, action: Action, check: str, count: int) -> Finding:
+    """Return the one ``rejected.csv`` row that stands for ``count`` findings left out.
+
+    Parameters
+    ----------
+    source_file : str
+        The file the findings are about.
+    action : {"rejected", "flagged", "warning"}
+        Their action; the row has the same, so a filter on it still sees them.
+    check : str
+        Their check; the row's ``column`` names it, its ``check`` is
+        :data:`OMITTED_CHECK`.
+    count : int
+        How many were left out.
+
+    Examples
+    --------
+    >>> print(omitted_finding("pipeline.csv", "rejected", "unknown_site_code", 2500))
+    pipeline.csv: and 2,500 more rejected rows of check unknown_site_code, not listed (rejected.csv lists the first 1,000 of each check; summary.json counts them all)
+    """  # noqa: E501
+    return Finding(
+        source_file=source_file,
+        row=None,
+        site_code=None,
+        column=check,
+        value=str(count),
+        action=action,
+        check=OMITTED_CHECK,
+        reason=(
+            f"and {count:,} more {action} rows of check {check}, not listed (rejected.csv "
+            f"lists the first {MAX_FINDINGS_PER_CHECK:,} of each check; summary.json counts "
+            "them all)"
+        ),
+    )
 
 
 def _text_or_none(value: object) -> str | None:

@@ -23,6 +23,7 @@ from estates.config import load_config
 from estates.io.tables import write_findings
 
 CORPUS = Path(__file__).parent / "bad_inputs"
+BOUNDARIES = Path(__file__).parents[1] / "data" / "boundaries" / "london_boroughs.geojson"
 CASES: list[dict[str, Any]] = tomllib.loads((CORPUS / "cases.toml").read_text("utf-8"))["case"]
 EXPECTS = {"error", "rejected", "flagged", "warning", "kept", "repaired", "escaped", "joined"}
 #: The ``Inputs`` field each file option fills.
@@ -47,7 +48,38 @@ def _generate(kind: str, tmp_path: Path) -> Path:
             f.write(b"site_code,site_name,latitude,longitude\nA1,Big file,51.5,-0.1\n")
             f.truncate(1 << 30)
         return path
+    if kind.startswith(("boundaries_shapefile_", "sites_shapefile_")):
+        return _damaged_shapefile(kind, tmp_path)
     raise AssertionError(f"unknown generator {kind!r}")
+
+
+def _damaged_shapefile(kind: str, tmp_path: Path) -> Path:
+    """Write a real Shapefile, then damage it as a bad copy or a mixed-up export would."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    if kind.startswith("boundaries_"):
+        layer = gpd.read_file(BOUNDARIES)
+    else:
+        layer = gpd.GeoDataFrame(
+            {
+                "site_code": ["RAL01", "RAN01", "RRP03"],
+                "site_name": ["Royal Free Hospital", "Barnet Hospital", "St Ann's Hospital"],
+            },
+            geometry=[Point(527100, 185600), Point(522600, 196700), Point(532000, 189200)],
+            crs="EPSG:27700",
+        )
+    path = tmp_path / f"{kind}.shp"
+    layer.to_file(path, engine="pyogrio")
+    if kind.endswith("_more_shapes"):
+        # The .dbf of an export with fewer rows, beside the full .shp and .shx.
+        fewer = tmp_path / "fewer.shp"
+        layer.iloc[: len(layer) - 2].to_file(fewer, engine="pyogrio")
+        path.with_suffix(".dbf").write_bytes(fewer.with_suffix(".dbf").read_bytes())
+    elif kind.endswith("_truncated"):
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) - 10])
+    return path
 
 
 def _case_path(case: dict[str, Any], tmp_path: Path) -> Path:

@@ -53,7 +53,7 @@ from estates.builder.rows import add_pfi, finish_table, mark_london
 from estates.builder.sinks import FileSink, MemorySink
 from estates.config import Config
 from estates.crs import WGS84
-from estates.findings import Findings
+from estates.findings import MAX_FINDINGS_PER_CHECK, Findings
 from estates.io import bundled
 from estates.io.inputs import iter_site_records, load_eric_sites
 from estates.report.aggregate import aggregate_boroughs
@@ -342,7 +342,8 @@ class _Build:
             None, boroughs_out, target_gbp=target, tallies=totals.tallies
         )
         kept_rows = listed.result()
-        closing = Findings()
+        # One finding per bad pipeline row would grow with the file: keep the first.
+        closing = Findings(max_per_check=MAX_FINDINGS_PER_CHECK)
         progress = None
         if ref.pipeline_records is not None:
             progress = track_progress(

@@ -4,8 +4,15 @@
 size and SHA-256, the options, the estates version), what it ran on (library
 and Python versions), what came out (row counts and, optionally, every output
 file) and when. The *inputs fingerprint* hashes only what determines the
-result -- inputs, options and estates version, not the times -- so that a
-rebuild with unchanged inputs and options can be skipped.
+result -- the inputs' content, options and estates version, not the times and
+not where the files are -- so that a rebuild with unchanged inputs and options
+can be skipped, whatever folder it is run from and wherever estates and its
+bundled data are installed.
+
+The inputs are hashed *before* the build reads them (:func:`describe_inputs`)
+and checked again before it publishes (:func:`check_inputs_unchanged`): a file
+replaced mid-build would otherwise leave a manifest that records the new file
+over outputs made from the old one, and every later run would skip over them.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from estates.errors import ConfigError, DataValidationError, EstatesError
 __all__ = [
     "MANIFEST_NAME",
     "build_manifest",
+    "check_inputs_unchanged",
+    "describe_inputs",
     "hash_file",
     "inputs_fingerprint",
     "is_up_to_date",
@@ -96,6 +105,68 @@ def package_version() -> str:
         return str(version) if version else "unknown"
 
 
+def describe_inputs(inputs: Iterable[Path | str]) -> list[dict[str, Any]]:
+    """Return each input's path, size and SHA-256, for the manifest.
+
+    Call it before the build reads the files, so that the manifest describes
+    the content the build saw; :func:`check_inputs_unchanged` then proves the
+    files did not change while the build read them.
+
+    Parameters
+    ----------
+    inputs : iterable of pathlib.Path or str
+        Every input file, in the order the build reads them; left unchanged.
+        Each path is recorded as given, or relative to the working folder if
+        it is an absolute path under it (for people; the fingerprint ignores
+        paths).
+
+    Returns
+    -------
+    list of dict
+        ``{"path", "size_bytes", "sha256"}`` per file, in order.
+
+    Raises
+    ------
+    DataValidationError
+        If an input file is missing or is not a file.
+    """
+    return [_describe_file(Path(p), display=_display_path(Path(p))) for p in inputs]
+
+
+def check_inputs_unchanged(
+    described: Iterable[Mapping[str, Any]], inputs: Iterable[Path | str]
+) -> None:
+    """Raise unless every input still has the size and SHA-256 it had when described.
+
+    Parameters
+    ----------
+    described : iterable of mapping
+        From :func:`describe_inputs`, taken before the build read the files.
+    inputs : iterable of pathlib.Path or str
+        The same files, in the same order; left unchanged.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the first file that changed, was replaced or was removed since
+        it was described: the build's outputs may mix old and new content, so
+        nothing may be published from them.
+    """
+    for before, given in zip(described, inputs, strict=True):
+        path = Path(given)
+        try:
+            now = _describe_file(path, display=str(before.get("path")))
+        except DataValidationError:
+            now = {}
+        if (now.get("size_bytes"), now.get("sha256")) != (
+            before.get("size_bytes"),
+            before.get("sha256"),
+        ):
+            raise DataValidationError(
+                f"{path} changed while the build read it; nothing was published; run again"
+            )
+
+
 def build_manifest(
     inputs: Iterable[Path | str],
     options: Mapping[str, Any],
@@ -104,6 +175,7 @@ def build_manifest(
     finished: datetime,
     *,
     output_dir: Path | str | None = None,
+    described_inputs: Iterable[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Describe a build: inputs, options, versions, row counts and times.
 
@@ -127,6 +199,10 @@ def build_manifest(
         is listed with its size and SHA-256 under ``"outputs"``; paths are
         relative, with ``/``. Pass the staging folder once everything else is
         written.
+    described_inputs : iterable of mapping, optional
+        The inputs as :func:`describe_inputs` gave them before the build read
+        them; used instead of hashing ``inputs`` again, so the manifest records
+        what the build read.
 
     Returns
     -------
@@ -166,7 +242,11 @@ def build_manifest(
         "manifest_version": MANIFEST_VERSION,
         "estates_version": package_version(),
         "libraries": _library_versions(),
-        "inputs": [_describe_file(Path(p), display=_display_path(Path(p))) for p in inputs],
+        "inputs": (
+            [dict(item) for item in described_inputs]
+            if described_inputs is not None
+            else describe_inputs(inputs)
+        ),
         "options": _jsonable(dict(options), "options"),
         "row_counts": counts,
         "build": {
@@ -185,8 +265,10 @@ def inputs_fingerprint(manifest: Mapping[str, Any]) -> str:
     """Return a SHA-256 over what determines a build's result.
 
     Covers the manifest layout version, the estates version, each input's
-    path, size and hash (in order) and the options; not the times, library
-    versions, row counts or outputs.
+    size and hash (in order) and the options; not the times, library
+    versions, row counts or outputs, and not the inputs' paths: the same
+    files given from another working folder, or bundled files installed
+    elsewhere (an editable install, a wheel), give the same fingerprint.
 
     Parameters
     ----------
@@ -220,7 +302,7 @@ def inputs_fingerprint(manifest: Mapping[str, Any]) -> str:
             "manifest_version": manifest["manifest_version"],
             "estates_version": manifest["estates_version"],
             "inputs": [
-                {"path": item["path"], "size_bytes": item["size_bytes"], "sha256": item["sha256"]}
+                {"size_bytes": item["size_bytes"], "sha256": item["sha256"]}
                 for item in manifest["inputs"]
             ],
             "options": manifest["options"],
@@ -242,7 +324,8 @@ def is_up_to_date(
 
     True only if the previous manifest exists and is readable, its fingerprint
     matches the one these inputs and options give now (same estates version,
-    same files in the same order with the same content, same options), and
+    the same content in the same order, wherever the files are; same options),
+    and
     every output it lists is still present with the same size.
 
     Parameters
@@ -267,7 +350,6 @@ def is_up_to_date(
         If an option value cannot be written to JSON.
     """
     path = Path(previous_manifest_path)
-    paths = [Path(p) for p in inputs]
     current_options = _jsonable(dict(options), "options")
     if not path.is_file():
         log.info("no previous %s; building", MANIFEST_NAME)
@@ -280,11 +362,9 @@ def is_up_to_date(
         return False
 
     # Cheap comparisons first, so a changed file list or size avoids hashing.
-    quick = [(_display_path(p), _file_size(p)) for p in paths]
+    quick = [_file_size(Path(p)) for p in inputs]
     previous_quick = [
-        (item.get("path"), item.get("size_bytes"))
-        for item in previous.get("inputs", [])
-        if isinstance(item, dict)
+        item.get("size_bytes") for item in previous.get("inputs", []) if isinstance(item, dict)
     ]
     current = {
         "manifest_version": MANIFEST_VERSION,
@@ -295,7 +375,7 @@ def is_up_to_date(
     if quick != previous_quick:
         log.info("input files changed since the last build; building")
         return False
-    current["inputs"] = [_describe_file(p, display=_display_path(p)) for p in paths]
+    current["inputs"] = describe_inputs(inputs)
     if inputs_fingerprint(current) != previous_fingerprint:
         log.info("inputs, options or estates version changed since the last build; building")
         return False

@@ -31,6 +31,8 @@ from estates.builder.lock import acquire_lock
 from estates.builder.manifest import (
     MANIFEST_NAME,
     build_manifest,
+    check_inputs_unchanged,
+    describe_inputs,
     is_up_to_date,
     read_manifest,
     write_manifest,
@@ -127,9 +129,30 @@ class BuildOptions:
             files.append(self.config_path)
         return files
 
+    def input_roles(self) -> list[str]:
+        """Name the role of each file of :meth:`input_files`, in the same order."""
+        given = self.inputs
+        roles = ["sites"] * len(given.sites) if given.sites else ["sites", "pfi"]
+        roles.append("boundaries" if given.boundaries else "bundled_boundaries")
+        roles.append("groupings" if given.groupings else "bundled_groupings")
+        roles.extend(["context"] * (len(given.paths()) - len(roles)))
+        optional = ("locations", "land_values", "pipeline")
+        extra = [name for name in optional if getattr(given, name)]
+        if extra:
+            roles[-len(extra) :] = extra
+        if self.config_path is not None:
+            roles.append("config")
+        return roles
+
     def as_manifest(self) -> dict[str, Any]:
-        """Return the options that shape the outputs, as JSON-able values."""
+        """Return the options that shape the outputs, as JSON-able values.
+
+        ``input_roles`` names what each input file is, in the order of
+        :meth:`input_files`: the fingerprint covers the files' content, not
+        their paths, so the same file given as another input is another build.
+        """
         return {
+            "input_roles": self.input_roles(),
             "boundary_code_column": self.inputs.boundary_code_column,
             "boundary_name_column": self.inputs.boundary_name_column,
             "target_gbp": self.target_gbp,
@@ -193,6 +216,8 @@ def build_output_set(options: BuildOptions) -> BuildReport:
                 )
             return report
         started = datetime.now(UTC)
+        # Hashed before the build reads them, checked again before publishing.
+        described = describe_inputs(files)
         previous_set = current_build(out)
         with staged_output(out) as staging:
             result = run_build(
@@ -217,7 +242,9 @@ def build_output_set(options: BuildOptions) -> BuildReport:
                 started,
                 datetime.now(UTC),
                 output_dir=staging,
+                described_inputs=described,
             )
+            check_inputs_unchanged(described, files)
             write_manifest(manifest, safe_child(staging, MANIFEST_NAME))
             publish(out, staging, check=lambda folder: check_output_set(folder, expected))
     counts = result.counts

@@ -5,6 +5,11 @@ table and each part's findings to a sink, in input order. ``estates build``
 writes them straight to ``sites.*`` and ``rejected.csv`` (:class:`FileSink`),
 so the table is never whole in memory; :func:`estates.run` collects them
 (:class:`MemorySink`) to return the table.
+
+Both list at most :data:`~estates.findings.MAX_FINDINGS_PER_CHECK` findings
+per file, action and check, and end with one "and N more" row for each check
+past it, so a file of junk rows gives a ``rejected.csv`` of bounded size; the
+counts (``summary.json``) still hold every finding.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Protocol
 import geopandas as gpd
 import pandas as pd
 
-from estates.findings import Findings
+from estates.findings import MAX_FINDINGS_PER_CHECK, Findings, omitted_finding
 from estates.io.tables import SiteTableWriter, append_csv
 
 
@@ -34,16 +39,45 @@ class Sink(Protocol):
 
 
 class _FindingCounts:
-    def __init__(self) -> None:
+    """Count every finding; pass on the first ``limit`` per file, action and check."""
+
+    def __init__(self, limit: int = MAX_FINDINGS_PER_CHECK) -> None:
         self.rows = 0
+        self.limit = limit
         self.by_check: dict[str, Counter[str]] = {
             a: Counter() for a in ("rejected", "flagged", "warning")
         }
+        self._listed: Counter[tuple[str, str, str]] = Counter()
+        self._omitted: Counter[tuple[str, str, str]] = Counter()
 
-    def count(self, findings: Findings) -> None:
-        self.rows += len(findings)
+    def take(self, findings: Findings) -> Findings:
+        """Count ``findings`` and return those to list, in order."""
+        listed = Findings()
         for f in findings:
             self.by_check[f.action][f.check] += 1
+            key: tuple[str, str, str] = (f.source_file, f.action, f.check)
+            if self._listed[key] < self.limit:
+                self._listed[key] += 1
+                listed.items.append(f)
+            else:
+                self._omitted[key] += 1
+        for key, n in findings.omitted.items():
+            self.by_check[key[1]][key[2]] += n
+            self._omitted[key] += n
+        self.rows += len(listed)
+        return listed
+
+    def tail(self) -> Findings:
+        """Return one "and N more" finding per file, action and check that was cut short."""
+        tail = Findings(
+            [
+                omitted_finding(source, action, check, n)  # type: ignore[arg-type]
+                for (source, action, check), n in self._omitted.items()
+            ]
+        )
+        self._omitted.clear()
+        self.rows += len(tail)
+        return tail
 
 
 class FileSink:
@@ -65,15 +99,17 @@ class FileSink:
         self._writer.write(sites)
 
     def write_findings(self, findings: Findings) -> None:
-        """Append ``findings`` to ``rejected.csv``; keep only their counts."""
-        if not len(findings):
-            return
-        append_csv(findings.to_frame(), self._findings, header=False)
-        self.counts.count(findings)
+        """Append ``findings`` (the first of each check) to ``rejected.csv``; count them all."""
+        listed = self.counts.take(findings)
+        if len(listed):
+            append_csv(listed.to_frame(), self._findings, header=False)
 
     def close(self) -> None:
-        """Finish the site files and close ``rejected.csv``."""
+        """Finish the site files; end ``rejected.csv`` with the "and N more" rows."""
         self._writer.close()
+        tail = self.counts.tail()
+        if len(tail):
+            append_csv(tail.to_frame(), self._findings, header=False)
         self._findings.close()
 
     def abandon(self) -> None:
@@ -94,12 +130,12 @@ class MemorySink:
         self._parts.append(sites)
 
     def write_findings(self, findings: Findings) -> None:
-        """Keep ``findings``."""
-        self.findings.extend(findings)
-        self.counts.count(findings)
+        """Keep ``findings`` (the first of each check); count them all."""
+        self.findings.extend(self.counts.take(findings))
 
     def close(self) -> None:
-        """Nothing to finish."""
+        """Add the "and N more" findings."""
+        self.findings.extend(self.counts.tail())
 
     def abandon(self) -> None:
         """Nothing to close."""

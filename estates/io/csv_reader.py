@@ -72,6 +72,7 @@ def read_csv_text(
     name = path.name
     _read_bytes(path, max_bytes=max_bytes, check_only=True)
     _check_header_first(path, required)
+    _check_field_lengths_first(path, required)
     raw = _read_bytes(path, max_bytes=max_bytes)
     text = _decode(raw, name, findings)
     if not text.strip():
@@ -197,6 +198,45 @@ def _check_header_first(path: Path, required: tuple[str, ...]) -> None:
         return
     delimiter = _sniff_delimiter(line, required)
     _check_header([h.strip() for h in line.split(delimiter)], path.name, required)
+
+
+#: Files above this size have their cell lengths checked by streaming before the whole read.
+_STREAM_CHECK_BYTES = 8 * 1024**2
+_STREAM_PIECE_CHARS = 64 * 1024
+
+
+def _check_field_lengths_first(path: Path, required: tuple[str, ...]) -> None:
+    """Refuse a large CSV with an overlong cell by streaming it, before it is held whole.
+
+    A quote left open makes one cell of the rest of the file: read whole, a
+    200 MB file costs gigabytes before the ``csv`` module meets the cell
+    limit. Streamed, the same error comes at the limit, in bounded memory.
+    Only that error is raised here; any other problem is left to the full
+    read, which reports it in the same words as for a small file.
+    """
+    try:
+        if path.stat().st_size <= _STREAM_CHECK_BYTES:
+            return
+        with path.open("rb") as handle:
+            head = handle.read(_HEADER_PEEK_BYTES)
+    except OSError:
+        return  # the full read reports it
+    end = head.find(b"\n")
+    line = head[: end if end >= 0 else len(head)].decode("utf-8-sig", errors="replace")
+    delimiter = _sniff_delimiter(line.rstrip("\r"), required)
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+            # Lines of at most 64 KiB: a line can be the whole file. A piece
+            # ending mid-line only splits an unquoted cell (shorter, never longer);
+            # a quoted cell continues across pieces, so its length is exact.
+            pieces = iter(lambda: handle.readline(_STREAM_PIECE_CHARS), "")
+            for _row in csv.reader(pieces, delimiter=delimiter, strict=True):
+                pass
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise _csv_error(path.name, exc) from exc
+    except (OSError, ValueError):
+        return
 
 
 def _csv_error(name: str, exc: csv.Error) -> DataValidationError:

@@ -37,6 +37,7 @@ from estates.render.columns import (
 )
 from estates.render.selection import best_of, on_some_page
 from estates.report.headline import value_range
+from estates.stages.validate import PAGE_TEXT_COLUMNS, shorten_for_page
 from estates.style import CONTEXT_KINDS
 
 if TYPE_CHECKING:
@@ -250,6 +251,10 @@ def prepare_sites(
         "subregion", "pilots", "located_by", "join_method", "valuation_method",
         "valuation_source", "quality_flags",
     )}  # fmt: skip
+    # A text of 300 MB must not become a page of 300 MB: the tables keep it whole,
+    # validation flagged it (long_text), the page shows its start and an ellipsis.
+    for column in PAGE_TEXT_COLUMNS:
+        txt[column] = [shorten_for_page(v) for v in txt[column]]
     pfi_raw = sub["pfi"].astype("boolean")
     pfi = [None if v is pd.NA else int(bool(v)) for v in pfi_raw.tolist()]
 

@@ -34,6 +34,27 @@ class KnownKeys:
     first_seen: Mapping[str, tuple[str, int]] = field(default_factory=dict)
 
 
+#: Characters of a text the maps show; longer ones end in an ellipsis there (tables keep them).
+MAX_PAGE_TEXT = 200
+#: Text columns the maps show, checked against :data:`MAX_PAGE_TEXT`.
+PAGE_TEXT_COLUMNS = ("site_name", "site_type", "trust_name")
+
+
+def shorten_for_page(text: str, limit: int = MAX_PAGE_TEXT) -> str:
+    """Return ``text`` cut to ``limit`` characters, the last an ellipsis, if it is longer.
+
+    Examples
+    --------
+    >>> shorten_for_page("Royal Free Hospital")
+    'Royal Free Hospital'
+    >>> shorten_for_page("x" * 250)[-3:], len(shorten_for_page("x" * 250))
+    ('xx…', 200)
+    """
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
+
+
 def add_flag(flags: pd.Series, mask: pd.Series | np.ndarray, text: str) -> pd.Series:
     """Return ``flags`` with ``text`` appended (``;``-separated) where ``mask`` holds."""
     out = flags.copy()
@@ -81,6 +102,7 @@ def validate_records(
     reject |= _check_codes(out, findings, known.first_seen if known else {})
     reject |= _check_land(out, config, findings)
     out["quality_flags"] = _flag_implausible_land(out, config, findings)
+    out["quality_flags"] = _flag_long_text(out, findings)
     reject |= _check_latlon(out, findings)
     reject |= _check_easting_northing(out, findings)
     kept = out.loc[~reject].drop(
@@ -268,6 +290,33 @@ def _flag_implausible_land(
             value=owned[i],
         )
     return add_flag(flags, implausible, "implausible_land_area")
+
+
+def _flag_long_text(out: pd.DataFrame, findings: Findings) -> pd.Series:
+    """Flag texts the maps will shorten, so the shortening is on record."""
+    flags = out["quality_flags"]
+    long_any = np.zeros(len(out), dtype=bool)
+    for column in PAGE_TEXT_COLUMNS:
+        if column not in out:
+            continue
+        lengths = out[column].astype("string").str.len().fillna(0).to_numpy(dtype=int)
+        too_long = lengths > MAX_PAGE_TEXT
+        for i in np.flatnonzero(too_long):
+            rec = out.iloc[i]
+            src, row = _where(rec)
+            findings.add(
+                src,
+                row,
+                f"{column} is {lengths[i]:,} characters; the maps show its first "
+                f"{MAX_PAGE_TEXT - 1} and an ellipsis, the tables keep it whole",
+                action="flagged",
+                check="long_text",
+                site_code=rec["site_code"],
+                column=column,
+                value=shorten_for_page(str(rec[column]), 60),
+            )
+        long_any |= too_long
+    return add_flag(flags, long_any, "long_text")
 
 
 def _number_problem(text: str) -> str:

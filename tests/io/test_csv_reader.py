@@ -257,3 +257,26 @@ def test_a_file_of_one_ctrl_z_reads_the_same_whole_and_in_chunks(write) -> None:
     with pytest.raises(DataValidationError) as chunked:
         list(iter_csv_text(path, Findings(), chunk_rows=2))
     assert str(whole.value) == str(chunked.value)
+
+
+def test_a_quote_left_open_in_a_large_file_fails_without_holding_the_file(tmp_path):
+    import tracemalloc
+
+    from estates.io.csv_reader import read_csv_text
+
+    path = tmp_path / "sites.csv"
+    with path.open("w", encoding="utf-8") as f:
+        f.write('site_code,site_name,latitude,longitude\nRAL01,"Royal Free Hospital')
+        block = "x" * 1_000_000
+        for _ in range(24):
+            f.write(block)
+        f.write('",51.553,-0.165\n')
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataValidationError, match="a field is longer than 131,072"):
+            read_csv_text(path, Findings(), required=("site_code",))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Read whole, the 24 MB file alone is 24 MB as bytes and again as text.
+    assert peak < 8_000_000, f"{peak:,} bytes"

@@ -1,0 +1,104 @@
+"""A file of junk rows gives a bounded ``rejected.csv``: the first of each check, then a count.
+
+Every finding is still counted in ``summary.json``; ``rejected.csv`` lists the
+first :data:`~estates.findings.MAX_FINDINGS_PER_CHECK` per file, action and
+check, then one ``more_not_listed`` row saying how many were left out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+
+from estates.builder.engine import run_build
+from estates.builder.pipeline import Inputs
+from estates.builder.runner import BuildOptions, build_output_set
+from estates.builder.sinks import MemorySink
+from estates.config import Config
+from estates.findings import MAX_FINDINGS_PER_CHECK, OMITTED_CHECK, Findings
+from estates.logs import reset_logging
+
+JUNK_ROWS = 2_500
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> Iterator[None]:
+    yield
+    reset_logging()
+
+
+@pytest.fixture
+def junk_pipeline(tmp_path):
+    """One real site at a real stage, then rows whose site codes are not in the table."""
+    path = tmp_path / "pipeline.csv"
+    rows = ["site_code,stage,receipts_gbp,date", "RRP03,identified,,2018-04-01"]
+    rows += [f"JUNK{i:06d},identified,,2018-04-01" for i in range(JUNK_ROWS)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_findings_keep_the_first_of_each_check_and_count_the_rest():
+    findings = Findings(max_per_check=3)
+    for row in range(2, 12):
+        findings.add("p.csv", row, "bad", action="rejected", check="unknown_site_code")
+    findings.add("p.csv", 20, "blank", action="rejected", check="blank_site_code")
+    findings.add("q.csv", 2, "bad", action="rejected", check="unknown_site_code")
+    assert [f.row for f in findings if f.check == "unknown_site_code"] == [2, 3, 4, 2]
+    assert findings.omitted == {("p.csv", "rejected", "unknown_site_code"): 7}
+    assert findings.count("rejected") == 12
+    assert findings.counts_by_check("rejected") == {"unknown_site_code": 11, "blank_site_code": 1}
+    unlimited = Findings()
+    for row in range(5000):
+        unlimited.add("p.csv", row, "bad", action="flagged", check="x")
+    assert len(unlimited) == 5000
+
+
+def test_a_junk_pipeline_gives_a_bounded_rejected_csv_and_counts_every_row(tmp_path, junk_pipeline):
+    out = tmp_path / "maps"
+    build_output_set(BuildOptions(out=out, inputs=Inputs(pipeline=junk_pipeline), maps=False))
+    rejected = pd.read_csv(out / "rejected.csv", dtype=str, keep_default_na=False)
+    unknown = rejected[rejected["check"] == "unknown_site_code"]
+    assert len(unknown) == MAX_FINDINGS_PER_CHECK
+    assert unknown["row"].astype(int).tolist() == list(range(3, 3 + MAX_FINDINGS_PER_CHECK))
+    more = rejected[rejected["check"] == OMITTED_CHECK]
+    assert len(more) == 1
+    tail = more.iloc[0]
+    assert tail["source_file"] == "pipeline.csv"
+    assert tail["column"] == "unknown_site_code"
+    assert tail["action"] == "rejected"
+    assert int(tail["value"]) == JUNK_ROWS - MAX_FINDINGS_PER_CHECK
+    assert "and 1,500 more rejected rows of check unknown_site_code" in tail["reason"]
+    assert rejected.index[-1] == more.index[0]  # the count comes last
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    text = json.dumps(summary)
+    assert '"unknown_site_code": 2500' in text
+
+
+def test_site_findings_are_capped_across_parts(tmp_path):
+    sites = tmp_path / "sites.csv"
+    lines = ["site_code,site_name,latitude,longitude"]
+    lines += [f"S{i:05d},Site {i},151.5,-0.1" for i in range(1_500)]
+    lines.append("RAL01,Royal Free Hospital,51.553,-0.165")
+    sites.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    sink = MemorySink()
+    result = run_build(Inputs(sites=(sites,)), config=Config(), sink=sink, chunk_rows=400)
+    assert result.counts["records_rejected"] == 1_500
+    counted = result.counts["rejected_by_check"]
+    listed: dict[str, int] = {}
+    omitted: dict[str, int] = {}
+    for finding in result.findings:
+        if finding.action != "rejected":
+            continue
+        if finding.check == OMITTED_CHECK:
+            omitted[str(finding.column)] = int(finding.value or 0)
+        else:
+            listed[finding.check] = listed.get(finding.check, 0) + 1
+    capped = [check for check, n in counted.items() if n > MAX_FINDINGS_PER_CHECK]
+    assert capped, counted
+    for check, n in counted.items():
+        assert listed[check] == min(n, MAX_FINDINGS_PER_CHECK)
+        assert listed[check] + omitted.get(check, 0) == n
+    assert result.rejected_rows == len(result.findings)
