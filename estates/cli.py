@@ -59,7 +59,7 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
             multiple=True,
             metavar="FILE",
             help="Your site records (CSV, GeoPackage, GeoJSON, GeoParquet or Shapefile) "
-            "instead of the bundled ERIC 2016/17 sites. Repeatable.",
+            "instead of the bundled ERIC returns. Repeatable.",
         ),
         click.option(
             "--boundaries",
@@ -208,12 +208,29 @@ def main(ctx: click.Context, quiet: bool, log_format: str, show_traceback: bool)
     help="Read the site files N rows at a time, with memory bounded by N, not by the "
     "files (done anyway, 200,000 rows at a time, when they exceed 256 MiB).",
 )
+@click.option(
+    "--year",
+    metavar="YYYY/YY",
+    help="The ERIC year the site table shows, e.g. 2016/17 (default: the latest return; "
+    "every year is still reconciled and compared).",
+)
+@click.option(
+    "--eric",
+    "eric",
+    multiple=True,
+    metavar="FILE[:YYYY/YY]",
+    help="An ERIC site return (CSV with the source's headers) adding a year or replacing "
+    "the bundled one of its year; the year is read from the file if not given. Repeatable.",
+)
 @click.pass_context
 def build(ctx: click.Context, out: Path, **kw: Any) -> None:
     """Build the site table, maps and summary into --out (default maps/)."""
+    from dataclasses import replace
+
     from estates.builder.runner import BuildOptions, build_output_set
 
-    inputs = _inputs(kw)
+    year, eric = kw.pop("year"), tuple(kw.pop("eric") or ())
+    inputs = replace(_inputs(kw), year=year, eric=eric)
 
     def go() -> int:
         options = BuildOptions(out=out, inputs=inputs, **kw)
