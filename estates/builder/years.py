@@ -101,6 +101,7 @@ class EricYears:
         """
         mask = self.located["eric_year"].astype(str).eq(self.headline).to_numpy()
         rows = self.located.loc[mask, _RECORD_COLUMNS(self.located)].reset_index(drop=True)
+        rows["postcode_normalised"] = rows["postcode_normalised"].astype("string")
         return add_comparison(rows, self.located, previous=self.previous)
 
 
@@ -319,7 +320,7 @@ def _quality(  # noqa: PLR0917 - the parts of one check, passed through
             if year == headline:
                 reason = (
                     f"one place reported by {group['trust_code'].nunique()} trusts in {year}: "
-                    f"{members} (matched by {';'.join(sorted(set(group['matched_by'])))}); "
+                    f"{members} (matched by {_matched(group['matched_by'])}); "
                     "each row is counted in the totals as the return gives it, so land may be "
                     "counted twice or be two trusts' separate parcels"
                 )
@@ -330,8 +331,8 @@ def _quality(  # noqa: PLR0917 - the parts of one check, passed through
     trusts = out["trust_code"].astype("string").fillna("")
     for change in trust_changes.itertuples(index=False):
         absent = set(str(change.years_absent).split(";"))
-        if not (absent & compared):
-            continue
+        if not 0 < len(absent & compared) < len(compared):
+            continue  # present in both compared years, or in neither
         receivers = [t for t in str(change.sites_moved_to).split(";") if t]
         last_year = str(change.years_present).split(";")[-1]
         hit = years.eq(headline) & trusts.isin([change.trust_code, *receivers])
@@ -355,6 +356,10 @@ def _quality(  # noqa: PLR0917 - the parts of one check, passed through
         )
     out["quality_flags"] = add_flag(flags, mask, "trust_changed")
     return out
+
+
+def _matched(values: pd.Series) -> str:
+    return ";".join(sorted({m for v in values.astype(str) for m in v.split(";") if m}))
 
 
 def _add(
@@ -413,7 +418,8 @@ def site_years_table(located: pd.DataFrame) -> gpd.GeoDataFrame:
     skip = {"easting", "northing", "borough_distance_m", "geometry"}
     rest = [c for c in located.columns if c not in leading and c not in skip]
     out = pd.DataFrame(located[[*leading, *rest]]).reset_index(drop=True)
-    for column in ("site_type", "trust_code", "trust_name", "postcode", "tenure"):
+    text = ("site_type", "trust_code", "trust_name", "postcode", "postcode_normalised", "tenure")
+    for column in text:
         if column in out:
             out[column] = out[column].astype("string")
     has = out["longitude"].notna().to_numpy()
