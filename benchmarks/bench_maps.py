@@ -45,7 +45,7 @@ from browser import CHROMIUM_ARGS
 from estates.io.bundled import context_site_paths, groupings_path
 from estates.io.inputs import load_boroughs as estates_load_boroughs
 from estates.io.inputs import load_groupings
-from estates.render import maps
+from estates.render import maps, page, payload
 from estates.report.aggregate import aggregate_boroughs
 from estates.stages.tag import tag_groupings
 
@@ -188,19 +188,19 @@ def summary_for(sites: gpd.GeoDataFrame) -> dict[str, Any]:
 
 def build_london(sites, boroughs, context, summary) -> str:
     """Prepare the data and return london.html, as ``render_maps`` does."""
-    names = maps._names_from_summary(summary)
-    b = maps._prepare_boroughs(boroughs, names)
-    s = maps._prepare_sites(sites, names)
-    c = maps._prepare_context(context)
-    view = maps._View(
+    names = payload.names_from_summary(summary)
+    b = payload.prepare_boroughs(boroughs, names)
+    s = payload.prepare_sites(sites, names)
+    c = payload.prepare_context(context)
+    view = page.View(
         map_id="london",
         title="Unused NHS land in London",
         subtitle="",
-        bounds=maps._bounds(b.frame),
+        bounds=page.bounds(b.frame),
         focus_pilot=None,
         with_list=False,
     )
-    return maps._build_map(
+    return page.build_map(
         view,
         s,
         b,

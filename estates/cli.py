@@ -9,6 +9,7 @@ Exit codes (also in ``estates --help``):
 3      the output folder is locked by another run (see ``--wait``)
 4      published, but more records were rejected than ``--max-rejected``
 130    interrupted (Ctrl-C); nothing was published
+143    terminated (SIGTERM); nothing was published
 141    stdout was closed by its reader (``| head``); the work itself finished
 =====  ==========================================================
 """
@@ -18,7 +19,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -29,10 +32,22 @@ import click
 from estates import errors
 from estates.builder.diff import DEFAULT_TOLERANCE_GBP, DEFAULT_TOLERANCE_HA
 from estates.builder.pipeline import Inputs
-from estates.console import progress
+from estates.console import progress, terminal_text
 from estates.logs import LOG_FORMATS, configure_logging
 
 log = logging.getLogger("estates")
+
+#: Exit code after SIGTERM (128 + 15), as shells report it.
+EXIT_TERMINATED = 143
+
+
+class _Terminated(BaseException):
+    """Raised in the main thread on SIGTERM, so every ``finally`` (staging, lock) runs."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
 
 #: Exit code when stdout's reader closes the pipe (128 + SIGPIPE), as shells report it.
 EXIT_BROKEN_PIPE = 141
@@ -238,16 +253,17 @@ def build(ctx: click.Context, out: Path, **kw: Any) -> None:
         with progress("starting the build", enabled=show):
             report = build_output_set(options)
         if report.status == "up_to_date":
-            click.echo(report.message)
+            click.echo(terminal_text(report.message))
             return report.exit_code
         counts = report.counts
+        shown = terminal_text(str(out))
         click.echo(
-            f"published {len(report.files)} files to {out}/: {counts['records_kept']} sites "
+            f"published {len(report.files)} files to {shown}/: {counts['records_kept']} sites "
             f"({counts['records_in']} records in = {counts['records_kept']} kept + "
-            f"{counts['records_rejected']} rejected); open {out / 'index.html'}"
+            f"{counts['records_rejected']} rejected); open {shown}/index.html"
         )
         for line in report.headline:
-            click.echo(line)
+            click.echo(terminal_text(line))
         if report.message:
             _echo_err(ctx, report.message, prefix="", exit_code=report.exit_code)
         return report.exit_code
@@ -279,7 +295,7 @@ def validate(ctx: click.Context, as_json: bool, **kw: Any) -> None:
             for action in ("rejected", "flagged", "warning"):
                 for finding in result.findings:
                     if finding.action == action:
-                        click.echo(f"{action}: {finding}")
+                        click.echo(terminal_text(f"{action}: {finding}"))
         return errors.EXIT_OK
 
     ctx.exit(_guarded(ctx, go))
@@ -355,7 +371,7 @@ def diff(
 
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("source", type=click.Path(path_type=Path, dir_okay=False))
-@click.argument("target", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("target", type=click.Path(path_type=Path))
 @click.option(
     "--boundaries",
     type=_FILE,
@@ -379,30 +395,67 @@ def join(
     SOURCE is a CSV (latitude/longitude or easting/northing columns) or a
     GeoParquet file of points, read in chunks so it may be larger than memory.
     TARGET gets every input column plus borough_code, borough_name,
-    join_method and borough_distance_m.
+    join_method, borough_distance_m and join_problem.
+
+    A bad row (a coordinate that is not a number, too many fields, a
+    geometry that is not a point or not valid WKB, latitude and longitude
+    swapped) does not stop the file: it gets no borough, its reason goes in
+    join_problem after its row number (CSV: line, header = 1), and the first
+    ones are listed here. TARGET is written to a temporary file beside it
+    and renamed when complete, so an error, Ctrl-C or SIGTERM leaves no
+    partial file; it may not be SOURCE, a folder or a device.
     """
-    from estates.builder.join_file import join_file
+    from estates.builder.join_file import join_file, sigterm_exits
     from estates.io.inputs import load_boroughs
 
     def go() -> int:
         if not source.is_file():
             msg = f"{source}: no such file"
             raise errors.DataValidationError(msg)
-        counts = join_file(source, target, load_boroughs(boundaries), chunk_rows=chunk_rows)
+        with sigterm_exits():
+            counts = join_file(source, target, load_boroughs(boundaries), chunk_rows=chunk_rows)
         click.echo(
             f"wrote {counts['rows']:,} rows to {target}: {counts['within']:,} within a borough, "
             f"{counts['nearest']:,} nearest (river bank), {counts['outside']:,} outside London, "
-            f"{counts['not_located']:,} without coordinates"
+            f"{counts['not_located']:,} without coordinates, {counts['problems']:,} not joined"
         )
+        if counts["problems"]:
+            more = counts["problems"] - len(counts["first_problems"])
+            click.echo(
+                f"{counts['problems']:,} row(s) not joined (no borough; reason in join_problem):",
+                err=True,
+            )
+            for problem in counts["first_problems"]:
+                click.echo(f"  {problem}", err=True)
+            if more:
+                click.echo(f"  ... and {more:,} more", err=True)
         return errors.EXIT_OK
 
     ctx.exit(_guarded(ctx, go))
 
 
 def _guarded(ctx: click.Context, work: Callable[[], int]) -> int:
-    """Run ``work``; turn expected errors into one line and an exit code."""
+    """Run ``work``; turn expected errors into one line and an exit code.
+
+    SIGTERM (a service stop, a cron timeout) unwinds like Ctrl-C: the
+    staging folder is removed and the lock released before exit code 143.
+    """
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        return _run_guarded(ctx, work)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run_guarded(ctx: click.Context, work: Callable[[], int]) -> int:
     try:
         return work()
+    except _Terminated:
+        _echo_err(ctx, "terminated; nothing was published", prefix="", exit_code=EXIT_TERMINATED)
+        return EXIT_TERMINATED
     except errors.EstatesError as exc:
         _echo_err(ctx, str(exc), exit_code=exc.exit_code)
         if ctx.obj and ctx.obj.get("traceback"):
@@ -416,17 +469,30 @@ def _guarded(ctx: click.Context, work: Callable[[], int]) -> int:
         # done; stop writing, quietly, with the shell's code for a closed pipe.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
-    except Exception as exc:
-        _echo_err(
-            ctx,
-            f"internal error: {type(exc).__name__}: {exc}. This is a bug; "
-            "please report it with the command you ran (--traceback shows details)",
-            prefix="",
-            exit_code=errors.EXIT_INTERNAL,
-        )
+    except OSError as exc:
+        operator = errors.classify_os_error(exc)
+        if operator is None:
+            return _internal_error(ctx, exc)
+        _echo_err(ctx, str(operator), exit_code=operator.exit_code)
         if ctx.obj and ctx.obj.get("traceback"):
             traceback.print_exc()
-        return errors.EXIT_INTERNAL
+        return operator.exit_code
+    except Exception as exc:
+        return _internal_error(ctx, exc)
+
+
+def _internal_error(ctx: click.Context, exc: BaseException) -> int:
+    """Report an unexpected exception as the bug it is; return :data:`errors.EXIT_INTERNAL`."""
+    _echo_err(
+        ctx,
+        f"internal error: {type(exc).__name__}: {exc}. This is a bug; "
+        "please report it with the command you ran (--traceback shows details)",
+        prefix="",
+        exit_code=errors.EXIT_INTERNAL,
+    )
+    if ctx.obj and ctx.obj.get("traceback"):
+        traceback.print_exc()
+    return errors.EXIT_INTERNAL
 
 
 def _echo_err(ctx: click.Context, message: str, *, exit_code: int, prefix: str = "error: ") -> None:
@@ -438,7 +504,7 @@ def _echo_err(ctx: click.Context, message: str, *, exit_code: int, prefix: str =
     if ctx.obj and ctx.obj.get("log_format") == "json":
         log.error(message, extra={"exit_code": exit_code})
     else:
-        click.echo(f"estates: {prefix}{message}", err=True)
+        click.echo(f"estates: {prefix}{terminal_text(message)}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

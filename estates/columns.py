@@ -15,7 +15,12 @@ _DICTIONARY = Path(__file__).with_name("columns.toml")
 
 @dataclass(frozen=True)
 class Column:
-    """One documented output column."""
+    """One documented output column.
+
+    ``type`` is one of ``string``, ``float``, ``integer``, ``boolean``
+    (:mod:`estates.schema` maps each to its pandas, Arrow and GeoPackage
+    type); ``on_map`` is True for the columns the web map's site payload carries.
+    """
 
     name: str
     type: str
@@ -23,6 +28,7 @@ class Column:
     meaning: str
     source: str
     derivation: str
+    on_map: bool = False
 
 
 def load_columns(path: Path = _DICTIONARY) -> list[Column]:

@@ -9,6 +9,8 @@ out in ``estates/default_config.toml`` (kept equal to this module by a test).
 from __future__ import annotations
 
 import math
+import os
+import stat
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -159,6 +161,25 @@ class Config:
 
 _SECTIONS = {"validation": ValidationConfig, "score": ScoreConfig, "valuation": ValuationConfig}
 
+#: Largest config file read, in bytes: the defaults take about 2 KiB.
+MAX_CONFIG_BYTES = 1024**2
+
+#: Upper bounds of numeric settings, with the reason they are sane: a weight
+#: of 1e308 overflows the score to 0 everywhere, and no London site is larger
+#: than London.
+_MAXIMA: dict[tuple[str, str], float] = {
+    ("validation", "nearest_within_m"): 10_000.0,  # 10 km: further is another borough
+    ("validation", "max_land_to_floor_ratio"): 1e6,
+    ("validation", "max_site_land_ha"): 160_000.0,  # Greater London is about 157,000 ha
+    ("validation", "max_csv_bytes"): float(1 << 40),  # 1 TiB
+    ("score", "weight_value"): 1e6,  # only the ratios of the three weights matter
+    ("score", "weight_share"): 1e6,
+    ("score", "weight_backlog"): 1e6,
+    ("score", "penalty_pfi"): 1.0,  # the score lies in [0, 1]
+    ("score", "penalty_quality"): 1.0,
+    ("valuation", "target_gbp"): 1e15,  # a thousand trillion pounds
+}
+
 
 def load_config(path: Path | None = None, **overrides: Any) -> Config:
     """Return the default :class:`Config`, updated from a TOML file and overrides.
@@ -189,11 +210,7 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
     data: dict[str, dict[str, Any]] = {}
     if path is not None:
         try:
-            with Path(path).open("rb") as fh:
-                data = tomllib.load(fh)
-        except FileNotFoundError as exc:
-            msg = f"{path}: no such config file"
-            raise ConfigError(msg) from exc
+            data = tomllib.loads(_read_config_text(Path(path)))
         except tomllib.TOMLDecodeError as exc:
             msg = f"{path}: not valid TOML ({exc})"
             raise ConfigError(msg) from exc
@@ -220,6 +237,40 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
     return config
 
 
+def _read_config_text(path: Path) -> str:
+    """Return a config file's text, read only from a regular file of bounded size.
+
+    ``--config /dev/zero`` would grow without end and a FIFO would block the
+    run forever, so anything but a regular file is refused before it is
+    opened, and at most :data:`MAX_CONFIG_BYTES` are read.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError as exc:
+        msg = f"{path}: no such config file"
+        raise ConfigError(msg) from exc
+    except OSError as exc:
+        msg = f"{path}: cannot read the config file ({exc.strerror})"
+        raise ConfigError(msg) from exc
+    if not stat.S_ISREG(info.st_mode):
+        msg = f"{path}: not a regular file; --config takes a TOML file"
+        raise ConfigError(msg)
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        msg = f"{path}: cannot read the config file ({exc.strerror})"
+        raise ConfigError(msg) from exc
+    if len(raw) > MAX_CONFIG_BYTES:
+        msg = f"{path}: over the {MAX_CONFIG_BYTES // 1024} KiB limit for a config file"
+        raise ConfigError(msg)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        msg = f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})"
+        raise ConfigError(msg) from exc
+
+
 def _coerce(section: str, name: str, value: Any, default: Any) -> Any:
     if isinstance(default, bool) or isinstance(value, bool):
         ok = isinstance(value, bool) and isinstance(default, bool)
@@ -241,9 +292,13 @@ def _coerce(section: str, name: str, value: Any, default: Any) -> Any:
 
 def _positive(obj: object, name: str, *, allow_zero: bool = False) -> None:
     value = getattr(obj, name)
+    section = type(obj).__name__.removesuffix("Config").lower()
     bad = not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero)
     if bad:
-        section = type(obj).__name__.removesuffix("Config").lower()
         need = "zero or more" if allow_zero else "more than zero"
         msg = f"config [{section}] {name} = {value!r} must be {need}"
+        raise ConfigError(msg)
+    most = _MAXIMA.get((section, name))
+    if most is not None and value > most:
+        msg = f"config [{section}] {name} = {value!r} must be at most {most:g}"
         raise ConfigError(msg)

@@ -9,12 +9,39 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 from collections.abc import Iterator
 
 from rich.console import Console
+from rich.markup import escape
+
+__all__ = ["progress", "terminal_text"]
 
 _LOGGER = logging.getLogger("estates")
+
+#: C0 and C1 control characters, DEL, and the Unicode line and bidi controls that
+#: can move the cursor, rewrite a line or reorder what a terminal shows.
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_text(text: str) -> str:
+    r"""Return ``text`` safe to print on one terminal line.
+
+    Control characters (ESC, CR, LF, NUL, bidi overrides, ...) come from
+    users' files and option values; printed raw they can clear the screen,
+    overwrite a line or forge a second message. Each is shown as its Python
+    escape instead, so the text stays readable and nothing reaches the
+    terminal as a command.
+
+    Examples
+    --------
+    >>> terminal_text("NCL\x1b[2J\rdone\n")
+    'NCL\\x1b[2J\\rdone\\n'
+    >>> terminal_text("Barking & Dagenham")
+    'Barking & Dagenham'
+    """
+    return _CONTROL_RE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 class _StatusHandler(logging.Handler):
@@ -26,7 +53,8 @@ class _StatusHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self._status.update(f"[bold]estates[/bold]: {record.getMessage()}")  # type: ignore[attr-defined]
+            text = escape(terminal_text(record.getMessage()))
+            self._status.update(f"[bold]estates[/bold]: {text}")  # type: ignore[attr-defined]
         except Exception:  # a display must never break a build
             self.handleError(record)
 
@@ -48,7 +76,8 @@ def progress(title: str, *, enabled: bool | None = None) -> Iterator[None]:
         yield
         return
     console = Console(stderr=True)
-    with console.status(f"[bold]estates[/bold]: {title}", spinner="dots") as status:
+    first = escape(terminal_text(title))
+    with console.status(f"[bold]estates[/bold]: {first}", spinner="dots") as status:
         handler = _StatusHandler(status)
         _LOGGER.addHandler(handler)
         try:

@@ -8,6 +8,9 @@ other exception is a bug and exits with :data:`EXIT_INTERNAL`.
 
 from __future__ import annotations
 
+import errno
+import os
+
 #: The run succeeded.
 EXIT_OK = 0
 #: Internal error: a bug. The message asks the user to report it.
@@ -42,3 +45,54 @@ class LockedError(EstatesError):
     """Another ``estates build`` holds the output folder."""
 
     exit_code = EXIT_LOCKED
+
+
+class OperatorError(EstatesError):
+    """The system refused an operation for a reason the operator can fix.
+
+    A full disk, a read-only or permission-denied folder, a path that is too
+    long: not a bug in ``estates``, so it exits with :data:`EXIT_BAD_INPUT`
+    and one line naming the path and the fix.
+    """
+
+
+#: errno values that mean the operator's environment, not the tool, is at fault,
+#: with the fix the message suggests.
+_OPERATOR_ERRNOS: dict[int, str] = {
+    errno.ENOSPC: "free some space or choose another --out",
+    errno.EDQUOT: "free some space or raise the quota",
+    errno.ENAMETOOLONG: "use a shorter path",
+    errno.EACCES: "check the permissions or choose another path",
+    errno.EPERM: "check the permissions or choose another path",
+    errno.EROFS: "the filesystem is read-only; choose another --out",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; fix the path",
+    errno.EISDIR: "the path is a folder; name a file",
+    errno.ENOENT: "check that the path exists",
+    errno.ELOOP: "the path has a loop of symbolic links; fix the path",
+    errno.EMFILE: "too many open files; raise the limit (ulimit -n)",
+    errno.EXDEV: "keep --out on one filesystem",
+    errno.EIO: "the disk reported an I/O error; check the device",
+}
+
+
+def classify_os_error(exc: BaseException) -> OperatorError | None:
+    """Return an :class:`OperatorError` for an ``OSError`` the operator can fix, else None.
+
+    The CLI calls this for any exception that is not an ``EstatesError``, so
+    that a full disk or a read-only folder anywhere in a run exits with code 2
+    and a one-line message rather than as an internal error.
+
+    Examples
+    --------
+    >>> err = classify_os_error(OSError(errno.ENOSPC, "No space left on device", "maps/x"))
+    >>> str(err)
+    'maps/x: No space left on device; free some space or choose another --out'
+    >>> classify_os_error(ValueError("x")) is None
+    True
+    """
+    if not isinstance(exc, OSError) or exc.errno not in _OPERATOR_ERRNOS:
+        return None
+    where = exc.filename if exc.filename is not None else ""
+    reason = exc.strerror or os.strerror(exc.errno)
+    prefix = f"{os.fsdecode(where)}: " if where != "" else ""
+    return OperatorError(f"{prefix}{reason}; {_OPERATOR_ERRNOS[exc.errno]}")

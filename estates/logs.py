@@ -22,6 +22,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
+from estates.console import terminal_text
 from estates.errors import ConfigError
 
 __all__ = ["LOG_FORMATS", "configure_logging", "reset_logging"]
@@ -45,7 +46,7 @@ class _TextFormatter(logging.Formatter):
         prefix = "estates: "
         if record.levelno >= logging.WARNING:
             prefix += f"{record.levelname.lower()}: "
-        text = prefix + record.getMessage()
+        text = prefix + terminal_text(record.getMessage())
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
         return text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,8 @@ import pytest
 from estates.builder.pipeline import Result, run
 
 DATA = Path(__file__).parent / "data"
+#: Where the join keeps its cell tables between processes.
+CACHE_ENV = "ESTATES_CACHE_DIR"
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +34,15 @@ def write(tmp_path: Path):
         return path
 
     return _write
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fresh_join_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep the join's disk cache in a folder of this run: no test sees an older run's."""
+    saved = os.environ.get(CACHE_ENV)  # the join's cell tables
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("join-cache"))
+    yield
+    if saved is None:
+        del os.environ[CACHE_ENV]
+    else:
+        os.environ[CACHE_ENV] = saved

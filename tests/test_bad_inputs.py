@@ -24,7 +24,7 @@ from estates.io.tables import write_findings
 
 CORPUS = Path(__file__).parent / "bad_inputs"
 CASES: list[dict[str, Any]] = tomllib.loads((CORPUS / "cases.toml").read_text("utf-8"))["case"]
-EXPECTS = {"error", "rejected", "flagged", "warning", "kept", "repaired", "escaped"}
+EXPECTS = {"error", "rejected", "flagged", "warning", "kept", "repaired", "escaped", "joined"}
 #: The ``Inputs`` field each file option fills.
 INPUT_FIELDS = {
     "--sites": "sites",
@@ -79,7 +79,7 @@ def test_the_corpus_is_complete_and_every_file_is_a_case():
     used = {"cases.toml"}
     for case in CASES:
         assert case["expect"] in EXPECTS, case["id"]
-        assert case["option"] in {*INPUT_FIELDS, "--config"}, case["id"]
+        assert case["option"] in {*INPUT_FIELDS, "--config", "join"}, case["id"]
         assert ("file" in case) != ("generate" in case), case["id"]
         names = [case.get("file"), *case.get("companions", []), *case.get("also", [])[1::2]]
         for name in filter(None, names):
@@ -102,7 +102,9 @@ def test_the_corpus_is_complete_and_every_file_is_a_case():
 def test_bad_input(case: dict[str, Any], tmp_path: Path) -> None:
     path = _case_path(case, tmp_path)
     expect = case["expect"]
-    if expect == "error":
+    if case["option"] == "join":
+        _assert_join(case, path, tmp_path)
+    elif expect == "error":
         _assert_one_line_error(case, path)
     elif expect == "repaired":
         result = CliRunner().invoke(main, ["validate", *_args(case, path)])
@@ -129,6 +131,36 @@ def _assert_one_line_error(case: dict[str, Any], path: Path) -> None:
         assert fragment in message
     if case["option"] != "--config":  # settings errors name [section] key instead
         assert path.name in message
+
+
+def _assert_join(case: dict[str, Any], path: Path, tmp_path: Path) -> None:
+    """`estates join`: a bad file is one line and no target; bad rows are flagged, not fatal."""
+    target = tmp_path / "joined.parquet"
+    result = CliRunner().invoke(main, ["--quiet", "join", str(path), str(target)])
+    assert "Traceback" not in result.stderr
+    if case["expect"] == "error":
+        assert result.exit_code == case["exit_code"], result.output
+        assert result.stdout == ""
+        [message] = result.stderr.strip().splitlines()
+        assert message.startswith("estates: error: ")
+        assert path.name in message
+        for fragment in case["message"]:
+            assert fragment in message
+        assert list(tmp_path.iterdir()) == []
+        return
+    assert result.exit_code == 0, result.output
+    table = pd.read_parquet(target)
+    flagged = table[table["join_problem"].notna()]
+    assert [int(p.split(":")[0].removeprefix("row ")) for p in flagged["join_problem"]] == case[
+        "rows"
+    ]
+    assert flagged["borough_code"].isna().all()
+    assert flagged["join_method"].isna().all()
+    for problem, fragment in zip(flagged["join_problem"], case["message"], strict=True):
+        assert fragment in problem
+        assert problem in result.stderr  # listed for the user, row number first
+    assert sorted(table.loc[table["join_method"] == "within", "id"]) == case["within"]
+    assert list(tmp_path.iterdir()) == [target]  # no temporary file left
 
 
 def _assert_recorded(case: dict[str, Any], path: Path, tmp_path: Path) -> None:

@@ -125,7 +125,7 @@ def test_build_prints_the_headline_figures(cli, tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0].startswith("published ")
     assert "172 records in = 172 kept + 0 rejected" in lines[0]
-    assert lines[1].startswith("London: 42.62 ha not delivering services at 101 located sites")
+    assert lines[1].startswith("London: 42.6 ha not delivering services at 101 located sites")
     assert "of the £11bn target" in lines[1]
     assert any(line.strip().startswith("North Central London estates pilot") for line in lines)
     assert (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import fields
 from pathlib import Path
@@ -55,3 +56,42 @@ def test_a_partial_file_keeps_the_other_defaults(tmp_path):
     assert config.score.penalty_pfi == 0.5
     assert config.score.weight_value == Config().score.weight_value
     assert config.validation == Config().validation
+
+
+# --- files that are not config files -------------------------------------------------
+
+
+def test_a_config_that_is_not_a_regular_file_is_refused_without_reading_it(tmp_path):
+    fifo = tmp_path / "config.toml"
+    os.mkfifo(fifo)  # opening it for reading would block forever
+    with pytest.raises(ConfigError, match=r"config\.toml: not a regular file"):
+        load_config(fifo)
+    with pytest.raises(ConfigError, match="/dev/zero: not a regular file"):
+        load_config(Path("/dev/zero"))
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_config(tmp_path)
+
+
+def test_a_config_over_the_size_limit_is_refused(tmp_path):
+    path = tmp_path / "big.toml"
+    comment = "# " + "x" * 1000 + "\n"
+    path.write_text("[score]\nweight_value = 1\n" + comment * 1100, encoding="utf-8")
+    with pytest.raises(ConfigError, match="over the 1024 KiB limit"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("score__weight_value", 1e308),
+        ("score__weight_share", 1e7),
+        ("score__penalty_quality", 1.5),
+        ("validation__nearest_within_m", 1e9),
+        ("validation__max_site_land_ha", 1e12),
+        ("valuation__target_gbp", 1e300),
+    ],
+)
+def test_numbers_beyond_sane_bounds_are_refused(setting, value):
+    section, _, name = setting.partition("__")
+    with pytest.raises(ConfigError, match=rf"\[{section}\] {name} = .* must be at most"):
+        load_config(**{setting: value})

@@ -98,6 +98,8 @@ def test_the_analyst_guide_code_runs_as_written(tmp_path, monkeypatch):
         "nearest": 0,
         "outside": 0,
         "not_located": 1,
+        "problems": 0,
+        "first_problems": [],
     }
     report = namespace["report"]
     assert report.status == "published"

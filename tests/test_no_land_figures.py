@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from estates import style
 from estates.cli import main
-from estates.render import chart
 
 _CLINICS = Path(__file__).parents[1] / "data" / "sites" / "nhs_clinics_london_2014.csv"
 
@@ -29,9 +29,9 @@ def gp_sites(tmp_path: Path) -> Path:
 
 
 def test_no_classes_give_no_legend_labels():
-    classes = chart.classify([float("nan")] * 3, chart.UNUSED_PALETTE)
+    classes = style.classify([float("nan")] * 3, style.UNUSED_PALETTE)
     assert classes.bins == ()
-    assert classes.labels(chart.format_ha) == []
+    assert classes.labels(style.format_ha) == []
 
 
 def test_a_site_list_without_land_figures_builds(gp_sites: Path, tmp_path: Path):
@@ -52,5 +52,5 @@ def test_a_site_list_without_land_figures_builds(gp_sites: Path, tmp_path: Path)
     payload = html.split('id="estates-data">', 1)[1].split("</script>", 1)[0]
     fills = json.loads(payload)["choropleths"]["unused"]["fills"]
     assert len(fills) == 33
-    assert chart.NO_DATA_COLOUR not in fills
+    assert style.NO_DATA_COLOUR not in fills
     assert len(set(fills)) == 5

@@ -44,7 +44,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from estates.errors import DataValidationError
-from estates.io.tables import _append_csv, _plain_number, write_csv, write_json
+from estates.io.csv_text import plain_number, unescape_text
+from estates.io.tables import BOM, append_csv, write_csv, write_json
 
 log = logging.getLogger("estates")
 
@@ -486,13 +487,15 @@ def _write_ordered_changes(work: Path, path: Path, *, bom: bool) -> Path:
             f"SELECT {columns} FROM read_parquet('{parts}') "
             "ORDER BY _order, trust_code, site_code, _bucket, _pos"
         ).to_arrow_reader(100_000)
-        with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
+        with path.open("wb") as handle:
+            if bom:
+                handle.write(BOM)
             header = True
             for batch in reader:
-                _append_csv(batch.to_pandas().astype("string"), handle, header=header)
+                append_csv(batch.to_pandas().astype("string"), handle, header=header)
                 header = False
             if header:  # no changes: the header alone
-                _append_csv(
+                append_csv(
                     pd.DataFrame(columns=list(CHANGE_COLUMNS), dtype="string"), handle, header=True
                 )
     finally:
@@ -551,7 +554,9 @@ def read_changes(folder: Path) -> tuple[pd.DataFrame, Mapping[str, Any]]:
     Returns
     -------
     tuple of (pandas.DataFrame, dict)
-        The table, every cell text (``""`` where empty), and the summary.
+        The table, every cell text (``""`` where empty) as it was before
+        being made spreadsheet-safe (:func:`estates.io.csv_text.unescape_text`),
+        and the summary.
 
     Raises
     ------
@@ -559,6 +564,7 @@ def read_changes(folder: Path) -> tuple[pd.DataFrame, Mapping[str, Any]]:
         If a file is missing or unreadable.
     """
     table = pd.read_csv(folder / "changes.csv", dtype=str, keep_default_na=False)
+    table = table.map(unescape_text)
     summary = json.loads((folder / "changes.json").read_text(encoding="utf-8"))
     return table, summary
 
@@ -604,7 +610,7 @@ def _text(value: Any) -> str:
     if _missing(value):
         return ""
     if isinstance(value, float):
-        return _plain_number(value)
+        return plain_number(value)
     return str(value)
 
 

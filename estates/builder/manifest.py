@@ -53,7 +53,6 @@ LIBRARIES = (
     "pyarrow",
     "folium",
     "branca",
-    "mapclassify",
     "matplotlib",
 )
 _BLOCK_BYTES = 1 << 20

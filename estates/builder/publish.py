@@ -36,7 +36,13 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from estates.builder.manifest import MANIFEST_NAME
+from estates.builder.manifest import MANIFEST_NAME, hash_file
+from estates.builder.owned import (
+    carry_foreign_files,
+    holds_uncarried_files,
+    listed_outputs,
+    unlisted_files,
+)
 from estates.errors import ConfigError, EstatesError
 
 __all__ = [
@@ -57,6 +63,10 @@ HISTORY_NAME = "history.json"
 _ENTRY_RE = re.compile(
     r"^(?P<kind>staging|build|link|tmp)-(?P<stamp>\d{8}T\d{6}\.\d{6}Z)-(?P<pid>\d+)-[0-9a-f]{8}$"
 )
+#: A store folder: ``.<out name>.estates``.
+_STORE_RE = re.compile(r"^\.(?P<out>.+)\.estates$")
+#: Characters an output folder's path may not hold: GDAL, shells and logs break on them.
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f]")
 #: Longest file name most filesystems accept, in bytes.
 _NAME_MAX = 255
 
@@ -306,6 +316,9 @@ def publish(
         _check_replaceable(out)
         if check is not None:
             check(staging)
+        published = _pointed_name(out, store)
+        if published is not None and (store / published).is_dir():
+            carry_foreign_files(store / published, staging, out)
         n_files = _sync_tree(staging)
         build = _finalise_staging(staging)
     except BaseException:
@@ -389,6 +402,7 @@ def prune_builds(out: Path | str, *, keep: int = 2) -> list[Path]:
     if current is not None:
         kept.add(current)
 
+    current_dir = store / current if current is not None else None
     me = os.getpid()
     removed = []
     for name, match in sorted(entries.items()):
@@ -400,6 +414,8 @@ def prune_builds(out: Path | str, *, keep: int = 2) -> list[Path]:
                 continue  # another run is working on it
             if pid == me and match["kind"] == "staging":
                 continue  # an open staged_output() of this process
+        if match["kind"] == "build" and holds_uncarried_files(store / name, current_dir):
+            continue
         if _remove_entry(store / name):
             removed.append(store / name)
 
@@ -424,7 +440,20 @@ def _normalise_out(out: Path | str) -> Path:
     path = Path(out)
     if path.name in {"", ".", ".."}:
         raise ConfigError(f"output folder {os.fspath(out)!r} must name a folder, e.g. 'maps'")
-    return Path(os.path.abspath(path))
+    if _CONTROL_RE.search(os.fspath(out)):
+        raise ConfigError(
+            f"output folder {os.fspath(out)!r} contains a control character (a line break, "
+            "tab or escape); choose a name without one"
+        )
+    absolute = Path(os.path.abspath(path))
+    store = _STORE_RE.match(absolute.parent.name)
+    if store is not None and _ENTRY_RE.match(absolute.name):
+        real = absolute.parent.parent / store["out"]
+        raise ConfigError(
+            f"output folder {os.fspath(out)!r} is a build inside the store of {_display(real)}; "
+            f"use --out {real} instead"
+        )
+    return absolute
 
 
 def _display(out: Path) -> str:
@@ -523,22 +552,18 @@ def _not_estates_output(folder: Path) -> str | None:
         return f"its {MANIFEST_NAME} is not valid JSON"
     if not isinstance(data, dict) or data.get("tool") != "estates":
         return f"its {MANIFEST_NAME} was not written by estates"
-    outputs = data.get("outputs")
-    if not isinstance(outputs, list):
-        return None
-    listed = {MANIFEST_NAME}
-    listed.update(item["path"] for item in outputs if isinstance(item, dict) and "path" in item)
-    extra = []
-    for root, dirs, files in os.walk(folder):
-        for name in [*files, *(d for d in dirs if Path(root, d).is_symlink())]:
-            rel = Path(root, name).relative_to(folder).as_posix()
-            if rel not in listed:
-                extra.append(rel)
-    if not extra:
-        return None
-    extra.sort()
-    more = f" and {len(extra) - 5} more" if len(extra) > 5 else ""
-    return f"it holds files no estates build wrote: {', '.join(extra[:5])}{more}"
+    listed = listed_outputs(data)
+    if listed is None:
+        return f"its {MANIFEST_NAME} does not list the files estates wrote, with their hashes"
+    extra = unlisted_files(folder, set(listed))
+    if extra:
+        more = f" and {len(extra) - 5} more" if len(extra) > 5 else ""
+        return f"it holds files no estates build wrote: {', '.join(extra[:5])}{more}"
+    for rel, digest in listed.items():
+        path = folder / rel
+        if path.is_file() and not path.is_symlink() and hash_file(path) != digest:
+            return f"{rel} was changed after estates wrote it"
+    return None
 
 
 def _sync_tree(folder: Path) -> int:

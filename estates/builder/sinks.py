@@ -17,7 +17,7 @@ import geopandas as gpd
 import pandas as pd
 
 from estates.findings import Findings
-from estates.io.tables import SiteTableWriter, _append_csv
+from estates.io.tables import SiteTableWriter, append_csv
 
 
 class Sink(Protocol):
@@ -58,7 +58,7 @@ class FileSink:
         self.counts = _FindingCounts()
         self._writer = SiteTableWriter(folder, bom=bom)
         self._findings = (folder / "rejected.csv").open("w", encoding="utf-8", newline="")
-        _append_csv(Findings().to_frame(), self._findings, header=True)  # the header alone
+        append_csv(Findings().to_frame(), self._findings, header=True)  # the header alone
 
     def write_sites(self, sites: gpd.GeoDataFrame) -> None:
         """Append ``sites`` to the three site files."""
@@ -68,7 +68,7 @@ class FileSink:
         """Append ``findings`` to ``rejected.csv``; keep only their counts."""
         if not len(findings):
             return
-        _append_csv(findings.to_frame(), self._findings, header=False)
+        append_csv(findings.to_frame(), self._findings, header=False)
         self.counts.count(findings)
 
     def close(self) -> None:

@@ -13,6 +13,8 @@ import codecs
 import csv
 import io
 import math
+import re
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,6 +70,8 @@ def read_csv_text(
         delimited as a CSV, is truncated mid-record, or lacks a required column.
     """
     name = path.name
+    _read_bytes(path, max_bytes=max_bytes, check_only=True)
+    _check_header_first(path, required)
     raw = _read_bytes(path, max_bytes=max_bytes)
     text = _decode(raw, name, findings)
     if not text.strip():
@@ -78,8 +82,8 @@ def read_csv_text(
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
         rows = list(reader)
     except csv.Error as exc:
-        msg = f"{name}: not a readable CSV file ({exc}); is it truncated or mis-quoted?"
-        raise DataValidationError(msg) from exc
+        raise _csv_error(name, exc) from exc
+    rows = _drop_eof_marker(rows, name, findings)
     while rows and not any(cell.strip() for cell in rows[-1]):
         rows.pop()
     if not rows:
@@ -114,6 +118,7 @@ def iter_csv_text(
         raise ValueError(msg)
     name = path.name
     _read_bytes(path, max_bytes=0, check_only=True)
+    _check_header_first(path, required)
     encoding = _stream_encoding(path, findings)
     with path.open(encoding=encoding, newline="") as handle:
         sample = handle.read(65536)
@@ -146,19 +151,97 @@ def iter_csv_text(
                 body.extend(blank_tail)
                 blank_tail = []
                 body.append(row)
-                while len(body) >= chunk_rows:
+                # One row is held back, so a Ctrl-Z after the last record is seen.
+                while len(body) > chunk_rows:
                     yield _text_frame(body[:chunk_rows], header, first_row=first_row, name=name)
                     first_row += chunk_rows
                     body = body[chunk_rows:]
                     any_rows = True
         except csv.Error as exc:
-            msg = f"{name}: not a readable CSV file ({exc}); is it truncated or mis-quoted?"
-            raise DataValidationError(msg) from exc
+            raise _csv_error(name, exc) from exc
+    body = _drop_eof_marker(body, name, findings)
+    while body and not any(cell.strip() for cell in body[-1]):
+        body.pop()
     if body:
         yield _text_frame(body, header, first_row=first_row, name=name)
     elif not any_rows:
         msg = f"{name} has a header but no data rows"
         raise DataValidationError(msg)
+
+
+#: Longest header line looked at before the whole file is read.
+_HEADER_PEEK_BYTES = 1 << 20
+
+
+def _check_header_first(path: Path, required: tuple[str, ...]) -> None:
+    """Check a CSV file's header from its first bytes, before reading the rest.
+
+    A large file with a wrong header is refused at once, without reading
+    (and holding) the whole file first. A header this cannot judge alone (no
+    line end in the first MiB, quotes, NUL bytes) is left to the full read,
+    which gives the same errors.
+    """
+    if not required:
+        return
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_HEADER_PEEK_BYTES)
+    except OSError:
+        return  # the full read reports it
+    end = head.find(b"\n")
+    if end < 0 or b"\x00" in head[:4096]:
+        return
+    line = head[:end].decode("utf-8-sig", errors="replace").rstrip("\r")
+    if '"' in line or not line.strip(_DELIMITERS + " "):
+        return
+    delimiter = _sniff_delimiter(line, required)
+    _check_header([h.strip() for h in line.split(delimiter)], path.name, required)
+
+
+def _csv_error(name: str, exc: csv.Error) -> DataValidationError:
+    """Return the error for a CSV the ``csv`` module cannot parse, naming the likely cause."""
+    if "field larger than field limit" in str(exc):
+        limit = csv.field_size_limit()
+        return DataValidationError(
+            f"{name}: a field is longer than {limit:,} characters, the limit for one cell; "
+            'is a quote left open (a missing closing ")?'
+        )
+    return DataValidationError(
+        f"{name}: not a readable CSV file ({exc}); is it truncated or mis-quoted?"
+    )
+
+
+#: The end-of-file mark (Ctrl-Z) some DOS-era exports leave after the last record.
+EOF_MARK = "\x1a"
+
+
+def _drop_eof_marker(rows: list[list[str]], name: str, findings: Findings) -> list[list[str]]:
+    """Return ``rows`` without a trailing Ctrl-Z, warning if there was one.
+
+    The mark may stand on a line of its own after the last record, or end the
+    last record's last cell; either way it is not data, and read as a row it
+    would become a phantom site.
+    """
+    end = len(rows)
+    while end and not any(cell.strip() for cell in rows[end - 1]):
+        end -= 1
+    if not end:
+        return rows
+    last = rows[end - 1]
+    if not last or not last[-1].rstrip().endswith(EOF_MARK):
+        return rows
+    findings.add(
+        name,
+        None,
+        "the file ends with a Ctrl-Z end-of-file mark (from an old DOS export); ignored",
+        action="warning",
+        check="eof_mark",
+    )
+    cell = last[-1].rstrip()[: -len(EOF_MARK)]
+    trimmed = [*last[:-1], cell]
+    if not any(c.strip() for c in trimmed):
+        return rows[: end - 1]
+    return [*rows[: end - 1], trimmed]
 
 
 def _text_frame(
@@ -190,9 +273,12 @@ def parse_numbers(
 ) -> pd.Series:
     """Parse a column of text into floats; missing markers become NaN, never 0.
 
-    Scientific notation and thousands separators are accepted. A value that is
-    not a number, or is infinite, becomes NaN and, if ``findings`` is given, is
-    recorded with ``action``.
+    Numbers are read by :func:`read_number`: scientific notation and
+    thousands separators in groups of three are accepted; a decimal comma,
+    an underscore or non-ASCII digits are not guessed at. A value that is not
+    a number, or is infinite, becomes NaN and, if ``findings`` is given, is
+    recorded with ``action`` (check ``ambiguous_number`` when the finding
+    names a likely reading, else ``not_a_number``).
 
     Examples
     --------
@@ -208,10 +294,12 @@ def parse_numbers(
     plain = ~stripped.str.lower().isin(MISSING_MARKERS).to_numpy() & (stripped != "").to_numpy()
     # Usually every cell is a plain number: numpy parses them with float()'s
     # own rules in one call; anything else goes through the loop below.
-    try:
-        numbers = stripped[plain].to_numpy(dtype=object).astype(np.float64)
-    except ValueError:
-        numbers = None
+    # float() also takes "1_000" and non-ASCII digits: only cells that are plain
+    # ASCII numbers take the fast path.
+    candidates = stripped[plain]
+    numbers = None
+    if candidates.str.fullmatch(_PLAIN_NUMBER).all():
+        numbers = candidates.to_numpy(dtype=object).astype(np.float64)
     if numbers is not None and np.isfinite(numbers).all():
         values[where[plain]] = numbers
         slow = np.flatnonzero(~is_text)
@@ -225,16 +313,20 @@ def parse_numbers(
         cell_text = str(cell).strip()
         if cell_text.lower() in MISSING_MARKERS:
             continue
-        number = _to_float(cell_text)
+        number, problem = read_number(cell_text)
         if number is None or not math.isfinite(number):
             if findings is not None:
                 code = None if site_codes is None else site_codes.iloc[i]
+                if problem is None or problem == "is not a number":
+                    problem, check = "is not a finite number", "not_a_number"
+                else:
+                    check = "ambiguous_number"
                 findings.add(
                     source_file,
                     int(row) if isinstance(row, (int, np.integer)) else None,
-                    f"{column} {cell_text!r} is not a finite number; treated as missing",
+                    f"{column} {cell_text!r} {problem}; treated as missing",
                     action=action,  # type: ignore[arg-type]
-                    check="not_a_number",
+                    check=check,
                     site_code=code,
                     column=column,
                     value=cell_text,
@@ -242,6 +334,79 @@ def parse_numbers(
             continue
         values[i] = number
     return pd.Series(values, index=text.index, name=text.name, dtype="float64")
+
+
+#: Characters that show as nothing: zero-width spaces and joiners, word joiner,
+#: byte-order mark, soft hyphen, and the left-to-right and bidi controls.
+_INVISIBLE_RE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def clean_keys(
+    values: pd.Series,
+    *,
+    column: str,
+    source_file: str,
+    findings: Findings,
+    rows: pd.Series | None = None,
+) -> pd.Series:
+    """Return key text (a site or trust code) in one canonical form, with a finding per change.
+
+    Two codes that look the same must compare the same, or the duplicate
+    check and the joins on the code miss them: invisible characters
+    (zero-width space, byte-order mark, bidi controls) are removed and the
+    text is put in Unicode NFC form. Each changed cell is ``flagged`` with
+    check ``invisible_characters``, naming what was removed. Plain ASCII
+    cells, the usual case, are not looked at one by one.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Text cells (``None``/NA allowed).
+    column, source_file : str
+        Where the cells come from, for the findings.
+    findings : Findings
+        Receives one finding per changed cell.
+    rows : pandas.Series, optional
+        Spreadsheet row numbers, aligned with ``values``; default its index.
+
+    Examples
+    --------
+    >>> f = Findings()
+    >>> clean_keys(pd.Series(["A\u200b1", "B1"]), column="site_code", source_file="s.csv",
+    ...            findings=f).tolist()
+    ['A1', 'B1']
+    >>> [x.check for x in f]
+    ['invisible_characters']
+    """
+    cells = values.to_numpy(dtype=object).copy()
+    row_numbers = values.index.to_numpy() if rows is None else rows.to_numpy()
+    text = pd.Series(cells, dtype=object)
+    odd = text.map(lambda c: isinstance(c, str) and not c.isascii()).to_numpy(dtype=bool)
+    for i in np.flatnonzero(odd):
+        cell = cells[i]
+        removed = sorted(
+            {
+                f"U+{ord(c):04X} {unicodedata.name(c, '')}".strip()
+                for c in _INVISIBLE_RE.findall(cell)
+            }
+        )
+        clean = unicodedata.normalize("NFC", _INVISIBLE_RE.sub("", cell)).strip()
+        if clean == cell:
+            continue
+        what = f"removed invisible {', '.join(removed)}" if removed else "normalised to NFC"
+        findings.add(
+            source_file,
+            int(row_numbers[i]),
+            f"{column} {cell!r} held characters that look like nothing or like others "
+            f"({what}); read as {clean!r}",
+            action="flagged",
+            check="invisible_characters",
+            site_code=clean if column == "site_code" else None,
+            column=column,
+            value=cell,
+        )
+        cells[i] = clean
+    return pd.Series(cells, index=values.index, name=values.name).astype(values.dtype)
 
 
 def is_missing(cell: object) -> bool:
@@ -253,17 +418,75 @@ def is_missing(cell: object) -> bool:
     return str(cell).strip().lower() in MISSING_MARKERS
 
 
-def _to_float(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    if "," in text:
-        try:
-            return float(text.replace(",", ""))
-        except ValueError:
-            return None
-    return None
+#: A plain number: ASCII digits, one optional point, an optional exponent.
+_PLAIN_NUMBER = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_PLAIN_RE = re.compile(_PLAIN_NUMBER)
+#: Thousands separated by commas in groups of three, with an optional decimal point.
+_GROUPED_RE = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
+#: A decimal comma: ``2,5``, ``-0,12``, ``1.234,5``, ``1 234,5``.
+_DECIMAL_COMMA_RE = re.compile(
+    r"(?P<sign>[+-]?)(?P<int>[0-9]{1,3}(?:[. \u00a0\u202f][0-9]{3})+|[0-9]+),(?P<frac>[0-9]+)"
+)
+#: European thousands with points and no decimals: ``1.234.567``.
+_POINT_GROUPED_RE = re.compile(r"[+-]?[0-9]{1,3}(?:\.[0-9]{3}){2,}")
+
+
+def read_number(text: str) -> tuple[float | None, str | None]:
+    """Read one stripped cell as a number; return ``(value, problem)``.
+
+    One rule for every number read from a user's CSV file:
+
+    * plain ASCII numbers, with scientific notation: ``1.5``, ``-0.12``, ``4.3E-2``;
+    * thousands separated by commas only in valid groups of three: ``1,234.5``;
+    * a decimal comma (``2,5``, ``1.234,5``) is never guessed at: the value
+      is missing and the problem names the likely reading;
+    * underscores (``1_000``) and non-ASCII digits are refused, though
+      Python's own ``float`` accepts them.
+
+    Returns
+    -------
+    tuple
+        ``(number, None)`` for a number (possibly infinite), or
+        ``(None, problem)`` where ``problem`` completes "<column> '<value>' ...".
+
+    Examples
+    --------
+    >>> read_number("1,234.5")
+    (1234.5, None)
+    >>> read_number("2,5")
+    (None, 'uses a decimal comma; if it means 2.5, write 2.5 (no thousands separators)')
+    >>> read_number("1.234,5")[1]
+    'uses a decimal comma; if it means 1234.5, write 1234.5 (no thousands separators)'
+    >>> read_number("1_000")[1]
+    'contains an underscore; write 1000'
+    """
+    if _PLAIN_RE.fullmatch(text):
+        return float(text), None
+    if _GROUPED_RE.fullmatch(text):
+        return float(text.replace(",", "")), None
+    match = _DECIMAL_COMMA_RE.fullmatch(text)
+    if match is not None:
+        digits = re.sub(r"[. \u00a0\u202f]", "", match["int"])
+        likely = f"{match['sign']}{digits}.{match['frac']}".lstrip("+")
+        return (
+            None,
+            f"uses a decimal comma; if it means {likely}, write {likely} (no thousands separators)",
+        )
+    if _POINT_GROUPED_RE.fullmatch(text):
+        likely = text.replace(".", "").lstrip("+")
+        return (
+            None,
+            f"has points between groups of three digits; if it means {likely}, write {likely}",
+        )
+    if "_" in text and _PLAIN_RE.fullmatch(text.replace("_", "")):
+        return None, f"contains an underscore; write {text.replace('_', '')}"
+    if not text.isascii():
+        ascii_digits = "".join(str(unicodedata.digit(c, c)) if c.isdigit() else c for c in text)
+        if ascii_digits != text and _PLAIN_RE.fullmatch(ascii_digits):
+            return None, f"has non-ASCII digits; write {ascii_digits}"
+    if text.lower() in {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}:
+        return float(text), None
+    return None, "is not a number"
 
 
 def _read_bytes(path: Path, *, max_bytes: int, check_only: bool = False) -> bytes:
@@ -309,8 +532,14 @@ def _stream_encoding(path: Path, findings: Findings) -> str:
         for codec in ("utf-8-sig", "cp1252"):
             handle.seek(0)
             decoder = codecs.getincrementaldecoder(codec)()
+            offset, lines = 0, 1
             try:
                 while block := handle.read(1 << 24):
+                    at = block.find(b"\x00")
+                    if at >= 0:
+                        _refuse_nul(path.name, offset + at, lines + block.count(b"\n", 0, at))
+                    offset += len(block)
+                    lines += block.count(b"\n")
                     decoder.decode(block)
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
@@ -324,6 +553,19 @@ def _stream_encoding(path: Path, findings: Findings) -> str:
             return codec
     _warn_not_utf8(path.name, "Latin-1", findings)
     return "latin-1"
+
+
+def _refuse_nul(name: str, offset: int, line: int) -> None:
+    """Raise for a NUL byte past a file's first 4 KiB: writers disagree on what it means.
+
+    Parquet keeps it, a GeoPackage cuts the text there, a terminal shows
+    nothing: the same record would differ between outputs, so it is refused.
+    """
+    msg = (
+        f"{name} line {line}: a NUL byte (at byte {offset:,}); a text CSV never holds one. "
+        "Remove it, or save the file again as UTF-8 text"
+    )
+    raise DataValidationError(msg)
 
 
 def _warn_not_utf8(name: str, encoding: str, findings: Findings) -> None:
@@ -340,6 +582,9 @@ def _decode(raw: bytes, name: str, findings: Findings) -> str:
     if b"\x00" in raw[:4096]:
         msg = f"{name} contains NUL bytes: it is not a text CSV file (UTF-16 or binary?)"
         raise DataValidationError(msg)
+    at = raw.find(b"\x00")
+    if at >= 0:
+        _refuse_nul(name, at, raw.count(b"\n", 0, at) + 1)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -20,7 +20,7 @@ Each layer has a default style in the GeoPackage's ``layer_styles`` table,
 the table QGIS itself writes with *Save style > In database*: same columns,
 registered in ``gpkg_contents`` as an ``attributes`` table. The styles come
 from :mod:`estates.render.qgis_style` and use the classes and colours of
-``london.html`` (:mod:`estates.render.chart`).
+``london.html`` (:mod:`estates.style`).
 """
 
 from __future__ import annotations
@@ -205,7 +205,7 @@ def make_styles(boroughs: pd.DataFrame, context: pd.DataFrame | None = None) -> 
     [('sites', True), ('boroughs', True), ('boroughs', False), ('pilots', True),
      ('subregions', True), ('nhs_context', True)]
     """
-    from estates.render.maps import CONTEXT_KINDS
+    from estates.style import CONTEXT_KINDS
 
     kinds = None
     if context is not None and "context_kind" in context:

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
-import pyproj
 import shapely
 
 from estates.config import ERIC_AGGREGATE_CODE, ERIC_SITE_COLUMNS, ERIC_TEXT_COLUMNS
@@ -26,14 +23,18 @@ from estates.crs import BNG, LONDON_BOUNDS_BNG, WGS84
 from estates.errors import CRSError, DataValidationError
 from estates.findings import Findings
 from estates.io import bundled
+from estates.io.borough_columns import find_borough_columns
 from estates.io.csv_reader import (
     DEFAULT_MAX_CSV_BYTES,
+    clean_keys,
     is_missing,
     iter_csv_text,
     parse_numbers,
     read_csv_text,
 )
+from estates.io.group_ids import check_group_ids
 from estates.io.land_values import load_land_value_file
+from estates.io.layers import geoparquet_column, read_vector
 from estates.io.postcodes import with_postcode_coordinates
 
 log = logging.getLogger("estates")
@@ -56,9 +57,6 @@ RECORD_COLUMNS = [
     "source_file",
     "source_row",
 ]
-#: Candidate names of the code and name columns of a boundaries layer.
-BOROUGH_CODE_CANDIDATES = ("borough_code", "code", "gss_code", "lad20cd", "lad_code", "lad22cd")
-BOROUGH_NAME_CANDIDATES = ("borough_name", "name", "lad20nm", "lad_name", "lad22nm")
 _VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".parquet", ".geoparquet", ".fgb"}
 
 
@@ -77,8 +75,10 @@ def load_boroughs(
         GeoParquet). Default: the bundled ONS May 2020 boundaries.
     code_column, name_column : str, optional
         The columns holding the GSS code and the name. By default the first of
-        :data:`BOROUGH_CODE_CANDIDATES` / :data:`BOROUGH_NAME_CANDIDATES` found
-        (case-insensitive).
+        :data:`~estates.io.borough_columns.BOROUGH_CODE_CANDIDATES` /
+        :data:`~estates.io.borough_columns.BOROUGH_NAME_CANDIDATES` found
+        (case-insensitive), then any ONS ``LADyyCD`` / ``LADyyNM``: see
+        :func:`~estates.io.borough_columns.find_borough_columns`.
 
     Returns
     -------
@@ -104,7 +104,7 @@ def load_boroughs(
     (33, 'EPSG:4326')
     """
     path = Path(path) if path is not None else bundled.boundaries_path()
-    frame = _read_vector(path)
+    frame = read_vector(path)
     name = path.name
     if frame.crs is None:
         msg = (
@@ -115,8 +115,9 @@ def load_boroughs(
     if frame.empty:
         msg = f"{name} has no features; expected one polygon per borough"
         raise DataValidationError(msg)
-    code_col = _pick_column(frame, code_column, BOROUGH_CODE_CANDIDATES, name, "borough code")
-    name_col = _pick_column(frame, name_column, BOROUGH_NAME_CANDIDATES, name, "borough name")
+    code_col, name_col = find_borough_columns(
+        frame.columns, where=name, code_column=code_column, name_column=name_column
+    )
     boroughs = gpd.GeoDataFrame(
         {
             "borough_code": frame[code_col].astype("string").str.strip(),
@@ -203,13 +204,7 @@ def load_groupings(path: Path | str | None = None) -> pd.DataFrame:
             "must be 'pilot' or 'subregion'"
         )
         raise DataValidationError(msg)
-    for row, gid in frame["group_id"].items():
-        if not gid or not gid.replace("_", "").isalnum() or not gid.isascii():
-            msg = (
-                f"{path.name} row {row}: group_id {gid!r} must be letters, digits and "
-                "underscores (it names a map file)"
-            )
-            raise DataValidationError(msg)
+    check_group_ids(frame["group_id"], path.name)
     subs = frame[frame["group_type"] == "subregion"]
     twice = subs["borough_code"][subs["borough_code"].duplicated()]
     if len(twice):
@@ -403,6 +398,10 @@ def _text_records(text: pd.DataFrame, path: Path, findings: Findings) -> pd.Data
     records["site_name"] = text["site_name"].astype("string")
     for column in SITE_TEXT_COLUMNS:
         records[column] = text[column].astype("string") if column in text else pd.NA
+    for column in _KEY_COLUMNS:
+        records[column] = clean_keys(
+            records[column], column=column, source_file=path.name, findings=findings
+        )
     for column in ("latitude", "longitude", "easting", "northing"):
         if column in text:
             records[column] = parse_numbers(
@@ -425,14 +424,26 @@ def _text_records(text: pd.DataFrame, path: Path, findings: Findings) -> pd.Data
     return records.reset_index(drop=True)
 
 
+#: Columns that identify a record: compared, so cleaned of invisible characters.
+_KEY_COLUMNS = ("site_code", "trust_code")
+
+
 def _read_site_layer(path: Path, *, findings: Findings) -> pd.DataFrame:
-    return _layer_records(_read_vector(path), path, findings=findings)
+    if path.suffix.lower() in {".parquet", ".geoparquet"}:
+        # One reader for GeoParquet, whole or in chunks: the same checks, the same findings.
+        parts = list(_iter_parquet_records(path, findings=findings, chunk_rows=1 << 20))
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return _layer_records(read_vector(path), path, findings=findings)
 
 
 def _iter_parquet_records(
     path: Path, *, findings: Findings, chunk_rows: int
 ) -> Iterator[pd.DataFrame]:
-    """Yield a GeoParquet site layer's records, one row batch at a time."""
+    """Yield a GeoParquet site layer's records, one row batch at a time.
+
+    A geometry that is not valid WKB rejects its record with a
+    ``bad_geometry`` finding; the other records are read as usual.
+    """
     import pyarrow.parquet as pq
 
     try:
@@ -445,16 +456,39 @@ def _iter_parquet_records(
     if geo is None:
         msg = f"{path.name}: a Parquet file without GeoParquet metadata; save it with geopandas"
         raise DataValidationError(msg)
-    column = geo.get("primary_column", "geometry")
-    # GeoParquet: no "crs" key means OGC:CRS84 (longitude, latitude); null means unknown.
-    declared = geo.get("columns", {}).get(column, {}).get("crs", WGS84)
-    crs = pyproj.CRS.from_json_dict(declared) if isinstance(declared, dict) else declared
+    column, crs = geoparquet_column(geo, parquet.schema_arrow.names, path.name)
     first = 1
-    for batch in parquet.iter_batches(batch_size=chunk_rows):
+    batches = parquet.iter_batches(batch_size=chunk_rows)
+    while True:
+        try:
+            batch = next(batches, None)
+        except (OSError, ValueError) as exc:
+            msg = f"{path.name}: cannot read as GeoParquet ({str(exc)[:200]})"
+            raise DataValidationError(msg) from exc
+        if batch is None:
+            break
         frame = batch.drop_columns([column]).to_pandas()
-        geometry = shapely.from_wkb(batch.column(column).to_numpy(zero_copy_only=False))
+        raw = batch.column(column).to_numpy(zero_copy_only=False)
+        try:
+            geometry = shapely.from_wkb(raw, on_invalid="ignore")
+        except (TypeError, shapely.errors.GEOSException) as exc:
+            msg = f"{path.name}: column {column!r} does not hold WKB geometries ({exc})"
+            raise DataValidationError(msg) from exc
+        broken = np.flatnonzero(pd.notna(raw) & pd.isna(geometry))
         layer = gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
-        yield _layer_records(layer, path, findings=findings, first_row=first)
+        records = _layer_records(layer, path, findings=findings, first_row=first)
+        for i in broken:
+            findings.add(
+                path.name,
+                int(i) + first,
+                "geometry is not valid WKB (damaged or truncated); record rejected",
+                action="rejected",
+                check="bad_geometry",
+                site_code=records["site_code"].iloc[i],
+                column=column,
+            )
+        records.loc[broken, "_reject_geometry"] = True
+        yield records
         first += batch.num_rows
 
 
@@ -480,9 +514,23 @@ def _layer_records(
             records[column] = frame[lower[column]].astype("string").str.strip().to_numpy()
         else:
             records[column] = pd.NA
+    rows = pd.Series(np.arange(first_row, first_row + len(frame)), index=records.index)
+    for column in _KEY_COLUMNS:
+        records[column] = clean_keys(
+            records[column], column=column, source_file=path.name, findings=findings, rows=rows
+        )
     for column in SITE_NUMERIC_COLUMNS:
-        if column in lower:
-            records[column] = pd.to_numeric(frame[lower[column]], errors="coerce").to_numpy()
+        if column not in lower:
+            continue
+        values = frame[lower[column]]
+        if pd.api.types.is_numeric_dtype(values):
+            records[column] = pd.to_numeric(values, errors="coerce").to_numpy()
+        else:  # text in a layer: read by the same rule as a CSV's cells, with findings
+            text = pd.Series(values.to_numpy(dtype=object), index=records.index + first_row)
+            codes = pd.Series(records["site_code"].to_numpy(), index=text.index)
+            records[column] = parse_numbers(
+                text, column=column, source_file=path.name, findings=findings, site_codes=codes
+            ).to_numpy()
     geoms = frame.geometry.to_numpy()
     types = shapely.get_type_id(geoms)
     x = np.full(len(frame), np.nan)
@@ -534,7 +582,12 @@ def load_locations(path: Path | str, *, findings: Findings) -> pd.DataFrame:
     _check_header_has(text, path, ("latitude", "longitude"), instead="or a postcode column")
     frame = pd.DataFrame(
         {
-            "site_code": text["site_code"].astype("string"),
+            "site_code": clean_keys(
+                text["site_code"].astype("string"),
+                column="site_code",
+                source_file=path.name,
+                findings=findings,
+            ),
             "latitude": parse_numbers(
                 text["latitude"], column="latitude", source_file=path.name, findings=None
             ),
@@ -568,50 +621,6 @@ def _check_header_has(
     if missing:
         msg = f"{path.name}: missing column {missing[0]!r}; give {' and '.join(columns)}, {instead}"
         raise DataValidationError(msg)
-
-
-def _read_vector(path: Path) -> gpd.GeoDataFrame:
-    if not path.exists():
-        msg = f"{path}: no such file"
-        raise DataValidationError(msg)
-    if path.stat().st_size == 0:
-        msg = f"{path.name} is empty"
-        raise DataValidationError(msg)
-    try:
-        if path.suffix.lower() in {".parquet", ".geoparquet"}:
-            return gpd.read_parquet(path)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return gpd.read_file(path, engine="pyogrio")
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        first = str(exc).splitlines()[0][:200]
-        msg = f"{path.name}: cannot read as a GIS layer ({first})"
-        raise DataValidationError(msg) from exc
-    except (ValueError, OSError) as exc:
-        first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        msg = f"{path.name}: cannot read ({first})"
-        raise DataValidationError(msg) from exc
-
-
-def _pick_column(
-    frame: pd.DataFrame, given: str | None, candidates: tuple[str, ...], name: str, what: str
-) -> str:
-    columns = [c for c in frame.columns if c != "geometry"]
-    if given is not None:
-        if given not in columns:
-            msg = f"{name}: no column {given!r} for the {what}; found {', '.join(columns)}"
-            raise DataValidationError(msg)
-        return given
-    lower = {c.lower(): c for c in columns}
-    for candidate in candidates:
-        if candidate in lower:
-            return lower[candidate]
-    option = f"--boundary-{what.rsplit(maxsplit=1)[-1]}-column"
-    msg = (
-        f"{name}: no {what} column; expected one of {', '.join(candidates)} "
-        f"(found {', '.join(columns) or 'none'}); name it with {option}"
-    )
-    raise DataValidationError(msg)
 
 
 #: Columns a ``--land-values`` file must have.
@@ -689,7 +698,12 @@ def load_disposal_pipeline(path: Path | str, *, findings: Findings) -> pd.DataFr
     text = read_csv_text(path, findings, required=PIPELINE_COLUMNS)
     return pd.DataFrame(
         {
-            "site_code": text["site_code"].astype("string"),
+            "site_code": clean_keys(
+                text["site_code"].astype("string"),
+                column="site_code",
+                source_file=path.name,
+                findings=findings,
+            ),
             "stage": text["stage"].astype("string"),
             "receipts_text": text.get(
                 "receipts_gbp", pd.Series("", index=text.index, dtype=object)

@@ -18,6 +18,7 @@ import base64
 import json
 import re
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ __all__ = [
     "leaflet_css",
     "leaflet_js",
     "leaflet_version",
+    "package_text",
 ]
 
 _INSTALL_HINT = "install it with: pip install 'xstatic-leaflet==1.9.3.0' (or pip install estates)"
@@ -178,3 +180,12 @@ def json_for_script(obj: Any) -> str:
     """
     text = json.dumps(obj, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def package_text(name: str) -> str:
+    """Return one of the package's own page assets (``estates/render/static/``) as text.
+
+    The text starts with a newline, as it is inlined after an opening tag.
+    """
+    asset = resources.files("estates.render").joinpath("static", name)
+    return "\n" + asset.read_text(encoding="utf-8")

@@ -1,12 +1,8 @@
-"""The visual vocabulary shared by the HTML maps, the PNG map and the index page.
+"""The ranked disposal pipeline against the target, drawn as inline SVG for the index page.
 
-One place decides how a number is written (:func:`format_ha`,
-:func:`format_gbp`, :func:`format_share`), how boroughs are put into classes
-(:func:`classify`), which colours mean what (the ``*_PALETTE`` constants) and
-how big a site's marker is (:func:`site_radius_px`), so ``london.html`` and
-``london.png`` always agree. :func:`render_pipeline_chart` draws the ranked
-pipeline's cumulative value against the target as inline SVG: no chart library,
-no network.
+:func:`render_pipeline_chart` draws the ranked pipeline's cumulative value
+against the target: no chart library, no network. Its figures are written by
+:mod:`estates.style`, like every other output's.
 
 Nothing here reads or writes files.
 """
@@ -14,53 +10,16 @@ Nothing here reads or writes files.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from html import escape
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = [
-    "NO_DATA_COLOUR",
-    "RADIUS_MAX_PX",
-    "RADIUS_MIN_PX",
-    "RADIUS_PX_PER_SQRT_HA",
-    "SCORE_BINS",
-    "SCORE_PALETTE",
-    "UNSCORED_COLOUR",
-    "UNUSED_PALETTE",
-    "VALUE_PALETTE",
-    "Classes",
-    "classify",
-    "format_gbp",
-    "format_ha",
-    "format_share",
-    "render_pipeline_chart",
-    "score_colour",
-    "site_radius_px",
-]
+from estates.style import format_gbp, format_share
 
-#: Borough fill for unused hectares (ColorBrewer PuBu, 5 classes).
-UNUSED_PALETTE = ("#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d")
-#: Borough fill for estimated value (ColorBrewer Greens, 5 classes).
-VALUE_PALETTE = ("#edf8e9", "#bae4b3", "#74c476", "#31a354", "#006d2c")
-#: Site fill by disposal score (ColorBrewer YlOrRd, 5 classes).
-SCORE_PALETTE = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
-#: Upper bounds of the five disposal-score classes (scores run 0..1).
-SCORE_BINS = (0.2, 0.4, 0.6, 0.8, 1.0)
-#: Fill of a borough whose value is missing.
-NO_DATA_COLOUR = "#e0e0e0"
-#: Fill of a site with no disposal score.
-UNSCORED_COLOUR = "#9e9e9e"
-#: Marker radius, in screen pixels, for a site with no or zero unused land.
-RADIUS_MIN_PX = 3.0
-#: Marker radius grows with the square root of unused hectares, so area tracks land.
-RADIUS_PX_PER_SQRT_HA = 3.5
-#: Largest marker radius, in pixels, so one big site does not hide its neighbours.
-RADIUS_MAX_PX = 20.0
+__all__ = ["render_pipeline_chart"]
 
 _TARGET_COLOUR = "#bd0026"
 _LINE_COLOUR = "#045a8d"
@@ -74,206 +33,6 @@ def _missing(value: Any) -> bool:
         return math.isnan(float(value))
     except (TypeError, ValueError):
         return False
-
-
-def format_ha(value: float | None) -> str:
-    """Write hectares for people: ``1.25 ha``, ``12.3 ha``, ``1,234 ha``.
-
-    Examples
-    --------
-    >>> format_ha(0.126), format_ha(12.34), format_ha(1234.5), format_ha(float("nan"))
-    ('0.13 ha', '12.3 ha', '1,234 ha', 'n/a')
-    """
-    if _missing(value):
-        return "n/a"
-    x = float(value)  # type: ignore[arg-type]
-    if abs(x) < 10:
-        return f"{x:,.2f} ha"
-    if abs(x) < 1000:
-        return f"{x:,.1f} ha"
-    return f"{x:,.0f} ha"
-
-
-def format_gbp(value: float | None) -> str:
-    """Write pounds for people: ``£1.23bn``, ``£12.3m``, ``£450k``, ``£90``.
-
-    Billions keep up to two decimals and millions one, without trailing zeros.
-
-    Examples
-    --------
-    >>> format_gbp(11e9), format_gbp(12_345_678), format_gbp(450_000), format_gbp(None)
-    ('£11bn', '£12.3m', '£450k', 'n/a')
-    """
-    if _missing(value):
-        return "n/a"
-    x = float(value)  # type: ignore[arg-type]
-    sign = "-" if x < 0 else ""
-    a = abs(x)
-    if a >= 1e9:
-        return f"{sign}£{_trim(f'{a / 1e9:.2f}')}bn"
-    if a >= 1e6:
-        return f"{sign}£{_trim(f'{a / 1e6:.1f}')}m"
-    if a >= 1e3:
-        return f"{sign}£{a / 1e3:.0f}k"
-    return f"{sign}£{a:.0f}"
-
-
-def _trim(number: str) -> str:
-    """Drop trailing zeros after a decimal point: ``'11.00'`` -> ``'11'``."""
-    return number.rstrip("0").rstrip(".") if "." in number else number
-
-
-def format_share(value: float | None) -> str:
-    """Write a share (0..1) as a percentage: ``12.3%``, ``0.45%``.
-
-    Examples
-    --------
-    >>> format_share(0.1234), format_share(0.0045), format_share(None)
-    ('12.3%', '0.45%', 'n/a')
-    """
-    if _missing(value):
-        return "n/a"
-    pct = float(value) * 100  # type: ignore[arg-type]
-    if abs(pct) < 1:
-        return f"{pct:.2f}%"
-    return f"{pct:.1f}%"
-
-
-def site_radius_px(land_unused_ha: float | None) -> float:
-    """Return a site marker's radius in screen pixels from its unused hectares.
-
-    The marker's area grows with the land (radius with its square root), from
-    :data:`RADIUS_MIN_PX` for none or missing up to :data:`RADIUS_MAX_PX`.
-
-    Examples
-    --------
-    >>> site_radius_px(0.0), site_radius_px(4.0), site_radius_px(None), site_radius_px(1e6)
-    (3.0, 10.0, 3.0, 20.0)
-    """
-    if _missing(land_unused_ha) or float(land_unused_ha) <= 0:  # type: ignore[arg-type]
-        return RADIUS_MIN_PX
-    r = RADIUS_MIN_PX + RADIUS_PX_PER_SQRT_HA * math.sqrt(float(land_unused_ha))  # type: ignore[arg-type]
-    return round(min(r, RADIUS_MAX_PX), 2)
-
-
-def score_colour(score: float | None) -> str:
-    """Return the fill colour of a site with this disposal score (0..1).
-
-    Examples
-    --------
-    >>> score_colour(0.05), score_colour(0.95), score_colour(None)
-    ('#ffffb2', '#bd0026', '#9e9e9e')
-    """
-    if _missing(score):
-        return UNSCORED_COLOUR
-    for bound, colour in zip(SCORE_BINS, SCORE_PALETTE, strict=True):
-        if float(score) <= bound:  # type: ignore[arg-type]
-            return colour
-    return SCORE_PALETTE[-1]
-
-
-@dataclass(frozen=True)
-class Classes:
-    """Choropleth classes for one column.
-
-    Attributes
-    ----------
-    bins : tuple of float
-        Upper bound of each class, ascending.
-    colours : tuple of str
-        One fill colour per class.
-    index : tuple of int
-        The class of each input value, in input order; -1 where it is missing.
-    minimum : float
-        The smallest value, the lower bound of the first class.
-    """
-
-    bins: tuple[float, ...]
-    colours: tuple[str, ...]
-    index: tuple[int, ...]
-    minimum: float = 0.0
-
-    def colour_of(self, i: int) -> str:
-        """Return the fill of class ``i`` (:data:`NO_DATA_COLOUR` for -1)."""
-        return NO_DATA_COLOUR if i < 0 else self.colours[i]
-
-    def labels(self, fmt: Any) -> list[str]:
-        """Return one legend label per class, e.g. ``0.00 ha – 1.25 ha``.
-
-        ``fmt`` turns a number into text, such as :func:`format_ha`. No classes
-        (every value missing) give no labels.
-        """
-        if not self.bins:
-            return []
-        lows = [self.minimum, *self.bins[:-1]]
-        return [f"{fmt(lo)} – {fmt(hi)}" for lo, hi in zip(lows, self.bins, strict=True)]
-
-
-def _pick_colours(palette: Sequence[str], k: int) -> tuple[str, ...]:
-    """Spread ``k`` colours over a 5-colour palette, keeping the extremes."""
-    if k >= len(palette):
-        return tuple(palette)
-    if k == 1:
-        return (palette[len(palette) // 2],)
-    step = (len(palette) - 1) / (k - 1)
-    return tuple(palette[round(i * step)] for i in range(k))
-
-
-def classify(values: pd.Series | Sequence[float], palette: Sequence[str], *, k: int = 5) -> Classes:
-    """Put values into at most ``k`` Fisher-Jenks classes (mapclassify).
-
-    Fisher-Jenks is exact and deterministic: the same values always give the
-    same classes (natural breaks, by contrast, starts from random seeds).
-    Missing values get class -1. With fewer distinct values than ``k``, there
-    are fewer classes.
-
-    Parameters
-    ----------
-    values : pandas.Series or sequence of float
-        The values to classify, e.g. unused hectares per borough; left unchanged.
-    palette : sequence of str
-        Colours, light to dark; ``k`` of them are used.
-    k : int, default 5
-        The most classes to make.
-
-    Returns
-    -------
-    Classes
-        Bins (upper bounds), colours and each value's class.
-
-    Examples
-    --------
-    >>> c = classify([0.0, 1.0, 1.0, 9.0, float("nan")], UNUSED_PALETTE, k=3)
-    >>> c.bins, c.index
-    ((0.0, 1.0, 9.0), (0, 1, 1, 2, -1))
-    """
-    y = pd.to_numeric(pd.Series(values, dtype="float64"), errors="coerce").to_numpy(dtype=float)
-    present = ~np.isnan(y)
-    if not present.any():
-        return Classes(bins=(), colours=(), index=tuple(-1 for _ in y))
-    distinct = np.unique(y[present])
-    k = max(1, min(k, len(distinct)))
-    if k == len(distinct):
-        bins = tuple(float(b) for b in distinct)
-    else:
-        import mapclassify
-
-        with warnings.catch_warnings():
-            # Without numba, mapclassify falls back to pure Python and says so;
-            # for a few dozen boroughs that is instant.
-            warnings.filterwarnings("ignore", message="Numba not installed", category=UserWarning)
-            scheme = mapclassify.FisherJenks(y[present], k=k)
-        bins = tuple(float(b) for b in scheme.bins)
-    edges = np.asarray(bins)
-    idx = np.full(len(y), -1, dtype=int)
-    idx[present] = np.searchsorted(edges, y[present], side="left")
-    idx = np.minimum(idx, len(bins) - 1)
-    return Classes(
-        bins=bins,
-        colours=_pick_colours(palette, len(bins)),
-        index=tuple(int(i) for i in idx),
-        minimum=float(np.nanmin(y)),
-    )
 
 
 def _nice_step(span: float, ticks: int = 5) -> float:

@@ -8,14 +8,14 @@ the GeoPackage's ``layer_styles`` table, where QGIS finds its default style.
 
 ``boroughs``
     Graduated by ``land_unused_ha``: the Fisher-Jenks classes of
-    :func:`estates.render.chart.classify` and :data:`~estates.render.chart.UNUSED_PALETTE`,
+    :func:`estates.style.classify` and :data:`~estates.style.UNUSED_PALETTE`,
     white borders (a second, non-default style shades by
-    ``estimated_value_gbp`` with :data:`~estates.render.chart.VALUE_PALETTE`).
+    ``estimated_value_gbp`` with :data:`~estates.style.VALUE_PALETTE`).
 ``sites``
     Circles coloured by ``disposal_score`` in the map legend's five classes
-    (:data:`~estates.render.chart.SCORE_BINS`, :data:`~estates.render.chart.SCORE_PALETTE`),
+    (:data:`~estates.style.SCORE_BINS`, :data:`~estates.style.SCORE_PALETTE`),
     grey when not scored, sized by unused land as on the map
-    (:func:`~estates.render.chart.site_radius_px`; the SLD uses one size). As on the
+    (:func:`~estates.style.site_radius_px`; the SLD uses one size). As on the
     map, only sites inside Greater London are drawn.
 ``pilots`` and ``subregions``
     Outlines with no fill: solid purple and dashed grey.
@@ -35,9 +35,9 @@ from typing import Any
 
 import pandas as pd
 
+from estates import style
 from estates.errors import ConfigError
-from estates.render import chart
-from estates.render.maps import _PILOT_COLOUR, _SUBREGION_COLOUR, CONTEXT_KINDS
+from estates.style import CONTEXT_KINDS, PILOT_COLOUR, SUBREGION_COLOUR
 
 __all__ = [
     "LayerStyle",
@@ -59,19 +59,19 @@ _SLD_ATTRS = {
         "http://www.opengis.net/sld http://schemas.opengis.net/sld/1.1.0/StyledLayerDescriptor.xsd"
     ),
 }
-# Drawing details of london.html (estates/render/maps.py, _MAP_JS and _build_map).
+# Drawing details of london.html (estates/render/static/map.js and estates/render/page.py).
 _BOROUGH_EDGE = ("#ffffff", 1.2)
 _SITE_EDGE = ("#1f2933", 1.0)
 _SITE_OPACITY = 0.9
 _CONTEXT_EDGE = ("#ffffff", 1.0)
 _CONTEXT_RADIUS_PX = 3.5
 _OUTLINES = {
-    "pilots": ("Devolution pilots", _PILOT_COLOUR, 2.5, None),
-    "subregions": ("Sub-regions", _SUBREGION_COLOUR, 2.0, (6.0, 5.0)),
+    "pilots": ("Devolution pilots", PILOT_COLOUR, 2.5, None),
+    "subregions": ("Sub-regions", SUBREGION_COLOUR, 2.0, (6.0, 5.0)),
 }
 _CHOROPLETHS = {
-    "land_unused_ha": ("Unused land (ha)", chart.UNUSED_PALETTE, chart.format_ha),
-    "estimated_value_gbp": ("Indicative value (£)", chart.VALUE_PALETTE, chart.format_gbp),
+    "land_unused_ha": ("Unused land (ha)", style.UNUSED_PALETTE, style.format_ha),
+    "estimated_value_gbp": ("Indicative value (£)", style.VALUE_PALETTE, style.format_gbp),
 }
 _SCORE_TITLE = "Disposal score (0–1, higher = stronger case)"
 _SCORE_LEGEND = "Disposal score (0–1)"
@@ -130,7 +130,7 @@ def borough_style(
     -------
     LayerStyle
         Graduated renderer with the map's Fisher-Jenks classes
-        (:func:`estates.render.chart.classify`) and palette; a class holds values
+        (:func:`estates.style.classify`) and palette; a class holds values
         above the previous break up to and including its own. Boroughs with
         no value are left unfilled.
 
@@ -156,8 +156,8 @@ def borough_style(
         raise ConfigError(msg)
     title, palette, fmt = _CHOROPLETHS[column]
     values = pd.to_numeric(boroughs[column], errors="coerce")
-    classes = chart.classify(values, palette)
-    # chart.Classes.labels needs at least one class; no values means no classes.
+    classes = style.classify(values, palette)
+    # style.Classes.labels needs at least one class; no values means no classes.
     lows = [classes.minimum, *classes.bins[:-1]] if classes.bins else []
     labels = classes.labels(fmt) if classes.bins else []
     edge, width = _BOROUGH_EDGE
@@ -187,7 +187,7 @@ def borough_style(
         )
         symbols.append(_fill_symbol(str(i), colour, edge, width))
     source = ET.SubElement(renderer, "source-symbol")
-    source.append(_fill_symbol("0", chart.NO_DATA_COLOUR, edge, width))
+    source.append(_fill_symbol("0", style.NO_DATA_COLOUR, edge, width))
     method = ET.SubElement(renderer, "classificationMethod", id="Jenks")
     ET.SubElement(method, "symmetricMode", enabled="0", symmetrypoint="0", astride="0")
     ET.SubElement(method, "labelFormat", format="%1 – %2", precision="2", trimtrailingzeroes="1")
@@ -224,27 +224,27 @@ def site_style() -> LayerStyle:
     ``disposal_score`` class (0–0.2, 0.2–0.4, ... 0.8–1, the upper bound
     included), grey when not scored, drawn biggest first and highest score
     on top. The marker's radius in pixels grows with the square root of
-    ``land_unused_ha``, as :func:`estates.render.chart.site_radius_px`.
+    ``land_unused_ha``, as :func:`estates.style.site_radius_px`.
 
     Returns
     -------
     LayerStyle
-        ``breaks`` are :data:`estates.render.chart.SCORE_BINS` and ``colours``
-        :data:`estates.render.chart.SCORE_PALETTE`.
+        ``breaks`` are :data:`estates.style.SCORE_BINS` and ``colours``
+        :data:`estates.style.SCORE_PALETTE`.
 
     Examples
     --------
-    >>> style = site_style()
-    >>> style.breaks == chart.SCORE_BINS, style.colours == chart.SCORE_PALETTE
+    >>> sites = site_style()
+    >>> sites.breaks == style.SCORE_BINS, sites.colours == style.SCORE_PALETTE
     (True, True)
-    >>> [rule.get("filter") for rule in ET.fromstring(style.qml).iter("rule")][1:3]
+    >>> [rule.get("filter") for rule in ET.fromstring(sites.qml).iter("rule")][1:3]
     ['"disposal_score" <= 0.2', '"disposal_score" > 0.2 AND "disposal_score" <= 0.4']
     """
-    lows = (0.0, *chart.SCORE_BINS[:-1])
-    n = len(chart.SCORE_BINS)
-    labels = [f"{lo:.1f} – {hi:.1f}" for lo, hi in zip(lows, chart.SCORE_BINS, strict=True)]
+    lows = (0.0, *style.SCORE_BINS[:-1])
+    n = len(style.SCORE_BINS)
+    labels = [f"{lo:.1f} – {hi:.1f}" for lo, hi in zip(lows, style.SCORE_BINS, strict=True)]
     filters = []
-    for i, (lo, hi) in enumerate(zip(lows, chart.SCORE_BINS, strict=True)):
+    for i, (lo, hi) in enumerate(zip(lows, style.SCORE_BINS, strict=True)):
         parts = []
         if i > 0:
             parts.append(f'"disposal_score" > {_num(lo)}')
@@ -252,8 +252,8 @@ def site_style() -> LayerStyle:
             parts.append(f'"disposal_score" <= {_num(hi)}')
         filters.append(" AND ".join(parts))
     size = (
-        f"2 * min({_num(chart.RADIUS_MAX_PX)}, {_num(chart.RADIUS_MIN_PX)} + "
-        f'{_num(chart.RADIUS_PX_PER_SQRT_HA)} * sqrt(max(coalesce("land_unused_ha", 0), 0)))'
+        f"2 * min({_num(style.RADIUS_MAX_PX)}, {_num(style.RADIUS_MIN_PX)} + "
+        f'{_num(style.RADIUS_PX_PER_SQRT_HA)} * sqrt(max(coalesce("land_unused_ha", 0), 0)))'
     )
 
     renderer = _el(
@@ -268,7 +268,7 @@ def site_style() -> LayerStyle:
         root, "rule", key=_key("sites", "london"), filter='"in_london"', label=_SCORE_LEGEND
     )
     symbols = ET.SubElement(renderer, "symbols")
-    colours = [*chart.SCORE_PALETTE, chart.UNSCORED_COLOUR]
+    colours = [*style.SCORE_PALETTE, style.UNSCORED_COLOUR]
     for i, (flt, label, colour) in enumerate(
         zip([*filters, "ELSE"], [*labels, "Not scored"], colours, strict=True)
     ):
@@ -280,7 +280,7 @@ def site_style() -> LayerStyle:
                 str(i),
                 colour,
                 *_SITE_EDGE,
-                diameter_px=2 * chart.RADIUS_MIN_PX,
+                diameter_px=2 * style.RADIUS_MIN_PX,
                 opacity=_SITE_OPACITY,
                 size_expression=size,
             )
@@ -293,7 +293,7 @@ def site_style() -> LayerStyle:
     in_london = _sld_cmp("PropertyIsEqualTo", "in_london", 1)
     rules = []
     for i, (lo, hi, colour, label) in enumerate(
-        zip(lows, chart.SCORE_BINS, chart.SCORE_PALETTE, labels, strict=True)
+        zip(lows, style.SCORE_BINS, style.SCORE_PALETTE, labels, strict=True)
     ):
         tests = [in_london]
         if i > 0:
@@ -306,7 +306,7 @@ def site_style() -> LayerStyle:
     null = _el("ogc:PropertyIsNull")
     _sub(null, "ogc:PropertyName", "disposal_score")
     rule = _sld_rule("Not scored", _sld_and(in_london, null))
-    rule.append(_sld_point(chart.UNSCORED_COLOUR, *_SITE_EDGE, diameter_px=8.0))
+    rule.append(_sld_point(style.UNSCORED_COLOUR, *_SITE_EDGE, diameter_px=8.0))
     rules.append(rule)
     return LayerStyle(
         layer="sites",
@@ -315,8 +315,8 @@ def site_style() -> LayerStyle:
         sld=_sld("sites", _SCORE_TITLE, rules),
         description="London sites coloured by disposal_score and sized by land_unused_ha, "
         "as in london.html",
-        breaks=chart.SCORE_BINS,
-        colours=chart.SCORE_PALETTE,
+        breaks=style.SCORE_BINS,
+        colours=style.SCORE_PALETTE,
     )
 
 
@@ -415,7 +415,7 @@ def context_style(kinds: Sequence[str] | None = None) -> LayerStyle:
     ----------
     kinds : sequence of str, optional
         The kinds to list, in drawing order; default every kind of
-        :data:`estates.render.maps.CONTEXT_KINDS`.
+        :data:`estates.style.CONTEXT_KINDS`.
 
     Returns
     -------

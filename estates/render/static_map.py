@@ -2,7 +2,7 @@
 
 :func:`render_static_map` draws the same borough choropleth, outlines and
 sites as ``london.html``, with the same classes and colours
-(:mod:`estates.render.chart`), in British National Grid (EPSG:27700), and writes a
+(:mod:`estates.style`), in British National Grid (EPSG:27700), and writes a
 PNG. It uses matplotlib's Agg canvas directly, so it neither needs nor changes
 a display or the global backend, and the same inputs give the same bytes.
 """
@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from estates import style
 from estates.crs import BNG, WGS84, require_crs
 from estates.errors import ConfigError, DataValidationError
-from estates.render import chart
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -26,15 +26,13 @@ if TYPE_CHECKING:
 __all__ = ["render_static_map"]
 
 _COLUMNS = {
-    "land_unused_ha": ("Unused NHS land (ha)", chart.UNUSED_PALETTE, chart.format_ha),
+    "land_unused_ha": ("Unused NHS land (ha)", style.UNUSED_PALETTE, style.format_ha),
     "estimated_value_gbp": (
         "Indicative value of unused land (£)",
-        chart.VALUE_PALETTE,
-        chart.format_gbp,
+        style.VALUE_PALETTE,
+        style.format_gbp,
     ),
 }
-_PILOT_COLOUR = "#6a1b9a"
-_SUBREGION_COLOUR = "#37474f"
 # Marker area in points² for a radius in screen pixels (1 px = 0.75 pt at
 # 96 dpi), scaled down a little because the picture is smaller than a screen.
 _PX_TO_PT = 0.75 * 0.85
@@ -118,7 +116,7 @@ def render_static_map(
 
     heading, palette, fmt = _COLUMNS[column]
     shapes = boroughs.to_crs(BNG)
-    classes = chart.classify(pd.to_numeric(shapes[column], errors="coerce"), palette)
+    classes = style.classify(pd.to_numeric(shapes[column], errors="coerce"), palette)
     fills = [classes.colour_of(i) for i in classes.index]
 
     keep = sites.geometry.notna() & ~sites.geometry.is_empty
@@ -126,7 +124,7 @@ def render_static_map(
     points = sites[keep.to_numpy(dtype=bool)].to_crs(BNG)
     unused = pd.to_numeric(points["land_unused_ha"], errors="coerce").to_numpy(dtype=float)
     score = pd.to_numeric(points["disposal_score"], errors="coerce").to_numpy(dtype=float)
-    radius = np.array([chart.site_radius_px(v) for v in unused.tolist()])
+    radius = np.array([style.site_radius_px(v) for v in unused.tolist()])
     order = np.lexsort((np.nan_to_num(score, nan=-1.0), -radius))
 
     fig = Figure(figsize=(12, 8.4), facecolor="white")
@@ -138,11 +136,11 @@ def render_static_map(
     if subregion_outlines is not None and len(subregion_outlines):
         require_crs(subregion_outlines, WGS84, stage="render_static_map (sub-regions)")
         subregion_outlines.to_crs(BNG).boundary.plot(
-            ax=ax, color=_SUBREGION_COLOUR, linewidth=1.1, linestyle=(0, (5, 4))
+            ax=ax, color=style.SUBREGION_COLOUR, linewidth=1.1, linestyle=(0, (5, 4))
         )
     if pilot_outlines is not None and len(pilot_outlines):
         require_crs(pilot_outlines, WGS84, stage="render_static_map (pilots)")
-        pilot_outlines.to_crs(BNG).boundary.plot(ax=ax, color=_PILOT_COLOUR, linewidth=2.0)
+        pilot_outlines.to_crs(BNG).boundary.plot(ax=ax, color=style.PILOT_COLOUR, linewidth=2.0)
     if len(points):
         xs = points.geometry.x.to_numpy()[order]
         ys = points.geometry.y.to_numpy()[order]
@@ -150,7 +148,7 @@ def render_static_map(
             xs,
             ys,
             s=(2 * radius[order] * _PX_TO_PT) ** 2,
-            c=[chart.score_colour(v) for v in score[order].tolist()],
+            c=[style.score_colour(v) for v in score[order].tolist()],
             edgecolors="#1f2933",
             linewidths=0.5,
             alpha=0.92,
@@ -178,25 +176,25 @@ def render_static_map(
         for c, label in zip(classes.colours, classes.labels(fmt), strict=True)
     ]
     if any(i < 0 for i in classes.index):
-        handles.append(Patch(facecolor=chart.NO_DATA_COLOUR, edgecolor="#9aa5b1", label="No data"))
+        handles.append(Patch(facecolor=style.NO_DATA_COLOUR, edgecolor="#9aa5b1", label="No data"))
     handles.append(Patch(color="none", label=" "))
     handles.append(Patch(color="none", label="Site disposal score (0–1)"))
-    lows = (0.0, *chart.SCORE_BINS[:-1])
-    for lo, hi, c in zip(lows, chart.SCORE_BINS, chart.SCORE_PALETTE, strict=True):
+    lows = (0.0, *style.SCORE_BINS[:-1])
+    for lo, hi, c in zip(lows, style.SCORE_BINS, style.SCORE_PALETTE, strict=True):
         handles.append(_dot(Line2D, c, 8, f"{lo:.1f} – {hi:.1f}"))
-    handles.append(_dot(Line2D, chart.UNSCORED_COLOUR, 8, "Not scored"))
+    handles.append(_dot(Line2D, style.UNSCORED_COLOUR, 8, "Not scored"))
     handles.append(Patch(color="none", label=" "))
     handles.append(Patch(color="none", label="Marker size: unused land"))
     for ha in (0.5, 2.0, 10.0):
-        size = 2 * chart.site_radius_px(ha) * _PX_TO_PT
-        handles.append(_dot(Line2D, "white", size, chart.format_ha(ha)))
+        size = 2 * style.site_radius_px(ha) * _PX_TO_PT
+        handles.append(_dot(Line2D, "white", size, style.format_ha(ha)))
     handles.append(Patch(color="none", label=" "))
-    handles.append(Line2D([], [], color=_PILOT_COLOUR, linewidth=2, label="Devolution pilot"))
+    handles.append(Line2D([], [], color=style.PILOT_COLOUR, linewidth=2, label="Devolution pilot"))
     handles.append(
         Line2D(
             [],
             [],
-            color=_SUBREGION_COLOUR,
+            color=style.SUBREGION_COLOUR,
             linewidth=1.1,
             linestyle=(0, (5, 4)),
             label="Sub-region",

@@ -1,4 +1,9 @@
-"""The figures a person reads first, as the lines ``estates build`` prints at the end."""
+"""The figures a person reads first, as the lines ``estates build`` prints at the end.
+
+Figures are written by :func:`estates.style.format_figure`, as on the maps and
+the index page, so ``£917.6m`` and ``8.3%`` read the same in the terminal and
+in the browser.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from estates.stages.valuation import format_gbp
+from estates.style import format_gbp, format_ha, format_share
 
 
 def headline_lines(summary: Mapping[str, Any]) -> list[str]:
@@ -35,7 +40,7 @@ def headline_lines(summary: Mapping[str, Any]) -> list[str]:
     ... }
     >>> for line in headline_lines(summary):
     ...     print(line)
-    London: 42.62 ha not delivering services at 101 located sites, £918m, 8.34% of the £11bn target
+    London: 42.6 ha not delivering services at 101 located sites, £918m, 8.3% of the £11bn target
       NCL estates pilot (ncl_estates): 0.79 ha, £17m, 0.15% of the target, 19 sites
     values: indicative London average
     """
@@ -68,10 +73,8 @@ def _num(value: object) -> float:
 
 
 def _ha(value: object) -> str:
-    number = _num(value)
-    return "n/a ha" if math.isnan(number) else f"{number:,.2f} ha"
+    return format_ha(_num(value))
 
 
 def _pct(value: object) -> str:
-    number = _num(value)
-    return "n/a" if math.isnan(number) else f"{number:.2%}"
+    return format_share(_num(value))

@@ -20,6 +20,7 @@ import pandas as pd
 from estates.config import ValidationConfig
 from estates.crs import LONDON_BOUNDS_BNG, LONDON_BOUNDS_WGS84
 from estates.findings import Findings
+from estates.io.csv_reader import read_number
 
 log = logging.getLogger("estates")
 
@@ -269,6 +270,12 @@ def _flag_implausible_land(
     return add_flag(flags, implausible, "implausible_land_area")
 
 
+def _number_problem(text: str) -> str:
+    """Say why a coordinate's text is not a number, naming the likely reading if any."""
+    problem = read_number(text.strip())[1]
+    return "is not a finite number" if problem in {None, "is not a number"} else problem
+
+
 def _check_latlon(out: pd.DataFrame, findings: Findings) -> np.ndarray:
     reject = np.zeros(len(out), dtype=bool)
     if "latitude" not in out:
@@ -303,7 +310,7 @@ def _check_latlon(out: pd.DataFrame, findings: Findings) -> np.ndarray:
         elif math.isnan(la) or math.isnan(lo):
             column, value = ("latitude", la_t) if math.isnan(la) else ("longitude", lo_t)
             reason = (
-                f"{column} {value!r} is not a finite number; write decimal degrees, e.g. 51.5074"
+                f"{column} {value!r} {_number_problem(value)}; write decimal degrees, e.g. 51.5074"
             )
         elif not (math.isfinite(la) and math.isfinite(lo)):
             column, value = ("latitude", la) if not math.isfinite(la) else ("longitude", lo)
@@ -382,7 +389,9 @@ def _check_easting_northing(out: pd.DataFrame, findings: Findings) -> np.ndarray
         elif math.isnan(e) or math.isnan(n) or not (math.isfinite(e) and math.isfinite(n)):
             column = "easting" if not math.isfinite(e) else "northing"
             value = str((e_text if column == "easting" else n_text).iloc[i]) or None
-            reason = f"{column} {value!r} is not a finite number of metres"
+            problem = _number_problem(value or "")
+            metres = " of metres" if problem == "is not a finite number" else ""
+            reason = f"{column} {value!r} {problem}{metres}"
         elif abs(e) <= 180 and abs(n) <= 90:
             column, value, check = "easting", e, "degrees_as_bng"
             reason = (

@@ -33,6 +33,7 @@ import pandas as pd
 from estates.errors import DataValidationError
 from estates.frames import flag_column
 from estates.stages.measures import assign_columns
+from estates.style import format_gbp
 
 log = logging.getLogger("estates")
 
@@ -91,22 +92,6 @@ class Valuation:
             "target_gbp": self.target_gbp,
             "by_borough": dict(self.by_borough),
         }
-
-
-def format_gbp(value: float) -> str:
-    """Return a sum of money as a short label: ``£11bn``, ``£21.5m``, ``£9,500``.
-
-    Examples
-    --------
-    >>> format_gbp(11e9), format_gbp(2.15e7), format_gbp(9500), format_gbp(float("nan"))
-    ('£11bn', '£21.5m', '£9,500', 'n/a')
-    """
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    for size, unit in ((1e9, "bn"), (1e6, "m")):
-        if abs(value) >= size:
-            return f"£{value / size:.3g}{unit}"
-    return f"£{value:,.0f}"
 
 
 def valued_mask(sites: pd.DataFrame) -> pd.Series:

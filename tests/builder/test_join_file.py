@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -31,7 +39,7 @@ def points():
             "longitude": rng.uniform(-0.55, 0.35, n).round(6),
         }
     )
-    frame.loc[[3, 500], "latitude"] = np.nan  # no coordinates: kept, not joined
+    frame.loc[[3, 500], ["latitude", "longitude"]] = np.nan  # no coordinates: kept, not joined
     return frame
 
 
@@ -99,3 +107,105 @@ def test_join_command_errors_are_one_line(tmp_path):
     missing = CliRunner().invoke(main, ["join", str(tmp_path / "nope.csv"), "o.parquet"])
     assert missing.exit_code == 2
     assert "no such file" in missing.stderr
+
+
+def _join(*args: str):
+    return CliRunner().invoke(main, ["--quiet", "join", *args])
+
+
+def test_join_refuses_to_overwrite_its_source(tmp_path, points):
+    src = tmp_path / "points.csv"
+    points.head(20).to_csv(src, index=False)
+    before = src.read_bytes()
+    (tmp_path / "link.csv").symlink_to(src)
+    (tmp_path / "sub").mkdir()
+    for target in (src, tmp_path / "link.csv", tmp_path / "sub" / ".." / "points.csv"):
+        result = _join(str(src), str(target))
+        assert result.exit_code == 2, result.output
+        assert "the target is the source file; write the result to another file" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert src.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.csv", "points.csv", "sub"]
+
+
+def test_join_refuses_targets_that_are_not_regular_files(tmp_path, points):
+    src = tmp_path / "points.csv"
+    points.head(20).to_csv(src, index=False)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for target, says in (
+        (tmp_path, "is a folder; give a file name"),
+        (fifo, "is not a regular file"),
+        (Path("/dev/full"), "is not a regular file"),
+    ):
+        result = _join(str(src), str(target))
+        assert result.exit_code == 2, result.output
+        assert says in result.stderr
+        assert "Traceback" not in result.stderr
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe", "points.csv"]
+
+
+def test_join_names_a_missing_target_folder(tmp_path, points):
+    src = tmp_path / "points.csv"
+    points.head(20).to_csv(src, index=False)
+    result = _join(str(src), str(tmp_path / "no" / "such" / "out.parquet"))
+    assert result.exit_code == 2
+    [line] = result.stderr.strip().splitlines()
+    assert f"folder {tmp_path / 'no' / 'such'} does not exist; create it first (mkdir -p" in line
+
+
+def test_join_replaces_an_existing_target_only_when_done(tmp_path, points):
+    src = tmp_path / "points.csv"
+    points.head(20).to_csv(src, index=False)
+    target = tmp_path / "out.parquet"
+    target.write_bytes(b"old")
+    target.chmod(0o640)
+    bad = tmp_path / "bad.csv"
+    bad.write_text('id,latitude,longitude\na,51.5,-0.1\nb,"51.5\n')  # unclosed quote
+    assert _join(str(bad), str(target)).exit_code == 2
+    assert target.read_bytes() == b"old"  # a failed join leaves the old target alone
+    assert _join(str(src), str(target)).exit_code == 0
+    assert len(pd.read_parquet(target)) == 20
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "out.parquet", "points.csv"]
+
+
+def test_sigterm_leaves_no_partial_target(tmp_path):
+    rng = np.random.default_rng(3)
+    n = 400_000
+    src = tmp_path / "points.csv"
+    pd.DataFrame(
+        {"latitude": rng.uniform(51.3, 51.7, n).round(5), "longitude": rng.uniform(-0.5, 0.3, n)}
+    ).to_csv(src, index=False)
+    target = tmp_path / "out.parquet"
+    code = "import sys; from estates.cli import main; sys.argv[0] = 'estates'; main()"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    args = [sys.executable, "-c", code, "--quiet", "join", str(src), str(target)]
+    process = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.parquet.*.partial")) and process.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["points.csv"]
+
+
+def test_one_bad_row_does_not_fail_the_file(tmp_path, points, boroughs):
+    src = tmp_path / "points.csv"
+    frame = points.head(50).astype(str).replace("nan", "")
+    frame.loc[10, "latitude"] = "fifty-one"
+    frame.to_csv(src, index=False)
+    counts = join_file(src, tmp_path / "out.parquet", boroughs, chunk_rows=7)
+    got = pd.read_parquet(tmp_path / "out.parquet")
+    assert counts["rows"] == 50
+    assert counts["problems"] == 1
+    # Data row 11 (index 10) is line 12 of the file: the header is line 1.
+    assert counts["first_problems"] == ["row 12: latitude 'fifty-one' is not a finite number"]
+    assert got["join_problem"].notna().tolist() == [i == 10 for i in range(50)]
+    want = _oracle(points.head(50), boroughs)["borough_code"].fillna("-").tolist()
+    want[10] = "-"
+    assert got["borough_code"].fillna("-").tolist() == want

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -33,7 +34,13 @@ NAMES = ("index.html", "sites.csv", "pilot-NCL.html", "pilot-SEL.html", "manifes
 def body(version: str, name: str, *, size: int = 200_000) -> str:
     """Content of file ``name`` in set ``version``: large, and unique to both."""
     if name == "manifest.json":
-        return json.dumps({"tool": "estates", "version": version}) + "\n"
+        # As a build writes it: every other file listed with its SHA-256.
+        outputs = [
+            {"path": n, "sha256": hashlib.sha256(body(version, n, size=size).encode()).hexdigest()}
+            for n in sorted(NAMES)
+            if n != "manifest.json"
+        ]
+        return json.dumps({"tool": "estates", "version": version, "outputs": outputs}) + "\n"
     line = f"{version}:{name}\n"
     return line * (size // len(line))
 
@@ -260,7 +267,8 @@ def test_refuses_a_folder_with_files_the_manifest_does_not_list(tmp_path):
     out.mkdir()
     (out / "index.html").write_text("<html>")
     (out / "notes.txt").write_text("mine")
-    manifest = {"tool": "estates", "outputs": [{"path": "index.html"}]}
+    digest = hashlib.sha256(b"<html>").hexdigest()
+    manifest = {"tool": "estates", "outputs": [{"path": "index.html", "sha256": digest}]}
     (out / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(EstatesError, match=r"files no estates build wrote: notes\.txt"):
         publish_set(out, "v1")
@@ -331,7 +339,7 @@ def test_leftovers_of_dead_runs_are_removed_and_live_ones_kept(tmp_path):
 
 RUNNER = textwrap.dedent(
     """
-    import os, shutil, signal, sys
+    import hashlib, json, os, shutil, signal, sys
     from pathlib import Path
 
     import estates.builder.publish as pub
@@ -345,7 +353,12 @@ RUNNER = textwrap.dedent(
 
     def body(name):
         if name == "manifest.json":
-            return '{{"tool": "estates", "version": "%s"}}\\n' % version
+            outputs = [
+                {{"path": n, "sha256": hashlib.sha256(body(n).encode()).hexdigest()}}
+                for n in sorted(NAMES)
+                if n != "manifest.json"
+            ]
+            return json.dumps({{"tool": "estates", "version": version, "outputs": outputs}}) + "\\n"
         line = f"{{version}}:{{name}}\\n"
         return line * (200_000 // len(line))
 
@@ -479,3 +492,82 @@ def test_readers_always_see_one_complete_set(tmp_path):
     assert problems == []
     assert reads[0] > 0, reads
     assert (out / "index.html").read_text() == expected[(versions[-1], "index.html")]
+
+
+# --- the store owns only what its manifests list ------------------------------------
+
+
+def test_a_file_saved_into_the_published_folder_is_carried_into_each_new_set(tmp_path):
+    out = tmp_path / "maps"
+    publish_set(out, "v1")
+    (out / "sites.xlsx").write_bytes(b"PK\x03\x04 an Excel Save As")
+    (out / "notes.txt").write_text("call the trust on Monday")
+    for version in ("v2", "v3", "v4"):  # v1's build is pruned along the way
+        publish_set(out, version)
+        assert (out / "notes.txt").read_text() == "call the trust on Monday"
+        assert (out / "sites.xlsx").read_bytes() == b"PK\x03\x04 an Excel Save As"
+        assert (out / "index.html").read_text(encoding="utf-8") == body(version, "index.html")
+    assert len(store_entries(out, "build-")) == 2
+
+
+def test_a_users_file_in_an_old_build_is_never_pruned(tmp_path, caplog):
+    out = tmp_path / "maps"
+    publish_set(out, "v1")
+    publish_set(out, "v2")
+    old = next(
+        store_dir(out) / n
+        for n in store_entries(out, "build-")
+        if (store_dir(out) / n) != out.resolve()
+    )
+    (old / "analysis.txt").write_text("saved into the previous set")
+    with caplog.at_level(logging.WARNING, logger="estates"):
+        publish_set(out, "v3")
+        publish_set(out, "v4")
+    assert (old / "analysis.txt").read_text() == "saved into the previous set"
+    assert "holds files estates did not write (analysis.txt)" in caplog.text
+
+
+def test_a_users_file_named_like_a_new_output_stops_publication(tmp_path):
+    out = tmp_path / "maps"
+    with staged_output(out) as staging:
+        write_set(staging, "v1")
+        publish(out, staging)
+    (out / "pilot-XYZ.html").write_text("my own page")
+    with staged_output(out) as staging:
+        write_set(staging, "v2")
+        safe_child(staging, "pilot-XYZ.html").write_text("new page")
+        with pytest.raises(EstatesError, match=r"pilot-XYZ\.html was not written by estates"):
+            publish(out, staging)
+    assert_set_plus = sorted(p.name for p in out.iterdir())
+    assert "pilot-XYZ.html" in assert_set_plus
+    assert (out / "pilot-XYZ.html").read_text() == "my own page"
+    assert (out / "index.html").read_text(encoding="utf-8") == body("v1", "index.html")
+
+
+@pytest.mark.parametrize(
+    ("manifest", "reason"),
+    [
+        ({"tool": "estates"}, "does not list the files estates wrote"),
+        ({"tool": "estates", "outputs": [{"path": "index.html"}]}, "does not list the files"),
+        ({"tool": "estates", "outputs": "index.html"}, "does not list the files"),
+    ],
+)
+def test_refuses_to_adopt_a_folder_whose_manifest_lists_no_hashes(tmp_path, manifest, reason):
+    out = tmp_path / "maps"
+    out.mkdir()
+    (out / "index.html").write_text("<html>")
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(EstatesError, match=reason):
+        publish_set(out, "v1")
+    assert (out / "index.html").read_text() == "<html>"
+    assert not out.is_symlink()
+
+
+def test_refuses_to_adopt_a_folder_whose_listed_file_was_edited(tmp_path):
+    out = tmp_path / "maps"
+    out.mkdir()
+    write_set(out, "v0")
+    (out / "sites.csv").write_text("edited by hand")
+    with pytest.raises(EstatesError, match=r"sites\.csv was changed after estates wrote it"):
+        publish_set(out, "v1")
+    assert (out / "sites.csv").read_text() == "edited by hand"

@@ -1,4 +1,5 @@
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -7,7 +8,13 @@ from hypothesis import strategies as st
 
 from estates.errors import DataValidationError
 from estates.findings import Findings
-from estates.io.csv_reader import _to_float, is_missing, parse_numbers, read_csv_text
+from estates.io.csv_reader import (
+    is_missing,
+    iter_csv_text,
+    parse_numbers,
+    read_csv_text,
+    read_number,
+)
 
 HEADER = "site_code,site_name,latitude,longitude\n"
 
@@ -102,7 +109,8 @@ def test_oversized_file_is_refused_not_loaded(write):
 
 _CELLS = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False).map(repr),
-    st.sampled_from(["", " 1.5 ", "Not Applicable", "n/a", "1,526,422", "x", "inf", "NaN", "1_0"]),
+    st.sampled_from(["", " 1.5 ", "Not Applicable", "n/a", "1,526,422", "x", "inf", "NaN"]),
+    st.sampled_from(["1_0", "2,5", "1.234,5", "\u0661\u0662"]),
     st.text(alphabet="0123456789.,eE+- ", max_size=8),
     st.none(),
 )
@@ -115,10 +123,126 @@ def test_parse_numbers_equals_parsing_cell_by_cell(cells: list[str | None]) -> N
     got = parse_numbers(text, column="v", source_file="f.csv", findings=findings)
     expected, bad_rows = [], []
     for row, cell in text.items():
-        number = None if is_missing(cell) else _to_float(str(cell).strip())
+        number = None if is_missing(cell) else read_number(str(cell).strip())[0]
         if not is_missing(cell) and (number is None or not math.isfinite(number)):
             bad_rows.append(row)
             number = None
         expected.append(math.nan if number is None else number)
     assert got.tolist() == pytest.approx(expected, nan_ok=True, rel=0, abs=0)
     assert [f.row for f in findings] == bad_rows
+
+
+# --- one rule for numbers: no decimal comma, underscore or foreign digit is guessed at --
+
+
+@pytest.mark.parametrize(
+    ("cell", "number"),
+    [
+        ("2.5", 2.5),
+        ("-0.12", -0.12),
+        (".5", 0.5),
+        ("4.3077960610389709E-2", 0.043077960610389709),
+        ("1,234", 1234.0),
+        ("1,234.5", 1234.5),
+        ("-1,526,422", -1526422.0),
+        ("+12", 12.0),
+    ],
+)
+def test_plain_and_grouped_numbers_are_read(cell, number):
+    assert read_number(cell) == (number, None)
+
+
+@pytest.mark.parametrize(
+    ("cell", "problem"),
+    [
+        ("2,5", "uses a decimal comma; if it means 2.5, write 2.5"),
+        ("0,5", "uses a decimal comma; if it means 0.5, write 0.5"),
+        ("-0,12", "uses a decimal comma; if it means -0.12, write -0.12"),
+        ("1,5", "uses a decimal comma; if it means 1.5"),
+        ("1.234,5", "uses a decimal comma; if it means 1234.5"),
+        ("1 234,5", "uses a decimal comma; if it means 1234.5"),
+        ("12,34", "uses a decimal comma; if it means 12.34"),
+        ("1,2345", "uses a decimal comma; if it means 1.2345"),
+        ("1.234.567", "has points between groups of three digits; if it means 1234567"),
+        ("1_000", "contains an underscore; write 1000"),
+        ("\u0661\u0662\u0663", "has non-ASCII digits; write 123"),
+        ("\uff11\uff12", "has non-ASCII digits; write 12"),
+        ("1,23,456", "is not a number"),
+        ("12,", "is not a number"),
+    ],
+)
+def test_ambiguous_numbers_are_refused_with_the_likely_reading(cell, problem):
+    number, why = read_number(cell)
+    assert number is None
+    assert why.startswith(problem)
+
+
+def test_a_decimal_comma_is_a_finding_never_a_tenfold_value():
+    text = pd.Series(["2,5", "0,5", "1.234,5", "\u0661", "lots", "3"], index=range(2, 8))
+    findings = Findings()
+    got = parse_numbers(text, column="land_unused_ha", source_file="f.csv", findings=findings)
+    assert got.iloc[:5].isna().all()
+    assert got.iloc[5] == 3.0
+    assert [f.check for f in findings] == ["ambiguous_number"] * 4 + ["not_a_number"]
+    first = next(iter(findings))
+    assert "land_unused_ha '2,5' uses a decimal comma; if it means 2.5" in first.reason
+
+
+# --- invisible characters: NUL anywhere, a trailing Ctrl-Z ------------------------------
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 1000])
+@pytest.mark.parametrize(
+    "tail", ["A2,Two,51.5,-0.1\n\x1a", "A2,Two,51.5,-0.1\x1a", "A2,Two,51.5,-0.1\n\x1a\n\n"]
+)
+def test_a_trailing_ctrl_z_is_ignored_with_a_warning_whole_or_in_chunks(write, tail, chunk_rows):
+    path = write("z.csv", HEADER + "A1,One,51.5,-0.1\n" + tail)
+    whole, chunked = Findings(), Findings()
+    frame = read_csv_text(path, whole, required=("site_code",))
+    parts = list(iter_csv_text(path, chunked, required=("site_code",), chunk_rows=chunk_rows))
+    assert frame["site_code"].tolist() == ["A1", "A2"]
+    assert frame["longitude"].tolist() == ["-0.1", "-0.1"]
+    pd.testing.assert_frame_equal(pd.concat(parts), frame)
+    assert [f.check for f in whole] == [f.check for f in chunked] == ["eof_mark"]
+
+
+def test_a_ctrl_z_inside_the_file_is_data_not_an_end(write):
+    path = write("z.csv", HEADER + "A\x1a1,One,51.5,-0.1\nA2,Two,51.5,-0.1\n")
+    findings = Findings()
+    frame = read_csv_text(path, findings, required=("site_code",))
+    assert frame["site_code"].tolist() == ["A\x1a1", "A2"]
+    assert list(findings) == []
+
+
+@pytest.mark.parametrize("reader", ["whole", "chunks"])
+def test_a_nul_byte_anywhere_is_refused_naming_the_line(write, reader):
+    padding = "".join(
+        f"P{i},Padding row {i:04d} for the first blocks,51.5,-0.1\n" for i in range(300)
+    )
+    path = write("nul.csv", HEADER + padding + "NUL\x00CODE,Hidden,51.5,-0.1\n")
+
+    def read() -> object:
+        if reader == "whole":
+            return read_csv_text(path, Findings())
+        return list(iter_csv_text(path, Findings(), chunk_rows=10))
+
+    with pytest.raises(DataValidationError, match=r"nul\.csv line 302: a NUL byte"):
+        read()
+
+
+# --- bounded reading: the header first, one cell at most csv.field_size_limit() ----------
+
+
+def test_a_wrong_header_is_refused_before_the_file_is_read(write, monkeypatch):
+    path = write("wrong.csv", "code,name,lat,lon\n" + "A,B,51.5,-0.1\n" * 1000)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("read the whole file"))
+    with pytest.raises(DataValidationError, match=r"wrong\.csv: missing column 'site_code'"):
+        read_csv_text(path, Findings(), required=("site_code", "site_name"))
+
+
+def test_an_overlong_field_is_a_clear_error(write):
+    path = write("open_quote.csv", HEADER + 'A1,"never closed,51.5,-0.1\n' + "x" * 200_000)
+    with pytest.raises(DataValidationError, match=r"a field is longer than 131,072 characters"):
+        read_csv_text(path, Findings(), required=("site_code",))
+    with pytest.raises(DataValidationError, match=r"is a quote left open"):
+        list(iter_csv_text(path, Findings(), required=("site_code",), chunk_rows=10))

@@ -15,6 +15,7 @@ import pyogrio
 import pytest
 import shapely
 
+from estates import style
 from estates.builder.runner import BuildOptions, build_output_set
 from estates.crs import BNG
 from estates.errors import DataValidationError
@@ -27,7 +28,6 @@ from estates.io.gpkg import (
     write_geopackage,
     write_styles,
 )
-from estates.render import chart
 from estates.render.qgis_style import borough_style, outline_style, site_style
 
 # The columns and declarations of the table QGIS 3.22 writes with "Save style > In database".
@@ -195,12 +195,12 @@ def test_borough_classes_equal_the_web_map(built, styles, bundled_result):
     assert renderer.get("attr") == "land_unused_ha"
     ranges = renderer.find("ranges").findall("range")
     colours = _symbol_colours(renderer)
-    # The map's classes: estates.render.chart.classify over the boroughs, as maps.py does.
-    classes = chart.classify(bundled_result.boroughs["land_unused_ha"], chart.UNUSED_PALETTE)
+    # The map's classes: estates.style.classify over the boroughs, as maps.py does.
+    classes = style.classify(bundled_result.boroughs["land_unused_ha"], style.UNUSED_PALETTE)
     assert len(classes.bins) == 5
     assert [float(r.get("upper")) for r in ranges] == list(classes.bins)
     assert [float(r.get("lower")) for r in ranges] == [classes.minimum, *classes.bins[:-1]]
-    assert [colours[r.get("symbol")] for r in ranges] == list(chart.UNUSED_PALETTE)
+    assert [colours[r.get("symbol")] for r in ranges] == list(style.UNUSED_PALETTE)
     # ... and what london.html shows in its legend, label for label.
     page = (built / "london.html").read_text(encoding="utf-8")
     assert [(colours[r.get("symbol")], r.get("label")) for r in ranges] == _legend(page, "unused")
@@ -219,7 +219,7 @@ def test_borough_sld_has_the_same_classes(styles, bundled_result):
     row = styles[(styles.f_table_name == "boroughs") & styles.useAsDefault]
     sld = ET.fromstring(row.styleSLD.iloc[0])
     rules = sld.findall(".//se:Rule", SLD)
-    classes = chart.classify(bundled_result.boroughs["land_unused_ha"], chart.UNUSED_PALETTE)
+    classes = style.classify(bundled_result.boroughs["land_unused_ha"], style.UNUSED_PALETTE)
     fills = [r.find(".//se:Fill/se:SvgParameter", SLD).text for r in rules]
     assert fills == list(classes.colours)
     uppers = [
@@ -247,12 +247,12 @@ def test_site_classes_equal_the_web_map_legend(built, styles):
     assert bounds == config["scoreBins"][:-1]
     assert rules[-1].get("filter") == "ELSE"
     assert rules[-1].get("label") == "Not scored"
-    # Marker size follows estates.render.chart.site_radius_px (diameter = 2 x radius, pixels).
+    # Marker size follows estates.style.site_radius_px (diameter = 2 x radius, pixels).
     size = renderer.find(".//Option[@name='size'][@type='Map']/Option[@name='expression']")
     assert size.get("value") == (
         '2 * min(20, 3 + 3.5 * sqrt(max(coalesce("land_unused_ha", 0), 0)))'
     )
-    assert (chart.RADIUS_MAX_PX, chart.RADIUS_MIN_PX, chart.RADIUS_PX_PER_SQRT_HA) == (20, 3, 3.5)
+    assert (style.RADIUS_MAX_PX, style.RADIUS_MIN_PX, style.RADIUS_PX_PER_SQRT_HA) == (20, 3, 3.5)
 
 
 def test_outlines_and_context_use_the_map_colours(styles):

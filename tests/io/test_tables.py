@@ -1,30 +1,107 @@
-"""How tables are written: numbers as a spreadsheet reader expects them."""
+"""How tables are written: numbers as a spreadsheet reader expects them, text made safe."""
 
 from __future__ import annotations
 
+import csv
+import io
+import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from estates.io.tables import _plain_number, plain_numbers, write_csv
+from estates.io.csv_text import plain_number, plain_numbers, spreadsheet_safe
+from estates.io.tables import append_csv, write_csv
+
+
+def _old_plain_number(value: float) -> str:
+    """The formatter ``sites.csv`` used before the vectorised one, kept as the reference."""
+    if math.isnan(value):
+        return ""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return np.format_float_positional(value, precision=10, trim="-")
+
+
+def _old_csv(frame: pd.DataFrame) -> str:
+    """The CSV writer before the Arrow one (pandas ``to_csv``), kept as the reference."""
+    out = pd.DataFrame(frame)
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_float_dtype(series):
+            out[column] = [_old_plain_number(v) for v in series.to_numpy(dtype=float).tolist()]
+        elif pd.api.types.is_bool_dtype(series):
+            out[column] = series.map({True: "true", False: "false"})
+    buffer = io.StringIO()
+    out.to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue()
 
 
 @given(st.lists(st.floats(allow_infinity=False), max_size=50))
 @example([-1e-12, 123456789.123, 0.12345678905, 1 / 3, 2 / 3 * 1e9])
 @example([0.1, 1e-05, 1e-11, 123456.789012345678, -0.0, 2.5e15, 1e300, 5e-324, 0.30000000000000004])
-def test_plain_numbers_equal_one_by_one(values: list[float]) -> None:
+@example([1e15 + 0.5, 999999999999999.9, 1e16, 123456789012.12345, 1e-4, 0.00012])
+def test_plain_numbers_equal_the_old_formatter(values: list[float]) -> None:
     array = np.array(values, dtype=float)
-    assert plain_numbers(array).tolist() == [_plain_number(v) for v in values]
+    expected = [_old_plain_number(v) for v in values]
+    assert plain_numbers(array).tolist() == expected
+    assert [plain_number(v) for v in values] == expected
 
 
 def test_plain_numbers_of_measured_values() -> None:
     hectares = np.random.default_rng(7).uniform(0, 500, 100_000).round(2)
-    expected = [_plain_number(v) for v in hectares.tolist()]
+    expected = [_old_plain_number(v) for v in hectares.tolist()]
     assert plain_numbers(hectares).tolist() == expected
+
+
+# Text a spreadsheet would not run and with no lone CR: written exactly as before.
+_quiet_text = st.text(
+    alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\r"), max_size=12
+).filter(lambda s: s[:1] not in {"=", "+", "-", "@", "\t"})
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), _quiet_text),
+            st.floats(allow_infinity=False),
+            st.one_of(st.none(), st.integers(-(2**62), 2**62)),
+            st.booleans(),
+        ),
+        max_size=30,
+    )
+)
+def test_csv_bytes_equal_the_old_writer(rows: list[tuple]) -> None:
+    frame = pd.DataFrame(
+        {
+            "site_name": pd.array([r[0] for r in rows], dtype="string"),
+            "land_unused_ha": pd.Series([r[1] for r in rows], dtype="float64"),
+            "disposal_rank": pd.array([r[2] for r in rows], dtype="Int64"),
+            "in_london": pd.Series([r[3] for r in rows], dtype="bool"),
+        }
+    )
+    buffer = io.BytesIO()
+    append_csv(frame, buffer, header=True, chunk_rows=7)
+    assert buffer.getvalue().decode("utf-8") == _old_csv(frame)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=12), st.text(max_size=12)), max_size=20))
+def test_any_text_reads_back_as_written_once_unescaped(rows: list[tuple[str, str]]) -> None:
+    frame = pd.DataFrame(rows, columns=["a", "b"], dtype="string")
+    frame = frame.map(lambda s: s.replace("\x00", ""))  # NUL cannot be in a CSV cell
+    buffer = io.BytesIO()
+    append_csv(frame, buffer, header=True)
+    text = buffer.getvalue().decode("utf-8")
+    read = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    assert read[0] == ["a", "b"]
+    assert read[1:] == [
+        [spreadsheet_safe(a), spreadsheet_safe(b)] for a, b in frame.itertuples(index=False)
+    ]
 
 
 @pytest.mark.parametrize("bom", [False, True])
@@ -44,6 +121,21 @@ def test_csv_written_in_chunks_equals_one_piece(tmp_path: Path, bundled_result, 
     assert whole.read_bytes().startswith(b"\xef\xbb\xbf") is bom
 
 
+def test_csv_of_the_bundled_sites_equals_the_old_writer(tmp_path: Path, bundled_result) -> None:
+    sites = pd.DataFrame(bundled_result.sites.drop(columns="geometry"))
+    path = write_csv(sites, tmp_path / "sites.csv")
+    assert path.read_text(encoding="utf-8") == _old_csv(sites)
+
+
 def test_csv_of_an_empty_table_has_its_header(tmp_path: Path) -> None:
     path = write_csv(pd.DataFrame({"a": [], "b": []}), tmp_path / "empty.csv", chunk_rows=5)
     assert path.read_text() == "a,b\n"
+
+
+def test_a_text_file_handle_gets_the_same_text(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"a": ["x,y", "=1"], "b": [0.5, None]})
+    binary = io.BytesIO()
+    append_csv(frame, binary, header=True)
+    with (tmp_path / "t.csv").open("w", encoding="utf-8", newline="") as handle:
+        append_csv(frame, handle, header=True)
+    assert (tmp_path / "t.csv").read_bytes() == binary.getvalue() == b'a,b\n"x,y",0.5\n\'=1,\n'

@@ -21,6 +21,7 @@ from browser import XSS_CODE, XSS_NAME, located_codes, make_fixture
 from geopandas.testing import assert_geodataframe_equal
 from shapely import Polygon
 
+from estates import style
 from estates.errors import ConfigError, CRSError, DataValidationError
 from estates.render import chart
 from estates.render.assets import inline_script, json_for_script, leaflet_css, leaflet_js
@@ -208,6 +209,15 @@ def test_tiles_add_only_the_tile_layer(frames, tmp_path):
     assert len(paths) == len(PAGES)
 
 
+def test_a_tiles_attribution_is_written_as_text(frames, tmp_path):
+    url = "https://tiles.example.org/{z}/{x}/{y}.png"
+    render_maps(*frames, tmp_path, tiles=url, tiles_attribution=f"Tiles {XSS_NAME} & co")
+    html = (tmp_path / "london.html").read_text(encoding="utf-8")
+    # Leaflet writes a tile layer's attribution as HTML: it must arrive escaped.
+    written = re.findall(r'"attribution": ("(?:[^"\\]|\\.)*")', html)
+    assert [json.loads(w) for w in written] == ["Tiles &lt;img src=x onerror=alert(1)&gt; &amp; co"]
+
+
 def test_no_tiles_by_default(built):
     html = built["london.html"].read_text(encoding="utf-8")
     assert "L.tileLayer(" not in html
@@ -337,11 +347,11 @@ def test_threshold_switches_to_one_canvas(frames, tmp_path):
 def test_legend_units_and_classes(frames, built):
     payload = _payload(built["london.html"].read_text(encoding="utf-8"))
     boroughs = frames[1].sort_values("borough_code")
-    classes = chart.classify(boroughs["land_unused_ha"], chart.UNUSED_PALETTE)
+    classes = style.classify(boroughs["land_unused_ha"], style.UNUSED_PALETTE)
     fills = [classes.colour_of(i) for i in classes.index]
     assert payload["choropleths"]["unused"]["fills"] == fills
     html = built["london.html"].read_text(encoding="utf-8")
-    for label in classes.labels(chart.format_ha):
+    for label in classes.labels(style.format_ha):
         assert json.dumps(label)[1:-1].replace("\u2013", "\\u2013") in html or label in html
 
 
@@ -350,10 +360,10 @@ def test_index_has_figures_chart_links_and_sources(frames, built):
     html = built["index.html"].read_text(encoding="utf-8")
     london = summary["london"]
     for text in (
-        chart.format_ha(london["land_unused_ha"]),
-        chart.format_gbp(london["estimated_value_gbp"]),
-        chart.format_share(london["share_of_target"]),
-        chart.format_ha(summary["pilots"]["ncl_estates"]["land_unused_ha"]),
+        style.format_ha(london["land_unused_ha"]),
+        style.format_gbp(london["estimated_value_gbp"]),
+        style.format_share(london["share_of_target"]),
+        style.format_ha(summary["pilots"]["ncl_estates"]["land_unused_ha"]),
         "North Central London estates pilot",
         "Share of the £11bn target",
     ):
@@ -477,12 +487,13 @@ def test_a_page_with_more_sites_than_max_sites_draws_its_best_and_says_so(frames
 
 
 def test_only_the_sites_some_page_draws_are_encoded(frames):
-    from estates.render.maps import _names_from_summary, _pilot_order, _prepare_sites
+    from estates.render.payload import names_from_summary, prepare_sites
+    from estates.render.selection import pilot_order
 
     sites, _, _, summary = frames
-    pilot_ids = _pilot_order(summary["pilots"])
-    names = _names_from_summary(summary)
-    prepared = _prepare_sites(sites, names, limit=3, pilot_ids=pilot_ids)
+    pilot_ids = pilot_order(summary["pilots"])
+    names = names_from_summary(summary)
+    prepared = prepare_sites(sites, names, limit=3, pilot_ids=pilot_ids)
     london = located_codes(sites)
     wanted = set(_best(sites, london, 3))
     for pid in pilot_ids:
@@ -568,10 +579,10 @@ def test_chart_without_target_has_no_target_line():
 
 def test_classes_are_deterministic_and_mark_missing():
     values = gpd.pd.Series([0.0, 2.0, 3.5, np.nan, 40.0, 41.0, 7.0, 9.0])
-    a = chart.classify(values, chart.UNUSED_PALETTE, k=3)
-    b = chart.classify(values, chart.UNUSED_PALETTE, k=3)
+    a = style.classify(values, style.UNUSED_PALETTE, k=3)
+    b = style.classify(values, style.UNUSED_PALETTE, k=3)
     assert a == b
     assert a.index[3] == -1
-    assert a.colour_of(-1) == chart.NO_DATA_COLOUR
+    assert a.colour_of(-1) == style.NO_DATA_COLOUR
     assert a.bins[-1] == 41.0
     assert len(a.colours) == 3

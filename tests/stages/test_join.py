@@ -23,7 +23,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely import LineString, Point, box
 
-import estates.stages.join as join_module
+import estates.stages.join._frame as frame_module
+import estates.stages.join._grid as grid_module
+import estates.stages.join._source_cells as source_module
 from estates.crs import BNG, LONDON_BOUNDS_WGS84, WGS84
 from estates.errors import ConfigError, CRSError, DataValidationError
 from estates.io.bundled import boundaries_path, context_site_paths
@@ -57,15 +59,15 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     Small chunks also make every test cross chunk boundaries.
     """
     if request.param == "source":
-        monkeypatch.setattr(join_module, "_SRC_MIN_POINTS", 0)
+        monkeypatch.setattr(source_module, "_SRC_MIN_POINTS", 0)
     else:
-        monkeypatch.setattr(join_module, "_source_grid", lambda *args: None)
+        monkeypatch.setattr(frame_module, "_source_grid", lambda *args: None)
     threshold = 10**12 if request.param == "direct" else 0
-    monkeypatch.setattr(join_module, "_GRID_MIN_OUTSIDE", threshold)
+    monkeypatch.setattr(grid_module, "_GRID_MIN_OUTSIDE", threshold)
     fine = 0 if request.param == "fine-grid" else 10**12
-    monkeypatch.setattr(join_module, "_FINE_GRID_MIN_OUTSIDE", fine)
-    monkeypatch.setattr(join_module, "_CHUNK_ROWS", 7_000)
-    monkeypatch.setattr(join_module, "_GRIDS", {})  # each test builds its own grid
+    monkeypatch.setattr(grid_module, "_FINE_GRID_MIN_OUTSIDE", fine)
+    monkeypatch.setattr(frame_module, "_CHUNK_ROWS", 7_000)
+    monkeypatch.setattr(grid_module, "_GRIDS", {})  # each test builds its own grid
     return request.param
 
 
@@ -267,25 +269,26 @@ def test_points_with_z_match_sjoin(boroughs: gpd.GeoDataFrame) -> None:
 def test_boundaries_too_big_for_the_grid_are_joined_directly(
     boroughs: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(join_module, "_GRID_MIN_OUTSIDE", 0)
-    monkeypatch.setattr(join_module, "_GRID_MAX_CELLS", 10)
-    monkeypatch.setattr(join_module, "_GRIDS", {})
-    monkeypatch.setattr(join_module, "_source_grid", lambda *args: None)
+    monkeypatch.setattr(grid_module, "_GRID_MIN_OUTSIDE", 0)
+    monkeypatch.setattr(grid_module, "_GRID_MAX_CELLS", 10)
+    monkeypatch.setattr(grid_module, "_GRIDS", {})
+    monkeypatch.setattr(frame_module, "_source_grid", lambda *args: None)
     sites = random_sites(3_000, seed=17)
     assert_matches_oracle(join_boroughs(sites, boroughs), sjoin_oracle(sites, boroughs))
-    assert list(join_module._GRIDS.values()) == [None]
+    assert list(grid_module._GRIDS.values()) == [None]
 
 
 def test_the_grid_is_built_once_per_boroughs(
-    boroughs: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
+    boroughs: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(join_module, "_source_grid", lambda *args: None)
-    monkeypatch.setattr(join_module, "_GRID_MIN_OUTSIDE", 0)
-    monkeypatch.setattr(join_module, "_GRIDS", {})
+    monkeypatch.setenv("ESTATES_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(frame_module, "_source_grid", lambda *args: None)
+    monkeypatch.setattr(grid_module, "_GRID_MIN_OUTSIDE", 0)
+    monkeypatch.setattr(grid_module, "_GRIDS", {})
     builds = []
-    real = join_module._build_grid
+    real = grid_module._build_grid
     monkeypatch.setattr(
-        join_module, "_build_grid", lambda *args: builds.append(args) or real(*args)
+        grid_module, "_build_grid", lambda *args: builds.append(args) or real(*args)
     )
     first, second = random_sites(3_000, seed=21), random_sites(2_000, seed=22)
     first_out = join_boroughs(first, boroughs)
@@ -296,6 +299,18 @@ def test_the_grid_is_built_once_per_boroughs(
     other = boroughs.iloc[:20]  # other boroughs: a grid of their own
     assert_matches_oracle(join_boroughs(first, other), sjoin_oracle(first, other))
     assert len(builds) == 2
+    # Both kept on disk: a new process reads them back, never rebuilds them.
+    kept = sorted(tmp_path.glob("join-grid-*.npz"))
+    assert len(kept) == 2
+    monkeypatch.setattr(grid_module, "_GRIDS", {})
+    assert_geodataframe_equal(join_boroughs(first, boroughs), first_out)
+    assert len(builds) == 2
+    # A damaged file is rebuilt, never trusted.
+    for path in kept:
+        path.write_bytes(b"not an npz file")
+    monkeypatch.setattr(grid_module, "_GRIDS", {})
+    assert_geodataframe_equal(join_boroughs(first, boroughs), first_out)
+    assert len(builds) == 3
 
 
 # --------------------------------------------------------------------------
@@ -435,16 +450,16 @@ def test_inputs_are_left_unchanged(boroughs: gpd.GeoDataFrame) -> None:
 def test_threads_give_the_same_answer(
     boroughs: gpd.GeoDataFrame, engine: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(join_module, "_CHUNK_ROWS", 3_000)
-    monkeypatch.setattr(join_module, "_MIN_THREAD_ROWS", 100)
+    monkeypatch.setattr(frame_module, "_CHUNK_ROWS", 3_000)
+    monkeypatch.setattr(frame_module, "_MIN_THREAD_ROWS", 100)
     workers: set[str] = set()
-    exact = join_module._join_points_xy
+    exact = frame_module._join_points_xy
 
     def spy(*args: object, **kwargs: object) -> object:
         workers.add(threading.current_thread().name)
         return exact(*args, **kwargs)
 
-    monkeypatch.setattr(join_module, "_join_points_xy", spy)
+    monkeypatch.setattr(frame_module, "_join_points_xy", spy)
     sites = random_sites(20_000, seed=12)
     one = join_boroughs(sites, boroughs, threads=1)
     assert workers == {threading.main_thread().name}
@@ -458,8 +473,8 @@ def test_threads_give_the_same_answer(
 def test_threads_report_the_first_bad_site(
     boroughs: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(join_module, "_CHUNK_ROWS", 1_000)
-    monkeypatch.setattr(join_module, "_MIN_THREAD_ROWS", 500)
+    monkeypatch.setattr(frame_module, "_CHUNK_ROWS", 1_000)
+    monkeypatch.setattr(frame_module, "_MIN_THREAD_ROWS", 500)
     sites = random_sites(6_000, seed=13)
     sites.loc[[2_500, 4_500], "geometry"] = [Point(51.5, 200.0), Point(51.5, 300.0)]
     with pytest.raises(DataValidationError, match=r"sites index 2500: POINT \(51.5 200\)"):
@@ -521,10 +536,25 @@ def test_non_point_sites_are_refused_naming_the_row(boroughs: gpd.GeoDataFrame) 
 
 def test_missing_borough_column_is_named(boroughs: gpd.GeoDataFrame) -> None:
     sites = gpd.GeoDataFrame(geometry=[Point(-0.1, 51.5)], crs=WGS84)
-    with pytest.raises(DataValidationError, match="'borough_name'"):
+    with pytest.raises(
+        DataValidationError, match="boroughs: no borough name column; expected one of borough_name"
+    ):
         join_boroughs(sites, boroughs.drop(columns="borough_name"))
-    with pytest.raises(DataValidationError, match="'borough_code'"):
-        join_boroughs(sites, boroughs.rename(columns={"borough_code": "code"}))
+    with pytest.raises(DataValidationError, match="rename it borough_code"):
+        join_boroughs(sites, boroughs.rename(columns={"borough_code": "id"}))
+
+
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [("LAD20CD", "LAD20NM"), ("LAD23CD", "LAD23NM"), ("GSS_CODE", "NAME"), ("code", "name")],
+)
+def test_ons_and_gla_boundary_columns_are_found(
+    boroughs: gpd.GeoDataFrame, code: str, name: str
+) -> None:
+    sites = random_sites(400, seed=32)
+    layer = boroughs.rename(columns={"borough_code": code, "borough_name": name})
+    layer["HECTARES"] = 1.0  # another column, as in the GLA layer
+    assert_geodataframe_equal(join_boroughs(sites, layer), join_boroughs(sites, boroughs))
 
 
 def test_non_polygon_borough_is_refused(boroughs: gpd.GeoDataFrame) -> None:
@@ -662,7 +692,7 @@ def test_parquet_stream_errors(boroughs: gpd.GeoDataFrame, tmp_path: Path) -> No
     path = tmp_path / "lines.parquet"
     lines.to_parquet(path)
     with pytest.raises(
-        DataValidationError, match=r"lines\.parquet row 1: geometry is a LineString"
+        DataValidationError, match=r"lines\.parquet row 2: geometry is a LineString"
     ):
         list(iter_join_parquet(path, boroughs))
 
@@ -681,3 +711,100 @@ def test_parquet_stream_errors(boroughs: gpd.GeoDataFrame, tmp_path: Path) -> No
         list(iter_join_parquet(plain, boroughs, x_col="x", y_col="lat", crs=WGS84))
     with pytest.raises(ConfigError, match="chunk_rows"):
         list(iter_join_parquet(plain, boroughs, chunk_rows=0))
+
+
+# --------------------------------------------------------------------------
+# Swapped coordinates
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_swapped_latitude_longitude_is_named_not_outside(
+    boroughs: gpd.GeoDataFrame, engine: str, threads: int
+) -> None:
+    sites = random_sites(500, seed=31)
+    geometry = sites.geometry.array.copy()
+    geometry[[7, 300]] = [Point(51.5007, -0.1246), Point(51.55, -0.1)]  # (lat, lon)
+    sites = sites.set_geometry(geometry)
+    with pytest.raises(
+        DataValidationError,
+        match=r"sites index 7: \(51\.5007, -0\.1246\) is far outside London, but with x and y "
+        r"swapped it lies in a borough; 2 such site\(s\)\. Are latitude and longitude",
+    ):
+        join_boroughs(sites, boroughs, threads=threads)
+
+
+def test_swapped_easting_northing_is_named(boroughs_bng: gpd.GeoDataFrame) -> None:
+    sites = gpd.GeoDataFrame(
+        {"site": ["ok", "swapped"]},
+        geometry=[Point(530_000, 180_000), Point(180_000, 530_000)],
+        crs=BNG,
+    )
+    with pytest.raises(DataValidationError, match=r"sites index 1: \(180000\.0, 530000\.0\)"):
+        join_boroughs(sites, boroughs_bng)
+
+
+def test_far_away_sites_that_are_not_swapped_stay_outside(boroughs: gpd.GeoDataFrame) -> None:
+    # Edinburgh, and Paris: swapped, neither lands in London.
+    sites = gpd.GeoDataFrame(geometry=[Point(-3.19, 55.95), Point(2.35, 48.86)], crs=WGS84)
+    joined = join_boroughs(sites, boroughs)
+    assert joined["join_method"].tolist() == ["outside", "outside"]
+
+
+# --------------------------------------------------------------------------
+# Tables kept between calls and processes
+# --------------------------------------------------------------------------
+
+
+def test_the_source_table_is_kept_on_disk_and_read_back(
+    boroughs: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ESTATES_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(source_module, "_SRC_MIN_POINTS", 0)
+    monkeypatch.setattr(source_module, "_SOURCE_GRIDS", {})
+    builds = []
+    real = source_module._build_source_grid
+    monkeypatch.setattr(
+        source_module, "_build_source_grid", lambda *args: builds.append(1) or real(*args)
+    )
+    sites = random_sites(2_000, seed=41)
+    first = join_boroughs(sites, boroughs)
+    [kept] = tmp_path.glob("join-cells-*.npz")
+    monkeypatch.setattr(source_module, "_SOURCE_GRIDS", {})  # as in a new process
+    second = join_boroughs(sites, boroughs)
+    assert builds == [1]
+    assert_geodataframe_equal(first, second)
+    assert_matches_oracle(second, sjoin_oracle(sites, boroughs))
+    # A damaged file is rebuilt, never trusted.
+    kept.write_bytes(b"not an npz file")
+    monkeypatch.setattr(source_module, "_SOURCE_GRIDS", {})
+    assert_geodataframe_equal(join_boroughs(sites, boroughs), first)
+    assert builds == [1, 1]
+    assert kept.read_bytes().startswith(b"PK")  # rewritten
+    # Another radius is another table.
+    monkeypatch.setattr(source_module, "_SOURCE_GRIDS", {})
+    join_boroughs(sites, boroughs, nearest_within_m=100.0)
+    assert len(list(tmp_path.glob("join-cells-*.npz"))) == 2
+
+
+def test_an_empty_cache_setting_keeps_nothing(
+    boroughs: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ESTATES_CACHE_DIR", "")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(source_module, "_SRC_MIN_POINTS", 0)
+    monkeypatch.setattr(source_module, "_SOURCE_GRIDS", {})
+    sites = random_sites(500, seed=42)
+    assert_matches_oracle(join_boroughs(sites, boroughs), sjoin_oracle(sites, boroughs))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_changed_boroughs_are_indexed_again(boroughs: gpd.GeoDataFrame) -> None:
+    sites = random_sites(300, seed=43)
+    renamed = boroughs.copy()
+    renamed.loc[0, "borough_name"] = "Renamed"
+    moved = boroughs.copy()
+    moved.loc[1, "geometry"] = moved.geometry.iloc[0]  # borough 1 now covers borough 0's land
+    for other in (renamed, moved):
+        join_boroughs(sites, boroughs)  # the index of the original is kept
+        assert_matches_oracle(join_boroughs(sites, other), sjoin_oracle(sites, other))

@@ -12,7 +12,8 @@ from estates.builder.pipeline import Inputs, run
 from estates.config import load_config
 from estates.errors import DataValidationError
 from estates.io.inputs import load_land_values
-from estates.stages.valuation import format_gbp, value_sites
+from estates.stages.valuation import value_sites
+from estates.style import format_gbp
 
 SCORING = Path(__file__).parents[1] / "data" / "scoring"
 LAND_VALUES = SCORING / "land_values_test.csv"

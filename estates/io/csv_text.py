@@ -1,0 +1,270 @@
+r"""CSV text: spreadsheet-safe cells, quoting, and vectorised number formatting.
+
+Every CSV the tool writes (``sites.csv``, ``rejected.csv``, ``changes.csv``)
+goes through :func:`column_texts` and :func:`csv_rows`, so they share these rules:
+
+Spreadsheet-safe text (CSV injection, OWASP)
+    A text cell that a spreadsheet would run as a formula is prefixed with
+    one apostrophe ``'``: a cell matching :data:`FORMULA_START` (it starts,
+    after any apostrophes, with ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return) unless the whole cell is a plain number
+    (:data:`PLAIN_NUMBER`, e.g. ``-3.5`` or ``+1e5``, which a spreadsheet
+    reads as that number and never as a formula). Number columns are written
+    as numbers and never prefixed, so ``-3.25`` stays ``-3.25``.
+    Apostrophes already at the start are counted in, which makes the rule
+    reversible: :func:`unescape_text` removes one ``'`` from a cell matching
+    ``'+`` then one of the trigger characters, and gives back the original.
+    The page's own CSV download mirrors the same two patterns.
+Quoting
+    A field is quoted when it holds a comma, a double quote, a line feed or
+    a carriage return (a lone CR too, which readers take for a line end);
+    quotes inside are doubled. Rows end with ``\\n``.
+Numbers
+    Floats in positional notation with at most 10 decimals (never
+    ``1e-05``), whole numbers without a decimal point, missing as an empty
+    cell (:func:`plain_numbers`); integers as digits; booleans as
+    ``true``/``false``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import NDArray
+
+__all__ = [
+    "FORMULA_START",
+    "PLAIN_NUMBER",
+    "column_texts",
+    "csv_rows",
+    "dates_only",
+    "number_texts",
+    "plain_number",
+    "plain_numbers",
+    "quote_fields",
+    "safe_texts",
+    "spreadsheet_safe",
+    "unescape_text",
+]
+
+#: A text cell matching this (RE2, Python and JavaScript syntax) gets a leading ``'``...
+FORMULA_START = r"^'*[=+\-@\t\r]"
+#: ...unless the whole cell matches this: a plain number, which is never a formula.
+PLAIN_NUMBER = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+_UNESCAPE = r"^'+[=+\-@\t\r]"
+_FORMULA_RE = re.compile(FORMULA_START)
+_NUMBER_RE = re.compile(PLAIN_NUMBER)
+_UNESCAPE_RE = re.compile(_UNESCAPE)
+_NEEDS_QUOTES = r'[,"\r\n]'
+
+
+def spreadsheet_safe(text: str) -> str:
+    r"""Return ``text`` as a cell a spreadsheet shows as text, never runs as a formula.
+
+    Examples
+    --------
+    >>> [spreadsheet_safe(t) for t in ['=HYPERLINK("http://x","y")', "@SUM(1)", "-3.5", "-2+3",
+    ...                                "'=x", "plain", "\tx"]]
+    ['\'=HYPERLINK("http://x","y")', "'@SUM(1)", '-3.5', "'-2+3", "''=x", 'plain', "'\tx"]
+    """
+    if _FORMULA_RE.match(text) and not _NUMBER_RE.match(text):
+        return "'" + text
+    return text
+
+
+def unescape_text(text: str) -> str:
+    """Undo :func:`spreadsheet_safe`: ``unescape_text(spreadsheet_safe(t)) == t`` for any text.
+
+    Examples
+    --------
+    >>> [unescape_text(spreadsheet_safe(t)) for t in ["=1+2", "'=x", "'plain", "-3"]]
+    ['=1+2', "'=x", "'plain", '-3']
+    """
+    return text[1:] if _UNESCAPE_RE.match(text) else text
+
+
+def safe_texts(texts: pa.Array) -> pa.Array:
+    """Return :func:`spreadsheet_safe` of every string in ``texts``, vectorised (nulls stay)."""
+    risky = pc.and_(
+        pc.match_substring_regex(texts, FORMULA_START),
+        pc.invert(pc.match_substring_regex(texts, PLAIN_NUMBER)),
+    )
+    return pc.if_else(risky, pc.binary_join_element_wise("'", texts, ""), texts)
+
+
+def quote_fields(texts: pa.Array) -> pa.Array:
+    """Quote the strings that hold a comma, quote, LF or CR; double the quotes inside."""
+    needs = pc.match_substring_regex(texts, _NEEDS_QUOTES)
+    quoted = pc.binary_join_element_wise(
+        '"', pc.replace_substring(texts, pattern='"', replacement='""'), ""
+    )
+    quoted = pc.binary_join_element_wise(quoted, '"', "")
+    return pc.if_else(needs, quoted, texts)
+
+
+def plain_number(value: float) -> str:
+    """Return one float as :func:`plain_numbers` writes it.
+
+    Examples
+    --------
+    >>> plain_number(2.0), plain_number(1e-05), plain_number(float("nan")), plain_number(1 / 3)
+    ('2', '0.00001', '', '0.3333333333')
+    """
+    if math.isnan(value):
+        return ""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return np.format_float_positional(value, precision=10, trim="-")
+
+
+def number_texts(values: NDArray[np.float64]) -> pa.Array:
+    """Return :func:`plain_number` of every value as an Arrow string array, vectorised.
+
+    Whole numbers go through int64, the rest through Arrow's shortest
+    round-trip text (the digits of Python's ``repr``); only values whose
+    text has an exponent or more than 10 decimals (tiny, huge or long) are
+    printed again, with printf's ``%.10f`` or, when huge, one by one.
+    """
+    values = np.asarray(values, dtype=float)
+    nan = np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        whole = (values == np.trunc(values)) & (np.abs(values) < 1e15)
+    ints = pc.cast(pa.array(np.where(whole, values, 0).astype(np.int64)), pa.string())
+    floats = pc.cast(pa.array(np.where(nan, 0.0, values)), pa.string())
+    texts = pc.if_else(pa.array(whole), ints, floats)
+    point = pc.find_substring(floats, ".")
+    decimals = pc.subtract(pc.subtract(pc.utf8_length(floats), point), 1)
+    exponent = pc.match_substring(floats, "e").to_numpy(zero_copy_only=False).astype(bool)
+    long = (
+        pc.or_(pc.equal(point, -1), pc.greater(decimals, 10))
+        .to_numpy(zero_copy_only=False)
+        .astype(bool)
+    )
+    rest = ~whole & ~nan
+    odd_mask = rest & (exponent | long)
+    if odd_mask.any():
+        odd_values = values[odd_mask]
+        # printf's %.10f rounds the exact binary value to 10 decimals, as
+        # format_float_positional does, wherever the value is finer than that:
+        # long decimals, or an exponent on a value below 1. The rest (huge
+        # values Arrow writes with an exponent) go one by one.
+        fine = (~exponent[odd_mask] & long[odd_mask] & (np.abs(odd_values) < 1e15)) | (
+            exponent[odd_mask] & (np.abs(odd_values) < 1)
+        )
+        fixed = np.char.rstrip(np.char.rstrip(np.char.mod("%.10f", odd_values[fine]), "0"), ".")
+        odd_texts = np.empty(len(odd_values), dtype=object)
+        odd_texts[fine] = fixed.astype(object)
+        odd_texts[~fine] = [plain_number(v) for v in odd_values[~fine].tolist()]
+        texts = pc.replace_with_mask(texts, pa.array(odd_mask), pa.array(odd_texts, pa.string()))
+    if nan.any():
+        texts = pc.if_else(pa.array(nan), "", texts)
+    return texts
+
+
+def plain_numbers(values: NDArray[np.float64]) -> NDArray[np.object_]:
+    """Return :func:`plain_number` of every value, without a Python call per value.
+
+    Examples
+    --------
+    >>> plain_numbers(np.array([2.0, 0.1, 1e-05, np.nan, -3.25, 1e20, 1 / 3])).tolist()
+    ['2', '0.1', '0.00001', '', '-3.25', '100000000000000000000', '0.3333333333']
+    """
+    return np.array(number_texts(values).to_pylist(), dtype=object)
+
+
+def column_texts(series: pd.Series, *, dates_only: bool | None = None) -> pa.Array:
+    """Return the CSV cells of one column: formatted, spreadsheet-safe and quoted, no nulls.
+
+    Parameters
+    ----------
+    series : pandas.Series
+        Any column. Floats follow :func:`number_texts`, integers are digits,
+        booleans ``true``/``false``, datetimes ISO 8601 (dates alone when
+        ``dates_only``, decided on the whole column by the caller); anything
+        else is text, made :func:`spreadsheet_safe`. Missing values are empty.
+    dates_only : bool, optional
+        For a datetime column: write dates without the time.
+
+    Returns
+    -------
+    pyarrow.StringArray
+        One quoted-if-needed cell per value.
+    """
+    if pd.api.types.is_bool_dtype(series):
+        flags = pa.array(series.to_numpy(dtype=object, na_value=None), pa.bool_())
+        return pc.fill_null(pc.if_else(flags, "true", "false"), "")
+    if pd.api.types.is_float_dtype(series):
+        return number_texts(series.to_numpy(dtype=float, na_value=np.nan))
+    if pd.api.types.is_integer_dtype(series):
+        ints = pa.array(series.to_numpy(dtype=object, na_value=None), pa.int64())
+        return pc.fill_null(pc.cast(ints, pa.string()), "")
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return pa.array(_iso_datetimes(series, dates_only=bool(dates_only)), pa.string())
+    if pd.api.types.is_string_dtype(series) and not isinstance(series.dtype, pd.CategoricalDtype):
+        try:
+            texts = pa.array(series.to_numpy(dtype=object, na_value=None), pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            texts = _python_texts(series)
+    else:
+        texts = _python_texts(series)
+    return quote_fields(safe_texts(pc.fill_null(texts, "")))
+
+
+def csv_rows(columns: list[pa.Array]) -> bytes:
+    r"""Join cells into CSV rows, each ending with ``\\n``.
+
+    A row of one empty cell is written ``""``, so that a reader does not take
+    it for a blank line, as Python's :mod:`csv` does.
+    """
+    if not columns:
+        return b""
+    if len(columns) == 1:
+        cells = pc.if_else(pc.equal(columns[0], ""), '""', columns[0])
+        lines = pc.binary_join_element_wise(cells, "", "\n")
+    else:
+        lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, ","), "", "\n")
+    return _buffer_bytes(lines)
+
+
+def _buffer_bytes(lines: pa.Array) -> bytes:
+    """Return the concatenated bytes of a string array without nulls."""
+    lines = pa.concat_arrays([lines]) if isinstance(lines, pa.ChunkedArray) else lines
+    lines = lines.cast(pa.large_string()) if lines.type == pa.string() else lines
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[
+        lines.offset : lines.offset + len(lines) + 1
+    ]
+    data = lines.buffers()[2]
+    if data is None or len(lines) == 0:
+        return b""
+    return data.to_pybytes()[int(offsets[0]) : int(offsets[-1])]
+
+
+def _python_texts(series: pd.Series) -> pa.Array:
+    """Return ``str`` of every present value (for object, categorical and mixed columns)."""
+    return pa.array([None if _missing(v) else str(v) for v in series.tolist()], pa.string())
+
+
+def _missing(value: object) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def dates_only(series: pd.Series) -> bool:
+    """Return True when every value of a datetime column is at midnight, without a zone."""
+    present = series.dropna()
+    return bool((present == present.dt.normalize()).all()) and present.dt.tz is None
+
+
+def _iso_datetimes(series: pd.Series, *, dates_only: bool) -> list[str]:
+    """Return ISO 8601 texts: dates alone if ``dates_only``."""
+    return [
+        "" if pd.isna(v) else (v.date().isoformat() if dates_only else v.isoformat())
+        for v in series
+    ]

@@ -1,0 +1,425 @@
+"""One map page: a folium map whose layers, legend and panel are drawn by the page's script.
+
+:func:`build_map` writes the page's head (a Content-Security-Policy, Leaflet
+and the page's own CSS and JavaScript inline), the JSON payload of
+:mod:`estates.render.payload`, one folium layer per switchable layer (so
+folium's layer control lists them) and the side panel: title, figures,
+search, the ranked list of a pilot's sites and the legend.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from estates import style
+from estates.crs import LONDON_BOUNDS_WGS84
+from estates.render.assets import (
+    inline_script,
+    inline_style,
+    json_for_script,
+    leaflet_css,
+    leaflet_js,
+    package_text,
+)
+from estates.render.elements import JsBlock, JsLayer, Raw, folium, number_elements
+from estates.render.payload import (
+    CHOROPLETHS,
+    COUNT_LAYER_NAME,
+    COUNT_TITLE,
+    Boroughs,
+    SitePayload,
+    format_count,
+    outline_geojson,
+)
+from estates.style import CONTEXT_KINDS
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+
+__all__ = ["View", "attribution", "bounds", "build_map", "csp", "plain_attribution"]
+
+_LIST_LIMIT = 250
+_SEARCH_LIMIT = 12
+_FOCUS_ZOOM = 15
+_SCORE_PARTS = (
+    ("score_value", "Value"),
+    ("score_share", "Unused share"),
+    ("score_backlog", "Backlog"),
+    ("score_constraints", "Constraints"),
+)
+_LAYER_NAMES = {
+    "unused": "Unused land (ha)",
+    "value": "Indicative value (£)",
+}
+
+
+def _legend_choropleth(
+    key: str, title: str, classes: style.Classes, fmt: Callable[[float], str], *, hidden: bool
+) -> str:
+    has_missing = any(i < 0 for i in classes.index)
+    rows = [
+        f'<div class="est-row"><span class="est-sw" style="background:{colour}"></span>'
+        f"{escape(label)}</div>"
+        for colour, label in zip(classes.colours, classes.labels(fmt), strict=True)
+    ]
+    if has_missing or not rows:
+        rows.append(
+            f'<div class="est-row"><span class="est-sw" style="background:{style.NO_DATA_COLOUR}">'
+            "</span>No data</div>"
+        )
+    return (
+        f'<div class="est-legend-choro" data-key="{key}"{" hidden" if hidden else ""}>'
+        f'<div class="est-h">{escape(title)}</div>{"".join(rows)}'
+        '<div class="est-note">Classes: Fisher-Jenks natural breaks over London\'s'
+        " 33 boroughs.</div></div>"
+    )
+
+
+def _legend(boroughs: Boroughs, context: Mapping[str, Any]) -> str:
+    """Return the legend's HTML (every text is a constant or escaped)."""
+    parts = ['<details class="est-legend" open><summary>Legend</summary>']
+    for key, (_, heading, _, formatter) in CHOROPLETHS.items():
+        title, fmt = heading, formatter
+        if boroughs.by_count and key == "unused":
+            title, fmt = COUNT_TITLE, format_count
+        parts.append(
+            _legend_choropleth(key, title, boroughs.classes[key], fmt, hidden=key != "unused")
+        )
+    score_rows = []
+    lows = (0.0, *style.SCORE_BINS[:-1])
+    for lo, hi, colour in zip(lows, style.SCORE_BINS, style.SCORE_PALETTE, strict=True):
+        score_rows.append(
+            f'<div class="est-row"><span class="est-dot" style="background:{colour}"></span>'
+            f"{lo:.1f} – {hi:.1f}</div>"
+        )
+    score_rows.append(
+        f'<div class="est-row"><span class="est-dot" style="background:{style.UNSCORED_COLOUR}">'
+        "</span>Not scored</div>"
+    )
+    parts.append(
+        '<div class="est-h">Sites: disposal score (0–1, higher = stronger case)</div>'
+        + "".join(score_rows)
+    )
+    sizes = []
+    for ha in (0.5, 2.0, 10.0):
+        r = style.site_radius_px(ha)
+        d = 2 * r + 2
+        sizes.append(
+            f'<span class="est-size"><svg width="{d:.0f}" height="{d:.0f}" aria-hidden="true">'
+            f'<circle cx="{d / 2:.1f}" cy="{d / 2:.1f}" r="{r:.1f}" fill="#ffffff"'
+            ' stroke="#1f2933"/>'
+            f"</svg>{escape(style.format_ha(ha))}</span>"
+        )
+    parts.append(
+        '<div class="est-h">Marker size: unused land</div>'
+        f'<div class="est-sizes">{"".join(sizes)}</div>'
+    )
+    parts.append(
+        '<div class="est-h">Outlines</div>'
+        '<div class="est-row"><span class="est-line"'
+        f' style="border-top:3px solid {style.PILOT_COLOUR}"></span>'
+        "Devolution pilot</div>"
+        '<div class="est-row"><span class="est-line"'
+        f' style="border-top:2px dashed {style.SUBREGION_COLOUR}">'
+        "</span>Sub-region (STP footprint)</div>"
+    )
+    if context:
+        rows = "".join(
+            '<div class="est-row"><span class="est-dot est-small"'
+            f' style="background:{spec["colour"]}"></span>'
+            f"{spec['label']}</div>"
+            for spec in context.values()
+        )
+        parts.append(
+            f'<div class="est-h">Context: NHS Choices records (switch on at top right)</div>{rows}'
+        )
+    parts.append("</details>")
+    return "".join(parts)
+
+
+def _site_list(sites: SitePayload) -> str:
+    """Return the ranked list of sites (pilot maps) as HTML."""
+    rows = sites.payload["rows"]
+    fields = {f: i for i, f in enumerate(sites.payload["fields"])}
+    ranks = np.where(np.isnan(sites.ranks), np.inf, sites.ranks)
+    order = sorted(range(len(rows)), key=lambda i: (ranks[i], sites.codes[i], i))
+    shown = order[:_LIST_LIMIT]
+    items = []
+    for i in shown:
+        r = rows[i]
+        rank = r[fields["rank"]]
+        badge = f"#{rank:,}" if rank is not None else "–"
+        items.append(
+            f'<li><button type="button" data-i="{i}"><span class="est-badge">{badge}</span>'
+            f'<span class="est-li-main"><span class="est-li-name">{r[fields["name"]]}</span>'
+            f'<span class="est-li-meta">{r[fields["code"]]} · '
+            f"{escape(style.format_ha(r[fields['unused_ha']]))} unused · "
+            f"{escape(style.format_gbp(r[fields['value_gbp']]))}</span></span></button></li>"
+        )
+    more = ""
+    if len(order) > len(shown):
+        more = (
+            f'<p class="est-note">Showing {len(shown):,} of {len(order):,};'
+            " search for the rest.</p>"
+        )
+    if not items:
+        return (
+            '<div class="est-list"><div class="est-h">Sites in rank order</div>'
+            '<p class="est-note">No located sites.</p></div>'
+        )
+    return (
+        f'<div class="est-list"><div class="est-h">Sites in rank order ({len(order):,})</div>'
+        f"<ol>{''.join(items)}</ol>{more}</div>"
+    )
+
+
+def _panel(title: str, subtitle: str, legend: str, list_html: str, note: str = "") -> str:
+    note_html = f'<p class="est-note">{escape(note)}</p>' if note else ""
+    return (
+        '<div class="est-head">'
+        '<a class="est-back" href="index.html">&larr; All maps and figures</a>'
+        f"<h1>{escape(title)}</h1><p>{subtitle}</p>{note_html}</div>"
+        '<div class="est-search"><input type="search" autocomplete="off" spellcheck="false"'
+        ' placeholder="Find a site by name or code" aria-label="Find a site by name or code">'
+        '<ul class="est-results" aria-label="Matching sites"></ul></div>'
+        f"{list_html}{legend}"
+    )
+
+
+def csp(tiles: bool, scripts: bool = True) -> str:
+    """Return the page's Content-Security-Policy ``<meta>``: nothing loads from elsewhere."""
+    img = "data: https: http:" if tiles else "data:"
+    script = "'unsafe-inline'" if scripts else "'none'"
+    policy = (
+        f"default-src 'none'; script-src {script}; style-src 'unsafe-inline'; img-src {img}; "
+        "font-src data:; connect-src 'none'; base-uri 'none'; form-action 'none'"
+    )
+    return f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
+
+
+_MAP_CSS = package_text("map.css")
+
+_MAP_JS = package_text("map.js")
+
+
+def _page_head(title: str, *, tiles: bool) -> str:
+    return "\n".join(
+        [
+            csp(tiles),
+            f"<title>{escape(title)}</title>",
+            inline_style(leaflet_css()),
+            inline_style(_MAP_CSS.replace("__BACKGROUND__", style.BACKGROUND_COLOUR)),
+            inline_script(leaflet_js()),
+            inline_script(_MAP_JS),
+        ]
+    )
+
+
+_ATTRIBUTION_MAX = 110
+
+
+def attribution(summary: Mapping[str, Any]) -> str:
+    """Return the map's credit line (HTML): source names, or just the link if long."""
+    names = "; ".join(
+        str(s.get("name"))
+        for s in summary.get("sources") or []
+        if isinstance(s, Mapping) and s.get("name")
+    )
+    link = '<a href="index.html#sources">sources and licences</a>'
+    if names and len(names) <= _ATTRIBUTION_MAX:
+        return f"Data: {escape(names)}. See {link}"
+    return f"Data: see {link}"
+
+
+@dataclass(frozen=True)
+class View:
+    """What one HTML map shows."""
+
+    map_id: str
+    title: str
+    subtitle: str  # HTML, escaped
+    bounds: list[list[float]]
+    focus_pilot: str | None
+    with_list: bool
+
+
+def bounds(frame: gpd.GeoDataFrame) -> list[list[float]]:
+    """Return ``frame``'s bounds as Leaflet ``[[south, west], [north, east]]`` (London if empty)."""
+    minx, miny, maxx, maxy = (float(v) for v in frame.total_bounds)
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+        minx, miny, maxx, maxy = LONDON_BOUNDS_WGS84
+    return [[round(miny, 5), round(minx, 5)], [round(maxy, 5), round(maxx, 5)]]
+
+
+def build_map(
+    view: View,
+    sites: SitePayload,
+    boroughs: Boroughs,
+    context: Mapping[str, Any],
+    *,
+    ranked_total: int,
+    attribution: str,
+    tiles: str | None,
+    tiles_attribution: str | None,
+    canvas: bool,
+    total_sites: int | None = None,
+) -> str:
+    """Return the HTML of one map; ``total_sites`` is how many it would draw uncapped."""
+    total = len(sites.codes) if total_sites is None else total_sites
+    lon0 = (LONDON_BOUNDS_WGS84[0] + LONDON_BOUNDS_WGS84[2]) / 2
+    lat0 = (LONDON_BOUNDS_WGS84[1] + LONDON_BOUNDS_WGS84[3]) / 2
+    m = folium.Map(
+        location=[lat0, lon0],
+        zoom_start=10,
+        tiles=None,
+        prefer_canvas=canvas,
+        zoom_control="topright",
+        font_size="13px",
+        min_zoom=8,
+        max_zoom=19,
+        zoom_snap=0.25,
+        zoom_delta=0.5,
+        max_bounds=True,
+        min_lat=LONDON_BOUNDS_WGS84[1] - 0.5,
+        max_lat=LONDON_BOUNDS_WGS84[3] + 0.5,
+        min_lon=LONDON_BOUNDS_WGS84[0] - 0.8,
+        max_lon=LONDON_BOUNDS_WGS84[2] + 0.8,
+    )
+    # Drop folium's CDN links (Leaflet, jQuery, Bootstrap, awesome-markers,
+    # Font Awesome): Leaflet comes inline in the head, the rest is not needed.
+    m.default_js = []
+    m.default_css = []
+    figure = m.get_root()
+    figure.header.add_child(
+        Raw(
+            # How many sites this page draws: the publish check compares it with the table.
+            f'<meta name="estates:sites" content="{len(sites.codes)}">\n'
+            f'<meta name="estates:sites-total" content="{total}">\n'
+            + _page_head(view.title, tiles=tiles is not None)
+        ),
+        name="estates_head",
+    )
+    if tiles is not None:
+        folium.TileLayer(tiles=tiles, attr=escape(tiles_attribution or ""), control=False).add_to(m)
+
+    outlines = {
+        "subregions": {
+            "geojson": outline_geojson(boroughs.subregion_outlines, None),
+            "colour": style.SUBREGION_COLOUR,
+            "weight": 2,
+            "dash": "6 5",
+        },
+        "pilots": {
+            "geojson": outline_geojson(boroughs.pilot_outlines, view.focus_pilot),
+            "colour": style.PILOT_COLOUR,
+            "weight": 2.5,
+            "dash": None,
+        },
+    }
+    config = {
+        "mapId": view.map_id,
+        "attribution": attribution,
+        "fillOpacity": 0.55 if tiles is not None else 0.85,
+        "scoreBins": list(style.SCORE_BINS),
+        "scorePalette": list(style.SCORE_PALETTE),
+        "unscored": style.UNSCORED_COLOUR,
+        "rMin": style.RADIUS_MIN_PX,
+        "rMax": style.RADIUS_MAX_PX,
+        "rPerSqrtHa": style.RADIUS_PX_PER_SQRT_HA,
+        "rankedTotal": ranked_total,
+        "parts": [list(p) for p in _SCORE_PARTS],
+        "searchLimit": _SEARCH_LIMIT,
+        "focusZoom": _FOCUS_ZOOM,
+        "stack": ["subregions", "pilots", *(f"context_{k}" for k in context), "sites"],
+        "bounds": view.bounds,
+    }
+    data = {
+        "config": config,
+        "boroughs": boroughs.geojson,
+        "choropleths": boroughs.choropleths,
+        "outlines": outlines,
+        "context": context,
+        "sites": sites.payload,
+    }
+    # The data travel as JSON in a non-executed <script> and are read with
+    # JSON.parse, which browsers parse much faster than a script literal.
+    figure.html.add_child(
+        Raw(f'<script type="application/json" id="estates-data">{json_for_script(data)}</script>'),
+        name="estates_data",
+    )
+    JsBlock(
+        lambda map_var: (
+            f"estates.init({map_var}, "
+            'JSON.parse(document.getElementById("estates-data").textContent));'
+        )
+    ).add_to(m)
+    for key in ("unused", "value"):
+        JsLayer(
+            lambda var, key=key: f"var {var} = estates.boroughLayer({json_for_script(key)});",
+            name=COUNT_LAYER_NAME if boroughs.by_count and key == "unused" else _LAYER_NAMES[key],
+            overlay=False,
+            show=key == "unused",
+        ).add_to(m)
+    JsLayer(
+        lambda var: f'var {var} = estates.outlineLayer("subregions");',
+        name="Sub-regions",
+        overlay=True,
+        show=True,
+    ).add_to(m)
+    JsLayer(
+        lambda var: f'var {var} = estates.outlineLayer("pilots");',
+        name="Devolution pilots",
+        overlay=True,
+        show=True,
+    ).add_to(m)
+    for kind in context:
+        JsLayer(
+            lambda var, kind=kind: f"var {var} = estates.contextLayer({json_for_script(kind)});",
+            name=CONTEXT_KINDS[kind][0],
+            overlay=True,
+            show=False,
+        ).add_to(m)
+    n_sites = len(sites.codes)
+    JsLayer(
+        lambda var: f"var {var} = estates.siteLayer();",
+        name=f"Estate sites ({n_sites:,})",
+        overlay=True,
+        show=True,
+    ).add_to(m)
+    folium.LayerControl(position="topright", collapsed=False).add_to(m)
+
+    shown = len(sites.codes)
+    panel = _panel(
+        view.title,
+        view.subtitle,
+        _legend(boroughs, context),
+        _site_list(sites) if view.with_list else "",
+        note=(
+            f"Showing the {shown:,} best-ranked of {total:,} sites (ranked sites first, then "
+            "those with most unused land); every site is in sites.csv and sites.parquet."
+            if shown < total
+            else ""
+        ),
+    )
+    ui = {"panel": panel}
+    JsBlock(lambda _: f"estates.ui({json_for_script(ui)});").add_to(m)
+
+    number_elements(figure)
+    return figure.render()
+
+
+def plain_attribution(summary: Mapping[str, Any]) -> str:
+    """Return the credit line as plain text, for the PNG."""
+    names = [
+        str(s.get("name"))
+        for s in summary.get("sources") or []
+        if isinstance(s, Mapping) and s.get("name")
+    ]
+    return ("Data: " + "; ".join(names) + ". ") if names else ""
