@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from estates.report.summary import largest_rows
 from estates.report.tally import Tally, TallyKey, add_tallies, site_tallies
 from estates.stages.score import ScoreScale
 from estates.stages.validate import KnownKeys, site_keys
-from estates.stages.valuation import ValuationBasis, indicative_gbp_per_ha, valued_borough_counts
+from estates.stages.valuation import ValuationBasis, valued_borough_counts, valued_owned_ha
 
 
 class SeenKeys:
@@ -92,17 +92,58 @@ class BasisTotals:
 
     def __init__(self, *, target_gbp: float) -> None:
         self.target_gbp = target_gbp
-        self._owned: list[float] = []
+        self._owned = ExactSum()
         self._valued: Counter[str] = Counter()
 
     def add(self, sites: pd.DataFrame) -> None:
         """Add a part of the located, joined site table."""
-        self._owned.append(indicative_gbp_per_ha(sites, target_gbp=self.target_gbp)[1])
+        self._owned.add(valued_owned_ha(sites))
         self._valued.update({str(k): int(v) for k, v in valued_borough_counts(sites).items()})
 
     def result(self) -> ValuationBasis:
         """Return the basis of every part added."""
-        return ValuationBasis(math.fsum(self._owned), dict(self._valued))
+        return ValuationBasis(self._owned.result(), dict(self._valued))
+
+
+class ExactSum:
+    """A sum of floats kept exactly, part by part, and rounded once at the end.
+
+    Adding rounded part totals is not the rounded whole total (float addition
+    is not associative), so a build in parts would value its sites a last
+    digit away from the one-part build. This keeps Shewchuk's non-overlapping
+    partials (the algorithm behind :func:`math.fsum`), so :meth:`result` is
+    ``math.fsum`` of every value added, however the values were split.
+
+    Examples
+    --------
+    >>> total = ExactSum()
+    >>> total.add([0.1, 0.2]); total.add([0.3])
+    >>> total.result() == math.fsum([0.1, 0.2, 0.3])
+    True
+    """
+
+    def __init__(self) -> None:
+        self._partials: list[float] = []
+
+    def add(self, values: Iterable[float]) -> None:
+        """Add finite ``values`` to the sum."""
+        partials = self._partials
+        for value in values:
+            x = float(value)
+            i = 0
+            for partial in partials:
+                x, y = (x, partial) if abs(x) >= abs(partial) else (partial, x)
+                hi = x + y
+                lo = y - (hi - x)
+                if lo:
+                    partials[i] = lo
+                    i += 1
+                x = hi
+            partials[i:] = [x]
+
+    def result(self) -> float:
+        """Return the correctly rounded sum of every value added."""
+        return math.fsum(self._partials)
 
 
 class ScaleTotals:
