@@ -122,6 +122,20 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "receipts_gbp, date: the disposal pipeline's progress.",
         ),
         click.option(
+            "--year",
+            metavar="YYYY/YY",
+            help="The ERIC year the site table shows, e.g. 2016/17 (default: the latest return; "
+            "every year is still reconciled and compared).",
+        ),
+        click.option(
+            "--eric",
+            "eric",
+            multiple=True,
+            metavar="FILE[:YYYY/YY]",
+            help="An ERIC site return (CSV with the source's headers) adding a year or replacing "
+            "the bundled one of its year; the year is read from the file if not given. Repeatable.",
+        ),
+        click.option(
             "--config",
             "config_path",
             type=_FILE,
@@ -152,6 +166,8 @@ def _inputs(kw: dict[str, Any]) -> Inputs:
         locations=kw.pop("locations"),
         land_values=kw.pop("land_values"),
         pipeline=kw.pop("pipeline_file"),
+        year=kw.pop("year"),
+        eric=tuple(kw.pop("eric") or ()),
     )
 
 
@@ -223,29 +239,12 @@ def main(ctx: click.Context, quiet: bool, log_format: str, show_traceback: bool)
     help="Read the site files N rows at a time, with memory bounded by N, not by the "
     "files (done anyway, 200,000 rows at a time, when they exceed 256 MiB).",
 )
-@click.option(
-    "--year",
-    metavar="YYYY/YY",
-    help="The ERIC year the site table shows, e.g. 2016/17 (default: the latest return; "
-    "every year is still reconciled and compared).",
-)
-@click.option(
-    "--eric",
-    "eric",
-    multiple=True,
-    metavar="FILE[:YYYY/YY]",
-    help="An ERIC site return (CSV with the source's headers) adding a year or replacing "
-    "the bundled one of its year; the year is read from the file if not given. Repeatable.",
-)
 @click.pass_context
 def build(ctx: click.Context, out: Path, **kw: Any) -> None:
     """Build the site table, maps and summary into --out (default maps/)."""
-    from dataclasses import replace
-
     from estates.builder.runner import BuildOptions, build_output_set
 
-    year, eric = kw.pop("year"), tuple(kw.pop("eric") or ())
-    inputs = replace(_inputs(kw), year=year, eric=eric)
+    inputs = _inputs(kw)
 
     def go() -> int:
         options = BuildOptions(out=out, inputs=inputs, **kw)

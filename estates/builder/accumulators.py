@@ -11,9 +11,8 @@ counts and sums (:class:`SiteTotals`), the rows a summary list can show
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from estates.builder.rows import RECONCILED_COLUMNS, run_counts
+from estates.exact import ExactSum
 from estates.report.summary import largest_rows
 from estates.report.tally import Tally, TallyKey, add_tallies, site_tallies
 from estates.stages.score import ScoreScale
@@ -103,47 +103,6 @@ class BasisTotals:
     def result(self) -> ValuationBasis:
         """Return the basis of every part added."""
         return ValuationBasis(self._owned.result(), dict(self._valued))
-
-
-class ExactSum:
-    """A sum of floats kept exactly, part by part, and rounded once at the end.
-
-    Adding rounded part totals is not the rounded whole total (float addition
-    is not associative), so a build in parts would value its sites a last
-    digit away from the one-part build. This keeps Shewchuk's non-overlapping
-    partials (the algorithm behind :func:`math.fsum`), so :meth:`result` is
-    ``math.fsum`` of every value added, however the values were split.
-
-    Examples
-    --------
-    >>> total = ExactSum()
-    >>> total.add([0.1, 0.2]); total.add([0.3])
-    >>> total.result() == math.fsum([0.1, 0.2, 0.3])
-    True
-    """
-
-    def __init__(self) -> None:
-        self._partials: list[float] = []
-
-    def add(self, values: Iterable[float]) -> None:
-        """Add finite ``values`` to the sum."""
-        partials = self._partials
-        for value in values:
-            x = float(value)
-            i = 0
-            for partial in partials:
-                x, y = (x, partial) if abs(x) >= abs(partial) else (partial, x)
-                hi = x + y
-                lo = y - (hi - x)
-                if lo:
-                    partials[i] = lo
-                    i += 1
-                x = hi
-            partials[i:] = [x]
-
-    def result(self) -> float:
-        """Return the correctly rounded sum of every value added."""
-        return math.fsum(self._partials)
 
 
 class ScaleTotals:
