@@ -49,10 +49,19 @@ def test_help_lists_every_option_and_the_exit_codes(cli):
 
 
 def test_validate_prints_the_identity(cli):
-    result = cli("validate")
+    result = cli("validate", "--year", "2016/17")
     assert result.exit_code == 0
     assert "172 in = 172 kept + 0 rejected" in result.stdout
     assert "flagged: eric_sites_london.csv row 169 (site TAF10)" in result.stdout
+
+
+def test_validate_reads_what_build_reads(cli):
+    # The latest return (2019/20) by default, with the cross-year checks.
+    result = cli("validate")
+    assert result.exit_code == 0
+    assert "185 in = 185 kept + 0 rejected" in result.stdout
+    assert "flagged: eric_sites_2019_20_london.csv row 7 (site R1K01)" in result.stdout
+    assert "trust RPG (OXLEAS NHS FOUNDATION TRUST) is absent from 2019/20" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -89,7 +98,9 @@ def test_unknown_option_is_a_usage_error(cli):
 def test_json_counts(cli):
     result = cli("validate", "--json")
     counts = json.loads(result.stdout)
-    assert counts["records_in"] == 172
+    assert counts["records_in"] == 185
+    assert counts["identity"] == "185 in = 185 kept + 0 rejected"
+    assert counts["located_by"]["aggregate"] == 28
 
 
 def test_console_script_runs_in_a_real_process(tmp_path: Path):
@@ -120,19 +131,21 @@ def test_tile_options_are_checked_before_any_work(cli, tmp_path, args, message):
 
 
 def test_build_prints_the_headline_figures(cli, tmp_path):
+    # The headline year is the latest ERIC return, 2019/20.
     result = cli("--quiet", "build", "--out", str(tmp_path / "maps"))
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0].startswith("published ")
-    assert "172 records in = 172 kept + 0 rejected" in lines[0]
-    assert lines[1].startswith("London: 42.6 ha not delivering services at 101 located sites")
-    assert "of the £11bn target" in lines[1]
+    assert "185 records in = 185 kept + 0 rejected" in lines[0]
+    assert lines[1].startswith("London: 121.8 ha not delivering services at 141 located sites")
+    assert "£2.17bn, 19.7% of the £11bn target" in lines[1]
     assert any(line.strip().startswith("North Central London estates pilot") for line in lines)
     assert (
-        "Haringey prevention pilot (haringey_prevention): 0.00 ha, £0, 0.00% of the target, 1 site"
-        in result.stdout
+        "Haringey prevention pilot (haringey_prevention): 3.20 ha, £56.9m, 0.52% of the target, "
+        "2 sites" in result.stdout
     )
     assert lines[-1].startswith("values: indicative London average")
+    assert "618.80 ha owned at located London sites" in lines[-1]
 
 
 def test_a_closed_stdout_is_not_reported_as_a_bug():
