@@ -25,8 +25,8 @@ def test_ncl_rescore_writes_the_pilots_rescored_sites(tmp_path, bundled_result):
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0] == f"19 sites in ncl_estates, 2 ranked; written to {out}/"
-    assert "rank 7 (was 8): GREAT ORMOND STREET HOSPITAL (RP401)" in done.stdout
+    assert done.stdout.splitlines()[0] == f"30 sites in ncl_estates, 5 ranked; written to {out}/"
+    assert "rank 8 (was 8): ST. ANN'S HOSPITAL (RRP03), 3.20 ha unused" in done.stdout
 
     sites = bundled_result.sites
     in_ncl = sites.pilots.str.split(";").map(lambda p: "ncl_estates" in p)

@@ -294,7 +294,8 @@ def summarise(
     >>> summary = run().summary  # run() calls summarise() last
     >>> list(summary)
     ['target_gbp', 'target_source', 'valuation', 'score', 'london', 'boroughs', 'pilots',
-     'subregions', 'pipeline', 'reconciliation', 'counts', 'sources']
+     'subregions', 'pipeline', 'reconciliation', 'counts', 'sources', 'headline_year', 'years',
+     'land_over_time', 'change_since', 'disposal_candidates']
     >>> summary["reconciliation"]["total"]["land_unused_ha"]
     148.69
     """

@@ -16,7 +16,7 @@ NCL = ["Barnet", "Camden", "Enfield", "Haringey", "Islington"]
 
 def test_every_record_is_kept_or_rejected(bundled_result):
     counts = bundled_result.counts
-    assert counts["records_in"] == 172  # ERIC 2016/17 London site rows, AGGRE included
+    assert counts["records_in"] == 185  # ERIC 2019/20 London site rows, ORS bundles included
     assert counts["records_in"] == counts["records_kept"] + counts["records_rejected"]
     assert len(bundled_result.sites) == counts["records_kept"]
 

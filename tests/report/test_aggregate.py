@@ -84,9 +84,9 @@ def test_london_totals_and_rows_in_no_borough(bundled_result):
     london = bundled_result.summary["london"]
     every = sites["borough_code"].dropna().unique().tolist()
     _check(london, _expected(sites, every))
-    assert london["sites_located"] == 101
-    assert london["sites_outside_london"] == 5
-    assert london["sites_unlocated"] == 38
+    assert london["sites_located"] == 141
+    assert london["sites_outside_london"] == 15
+    assert london["sites_unlocated"] == 1
     assert london["aggregate_rows"] == 28
     nowhere = london["not_in_any_borough"]
     mask = sites["located_by"].isin(["unlocated", "aggregate"])

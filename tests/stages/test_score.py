@@ -30,8 +30,8 @@ def _candidates(sites: pd.DataFrame) -> pd.DataFrame:
 def test_only_london_sites_with_unused_land_are_scored_and_ranked(bundled_result):
     sites = bundled_result.sites
     candidates = _candidates(sites)
-    assert len(candidates) == 11
-    assert disposal_candidates(sites).sum() == 11
+    assert len(candidates) == 17
+    assert disposal_candidates(sites).sum() == 17
     assert sites["disposal_rank"].dtype == "Int64"
     assert sites["subregion_rank"].dtype == "Int64"
     assert sites["disposal_rank"].notna().sum() == len(candidates)

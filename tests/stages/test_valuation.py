@@ -50,7 +50,7 @@ def test_default_is_the_indicative_london_average_computed_from_the_data(bundled
 def test_sites_outside_london_unlocated_and_aggregate_are_not_valued(bundled_result):
     sites = bundled_result.sites
     rest = sites[~_london(sites)]
-    assert len(rest) == 5 + 38 + 28
+    assert len(rest) == 15 + 1 + 28  # outside London, unlocated, aggregate (2019/20)
     assert (rest["valuation_method"] == "not_valued").all()
     assert rest["estimated_value_gbp"].isna().all()
     reasons = dict(zip(rest["site_code"], rest["valuation_source"], strict=False))
