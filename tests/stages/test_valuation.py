@@ -54,9 +54,9 @@ def test_sites_outside_london_unlocated_and_aggregate_are_not_valued(bundled_res
     assert (rest["valuation_method"] == "not_valued").all()
     assert rest["estimated_value_gbp"].isna().all()
     reasons = dict(zip(rest["site_code"], rest["valuation_source"], strict=False))
-    assert "outside Greater London" in reasons["RPGAB"]
-    assert "not located" in reasons["RKL51"]  # Broadmoor
-    assert "aggregate" in reasons["AGGRE"]
+    assert "outside Greater London" in reasons["RKL51"]  # Broadmoor, by its 2019/20 postcode
+    assert "not located" in reasons["RWK2A"]  # the one 2019/20 site no bundled file places
+    assert "aggregate" in reasons["R1HORS"]  # a trust's Other Reportable Sites
 
 
 def test_the_target_is_an_option():
