@@ -89,7 +89,9 @@ def test_london_totals_and_rows_in_no_borough(bundled_result):
     nowhere = london["not_in_any_borough"]
     mask = sites["located_by"].isin(["unlocated", "aggregate"])
     assert nowhere["rows"] == mask.sum() == 29
-    assert nowhere["land_unused_ha"] == pytest.approx(sites.loc[mask, "land_unused_ha"].sum())
+    # No 2019/20 row without a borough reports unused land: unknown, not 0.
+    assert sites.loc[mask, "land_unused_ha"].isna().all()
+    assert nowhere["land_unused_ha"] is None
 
 
 def test_borough_layer_has_the_totals(bundled_result):
@@ -105,9 +107,13 @@ def test_borough_layer_has_the_totals(bundled_result):
             {**row.to_dict(), "sites_ranked": _expected(sites, [row.borough_code])["sites_ranked"]},
             _expected(sites, [row.borough_code]),
         )
+    # Every borough has a located 2019/20 site; Merton (none in 2016/17) has two.
+    assert (boroughs["sites_located"] > 0).all()
     merton = boroughs.set_index("borough_code").loc["E09000024"]
-    assert merton["sites_located"] == 0
-    assert merton["land_owned_ha"] == 0.0
+    assert merton["sites_located"] == 2
+    assert merton["land_owned_ha"] == pytest.approx(
+        sites.loc[sites["borough_code"] == "E09000024", "land_owned_ha"].sum()
+    )
     assert boroughs["land_unused_ha"].sum() == pytest.approx(
         bundled_result.summary["london"]["land_unused_ha"]
     )
