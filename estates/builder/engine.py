@@ -287,6 +287,7 @@ class _Build:
                 boroughs_bng=ref.boroughs_bng,
                 groupings=ref.groupings,
                 nearest_within_m=config.validation.nearest_within_m,
+                locations=ref.locations,
             )
 
         # Pass 1: read, validate, locate, join, tag, measure each part; keep it.

@@ -32,6 +32,7 @@ from estates.io.eric import check_eric_year, load_eric_returns
 from estates.io.postcodes import load_postcode_lookup
 from estates.stages.eric_quality import check_land_figures, find_shared_sites, find_trust_changes
 from estates.stages.join import join_boroughs
+from estates.stages.locate import place_from_locations
 from estates.stages.postcode import locate_eric_returns
 from estates.stages.sites import to_points
 from estates.stages.tag import tag_groupings
@@ -119,6 +120,7 @@ def load_years(
     boroughs_bng: pd.DataFrame,
     groupings: pd.DataFrame,
     nearest_within_m: float,
+    locations: pd.DataFrame | None = None,
 ) -> EricYears:
     """Read, locate, join and check every ERIC return of a bundled build.
 
@@ -137,6 +139,9 @@ def load_years(
         Pilot and sub-region memberships.
     nearest_within_m : float
         The borough join's nearest-borough distance (metres).
+    locations : pandas.DataFrame, optional
+        The user's ``--locations`` (checked): they place the headline year's
+        rows that no code, postcode or name placed.
 
     Returns
     -------
@@ -157,12 +162,18 @@ def load_years(
     located = locate_eric_returns(
         returns, context=context, postcodes=load_postcode_lookup(), findings=located_findings
     )
+    headline_file = _file_of(returns, headline)
+    file_findings = Findings()
+    if locations is not None and len(locations):
+        located = _placed_by_file(
+            located, locations, (headline, headline_file), located_findings, file_findings
+        )
     located = _joined(located, boroughs_bng, groupings, nearest_within_m)
     previous = previous_comparable(returns, headline)
     findings = Findings()
-    headline_file = _file_of(returns, headline)
     findings.extend(f for f in read if f.source_file == headline_file)
     findings.extend(f for f in located_findings if f.source_file == headline_file)
+    findings.extend(file_findings)
     shared = find_shared_sites(located)
     trust_changes = find_trust_changes(returns)
     located = _quality(located, shared, trust_changes, headline, previous, findings)
@@ -181,6 +192,35 @@ def load_years(
         shared=shared,
         trust_changes=trust_changes,
     )
+
+
+def _placed_by_file(
+    located: pd.DataFrame,
+    locations: pd.DataFrame,
+    year: tuple[str, str],
+    findings: Findings,
+    file_findings: Findings,
+) -> pd.DataFrame:
+    """Return ``located`` with the headline year's unlocated rows placed by ``locations``.
+
+    ``year`` is the headline year and its file. The ``unlocated`` finding of
+    each row placed is dropped from ``findings`` (it is no longer true); the
+    locations file's own findings go to ``file_findings``.
+    """
+    headline, headline_file = year
+    mask = located["eric_year"].astype(str).eq(headline).to_numpy()
+    rows = located.loc[mask]
+    placed = place_from_locations(rows, locations, findings=file_findings)
+    now = set(placed.loc[placed["located_by"] == "locations_file", "site_code"].astype(str))
+    findings.items[:] = [
+        f
+        for f in findings.items
+        if not (f.check == "unlocated" and f.source_file == headline_file and f.site_code in now)
+    ]
+    out = located.copy()
+    for column in ("latitude", "longitude", "located_by", "location_source", "quality_flags"):
+        out.loc[mask, column] = placed[column].to_numpy()
+    return out
 
 
 def _headline(year: str | None, loaded: list[str]) -> str:
