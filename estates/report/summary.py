@@ -296,8 +296,8 @@ def summarise(
     ['target_gbp', 'target_source', 'valuation', 'score', 'london', 'boroughs', 'pilots',
      'subregions', 'pipeline', 'reconciliation', 'counts', 'sources', 'headline_year', 'years',
      'land_over_time', 'change_since', 'disposal_candidates']
-    >>> summary["reconciliation"]["total"]["land_unused_ha"]
-    148.69
+    >>> summary["headline_year"], summary["reconciliation"]["total"]["land_unused_ha"]
+    ('2019/20', 228.31)
     """
     target = config.valuation.target_gbp
     sources = [SOURCES["eric"]] if bundled_sites else []
