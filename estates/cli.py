@@ -74,7 +74,7 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
             multiple=True,
             metavar="FILE",
             help="Your site records (CSV, GeoPackage, GeoJSON, GeoParquet or Shapefile) "
-            "instead of the bundled ERIC 2016/17 sites. Repeatable.",
+            "instead of the bundled ERIC returns. Repeatable.",
         ),
         click.option(
             "--boundaries",
@@ -122,6 +122,20 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "receipts_gbp, date: the disposal pipeline's progress.",
         ),
         click.option(
+            "--year",
+            metavar="YYYY/YY",
+            help="The ERIC year the site table shows, e.g. 2016/17 (default: the latest return; "
+            "every year is still reconciled and compared).",
+        ),
+        click.option(
+            "--eric",
+            "eric",
+            multiple=True,
+            metavar="FILE[:YYYY/YY]",
+            help="An ERIC site return (CSV with the source's headers) adding a year or replacing "
+            "the bundled one of its year; the year is read from the file if not given. Repeatable.",
+        ),
+        click.option(
             "--config",
             "config_path",
             type=_FILE,
@@ -152,6 +166,8 @@ def _inputs(kw: dict[str, Any]) -> Inputs:
         locations=kw.pop("locations"),
         land_values=kw.pop("land_values"),
         pipeline=kw.pop("pipeline_file"),
+        year=kw.pop("year"),
+        eric=tuple(kw.pop("eric") or ()),
     )
 
 

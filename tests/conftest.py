@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from estates.builder.pipeline import Result, run
+from estates.builder.pipeline import Inputs, Result, run
 
 DATA = Path(__file__).parent / "data"
 #: Where the join keeps its cell tables between processes.
@@ -17,8 +17,17 @@ CACHE_ENV = "ESTATES_CACHE_DIR"
 
 @pytest.fixture(scope="session")
 def bundled_result() -> Result:
-    """One run of the whole pipeline on the bundled real data."""
+    """One run of the whole pipeline on the bundled real data (headline year 2019/20)."""
     return run()
+
+
+@pytest.fixture(scope="session")
+def result_2016() -> Result:
+    """The bundled build with ERIC 2016/17 as its headline year (``--year 2016/17``).
+
+    For the checks only that year carries: the trust-level file, Aberdeen Park's land.
+    """
+    return run(Inputs(year="2016/17"))
 
 
 @pytest.fixture

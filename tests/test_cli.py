@@ -49,10 +49,19 @@ def test_help_lists_every_option_and_the_exit_codes(cli):
 
 
 def test_validate_prints_the_identity(cli):
-    result = cli("validate")
+    result = cli("validate", "--year", "2016/17")
     assert result.exit_code == 0
     assert "172 in = 172 kept + 0 rejected" in result.stdout
     assert "flagged: eric_sites_london.csv row 169 (site TAF10)" in result.stdout
+
+
+def test_validate_reads_what_build_reads(cli):
+    # The latest return (2019/20) by default, with the cross-year checks.
+    result = cli("validate")
+    assert result.exit_code == 0
+    assert "185 in = 185 kept + 0 rejected" in result.stdout
+    assert "flagged: eric_sites_2019_20_london.csv row 7 (site R1K01)" in result.stdout
+    assert "trust RPG (OXLEAS NHS FOUNDATION TRUST) is absent from 2019/20" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -89,7 +98,9 @@ def test_unknown_option_is_a_usage_error(cli):
 def test_json_counts(cli):
     result = cli("validate", "--json")
     counts = json.loads(result.stdout)
-    assert counts["records_in"] == 172
+    assert counts["records_in"] == 185
+    assert counts["identity"] == "185 in = 185 kept + 0 rejected"
+    assert counts["located_by"]["aggregate"] == 28
 
 
 def test_console_script_runs_in_a_real_process(tmp_path: Path):
@@ -120,21 +131,22 @@ def test_tile_options_are_checked_before_any_work(cli, tmp_path, args, message):
 
 
 def test_build_prints_the_headline_figures(cli, tmp_path):
+    # The headline year is the latest ERIC return, 2019/20.
     result = cli("--quiet", "build", "--out", str(tmp_path / "maps"))
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0].startswith("published ")
-    assert "172 records in = 172 kept + 0 rejected" in lines[0]
+    assert "185 records in = 185 kept + 0 rejected" in lines[0]
     assert lines[1] == (
-        "London: 42.6 ha not delivering services at 11 sites, worth £203.8m–£685.5m at 2017 "
-        "policy-appraisal values: 1.9%–6.2% of the £11bn target"
+        "London: 121.8 ha not delivering services at 17 sites, worth £506.4m–£2.06bn at 2017 "
+        "policy-appraisal values: 4.6%–18.7% of the £11bn target"
     )
     assert (
-        "  North Central London estates pilot (ncl_estates): 0.79 ha at 2 sites, "
-        "worth £4.3m–£27.8m: 0.04%–0.25% of the target"
+        "  North Central London estates pilot (ncl_estates): 5.25 ha at 5 sites, "
+        "worth £16.9m–£200.4m: 0.15%–1.8% of the target"
     ) in lines
     assert (
-        "Haringey prevention pilot (haringey_prevention): £0: no land not delivering services "
+        "Hackney integration pilot (hackney_integration): £0: no land not delivering services "
         "reported at its located sites" in result.stdout
     )
     assert lines[-1] == (

@@ -89,7 +89,8 @@ def test_the_analyst_guide_code_runs_as_written(tmp_path, monkeypatch):
         "ncl_sites.gpkg",
         "rescored.gpkg",
     ]
-    assert len(namespace["ncl"]) == 19
+    assert len(namespace["ncl"]) == 30  # the 2019/20 return
+    assert len(namespace["candidates"]) == 17
     assert (out / "ncl_sites.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     # Files larger than memory: the chunked join and the chunked build, as the guide runs them.
     assert namespace["counts"] == {

@@ -25,8 +25,8 @@ def test_ncl_rescore_writes_the_pilots_rescored_sites(tmp_path, bundled_result):
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0] == f"19 sites in ncl_estates, 2 ranked; written to {out}/"
-    assert "rank 7 (was 8): GREAT ORMOND STREET HOSPITAL (RP401)" in done.stdout
+    assert done.stdout.splitlines()[0] == f"30 sites in ncl_estates, 5 ranked; written to {out}/"
+    assert "rank 8 (was 8): ST. ANN'S HOSPITAL (RRP03), 3.20 ha unused" in done.stdout
 
     sites = bundled_result.sites
     in_ncl = sites.pilots.str.split(";").map(lambda p: "ncl_estates" in p)
@@ -35,12 +35,12 @@ def test_ncl_rescore_writes_the_pilots_rescored_sites(tmp_path, bundled_result):
     table = pd.read_csv(out / "ncl_sites.csv", dtype=str, encoding="utf-8-sig")
     assert (out / "ncl_sites.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     assert set(table["site_code"]) == expected_codes
-    assert table["disposal_rank"].dropna().tolist() == ["7", "10"]
-    assert table["default_rank"].dropna().tolist() == ["8", "10"]
+    assert table["disposal_rank"].dropna().tolist() == ["6", "8", "9", "12", "16"]
+    assert table["default_rank"].dropna().tolist() == ["9", "8", "11", "12", "15"]
 
     info = pyogrio.read_info(out / "ncl_sites.gpkg", layer="ncl_sites")
     assert info["crs"] == BNG
-    assert info["features"] == len(expected_codes) == 19
+    assert info["features"] == len(expected_codes) == 30
     assert (out / "ATTRIBUTION.txt").read_text(encoding="utf-8") == ATTRIBUTION + "\n"
 
 

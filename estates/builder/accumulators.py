@@ -11,7 +11,6 @@ counts and sums (:class:`SiteTotals`), the rows a summary list can show
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from estates.builder.rows import RECONCILED_COLUMNS, run_counts
+from estates.exact import ExactSum
 from estates.frames import number_column
 from estates.report.summary import largest_rows
 from estates.report.tally import Tally, TallyKey, add_tallies, site_tallies
@@ -29,9 +29,9 @@ from estates.stages.score import ScoreScale
 from estates.stages.validate import KnownKeys, site_keys
 from estates.stages.valuation import (
     ValuationBasis,
-    indicative_gbp_per_ha,
     valued_borough_counts,
     valued_mask,
+    valued_owned_ha,
 )
 
 
@@ -98,20 +98,20 @@ class BasisTotals:
 
     def __init__(self, *, target_gbp: float) -> None:
         self.target_gbp = target_gbp
-        self._owned: list[float] = []
+        self._owned = ExactSum()
         self._valued: Counter[str] = Counter()
         self.owning_sites = 0
 
     def add(self, sites: pd.DataFrame) -> None:
         """Add a part of the located, joined site table."""
-        self._owned.append(indicative_gbp_per_ha(sites, target_gbp=self.target_gbp)[1])
+        self._owned.add(valued_owned_ha(sites))
         self._valued.update({str(k): int(v) for k, v in valued_borough_counts(sites).items()})
         owned = number_column(sites, "land_owned_ha")
         self.owning_sites += int((valued_mask(sites) & (owned > 0)).sum())
 
     def result(self) -> ValuationBasis:
         """Return the basis of every part added."""
-        return ValuationBasis(math.fsum(self._owned), dict(self._valued))
+        return ValuationBasis(self._owned.result(), dict(self._valued))
 
 
 class ScaleTotals:

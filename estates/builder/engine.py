@@ -51,14 +51,23 @@ from estates.builder.ranking import Ranking, Ranks
 from estates.builder.reference import Inputs, Reference, load_reference
 from estates.builder.rows import add_pfi, finish_table, mark_london
 from estates.builder.sinks import FileSink, MemorySink
+from estates.builder.years import EricYears, load_years, site_years_table
 from estates.config import Config
 from estates.crs import WGS84
+from estates.errors import ConfigError
 from estates.findings import MAX_FINDINGS_PER_CHECK, Findings
 from estates.io import bundled
-from estates.io.inputs import iter_site_records, load_eric_sites
+from estates.io.inputs import iter_site_records
 from estates.report.aggregate import aggregate_boroughs
 from estates.report.disposal import pipeline_section, track_progress
 from estates.report.summary import summarise
+from estates.report.years import (
+    change_since,
+    disposal_candidates,
+    land_over_time,
+    trust_level_check,
+    year_sections,
+)
 from estates.stages.join import join_boroughs
 from estates.stages.locate import locate_sites
 from estates.stages.measures import measure_sites
@@ -110,6 +119,9 @@ class BuildResult:
         written to files.
     findings : Findings or None
         Every rejected, flagged or warned-about record, when kept in memory.
+    site_years : geopandas.GeoDataFrame or None
+        Every record of every ERIC year (WGS84), for a build of the bundled
+        returns; None for a user's site files.
     """
 
     rows: int
@@ -124,6 +136,7 @@ class BuildResult:
     ranked: int = 0
     sites: gpd.GeoDataFrame | None = None
     findings: Findings | None = None
+    site_years: gpd.GeoDataFrame | None = None
 
 
 def parts_needed(inputs: Inputs, *, chunk_rows: int | None) -> int | None:
@@ -242,6 +255,7 @@ class _Build:
         self.chunk_rows, self.work_dir, self.max_map_sites = chunk_rows, work_dir, max_map_sites
         self._work: Path | None = None
         self.seen = SeenKeys(self.work)
+        self.years: EricYears | None = None
 
     def work(self) -> Path:
         """Return the work folder, made on first use."""
@@ -260,6 +274,22 @@ class _Build:
         opening = Findings()
         ref = load_reference(inputs, findings=opening, valuation=config.valuation)
         sink.write_findings(opening)
+        if inputs.sites and (inputs.eric or inputs.year):
+            msg = (
+                "--eric and --year choose among ERIC returns; they cannot be used with "
+                "--sites (your own site files): leave out one or the other"
+            )
+            raise ConfigError(msg)
+        if not inputs.sites:
+            self.years = load_years(
+                inputs.eric,
+                year=inputs.year,
+                context=ref.context,
+                boroughs_bng=ref.boroughs_bng,
+                groupings=ref.groupings,
+                nearest_within_m=config.validation.nearest_within_m,
+                locations=ref.locations,
+            )
 
         # Pass 1: read, validate, locate, join, tag, measure each part; keep it.
         totals = SiteTotals(ref.groupings)
@@ -373,10 +403,9 @@ class _Build:
             tallies=totals.tallies,
             source_files=sorted(totals.source_files),
         )
-        if ref.trust_totals is not None:
-            summary["reconciliation"]["trust_level_check"] = _trust_level_check(
-                summary, ref.trust_totals
-            )
+        site_years = None
+        if self.years is not None:
+            site_years = self._add_years(summary, ref)
         context = gpd.GeoDataFrame(
             ref.context.drop(columns=["latitude", "longitude"]),
             geometry=gpd.points_from_xy(ref.context["longitude"], ref.context["latitude"]),
@@ -396,7 +425,36 @@ class _Build:
             ranked=ranks.ranked,
             sites=memory.sites() if memory is not None else None,
             findings=memory.findings if memory is not None else None,
+            site_years=site_years,
         )
+
+    def _add_years(self, summary: dict[str, Any], ref: Reference) -> gpd.GeoDataFrame:
+        """Add the ERIC years' sections to ``summary``; return the ``site_years`` table."""
+        years = self.years
+        if years is None:  # only called for a build of the ERIC returns
+            msg = "internal check failed: no ERIC years loaded"
+            raise AssertionError(msg)
+        trust_file = bundled.eric_trust_path().name
+        summary["headline_year"] = years.headline
+        summary["years"] = year_sections(
+            years.located,
+            years.returns,
+            trust_totals=ref.trust_totals,
+            trust_file=trust_file,
+            shared=years.shared,
+        )
+        if years.headline == "2016/17" and ref.trust_totals is not None:
+            summary["reconciliation"]["trust_level_check"] = trust_level_check(
+                summary["reconciliation"]["total"], ref.trust_totals, trust_file
+            )
+        summary["land_over_time"] = land_over_time(years.located, ref.groupings)
+        summary["change_since"] = change_since(
+            years.located, ref.groupings, before=years.previous, after=years.headline
+        )
+        summary["disposal_candidates"] = disposal_candidates(
+            years.located, before=years.previous, after=years.headline
+        )
+        return site_years_table(years.located)
 
     def _spilled(self, parts: _Parts) -> _Parts:
         """Return ``parts`` moved to the work folder (a second part is coming)."""
@@ -410,9 +468,9 @@ class _Build:
 
         At least one part, empty if the files hold no record.
         """
-        if not self.inputs.sites:
-            findings = Findings()
-            records = load_eric_sites(findings=findings)
+        if self.years is not None:
+            findings = Findings(list(self.years.findings))
+            records = self.years.headline_records()
             yield from _slices(records, findings, self.chunk_rows)
             return
         limit = self.config.validation.max_csv_bytes
@@ -440,7 +498,10 @@ class _Build:
         kept = validate_records(
             records, config=validation, findings=findings, known=self.seen.add(records)
         )
-        frame = locate_sites(kept, ref.context, locations=ref.locations, findings=findings)
+        if "located_by" in kept:  # ERIC returns, located across years (estates.builder.years)
+            frame = kept
+        else:
+            frame = locate_sites(kept, ref.context, locations=ref.locations, findings=findings)
         frame = to_points(frame)
         frame = join_boroughs(frame, ref.boroughs_bng, nearest_within_m=validation.nearest_within_m)
         frame = mark_london(frame, findings, validation.nearest_within_m)
@@ -485,18 +546,3 @@ def _with_points(sites: pd.DataFrame) -> gpd.GeoDataFrame:
         sites.loc[located, "longitude"], sites.loc[located, "latitude"]
     )
     return gpd.GeoDataFrame(sites, geometry=geometry, crs=WGS84)
-
-
-def _trust_level_check(summary: dict[str, Any], trust: dict[str, float]) -> dict[str, Any]:
-    """Compare the site rows' totals with the ERIC trust-level file's."""
-    total = summary["reconciliation"]["total"]
-    matches = all(
-        abs(float(total[k]) - trust[k]) < 0.005 for k in ("land_owned_ha", "land_unused_ha")
-    )
-    return {
-        "file": bundled.eric_trust_path().name,
-        "trusts": trust["trusts"],
-        "land_owned_ha": round(trust["land_owned_ha"], 2),
-        "land_unused_ha": round(trust["land_unused_ha"], 2),
-        "matches_site_rows": matches,
-    }

@@ -48,7 +48,8 @@ def build(
     Parameters
     ----------
     sites : list of path-like, optional
-        The user's site files; default: the bundled ERIC 2016/17 London sites.
+        The user's site files; default: the bundled ERIC returns, the latest (2019/20)
+        as the table.
     boundaries : path-like, optional
         A borough polygon layer; default: the bundled ONS boundaries.
     locations : path-like, optional
@@ -67,9 +68,9 @@ def build(
     --------
     >>> sites = build()
     >>> sites.crs.to_string(), len(sites)
-    ('EPSG:4326', 172)
+    ('EPSG:4326', 185)
     >>> sites.loc[sites.site_code == "RRP03", ["located_by", "borough_name"]].values.tolist()
-    [['name_match', 'Haringey']]
+    [['postcode', 'Haringey']]
     """
     inputs = Inputs(
         sites=tuple(Path(p) for p in (sites or ())),

@@ -21,6 +21,7 @@ from estates.crs import to_analysis_crs
 from estates.errors import DataValidationError
 from estates.findings import Findings
 from estates.io import bundled
+from estates.io.eric import parse_eric_spec
 from estates.io.inputs import (
     load_boroughs,
     load_context_sites,
@@ -48,12 +49,20 @@ class Inputs:
     locations: Path | None = None
     land_values: Path | None = None
     pipeline: Path | None = None
+    #: The user's ERIC returns (``FILE`` or ``FILE:2019/20``) adding to or replacing
+    #: the bundled years; only without ``sites``.
+    eric: tuple[str, ...] = ()
+    #: The headline ERIC year (``"2016/17"``); None: the latest return.
+    year: str | None = None
 
     def paths(self) -> list[Path]:
         """Return every file this run reads, bundled ones included, in a stable order."""
         files: list[Path] = list(self.sites) or [
             bundled.eric_sites_path(),
             bundled.eric_pfi_path(),
+            *bundled.eric_return_paths().values(),
+            *bundled.postcode_paths(),
+            *(parse_eric_spec(spec)[0] for spec in self.eric),
         ]
         files.append(self.boundaries or bundled.boundaries_path())
         files.append(self.groupings or bundled.groupings_path())

@@ -53,6 +53,7 @@ from estates.errors import (
     DataValidationError,
     EstatesError,
 )
+from estates.io.site_years import SITE_YEARS_FILE, SITE_YEARS_LAYER, write_site_years
 from estates.io.tables import write_csv, write_findings, write_json, write_site_table
 from estates.report.headline import headline_lines
 
@@ -161,6 +162,8 @@ class BuildOptions:
             "tiles_attribution": self.tiles_attribution,
             "maps": self.maps,
             "csv_bom": self.csv_bom,
+            "year": self.inputs.year,
+            "eric": list(self.inputs.eric),
         }
 
 
@@ -290,6 +293,10 @@ def write_output_set(
         context=result.context,
         summary=result.summary,
     )
+    if result.site_years is not None:
+        written.extend(
+            write_site_years(result.site_years, folder, gpkg=safe_child(folder, "sites.gpkg"))[:1]
+        )
     written.extend(_write_changes(previous, folder, result.rows, bom=options.csv_bom))
     written.append(write_json(result.summary, safe_child(folder, "summary.json")))
     if options.maps:
@@ -338,10 +345,13 @@ class Expected:
     sites: int
     findings: int
     pages: dict[str, int]
+    #: Rows of ``site_years`` (every ERIC year); None when the build has none.
+    site_years: int | None = None
 
 
 def _expected(result: BuildResult) -> Expected:
-    return Expected(result.rows, result.rejected_rows, dict(result.page_totals))
+    years = None if result.site_years is None else len(result.site_years)
+    return Expected(result.rows, result.rejected_rows, dict(result.page_totals), years)
 
 
 def check_output_set(folder: Path, result: BuildResult | Expected) -> None:
@@ -367,6 +377,8 @@ def check_output_set(folder: Path, result: BuildResult | Expected) -> None:
     problems.extend(
         f"{name} has {n} rows, expected {expected}" for name, n in counts.items() if n != expected
     )
+    if want.site_years is not None:
+        problems.extend(_site_years_problems(folder, want.site_years))
     if rejected_rows != want.findings:
         problems.append(f"rejected.csv has {rejected_rows} rows, expected {want.findings}")
     if (folder / "changes.csv").exists() or (folder / "changes.json").exists():
@@ -415,6 +427,22 @@ def check_output_set(folder: Path, result: BuildResult | Expected) -> None:
     if problems:
         msg = "output check failed, nothing published: " + "; ".join(problems)
         raise EstatesError(msg)
+
+
+def _site_years_problems(folder: Path, expected: int) -> list[str]:
+    """Return what is wrong with ``site_years.parquet`` and the ``site_years`` layer."""
+    try:
+        counts = {
+            SITE_YEARS_FILE: _parquet_rows(folder / SITE_YEARS_FILE),
+            f"sites.gpkg layer {SITE_YEARS_LAYER}": int(
+                pyogrio.read_info(folder / "sites.gpkg", layer=SITE_YEARS_LAYER)["features"]
+            ),
+        }
+    except (OSError, ValueError, pyogrio.errors.DataSourceError) as exc:
+        return [f"{SITE_YEARS_FILE} or its GeoPackage layer does not reopen ({exc})"]
+    return [
+        f"{name} has {n} rows, expected {expected}" for name, n in counts.items() if n != expected
+    ]
 
 
 def _parquet_rows(path: Path) -> int:

@@ -187,14 +187,19 @@ def reconciliation_frames(records: pd.DataFrame, sites: pd.DataFrame) -> dict[st
 
 
 def largest_rows(frame: pd.DataFrame, n: int = 3) -> pd.DataFrame:
-    """Return the ``n`` rows with most unused land (then land owned), ties in input order."""
+    """Return the ``n`` rows with most unused land (then land owned), ties in input order.
+
+    Rows are picked by position, so a frame gathered from parts (whose index
+    labels repeat) still gives ``n`` rows, not every row sharing a label.
+    """
     if not len(frame):
         return frame
-    order = frame.assign(
-        _unused=number_column(frame, "land_unused_ha").fillna(-1.0),
-        _owned=number_column(frame, "land_owned_ha").fillna(-1.0),
+    rows = frame.reset_index(drop=True)
+    order = rows.assign(
+        _unused=number_column(rows, "land_unused_ha").fillna(-1.0),
+        _owned=number_column(rows, "land_owned_ha").fillna(-1.0),
     ).sort_values(["_unused", "_owned"], ascending=False, kind="mergesort")
-    return frame.loc[order.index[:n]]
+    return frame.iloc[order.index[:n]]
 
 
 def score_settings(config: Config) -> dict[str, Any]:
@@ -289,9 +294,10 @@ def summarise(
     >>> summary = run().summary  # run() calls summarise() last
     >>> list(summary)
     ['target_gbp', 'target_source', 'valuation', 'score', 'london', 'boroughs', 'pilots',
-     'subregions', 'pipeline', 'reconciliation', 'counts', 'sources']
-    >>> summary["reconciliation"]["total"]["land_unused_ha"]
-    148.69
+     'subregions', 'pipeline', 'reconciliation', 'counts', 'sources', 'headline_year', 'years',
+     'land_over_time', 'change_since', 'disposal_candidates']
+    >>> summary["headline_year"], summary["reconciliation"]["total"]["land_unused_ha"]
+    ('2019/20', 228.31)
     """
     target = config.valuation.target_gbp
     sources = [SOURCES["eric"]] if bundled_sites else []

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from estates.exact import add_exactly
 from estates.frames import flag_column, number_column
 
 #: The columns a tally sums.
@@ -51,7 +52,9 @@ class Tally:
     rows: int = 0
     with_unused: int = 0
     ranked: int = 0
-    sums: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SUMMED, 0.0))
+    #: Exact partials of each column's sum (:func:`estates.exact.add_exactly`), so a
+    #: tally added up in parts totals exactly as the whole.
+    sums: dict[str, tuple[float, ...]] = field(default_factory=lambda: dict.fromkeys(SUMMED, ()))
     present: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SUMMED, 0))
 
     @classmethod
@@ -62,7 +65,7 @@ class Tally:
             return out
         for column in SUMMED:
             values = number_column(frame, column)
-            out.sums[column] = float(values.sum())
+            out.sums[column] = add_exactly((), values.dropna().to_numpy(dtype="float64"))
             out.present[column] = int(values.notna().sum())
         out.with_unused = int((number_column(frame, "land_unused_ha") > 0).sum())
         if "disposal_rank" in frame:
@@ -74,7 +77,7 @@ class Tally:
             rows=self.rows + other.rows,
             with_unused=self.with_unused + other.with_unused,
             ranked=self.ranked + other.ranked,
-            sums={c: self.sums[c] + other.sums[c] for c in SUMMED},
+            sums={c: add_exactly(self.sums[c], other.sums[c]) for c in SUMMED},
             present={c: self.present[c] + other.present[c] for c in SUMMED},
         )
 
@@ -84,7 +87,7 @@ class Tally:
             return 0.0
         if self.present[column] == 0:
             return missing
-        return self.sums[column] + 0.0
+        return math.fsum(self.sums[column]) + 0.0
 
 
 def add_tallies(into: dict[TallyKey, Tally], more: dict[TallyKey, Tally]) -> None:

@@ -232,3 +232,49 @@ def _apply_locations(  # noqa: PLR0917 - fills the caller's arrays in place
             source[i] = f"{loc.source_file}: {loc.source}"
             used += 1
     return used
+
+
+def place_from_locations(
+    located: pd.DataFrame, locations: pd.DataFrame, *, findings: Findings
+) -> pd.DataFrame:
+    """Return ``located`` with its unlocated rows placed by the user's locations file.
+
+    Rows located already (by ODS code, postcode or name) keep their place; a
+    locations entry for one is a ``location_not_needed`` warning, and one for
+    a code not in ``located`` is rejected (``unknown_site_code``), as in
+    :func:`locate_sites`. A placed row loses its ``unlocated`` flag and gets
+    ``located_by = "locations_file"``.
+
+    Parameters
+    ----------
+    located : pandas.DataFrame
+        Located records (``site_code``, ``located_by``, ``location_source``,
+        WGS84 ``latitude``/``longitude``, ``quality_flags``); left unchanged.
+    locations : pandas.DataFrame
+        The user's locations (:func:`estates.io.inputs.load_locations`), already checked.
+    findings : Findings
+        Receives the locations file's findings.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``located``, same rows and order.
+    """
+    out = located.copy()
+    lat = out["latitude"].to_numpy(dtype="float64", copy=True)
+    lon = out["longitude"].to_numpy(dtype="float64", copy=True)
+    located_by = out["located_by"].astype(str).to_numpy(dtype=object)
+    source = out["location_source"].astype(object).to_numpy(copy=True)
+    used = _apply_locations(out, locations, lat, lon, located_by, source, findings)
+    log.info("locations file placed %d sites", used)
+    placed = (located_by == "locations_file") & (out["located_by"].astype(str) != "locations_file")
+    out["latitude"], out["longitude"] = lat, lon
+    out["located_by"] = pd.Series(located_by, index=out.index, dtype="string")
+    out["location_source"] = pd.Series(source, index=out.index, dtype="string")
+    if "quality_flags" in out:
+        mask = placed.to_numpy()
+        out.loc[mask, "quality_flags"] = [
+            ";".join(x for x in str(f).split(";") if x and x != "unlocated")
+            for f in out.loc[mask, "quality_flags"]
+        ]
+    return out

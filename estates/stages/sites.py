@@ -14,7 +14,14 @@ import pyproj
 from estates.config import ValidationConfig
 from estates.crs import BNG, WGS84
 from estates.findings import Findings
-from estates.io.inputs import load_context_sites, load_eric_sites, load_locations, read_site_records
+from estates.io.inputs import (
+    load_boroughs,
+    load_context_sites,
+    load_eric_sites,
+    load_groupings,
+    load_locations,
+    read_site_records,
+)
 from estates.stages.locate import locate_sites
 from estates.stages.validate import reject_bad_coordinates, validate_records
 
@@ -24,7 +31,7 @@ log = logging.getLogger("estates")
 def read_records(
     paths: Sequence[Path | str] | None, *, findings: Findings, config: ValidationConfig
 ) -> pd.DataFrame:
-    """Return the raw site records of ``paths``, or the bundled ERIC sites if none."""
+    """Return the raw site records of ``paths``, or the bundled ERIC 2016/17 sites if none."""
     if not paths:
         return load_eric_sites(findings=findings)
     frames = [
@@ -66,8 +73,9 @@ def load_sites(
     ----------
     paths : sequence of path-like, optional
         Your site files (CSV, GeoPackage, GeoJSON, GeoParquet, Shapefile).
-        Default: the bundled ERIC 2016/17 London site records, located with
-        the bundled NHS hospital and clinic files.
+        Default: the latest bundled ERIC return (2019/20) London site records,
+        located as ``estates build`` locates them (ODS code, postcode of any
+        year, name), with the cross-year checks in ``findings``.
     locations : path-like, optional
         A locations file (``site_code``, ``latitude``, ``longitude``, ``source``).
     config : ValidationConfig, optional
@@ -87,17 +95,20 @@ def load_sites(
     --------
     >>> sites = load_sites()
     >>> sites.crs.to_string(), len(sites)
-    ('EPSG:4326', 172)
+    ('EPSG:4326', 185)
     >>> int((sites["located_by"] == "ods_code").sum())
-    101
+    91
     """
     own_findings = findings if findings is not None else Findings()
     config = config or ValidationConfig()
     context = load_context_sites(findings=own_findings)
-    records = read_records(paths, findings=own_findings, config=config)
-    located = locate_records(
-        records, context=context, locations=locations, config=config, findings=own_findings
-    )
+    if paths:
+        records = read_records(paths, findings=own_findings, config=config)
+        located = locate_records(
+            records, context=context, locations=locations, config=config, findings=own_findings
+        )
+    else:
+        located = _headline_year(context, locations=locations, config=config, findings=own_findings)
     if findings is None and len(own_findings):
         log.info(
             "%d rejected, %d flagged records; pass findings=Findings() to see them",
@@ -110,6 +121,33 @@ def load_sites(
     geometry = np.full(len(out), None, dtype=object)
     geometry[has] = gpd.points_from_xy(out.loc[has, "longitude"], out.loc[has, "latitude"])
     return gpd.GeoDataFrame(out, geometry=geometry, crs=WGS84).reset_index(drop=True)
+
+
+def _headline_year(
+    context: pd.DataFrame,
+    *,
+    locations: Path | str | None,
+    config: ValidationConfig,
+    findings: Findings,
+) -> pd.DataFrame:
+    """Return the headline ERIC year's records located as the build locates them."""
+    from estates.builder.years import load_years
+
+    checked = None
+    if locations is not None:
+        checked = reject_bad_coordinates(
+            load_locations(Path(locations), findings=findings), findings=findings
+        )
+    years = load_years(
+        year=None,
+        context=context,
+        boroughs_bng=load_boroughs().to_crs(BNG),
+        groupings=load_groupings(),
+        nearest_within_m=config.nearest_within_m,
+        locations=checked,
+    )
+    findings.extend(years.findings)
+    return validate_records(years.headline_records(), config=config, findings=findings)
 
 
 def to_points(located: pd.DataFrame) -> gpd.GeoDataFrame:

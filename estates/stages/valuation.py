@@ -177,12 +177,41 @@ def indicative_gbp_per_ha(sites: pd.DataFrame, *, target_gbp: float) -> tuple[fl
     >>> indicative_gbp_per_ha(f, target_gbp=11e9)
     (1100000000.0, 10.0)
     """
-    if "land_owned_ha" not in sites:
-        return math.nan, 0.0
-    owned = pd.to_numeric(sites["land_owned_ha"], errors="coerce")
-    basis = float(owned[valued_mask(sites)].sum())
+    basis = math.fsum(valued_owned_ha(sites))
     per_ha = target_gbp / basis if basis > 0 else math.nan
     return per_ha, basis
+
+
+def valued_owned_ha(sites: pd.DataFrame) -> np.ndarray:
+    """Return the land owned (ha) of each located London site with a figure.
+
+    These are the hectares :func:`indicative_gbp_per_ha` adds up. They are
+    summed with :func:`math.fsum` (correctly rounded, whatever the order), so
+    a table added up a part at a time gives the very same divisor as the
+    whole table (:class:`estates.builder.accumulators.BasisTotals`).
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        The site table (``in_london``, ``borough_code``, ``land_owned_ha``);
+        left unchanged.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 hectares, in row order; empty if ``land_owned_ha`` is absent.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"in_london": [True, True, False], "borough_code": ["a", "b", None],
+    ...                   "land_owned_ha": [6.0, None, 100.0]})
+    >>> valued_owned_ha(f).tolist()
+    [6.0]
+    """
+    if "land_owned_ha" not in sites:
+        return np.empty(0, dtype="float64")
+    owned = pd.to_numeric(sites["land_owned_ha"], errors="coerce")[valued_mask(sites)]
+    return owned.dropna().to_numpy(dtype="float64")
 
 
 @dataclass(frozen=True)

@@ -456,7 +456,7 @@ def _damage_drop_csv_row(folder: Path) -> str:
     path = folder / "sites.csv"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     path.write_text("".join(lines[:-1]), encoding="utf-8")
-    return "sites.csv has 171 rows, expected 172"
+    return "sites.csv has 184 rows, expected 185"
 
 
 def _damage_plain_parquet(folder: Path) -> str:
@@ -469,12 +469,33 @@ def _damage_drop_gpkg_row(folder: Path) -> str:
     path = folder / "sites.gpkg"
     frame = pyogrio.read_dataframe(path, layer="sites")
     pyogrio.write_dataframe(frame.iloc[1:], path, layer="sites")
-    return "sites.gpkg has 171 rows, expected 172"
+    return "sites.gpkg has 184 rows, expected 185"
+
+
+def _damage_drop_site_years_row(folder: Path) -> str:
+    path = folder / "site_years.parquet"
+    frame = gpd.read_parquet(path)
+    frame.iloc[1:].to_parquet(path, index=False)
+    return "site_years.parquet has 852 rows, expected 853"
+
+
+def _damage_drop_site_years_layer_row(folder: Path) -> str:
+    path = folder / "sites.gpkg"
+    frame = pyogrio.read_dataframe(path, layer="site_years")
+    pyogrio.write_dataframe(frame.iloc[1:], path, layer="site_years")
+    return "sites.gpkg layer site_years has 852 rows, expected 853"
 
 
 @pytest.mark.parametrize(
     "damage",
-    [_damage_truncate, _damage_drop_csv_row, _damage_plain_parquet, _damage_drop_gpkg_row],
+    [
+        _damage_truncate,
+        _damage_drop_csv_row,
+        _damage_plain_parquet,
+        _damage_drop_gpkg_row,
+        _damage_drop_site_years_row,
+        _damage_drop_site_years_layer_row,
+    ],
 )
 def test_the_output_check_refuses_a_damaged_table(tmp_path, bundled_result, damage):
     from estates.builder.runner import BuildOptions, check_output_set, write_output_set

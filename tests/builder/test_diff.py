@@ -202,8 +202,9 @@ def test_codes_stay_text_in_every_output(builds):
     assert not (builds["a"] / "sites.csv").read_bytes().startswith(b"\xef\xbb\xbf")
 
 
-def test_the_bundled_aggregate_rows_are_told_apart_by_trust(bundled_result):
-    sites = bundled_result.sites
+def test_the_bundled_aggregate_rows_are_told_apart_by_trust(result_2016):
+    # AGGRE is the 2016/17 code of a trust's bundle of small sites, one row per trust.
+    sites = result_2016.sites
     aggregates = sites[sites["site_code"] == "AGGRE"]
     assert aggregates["trust_code"].nunique() == len(aggregates) > 1
     assert diff_sites(sites, sites).table.empty

@@ -16,29 +16,28 @@ NCL = ["Barnet", "Camden", "Enfield", "Haringey", "Islington"]
 
 def test_every_record_is_kept_or_rejected(bundled_result):
     counts = bundled_result.counts
-    assert counts["records_in"] == 172  # ERIC 2016/17 London site rows, AGGRE included
+    assert counts["records_in"] == 185  # ERIC 2019/20 London site rows, ORS bundles included
     assert counts["records_in"] == counts["records_kept"] + counts["records_rejected"]
     assert len(bundled_result.sites) == counts["records_kept"]
 
 
-def test_location_steps_on_the_real_data(bundled_result):
-    by = bundled_result.sites["located_by"].value_counts().to_dict()
-    assert by["ods_code"] == 101  # 101 of the 144 ERIC site codes match exactly
+def test_location_steps_on_the_real_data(result_2016):
+    by = result_2016.sites["located_by"].value_counts().to_dict()
+    assert by["ods_code"] == 101  # 101 of the 144 ERIC 2016/17 site codes match exactly
     assert by["aggregate"] == 28
-    assert by["name_match"] == 5
-    assert by["unlocated"] == 144 - 101 - 5
-    sites = bundled_result.sites.set_index("site_code")
-    # Chase Farm and Edgware match a same-trust record by name; St Ann's and St
-    # Pancras match another trust's record of the same name.
-    assert sites.loc["RRP02", "located_by"] == "name_match"
+    assert by["postcode"] == 36  # the site's postcode in another ERIC year
+    assert by["unlocated"] == 144 - 101 - 36
+    sites = result_2016.sites.set_index("site_code")
+    # Chase Farm, St Ann's and Highgate are placed by the postcode of another year's return.
+    assert sites.loc["RRP02", "located_by"] == "postcode"
     assert sites.loc["RRP02", "borough_name"] == "Enfield"
     assert sites.loc["RRP01", "borough_name"] == "Barnet"
     assert sites.loc["RRP03", "borough_name"] == "Haringey"
     assert sites.loc["TAF01", "borough_name"] == "Camden"
-    assert "name_match_review" in sites.loc["RRP03", "quality_flags"]
-    # Highgate has no match anywhere: listed, unlocated, never dropped.
-    assert sites.loc["TAF72", "located_by"] == "unlocated"
-    assert sites.loc["TAF72", "land_owned_ha"] == pytest.approx(0.67)
+    assert sites.loc["TAF72", "located_by"] == "postcode"
+    # Stacey Street has no match anywhere: listed, unlocated, never dropped.
+    assert sites.loc["TAF65", "located_by"] == "unlocated"
+    assert pd.isna(sites.loc["TAF65", "borough_code"])
 
 
 def test_exact_code_prefers_the_newest_file(bundled_result):
@@ -113,10 +112,10 @@ def test_table_columns_crs_and_coordinates(bundled_result):
     assert (back.geometry.x - located["easting"]).abs().max() < 1e-3
 
 
-def test_aberdeen_park_is_flagged_as_implausible(bundled_result):
-    row = bundled_result.sites.set_index("site_code").loc["TAF10"]
+def test_aberdeen_park_is_flagged_as_implausible(result_2016):
+    row = result_2016.sites.set_index("site_code").loc["TAF10"]
     assert "implausible_land_area" in row["quality_flags"]
-    [finding] = [f for f in bundled_result.findings if f.check == "implausible_land_area"]
+    [finding] = [f for f in result_2016.findings if f.check == "implausible_land_area"]
     assert finding.site_code == "TAF10"
     assert "103 ha" in finding.reason
     assert finding.row == 169  # spreadsheet row of TAF10 in eric_sites_london.csv
@@ -220,21 +219,21 @@ def test_locations_file_places_unlocated_sites(write):
     path = write(
         "locations.csv",
         "site_code,latitude,longitude,source\n"
-        'TAF72,51.5700,-0.1460,"test fixture: Highgate, approximate"\n'
+        'TAF65,51.5140,-0.1290,"test fixture: Stacey Street, approximate"\n'
         "NOPE1,51.5,-0.1,test fixture\n"
         "RAL26,51.65,-0.20,test fixture\n",
     )
-    result = run(Inputs(locations=path))
+    result = run(Inputs(locations=path, year="2016/17"))
     sites = result.sites.set_index("site_code")
-    assert sites.loc["TAF72", "located_by"] == "locations_file"
-    assert sites.loc["TAF72", "borough_name"] == "Camden"
-    assert "test fixture" in sites.loc["TAF72", "location_source"]
+    assert sites.loc["TAF65", "located_by"] == "locations_file"
+    assert sites.loc["TAF65", "borough_name"] == "Camden"
+    assert "test fixture" in sites.loc["TAF65", "location_source"]
     checks = {f.check for f in result.findings if f.source_file == "locations.csv"}
     assert checks == {"unknown_site_code", "location_not_needed"}
 
 
-def test_reconciliation_is_checked_against_the_trust_level_file(bundled_result):
-    check = bundled_result.summary["reconciliation"]["trust_level_check"]
+def test_reconciliation_is_checked_against_the_trust_level_file(result_2016):
+    check = result_2016.summary["reconciliation"]["trust_level_check"]
     assert check["matches_site_rows"] is True
     assert check["trusts"] == 36
     assert (check["land_owned_ha"], check["land_unused_ha"]) == (826.3, 148.69)

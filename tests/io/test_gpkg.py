@@ -80,7 +80,10 @@ def _default_qml(styles, layer: str) -> ET.Element:
 
 def test_every_layer_is_there_in_british_national_grid(gpkg, bundled_result):
     layers = dict(pyogrio.list_layers(gpkg))
-    assert set(layers) == {*LAYERS, STYLES_TABLE}
+    assert set(layers) == {*LAYERS, STYLES_TABLE, "site_years"}  # every ERIC year's records
+    assert int(pyogrio.read_info(gpkg, layer="site_years")["features"]) == len(
+        bundled_result.site_years
+    )
     assert layers[STYLES_TABLE] is None  # GDAL sees the styles as a table without geometry
     expected = {
         "sites": len(bundled_result.sites),

@@ -58,13 +58,11 @@ def test_pilot_totals_match_the_site_table(bundled_result, pilot):
 
 def test_pilot_top_sites_are_in_pilot_rank_order(bundled_result):
     top = bundled_result.summary["pilots"]["ncl_estates"]["top_sites"]
-    assert [s["site_code"] for s in top] == ["RP401", "RAL26"]
-    assert [s["rank"] for s in top] == [1, 2]
+    codes = ["RRP03", "TAF10", "RRP47", "RRP02", "RP401"]
+    assert [s["site_code"] for s in top] == codes
+    assert [s["rank"] for s in top] == [1, 2, 3, 4, 5]
     sites = bundled_result.sites.set_index("site_code")
-    assert [s["disposal_rank"] for s in top] == [
-        int(sites.at["RP401", "disposal_rank"]),
-        int(sites.at["RAL26", "disposal_rank"]),
-    ]
+    assert [s["disposal_rank"] for s in top] == [int(sites.at[c, "disposal_rank"]) for c in codes]
 
 
 def test_subregion_totals_match_the_site_table_and_add_up_to_london(bundled_result):
@@ -84,14 +82,16 @@ def test_london_totals_and_rows_in_no_borough(bundled_result):
     london = bundled_result.summary["london"]
     every = sites["borough_code"].dropna().unique().tolist()
     _check(london, _expected(sites, every))
-    assert london["sites_located"] == 101
-    assert london["sites_outside_london"] == 5
-    assert london["sites_unlocated"] == 38
+    assert london["sites_located"] == 141
+    assert london["sites_outside_london"] == 15
+    assert london["sites_unlocated"] == 1
     assert london["aggregate_rows"] == 28
     nowhere = london["not_in_any_borough"]
     mask = sites["located_by"].isin(["unlocated", "aggregate"])
-    assert nowhere["rows"] == mask.sum() == 66
-    assert nowhere["land_unused_ha"] == pytest.approx(sites.loc[mask, "land_unused_ha"].sum())
+    assert nowhere["rows"] == mask.sum() == 29
+    # No 2019/20 row without a borough reports unused land: unknown, not 0.
+    assert sites.loc[mask, "land_unused_ha"].isna().all()
+    assert nowhere["land_unused_ha"] is None
 
 
 def test_borough_layer_has_the_totals(bundled_result):
@@ -107,9 +107,13 @@ def test_borough_layer_has_the_totals(bundled_result):
             {**row.to_dict(), "sites_ranked": _expected(sites, [row.borough_code])["sites_ranked"]},
             _expected(sites, [row.borough_code]),
         )
+    # Every borough has a located 2019/20 site; Merton (none in 2016/17) has two.
+    assert (boroughs["sites_located"] > 0).all()
     merton = boroughs.set_index("borough_code").loc["E09000024"]
-    assert merton["sites_located"] == 0
-    assert merton["land_owned_ha"] == 0.0
+    assert merton["sites_located"] == 2
+    assert merton["land_owned_ha"] == pytest.approx(
+        sites.loc[sites["borough_code"] == "E09000024", "land_owned_ha"].sum()
+    )
     assert boroughs["land_unused_ha"].sum() == pytest.approx(
         bundled_result.summary["london"]["land_unused_ha"]
     )

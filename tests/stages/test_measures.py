@@ -72,6 +72,8 @@ def test_pfi_and_quality_flags_are_carried(bundled_result):
     assert sites["pfi"].dtype == bool
     assert sites.loc[sites.site_code == "RAX01", "pfi"].item()  # Kingston Hospital, PFI
     flags = sites.loc[sites.site_code == "RKL51", "quality_flags"].item()
+    assert "outside_london" in flags.split(";")  # Broadmoor, placed by its postcode
+    flags = sites.loc[sites.site_code == "RWK2A", "quality_flags"].item()
     assert "unlocated" in flags.split(";")
 
 

@@ -30,8 +30,8 @@ def _candidates(sites: pd.DataFrame) -> pd.DataFrame:
 def test_only_london_sites_with_unused_land_are_scored_and_ranked(bundled_result):
     sites = bundled_result.sites
     candidates = _candidates(sites)
-    assert len(candidates) == 11
-    assert disposal_candidates(sites).sum() == 11
+    assert len(candidates) == 17
+    assert disposal_candidates(sites).sum() == 17
     assert sites["disposal_rank"].dtype == "Int64"
     assert sites["subregion_rank"].dtype == "Int64"
     assert sites["disposal_rank"].notna().sum() == len(candidates)
@@ -72,13 +72,14 @@ def test_ranking_order(bundled_result):
         ["disposal_score", "site_code"], ascending=[False, True]
     ).site_code.tolist()
     assert ranked["site_code"].tolist() == expected
-    # Cassel Hospital's 3.4 ha in Richmond (£28m/ha residential) outrank Northwick Park's
-    # 3.4 ha in Brent (£16.8m/ha) at 2017 policy-appraisal values.
-    assert ranked["site_code"].tolist()[:4] == ["RAN01", "RAS02", "RKL48", "R1K01"]
-    # Kingston Hospital is a PFI site: the penalty takes it to the bottom.
+    assert ranked["site_code"].tolist()[:4] == ["RV505", "RAN01", "RAS02", "RKL48"]
+    # Kingston Hospital and RF4QH are PFI sites: the penalty takes them to the bottom.
     kingston = ranked[ranked.site_code == "RAX01"].iloc[0]
     assert kingston["score_constraints"] == pytest.approx(ScoreConfig().penalty_pfi)
-    assert kingston["disposal_rank"] == len(ranked)
+    assert kingston["disposal_rank"] == len(ranked) - 1
+    assert ranked["site_code"].tolist()[-2:] == ["RAX01", "RF4QH"]
+    assert ranked["pfi"].tail(2).all()
+    assert not ranked["pfi"].iloc[:-2].any()
 
 
 def test_subregion_and_pilot_ranks_follow_the_london_order(bundled_result):
@@ -86,8 +87,14 @@ def test_subregion_and_pilot_ranks_follow_the_london_order(bundled_result):
     for _, group in ranked.groupby("subregion"):
         assert group["subregion_rank"].tolist() == list(range(1, len(group) + 1))
     ncl = ranked[ranked["pilots"].str.contains("ncl_estates")]
-    assert ncl["site_code"].tolist() == ["RP401", "RAL26"]
-    assert ncl["pilot_ranks"].tolist() == ["ncl_estates:1", "ncl_estates:2"]
+    assert ncl["site_code"].tolist() == ["RRP03", "TAF10", "RRP47", "RRP02", "RP401"]
+    assert ncl["pilot_ranks"].tolist() == [
+        "ncl_estates:1;haringey_prevention:1",
+        "ncl_estates:2",
+        "ncl_estates:3",
+        "ncl_estates:4",
+        "ncl_estates:5",
+    ]
 
 
 def test_weights_come_from_the_config():
