@@ -161,7 +161,7 @@ def test_build_valuation_average_is_labelled_derived_from_the_target(cli, tmp_pa
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert "(derived from the target, not a land value)" in lines[1]
-    assert lines[-1].startswith("values: derived from the target: £11bn ÷ 510.94 ha owned at 84")
+    assert lines[-1].startswith("values: derived from the target: £11bn ÷ 618.80 ha owned at 104")
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["valuation"]["method"] == "indicative_london_average"
 

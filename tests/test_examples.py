@@ -26,7 +26,7 @@ def test_ncl_rescore_writes_the_pilots_rescored_sites(tmp_path, bundled_result):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == f"30 sites in ncl_estates, 5 ranked; written to {out}/"
-    assert "rank 8 (was 8): ST. ANN'S HOSPITAL (RRP03), 3.20 ha unused" in done.stdout
+    assert "rank 7 (was 8): ST. ANN'S HOSPITAL (RRP03), 3.20 ha unused" in done.stdout
 
     sites = bundled_result.sites
     in_ncl = sites.pilots.str.split(";").map(lambda p: "ncl_estates" in p)
@@ -35,7 +35,7 @@ def test_ncl_rescore_writes_the_pilots_rescored_sites(tmp_path, bundled_result):
     table = pd.read_csv(out / "ncl_sites.csv", dtype=str, encoding="utf-8-sig")
     assert (out / "ncl_sites.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     assert set(table["site_code"]) == expected_codes
-    assert table["disposal_rank"].dropna().tolist() == ["6", "8", "9", "12", "16"]
+    assert table["disposal_rank"].dropna().tolist() == ["6", "7", "9", "12", "16"]
     assert table["default_rank"].dropna().tolist() == ["9", "8", "11", "12", "15"]
 
     info = pyogrio.read_info(out / "ncl_sites.gpkg", layer="ncl_sites")

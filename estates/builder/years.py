@@ -304,9 +304,7 @@ def add_comparison(
     found = keys.isin(before.index).to_numpy(dtype=bool)
     owned = keys.map(before["land_owned_ha"]).astype(float)
     unused = keys.map(before["land_unused_ha"]).astype(float)
-    out["previous_year"] = pd.Series(
-        np.where(found, previous, None), index=out.index, dtype="string"
-    )
+    out["previous_year"] = pd.Series(previous, index=out.index, dtype="string").where(found)
     out["land_owned_ha_previous"] = owned.to_numpy()
     out["land_unused_ha_previous"] = unused.to_numpy()
     out["land_owned_change_ha"] = out["land_owned_ha"].astype(float).to_numpy() - owned.to_numpy()

@@ -110,9 +110,14 @@ def tally_totals(tally: Tally, *, target_gbp: float) -> dict[str, Any]:
 
 
 def _no_value(tally: Tally) -> float:
-    """Return a value total when no site has a value: 0 if every site reports 0 ha unused."""
-    known = tally.present["land_unused_ha"] == tally.rows
-    return 0.0 if known and tally.with_unused == 0 else math.nan
+    """Return a value total when no site has a value: 0 if none reports land unused.
+
+    A site whose unused land is not reported adds nothing, as it adds nothing
+    to ``land_unused_ha``: the value covers the land the returns report. A
+    group where no site reports unused land at all has no value (null).
+    """
+    reported = tally.present["land_unused_ha"] > 0
+    return 0.0 if reported and tally.with_unused == 0 else math.nan
 
 
 def aggregate_boroughs(

@@ -269,7 +269,7 @@ def disposal_candidates(located: pd.DataFrame, *, before: str | None, after: str
     b = sites[sites["eric_year"].astype(str) == after]
     later = b.assign(_key=site_keys(b)).dropna(subset="_key").drop_duplicates("_key")
     later = later.set_index("_key")
-    entries = []
+    entries: list[dict[str, Any]] = []
     for key, row in zip(site_keys(a), a.itertuples(index=False), strict=True):
         owned = float(row.land_owned_ha) if pd.notna(row.land_owned_ha) else np.nan
         if key in later.index:
@@ -308,12 +308,12 @@ def disposal_candidates(located: pd.DataFrame, *, before: str | None, after: str
 
 
 def _round(value: object) -> float | None:
-    if value is None or pd.isna(value):  # type: ignore[arg-type]
+    if value is None or pd.isna(value):
         return None
     return round(float(value), 6)  # type: ignore[arg-type]
 
 
 def _text(value: object) -> str | None:
-    if value is None or pd.isna(value):  # type: ignore[arg-type]
+    if value is None or pd.isna(value):
         return None
     return str(value)

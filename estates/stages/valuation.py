@@ -211,7 +211,8 @@ def valued_owned_ha(sites: pd.DataFrame) -> np.ndarray:
     if "land_owned_ha" not in sites:
         return np.empty(0, dtype="float64")
     owned = pd.to_numeric(sites["land_owned_ha"], errors="coerce")[valued_mask(sites)]
-    return owned.dropna().to_numpy(dtype="float64")
+    values: np.ndarray = owned.dropna().to_numpy(dtype="float64")
+    return values
 
 
 @dataclass(frozen=True)

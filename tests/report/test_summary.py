@@ -301,7 +301,7 @@ def test_value_ranges_add_up_from_boroughs_to_pilots_subregions_and_london(bundl
 
 
 def test_a_pilot_with_no_land_not_delivering_services_reads_zero_not_null(bundled_result):
-    pilot = bundled_result.summary["pilots"]["haringey_prevention"]
+    pilot = bundled_result.summary["pilots"]["hackney_integration"]
     assert pilot["land_unused_ha"] == 0.0
     assert (pilot["value_low_gbp"], pilot["value_high_gbp"]) == (0.0, 0.0)
 
@@ -313,4 +313,4 @@ def test_the_valuation_section_names_method_basis_source_date_and_caveat(bundled
     assert valuation["source"] == "MHCLG Land value estimates for policy appraisal 2017"
     assert valuation["valuation_date"] == "2017-04-01"
     assert valuation["caveat"] == "at 2017 policy-appraisal values, not market values"
-    assert len(valuation["industrial_areas"]["by_borough"]) == 32  # boroughs with a London site
+    assert len(valuation["industrial_areas"]["by_borough"]) == 33  # boroughs with a London site

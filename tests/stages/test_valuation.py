@@ -88,9 +88,9 @@ def test_london_range_equals_the_sum_over_the_site_table_of_the_bundled_values(b
     assert london["value_high_gbp"] == pytest.approx(expected_high, abs=1)
     assert london["share_of_target_low"] == pytest.approx(expected_low / 11e9, abs=1e-9)
     assert london["share_of_target_high"] == pytest.approx(expected_high / 11e9, abs=1e-9)
-    # The bundled ERIC 2016/17 London figures: 42.62 ha at 11 sites, £203.8m to £685.5m.
-    assert (len(sites), round(ha.sum(), 2)) == (11, 42.62)
-    assert (round(expected_low), round(expected_high)) == (203_768_000, 685_453_000)
+    # The bundled ERIC 2019/20 London figures: 121.83 ha at 17 sites, £506.4m to £2.06bn.
+    assert (len(sites), round(ha.sum(), 2)) == (17, 121.83)
+    assert (round(expected_low), round(expected_high)) == (506_432_500, 2_058_356_000)
 
 
 def test_a_sites_value_is_the_same_alone_and_within_the_whole_table(bundled_result, write):
@@ -131,7 +131,7 @@ def test_the_average_method_is_labelled_as_derived_from_the_target():
     assert valuation["method"] == "indicative_london_average"
     assert valuation["gbp_per_ha"] == pytest.approx(per_ha)
     assert valuation["label"].startswith(
-        f"derived from the target: £11bn ÷ {owned_ha:,.2f} ha owned at 84 located London sites"
+        f"derived from the target: £11bn ÷ {owned_ha:,.2f} ha owned at 104 located London sites"
     )
     assert (london["valuation_method"] == "indicative_london_average").all()
     np.testing.assert_allclose(london["estimated_value_gbp"], london["land_unused_ha"] * per_ha)
