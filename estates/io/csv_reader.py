@@ -84,15 +84,16 @@ def read_csv_text(
         rows = list(reader)
     except csv.Error as exc:
         raise _csv_error(name, exc) from exc
-    # As the chunked reader does: the mark is looked for after the header only.
-    rows = rows[:1] + _drop_eof_marker(rows[1:], name, findings)
-    while rows and not any(cell.strip() for cell in rows[-1]):
-        rows.pop()
-    if not rows:
+    # As the chunked reader does: a file is empty only if every row is blank, and
+    # the end-of-file mark is looked for after the header only.
+    if not any(cell.strip() for row in rows for cell in row):
         msg = f"{name} is empty (only delimiters and spaces); expected a CSV file with a header row"
         raise DataValidationError(msg)
     header = [h.strip() for h in rows[0]]
     _check_header(header, name, required)
+    rows = rows[:1] + _drop_eof_marker(rows[1:], name, findings)
+    while len(rows) > 1 and not any(cell.strip() for cell in rows[-1]):
+        rows.pop()
     if len(rows) == 1:
         msg = f"{name} has a header but no data rows"
         raise DataValidationError(msg)

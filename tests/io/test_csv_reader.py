@@ -248,10 +248,11 @@ def test_an_overlong_field_is_a_clear_error(write):
         list(iter_csv_text(path, Findings(), required=("site_code",), chunk_rows=10))
 
 
-def test_a_file_of_one_ctrl_z_reads_the_same_whole_and_in_chunks(write) -> None:
+@pytest.mark.parametrize("data", [b"\x1a", b"\r\x1a", b"\x01\r\x1a", b"\n\x1a\n"])
+def test_a_file_of_one_ctrl_z_reads_the_same_whole_and_in_chunks(write, data: bytes) -> None:
     # Found by the fuzz test: the whole read took the mark for an empty file,
     # the chunked read for a header.
-    path = write("z.csv", b"\x1a")
+    path = write("z.csv", data)
     with pytest.raises(DataValidationError) as whole:
         read_csv_text(path, Findings())
     with pytest.raises(DataValidationError) as chunked:
