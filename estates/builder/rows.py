@@ -15,6 +15,7 @@ import pandas as pd
 
 from estates.crs import WGS84
 from estates.findings import Findings
+from estates.schema import SITE_COLUMNS
 from estates.stages.validate import add_flag
 
 
@@ -87,31 +88,9 @@ RECONCILED_COLUMNS = (
     "land_unused_ha",
 )
 
-#: The leading columns of the site table, in order; measures follow.
-LEADING_COLUMNS = [
-    "site_code",
-    "site_name",
-    "site_type",
-    "trust_code",
-    "trust_name",
-    "borough_code",
-    "borough_name",
-    "subregion",
-    "pilots",
-    "in_london",
-    "located_by",
-    "location_source",
-    "join_method",
-    "borough_distance_m",
-    "latitude",
-    "longitude",
-    "easting",
-    "northing",
-    "land_owned_ha",
-    "land_unused_ha",
-    "pfi",
-    "quality_flags",
-]
+#: The leading columns of the site table, in order; measures follow. They are the
+#: column dictionary's first columns (``estates/columns.toml``), through ``quality_flags``.
+LEADING_COLUMNS = list(SITE_COLUMNS[: SITE_COLUMNS.index("quality_flags") + 1])
 
 
 def finish_table(tagged: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
