@@ -35,6 +35,8 @@ import pandas as pd
 __all__ = [
     "BACKGROUND_COLOUR",
     "CONTEXT_KINDS",
+    "LAND_COLOUR",
+    "LAND_UNUSED_COLOUR",
     "NO_DATA_COLOUR",
     "PILOT_COLOUR",
     "RADIUS_MAX_PX",
@@ -83,6 +85,10 @@ PILOT_COLOUR = "#6a1b9a"
 SUBREGION_COLOUR = "#37474f"
 #: The map's background where no borough is drawn.
 BACKGROUND_COLOUR = "#dfe5eb"
+#: Land in a charted return (owned, or the site's area), drawn solid or hatched by measure.
+LAND_COLOUR = "#66788a"
+#: Land not delivering services in a chart: the darkest class of the maps' unused-land fill.
+LAND_UNUSED_COLOUR = UNUSED_PALETTE[-1]
 #: Kinds of context record, in drawing order, with their layer label and colour.
 CONTEXT_KINDS = {
     "hospital_2018": ("NHS hospitals, 2018", "#3f51b5"),

@@ -18,7 +18,7 @@ from estates.render.assets import inline_style, package_text
 from estates.render.page import csp
 from estates.render.payload import summary_part
 from estates.render.selection import FIRST_PILOT
-from estates.render.years_section import years_sections
+from estates.render.years_section import change_headline, years_sections
 from estates.report.headline import london_line, pilot_line, share_range, value_range
 from estates.report.statements import valuation_source_line
 
@@ -127,6 +127,12 @@ def render_index(
     if FIRST_PILOT in pilots:
         headlines.append(pilot_line(summary, FIRST_PILOT))
     body.extend(f'<p class="headline">{escape(line)}</p>' for line in headlines)
+    change = change_headline(summary)
+    if change:
+        body.append(
+            f'<p class="headline change">{escape(change)} '
+            '<a href="#land-by-year">See London\'s land by year</a>.</p>'
+        )
     body.extend(f'<p class="note fact">{escape(f)}</p>' for f in facts if f)
 
     if london:

@@ -164,8 +164,11 @@ def test_index_shows_land_by_year_change_and_candidates(bundled_result):
     assert "ERIC 2019/20: 228.3 ha reported by ERIC" in text
     assert re.search(r"2015/16\s+1,076 ha\s+n/a\s+140\s+the site's land, owned or not", text)
     assert re.search(r"2019/20\s+618.8 ha\s+121.8 ha\s+156\s+land the trust owns", text)
-    assert "Change in London since 2016/17 (to 2019/20): land owned -0.54 ha" in text
-    assert "land not delivering services +79.0 ha (42.8 ha to 121.8 ha)" in text
+    assert (
+        "Change since 2016/17: land owned at NHS sites in London went from 619.3 ha to 618.8 ha "
+        "in 2019/20 (-0.54 ha), and land not delivering services from 42.8 ha to 121.8 ha "
+        "(+79.0 ha)."
+    ) in text
     assert "Leaving the return can also mean a transfer or a closure" in text
     assert "QUEEN MARY'S HOSPITAL <SIDCUP> (RPGHF)" in text
     assert "&lt;SIDCUP&gt;" in page  # escaped in the markup
