@@ -281,7 +281,7 @@ def land_by_year_summary(years: Sequence[tuple[str, str, float, float | None]]) 
     return " ".join(parts)
 
 
-def render_land_by_year_chart(london: Mapping[str, Any], *, width: int = 340) -> str:
+def render_land_by_year_chart(london: Mapping[str, Any], *, width: int = 320) -> str:
     """Draw London's land in each ERIC return, and its land not delivering services, as SVG.
 
     One row per return, in year order: a bar of the year's land (hatched for
@@ -300,7 +300,7 @@ def render_land_by_year_chart(london: Mapping[str, Any], *, width: int = 340) ->
         ``land_measure`` (``"site_land_area"`` or ``"land_owned"``) and
         ``land_unused_ha`` (hectares, or None where not reported). Left
         unchanged.
-    width : int, default 340
+    width : int, default 320
         Width of the drawing in SVG units; it scales with the page.
 
     Returns
@@ -384,11 +384,13 @@ def render_land_by_year_chart(london: Mapping[str, Any], *, width: int = 340) ->
                 y += 36
             gap = _missing_years(before_year, year)
             if gap:
+                # Two lines, so the years' names fit the narrow drawing.
                 rows.append(
-                    f'<text x="{left}" y="{y + 16:.1f}" class="gap" fill="{_MUTED_COLOUR}"'
-                    f' font-style="italic">{escape(gap)}: no return bundled</text>'
+                    f'<text x="{left + 6}" y="{y + 15:.1f}" class="gap" fill="{_MUTED_COLOUR}"'
+                    f' font-style="italic">{escape(gap)}:'
+                    f'<tspan x="{left + 6}" dy="16">no return bundled</tspan></text>'
                 )
-                y += 26
+                y += 40
         label = f"{year}: {_measure_label(measure).lower()} {format_ha(land)}"
         label += (
             f", {format_ha(unused)} not delivering services"
