@@ -186,7 +186,7 @@ def build(
             f"it takes: {', '.join(build_keywords())}"
         )
         raise TypeError(msg)
-    output_options = {
+    output_options: dict[str, Any] = {
         "tiles": tiles,
         "tiles_attribution": tiles_attribution,
         "wait": wait,
@@ -195,7 +195,7 @@ def build(
         "csv_bom": csv_bom,
         "maps": maps,
     }
-    _check_options(out, output_options, chunk_rows=chunk_rows)
+    _check_options(out, output_options, chunk_rows=chunk_rows, config=config)
     values = {
         "sites": sites,
         "boundaries": boundaries,
@@ -210,21 +210,14 @@ def build(
         **more_inputs,
     }
     with given_inputs(values) as inputs:
-        options = BuildOptions(
-            out=Path(out) if out is not None else Path("maps"),
-            inputs=inputs,
-            config_path=None if config is None or isinstance(config, Config) else Path(config),
-            settings=config if isinstance(config, Config) else None,
+        options = build_options(
+            inputs,
+            out=out if out is not None else "maps",
+            config=config,
             target_gbp=target_gbp,
             valuation=valuation,
-            tiles=tiles,
-            tiles_attribution=tiles_attribution,
-            wait_s=wait,
-            force=force,
-            max_rejected=max_rejected,
-            csv_bom=csv_bom,
-            maps=maps,
             chunk_rows=chunk_rows,
+            **output_options,
         )
         if out is None:
             return run_build(
@@ -245,8 +238,61 @@ def build(
         return result
 
 
-def _check_options(out: object, output_options: dict[str, Any], *, chunk_rows: object) -> None:
+def build_options(
+    inputs: Inputs,
+    *,
+    out: PathLike,
+    config: Config | PathLike | None = None,
+    target_gbp: float | None = None,
+    valuation: str | None = None,
+    chunk_rows: int | None = None,
+    tiles: str | None = None,
+    tiles_attribution: str | None = None,
+    wait: float = 300.0,
+    force: bool = False,
+    max_rejected: int | None = None,
+    csv_bom: bool = False,
+    maps: bool = True,
+) -> BuildOptions:
+    """Return the :class:`BuildOptions` of a build, from :func:`build`'s keywords.
+
+    The one translation of the options: :func:`build` and ``estates build``
+    both call it, then :func:`estates.builder.runner.build_output_set`.
+
+    Raises
+    ------
+    ConfigError
+        For options that contradict each other (``tiles`` without its attribution,
+        ``chunk_rows`` without site files, ``config`` as both a file and settings).
+    """
+    return BuildOptions(
+        out=Path(out),
+        inputs=inputs,
+        config_path=None if config is None or isinstance(config, Config) else Path(config),
+        settings=config if isinstance(config, Config) else None,
+        target_gbp=target_gbp,
+        valuation=valuation,
+        tiles=tiles,
+        tiles_attribution=tiles_attribution,
+        wait_s=wait,
+        force=force,
+        max_rejected=max_rejected,
+        csv_bom=csv_bom,
+        maps=maps,
+        chunk_rows=chunk_rows,
+    )
+
+
+def _check_options(
+    out: object, output_options: dict[str, Any], *, chunk_rows: object, config: object
+) -> None:
     """Raise :class:`ConfigError` for an option of the wrong type, or one that needs ``out=``."""
+    if config is not None and not isinstance(config, Config | str | os.PathLike):
+        msg = (
+            f"config: got a {type(config).__name__}; give a Config (estates.load_config(...)) "
+            "or the path (str or pathlib.Path) of a TOML file"
+        )
+        raise ConfigError(msg)
     if out is not None and not isinstance(out, str | os.PathLike):
         msg = f"out: got a {type(out).__name__}; give {accepted('out')} of a folder"
         raise ConfigError(msg)
@@ -303,6 +349,7 @@ __all__ = [
     "Result",
     "build",
     "build_keywords",
+    "build_options",
     "load_reference",
     "run",
     "run_counts",
