@@ -74,6 +74,8 @@ def given_inputs(values: Mapping[str, Any]) -> Iterator[Inputs]:
     if unknown:
         msg = f"unknown input {unknown[0]!r}; the inputs are: {', '.join(known)}"
         raise TypeError(msg)
+    # Fields declared ``str | None`` (a year, a column name) must be given as text.
+    text = {f.name: str(f.type).replace(" ", "") in {"str|None", "str"} for f in fields(Inputs)}
     with tempfile.TemporaryDirectory(prefix="estates-frames-") as folder:
         saver = _Saver(Path(folder))
         converted: dict[str, Any] = {}
@@ -81,12 +83,20 @@ def given_inputs(values: Mapping[str, Any]) -> Iterator[Inputs]:
             if value is None:
                 continue
             if name not in FILE_INPUTS:
-                converted[name] = value
+                converted[name] = _checked_text(name, value, text[name])
             elif name in MANY_INPUTS:
                 converted[name] = saver.many(name, value)
             else:
                 converted[name] = saver.one(name, value)
         yield Inputs(**converted)
+
+
+def _checked_text(name: str, value: object, text: bool) -> object:
+    """Return ``value``, or raise :class:`ConfigError` if the text option ``name`` is not text."""
+    if text and not isinstance(value, str):
+        msg = f"{name}: got a {type(value).__name__} ({value!r}); give it as text (str)"
+        raise ConfigError(msg)
+    return value
 
 
 def accepted(name: str) -> str:

@@ -314,6 +314,8 @@ def test_unknown_keyword_is_a_type_error_naming_the_keywords():
         ({"boundaries": pd.DataFrame({"code": ["E09000001"]})}, r"boundaries: got a DataFrame"),
         ({"groupings": gpd.GeoDataFrame(geometry=[Point(0, 0)], crs=es.WGS84)}, r"groupings"),
         ({"eric": [pd.DataFrame()]}, r"eric: got a DataFrame"),
+        ({"year": 2016}, r"year: got a int \(2016\); give it as text"),
+        ({"boundary_code_column": ["LAD20CD"]}, r"boundary_code_column: got a list"),
         ({"config": 3}, r"config: got a int; give a Config"),
         ({"tiles": "https://t/{z}/{x}/{y}.png"}, r"tiles= .*give out=FOLDER"),
         ({"out": "o", "wait": -1}, r"wait: got -1"),
