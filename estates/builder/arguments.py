@@ -2,11 +2,12 @@
 
 An analyst passes a path (``str`` or :class:`~pathlib.Path`), several paths,
 or a pandas DataFrame / GeoDataFrame in place of an input file. A frame is
-saved, exactly as given, to a file in a temporary folder and read back by the
-same loader as a file: it gets the same checks and the same findings, its rows
-numbered as that file's (a DataFrame is saved as CSV, header = row 1, first
-record = row 2; a GeoDataFrame as GeoParquet, first feature = row 1), and the
-findings name it ``sites_frame.csv``, ``boundaries_frame.parquet`` and so on.
+saved, exactly as given (a named index as its column), to a file in a
+temporary folder and read back by the same loader as a file: it gets the same
+checks and the same findings, its rows numbered as that file's (a DataFrame is
+saved as CSV, header = row 1, first record = row 2; a GeoDataFrame as
+GeoParquet, first feature = row 1), and the findings name it
+``sites_frame.csv``, ``boundaries_frame.parquet`` and so on.
 Nothing else may be passed: any other type is refused with what is accepted.
 """
 
@@ -170,7 +171,7 @@ class _Saver:
             raise CRSError(msg)
         path = self._path(name, ".parquet", numbered=numbered)
         try:
-            frame.to_parquet(path, index=False)
+            _with_named_index(frame).to_parquet(path, index=False)
         except (TypeError, ValueError) as exc:  # pyarrow's errors subclass these
             msg = f"{name}: the GeoDataFrame cannot be saved as GeoParquet to be read ({exc})"
             raise ConfigError(msg) from exc
@@ -187,8 +188,18 @@ class _Saver:
                 )
                 raise CRSError(msg)
         path = self._path(name, ".csv", numbered=numbered)
-        frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+        _with_named_index(frame).to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
         return path
+
+
+def _with_named_index(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with its named index levels as columns (``set_index("site_code")``).
+
+    An unnamed index (0, 1, 2 …) is only row positions and is not saved.
+    """
+    if any(level is not None for level in frame.index.names):
+        return frame.reset_index()
+    return frame
 
 
 def _refused(name: str, value: object) -> ConfigError:

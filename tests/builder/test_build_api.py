@@ -167,6 +167,11 @@ def test_a_geodataframe_of_sites_from_load_sites():
     assert loaded.crs == es.WGS84  # left unchanged
 
 
+def test_a_named_index_is_read_as_its_column(from_file):
+    result = es.build(SITES.set_index("site_code"), land_values=SCORING / "land_values_test.csv")
+    assert result.sites["site_code"].tolist() == from_file.sites["site_code"].tolist()
+
+
 def test_a_geodataframe_numbers_its_features_as_a_layer_does():
     layer = gpd.GeoDataFrame(
         {"site_code": ["G1", "G2", "G3"], "site_name": ["Royal Free", "A line", "Guy's"]},
