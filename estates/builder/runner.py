@@ -265,7 +265,9 @@ def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> Bui
                 chunk_rows=chunk_rows,
                 work_dir=staging,
             )
-            written = write_output_set(result, staging, options, previous=previous_set)
+            written = write_output_set(
+                result, staging, options, previous=previous_set, tables_written=True
+            )
             expected = _expected(result)
             row_counts = {
                 "sites": expected.sites,
@@ -305,21 +307,27 @@ def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> Bui
 
 
 def write_output_set(
-    result: BuildResult, folder: Path, options: BuildOptions, *, previous: Path | None = None
+    result: BuildResult,
+    folder: Path,
+    options: BuildOptions,
+    *,
+    previous: Path | None = None,
+    tables_written: bool = False,
 ) -> list[Path]:
     """Write the output files of ``result`` into ``folder`` and return every output's path.
 
-    The engine's :class:`~estates.builder.sinks.FileSink` has written the site
-    tables and ``rejected.csv`` already; a result kept in memory
-    (:func:`estates.run`) has them written here. Then the GeoPackage's other
-    layers, ``changes.csv`` / ``changes.json`` (what changed since
-    ``previous``, the output set this one replaces, or nothing on a first
-    build or when the previous set has no comparable site table, logged as a
-    warning), ``summary.json`` and the maps.
+    With ``tables_written`` the engine's :class:`~estates.builder.sinks.FileSink`
+    has written the site tables and ``rejected.csv`` already (the result may
+    keep a copy in memory for :func:`estates.build`); otherwise a result kept
+    in memory (:func:`estates.builder.pipeline.run`) has them written here.
+    Then the GeoPackage's other layers, ``changes.csv`` / ``changes.json``
+    (what changed since ``previous``, the output set this one replaces, or
+    nothing on a first build or when the previous set has no comparable site
+    table, logged as a warning), ``summary.json`` and the maps.
     """
     from estates.io.gpkg import add_layers  # styles use the map's colours: imports folium
 
-    if result.sites is not None and result.findings is not None:
+    if not tables_written and result.sites is not None and result.findings is not None:
         write_site_table(result.sites, folder, bom=options.csv_bom)
         write_findings(result.findings, folder)
     written = [folder / n for n in ("sites.parquet", "sites.gpkg", "sites.csv", "rejected.csv")]

@@ -269,6 +269,17 @@ def test_out_writes_what_the_command_writes(tmp_path, sites_csv):
     assert result.report.counts["records_in"] == len(SITES)
 
 
+def test_out_writes_the_site_tables_once_while_keeping_them(tmp_path, monkeypatch):
+    # The engine's sink writes the tables part by part; the copy kept for the result
+    # must not be written over them a second time.
+    def written_again(*args, **kwargs):
+        raise AssertionError("the site tables were written twice")
+
+    monkeypatch.setattr("estates.builder.runner.write_site_table", written_again)
+    result = es.build(SITES, out=tmp_path / "set", maps=False)
+    assert len(pd.read_csv(tmp_path / "set" / "sites.csv")) == len(result.sites) == 4
+
+
 def test_out_again_is_up_to_date_and_still_returns_the_tables(tmp_path):
     out = tmp_path / "set"
     first = es.build(SITES, out=out, maps=False)
