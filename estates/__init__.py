@@ -7,8 +7,9 @@ A flat namespace for analysts::
     boroughs = es.load_boroughs()            # ONS boundaries, EPSG:4326
     sites = es.load_sites()                  # ERIC 2016/17 sites, located, EPSG:4326
     joined = es.join_boroughs(sites, boroughs)
-    table = es.build()                       # the whole pipeline: scored site table
-    es.build_output_set(es.BuildOptions(out=Path("maps")))   # `estates build`, from Python
+    result = es.build()                      # the whole pipeline, in memory
+    result.sites                             # the scored site table, EPSG:4326
+    es.build(sites=my_frame, out="maps")     # `estates build --out maps`, from Python
 
 Everything not listed in ``__all__`` is private and may change.
 """
@@ -18,8 +19,8 @@ from importlib.metadata import version as _version
 
 from estates.builder.diff import diff_output_sets, diff_sites
 from estates.builder.join_file import join_file
-from estates.builder.pipeline import Inputs, Result, build, run
-from estates.builder.runner import BuildOptions, BuildReport, build_output_set
+from estates.builder.pipeline import Inputs, Result, build
+from estates.builder.runner import BuildReport
 from estates.config import Config, load_config
 from estates.crs import BNG, WGS84, require_crs
 from estates.errors import (
@@ -56,7 +57,6 @@ __all__ = [
     "ATTRIBUTION",
     "BNG",
     "WGS84",
-    "BuildOptions",
     "BuildReport",
     "CRSError",
     "Config",
@@ -71,7 +71,6 @@ __all__ = [
     "__version__",
     "borough_value_ranges",
     "build",
-    "build_output_set",
     "diff_output_sets",
     "diff_sites",
     "join_boroughs",
@@ -86,7 +85,6 @@ __all__ = [
     "rank_sites",
     "ranking_value_gbp",
     "require_crs",
-    "run",
     "score_unused_land",
     "sum_value_ranges",
     "target_average",

@@ -250,12 +250,16 @@ def main(ctx: click.Context, quiet: bool, log_format: str, show_traceback: bool)
 @click.pass_context
 def build(ctx: click.Context, /, out: Path, **kw: Any) -> None:
     """Build the site table, maps and summary into --out (default maps/)."""
-    from estates.builder.runner import BuildOptions, build_output_set
+    from estates.builder.pipeline import build_options
+    from estates.builder.runner import build_output_set
 
     inputs = _inputs(kw)
 
     def go() -> int:
-        options = BuildOptions(out=out, inputs=inputs, **kw)
+        # The keywords of estates.build(), translated by the function it uses.
+        options = build_options(
+            inputs, out=out, config=kw.pop("config_path"), wait=kw.pop("wait_s"), **kw
+        )
         show = ctx.obj.get("progress", False) and sys.stderr.isatty()
         with progress("starting the build", enabled=show):
             report = build_output_set(options)

@@ -56,7 +56,7 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     # 1. Load: the scored site table, EPSG:4326, default weights.
-    sites = es.build()
+    sites = es.build().sites
 
     # 2. Re-score every London site, then rank. Score parts are scaled by the
     #    largest value among all London candidates, so re-score before filtering.

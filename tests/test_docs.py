@@ -90,6 +90,14 @@ def test_the_analyst_guide_code_runs_as_written(tmp_path, monkeypatch):
         "rescored.gpkg",
     ]
     assert len(namespace["ncl"]) == 30  # the 2019/20 return
+    # Frames in place of files: the same findings, on the rows of the CSV a frame stands for.
+    own = namespace["own"]
+    assert own.sites["borough_name"].tolist() == ["Camden", "Southwark"]
+    assert own.sites["pilots"].tolist()[0] == "ncl_estates"
+    assert [(f.source_file, f.row, f.check) for f in own.findings] == [
+        ("sites_frame.csv", 3, "latlon_swapped")
+    ]
+    assert own.summary["valuation"]["target_gbp"] == 5e9
     assert len(namespace["candidates"]) == 17
     assert (out / "ncl_sites.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     # Files larger than memory: the chunked join and the chunked build, as the guide runs them.
@@ -102,6 +110,7 @@ def test_the_analyst_guide_code_runs_as_written(tmp_path, monkeypatch):
         "problems": 0,
         "first_problems": [],
     }
+    assert namespace["large"].sites is None  # built in parts
     report = namespace["report"]
     assert report.status == "published"
     assert report.counts["records_in"] == len(namespace["sites"])

@@ -33,7 +33,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -77,6 +77,9 @@ from estates.stages.tag import tag_groupings
 from estates.stages.validate import validate_records
 from estates.stages.valuation import Valuation
 
+if TYPE_CHECKING:
+    from estates.builder.runner import BuildReport
+
 log = logging.getLogger("estates")
 
 #: Rows per part when ``estates build`` reads large site files.
@@ -115,13 +118,16 @@ class BuildResult:
         Ranked sites.
     sites : geopandas.GeoDataFrame or None
         The whole site table in WGS84 (see ``docs/columns.md``), when the
-        build kept it in memory (:func:`estates.run`); None when it was
-        written to files.
+        build kept it in memory (:func:`estates.build`); None when it was
+        only written to files (``estates build``, or a build in parts).
     findings : Findings or None
         Every rejected, flagged or warned-about record, when kept in memory.
     site_years : geopandas.GeoDataFrame or None
         Every record of every ERIC year (WGS84), for a build of the bundled
         returns; None for a user's site files.
+    report : BuildReport or None
+        What publishing the output set did, when :func:`estates.build` was
+        given ``out=``; None otherwise.
     """
 
     rows: int
@@ -137,6 +143,7 @@ class BuildResult:
     sites: gpd.GeoDataFrame | None = None
     findings: Findings | None = None
     site_years: gpd.GeoDataFrame | None = None
+    report: BuildReport | None = None
 
 
 def parts_needed(inputs: Inputs, *, chunk_rows: int | None) -> int | None:
@@ -411,7 +418,7 @@ class _Build:
             geometry=gpd.points_from_xy(ref.context["longitude"], ref.context["latitude"]),
             crs=WGS84,
         )
-        memory = sink if isinstance(sink, MemorySink) else None
+        memory = sink if isinstance(sink, MemorySink) else sink.memory
         return BuildResult(
             rows=totals.rows_kept,
             rejected_rows=sink.counts.rows,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html.parser
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -78,11 +78,16 @@ _CSS_NETWORK_URL = re.compile(r"""url\(\s*["']?(?:https?:)?//""", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class BuildOptions:
-    """What ``estates build`` was asked to do."""
+    """What ``estates build`` (or :func:`estates.build` with ``out=``) was asked to do.
+
+    ``settings`` is a :class:`~estates.config.Config` given in Python in place
+    of ``config_path``; ``target_gbp`` and ``valuation`` apply on top of either.
+    """
 
     out: Path = Path("maps")
     inputs: Inputs = field(default_factory=Inputs)
     config_path: Path | None = None
+    settings: Config | None = None
     target_gbp: float | None = None
     valuation: str | None = None
     tiles: str | None = None
@@ -95,6 +100,9 @@ class BuildOptions:
     chunk_rows: int | None = None
 
     def __post_init__(self) -> None:
+        if self.settings is not None and self.config_path is not None:
+            msg = "give the settings as a Config or as a config file, not both"
+            raise ConfigError(msg)
         if self.chunk_rows is not None and not self.inputs.sites:
             msg = (
                 "--chunk-rows reads --sites files chunk by chunk; the bundled sites "
@@ -121,7 +129,17 @@ class BuildOptions:
             overrides["valuation__target_gbp"] = self.target_gbp
         if self.valuation is not None:
             overrides["valuation__method"] = self.valuation
-        return load_config(self.config_path, **overrides)
+        return load_config(self.config_path, **{**self._settings(), **overrides})
+
+    def _settings(self) -> dict[str, Any]:
+        """Return ``settings`` as ``section__key`` overrides (checked again by ``load_config``)."""
+        if self.settings is None:
+            return {}
+        return {
+            f"{section}__{key}": value
+            for section, values in asdict(self.settings).items()
+            for key, value in values.items()
+        }
 
     def input_files(self) -> list[Path]:
         """Every file the build reads, for the manifest and the up-to-date check."""
@@ -164,6 +182,7 @@ class BuildOptions:
             "csv_bom": self.csv_bom,
             "year": self.inputs.year,
             "eric": list(self.inputs.eric),
+            **({"settings": self._settings()} if self.settings is not None else {}),
         }
 
 
@@ -178,10 +197,24 @@ class BuildReport:
     exit_code: int = EXIT_OK
     message: str = ""
     headline: list[str] = field(default_factory=list)
+    #: The build's result (``keep_tables=True``); None when the set was up to date.
+    result: BuildResult | None = field(default=None, repr=False)
 
 
-def build_output_set(options: BuildOptions) -> BuildReport:
-    """Build and publish the whole output set for ``options``.
+def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> BuildReport:
+    """Build and publish the whole output set for ``options``: the core of ``estates build``.
+
+    Lower-level than :func:`estates.build`, which calls it when given ``out=``
+    (as the command does): it takes files only, as :class:`BuildOptions`.
+
+    Parameters
+    ----------
+    options : BuildOptions
+        The inputs and options.
+    keep_tables : bool
+        Also keep the site table and the findings in memory, in
+        ``report.result``, unless the build runs in parts (large site files,
+        ``chunk_rows``): then ``report.result.sites`` is None.
 
     Returns
     -------
@@ -223,14 +256,18 @@ def build_output_set(options: BuildOptions) -> BuildReport:
         described = describe_inputs(files)
         previous_set = current_build(out)
         with staged_output(out) as staging:
+            chunk_rows = parts_needed(options.inputs, chunk_rows=options.chunk_rows)
+            keep = keep_tables and chunk_rows is None
             result = run_build(
                 options.inputs,
                 config=config,
-                sink=FileSink(staging, bom=options.csv_bom),
-                chunk_rows=parts_needed(options.inputs, chunk_rows=options.chunk_rows),
+                sink=FileSink(staging, bom=options.csv_bom, keep=keep),
+                chunk_rows=chunk_rows,
                 work_dir=staging,
             )
-            written = write_output_set(result, staging, options, previous=previous_set)
+            written = write_output_set(
+                result, staging, options, previous=previous_set, tables_written=True
+            )
             expected = _expected(result)
             row_counts = {
                 "sites": expected.sites,
@@ -257,6 +294,7 @@ def build_output_set(options: BuildOptions) -> BuildReport:
         counts=counts,
         files=sorted({p.name for p in written} | {MANIFEST_NAME}),
         headline=headline_lines(result.summary),
+        result=result if keep_tables else None,
     )
     rejected = int(counts["records_rejected"])
     if options.max_rejected is not None and rejected > options.max_rejected:
@@ -269,21 +307,27 @@ def build_output_set(options: BuildOptions) -> BuildReport:
 
 
 def write_output_set(
-    result: BuildResult, folder: Path, options: BuildOptions, *, previous: Path | None = None
+    result: BuildResult,
+    folder: Path,
+    options: BuildOptions,
+    *,
+    previous: Path | None = None,
+    tables_written: bool = False,
 ) -> list[Path]:
     """Write the output files of ``result`` into ``folder`` and return every output's path.
 
-    The engine's :class:`~estates.builder.sinks.FileSink` has written the site
-    tables and ``rejected.csv`` already; a result kept in memory
-    (:func:`estates.run`) has them written here. Then the GeoPackage's other
-    layers, ``changes.csv`` / ``changes.json`` (what changed since
-    ``previous``, the output set this one replaces, or nothing on a first
-    build or when the previous set has no comparable site table, logged as a
-    warning), ``summary.json`` and the maps.
+    With ``tables_written`` the engine's :class:`~estates.builder.sinks.FileSink`
+    has written the site tables and ``rejected.csv`` already (the result may
+    keep a copy in memory for :func:`estates.build`); otherwise a result kept
+    in memory (:func:`estates.builder.pipeline.run`) has them written here.
+    Then the GeoPackage's other layers, ``changes.csv`` / ``changes.json``
+    (what changed since ``previous``, the output set this one replaces, or
+    nothing on a first build or when the previous set has no comparable site
+    table, logged as a warning), ``summary.json`` and the maps.
     """
     from estates.io.gpkg import add_layers  # styles use the map's colours: imports folium
 
-    if result.sites is not None and result.findings is not None:
+    if not tables_written and result.sites is not None and result.findings is not None:
         write_site_table(result.sites, folder, bom=options.csv_bom)
         write_findings(result.findings, folder)
     written = [folder / n for n in ("sites.parquet", "sites.gpkg", "sites.csv", "rejected.csv")]

@@ -3,8 +3,9 @@
 The engine (:mod:`estates.builder.engine`) hands each ranked part of the site
 table and each part's findings to a sink, in input order. ``estates build``
 writes them straight to ``sites.*`` and ``rejected.csv`` (:class:`FileSink`),
-so the table is never whole in memory; :func:`estates.run` collects them
-(:class:`MemorySink`) to return the table.
+so the table is never whole in memory; :func:`estates.build` collects them
+(:class:`MemorySink`) to return the table, and with ``out=`` does both
+(:class:`FileSink` with ``keep=True``).
 
 Both list at most :data:`~estates.findings.MAX_FINDINGS_PER_CHECK` findings
 per file, action and check, and end with one "and N more" row for each check
@@ -84,12 +85,14 @@ class FileSink:
     """Append the site table and the findings to the files of ``folder``.
 
     The site table goes to ``sites.parquet``, ``sites.gpkg`` and ``sites.csv``;
-    the findings to ``rejected.csv``.
+    the findings to ``rejected.csv``. With ``keep=True`` a :class:`MemorySink`
+    (``memory``) keeps a copy of both, for :func:`estates.build` to return.
     """
 
-    def __init__(self, folder: Path, *, bom: bool = False) -> None:
+    def __init__(self, folder: Path, *, bom: bool = False, keep: bool = False) -> None:
         self.folder = folder
         self.counts = _FindingCounts()
+        self.memory: MemorySink | None = MemorySink() if keep else None
         self._writer = SiteTableWriter(folder, bom=bom)
         self._findings = (folder / "rejected.csv").open("w", encoding="utf-8", newline="")
         append_csv(Findings().to_frame(), self._findings, header=True)  # the header alone
@@ -97,12 +100,16 @@ class FileSink:
     def write_sites(self, sites: gpd.GeoDataFrame) -> None:
         """Append ``sites`` to the three site files."""
         self._writer.write(sites)
+        if self.memory is not None:
+            self.memory.write_sites(sites)
 
     def write_findings(self, findings: Findings) -> None:
         """Append ``findings`` (the first of each check) to ``rejected.csv``; count them all."""
         listed = self.counts.take(findings)
         if len(listed):
             append_csv(listed.to_frame(), self._findings, header=False)
+        if self.memory is not None:
+            self.memory.write_findings(findings)
 
     def close(self) -> None:
         """Finish the site files; end ``rejected.csv`` with the "and N more" rows."""
@@ -111,6 +118,8 @@ class FileSink:
         if len(tail):
             append_csv(tail.to_frame(), self._findings, header=False)
         self._findings.close()
+        if self.memory is not None:
+            self.memory.close()
 
     def abandon(self) -> None:
         """Close ``rejected.csv`` after a failed build (the folder is thrown away)."""
@@ -118,16 +127,22 @@ class FileSink:
 
 
 class MemorySink:
-    """Collect the site table and the findings in memory."""
+    """Collect the site table and the findings in memory.
 
-    def __init__(self) -> None:
+    With ``keep_sites=False`` only the findings are kept (a build in parts,
+    whose table need not fit in memory): :meth:`sites` returns None.
+    """
+
+    def __init__(self, *, keep_sites: bool = True) -> None:
         self.counts = _FindingCounts()
         self.findings = Findings()
+        self.keep_sites = keep_sites
         self._parts: list[gpd.GeoDataFrame] = []
 
     def write_sites(self, sites: gpd.GeoDataFrame) -> None:
-        """Keep ``sites``."""
-        self._parts.append(sites)
+        """Keep ``sites`` (unless ``keep_sites`` is False)."""
+        if self.keep_sites:
+            self._parts.append(sites)
 
     def write_findings(self, findings: Findings) -> None:
         """Keep ``findings`` (the first of each check); count them all."""
@@ -140,8 +155,10 @@ class MemorySink:
     def abandon(self) -> None:
         """Nothing to close."""
 
-    def sites(self) -> gpd.GeoDataFrame:
-        """Return the site table: every part, in order (WGS84)."""
+    def sites(self) -> gpd.GeoDataFrame | None:
+        """Return the site table: every part, in order (WGS84); None if not kept."""
+        if not self.keep_sites:
+            return None
         if len(self._parts) == 1:
             return self._parts[0]
         return gpd.GeoDataFrame(pd.concat(self._parts), crs=self._parts[0].crs)
