@@ -147,7 +147,9 @@ def _legend(boroughs: Boroughs, context: Mapping[str, Any]) -> str:
             for spec in context.values()
         )
         parts.append(
+            '<div class="est-legend-context">'
             f'<div class="est-h">Context: NHS Choices records (switch on at top right)</div>{rows}'
+            "</div>"
         )
     parts.append("</details>")
     return "".join(parts)

@@ -77,6 +77,9 @@ def test_print_hides_controls_and_fits_the_pages_area(bundled_pages, context, na
     assert key.is_visible()
     assert "Unused NHS land by borough" in key.inner_text()
     assert page.locator(".est-print-key .est-sw").first.is_visible()
+    # No context layer is drawn, so their key is left off the printed legend.
+    assert page.locator(".est-print-key .est-legend-context").count() == 0
+    assert page.locator(".est-panel .est-legend-context").count() == 1
     listed = page.locator(".est-panel .est-list li").count()
     assert page.locator(".est-print-list li").count() == listed
     if name != "london.html":

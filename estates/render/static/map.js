@@ -436,7 +436,7 @@
     var saved = null;
     var made = [];
     function copy(node, cls, before) {
-      if (!node) return;
+      if (!node) return null;
       var wrap = document.createElement("div");
       wrap.className = "est-print " + cls;
       var c = node.cloneNode(true);
@@ -448,13 +448,21 @@
       var host = document.querySelector(".est-main");
       host.parentNode.insertBefore(wrap, before ? host : host.nextSibling);
       made.push(wrap);
+      return wrap;
     }
     function before() {
       if (saved) return;
       saved = { center: map.getCenter(), zoom: map.getZoom() };
       var p = E.panel;
       copy(p.querySelector(".est-list"), "est-print-list", false);
-      copy(p.querySelector(".est-legend"), "est-print-key", false);
+      var key = copy(p.querySelector(".est-legend"), "est-print-key", false);
+      // The context records' key is printed only when one of their layers is drawn.
+      var context = Object.keys(E.data.context).some(function (k) {
+        return map.hasLayer(E.layers["context_" + k]);
+      });
+      if (key && !context) {
+        key.querySelectorAll(".est-legend-context").forEach(function (n) { n.remove(); });
+      }
       copy(p.querySelector(".est-head"), "est-print-head", true);
       document.documentElement.classList.add("est-printing");
       map.closePopup();
