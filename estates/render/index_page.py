@@ -240,7 +240,7 @@ def render_index(
         + '\n<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         "<title>Unused NHS land in London</title>\n"
         + inline_style(_INDEX_CSS)
-        + "\n</head>\n<body>\n"
+        + '\n</head>\n<body>\n<a class="skip" href="#maps">Skip to the maps</a>\n'
         + "\n".join(body)
         + "\n</body>\n</html>\n"
     )

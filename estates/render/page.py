@@ -43,7 +43,15 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
 
-__all__ = ["View", "attribution", "bounds", "build_map", "csp", "plain_attribution"]
+__all__ = [
+    "View",
+    "accessible_document",
+    "attribution",
+    "bounds",
+    "build_map",
+    "csp",
+    "plain_attribution",
+]
 
 _LIST_LIMIT = 250
 _SEARCH_LIMIT = 12
@@ -139,7 +147,9 @@ def _legend(boroughs: Boroughs, context: Mapping[str, Any]) -> str:
             for spec in context.values()
         )
         parts.append(
+            '<div class="est-legend-context">'
             f'<div class="est-h">Context: NHS Choices records (switch on at top right)</div>{rows}'
+            "</div>"
         )
     parts.append("</details>")
     return "".join(parts)
@@ -172,11 +182,13 @@ def _site_list(sites: SitePayload) -> str:
         )
     if not items:
         return (
-            '<div class="est-list"><div class="est-h">Sites in rank order</div>'
+            '<div class="est-list" id="est-sites" tabindex="-1">'
+            '<div class="est-h">Sites in rank order</div>'
             '<p class="est-note">No located sites.</p></div>'
         )
     return (
-        f'<div class="est-list"><div class="est-h">Sites in rank order ({len(order):,})</div>'
+        '<div class="est-list" id="est-sites" tabindex="-1">'
+        f'<div class="est-h">Sites in rank order ({len(order):,})</div>'
         f"<ol>{''.join(items)}</ol>{more}</div>"
     )
 
@@ -196,7 +208,8 @@ def _panel(
         '<div class="est-head">'
         '<a class="est-back" href="index.html">&larr; All maps and figures</a>'
         f"<h1>{escape(title)}</h1><p>{subtitle}</p>{note_html}{facts_html}</div>"
-        '<div class="est-search"><input type="search" autocomplete="off" spellcheck="false"'
+        '<div class="est-search"><input id="est-find" type="search" autocomplete="off"'
+        ' spellcheck="false"'
         ' placeholder="Find a site by name or code" aria-label="Find a site by name or code">'
         '<ul class="est-results" aria-label="Matching sites"></ul></div>'
         f"{list_html}{legend}"
@@ -432,8 +445,47 @@ def build_map(
     ui = {"panel": panel}
     JsBlock(lambda _: f"estates.ui({json_for_script(ui)});").add_to(m)
 
+    figure.html.add_child(
+        Raw(
+            f'<a class="est-skip" href="#{"est-sites" if view.with_list else "est-find"}">'
+            f"{'Skip to the list of sites' if view.with_list else 'Skip to the site search'}</a>"
+        ),
+        name="estates_skip",
+    )
     number_elements(figure)
-    return figure.render()
+    return accessible_document(figure.render())
+
+
+#: What folium writes and what an accessible page needs instead: a language, and a
+#: viewport that lets a reader pinch-zoom (WCAG 1.4.4; axe ``meta-viewport``).
+_DOCUMENT_FIXES = (
+    ("<!DOCTYPE html>\n<html>\n", '<!DOCTYPE html>\n<html lang="en">\n'),
+    (
+        '<meta name="viewport" content="width=device-width,\n'
+        '                initial-scale=1.0, maximum-scale=1.0, user-scalable=no" />',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    ),
+)
+
+
+def accessible_document(html: str) -> str:
+    """Return folium's page ``html`` with ``lang="en"`` and a viewport that allows zoom.
+
+    folium writes ``<html>`` with no language and a viewport with
+    ``user-scalable=no``; both fail WCAG. Each is replaced exactly once.
+
+    Raises
+    ------
+    RuntimeError
+        If folium no longer writes the expected text (a folium upgrade): the
+        page would silently lose its language or pinch-zoom otherwise.
+    """
+    for old, new in _DOCUMENT_FIXES:
+        if html.count(old) != 1:
+            msg = f"folium's page no longer contains {old!r} once; update page._DOCUMENT_FIXES"
+            raise RuntimeError(msg)
+        html = html.replace(old, new)
+    return html
 
 
 def plain_attribution(summary: Mapping[str, Any]) -> str:

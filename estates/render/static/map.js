@@ -46,6 +46,23 @@
     return Math.min(C.rMax, C.rMin + C.rPerSqrtHa * Math.sqrt(ha));
   }
 
+  // Shapes that do nothing for a keyboard user stay out of the tab order and
+  // of the accessibility tree (Chromium makes interactive SVG paths focusable).
+  function quiet(l) {
+    l.on("add", function () {
+      var el = l.getElement && l.getElement();
+      if (!el) return;
+      el.setAttribute("tabindex", "-1");
+      el.setAttribute("focusable", "false");
+      el.setAttribute("aria-hidden", "true");
+    });
+  }
+
+  // Small screens (a phone, or a desktop window zoomed to 200%): the panel and
+  // the layer list fold behind buttons. JS and CSS agree through a class.
+  var COMPACT = "(max-width: 700px), (max-height: 500px)";
+  function compact() { return window.matchMedia(COMPACT).matches; }
+
   E.init = function (map, data) {
     E.map = map;
     E.data = data;
@@ -55,11 +72,19 @@
     data.sites.profile_fields.forEach(function (f, i) { P[f] = i; });
     E.F = F;
     E.P = P;
-    map.getContainer().setAttribute("data-estates-map", C.mapId);
+    var box = map.getContainer();
+    box.setAttribute("data-estates-map", C.mapId);
+    // The whole page is the map with its panel: it is the page's main landmark.
+    var main = document.createElement("main");
+    main.className = "est-main";
+    box.parentNode.insertBefore(main, box);
+    main.appendChild(box);
+    box.setAttribute("aria-label", "Map");
+    if (compact()) box.classList.add("est-compact");
     if (C.attribution) map.attributionControl.addAttribution(C.attribution);
     // Fit the view before any layer is added, so nothing is projected twice.
     // The padding leaves room for the side panel and the layer list.
-    var wide = map.getSize().x > 760;
+    var wide = map.getSize().x > 760 && !compact();
     map.fitBounds(C.bounds, {
       paddingTopLeft: [wide ? 340 : 12, 16], paddingBottomRight: [wide ? 190 : 12, 40],
       animate: false
@@ -78,6 +103,7 @@
         l.bindPopup(f.properties.popup, { maxWidth: 320 });
         l.on("mouseover", function () { l.setStyle({ weight: 2.5, color: "#1f2933" }); });
         l.on("mouseout", function () { layer.resetStyle(l); });
+        quiet(l);
       }
     });
     layer.estatesKey = key;
@@ -95,6 +121,7 @@
       },
       onEachFeature: function (f, l) {
         l.bindTooltip(f.properties.tip, { sticky: true, className: "est-tip" });
+        quiet(l);
       }
     });
     E.layers[key] = layer;
@@ -111,6 +138,7 @@
       });
       m.bindTooltip(r[3] + '<span class="est-code">' + r[2] + "</span><br>" + spec.label,
                     { className: "est-tip" });
+      quiet(m);
       group.addLayer(m);
     });
     E.layers["context_" + kind] = group;
@@ -193,6 +221,20 @@
         m.openTooltip();
       }
     });
+    // Drawn as SVG, each marker is a button in the tab order: Enter opens it.
+    // Drawn on a canvas, the search and the site list reach every site.
+    group.on("add", function () {
+      markers.forEach(function (m) {
+        var el = m.getElement && m.getElement();
+        if (!el) return;
+        var r = rows[m.estatesIndex];
+        el.setAttribute("tabindex", "0");
+        el.setAttribute("role", "button");
+        el.setAttribute("data-est-i", String(m.estatesIndex));
+        el.setAttribute("aria-label", unescapeHtml(r[F.name]) + " (" + unescapeHtml(r[F.code]) +
+                        "): open its details");
+      });
+    });
     E.markers = markers;
     E.layers.sites = group;
     return group;
@@ -200,9 +242,24 @@
 
   E.openSite = function (i) {
     var m = E.markers[i];
-    var wide = E.map.getSize().x > 760;
-    E.popup = L.popup({ maxWidth: 360, minWidth: 260, autoPanPaddingTopLeft: [wide ? 330 : 16, 16],
-                        autoPanPaddingBottomRight: [wide ? 200 : 16, 16],
+    var size = E.map.getSize(), small = compact(), wide = size.x > 760 && !small;
+    // On a small screen the panels fold away and the popup keeps clear of the
+    // buttons at the top and the credits at the bottom, scrolling inside itself.
+    E.opener = document.activeElement;
+    if (small) E.fold();
+    var width = Math.max(160, Math.min(360, size.x - 48));
+    var top = 16, bottom = small ? 44 : 16;
+    if (small) {
+      // Clear of the folded panel (the title) and the zoom buttons.
+      var mapTop = E.map.getContainer().getBoundingClientRect().top;
+      var zoom = E.map.getContainer().querySelector(".leaflet-control-zoom");
+      top = Math.max(E.panel.getBoundingClientRect().bottom,
+                     zoom ? zoom.getBoundingClientRect().bottom : 0) - mapTop + 10;
+    }
+    E.popup = L.popup({ maxWidth: width, minWidth: Math.min(260, width),
+                        maxHeight: Math.max(120, size.y - top - bottom - 60),
+                        autoPanPaddingTopLeft: [wide ? 330 : 12, top],
+                        autoPanPaddingBottomRight: [wide ? 200 : 12, bottom],
                         offset: [0, 7 - m.getRadius()] })
       .setLatLng(m.getLatLng())
       .setContent(sitePopup(i))
@@ -274,6 +331,162 @@
     });
   }
 
+  // A popup is a dialog: it is named, takes the focus, closes on Escape and
+  // gives the focus back to what opened it.
+  function wirePopups(map) {
+    var opener = null;
+    map.on("popupopen", function (e) {
+      var el = e.popup.getElement();
+      var active = E.opener || document.activeElement;
+      E.opener = null;
+      opener = active && active !== document.body && !el.contains(active) ? active : null;
+      var title = el.querySelector(".est-title") || el.querySelector(".est-popup h3, .est-popup b");
+      el.setAttribute("role", "dialog");
+      el.setAttribute("aria-label", title ? title.textContent : "Details");
+      var content = el.querySelector(".leaflet-popup-content");
+      content.setAttribute("tabindex", "-1");
+      content.focus({ preventScroll: true });
+    });
+    map.on("popupclose", function (e) {
+      var el = e.popup.getElement();
+      var active = document.activeElement;
+      var lost = !active || active === document.body || (el && el.contains(active));
+      var back = opener;
+      opener = null;
+      if (!lost || !back || !document.contains(back)) return;
+      if (E.panel.contains(back) && back.offsetParent === null) E.unfold();
+      back.focus({ preventScroll: true });
+    });
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && map._popup && map.hasLayer(map._popup)) {
+        e.preventDefault();
+        map.closePopup();
+      }
+    });
+    map.getContainer().addEventListener("keydown", function (e) {
+      var t = e.target;
+      if ((e.key === "Enter" || e.key === " ") && t.getAttribute && t.hasAttribute("data-est-i")) {
+        e.preventDefault();
+        E.openSite(Number(t.getAttribute("data-est-i")));
+      }
+    });
+  }
+
+  // Buttons that fold the panel and the layer list away on a small screen.
+  function wireToolbar(map) {
+    var box = map.getContainer();
+    var layers = box.querySelector(".leaflet-control-layers");
+    if (layers) layers.id = "est-layers";
+    E.panel.id = "est-panel";
+    var Bar = L.Control.extend({
+      options: { position: "topleft" },
+      onAdd: function () {
+        var div = L.DomUtil.create("div", "est-toolbar");
+        div.innerHTML =
+          '<button type="button" aria-controls="est-panel" aria-expanded="false"' +
+          ' data-open="est-panel-open">Key and sites</button>' +
+          '<button type="button" aria-controls="est-layers" aria-expanded="false"' +
+          ' data-open="est-layers-open">Layers</button>';
+        L.DomEvent.disableClickPropagation(div);
+        return div;
+      }
+    });
+    var bar = new Bar().addTo(map).getContainer();
+    // The buttons sit above the panel in the same corner.
+    bar.parentNode.insertBefore(bar, bar.parentNode.firstChild);
+    var buttons = bar.querySelectorAll("button");
+    function set(which) {
+      buttons.forEach(function (b) {
+        var open = b.getAttribute("data-open") === which;
+        box.classList.toggle(b.getAttribute("data-open"), open);
+        b.setAttribute("aria-expanded", String(open));
+      });
+    }
+    E.fold = function () { set(null); };
+    E.unfold = function () { set("est-panel-open"); };
+    bar.addEventListener("click", function (e) {
+      var b = e.target.closest("button[data-open]");
+      if (!b) return;
+      set(b.getAttribute("aria-expanded") === "true" ? null : b.getAttribute("data-open"));
+    });
+    var mq = window.matchMedia(COMPACT);
+    var onChange = function () {
+      box.classList.toggle("est-compact", mq.matches);
+      if (!mq.matches) set(null);
+    };
+    if (mq.addEventListener) mq.addEventListener("change", onChange);
+    onChange();
+    // The skip link opens the panel first when it is folded away.
+    var skip = document.querySelector(".est-skip");
+    if (skip) {
+      skip.addEventListener("click", function (e) {
+        var target = document.getElementById(skip.getAttribute("href").slice(1));
+        if (!target) return;
+        e.preventDefault();
+        if (compact()) E.unfold();
+        target.focus();
+      });
+    }
+  }
+
+  // Printing: the view is refitted to the page's area (a pilot's boroughs) on
+  // a map of the printed size, and the title, figures, legend and full site
+  // list are laid out around it (see @media print in map.css).
+  function wirePrint(map) {
+    var saved = null;
+    var made = [];
+    function copy(node, cls, before) {
+      if (!node) return null;
+      var wrap = document.createElement("div");
+      wrap.className = "est-print " + cls;
+      var c = node.cloneNode(true);
+      c.removeAttribute("id");
+      c.querySelectorAll("[id]").forEach(function (x) { x.removeAttribute("id"); });
+      c.querySelectorAll("details").forEach(function (d) { d.open = true; });
+      if (c.tagName === "DETAILS") c.open = true;
+      wrap.appendChild(c);
+      var host = document.querySelector(".est-main");
+      host.parentNode.insertBefore(wrap, before ? host : host.nextSibling);
+      made.push(wrap);
+      return wrap;
+    }
+    function before() {
+      if (saved) return;
+      saved = { center: map.getCenter(), zoom: map.getZoom() };
+      var p = E.panel;
+      copy(p.querySelector(".est-list"), "est-print-list", false);
+      var key = copy(p.querySelector(".est-legend"), "est-print-key", false);
+      // The context records' key is printed only when one of their layers is drawn.
+      var context = Object.keys(E.data.context).some(function (k) {
+        return map.hasLayer(E.layers["context_" + k]);
+      });
+      if (key && !context) {
+        key.querySelectorAll(".est-legend-context").forEach(function (n) { n.remove(); });
+      }
+      copy(p.querySelector(".est-head"), "est-print-head", true);
+      document.documentElement.classList.add("est-printing");
+      map.closePopup();
+      map.invalidateSize({ animate: false });
+      map.fitBounds(C.bounds, { padding: [6, 6], animate: false });
+    }
+    function after() {
+      if (!saved) return;
+      document.documentElement.classList.remove("est-printing");
+      made.forEach(function (n) { n.remove(); });
+      made = [];
+      map.invalidateSize({ animate: false });
+      map.setView(saved.center, saved.zoom, { animate: false });
+      saved = null;
+    }
+    E.printLayout = before;
+    E.screenLayout = after;
+    window.addEventListener("beforeprint", before);
+    window.addEventListener("afterprint", after);
+    var mq = window.matchMedia("print");
+    var onChange = function () { if (mq.matches) before(); else after(); };
+    if (mq.addEventListener) mq.addEventListener("change", onChange);
+  }
+
   E.ui = function (opts) {
     var map = E.map;
     var Panel = L.Control.extend({
@@ -289,6 +502,9 @@
     var panel = new Panel().addTo(map);
     E.panel = panel.getContainer();
     wireSearch(E.panel);
+    wireToolbar(map);
+    wirePopups(map);
+    wirePrint(map);
     map.on("baselayerchange", function (e) {
       var key = e.layer.estatesKey;
       E.panel.querySelectorAll(".est-legend-choro").forEach(function (el) {
