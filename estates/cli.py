@@ -193,8 +193,8 @@ def _global_params(*, group: bool) -> list[click.Parameter]:
             expose_value=False,
             callback=_set_global,
             help="stderr as text, or one JSON object per line for log collectors (the "
-            "summary lines too: stdout then stays empty but for --json output). "
-            "Default: text.",
+            "summary lines too: stdout then stays empty but for --json output)."
+            + ("" if group else " Default: text."),
         ),
         click.Option(
             ["--traceback", "traceback"],

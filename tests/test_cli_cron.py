@@ -96,8 +96,9 @@ def test_after_a_reinstall_from_another_folder_the_rebuild_is_a_silent_no_op(fir
     assert snapshot(out) == before
 
     # --log-format json: the no-op notice is a JSON record on stderr; stdout is empty.
-    logged = run(python_m("--log-format", "json", "build", "--out", out), cwd=tmp_path,
-                 pythonpath=REPO)  # fmt: skip
+    logged = run(
+        python_m("--log-format", "json", "build", "--out", out), cwd=tmp_path, pythonpath=REPO
+    )
     assert logged.returncode == 0, logged.stderr
     assert logged.stdout == ""
     records = [json.loads(line) for line in logged.stderr.splitlines()]
@@ -161,8 +162,9 @@ def test_a_signal_mid_build_keeps_the_published_set_and_leaves_no_staging(
 
 def test_json_logs_are_every_line_and_stdout_stays_empty(tmp_path):
     out = tmp_path / "maps"
-    proc = run(python_m("build", "--out", out, "--log-format", "json"), cwd=tmp_path,
-               pythonpath=REPO)  # fmt: skip
+    proc = run(
+        python_m("build", "--out", out, "--log-format", "json"), cwd=tmp_path, pythonpath=REPO
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == ""
     records = [json.loads(line) for line in proc.stderr.splitlines()]
