@@ -9,9 +9,14 @@ Exit codes (also in ``estates --help``):
 3      the output folder is locked by another run (see ``--wait``)
 4      published, but more records were rejected than ``--max-rejected``
 130    interrupted (Ctrl-C); nothing was published
-143    terminated (SIGTERM); nothing was published
 141    stdout was closed by its reader (``| head``); the work itself finished
+143    terminated (SIGTERM); nothing was published, no staging folder left
 =====  ==========================================================
+
+``--quiet``, ``--log-format`` and ``--traceback`` belong to the group and to
+every sub-command (:class:`EstatesCommand`), so they go before or after the
+command's name. Every line a command reports goes through :func:`say`: stdout
+as text (nothing with ``--quiet``), or a JSON record on stderr.
 """
 
 from __future__ import annotations
@@ -221,6 +226,14 @@ class EstatesGroup(click.Group):
 
     command_class = EstatesCommand
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the sub-command; Ctrl-C before its work starts exits 130 too, not 1."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _echo_err(ctx, "interrupted; nothing was published", prefix="", exit_code=130)
+            ctx.exit(130)
+
 
 def say(ctx: click.Context, line: str, **fields: Any) -> None:
     """Print one line of a command's report, as the global options ask.
@@ -236,7 +249,7 @@ def say(ctx: click.Context, line: str, **fields: Any) -> None:
         click.echo(terminal_text(line))
 
 
-def warn(ctx: click.Context, line: str, **fields: Any) -> None:
+def warn(line: str, **fields: Any) -> None:
     """Report a warning on stderr, as a text line or a JSON record; ``--quiet`` keeps it."""
     log.warning(line, extra=fields)
 
@@ -607,14 +620,11 @@ def join(
         )
         if counts["problems"]:
             more = counts["problems"] - len(counts["first_problems"])
-            warn(
-                ctx,
-                f"{counts['problems']:,} row(s) not joined (no borough; reason in join_problem)",
-            )
+            warn(f"{counts['problems']:,} row(s) not joined (no borough; reason in join_problem)")
             for problem in counts["first_problems"]:
-                warn(ctx, f"  {problem}")
+                warn(f"  {problem}")
             if more:
-                warn(ctx, f"  ... and {more:,} more")
+                warn(f"  ... and {more:,} more")
         return errors.EXIT_OK
 
     ctx.exit(_guarded(ctx, go))

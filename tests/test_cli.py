@@ -12,6 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+import estates.cli as cli_module
 from estates.builder import runner
 from estates.cli import main
 from estates.logs import reset_logging
@@ -388,3 +389,13 @@ def test_ctrl_c_exits_130_with_one_line(cli, tmp_path, monkeypatch, fmt):
         assert json.loads(line)["message"] == "interrupted; nothing was published"
     else:
         assert line == "estates: interrupted; nothing was published"
+
+
+def test_ctrl_c_while_the_command_starts_exits_130_too(cli, tmp_path, monkeypatch):
+    def interrupted(kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_module, "_inputs", interrupted)  # before the work is guarded
+    result = cli("build", "--quiet", "--out", str(tmp_path / "maps"))
+    assert result.exit_code == 130
+    assert result.stderr == "estates: interrupted; nothing was published\n"
