@@ -655,8 +655,7 @@ def _run_guarded(ctx: click.Context, work: Callable[[], int]) -> int:
         return EXIT_TERMINATED
     except errors.EstatesError as exc:
         _echo_err(ctx, str(exc), exit_code=exc.exit_code)
-        if _settings(ctx)["traceback"]:
-            traceback.print_exc()
+        _show_traceback(ctx)
         return exc.exit_code
     except KeyboardInterrupt:
         _echo_err(ctx, "interrupted; nothing was published", prefix="", exit_code=130)
@@ -671,8 +670,7 @@ def _run_guarded(ctx: click.Context, work: Callable[[], int]) -> int:
         if operator is None:
             return _internal_error(ctx, exc)
         _echo_err(ctx, str(operator), exit_code=operator.exit_code)
-        if _settings(ctx)["traceback"]:
-            traceback.print_exc()
+        _show_traceback(ctx)
         return operator.exit_code
     except Exception as exc:
         return _internal_error(ctx, exc)
@@ -687,9 +685,19 @@ def _internal_error(ctx: click.Context, exc: BaseException) -> int:
         prefix="",
         exit_code=errors.EXIT_INTERNAL,
     )
-    if _settings(ctx)["traceback"]:
-        traceback.print_exc()
+    _show_traceback(ctx)
     return errors.EXIT_INTERNAL
+
+
+def _show_traceback(ctx: click.Context) -> None:
+    """With ``--traceback``, show the exception being handled: text, or a JSON record."""
+    settings = _settings(ctx)
+    if not settings["traceback"]:
+        return
+    if settings["log_format"] == "json":
+        log.error("traceback of the error above", exc_info=True, extra={"event": "traceback"})
+    else:
+        traceback.print_exc()
 
 
 def _echo_err(ctx: click.Context, message: str, *, exit_code: int, prefix: str = "error: ") -> None:

@@ -311,6 +311,13 @@ def test_global_options_go_before_or_after_the_command(cli, tmp_path, command, b
     assert result.stderr.startswith("estates: error: ")
     assert "Traceback (most recent call last)" in result.stderr
 
+    # --traceback with JSON logs: the traceback is a field of a second record.
+    result = call("--traceback", "--log-format", "json")
+    assert result.exit_code == 2
+    first, second = map(json.loads, result.stderr.splitlines())
+    assert first["level"] == "error"
+    assert "Traceback (most recent call last)" in second["exc_info"]
+
 
 def test_the_option_nearer_the_end_wins(cli, tmp_path):
     args = _missing_input_args("validate", tmp_path / "gone")
