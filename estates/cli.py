@@ -9,9 +9,14 @@ Exit codes (also in ``estates --help``):
 3      the output folder is locked by another run (see ``--wait``)
 4      published, but more records were rejected than ``--max-rejected``
 130    interrupted (Ctrl-C); nothing was published
-143    terminated (SIGTERM); nothing was published
 141    stdout was closed by its reader (``| head``); the work itself finished
+143    terminated (SIGTERM); nothing was published, no staging folder left
 =====  ==========================================================
+
+``--quiet``, ``--log-format`` and ``--traceback`` belong to the group and to
+every sub-command (:class:`EstatesCommand`), so they go before or after the
+command's name. Every line a command reports goes through :func:`say`: stdout
+as text (nothing with ``--quiet``), or a JSON record on stderr.
 """
 
 from __future__ import annotations
@@ -54,14 +59,199 @@ EXIT_BROKEN_PIPE = 141
 
 EXIT_CODES_HELP = """\b
 Exit codes:
-  0  success, or nothing to do (inputs unchanged)
-  1  internal error (a bug: please report it)
-  2  bad input file or options; nothing published
-  3  output folder locked by another run (--wait)
-  4  published, but rejected rows exceed --max-rejected
+  0    success, or nothing to do (inputs unchanged)
+  1    internal error (a bug: please report it)
+  2    bad input file or options; nothing published
+  3    output folder locked by another run (--wait)
+  4    published, but rejected rows exceed --max-rejected
+  130  interrupted (Ctrl-C); nothing published
+  141  stdout closed by its reader (e.g. piped into head); the work finished
+  143  terminated (SIGTERM); nothing published, no staging folder left
 """
 
-_FILE = click.Path(path_type=Path, dir_okay=False)
+
+class InputFile(click.Path):
+    """A file the command reads: checked by :func:`check_input_files`, not by click.
+
+    click's own check words a missing file differently from the loaders and
+    prints a usage block; every missing input is instead reported the same
+    way, in one line, naming the option: ``--sites mine.csv: no such file``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(path_type=Path, exists=False, dir_okay=True)
+
+
+class InputFolder(click.Path):
+    """A folder the command reads (``diff OLD_DIR NEW_DIR``), checked as :class:`InputFile` is."""
+
+    def __init__(self) -> None:
+        super().__init__(path_type=Path, exists=False, file_okay=True)
+
+
+_FILE = InputFile()
+#: A file the command writes (``diff --out``): it need not exist.
+_OUT_FILE = click.Path(path_type=Path, dir_okay=False)
+
+
+def check_input_files(ctx: click.Context) -> None:
+    """Raise one :class:`~estates.errors.DataValidationError` for the first missing input.
+
+    Every parameter of type :class:`InputFile` (options and arguments alike,
+    repeated ones included) and every ``--eric FILE[:YYYY/YY]`` must name an
+    existing file, and every :class:`InputFolder` an existing folder. The
+    message is ``<option> <path>: no such file`` (``no such folder``; ``is a
+    folder, not a file``), whatever the option or the command.
+    """
+    from estates.io.eric import parse_eric_spec
+
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if value is None or value == ():
+            continue
+        values = value if isinstance(value, tuple) else (value,)
+        label = _param_label(param)
+        if isinstance(param.type, InputFolder):
+            for path in map(Path, values):
+                if not path.exists():
+                    raise errors.DataValidationError(f"{label} {path}: no such folder")
+            continue
+        if isinstance(param.type, InputFile):
+            paths = [Path(v) for v in values]
+        elif param.name == "eric":
+            paths = [parse_eric_spec(v)[0] for v in values]
+        else:
+            continue
+        for path in paths:
+            if path.is_dir():
+                msg = f"{label} {path}: is a folder, not a file; give the file inside it"
+                raise errors.DataValidationError(msg)
+            if not path.exists():
+                raise errors.DataValidationError(f"{label} {path}: no such file")
+
+
+def _param_label(param: click.Parameter) -> str:
+    """``--sites`` for an option, ``SOURCE`` for an argument."""
+    if isinstance(param, click.Option):
+        return max(param.opts, key=len)
+    return param.human_readable_name
+
+
+# --- options every command takes, before or after its name ---------------------------
+
+#: Defaults of the global options, kept in the root context's ``obj``.
+_GLOBAL_DEFAULTS: dict[str, Any] = {"quiet": False, "log_format": "text", "traceback": False}
+
+
+def _settings(ctx: click.Context) -> dict[str, Any]:
+    """Return the run's global settings (``quiet``, ``log_format``, ``traceback``)."""
+    root = ctx.find_root()
+    if root.obj is None:
+        root.obj = dict(_GLOBAL_DEFAULTS)
+    settings: dict[str, Any] = root.obj
+    for key, default in _GLOBAL_DEFAULTS.items():
+        settings.setdefault(key, default)
+    return settings
+
+
+def _apply_settings(ctx: click.Context) -> None:
+    """Point the ``estates`` logger at stderr in the chosen format and level."""
+    settings = _settings(ctx)
+    configure_logging(quiet=settings["quiet"], fmt=settings["log_format"], capture_warnings=True)
+
+
+def _set_global(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Record a global option given before or after the command name, and apply it.
+
+    Given twice (``estates --log-format json build --log-format text``), the
+    one nearer the end of the line wins; a flag given on either side is on.
+    """
+    if value is None or value is False:
+        return value
+    _settings(ctx)[param.name or ""] = value
+    _apply_settings(ctx)
+    return value
+
+
+def _global_params(*, group: bool) -> list[click.Parameter]:
+    """Return the options every command takes: ``--quiet``, ``--log-format``, ``--traceback``.
+
+    The group declares them (``estates --quiet build``) and so does every
+    sub-command (``estates build --quiet``), so both orders work and each
+    command's ``--help`` lists them.
+    """
+    return [
+        click.Option(
+            ["--quiet", "-q", "quiet"],
+            is_flag=True,
+            default=False,
+            expose_value=False,
+            callback=_set_global,
+            help="Print nothing on success, on stdout or stderr; warnings and errors "
+            "still go to stderr (one line for a failure).",
+        ),
+        click.Option(
+            ["--log-format", "log_format"],
+            type=click.Choice(LOG_FORMATS),
+            default="text" if group else None,
+            show_default=group,
+            expose_value=False,
+            callback=_set_global,
+            help="stderr as text, or one JSON object per line for log collectors (the "
+            "summary lines too: stdout then stays empty but for --json output)."
+            + ("" if group else " Default: text."),
+        ),
+        click.Option(
+            ["--traceback", "traceback"],
+            is_flag=True,
+            default=False,
+            expose_value=False,
+            callback=_set_global,
+            help="Show the traceback of an error.",
+        ),
+    ]
+
+
+class EstatesCommand(click.Command):
+    """A sub-command: takes the global options and lists the exit codes in its help."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("epilog", EXIT_CODES_HELP)
+        super().__init__(*args, **kwargs)
+        self.params.extend(_global_params(group=False))
+
+
+class EstatesGroup(click.Group):
+    """The ``estates`` group: its sub-commands are :class:`EstatesCommand`."""
+
+    command_class = EstatesCommand
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the sub-command; Ctrl-C before its work starts exits 130 too, not 1."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _echo_err(ctx, "interrupted; nothing was published", prefix="", exit_code=130)
+            ctx.exit(130)
+
+
+def say(ctx: click.Context, line: str, **fields: Any) -> None:
+    """Print one line of a command's report, as the global options ask.
+
+    Text: on stdout, unless ``--quiet``. JSON (``--log-format json``): an INFO
+    record on stderr with ``fields`` as extra keys (so ``--quiet`` drops it
+    too), and nothing on stdout.
+    """
+    settings = _settings(ctx)
+    if settings["log_format"] == "json":
+        log.info(line, extra={"event": "report", **fields})
+    elif not settings["quiet"]:
+        click.echo(terminal_text(line))
+
+
+def warn(line: str, **fields: Any) -> None:
+    """Report a warning on stderr, as a text line or a JSON record; ``--quiet`` keeps it."""
+    log.warning(line, extra=fields)
 
 
 def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -171,35 +361,32 @@ def _inputs(kw: dict[str, Any]) -> Inputs:
     )
 
 
-@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="estates", message="estates %(version)s")
-@click.option("--quiet", "-q", is_flag=True, help="Log only warnings and errors.")
-@click.option(
-    "--log-format",
-    type=click.Choice(LOG_FORMATS),
-    default="text",
-    show_default=True,
-    help="Log lines on stderr as text, or one JSON object per line for log collectors.",
+@click.group(
+    cls=EstatesGroup,
+    epilog=EXIT_CODES_HELP,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-@click.option("--traceback", "show_traceback", is_flag=True, help="Show tracebacks of errors.")
+@click.version_option(package_name="estates", message="estates %(version)s")
 @click.pass_context
-def main(ctx: click.Context, quiet: bool, log_format: str, show_traceback: bool) -> None:
+def main(ctx: click.Context) -> None:
     """NHS estate and land-disposal analysis for London.
 
     Loads NHS site records and London borough boundaries (bundled real data,
     or your files), validates and locates every site, joins it to its borough
     and pilots, scores unused land against the £11bn target, and writes the
     site table, offline maps and a summary.
+
+    --quiet, --log-format and --traceback may come before or after the
+    command's name: `estates --quiet build` and `estates build --quiet` are
+    the same. With --quiet a successful run prints nothing at all.
     """
-    configure_logging(quiet=quiet, fmt=log_format)  # type: ignore[arg-type]
-    ctx.obj = {
-        "traceback": show_traceback,
-        "progress": not quiet and log_format == "text",
-        "log_format": log_format,
-    }
+    _apply_settings(ctx)
 
 
-@main.command(epilog=EXIT_CODES_HELP)
+main.params.extend(_global_params(group=True))
+
+
+@main.command()
 @_input_options
 @click.option(
     "--out",
@@ -260,21 +447,27 @@ def build(ctx: click.Context, /, out: Path, **kw: Any) -> None:
         options = build_options(
             inputs, out=out, config=kw.pop("config_path"), wait=kw.pop("wait_s"), **kw
         )
-        show = ctx.obj.get("progress", False) and sys.stderr.isatty()
+        settings = _settings(ctx)
+        show = not settings["quiet"] and settings["log_format"] == "text" and sys.stderr.isatty()
         with progress("starting the build", enabled=show):
             report = build_output_set(options)
         if report.status == "up_to_date":
-            click.echo(terminal_text(report.message))
+            if report.exit_code != errors.EXIT_OK:
+                _echo_err(ctx, report.message, prefix="", exit_code=report.exit_code)
+            else:
+                say(ctx, report.message, status=report.status)
             return report.exit_code
         counts = report.counts
-        shown = terminal_text(str(out))
-        click.echo(
+        shown = str(out)
+        say(
+            ctx,
             f"published {len(report.files)} files to {shown}/: {counts['records_kept']} sites "
             f"({counts['records_in']} records in = {counts['records_kept']} kept + "
-            f"{counts['records_rejected']} rejected); open {shown}/index.html"
+            f"{counts['records_rejected']} rejected); open {shown}/index.html",
+            status=report.status,
         )
         for line in report.headline:
-            click.echo(terminal_text(line))
+            say(ctx, line, headline=True)
         if report.message:
             _echo_err(ctx, report.message, prefix="", exit_code=report.exit_code)
         return report.exit_code
@@ -282,7 +475,7 @@ def build(ctx: click.Context, /, out: Path, **kw: Any) -> None:
     ctx.exit(_guarded(ctx, go))
 
 
-@main.command(epilog=EXIT_CODES_HELP)
+@main.command()
 @_input_options
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @click.pass_context
@@ -302,24 +495,24 @@ def validate(ctx: click.Context, /, as_json: bool, **kw: Any) -> None:
         if as_json:
             click.echo(json.dumps(counts, indent=2))
         else:
-            click.echo(counts["identity"])
+            say(ctx, counts["identity"])
             for action in ("rejected", "flagged", "warning"):
                 # run() keeps the findings in memory; only streamed builds leave None.
                 for finding in result.findings or ():
                     if finding.action == action:
-                        click.echo(terminal_text(f"{action}: {finding}"))
+                        say(ctx, f"{action}: {finding}", action=action)
         return errors.EXIT_OK
 
     ctx.exit(_guarded(ctx, go))
 
 
-@main.command(epilog=EXIT_CODES_HELP)
-@click.argument("old_dir", type=click.Path(path_type=Path), metavar="OLD_DIR")
-@click.argument("new_dir", type=click.Path(path_type=Path), metavar="NEW_DIR")
+@main.command()
+@click.argument("old_dir", type=InputFolder(), metavar="OLD_DIR")
+@click.argument("new_dir", type=InputFolder(), metavar="NEW_DIR")
 @click.option(
     "--out",
     "csv_path",
-    type=_FILE,
+    type=_OUT_FILE,
     default=Path("changes.csv"),
     show_default=True,
     metavar="FILE",
@@ -374,15 +567,15 @@ def diff(
         if as_json:
             click.echo(json.dumps(changes.to_dict(), indent=2))
         else:
-            click.echo(changes.describe())
-            click.echo(f"wrote {len(changes.table)} rows to {csv_path}")
+            say(ctx, changes.describe())
+            say(ctx, f"wrote {len(changes.table)} rows to {csv_path}")
         return errors.EXIT_OK
 
     ctx.exit(_guarded(ctx, go))
 
 
-@main.command(epilog=EXIT_CODES_HELP)
-@click.argument("source", type=click.Path(path_type=Path, dir_okay=False))
+@main.command()
+@click.argument("source", type=_FILE)
 @click.argument("target", type=click.Path(path_type=Path))
 @click.option(
     "--boundaries",
@@ -421,26 +614,21 @@ def join(
     from estates.io.inputs import load_boroughs
 
     def go() -> int:
-        if not source.is_file():
-            msg = f"{source}: no such file"
-            raise errors.DataValidationError(msg)
         with sigterm_exits():
             counts = join_file(source, target, load_boroughs(boundaries), chunk_rows=chunk_rows)
-        click.echo(
+        say(
+            ctx,
             f"wrote {counts['rows']:,} rows to {target}: {counts['within']:,} within a borough, "
             f"{counts['nearest']:,} nearest (river bank), {counts['outside']:,} outside London, "
-            f"{counts['not_located']:,} without coordinates, {counts['problems']:,} not joined"
+            f"{counts['not_located']:,} without coordinates, {counts['problems']:,} not joined",
         )
         if counts["problems"]:
             more = counts["problems"] - len(counts["first_problems"])
-            click.echo(
-                f"{counts['problems']:,} row(s) not joined (no borough; reason in join_problem):",
-                err=True,
-            )
+            warn(f"{counts['problems']:,} row(s) not joined (no borough; reason in join_problem)")
             for problem in counts["first_problems"]:
-                click.echo(f"  {problem}", err=True)
+                warn(f"  {problem}")
             if more:
-                click.echo(f"  ... and {more:,} more", err=True)
+                warn(f"  ... and {more:,} more")
         return errors.EXIT_OK
 
     ctx.exit(_guarded(ctx, go))
@@ -464,14 +652,14 @@ def _guarded(ctx: click.Context, work: Callable[[], int]) -> int:
 
 def _run_guarded(ctx: click.Context, work: Callable[[], int]) -> int:
     try:
+        check_input_files(ctx)
         return work()
     except _Terminated:
         _echo_err(ctx, "terminated; nothing was published", prefix="", exit_code=EXIT_TERMINATED)
         return EXIT_TERMINATED
     except errors.EstatesError as exc:
         _echo_err(ctx, str(exc), exit_code=exc.exit_code)
-        if ctx.obj and ctx.obj.get("traceback"):
-            traceback.print_exc()
+        _show_traceback(ctx)
         return exc.exit_code
     except KeyboardInterrupt:
         _echo_err(ctx, "interrupted; nothing was published", prefix="", exit_code=130)
@@ -486,8 +674,7 @@ def _run_guarded(ctx: click.Context, work: Callable[[], int]) -> int:
         if operator is None:
             return _internal_error(ctx, exc)
         _echo_err(ctx, str(operator), exit_code=operator.exit_code)
-        if ctx.obj and ctx.obj.get("traceback"):
-            traceback.print_exc()
+        _show_traceback(ctx)
         return operator.exit_code
     except Exception as exc:
         return _internal_error(ctx, exc)
@@ -502,9 +689,19 @@ def _internal_error(ctx: click.Context, exc: BaseException) -> int:
         prefix="",
         exit_code=errors.EXIT_INTERNAL,
     )
-    if ctx.obj and ctx.obj.get("traceback"):
-        traceback.print_exc()
+    _show_traceback(ctx)
     return errors.EXIT_INTERNAL
+
+
+def _show_traceback(ctx: click.Context) -> None:
+    """With ``--traceback``, show the exception being handled: text, or a JSON record."""
+    settings = _settings(ctx)
+    if not settings["traceback"]:
+        return
+    if settings["log_format"] == "json":
+        log.error("traceback of the error above", exc_info=True, extra={"event": "traceback"})
+    else:
+        traceback.print_exc()
 
 
 def _echo_err(ctx: click.Context, message: str, *, exit_code: int, prefix: str = "error: ") -> None:
@@ -513,7 +710,7 @@ def _echo_err(ctx: click.Context, message: str, *, exit_code: int, prefix: str =
     Text: ``estates: <prefix><message>``. JSON: an ``error`` record whose
     ``exit_code`` field holds the exit code, so every stderr line parses.
     """
-    if ctx.obj and ctx.obj.get("log_format") == "json":
+    if _settings(ctx)["log_format"] == "json":
         log.error(message, extra={"exit_code": exit_code})
     else:
         click.echo(f"estates: {prefix}{terminal_text(message)}", err=True)

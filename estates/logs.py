@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import sys
+import warnings
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
@@ -37,6 +38,26 @@ _RECORD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctim
 
 class _EstatesHandler(logging.StreamHandler[TextIO]):
     """The handler :func:`configure_logging` installs; marked to be found again."""
+
+
+#: ``warnings.showwarning`` as it was before :func:`configure_logging` captured warnings.
+_ORIGINAL_SHOWWARNING: list[Any] = []
+
+
+def _log_warning(  # noqa: PLR0917 (warnings.showwarning's signature)
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Send a Python warning (a library's, say) to the ``estates.warnings`` logger.
+
+    One line in the chosen format, like every other line on stderr, instead
+    of Python's two-line ``file:line: Category: message`` and source line.
+    """
+    logging.getLogger(f"{_LOGGER_NAME}.warnings").warning("%s (%s)", message, category.__name__)
 
 
 class _TextFormatter(logging.Formatter):
@@ -91,6 +112,7 @@ def configure_logging(
     quiet: bool = False,
     fmt: Literal["text", "json"] = "text",
     stream: TextIO | None = None,
+    capture_warnings: bool = False,
 ) -> logging.Logger:
     """Send the ``estates`` logger's records to ``stream`` in one format.
 
@@ -108,6 +130,10 @@ def configure_logging(
         ``extra=`` fields.
     stream : file-like, optional
         Where to write; standard error (as it is at call time) by default.
+    capture_warnings : bool, default False
+        Also write Python warnings (a library's, say) as ``estates.warnings``
+        records, so that every line on the stream has the chosen format; the
+        command line turns it on. :func:`reset_logging` turns it off.
 
     Returns
     -------
@@ -144,14 +170,19 @@ def configure_logging(
     handler.setFormatter(_JsonFormatter() if fmt == "json" else _TextFormatter())
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    if capture_warnings and not _ORIGINAL_SHOWWARNING:
+        _ORIGINAL_SHOWWARNING.append(warnings.showwarning)
+        warnings.showwarning = _log_warning
     return logger
 
 
 def reset_logging() -> None:
-    """Remove the handler :func:`configure_logging` installed and reset the level."""
+    """Remove the handler :func:`configure_logging` installed, reset the level and warnings."""
     logger = logging.getLogger(_LOGGER_NAME)
     _remove_handlers(logger)
     logger.setLevel(logging.NOTSET)
+    if _ORIGINAL_SHOWWARNING:
+        warnings.showwarning = _ORIGINAL_SHOWWARNING.pop()
 
 
 def _remove_handlers(logger: logging.Logger) -> None:

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
+import estates.cli as cli_module
+from estates.builder import runner
 from estates.cli import main
+from estates.logs import reset_logging
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging():
+    """The CLI points the estates logger at CliRunner's stream; undo it afterwards."""
+    yield
+    reset_logging()
 
 
 @pytest.fixture
@@ -23,29 +35,46 @@ def cli():
     return invoke
 
 
-def test_help_lists_every_option_and_the_exit_codes(cli):
-    result = cli("build", "--help")
+COMMANDS = main.list_commands(click.Context(main))
+EXIT_CODES = ("0", "1", "2", "3", "4", "130", "141", "143")
+GLOBAL_OPTIONS = ("--quiet", "--log-format", "--traceback")
+
+
+def test_every_command_is_listed():
+    assert COMMANDS == ["build", "diff", "join", "validate"]
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_help_lists_every_option_and_every_exit_code(cli, command):
+    args = [command] if command else []
+    result = cli(*args, "--help")
     assert result.exit_code == 0
-    for option in [
-        "--out",
-        "--sites",
-        "--boundaries",
-        "--locations",
-        "--land-values",
-        "--pipeline",
-        "--config",
-        "--target-gbp",
-        "--tiles",
-        "--tiles-attribution",
-        "--wait",
-        "--force",
-        "--max-rejected",
-    ]:
+    cmd = main.get_command(click.Context(main), command) if command else main
+    options = [opt for param in cmd.params for opt in param.opts if opt.startswith("--")]
+    assert set(GLOBAL_OPTIONS) <= set(options)
+    for option in options:
+        assert option in result.output, (command, option)
+    help_text = result.output.split("Exit codes:")[1]
+    listed = re.findall(r"^\s+(\d+)\s", help_text, flags=re.M)
+    assert tuple(listed) == EXIT_CODES
+    assert "interrupted (Ctrl-C)" in help_text
+    assert "stdout closed by its reader" in help_text
+    assert "terminated (SIGTERM)" in help_text
+
+
+def test_build_help_names_its_own_options(cli):
+    result = cli("build", "--help")
+    for option in ["--out", "--sites", "--boundaries", "--locations", "--land-values"]:
         assert option in result.output
-    assert "Exit codes" in result.output
-    top = cli("--help")
-    assert "--log-format" in top.output
-    assert "--quiet" in top.output
+    for option in ["--pipeline", "--config", "--target-gbp", "--tiles", "--wait", "--force"]:
+        assert option in result.output
+    assert "--max-rejected" in result.output
+
+
+def test_version(cli):
+    result = cli("--version")
+    assert result.exit_code == 0
+    assert re.fullmatch(r"estates \S+\n", result.stdout)
 
 
 def test_validate_prints_the_identity(cli):
@@ -69,7 +98,7 @@ def test_validate_reads_what_build_reads(cli):
     [
         (["validate", "--sites", "missing.csv"], "missing.csv: no such file"),
         (["validate", "--boundaries", "missing.gpkg"], "missing.gpkg: no such file"),
-        (["validate", "--config", "missing.toml"], "no such config file"),
+        (["validate", "--config", "missing.toml"], "--config missing.toml: no such file"),
         (["validate", "--target-gbp", "-5"], "must be more than zero"),
     ],
 )
@@ -103,16 +132,18 @@ def test_json_counts(cli):
     assert counts["located_by"]["aggregate"] == 28
 
 
-def test_console_script_runs_in_a_real_process(tmp_path: Path):
+@pytest.mark.parametrize("module", ["estates", "estates.cli"])
+def test_python_m_runs_the_command_in_a_real_process(tmp_path: Path, module):
+    missing = tmp_path / "x.csv"
     proc = subprocess.run(
-        [sys.executable, "-m", "estates.cli", "validate", "--sites", str(tmp_path / "x.csv")],
+        [sys.executable, "-m", module, "validate", "--sites", str(missing)],
         capture_output=True,
         text=True,
         check=False,
     )
     assert proc.returncode == 2
-    assert proc.stderr.startswith("estates: error:")
-    assert "Traceback" not in proc.stderr
+    assert proc.stderr == f"estates: error: --sites {missing}: no such file\n"
+    assert proc.stdout == ""
 
 
 @pytest.mark.parametrize(
@@ -132,7 +163,7 @@ def test_tile_options_are_checked_before_any_work(cli, tmp_path, args, message):
 
 def test_build_prints_the_headline_figures(cli, tmp_path):
     # The headline year is the latest ERIC return, 2019/20.
-    result = cli("--quiet", "build", "--out", str(tmp_path / "maps"))
+    result = cli("build", "--out", str(tmp_path / "maps"))
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0].startswith("published ")
@@ -157,7 +188,7 @@ def test_build_prints_the_headline_figures(cli, tmp_path):
 
 def test_build_valuation_average_is_labelled_derived_from_the_target(cli, tmp_path):
     out = tmp_path / "maps"
-    result = cli("--quiet", "build", "--valuation", "average", "--out", str(out))
+    result = cli("build", "--valuation", "average", "--out", str(out))
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert "(derived from the target, not a land value)" in lines[1]
@@ -177,7 +208,7 @@ def test_build_valuation_average_with_land_values_exits_2(cli, tmp_path):
 def test_a_closed_stdout_is_not_reported_as_a_bug():
     # `estates validate | head -1`: the reader goes away before the output is written.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "estates.cli", "--quiet", "validate"],
+        [sys.executable, "-m", "estates", "validate"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -186,3 +217,192 @@ def test_a_closed_stdout_is_not_reported_as_a_bug():
     assert proc.returncode == 141
     assert b"internal error" not in err
     assert b"Traceback" not in err
+
+
+# --- one wording for a missing input, whichever option or command names it ------------
+
+
+@pytest.mark.parametrize(
+    ("args", "label"),
+    [
+        (["build", "--sites", "{path}"], "--sites"),
+        (["build", "--boundaries", "{path}"], "--boundaries"),
+        (["build", "--groupings", "{path}"], "--groupings"),
+        (["build", "--locations", "{path}"], "--locations"),
+        (["build", "--land-values", "{path}"], "--land-values"),
+        (["build", "--pipeline", "{path}"], "--pipeline"),
+        (["build", "--config", "{path}"], "--config"),
+        (["build", "--eric", "{path}:2019/20"], "--eric"),
+        (["validate", "--sites", "{path}"], "--sites"),
+        (["validate", "--config", "{path}"], "--config"),
+        (["validate", "--eric", "{path}"], "--eric"),
+        (["join", "{path}", "joined.parquet"], "SOURCE"),
+        (["join", "--boundaries", "{path}", "{points}", "joined.parquet"], "--boundaries"),
+    ],
+)
+def test_a_missing_file_is_worded_one_way(cli, write, tmp_path, args, label):
+    path = tmp_path / "mine.csv"
+    points = write("points.csv", POINTS)
+    if args[0] == "build":
+        args = [*args, "--out", str(tmp_path / "maps")]
+    result = cli(*[a.format(path=path, points=points) for a in args])
+    assert result.exit_code == 2
+    assert result.stderr == f"estates: error: {label} {path}: no such file\n"
+    assert result.stdout == ""
+    assert not (tmp_path / "maps").exists()
+    assert not (tmp_path / "joined.parquet").exists()
+
+
+def test_a_folder_given_as_a_file_and_a_missing_folder_are_one_line(cli, tmp_path):
+    result = cli("validate", "--sites", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"estates: error: --sites {tmp_path}: is a folder, not a file; give the file inside it\n"
+    )
+    result = cli("diff", str(tmp_path / "old"), str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr == f"estates: error: OLD_DIR {tmp_path / 'old'}: no such folder\n"
+
+
+# --- global options before or after the command ----------------------------------------
+
+
+def _missing_input_args(command: str, path: Path) -> list[str]:
+    """A call of ``command`` that fails, before any work, on the missing ``path``."""
+    return {
+        "build": ["build", "--sites", str(path), "--out", str(path.parent / "maps")],
+        "validate": ["validate", "--sites", str(path)],
+        "join": ["join", str(path), str(path.parent / "joined.parquet")],
+        "diff": ["diff", str(path), str(path.parent)],
+    }[command]
+
+
+@pytest.mark.parametrize("before", [True, False], ids=["before", "after"])
+@pytest.mark.parametrize("command", COMMANDS)
+def test_global_options_go_before_or_after_the_command(cli, tmp_path, command, before):
+    args = _missing_input_args(command, tmp_path / "gone")
+
+    def call(*options: str):
+        reset_logging()
+        return cli(*options, *args) if before else cli(*args, *options)
+
+    # --log-format json: the one line is a JSON error record.
+    result = call("--log-format", "json")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    record = json.loads(line)
+    assert record["level"] == "error"
+    assert record["exit_code"] == 2
+    assert record["message"].endswith(
+        f"{tmp_path / 'gone'}: no such {('folder' if command == 'diff' else 'file')}"
+    )
+
+    # --quiet: one plain line.
+    result = call("--quiet")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("estates: error: ")
+
+    # --traceback: the error's traceback follows the line.
+    result = call("-q", "--traceback")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("estates: error: ")
+    assert "Traceback (most recent call last)" in result.stderr
+
+    # --traceback with JSON logs: the traceback is a field of a second record.
+    result = call("--traceback", "--log-format", "json")
+    assert result.exit_code == 2
+    first, second = map(json.loads, result.stderr.splitlines())
+    assert first["level"] == "error"
+    assert "Traceback (most recent call last)" in second["exc_info"]
+
+
+def test_the_option_nearer_the_end_wins(cli, tmp_path):
+    args = _missing_input_args("validate", tmp_path / "gone")
+    result = cli("--log-format", "json", *args, "--log-format", "text")
+    assert result.stderr.startswith("estates: error: --sites ")
+    reset_logging()
+    result = cli("--log-format", "text", *args, "--log-format", "json")
+    assert json.loads(result.stderr)["level"] == "error"
+
+
+# --- --quiet and --log-format json on successful runs ---------------------------------
+
+
+def test_quiet_validate_prints_nothing_unless_json_is_asked_for(cli):
+    result = cli("validate", "--quiet", "--year", "2016/17")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert result.stderr == ""
+    reset_logging()
+    result = cli("--quiet", "validate", "--json", "--year", "2016/17")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["identity"] == "172 in = 172 kept + 0 rejected"
+    assert result.stderr == ""
+
+
+def test_json_logs_carry_every_line_of_validate(cli):
+    result = cli("validate", "--log-format", "json", "--year", "2016/17")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    records = [json.loads(line) for line in result.stderr.splitlines()]
+    reports = [r for r in records if r.get("event") == "report"]
+    assert reports[0]["message"] == "172 in = 172 kept + 0 rejected"
+    flagged = [r for r in reports if r.get("action") == "flagged"]
+    assert any("eric_sites_london.csv row 169 (site TAF10)" in r["message"] for r in flagged)
+    assert all({"time", "level", "logger", "message"} <= r.keys() for r in records)
+
+
+POINTS = "id,latitude,longitude\n1,51.5074,-0.1278\n2,fifty-one,-0.1\n3,51.52,-0.09\n"
+
+
+def test_join_warnings_stay_under_quiet_and_are_json_in_json_mode(cli, write, tmp_path):
+    src = write("points.csv", POINTS)
+    target = tmp_path / "joined.parquet"
+    result = cli("join", str(src), str(target), "--quiet")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "estates: warning: 1 row(s) not joined (no borough; reason in join_problem)",
+        "estates: warning:   row 3: latitude 'fifty-one' is not a finite number",
+    ]
+    reset_logging()
+    result = cli("--log-format", "json", "join", str(src), str(target))
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    records = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [r["level"] for r in records if r.get("event") == "report"] == ["info"]
+    assert records[-1]["level"] == "warning"
+    assert records[-1]["message"] == "  row 3: latitude 'fifty-one' is not a finite number"
+
+
+# --- Ctrl-C --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_ctrl_c_exits_130_with_one_line(cli, tmp_path, monkeypatch, fmt):
+    def interrupted(options):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "build_output_set", interrupted)
+    result = cli("build", "--quiet", "--log-format", fmt, "--out", str(tmp_path / "maps"))
+    assert result.exit_code == 130
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    if fmt == "json":
+        assert json.loads(line)["exit_code"] == 130
+        assert json.loads(line)["message"] == "interrupted; nothing was published"
+    else:
+        assert line == "estates: interrupted; nothing was published"
+
+
+def test_ctrl_c_while_the_command_starts_exits_130_too(cli, tmp_path, monkeypatch):
+    def interrupted(kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_module, "_inputs", interrupted)  # before the work is guarded
+    result = cli("build", "--quiet", "--out", str(tmp_path / "maps"))
+    assert result.exit_code == 130
+    assert result.stderr == "estates: interrupted; nothing was published\n"

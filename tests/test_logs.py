@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import re
+import warnings
 
 import pytest
 
@@ -110,3 +111,27 @@ def test_reset_removes_the_handler():
     logging.getLogger("estates").warning("after reset")
     assert stream.getvalue() == ""
     assert logging.getLogger("estates").level == logging.NOTSET
+
+
+def test_captured_warnings_are_lines_of_the_chosen_format():
+    stream = io.StringIO()
+    original = warnings.showwarning
+    configure_logging(fmt="json", stream=stream, capture_warnings=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("More than one layer found in 'sites.gpkg'", RuntimeWarning, stacklevel=1)
+    [record] = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert record["level"] == "warning"
+    assert record["logger"] == "estates.warnings"
+    assert record["message"] == "More than one layer found in 'sites.gpkg' (RuntimeWarning)"
+    reset_logging()
+    assert warnings.showwarning is original
+
+
+def test_captured_warnings_stay_under_quiet_as_text():
+    stream = io.StringIO()
+    configure_logging(quiet=True, stream=stream, capture_warnings=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("driver does not support ...", UserWarning, stacklevel=1)
+    assert stream.getvalue() == "estates: warning: driver does not support ... (UserWarning)\n"

@@ -9,6 +9,12 @@ not where the files are -- so that a rebuild with unchanged inputs and options
 can be skipped, whatever folder it is run from and wherever estates and its
 bundled data are installed.
 
+Each input has a *key*: ``bundled:<path inside the data folder>`` for the
+bundled data (``bundled:estates/eric_sites_london.csv``), the same in a
+source checkout, a wheel or an editable install; for a user's file, its
+name, which the outputs record (``source_file``, ``rejected.csv``), not the
+folder it sits in nor the working folder.
+
 The inputs are hashed *before* the build reads them (:func:`describe_inputs`)
 and checked again before it publishes (:func:`check_inputs_unchanged`): a file
 replaced mid-build would otherwise leave a manifest that records the new file
@@ -31,6 +37,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from estates.errors import ConfigError, DataValidationError, EstatesError
+from estates.io.bundled import data_dir
 
 __all__ = [
     "MANIFEST_NAME",
@@ -38,6 +45,7 @@ __all__ = [
     "check_inputs_unchanged",
     "describe_inputs",
     "hash_file",
+    "input_key",
     "inputs_fingerprint",
     "is_up_to_date",
     "package_version",
@@ -50,7 +58,10 @@ log = logging.getLogger(__name__)
 #: File name of the manifest inside an output folder.
 MANIFEST_NAME = "manifest.json"
 #: Version of the manifest layout; a change makes every old build out of date.
-MANIFEST_VERSION = 1
+#: 2: inputs carry a ``key`` (``bundled:...`` or the file's name) in the fingerprint.
+MANIFEST_VERSION = 2
+#: Prefix of the key of a bundled data file.
+BUNDLED_PREFIX = "bundled:"
 #: Distributions whose versions are recorded ("python" is added).
 LIBRARIES = (
     "geopandas",
@@ -123,14 +134,54 @@ def describe_inputs(inputs: Iterable[Path | str]) -> list[dict[str, Any]]:
     Returns
     -------
     list of dict
-        ``{"path", "size_bytes", "sha256"}`` per file, in order.
+        ``{"key", "path", "size_bytes", "sha256"}`` per file, in order: see
+        :func:`input_key`. A bundled file's ``path`` is its key, so the
+        manifest names no install folder.
 
     Raises
     ------
     DataValidationError
         If an input file is missing or is not a file.
     """
-    return [_describe_file(Path(p), display=_display_path(Path(p))) for p in inputs]
+    described = []
+    for given in inputs:
+        path = Path(given)
+        key = input_key(path)
+        display = key if key.startswith(BUNDLED_PREFIX) else _display_path(path)
+        described.append({"key": key, **_describe_file(path, display=display)})
+    return described
+
+
+def input_key(path: Path | str) -> str:
+    """Return the name an input file has in the fingerprint, wherever it is.
+
+    Parameters
+    ----------
+    path : pathlib.Path or str
+        An input file, as given; left unchanged.
+
+    Returns
+    -------
+    str
+        ``bundled:<relative path>`` for a file of the bundled data folder (in
+        a checkout, an editable install or a wheel alike); otherwise the
+        file's name, which the outputs record as its ``source_file``. Never
+        the folder: another working folder or install path gives the same key.
+
+    Examples
+    --------
+    >>> from estates.io.bundled import boundaries_path
+    >>> input_key(boundaries_path())
+    'bundled:boundaries/london_boroughs.geojson'
+    >>> input_key("/srv/estates/in/my_sites.csv")
+    'my_sites.csv'
+    """
+    resolved = Path(path).resolve()
+    try:
+        inside = resolved.relative_to(data_dir().resolve())
+    except ValueError:
+        return Path(path).name
+    return BUNDLED_PREFIX + inside.as_posix()
 
 
 def check_inputs_unchanged(
@@ -265,10 +316,11 @@ def inputs_fingerprint(manifest: Mapping[str, Any]) -> str:
     """Return a SHA-256 over what determines a build's result.
 
     Covers the manifest layout version, the estates version, each input's
-    size and hash (in order) and the options; not the times, library
-    versions, row counts or outputs, and not the inputs' paths: the same
-    files given from another working folder, or bundled files installed
-    elsewhere (an editable install, a wheel), give the same fingerprint.
+    key (:func:`input_key`), size and hash (in order) and the options; not
+    the times, library versions, row counts or outputs, and not the inputs'
+    folders: the same files given from another working folder, or bundled
+    files installed elsewhere (an editable install, a wheel), give the same
+    fingerprint.
 
     Parameters
     ----------
@@ -288,7 +340,7 @@ def inputs_fingerprint(manifest: Mapping[str, Any]) -> str:
 
     Examples
     --------
-    >>> m = {"manifest_version": 1, "estates_version": "0.1.0", "inputs": [], "options": {}}
+    >>> m = {"manifest_version": 2, "estates_version": "0.1.0", "inputs": [], "options": {}}
     >>> fp = inputs_fingerprint(m)
     >>> len(fp)
     64
@@ -302,7 +354,7 @@ def inputs_fingerprint(manifest: Mapping[str, Any]) -> str:
             "manifest_version": manifest["manifest_version"],
             "estates_version": manifest["estates_version"],
             "inputs": [
-                {"size_bytes": item["size_bytes"], "sha256": item["sha256"]}
+                {"key": item["key"], "size_bytes": item["size_bytes"], "sha256": item["sha256"]}
                 for item in manifest["inputs"]
             ],
             "options": manifest["options"],
@@ -356,6 +408,9 @@ def is_up_to_date(
         return False
     try:
         previous = read_manifest(path)
+        if previous.get("manifest_version") != MANIFEST_VERSION:
+            log.info("the last build was made by another version of estates; building")
+            return False
         previous_fingerprint = inputs_fingerprint(previous)
     except EstatesError as exc:
         log.info("previous manifest is unusable (%s); building", exc)
@@ -461,11 +516,9 @@ def _file_size(path: Path) -> int:
     try:
         stat = path.stat()
     except FileNotFoundError as exc:
-        raise DataValidationError(f"input file {path} does not exist") from exc
+        raise DataValidationError(f"{path}: no such file") from exc
     if not path.is_file():
-        raise DataValidationError(
-            f"input {path} is not a file; list the files inside it one by one"
-        )
+        raise DataValidationError(f"{path}: is a folder, not a file; give the file inside it")
     return stat.st_size
 
 

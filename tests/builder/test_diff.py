@@ -162,7 +162,7 @@ def test_estates_diff_tolerances_hide_small_changes(builds, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["diff", "missing_old", "."], "missing_old: no such file"),
+        (["diff", "missing_old", "."], "OLD_DIR missing_old: no such folder"),
         (["diff", ".", ".", "--tolerance-ha", "-1"], "Invalid value for '--tolerance-ha'"),
     ],
 )

@@ -91,7 +91,7 @@ def test_join_command(tmp_path, points):
     src = tmp_path / "points.csv"
     points.head(100).to_csv(src, index=False)
     out = tmp_path / "joined.parquet"
-    result = CliRunner().invoke(main, ["--quiet", "join", str(src), str(out), "--chunk-rows", "10"])
+    result = CliRunner().invoke(main, ["join", str(src), str(out), "--chunk-rows", "10"])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"wrote 100 rows to {out}")
     assert not list(tmp_path.glob(".*partial"))

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import platform
+import shutil
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from estates.builder.manifest import (
     LIBRARIES,
     MANIFEST_NAME,
     build_manifest,
+    describe_inputs,
     hash_file,
     inputs_fingerprint,
     is_up_to_date,
@@ -25,6 +27,7 @@ from estates.builder.manifest import (
     write_manifest,
 )
 from estates.errors import ConfigError, DataValidationError
+from estates.io import bundled
 
 T0 = datetime(2026, 11, 24, 10, 0, 0, tzinfo=UTC)
 T1 = T0 + timedelta(seconds=12.5)
@@ -51,15 +54,17 @@ def make(inputs, options=None, **kwargs):
 def test_records_inputs_options_versions_counts_and_times(inputs):
     m = make(inputs, {"out": Path("maps"), "weights": (0.25, 0.75), "tiles": None})
     assert m["tool"] == "estates"
-    assert m["manifest_version"] == 1
+    assert m["manifest_version"] == 2
     assert m["estates_version"] == package_version()
     assert m["inputs"] == [
         {
+            "key": "sites.csv",
             "path": "data/sites.csv",
             "size_bytes": inputs[0].stat().st_size,
             "sha256": hashlib.sha256(inputs[0].read_bytes()).hexdigest(),
         },
         {
+            "key": "boroughs.geojson",
             "path": "data/boroughs.geojson",
             "size_bytes": inputs[1].stat().st_size,
             "sha256": hashlib.sha256(inputs[1].read_bytes()).hexdigest(),
@@ -117,9 +122,9 @@ def test_outputs_are_listed_without_the_manifest(inputs, tmp_path):
 
 
 def test_missing_input_is_a_data_error(inputs, tmp_path):
-    with pytest.raises(DataValidationError, match=r"input file .*nope\.csv does not exist"):
+    with pytest.raises(DataValidationError, match=r"nope\.csv: no such file$"):
         make([*inputs, tmp_path / "nope.csv"])
-    with pytest.raises(DataValidationError, match="is not a file"):
+    with pytest.raises(DataValidationError, match="is a folder, not a file"):
         make([tmp_path / "data"])
 
 
@@ -249,5 +254,54 @@ def test_missing_or_corrupt_previous_manifest_means_build(inputs, published):
 
 
 def test_a_missing_input_is_still_an_error(inputs, published, tmp_path):
-    with pytest.raises(DataValidationError, match="does not exist"):
+    with pytest.raises(DataValidationError, match=r"gone\.csv: no such file"):
         is_up_to_date(published, [tmp_path / "gone.csv"], {})
+
+
+# --- keys: bundled files by their place in the data folder, user files by name ------
+
+
+def test_bundled_files_are_keyed_by_their_place_in_the_data_folder(tmp_path, monkeypatch):
+    groupings = bundled.groupings_path()
+    [item] = describe_inputs([groupings])
+    assert item["key"] == "bundled:boundaries/london_groupings.csv"
+    assert item["path"] == item["key"]  # the manifest names no install folder
+    assert item["sha256"] == hash_file(groupings)
+
+    # The same data installed elsewhere (a wheel's estates/_bundled_data): same keys,
+    # same fingerprint.
+    installed = tmp_path / "site-packages" / "estates" / "_bundled_data"
+    shutil.copytree(bundled.data_dir(), installed)
+    before = make([bundled.groupings_path(), bundled.boundaries_path()])
+    monkeypatch.setattr(bundled, "data_dir", lambda: installed)
+    monkeypatch.setattr(manifest_module, "data_dir", lambda: installed)
+    assert bundled.groupings_path().is_relative_to(installed)
+    after = make([bundled.groupings_path(), bundled.boundaries_path()])
+    assert [i["key"] for i in after["inputs"]] == [i["key"] for i in before["inputs"]]
+    assert after["fingerprint"] == before["fingerprint"]
+    assert str(tmp_path) not in json.dumps(after["inputs"])
+
+
+def test_user_files_are_keyed_by_name_and_content_not_folder(inputs, tmp_path, monkeypatch):
+    base = make(inputs)
+    # The same files in another folder, named from another working folder.
+    moved = tmp_path / "cron" / "in"
+    moved.mkdir(parents=True)
+    copies = [Path(shutil.copy(p, moved / p.name)) for p in inputs]
+    monkeypatch.chdir(tmp_path / "cron")
+    assert make([Path("in") / p.name for p in copies])["fingerprint"] == base["fingerprint"]
+    assert make(copies)["fingerprint"] == base["fingerprint"]
+    # A new name is a new build: the outputs record each record's source file name.
+    renamed = copies[0].rename(moved / "sites_v2.csv")
+    assert make([renamed, copies[1]])["fingerprint"] != base["fingerprint"]
+
+
+def test_a_manifest_of_the_previous_layout_means_build(inputs, published, caplog):
+    caplog.set_level(logging.INFO, logger="estates")
+    old = read_manifest(published)
+    old["manifest_version"] = 1
+    for item in old["inputs"]:
+        del item["key"]
+    write_manifest(old, published)
+    assert not is_up_to_date(published, inputs, {"weights": [0.5, 0.5]})
+    assert "made by another version of estates" in caplog.text

@@ -128,7 +128,8 @@ def test_control_characters_in_a_group_name_reach_the_terminal_escaped(tmp_path)
     text = GROUPINGS.read_text(encoding="utf-8")
     evil = '"North Central\x1b[2J\x1b]0;owned\x07 London\rFAKE: all good"'
     groupings.write_text(text.replace("North Central London estates pilot", evil), "utf-8")
-    result = _build("--groupings", groupings, "--out", tmp_path / "maps")
+    args = ["build", "--groupings", str(groupings), "--out", str(tmp_path / "maps")]
+    result = CliRunner().invoke(main, args)  # not --quiet: the headline names the group
     assert result.exit_code == 0, result.stderr
     assert "\x1b" not in result.output
     assert "\r" not in result.output

@@ -1,0 +1,178 @@
+"""``estates build`` as a cron job runs it: real processes of the installed command.
+
+A scheduled job must print nothing when all is well (cron mails any output),
+one line when it fails, no-op when nothing changed (from whatever folder it
+runs, after the package is reinstalled elsewhere), and leave the published
+set alone when it is interrupted or terminated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from estates.builder.manifest import MANIFEST_NAME, read_manifest
+from estates.builder.publish import store_dir
+
+REPO = Path(__file__).resolve().parents[1]
+#: The console script pip installed beside this Python (``estates = estates.cli:main``).
+ENTRY_POINT = Path(sys.executable).with_name("estates")
+
+pytestmark = pytest.mark.slow
+
+
+def run(command: list[str], *, cwd: Path, pythonpath: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` with only ``pythonpath``'s estates importable, as cron would."""
+    env = {**os.environ, "PYTHONPATH": str(pythonpath)}
+    return subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+def estates_script(*args: object) -> list[str]:
+    """The installed ``estates`` entry point."""
+    assert ENTRY_POINT.is_file(), f"{ENTRY_POINT}: install the package (pip install -e .)"
+    return [str(ENTRY_POINT), *map(str, args)]
+
+
+def python_m(*args: object) -> list[str]:
+    """``python -m estates``."""
+    return [sys.executable, "-m", "estates", *map(str, args)]
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """estates installed elsewhere, as a wheel lays it out: data in estates/_bundled_data."""
+    site = tmp_path_factory.mktemp("site-packages")
+    shutil.copytree(
+        REPO / "estates", site / "estates", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copytree(REPO / "data", site / "estates" / "_bundled_data")
+    return site
+
+
+@pytest.fixture(scope="module")
+def first(installed: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A quiet first build by the other install, from its own folder."""
+    home = tmp_path_factory.mktemp("srv")
+    out = home / "maps"
+    proc = run(python_m("build", "--quiet", "--out", out), cwd=home, pythonpath=installed)
+    return proc, out
+
+
+def snapshot(out: Path) -> tuple[str, bytes]:
+    """What is published: the build folder ``out`` links to, and its manifest."""
+    return os.path.realpath(out), (out / MANIFEST_NAME).read_bytes()
+
+
+def test_a_quiet_build_prints_nothing(first, installed):
+    proc, out = first
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr == ""
+    assert (out / "index.html").is_file()
+    inputs = read_manifest(out / MANIFEST_NAME)["inputs"]
+    assert all(item["key"].startswith("bundled:") for item in inputs)
+    assert str(installed) not in json.dumps(inputs)  # no install path in the manifest
+
+
+def test_after_a_reinstall_from_another_folder_the_rebuild_is_a_silent_no_op(first, tmp_path):
+    proc, out = first
+    assert proc.returncode == 0, proc.stderr
+    before = snapshot(out)
+    # The package as installed for development (data in ./data), run from cron's
+    # home folder by the installed script.
+    again = run(estates_script("build", "--quiet", "--out", out), cwd=tmp_path, pythonpath=REPO)
+    assert again.returncode == 0, again.stderr
+    assert (again.stdout, again.stderr) == ("", "")
+    assert snapshot(out) == before
+
+    # --log-format json: the no-op notice is a JSON record on stderr; stdout is empty.
+    logged = run(
+        python_m("--log-format", "json", "build", "--out", out), cwd=tmp_path, pythonpath=REPO
+    )
+    assert logged.returncode == 0, logged.stderr
+    assert logged.stdout == ""
+    records = [json.loads(line) for line in logged.stderr.splitlines()]
+    [notice] = [r for r in records if r.get("status") == "up_to_date"]
+    assert notice["message"].endswith(
+        "is up to date (inputs and options unchanged); --force rebuilds"
+    )
+    assert snapshot(out) == before
+
+
+def test_a_failing_quiet_run_prints_one_line(first, tmp_path):
+    proc, out = first
+    assert proc.returncode == 0, proc.stderr
+    before = snapshot(out)
+    failed = run(
+        estates_script("build", "--quiet", "--out", out, "--sites", "mine.csv"),
+        cwd=tmp_path,
+        pythonpath=REPO,
+    )
+    assert failed.returncode == 2
+    assert failed.stdout == ""
+    assert failed.stderr == "estates: error: --sites mine.csv: no such file\n"
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "line"),
+    [
+        (signal.SIGTERM, 143, "estates: terminated; nothing was published"),
+        (signal.SIGINT, 130, "estates: interrupted; nothing was published"),
+    ],
+    ids=["SIGTERM", "Ctrl-C"],
+)
+def test_a_signal_mid_build_keeps_the_published_set_and_leaves_no_staging(
+    first, tmp_path, signum, code, line
+):
+    proc, out = first
+    assert proc.returncode == 0, proc.stderr
+    before = snapshot(out)
+    store = store_dir(out)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # Another target: this build would publish a different set.
+    command = estates_script("build", "--quiet", "--force", "--target-gbp", "5e9", "--out", out)
+    build = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while not list(store.glob("staging-*")):
+        assert build.poll() is None, build.communicate()
+        assert time.monotonic() < deadline, "the build never started staging"
+        time.sleep(0.01)
+    build.send_signal(signum)
+    stdout, stderr = build.communicate(timeout=120)
+    assert build.returncode == code, stderr
+    assert stdout == ""
+    assert stderr == line + "\n"
+    assert list(store.glob("staging-*")) == []
+    assert snapshot(out) == before
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["target_gbp"] == 11e9
+
+
+def test_json_logs_are_every_line_and_stdout_stays_empty(tmp_path):
+    out = tmp_path / "maps"
+    proc = run(
+        python_m("build", "--out", out, "--log-format", "json"), cwd=tmp_path, pythonpath=REPO
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
+    records = [json.loads(line) for line in proc.stderr.splitlines()]
+    assert all({"time", "level", "logger", "message"} <= r.keys() for r in records)
+    reports = [r for r in records if r.get("event") == "report"]
+    assert reports[0]["status"] == "published"
+    assert reports[0]["message"].startswith("published ")
+    assert "185 records in = 185 kept + 0 rejected" in reports[0]["message"]
+    headline = [r["message"] for r in reports if r.get("headline")]
+    assert headline[0].startswith("London: 121.8 ha not delivering services at 17 sites")
+    assert headline[-1].startswith("values: MHCLG 2017 policy-appraisal")
