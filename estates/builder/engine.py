@@ -376,9 +376,8 @@ class _Build:
         closing = Findings(max_per_check=MAX_FINDINGS_PER_CHECK)
         progress = None
         if ref.pipeline_records is not None:
-            progress = track_progress(
-                kept_rows, ref.pipeline_records, target_gbp=target, findings=closing
-            )
+            progress, found = track_progress(kept_rows, ref.pipeline_records, target_gbp=target)
+            closing.merge(found)
         pipeline = pipeline_section(
             ranked=ranks.ranked,
             listed=ranks.running.entries(),
@@ -495,13 +494,13 @@ class _Build:
 
     def _locate(self, records: pd.DataFrame, ref: Reference, findings: Findings) -> pd.DataFrame:
         validation = self.config.validation
-        kept = validate_records(
-            records, config=validation, findings=findings, known=self.seen.add(records)
-        )
+        kept, found = validate_records(records, config=validation, known=self.seen.add(records))
+        findings.merge(found)
         if "located_by" in kept:  # ERIC returns, located across years (estates.builder.years)
             frame = kept
         else:
-            frame = locate_sites(kept, ref.context, locations=ref.locations, findings=findings)
+            frame, found = locate_sites(kept, ref.context, locations=ref.locations)
+            findings.merge(found)
         frame = to_points(frame)
         frame = join_boroughs(frame, ref.boroughs_bng, nearest_within_m=validation.nearest_within_m)
         frame = mark_london(frame, findings, validation.nearest_within_m)

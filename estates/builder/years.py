@@ -158,9 +158,8 @@ def load_years(
     returns = load_eric_returns(list(specs), findings=read)
     loaded = sorted(returns["eric_year"].astype(str).unique())
     headline = _headline(year, loaded)
-    located_findings = Findings()
-    located = locate_eric_returns(
-        returns, context=context, postcodes=load_postcode_lookup(), findings=located_findings
+    located, located_findings = locate_eric_returns(
+        returns, context=context, postcodes=load_postcode_lookup()
     )
     headline_file = _file_of(returns, headline)
     file_findings = Findings()
@@ -210,7 +209,8 @@ def _placed_by_file(
     headline, headline_file = year
     mask = located["eric_year"].astype(str).eq(headline).to_numpy()
     rows = located.loc[mask]
-    placed = place_from_locations(rows, locations, findings=file_findings)
+    placed, found = place_from_locations(rows, locations)
+    file_findings.merge(found)
     now = set(placed.loc[placed["located_by"] == "locations_file", "site_code"].astype(str))
     findings.items[:] = [
         f

@@ -19,7 +19,7 @@ import pandas as pd
 
 from estates.config import ValidationConfig
 from estates.crs import LONDON_BOUNDS_BNG, LONDON_BOUNDS_WGS84
-from estates.findings import Findings
+from estates.findings import Checked, Findings
 from estates.io.csv_reader import read_number
 
 log = logging.getLogger("estates")
@@ -68,10 +68,9 @@ def validate_records(
     records: pd.DataFrame,
     *,
     config: ValidationConfig,
-    findings: Findings,
     known: KnownKeys | None = None,
-) -> pd.DataFrame:
-    """Return the usable records, with a ``quality_flags`` column; record the rest.
+) -> Checked[pd.DataFrame]:
+    """Return the usable records, with a ``quality_flags`` column, and the findings on the rest.
 
     Parameters
     ----------
@@ -80,8 +79,6 @@ def validate_records(
         ``source_row``, optional land and coordinate columns). Left unchanged.
     config : ValidationConfig
         The limits used by the checks.
-    findings : Findings
-        Receives one finding per problem.
     known : KnownKeys, optional
         Site keys (:func:`site_keys`) already taken by records outside
         ``records`` (earlier parts of the same input), with where each was
@@ -89,22 +86,39 @@ def validate_records(
 
     Returns
     -------
-    pandas.DataFrame
-        The records not rejected, in input order, with ``quality_flags``
-        (``;``-separated short codes, ``""`` when clean).
+    Checked
+        ``value``: the records not rejected, in input order, with
+        ``quality_flags`` (``;``-separated short codes, ``""`` when clean).
+        ``findings``: one finding per problem, check by check.
+
+    Examples
+    --------
+    >>> records = pd.DataFrame({"site_code": ["A", "A", ""], "source_file": "s.csv",
+    ...     "source_row": [2, 3, 4], "land_unused_ha": [1.0, 2.0, -1.0]})
+    >>> kept, found = validate_records(records, config=ValidationConfig())
+    >>> kept["site_code"].tolist(), [f.check for f in found]
+    (['A'], ['blank_site_code', 'duplicate_site_code', 'negative_area'])
     """
     out = records.copy()
     if "quality_flags" not in out:
         out["quality_flags"] = pd.Series("", index=out.index, dtype=object)
+    findings = Findings()
     reject = np.zeros(len(out), dtype=bool)
     if "_reject_geometry" in out:
         reject |= out["_reject_geometry"].to_numpy(dtype=bool)
-    reject |= _check_codes(out, findings, known.first_seen if known else {})
-    reject |= _check_land(out, config, findings)
-    out["quality_flags"] = _flag_implausible_land(out, config, findings)
-    out["quality_flags"] = _flag_long_text(out, findings)
-    reject |= _check_latlon(out, findings)
-    reject |= _check_easting_northing(out, findings)
+    mask, found = _check_codes(out, known.first_seen if known else {})
+    reject |= mask
+    findings.merge(found)
+    mask, found = _check_land(out, config)
+    reject |= mask
+    findings.merge(found)
+    out["quality_flags"], found = _flag_implausible_land(out, config)
+    findings.merge(found)
+    out["quality_flags"], found = _flag_long_text(out)
+    findings.merge(found)
+    mask, found = _check_coordinates(out)
+    reject |= mask
+    findings.merge(found)
     kept = out.loc[~reject].drop(
         columns=[c for c in out.columns if c.endswith("_text") or c.startswith("_")]
     )
@@ -115,19 +129,26 @@ def validate_records(
         int(reject.sum()),
         int((kept["quality_flags"] != "").sum()),
     )
-    return kept
+    return Checked(kept, findings)
 
 
-def reject_bad_coordinates(frame: pd.DataFrame, *, findings: Findings) -> pd.DataFrame:
-    """Return ``frame`` without rows whose coordinates are unusable; record each one.
+def reject_bad_coordinates(frame: pd.DataFrame) -> Checked[pd.DataFrame]:
+    """Return ``frame`` without rows whose coordinates are unusable, and a finding for each.
 
     Used for files that only carry locations (``--locations``), whose rows need
-    the same coordinate checks as site records.
+    the same coordinate checks as site records. ``frame`` is left unchanged.
     """
-    reject = _check_latlon(frame, findings)
-    if "easting" in frame:
-        reject |= _check_easting_northing(frame, findings)
-    return frame.loc[~reject].drop(columns=[c for c in frame.columns if c.endswith("_text")])
+    reject, findings = _check_coordinates(frame)
+    kept = frame.loc[~reject].drop(columns=[c for c in frame.columns if c.endswith("_text")])
+    return Checked(kept, findings)
+
+
+def _check_coordinates(out: pd.DataFrame) -> tuple[np.ndarray, Findings]:
+    """Return which rows have unusable coordinates (WGS84 or BNG), and a finding for each."""
+    reject, findings = _check_latlon(out)
+    mask, found = _check_easting_northing(out)
+    findings.merge(found)
+    return reject | mask, findings
 
 
 def _where(rec: pd.Series) -> tuple[str, int]:
@@ -161,14 +182,15 @@ def site_keys(records: pd.DataFrame) -> pd.Series:
 
 
 def _check_codes(
-    out: pd.DataFrame, findings: Findings, earlier: Mapping[str, tuple[str, int]]
-) -> np.ndarray:
+    out: pd.DataFrame, earlier: Mapping[str, tuple[str, int]]
+) -> tuple[np.ndarray, Findings]:
+    found = Findings()
     reject = np.zeros(len(out), dtype=bool)
     codes = out["site_code"].astype("string").str.strip()
     blank = codes.isna() | codes.eq("")
     for i in np.flatnonzero(blank.to_numpy()):
         src, row = _where(out.iloc[i])
-        findings.add(
+        found.add(
             src,
             row,
             "site code is blank; every site needs its ODS site code",
@@ -182,7 +204,7 @@ def _check_codes(
     seen_before = keys.isin(list(earlier)).to_numpy() if earlier else np.zeros(len(keys), bool)
     repeated = keys.duplicated(keep="first").to_numpy() | seen_before
     if not repeated.any():
-        return reject
+        return reject, found
     firsts = ~keys.duplicated(keep="first").to_numpy() & ~seen_before
     first_at = pd.Series(present[firsts], index=keys[firsts].to_numpy())
     sources = out["source_file"].astype(str).to_numpy()
@@ -196,7 +218,7 @@ def _check_codes(
             first = first_at[keys.iloc[j]]
             fsrc, frow = sources[first], int(rows[first])
         where = f"row {frow}" if fsrc == src else f"{fsrc} row {frow}"
-        findings.add(
+        found.add(
             src,
             int(rows[i]),
             f"duplicate site code {codes.iloc[i]} (first seen at {where}); record rejected",
@@ -207,10 +229,11 @@ def _check_codes(
             value=codes.iloc[i],
         )
         reject[i] = True
-    return reject
+    return reject, found
 
 
-def _check_land(out: pd.DataFrame, config: ValidationConfig, findings: Findings) -> np.ndarray:
+def _check_land(out: pd.DataFrame, config: ValidationConfig) -> tuple[np.ndarray, Findings]:
+    found = Findings()
     reject = np.zeros(len(out), dtype=bool)
     for column in ("land_owned_ha", "land_unused_ha"):
         if column not in out:
@@ -228,7 +251,7 @@ def _check_land(out: pd.DataFrame, config: ValidationConfig, findings: Findings)
         for mask, check, template in checks:
             for i in np.flatnonzero(mask):
                 src, row = _where(out.iloc[i])
-                findings.add(
+                found.add(
                     src,
                     row,
                     f"{column} " + template.format(v=values[i]),
@@ -246,7 +269,7 @@ def _check_land(out: pd.DataFrame, config: ValidationConfig, findings: Findings)
             over = unused > owned + 1e-9
         for i in np.flatnonzero(over & ~reject):
             src, row = _where(out.iloc[i])
-            findings.add(
+            found.add(
                 src,
                 row,
                 f"land not delivering services ({unused[i]:g} ha) exceeds land owned "
@@ -258,15 +281,16 @@ def _check_land(out: pd.DataFrame, config: ValidationConfig, findings: Findings)
                 value=unused[i],
             )
             reject[i] = True
-    return reject
+    return reject, found
 
 
 def _flag_implausible_land(
-    out: pd.DataFrame, config: ValidationConfig, findings: Findings
-) -> pd.Series:
+    out: pd.DataFrame, config: ValidationConfig
+) -> tuple[pd.Series, Findings]:
+    found = Findings()
     flags = out["quality_flags"]
     if not {"land_owned_ha", "floor_area_gia_m2"} <= set(out.columns):
-        return flags
+        return flags, found
     owned = out["land_owned_ha"].to_numpy(dtype=float)
     gia = out["floor_area_gia_m2"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -276,7 +300,7 @@ def _flag_implausible_land(
         rec = out.iloc[i]
         src, row = _where(rec)
         site_type = str(rec.get("site_type", "site")).split(". ", 1)[-1].lower()
-        findings.add(
+        found.add(
             src,
             row,
             f"implausible area for the site type: {owned[i]:g} ha of land owned for a "
@@ -289,11 +313,12 @@ def _flag_implausible_land(
             column="land_owned_ha",
             value=owned[i],
         )
-    return add_flag(flags, implausible, "implausible_land_area")
+    return add_flag(flags, implausible, "implausible_land_area"), found
 
 
-def _flag_long_text(out: pd.DataFrame, findings: Findings) -> pd.Series:
+def _flag_long_text(out: pd.DataFrame) -> tuple[pd.Series, Findings]:
     """Flag texts the maps will shorten, so the shortening is on record."""
+    found = Findings()
     flags = out["quality_flags"]
     long_any = np.zeros(len(out), dtype=bool)
     for column in PAGE_TEXT_COLUMNS:
@@ -304,7 +329,7 @@ def _flag_long_text(out: pd.DataFrame, findings: Findings) -> pd.Series:
         for i in np.flatnonzero(too_long):
             rec = out.iloc[i]
             src, row = _where(rec)
-            findings.add(
+            found.add(
                 src,
                 row,
                 f"{column} is {lengths[i]:,} characters; the maps show its first "
@@ -316,7 +341,7 @@ def _flag_long_text(out: pd.DataFrame, findings: Findings) -> pd.Series:
                 value=shorten_for_page(str(rec[column]), 60),
             )
         long_any |= too_long
-    return add_flag(flags, long_any, "long_text")
+    return add_flag(flags, long_any, "long_text"), found
 
 
 def _number_problem(text: str) -> str:
@@ -325,10 +350,11 @@ def _number_problem(text: str) -> str:
     return "is not a finite number" if problem in {None, "is not a number"} else problem
 
 
-def _check_latlon(out: pd.DataFrame, findings: Findings) -> np.ndarray:
+def _check_latlon(out: pd.DataFrame) -> tuple[np.ndarray, Findings]:
+    found = Findings()
     reject = np.zeros(len(out), dtype=bool)
     if "latitude" not in out:
-        return reject
+        return reject, found
     lat = out["latitude"].to_numpy(dtype=float)
     lon = out["longitude"].to_numpy(dtype=float)
     lat_text = out.get("latitude_text", pd.Series("", index=out.index)).fillna("")
@@ -383,7 +409,7 @@ def _check_latlon(out: pd.DataFrame, findings: Findings) -> np.ndarray:
                 "London, swapped it is inside; swap the Latitude/Longitude columns"
             )
         if reason is not None:
-            findings.add(
+            found.add(
                 src,
                 row,
                 reason,
@@ -394,13 +420,14 @@ def _check_latlon(out: pd.DataFrame, findings: Findings) -> np.ndarray:
                 value=value,
             )
             reject[i] = True
-    return reject
+    return reject, found
 
 
-def _check_easting_northing(out: pd.DataFrame, findings: Findings) -> np.ndarray:
+def _check_easting_northing(out: pd.DataFrame) -> tuple[np.ndarray, Findings]:
+    found = Findings()
     reject = np.zeros(len(out), dtype=bool)
     if "easting" not in out:
-        return reject
+        return reject, found
     east = out["easting"].to_numpy(dtype=float)
     north = out["northing"].to_numpy(dtype=float)
     has_latlon = ~np.isnan(out["latitude"].to_numpy(dtype=float)) if "latitude" in out else None
@@ -458,7 +485,7 @@ def _check_easting_northing(out: pd.DataFrame, findings: Findings) -> np.ndarray
             column, value = "easting", e
             reason = f"easting {e:g}, northing {n:g} is outside the British National Grid"
         if reason is not None:
-            findings.add(
+            found.add(
                 src,
                 row,
                 reason,
@@ -469,7 +496,7 @@ def _check_easting_northing(out: pd.DataFrame, findings: Findings) -> np.ndarray
                 value=value,
             )
             reject[i] = True
-    return reject
+    return reject, found
 
 
 def _is_given(text: str) -> bool:
