@@ -368,9 +368,8 @@ class _Build:
         inputs, config, sink = self.inputs, self.config, self.sink
         target = config.valuation.target_gbp
         boroughs_out = tag_groupings(ref.boroughs.to_crs(WGS84), ref.groupings)
-        boroughs_out = aggregate_boroughs(
-            None, boroughs_out, target_gbp=target, tallies=totals.tallies
-        )
+        tallies = totals.tallies()
+        boroughs_out = aggregate_boroughs(boroughs_out, tallies, target_gbp=target)
         kept_rows = listed.result()
         # One finding per bad pipeline row would grow with the file: keep the first.
         closing = Findings(max_per_check=MAX_FINDINGS_PER_CHECK)
@@ -399,8 +398,7 @@ class _Build:
             config=config,
             bundled_sites=not inputs.sites,
             bundled_boundaries=inputs.boundaries is None,
-            tallies=totals.tallies,
-            source_files=sorted(totals.source_files),
+            tallies=tallies,
         )
         site_years = None
         if self.years is not None:
