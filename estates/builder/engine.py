@@ -49,7 +49,7 @@ from estates.builder.accumulators import (
 )
 from estates.builder.ranking import Ranking, Ranks
 from estates.builder.reference import Inputs, Reference, load_reference
-from estates.builder.rows import add_pfi, finish_table, mark_london
+from estates.builder.rows import add_pfi, finish_table
 from estates.builder.sinks import FileSink, MemorySink
 from estates.builder.years import EricYears, load_years, site_years_table
 from estates.config import Config
@@ -70,6 +70,7 @@ from estates.report.years import (
 )
 from estates.stages.join import join_boroughs
 from estates.stages.locate import locate_sites
+from estates.stages.london import mark_london
 from estates.stages.measures import measure_sites
 from estates.stages.score import score_unused_land
 from estates.stages.sites import to_points
@@ -501,7 +502,8 @@ class _Build:
             findings.merge(found)
         frame = to_points(frame)
         frame = join_boroughs(frame, ref.boroughs_bng, nearest_within_m=validation.nearest_within_m)
-        frame = mark_london(frame, findings, validation.nearest_within_m)
+        frame, found = mark_london(frame, nearest_within_m=validation.nearest_within_m)
+        findings.merge(found)
         frame = tag_groupings(frame, ref.groupings)
         frame = add_pfi(frame, ref.pfi_keys)
         return measure_sites(finish_table(frame))
