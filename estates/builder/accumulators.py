@@ -32,6 +32,7 @@ from estates.report.tally import (
     group_tallies,
     rejected_records,
 )
+from estates.schema import MAP_COLUMNS
 from estates.stages.score import ScoreScale
 from estates.stages.validate import KnownKeys, site_keys
 from estates.stages.valuation import (
@@ -232,7 +233,7 @@ class MapSelection:
 
     def add(self, sites: gpd.GeoDataFrame) -> None:
         """Count a ranked part's drawn sites per page and keep each page's best so far."""
-        from estates.render.maps import SITE_COLUMNS, page_sites  # imports folium
+        from estates.render.selection import page_sites
 
         drawn = (
             sites["in_london"].astype("boolean").fillna(False).to_numpy(dtype=bool)
@@ -243,7 +244,7 @@ class MapSelection:
         self.totals["london"] += int(drawn.sum())
         for pid in self.pilot_ids:
             self.totals[pid] += int((drawn & pilots.map(lambda p, pid=pid: pid in p)).sum())
-        here = sites.loc[drawn, [*SITE_COLUMNS, sites.geometry.name]]
+        here = sites.loc[drawn, [*MAP_COLUMNS, sites.geometry.name]]
         joined = here if self._kept is None else pd.concat([self._kept, here])
         self._kept = joined.loc[page_sites(joined, self.limit, self.pilot_ids)]
 
