@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -350,152 +351,144 @@ def _number_problem(text: str) -> str:
     return "is not a finite number" if problem in {None, "is not a number"} else problem
 
 
+#: A coordinate problem: (reason, column, value, check).
+_Problem = tuple[str, str, object, str]
+
+
 def _check_latlon(out: pd.DataFrame) -> tuple[np.ndarray, Findings]:
-    found = Findings()
-    reject = np.zeros(len(out), dtype=bool)
     if "latitude" not in out:
-        return reject, found
+        return np.zeros(len(out), dtype=bool), Findings()
     lat = out["latitude"].to_numpy(dtype=float)
     lon = out["longitude"].to_numpy(dtype=float)
-    lat_text = out.get("latitude_text", pd.Series("", index=out.index)).fillna("")
-    lon_text = out.get("longitude_text", pd.Series("", index=out.index)).fillna("")
-    lon_min, lat_min, lon_max, lat_max = LONDON_BOUNDS_WGS84
     # Only rows that are not plainly fine (both given, in range, not swapped)
     # are looked at one by one: a million good rows cost no Python loop.
     with np.errstate(invalid="ignore"):
-        swapped = ((lat_min <= lon) & (lon <= lat_max) & (lon_min <= lat) & (lat <= lon_max)) & ~(
-            (lat_min <= lat) & (lat <= lat_max) & (lon_min <= lon) & (lon <= lon_max)
-        )
+        swapped = _swapped(lon, lat, LONDON_BOUNDS_WGS84)
         fine = (np.abs(lat) <= 90) & (np.abs(lon) <= 180) & ~swapped
-    for i in np.flatnonzero(~fine):
-        la, lo = lat[i], lon[i]
-        la_t, lo_t = str(lat_text.iloc[i]).strip(), str(lon_text.iloc[i]).strip()
-        given_la = not math.isnan(la) or _is_given(la_t)
-        given_lo = not math.isnan(lo) or _is_given(lo_t)
-        if not given_la and not given_lo:
-            continue
-        rec = out.iloc[i]
-        src, row = _where(rec)
-        code = rec["site_code"]
-        reason, column, value, check = None, None, None, "bad_coordinate"
-        if given_la != given_lo:
-            column = "latitude" if not given_la else "longitude"
-            other = "longitude" if column == "latitude" else "latitude"
-            reason = f"{column} is blank but {other} is given; give both or neither"
-        elif math.isnan(la) or math.isnan(lo):
-            column, value = ("latitude", la_t) if math.isnan(la) else ("longitude", lo_t)
+    return _check_pairs(out, ("latitude", "longitude"), fine, _latlon_problem)
+
+
+def _latlon_problem(la: float, lo: float, texts: tuple[str, str]) -> _Problem | None:
+    """Return what is wrong with a latitude/longitude pair, at least one given, or None."""
+    la_t, lo_t = texts[0].strip(), texts[1].strip()
+    given_la = not math.isnan(la) or _is_given(la_t)
+    given_lo = not math.isnan(lo) or _is_given(lo_t)
+    if given_la != given_lo:
+        column = "latitude" if not given_la else "longitude"
+        other = "longitude" if column == "latitude" else "latitude"
+        reason = f"{column} is blank but {other} is given; give both or neither"
+        return reason, column, None, "bad_coordinate"
+    if math.isnan(la) or math.isnan(lo):
+        column, text = ("latitude", la_t) if math.isnan(la) else ("longitude", lo_t)
+        reason = f"{column} {text!r} {_number_problem(text)}; write decimal degrees, e.g. 51.5074"
+        return reason, column, text, "bad_coordinate"
+    if not (math.isfinite(la) and math.isfinite(lo)):
+        column, value = ("latitude", la) if not math.isfinite(la) else ("longitude", lo)
+        return f"{column} {value} is not a finite number", column, value, "bad_coordinate"
+    if abs(la) > 90 or abs(lo) > 180:
+        column, value = ("latitude", la) if abs(la) > 90 else ("longitude", lo)
+        if _in_box(lo, la, _BNG_EXTENT) or _in_box(la, lo, _BNG_EXTENT):
             reason = (
-                f"{column} {value!r} {_number_problem(value)}; write decimal degrees, e.g. 51.5074"
+                f"{column} {value:g} is out of range; these look like British National "
+                "Grid metres: put them in easting/northing columns (EPSG:27700)"
             )
-        elif not (math.isfinite(la) and math.isfinite(lo)):
-            column, value = ("latitude", la) if not math.isfinite(la) else ("longitude", lo)
-            reason = f"{column} {value} is not a finite number"
-        elif abs(la) > 90 or abs(lo) > 180:
-            column, value = ("latitude", la) if abs(la) > 90 else ("longitude", lo)
-            if _in_bng_extent(lo, la) or _in_bng_extent(la, lo):
-                check = "bng_as_degrees"
-                reason = (
-                    f"{column} {value:g} is out of range; these look like British National "
-                    "Grid metres: put them in easting/northing columns (EPSG:27700)"
-                )
-            else:
-                reason = f"{column} {value:g} is out of range (latitude ±90, longitude ±180)"
-        elif (lat_min <= lo <= lat_max and lon_min <= la <= lon_max) and not (
-            lat_min <= la <= lat_max and lon_min <= lo <= lon_max
-        ):
-            column, value, check = "latitude", la, "latlon_swapped"
-            reason = (
-                f"latitude {la:g} and longitude {lo:g} look swapped: that point is outside "
-                "London, swapped it is inside; swap the Latitude/Longitude columns"
-            )
-        if reason is not None:
-            found.add(
-                src,
-                row,
-                reason,
-                action="rejected",
-                check=check,
-                site_code=code,
-                column=column,
-                value=value,
-            )
-            reject[i] = True
-    return reject, found
+            return reason, column, value, "bng_as_degrees"
+        reason = f"{column} {value:g} is out of range (latitude ±90, longitude ±180)"
+        return reason, column, value, "bad_coordinate"
+    if _swapped(lo, la, LONDON_BOUNDS_WGS84):
+        reason = (
+            f"latitude {la:g} and longitude {lo:g} look swapped: that point is outside "
+            "London, swapped it is inside; swap the Latitude/Longitude columns"
+        )
+        return reason, "latitude", la, "latlon_swapped"
+    return None
 
 
 def _check_easting_northing(out: pd.DataFrame) -> tuple[np.ndarray, Findings]:
-    found = Findings()
-    reject = np.zeros(len(out), dtype=bool)
     if "easting" not in out:
-        return reject, found
+        return np.zeros(len(out), dtype=bool), Findings()
     east = out["easting"].to_numpy(dtype=float)
     north = out["northing"].to_numpy(dtype=float)
-    has_latlon = ~np.isnan(out["latitude"].to_numpy(dtype=float)) if "latitude" in out else None
-    e_text = out.get("easting_text", pd.Series("", index=out.index)).fillna("")
-    n_text = out.get("northing_text", pd.Series("", index=out.index)).fillna("")
-    x_min, y_min, x_max, y_max = LONDON_BOUNDS_BNG
     with np.errstate(invalid="ignore"):
-        swapped = ((x_min <= north) & (north <= x_max) & (y_min <= east) & (east <= y_max)) & ~(
-            (x_min <= east) & (east <= x_max) & (y_min <= north) & (north <= y_max)
-        )
+        swapped = _swapped(east, north, LONDON_BOUNDS_BNG)
         fine = (
             ~((np.abs(east) <= 180) & (np.abs(north) <= 90))
             & ~swapped
-            & (_BNG_EXTENT[0] <= east)
-            & (east <= _BNG_EXTENT[2])
-            & (_BNG_EXTENT[1] <= north)
-            & (north <= _BNG_EXTENT[3])
+            & _in_box(east, north, _BNG_EXTENT)
         )
-    if has_latlon is not None:
-        fine |= has_latlon
+    if "latitude" in out:  # a row with a latitude is checked by its latitude/longitude
+        fine |= ~np.isnan(out["latitude"].to_numpy(dtype=float))
+    return _check_pairs(out, ("easting", "northing"), fine, _easting_northing_problem)
+
+
+def _easting_northing_problem(e: float, n: float, texts: tuple[str, str]) -> _Problem | None:
+    """Return what is wrong with an easting/northing pair, at least one given, or None."""
+    given_e = not math.isnan(e) or _is_given(texts[0])
+    given_n = not math.isnan(n) or _is_given(texts[1])
+    if given_e != given_n:
+        column = "easting" if not given_e else "northing"
+        reason = f"{column} is blank but the other coordinate is given; give both or neither"
+        return reason, column, None, "bad_coordinate"
+    if math.isnan(e) or math.isnan(n) or not (math.isfinite(e) and math.isfinite(n)):
+        column = "easting" if not math.isfinite(e) else "northing"
+        value = (texts[0] if column == "easting" else texts[1]) or None
+        problem = _number_problem(value or "")
+        metres = " of metres" if problem == "is not a finite number" else ""
+        return f"{column} {value!r} {problem}{metres}", column, value, "bad_coordinate"
+    if abs(e) <= 180 and abs(n) <= 90:
+        reason = (
+            f"easting {e:g} and northing {n:g} look like degrees, not metres: put them in "
+            "longitude/latitude columns (WGS84)"
+        )
+        return reason, "easting", e, "degrees_as_bng"
+    if _swapped(e, n, LONDON_BOUNDS_BNG):
+        reason = f"easting {e:g} and northing {n:g} look swapped; swap the two columns"
+        return reason, "easting", e, "easting_northing_swapped"
+    if not _in_box(e, n, _BNG_EXTENT):
+        reason = f"easting {e:g}, northing {n:g} is outside the British National Grid"
+        return reason, "easting", e, "bad_coordinate"
+    return None
+
+
+def _check_pairs(
+    out: pd.DataFrame,
+    columns: tuple[str, str],
+    fine: np.ndarray,
+    problem: Callable[[float, float, tuple[str, str]], _Problem | None],
+) -> tuple[np.ndarray, Findings]:
+    """Reject each row not ``fine`` whose coordinate pair ``problem`` finds wrong.
+
+    A row giving neither coordinate (number or text) is left alone: it is for
+    the other coordinate columns, or for the locate stage.
+    """
+    found = Findings()
+    reject = np.zeros(len(out), dtype=bool)
+    x = out[columns[0]].to_numpy(dtype=float)
+    y = out[columns[1]].to_numpy(dtype=float)
+    x_text, y_text = _texts(out, columns[0]), _texts(out, columns[1])
     for i in np.flatnonzero(~fine):
-        if has_latlon is not None and has_latlon[i]:
+        texts = (str(x_text.iloc[i]), str(y_text.iloc[i]))
+        given_x = not math.isnan(x[i]) or _is_given(texts[0])
+        given_y = not math.isnan(y[i]) or _is_given(texts[1])
+        if not given_x and not given_y:
             continue
-        e, n = east[i], north[i]
-        given_e = not math.isnan(e) or _is_given(str(e_text.iloc[i]))
-        given_n = not math.isnan(n) or _is_given(str(n_text.iloc[i]))
-        if not given_e and not given_n:
+        wrong = problem(x[i], y[i], texts)
+        if wrong is None:
             continue
+        reason, column, value, check = wrong
         rec = out.iloc[i]
         src, row = _where(rec)
-        reason, column, value, check = None, None, None, "bad_coordinate"
-        if given_e != given_n:
-            column = "easting" if not given_e else "northing"
-            reason = f"{column} is blank but the other coordinate is given; give both or neither"
-        elif math.isnan(e) or math.isnan(n) or not (math.isfinite(e) and math.isfinite(n)):
-            column = "easting" if not math.isfinite(e) else "northing"
-            value = str((e_text if column == "easting" else n_text).iloc[i]) or None
-            problem = _number_problem(value or "")
-            metres = " of metres" if problem == "is not a finite number" else ""
-            reason = f"{column} {value!r} {problem}{metres}"
-        elif abs(e) <= 180 and abs(n) <= 90:
-            column, value, check = "easting", e, "degrees_as_bng"
-            reason = (
-                f"easting {e:g} and northing {n:g} look like degrees, not metres: put them in "
-                "longitude/latitude columns (WGS84)"
-            )
-        elif (
-            x_min <= n <= x_max
-            and y_min <= e <= y_max
-            and not (x_min <= e <= x_max and y_min <= n <= y_max)
-        ):
-            column, value, check = "easting", e, "easting_northing_swapped"
-            reason = f"easting {e:g} and northing {n:g} look swapped; swap the two columns"
-        elif not (_BNG_EXTENT[0] <= e <= _BNG_EXTENT[2] and _BNG_EXTENT[1] <= n <= _BNG_EXTENT[3]):
-            column, value = "easting", e
-            reason = f"easting {e:g}, northing {n:g} is outside the British National Grid"
-        if reason is not None:
-            found.add(
-                src,
-                row,
-                reason,
-                action="rejected",
-                check=check,
-                site_code=rec["site_code"],
-                column=column,
-                value=value,
-            )
-            reject[i] = True
+        found.add(
+            src,
+            row,
+            reason,
+            action="rejected",
+            check=check,
+            site_code=rec["site_code"],
+            column=column,
+            value=value,
+        )
+        reject[i] = True
     return reject, found
 
 
@@ -505,5 +498,22 @@ def _is_given(text: str) -> bool:
     return not is_missing(text)
 
 
-def _in_bng_extent(x: float, y: float) -> bool:
-    return _BNG_EXTENT[0] <= x <= _BNG_EXTENT[2] and _BNG_EXTENT[1] <= y <= _BNG_EXTENT[3]
+def _texts(out: pd.DataFrame, column: str) -> pd.Series:
+    """Return the text a coordinate column was read from (``<column>_text``), ``""`` if none."""
+    return out.get(f"{column}_text", pd.Series("", index=out.index)).fillna("")
+
+
+Box = tuple[float, float, float, float]
+
+
+def _in_box(x: Any, y: Any, box: Box) -> Any:
+    """Return whether ``(x, y)`` lies in ``box`` (min x, min y, max x, max y); NaN lies in none.
+
+    Works on numbers and on arrays alike (numpy ``&``).
+    """
+    return (box[0] <= x) & (x <= box[2]) & (box[1] <= y) & (y <= box[3])
+
+
+def _swapped(x: Any, y: Any, box: Box) -> Any:
+    """Return whether ``(x, y)`` is outside ``box`` but ``(y, x)`` inside: x and y swapped."""
+    return np.logical_and(_in_box(y, x, box), np.logical_not(_in_box(x, y, box)))
