@@ -47,6 +47,7 @@ from estates.io.inputs import load_boroughs as estates_load_boroughs
 from estates.io.inputs import load_groupings
 from estates.render import maps, page, payload
 from estates.report.aggregate import aggregate_boroughs
+from estates.report.tally import site_tallies
 from estates.stages.tag import tag_groupings
 
 SIZES = (100, 1_000, 10_000, 50_000)
@@ -250,7 +251,7 @@ def main(sizes: tuple[int, ...]) -> None:
     context = load_context()
     # Warm up: imports (mapclassify pulls in scipy) and reading Leaflet once.
     warm = synthetic_sites(50, boroughs0)
-    warm_boroughs = aggregate_boroughs(warm, boroughs0, target_gbp=TARGET)
+    warm_boroughs = aggregate_boroughs(boroughs0, site_tallies(warm), target_gbp=TARGET)
     build_london(warm, warm_boroughs, context, summary_for(warm))
 
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
@@ -261,7 +262,7 @@ def main(sizes: tuple[int, ...]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             sites = synthetic_sites(n, boroughs0)
-            boroughs = aggregate_boroughs(sites, boroughs0, target_gbp=TARGET)
+            boroughs = aggregate_boroughs(boroughs0, site_tallies(sites), target_gbp=TARGET)
             summary = summary_for(sites)
             t0 = time.perf_counter()
             html = build_london(sites, boroughs, context, summary)

@@ -45,6 +45,35 @@ def load_columns(path: Path = _DICTIONARY) -> list[Column]:
     return [Column(**entry) for entry in data["column"]]
 
 
+def load_orders(path: Path = _DICTIONARY) -> dict[str, tuple[str, ...]]:
+    """Return the dictionary's named column orders (``[orders]``), e.g. ``site_years``.
+
+    Raises
+    ------
+    ValueError
+        If an order names a column the dictionary does not describe, or one twice.
+
+    Examples
+    --------
+    >>> load_orders()["site_years"][:3]
+    ('eric_year', 'site_code', 'site_name')
+    """
+    with path.open("rb") as fh:
+        data = tomllib.load(fh)
+    described = {entry["name"] for entry in data["column"]}
+    orders: dict[str, tuple[str, ...]] = {}
+    for name, columns in data.get("orders", {}).items():
+        unknown = [c for c in columns if c not in described]
+        if unknown or len(set(columns)) != len(columns):
+            msg = (
+                f"{path.name}: order {name} names undescribed or repeated columns: "
+                f"{', '.join(unknown) or 'a repeat'}"
+            )
+            raise ValueError(msg)
+        orders[name] = tuple(columns)
+    return orders
+
+
 def to_markdown(columns: list[Column]) -> str:
     """Render the dictionary as the Markdown table of ``docs/columns.md``."""
     lines = [

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Generic, Literal, NamedTuple, TypeVar
 
 import pandas as pd
 
@@ -144,6 +144,24 @@ class Findings:
         """Append findings gathered elsewhere."""
         self.items.extend(other)
 
+    def merge(self, other: Findings) -> None:
+        """Add the findings a stage returned, in order, as :meth:`add` would have.
+
+        Past ``max_per_check`` a finding is counted in ``omitted``, not kept;
+        ``other``'s own ``omitted`` counts are carried over.
+        """
+        if self.max_per_check is None:
+            self.items.extend(other.items)
+        else:
+            for finding in other.items:
+                key = (finding.source_file, finding.action, finding.check)
+                if self._kept[key] >= self.max_per_check:
+                    self.omitted[key] += 1
+                    continue
+                self._kept[key] += 1
+                self.items.append(finding)
+        self.omitted.update(other.omitted)
+
     def __iter__(self) -> Iterator[Finding]:
         return iter(self.items)
 
@@ -182,6 +200,29 @@ class Findings:
         rows = [tuple(getattr(f, c) for c in FINDING_COLUMNS) for f in self.items]
         frame = pd.DataFrame(rows, columns=FINDING_COLUMNS)
         return frame.astype({"row": "Int64"})
+
+
+T = TypeVar("T")
+
+
+class Checked(NamedTuple, Generic[T]):
+    """What a stage returns: its result and the findings it made.
+
+    Stages never add to a :class:`Findings` they were given; each returns its
+    own, and the caller collects them (:meth:`Findings.merge`). Unpack it::
+
+        kept, found = validate_records(records, config=config)
+
+    Attributes
+    ----------
+    value : T
+        The stage's result (usually a new frame; the input is left unchanged).
+    findings : Findings
+        The findings the stage made, in the order it made them.
+    """
+
+    value: T
+    findings: Findings
 
 
 def omitted_finding(source_file: str, action: Action, check: str, count: int) -> Finding:

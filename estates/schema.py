@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from estates.columns import Column, load_columns
+from estates.columns import Column, load_columns, load_orders
 from estates.errors import DataValidationError
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "SITE_ARROW_SCHEMA",
     "SITE_COLUMNS",
     "SITE_DTYPES",
+    "SITE_YEARS_LEADING",
     "SQL_TYPES",
     "coerce_sites",
 ]
@@ -71,8 +72,10 @@ _COLUMNS: tuple[Column, ...] = tuple(load_columns())
 SITE_COLUMNS: tuple[str, ...] = tuple(c.name for c in _COLUMNS)
 #: Each site column's pandas dtype.
 SITE_DTYPES: Mapping[str, str] = MappingProxyType({c.name: PANDAS_DTYPES[c.type] for c in _COLUMNS})
-#: The columns of the web map's site payload, in output order.
+#: The site columns the web maps read (``on_map``), in output order.
 MAP_COLUMNS: tuple[str, ...] = tuple(c.name for c in _COLUMNS if c.on_map)
+#: The leading columns of the ``site_years`` table, in order (``[orders]`` ``site_years``).
+SITE_YEARS_LEADING: tuple[str, ...] = load_orders()["site_years"]
 #: The flag columns (numpy ``bool``).
 BOOLEAN_COLUMNS: tuple[str, ...] = tuple(c.name for c in _COLUMNS if c.type == "boolean")
 #: The rank and count columns (``Int64``).

@@ -26,6 +26,7 @@ from estates.io.bundled import context_site_paths, groupings_path
 from estates.io.inputs import load_boroughs as estates_load_boroughs
 from estates.io.inputs import load_groupings
 from estates.report.aggregate import aggregate_boroughs
+from estates.report.tally import site_tallies
 from estates.stages.tag import tag_groupings
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
@@ -154,7 +155,7 @@ def make_fixture() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame
     sites.loc[ranked, "disposal_rank"] = rank.astype("int64").to_numpy()
     sites["disposal_rank"] = sites["disposal_rank"].astype("Int64")
 
-    boroughs = aggregate_boroughs(sites, boroughs, target_gbp=TARGET_GBP)
+    boroughs = aggregate_boroughs(boroughs, site_tallies(sites), target_gbp=TARGET_GBP)
 
     context = pd.concat(
         [

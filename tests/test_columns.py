@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from estates.columns import load_columns, to_markdown
+import pytest
+
+from estates.columns import load_columns, load_orders, to_markdown
 
 ROOT = Path(__file__).parents[1]
 
@@ -27,3 +29,26 @@ def test_every_entry_is_complete():
 
 def test_docs_table_is_generated_from_the_dictionary():
     assert (ROOT / "docs" / "columns.md").read_text(encoding="utf-8") == to_markdown(load_columns())
+
+
+def test_column_orders_come_from_the_dictionary_alone(bundled_result):
+    from estates.render.columns import SITE_COLUMNS as RENDERED
+    from estates.schema import MAP_COLUMNS, SITE_COLUMNS, SITE_YEARS_LEADING
+
+    assert RENDERED == MAP_COLUMNS
+    assert [c for c in SITE_COLUMNS if c in MAP_COLUMNS] == list(MAP_COLUMNS)
+    assert list(bundled_result.map_sites.columns) == [*MAP_COLUMNS, "geometry"]
+    years = bundled_result.site_years
+    assert list(years.columns[: len(SITE_YEARS_LEADING)]) == list(SITE_YEARS_LEADING)
+
+
+def test_an_order_naming_an_undescribed_column_is_refused(tmp_path):
+    dictionary = tmp_path / "columns.toml"
+    dictionary.write_text(
+        '[orders]\nsite_years = ["site_code", "no_such_column"]\n\n'
+        '[[column]]\nname = "site_code"\ntype = "string"\nunit = ""\nmeaning = "m"\n'
+        'source = "s"\nderivation = "d"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match=r"order site_years names .*no_such_column"):
+        load_orders(dictionary)

@@ -99,6 +99,15 @@ def test_the_analyst_guide_code_runs_as_written(tmp_path, monkeypatch):
     ]
     assert own.summary["valuation"]["target_gbp"] == 5e9
     assert len(namespace["candidates"]) == 17
+    # The stage-by-stage chain on the bundled 2016/17 records.
+    assert len(namespace["records"]) == 172
+    assert len(namespace["scored"]) == 172
+    assert namespace["scored"].crs == "EPSG:27700"
+    assert int(namespace["scored"]["disposal_rank"].notna().sum()) == 11
+    assert namespace["london"]["land_unused_ha"] == 42.62
+    assert namespace["london"]["sites_located"] == 101
+    assert len(namespace["findings"]) == 49
+    assert namespace["by_borough"]["sites_located"].sum() == 101
     assert (out / "ncl_sites.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     # Files larger than memory: the chunked join and the chunked build, as the guide runs them.
     assert namespace["counts"] == {

@@ -24,7 +24,15 @@ from estates.builder.rows import RECONCILED_COLUMNS, run_counts
 from estates.exact import ExactSum
 from estates.frames import number_column
 from estates.report.summary import largest_rows
-from estates.report.tally import Tally, TallyKey, add_tallies, site_tallies
+from estates.report.tally import (
+    SiteTallies,
+    Tally,
+    TallyKey,
+    add_tallies,
+    group_tallies,
+    rejected_records,
+)
+from estates.schema import MAP_COLUMNS
 from estates.stages.score import ScoreScale
 from estates.stages.validate import KnownKeys, site_keys
 from estates.stages.valuation import (
@@ -138,7 +146,9 @@ class SiteTotals:
 
     def __init__(self, groupings: pd.DataFrame) -> None:
         self.groupings = groupings
-        self.tallies: dict[TallyKey, Tally] = {}
+        self._groups: dict[TallyKey, Tally] = {}
+        self._records = Tally()
+        self._rejected_tally = Tally()
         self.rows_in = 0
         self.rows_kept = 0
         self.source_files: set[str] = set()
@@ -148,14 +158,11 @@ class SiteTotals:
 
     def add_records(self, records: pd.DataFrame, sites: pd.DataFrame) -> None:
         """Add a part's input records and the sites kept from them."""
-        kept = set(zip(sites["source_file"], sites["source_row"], strict=True))
-        keys = zip(records["source_file"], records["source_row"], strict=True)
-        rejected = records.loc[[k not in kept for k in keys]]
+        rejected = rejected_records(records, sites)
         self.rows_in += len(records)
         self.source_files.update(records["source_file"].astype(str))
-        add_tallies(
-            self.tallies, {("records",): Tally.of(records), ("rejected",): Tally.of(rejected)}
-        )
+        self._records = self._records + Tally.of(records)
+        self._rejected_tally = self._rejected_tally + Tally.of(rejected)
         columns = [c for c in RECONCILED_COLUMNS if c in records]
         self._rejected.append(largest_rows(rejected[columns]))
         self.located_by.update(sites["located_by"].astype(str).tolist())
@@ -166,7 +173,16 @@ class SiteTotals:
     def add_sites(self, ranked: pd.DataFrame) -> None:
         """Add a ranked part of the site table."""
         self.rows_kept += len(ranked)
-        add_tallies(self.tallies, site_tallies(ranked, self.groupings))
+        add_tallies(self._groups, group_tallies(ranked, self.groupings))
+
+    def tallies(self) -> SiteTallies:
+        """Return the counts and sums of every part added, as the reports take them."""
+        return SiteTallies(
+            groups=dict(self._groups),
+            records=self._records,
+            rejected=self._rejected_tally,
+            source_files=tuple(sorted(self.source_files)),
+        )
 
     def rejected_rows(self) -> pd.DataFrame:
         """Return the rejected records a reconciliation list may show (each part's largest)."""
@@ -217,7 +233,7 @@ class MapSelection:
 
     def add(self, sites: gpd.GeoDataFrame) -> None:
         """Count a ranked part's drawn sites per page and keep each page's best so far."""
-        from estates.render.maps import SITE_COLUMNS, page_sites  # imports folium
+        from estates.render.selection import page_sites
 
         drawn = (
             sites["in_london"].astype("boolean").fillna(False).to_numpy(dtype=bool)
@@ -228,7 +244,7 @@ class MapSelection:
         self.totals["london"] += int(drawn.sum())
         for pid in self.pilot_ids:
             self.totals[pid] += int((drawn & pilots.map(lambda p, pid=pid: pid in p)).sum())
-        here = sites.loc[drawn, [*SITE_COLUMNS, sites.geometry.name]]
+        here = sites.loc[drawn, [*MAP_COLUMNS, sites.geometry.name]]
         joined = here if self._kept is None else pd.concat([self._kept, here])
         self._kept = joined.loc[page_sites(joined, self.limit, self.pilot_ids)]
 

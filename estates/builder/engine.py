@@ -49,7 +49,7 @@ from estates.builder.accumulators import (
 )
 from estates.builder.ranking import Ranking, Ranks
 from estates.builder.reference import Inputs, Reference, load_reference
-from estates.builder.rows import add_pfi, finish_table, mark_london
+from estates.builder.rows import add_pfi, finish_table
 from estates.builder.sinks import FileSink, MemorySink
 from estates.builder.years import EricYears, load_years, site_years_table
 from estates.config import Config
@@ -70,6 +70,7 @@ from estates.report.years import (
 )
 from estates.stages.join import join_boroughs
 from estates.stages.locate import locate_sites
+from estates.stages.london import mark_london
 from estates.stages.measures import measure_sites
 from estates.stages.score import score_unused_land
 from estates.stages.sites import to_points
@@ -375,17 +376,15 @@ class _Build:
         inputs, config, sink = self.inputs, self.config, self.sink
         target = config.valuation.target_gbp
         boroughs_out = tag_groupings(ref.boroughs.to_crs(WGS84), ref.groupings)
-        boroughs_out = aggregate_boroughs(
-            None, boroughs_out, target_gbp=target, tallies=totals.tallies
-        )
+        tallies = totals.tallies()
+        boroughs_out = aggregate_boroughs(boroughs_out, tallies, target_gbp=target)
         kept_rows = listed.result()
         # One finding per bad pipeline row would grow with the file: keep the first.
         closing = Findings(max_per_check=MAX_FINDINGS_PER_CHECK)
         progress = None
         if ref.pipeline_records is not None:
-            progress = track_progress(
-                kept_rows, ref.pipeline_records, target_gbp=target, findings=closing
-            )
+            progress, found = track_progress(kept_rows, ref.pipeline_records, target_gbp=target)
+            closing.merge(found)
         pipeline = pipeline_section(
             ranked=ranks.ranked,
             listed=ranks.running.entries(),
@@ -407,8 +406,7 @@ class _Build:
             config=config,
             bundled_sites=not inputs.sites,
             bundled_boundaries=inputs.boundaries is None,
-            tallies=totals.tallies,
-            source_files=sorted(totals.source_files),
+            tallies=tallies,
         )
         site_years = None
         if self.years is not None:
@@ -502,16 +500,17 @@ class _Build:
 
     def _locate(self, records: pd.DataFrame, ref: Reference, findings: Findings) -> pd.DataFrame:
         validation = self.config.validation
-        kept = validate_records(
-            records, config=validation, findings=findings, known=self.seen.add(records)
-        )
+        kept, found = validate_records(records, config=validation, known=self.seen.add(records))
+        findings.merge(found)
         if "located_by" in kept:  # ERIC returns, located across years (estates.builder.years)
             frame = kept
         else:
-            frame = locate_sites(kept, ref.context, locations=ref.locations, findings=findings)
+            frame, found = locate_sites(kept, ref.context, locations=ref.locations)
+            findings.merge(found)
         frame = to_points(frame)
         frame = join_boroughs(frame, ref.boroughs_bng, nearest_within_m=validation.nearest_within_m)
-        frame = mark_london(frame, findings, validation.nearest_within_m)
+        frame, found = mark_london(frame, nearest_within_m=validation.nearest_within_m)
+        findings.merge(found)
         frame = tag_groupings(frame, ref.groupings)
         frame = add_pfi(frame, ref.pfi_keys)
         return measure_sites(finish_table(frame))

@@ -157,9 +157,10 @@ def load_reference(
         pipeline_records = load_disposal_pipeline(inputs.pipeline, findings=findings)
     locations = None
     if inputs.locations is not None:
-        locations = reject_bad_coordinates(
-            load_locations(Path(inputs.locations), findings=findings), findings=findings
+        locations, found = reject_bad_coordinates(
+            load_locations(Path(inputs.locations), findings=findings)
         )
+        findings.merge(found)
     pfi_keys: frozenset[tuple[str, str]] = frozenset()
     trust_totals = None
     if not inputs.sites:

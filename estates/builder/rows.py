@@ -1,4 +1,4 @@
-"""The per-row steps between the stages: flag London, mark PFI sites, order the columns.
+"""The per-row steps between the stages: mark PFI sites, order the columns.
 
 Used on every chunk of every build (:mod:`estates.builder.engine`). Each
 function returns a new frame and leaves its input unchanged.
@@ -14,51 +14,7 @@ import numpy as np
 import pandas as pd
 
 from estates.crs import WGS84
-from estates.findings import Findings
 from estates.schema import SITE_COLUMNS
-from estates.stages.validate import add_flag
-
-
-def mark_london(
-    joined: gpd.GeoDataFrame, findings: Findings, nearest_within_m: float
-) -> gpd.GeoDataFrame:
-    """Return ``joined`` with ``in_london`` and the outside/nearest quality flags.
-
-    A site more than ``nearest_within_m`` metres from every borough is kept
-    and flagged ``outside_london`` (a finding is added to ``findings``); one
-    joined to the nearest borough is flagged ``joined_to_nearest_borough``.
-    """
-    out = joined.copy()
-    method = out["join_method"].astype("string")
-    out["in_london"] = method.isin(["within", "nearest"]).fillna(False).astype(bool)
-    outside = method.eq("outside").fillna(False).to_numpy(dtype=bool)
-    where = np.flatnonzero(outside)
-    reason = (
-        f"outside Greater London (more than {nearest_within_m:g} m from every "
-        "borough); kept, excluded from London totals"
-    )
-    for src, row, code, lat, lon in zip(
-        out["source_file"].to_numpy()[where],
-        out["source_row"].to_numpy()[where],
-        out["site_code"].to_numpy()[where],
-        out["latitude"].to_numpy()[where],
-        out["longitude"].to_numpy()[where],
-        strict=True,
-    ):
-        findings.add(
-            str(src),
-            int(row),
-            reason,
-            action="flagged",
-            check="outside_london",
-            site_code=code,
-            column="geometry",
-            value=f"{lat:.5f}, {lon:.5f}",
-        )
-    out["quality_flags"] = add_flag(out["quality_flags"], outside, "outside_london")
-    nearest = method.eq("nearest").fillna(False).to_numpy(dtype=bool)
-    out["quality_flags"] = add_flag(out["quality_flags"], nearest, "joined_to_nearest_borough")
-    return out
 
 
 def add_pfi(frame: gpd.GeoDataFrame, pfi_keys: frozenset[tuple[str, str]]) -> gpd.GeoDataFrame:

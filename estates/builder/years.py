@@ -30,6 +30,7 @@ from estates.errors import ConfigError
 from estates.findings import Findings
 from estates.io.eric import check_eric_year, load_eric_returns
 from estates.io.postcodes import load_postcode_lookup
+from estates.schema import SITE_YEARS_LEADING
 from estates.stages.eric_quality import check_land_figures, find_shared_sites, find_trust_changes
 from estates.stages.join import join_boroughs
 from estates.stages.locate import place_from_locations
@@ -158,9 +159,8 @@ def load_years(
     returns = load_eric_returns(list(specs), findings=read)
     loaded = sorted(returns["eric_year"].astype(str).unique())
     headline = _headline(year, loaded)
-    located_findings = Findings()
-    located = locate_eric_returns(
-        returns, context=context, postcodes=load_postcode_lookup(), findings=located_findings
+    located, located_findings = locate_eric_returns(
+        returns, context=context, postcodes=load_postcode_lookup()
     )
     headline_file = _file_of(returns, headline)
     file_findings = Findings()
@@ -210,7 +210,8 @@ def _placed_by_file(
     headline, headline_file = year
     mask = located["eric_year"].astype(str).eq(headline).to_numpy()
     rows = located.loc[mask]
-    placed = place_from_locations(rows, locations, findings=file_findings)
+    placed, found = place_from_locations(rows, locations)
+    file_findings.merge(found)
     now = set(placed.loc[placed["located_by"] == "locations_file", "site_code"].astype(str))
     findings.items[:] = [
         f
@@ -415,42 +416,13 @@ def _add(
     )
 
 
-#: Columns of ``site_years``, in order (the rest of the return's columns follow).
-SITE_YEARS_LEADING = [
-    "eric_year",
-    "site_code",
-    "site_name",
-    "site_type",
-    "trust_code",
-    "trust_name",
-    "borough_code",
-    "borough_name",
-    "subregion",
-    "pilots",
-    "in_london",
-    "is_aggregate",
-    "land_measure",
-    "land_ha",
-    "land_owned_ha",
-    "land_unused_ha",
-    "site_land_area_ha",
-    "postcode",
-    "postcode_normalised",
-    "located_by",
-    "location_source",
-    "location_year",
-    "join_method",
-    "latitude",
-    "longitude",
-    "quality_flags",
-]
-
-
 def site_years_table(located: pd.DataFrame) -> gpd.GeoDataFrame:
     """Return every record of every year as a WGS84 point table (``site_years``).
 
-    One row per row of every return, oldest year first, unlocated and
-    aggregate rows with no geometry. ``located`` is left unchanged.
+    Columns: :data:`estates.schema.SITE_YEARS_LEADING` first (the column
+    dictionary's ``site_years`` order), then the return's others. One row per
+    row of every return, oldest year first, unlocated and aggregate rows with
+    no geometry. ``located`` is left unchanged.
     """
     leading = [c for c in SITE_YEARS_LEADING if c in located]
     skip = {"easting", "northing", "borough_distance_m", "geometry"}

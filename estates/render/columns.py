@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 
 from estates.errors import DataValidationError
+from estates.schema import MAP_COLUMNS
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -32,36 +33,9 @@ __all__ = [
     "text_values",
 ]
 
-#: Columns ``render_maps`` needs in ``sites`` (the pipeline's site table).
-SITE_COLUMNS = (
-    "site_code",
-    "site_name",
-    "site_type",
-    "trust_code",
-    "trust_name",
-    "borough_code",
-    "borough_name",
-    "subregion",
-    "pilots",
-    "located_by",
-    "join_method",
-    "in_london",
-    "land_owned_ha",
-    "land_unused_ha",
-    "land_unused_share",
-    "estimated_value_gbp",
-    "valuation_method",
-    "valuation_source",
-    "disposal_score",
-    "disposal_rank",
-    "score_value",
-    "score_share",
-    "score_backlog",
-    "score_constraints",
-    "backlog_total_gbp",
-    "pfi",
-    "quality_flags",
-)
+#: Columns ``render_maps`` needs in ``sites`` (the site table): those the column
+#: dictionary marks ``on_map``, in its order (:data:`estates.schema.MAP_COLUMNS`).
+SITE_COLUMNS = MAP_COLUMNS
 #: Columns ``render_maps`` needs in ``boroughs``.
 BOROUGH_COLUMNS = (
     "borough_code",

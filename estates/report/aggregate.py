@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from estates.errors import ConfigError
-from estates.report.tally import Tally, TallyKey, site_tallies
+from estates.report.tally import SiteTallies, Tally
 from estates.stages.tag import group_names
 
 log = logging.getLogger("estates")
@@ -121,25 +121,23 @@ def _no_value(tally: Tally) -> float:
 
 
 def aggregate_boroughs(
-    sites: pd.DataFrame | None,
     boroughs: gpd.GeoDataFrame,
+    tallies: SiteTallies,
     *,
     target_gbp: float,
-    tallies: dict[TallyKey, Tally] | None = None,
 ) -> gpd.GeoDataFrame:
     """Return a copy of ``boroughs`` with the totals of the London sites in each.
 
     Parameters
     ----------
-    sites : pandas.DataFrame
-        The scored site table; only ``in_london`` rows count. Left unchanged.
     boroughs : geopandas.GeoDataFrame
         Borough polygons with ``borough_code``, any CRS (kept). Left unchanged.
+    tallies : SiteTallies
+        The whole site table's counts and sums
+        (:func:`~estates.report.tally.site_tallies`); only sites located
+        inside London count towards a borough.
     target_gbp : float
         The target (£) for ``share_of_target``.
-    tallies : dict, optional
-        The site table's :func:`~estates.report.tally.site_tallies`, if already
-        added up (then ``sites`` is not read).
 
     Returns
     -------
@@ -150,19 +148,18 @@ def aggregate_boroughs(
     Examples
     --------
     >>> from shapely import box
+    >>> from estates.report.tally import site_tallies
     >>> b = gpd.GeoDataFrame({"borough_code": ["a", "b"]}, geometry=[box(0, 0, 1, 1)] * 2,
     ...                      crs="EPSG:27700")
     >>> s = pd.DataFrame({"borough_code": ["a", "a", None], "in_london": [True, True, False],
     ...                   "land_owned_ha": [1.0, 2.0, 9.0], "land_unused_ha": [0.5, 0.0, 9.0],
     ...                   "estimated_value_gbp": [5.0, 0.0, np.nan]})
-    >>> out = aggregate_boroughs(s, b, target_gbp=10.0)
+    >>> out = aggregate_boroughs(b, site_tallies(s), target_gbp=10.0)
     >>> out["land_owned_ha"].tolist(), out["sites_located"].tolist()
     ([3.0, 0.0], [2, 0])
     """
-    if tallies is None:
-        tallies = site_tallies(sites, _NO_GROUPS)
     codes = boroughs["borough_code"].astype("string").tolist()
-    per_borough = [tallies.get(("borough", str(code)), Tally()) for code in codes]
+    per_borough = [tallies.of("borough", str(code)) for code in codes]
     out = boroughs.copy()
     for column in ("land_owned_ha", "land_unused_ha", "backlog_total_gbp"):
         out[column] = np.array([t.total(column) for t in per_borough], dtype="float64")
@@ -180,43 +177,41 @@ def aggregate_boroughs(
     out = out[[c for c in out.columns if c != geometry] + [geometry]]
     log.info(
         "aggregated %d London sites into %d boroughs",
-        tallies[("london",)].rows,
+        tallies.of("london").rows,
         int((out.sites_located > 0).sum()),
     )
     return out
 
 
-_NO_GROUPS = pd.DataFrame({"group_type": [], "group_id": [], "borough_code": []})
-
-
 def aggregate_groups(
     sites: pd.DataFrame,
     groupings: pd.DataFrame,
+    tallies: SiteTallies,
     *,
     group_type: str,
     target_gbp: float,
     top_n: int = TOP_N,
-    tallies: dict[TallyKey, Tally] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Return the totals and top-ranked sites of each pilot or sub-region.
 
     Parameters
     ----------
     sites : pandas.DataFrame
-        The ranked site table (with ``borough_code``, ``disposal_rank``,
-        ``pilot_ranks``, ``subregion_rank``); only ``in_london`` rows count.
+        Ranked rows of the site table (with ``borough_code``, ``disposal_rank``,
+        ``pilot_ranks``, ``subregion_rank``) holding at least each group's best
+        ``top_n`` candidates, for the lists; only ``in_london`` rows count.
         Left unchanged.
     groupings : pandas.DataFrame
         Memberships from :func:`estates.io.inputs.load_groupings`.
+    tallies : SiteTallies
+        The whole site table's counts and sums, with ``groupings``' groups
+        (:func:`~estates.report.tally.site_tallies`); the totals come from it.
     group_type : {"pilot", "subregion"}
         Which groups.
     target_gbp : float
         The target (£) for ``share_of_target``.
     top_n : int, default 10
         How many ranked sites to list per group.
-    tallies : dict, optional
-        The whole table's :func:`~estates.report.tally.site_tallies`; then ``sites``
-        need only hold every group's best ``top_n`` ranked sites.
 
     Returns
     -------
@@ -240,10 +235,12 @@ def aggregate_groups(
     ...     "in_london": [True, True], "land_owned_ha": [2.0, 5.0], "land_unused_ha": [1.0, 5.0],
     ...     "estimated_value_gbp": [10.0, 50.0], "disposal_rank": pd.array([2, 1], "Int64"),
     ...     "pilot_ranks": ["p:1", ""]})
-    >>> p = aggregate_groups(s, g, group_type="pilot", target_gbp=100.0)["p"]
+    >>> from estates.report.tally import site_tallies
+    >>> t = site_tallies(s, g)
+    >>> p = aggregate_groups(s, g, t, group_type="pilot", target_gbp=100.0)["p"]
     >>> p["land_unused_ha"], p["share_of_target"], [t["site_code"] for t in p["top_sites"]]
     (1.0, 0.1, ['A'])
-    >>> aggregate_groups(s, g, group_type="stp", target_gbp=100.0)
+    >>> aggregate_groups(s, g, t, group_type="stp", target_gbp=100.0)
     Traceback (most recent call last):
     ...
     estates.errors.ConfigError: group_type 'stp' is not one of 'pilot', 'subregion'
@@ -261,7 +258,7 @@ def aggregate_groups(
         in_group = london.loc[codes.isin(borough_codes).to_numpy()]
         rank = _group_rank(in_group, gid, group_type)
         ranked = in_group.assign(_rank=rank).loc[rank.notna()].sort_values("_rank")
-        tally = Tally.of(in_group) if tallies is None else tallies[(group_type, gid)]
+        tally = tallies.of(group_type, gid)
         out[gid] = {
             "name": names[gid],
             "borough_codes": borough_codes,
@@ -274,23 +271,16 @@ def aggregate_groups(
     return out
 
 
-def aggregate_london(
-    sites: pd.DataFrame | None,
-    *,
-    target_gbp: float,
-    tallies: dict[TallyKey, Tally] | None = None,
-) -> dict[str, Any]:
+def aggregate_london(tallies: SiteTallies, *, target_gbp: float) -> dict[str, Any]:
     """Return London's totals and where the rows that are in no borough went.
 
     Parameters
     ----------
-    sites : pandas.DataFrame
-        The scored site table; left unchanged.
+    tallies : SiteTallies
+        The whole site table's counts and sums
+        (:func:`~estates.report.tally.site_tallies`).
     target_gbp : float
         The target (£) for ``share_of_target``.
-    tallies : dict, optional
-        The site table's :func:`~estates.report.tally.site_tallies`, if already
-        added up (then ``sites`` is not read).
 
     Returns
     -------
@@ -305,16 +295,15 @@ def aggregate_london(
     >>> s = pd.DataFrame({"in_london": [True, False, False], "located_by": ["ods_code",
     ...     "unlocated", "aggregate"], "land_owned_ha": [2.0, 3.0, 4.0],
     ...     "land_unused_ha": [1.0, 1.0, 0.0], "estimated_value_gbp": [5.0, np.nan, np.nan]})
-    >>> d = aggregate_london(s, target_gbp=10.0)
+    >>> from estates.report.tally import site_tallies
+    >>> d = aggregate_london(site_tallies(s), target_gbp=10.0)
     >>> d["land_owned_ha"], d["not_in_any_borough"]["land_owned_ha"], d["sites_unlocated"]
     (2.0, 7.0, 1)
     """
-    if tallies is None:
-        tallies = site_tallies(sites, _NO_GROUPS)
-    outside, unlocated, aggregate = (tallies[(k,)] for k in ("outside", "unlocated", "aggregate"))
+    outside, unlocated, aggregate = (tallies.of(k) for k in ("outside", "unlocated", "aggregate"))
     nowhere = unlocated + aggregate
     return {
-        **tally_totals(tallies[("london",)], target_gbp=target_gbp),
+        **tally_totals(tallies.of("london"), target_gbp=target_gbp),
         "sites_outside_london": outside.rows,
         "sites_unlocated": unlocated.rows,
         "aggregate_rows": aggregate.rows,

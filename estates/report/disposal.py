@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from estates.errors import DataValidationError
-from estates.findings import Findings
+from estates.findings import MAX_FINDINGS_PER_CHECK, Checked, Findings
 from estates.frames import number_column
 from estates.io.csv_reader import is_missing, parse_numbers
 from estates.report.aggregate import _round, _text
@@ -175,8 +175,7 @@ def track_progress(
     records: pd.DataFrame,
     *,
     target_gbp: float,
-    findings: Findings,
-) -> dict[str, Any]:
+) -> Checked[dict[str, Any]]:
     """Check a disposal pipeline file against the site table and add up its progress.
 
     Each row needs a known ``site_code`` (an ERIC aggregate row is not a site),
@@ -196,13 +195,14 @@ def track_progress(
         From :func:`estates.io.inputs.load_disposal_pipeline`.
     target_gbp : float
         The target (£).
-    findings : Findings
-        Receives the rejected rows.
 
     Returns
     -------
-    dict
-        ``file``, ``rows_read``, ``rows_accepted``, ``rows_rejected``,
+    Checked
+        ``findings``: one per problem of a rejected row; past
+        :data:`~estates.findings.MAX_FINDINGS_PER_CHECK` of one check they are
+        counted, not kept, so a file of junk rows costs no memory per row.
+        ``value``: a dict of ``file``, ``rows_read``, ``rows_accepted``, ``rows_rejected``,
         ``stages`` (per stage: ``sites``, ``land_unused_ha``,
         ``estimated_value_gbp``, ``receipts_gbp``), ``realised_receipts_gbp``
         (sold), ``estimated_value_not_sold_gbp`` (the other stages),
@@ -221,14 +221,14 @@ def track_progress(
     >>> r = pd.DataFrame({"site_code": ["A", "B", "Z"], "stage": ["sold", "on_market", "sold"],
     ...     "receipts_text": ["12", "", "5"], "date_text": ["2018-05-01"] * 3,
     ...     "source_file": "p.csv", "source_row": [2, 3, 4]})
-    >>> f = Findings()
-    >>> p = track_progress(s, r, target_gbp=100.0, findings=f)
+    >>> p, f = track_progress(s, r, target_gbp=100.0)
     >>> p["realised_receipts_gbp"], p["estimated_value_not_sold_gbp"], p["share_of_target"]
     (12.0, 20.0, 0.32)
     >>> [str(x) for x in f]
     ["p.csv row 4 (site Z): site_code 'Z' is not in the site table; ..."]
     """
     name = str(records["source_file"].iloc[0]) if len(records) else "pipeline file"
+    findings = Findings(max_per_check=MAX_FINDINGS_PER_CHECK)
     lookup = _site_lookup(sites)
     receipts = parse_numbers(
         records["receipts_text"], column="receipts_gbp", source_file=name, findings=None
@@ -293,7 +293,7 @@ def track_progress(
         rejected,
         f"{result['share_of_target']:.1%}",
     )
-    return {
+    section = {
         "file": name,
         "rows_read": len(records),
         "rows_accepted": len(accepted),
@@ -301,6 +301,7 @@ def track_progress(
         **result,
         "sites": accepted,
     }
+    return Checked(section, findings)
 
 
 def summarise_pipeline(
@@ -308,9 +309,8 @@ def summarise_pipeline(
     records: pd.DataFrame | None,
     *,
     target_gbp: float,
-    findings: Findings,
-) -> dict[str, Any]:
-    """Return ``summary.json``'s ``pipeline`` section.
+) -> Checked[dict[str, Any]]:
+    """Return ``summary.json``'s ``pipeline`` section, and the findings on the pipeline file.
 
     Parameters
     ----------
@@ -320,13 +320,12 @@ def summarise_pipeline(
         A loaded ``--pipeline`` file, or None.
     target_gbp : float
         The target (£).
-    findings : Findings
-        Receives rejected pipeline rows.
 
     Returns
     -------
-    dict
-        ``target_gbp``, ``ranked_sites``, ``land_unused_ha``,
+    Checked
+        ``findings``: the rejected pipeline rows (:func:`track_progress`).
+        ``value``: a dict of ``target_gbp``, ``ranked_sites``, ``land_unused_ha``,
         ``estimated_value_gbp`` and ``share_of_target`` of all ranked sites,
         ``milestones`` (:func:`milestones`), ``cumulative``
         (:func:`cumulative_pipeline` with ``listed=CUMULATIVE_LISTED``),
@@ -337,24 +336,24 @@ def summarise_pipeline(
     --------
     >>> s = pd.DataFrame({"site_code": ["A"], "disposal_rank": pd.array([1], "Int64"),
     ...     "land_unused_ha": [2.0], "estimated_value_gbp": [5.0]})
-    >>> d = summarise_pipeline(s, None, target_gbp=10.0, findings=Findings())
+    >>> d, _ = summarise_pipeline(s, None, target_gbp=10.0)
     >>> d["share_of_target"], d["progress"]
     (0.5, None)
     """
     running = _running(sites)
     ranked, _, _, cum_value, cum_land = running
-    return pipeline_section(
+    progress = None if records is None else track_progress(sites, records, target_gbp=target_gbp)
+    section = pipeline_section(
         ranked=len(ranked),
         listed=_entries(running, target_gbp=target_gbp, listed=CUMULATIVE_LISTED),
         milestones=_milestones(
             [_round(v / target_gbp, 9) for v in cum_value.tolist()],
             [_round(v, 6) for v in cum_land.tolist()],
         ),
-        progress=None
-        if records is None
-        else track_progress(sites, records, target_gbp=target_gbp, findings=findings),
+        progress=None if progress is None else progress.value,
         target_gbp=target_gbp,
     )
+    return Checked(section, Findings() if progress is None else progress.findings)
 
 
 def pipeline_section(

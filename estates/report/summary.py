@@ -27,7 +27,7 @@ from estates.report.aggregate import (
     borough_entries,
     london_mask,
 )
-from estates.report.tally import Tally, TallyKey
+from estates.report.tally import SiteTallies, Tally, rejected_records
 from estates.stages.score import UNRESOLVED_FLAGS
 from estates.stages.valuation import Valuation
 
@@ -70,41 +70,34 @@ RECONCILIATION_BUCKETS = {
     "rejected": "rejected by validation: not in the site table (see rejected.csv)",
 }
 _LARGEST = 3
-#: Each bucket's key among :func:`estates.report.tally.site_tallies` (``rejected``: the records').
+#: Each site bucket's group among :class:`estates.report.tally.SiteTallies` (``rejected`` is
+#: its own field).
 _TALLY_KEYS = {
     "inside_london": ("london",),
     "outside_london": ("outside",),
     "unlocated": ("unlocated",),
     "aggregate": ("aggregate",),
-    "rejected": ("rejected",),
 }
 
 
 def reconcile_land(
-    records: pd.DataFrame,
-    sites: pd.DataFrame,
-    *,
-    tallies: dict[TallyKey, Tally] | None = None,
-    source_files: list[str] | None = None,
+    records: pd.DataFrame, sites: pd.DataFrame, tallies: SiteTallies
 ) -> dict[str, Any]:
     """Split the land of every input record into buckets that add up to the input total.
 
     Parameters
     ----------
     records : pandas.DataFrame
-        Every site record as loaded, before validation (``source_file``,
-        ``source_row``, optional ``land_owned_ha`` and ``land_unused_ha``).
-        Left unchanged.
+        Site records as loaded, before validation (``source_file``,
+        ``source_row``, optional ``land_owned_ha`` and ``land_unused_ha``),
+        holding at least each bucket's largest rows, for the lists. Left unchanged.
     sites : pandas.DataFrame
-        The site table (the kept records, with ``in_london`` and
-        ``located_by``). Left unchanged.
-    tallies : dict, optional
-        Already added up: :func:`~estates.report.tally.site_tallies` of the site
-        table, with ``("records",)`` and ``("rejected",)`` tallies of the input
-        records. Then ``records`` and ``sites`` need only hold each bucket's
-        largest rows, and ``source_files`` names every input file.
-    source_files : list of str, optional
-        With ``tallies``: the input files.
+        Rows of the site table (the kept records, with ``in_london`` and
+        ``located_by``), holding at least each bucket's largest rows. Left unchanged.
+    tallies : SiteTallies
+        The counts and sums of every record and of the whole site table
+        (:func:`~estates.report.tally.site_tallies` with ``records=``); the
+        totals come from it.
 
     Returns
     -------
@@ -123,7 +116,8 @@ def reconcile_land(
     ...     "land_unused_ha": [1.0, 2.0, 0.0]})
     >>> sites = records.iloc[:2].assign(in_london=[True, False],
     ...                                 located_by=["ods_code", "unlocated"])
-    >>> r = reconcile_land(records, sites)
+    >>> from estates.report.tally import site_tallies
+    >>> r = reconcile_land(records, sites, site_tallies(sites, records=records))
     >>> {k: b["land_owned_ha"] for k, b in r["buckets"].items()}
     {'inside_london': 5.0, 'outside_london': 0.0, 'unlocated': 2.0, 'aggregate': 0.0,
      'rejected': 1.0}
@@ -131,18 +125,15 @@ def reconcile_land(
     True
     """
     frames = reconciliation_frames(records, sites)
-    if tallies is None:
-        tallies = {_TALLY_KEYS[key]: Tally.of(frame) for key, frame in frames.items()}
-        tallies[("records",)] = Tally.of(records)
-        source_files = sorted(set(records["source_file"].astype(str)))
+    bucket_tallies = {key: _bucket_tally(tallies, key) for key in frames}
     buckets = {
-        key: {"meaning": RECONCILIATION_BUCKETS[key], **_bucket(frame, tallies[_TALLY_KEYS[key]])}
+        key: {"meaning": RECONCILIATION_BUCKETS[key], **_bucket(frame, bucket_tallies[key])}
         for key, frame in frames.items()
     }
-    records_tally = tallies[("records",)]
+    records_tally = tallies.records
     total_owned = records_tally.total("land_owned_ha", missing=0.0)
     total_unused = records_tally.total("land_unused_ha", missing=0.0)
-    parts = [tallies[_TALLY_KEYS[key]] for key in frames]
+    parts = list(bucket_tallies.values())
     diff_owned = total_owned - sum(t.total("land_owned_ha", missing=0.0) for t in parts)
     diff_unused = total_unused - sum(t.total("land_unused_ha", missing=0.0) for t in parts)
     return {
@@ -154,7 +145,7 @@ def reconcile_land(
             "rows": records_tally.rows,
             "land_owned_ha": round(total_owned, 6),
             "land_unused_ha": round(total_unused, 6),
-            "source_files": list(source_files or []),
+            "source_files": list(tallies.source_files),
         },
         "buckets": buckets,
         "balanced": abs(diff_owned) < 1e-6 and abs(diff_unused) < 1e-6,
@@ -165,9 +156,7 @@ def reconcile_land(
 
 def reconciliation_frames(records: pd.DataFrame, sites: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Return the rows of each :data:`RECONCILIATION_BUCKETS` bucket, in input order."""
-    kept = set(zip(sites["source_file"].astype(str), sites["source_row"].astype(int), strict=True))
-    keys = zip(records["source_file"].astype(str), records["source_row"].astype(int), strict=True)
-    rejected = records.loc[[key not in kept for key in keys]]
+    rejected = rejected_records(records, sites)
     located_by = (
         sites["located_by"].astype("string").fillna("")
         if "located_by" in sites
@@ -246,22 +235,24 @@ def summarise(
     config: Config,
     bundled_sites: bool = True,
     bundled_boundaries: bool = True,
+    tallies: SiteTallies,
     top_n: int = TOP_N,
-    tallies: dict[TallyKey, Tally] | None = None,
-    source_files: list[str] | None = None,
 ) -> dict[str, Any]:
     """Return the ``summary.json`` dict of one run.
 
     Parameters
     ----------
     sites : pandas.DataFrame
-        The ranked site table. Left unchanged, like every input.
+        Ranked rows of the site table holding at least every row the summary
+        lists (each group's best, each bucket's largest, each tracked site).
+        Left unchanged, like every input.
     boroughs : pandas.DataFrame
         Boroughs with totals (:func:`estates.report.aggregate.aggregate_boroughs`).
     groupings : pandas.DataFrame
         Pilot and sub-region memberships.
     records : pandas.DataFrame
-        Every input site record, before validation (for the reconciliation).
+        Input site records, before validation, holding at least each
+        reconciliation bucket's largest rows.
     valuation : Valuation
         How land was valued (:func:`estates.stages.valuation.value_sites`).
     pipeline : dict
@@ -273,12 +264,12 @@ def summarise(
     bundled_sites, bundled_boundaries : bool, default True
         Whether the bundled ERIC sites and ONS boundaries were used (their
         sources are listed only then).
+    tallies : SiteTallies
+        The counts and sums of every input record and of the whole site table
+        (:func:`~estates.report.tally.site_tallies`, or added up part by part
+        by the build engine); every total comes from it.
     top_n : int, default 10
         Ranked sites listed per pilot and sub-region.
-    tallies, source_files : optional
-        The counts and sums of the whole input, added up chunk by chunk (see
-        :func:`reconcile_land`); then ``sites`` and ``records`` need only hold
-        the rows the summary lists (the build engine, :mod:`estates.builder.engine`).
 
     Returns
     -------
@@ -309,23 +300,16 @@ def summarise(
         "target_source": config.valuation.target_source,
         "valuation": valuation.to_dict(),
         "score": score_settings(config),
-        "london": aggregate_london(sites, target_gbp=target, tallies=tallies),
+        "london": aggregate_london(tallies, target_gbp=target),
         "boroughs": borough_entries(boroughs, valued_per_ha=valuation.by_borough),
         "pilots": aggregate_groups(
-            sites, groupings, group_type="pilot", target_gbp=target, top_n=top_n, tallies=tallies
+            sites, groupings, tallies, group_type="pilot", target_gbp=target, top_n=top_n
         ),
         "subregions": aggregate_groups(
-            sites,
-            groupings,
-            group_type="subregion",
-            target_gbp=target,
-            top_n=top_n,
-            tallies=tallies,
+            sites, groupings, tallies, group_type="subregion", target_gbp=target, top_n=top_n
         ),
         "pipeline": pipeline,
-        "reconciliation": reconcile_land(
-            records, sites, tallies=tallies, source_files=source_files
-        ),
+        "reconciliation": reconcile_land(records, sites, tallies),
         "counts": counts,
         "sources": [dict(s) for s in sources],
     }
@@ -337,6 +321,11 @@ def summarise(
         100 * (london["share_of_target"] or 0.0),
     )
     return summary
+
+
+def _bucket_tally(tallies: SiteTallies, bucket: str) -> Tally:
+    """Return the tally of one :data:`RECONCILIATION_BUCKETS` bucket."""
+    return tallies.rejected if bucket == "rejected" else tallies.of(*_TALLY_KEYS[bucket])
 
 
 def _bucket(frame: pd.DataFrame, tally: Tally) -> dict[str, Any]:

@@ -3,15 +3,17 @@
 Every total in ``summary.json`` and on the borough layer is a count or a sum
 over a group of sites (London, a borough, a pilot, a reconciliation bucket).
 A :class:`Tally` holds them for one group; tallies of two sets of rows add up
-to the tally of both. The build engine (:mod:`estates.builder.engine`) tallies
-each part of the table and adds them up, so a build in one part and one in
-many share one definition of every total.
+to the tally of both. :class:`SiteTallies` holds every tally the reports read:
+:func:`site_tallies` computes it for a table in memory, and the build engine's
+accumulator (:class:`estates.builder.accumulators.SiteTotals`) adds it up part
+by part, so a build in one part and one in many share one definition of every
+total, and the report functions take it the same way from either.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -96,8 +98,8 @@ def add_tallies(into: dict[TallyKey, Tally], more: dict[TallyKey, Tally]) -> Non
         into[key] = into[key] + tally if key in into else tally
 
 
-def site_tallies(sites: pd.DataFrame, groupings: pd.DataFrame) -> dict[TallyKey, Tally]:
-    """Return the tallies ``summary.json`` and the borough layer are built from.
+def group_tallies(sites: pd.DataFrame, groupings: pd.DataFrame) -> dict[TallyKey, Tally]:
+    """Return the tallies of each group of ``sites``: London, buckets, boroughs, pilots.
 
     Keys: ``("london",)``, ``("outside",)``, ``("unlocated",)`` and
     ``("aggregate",)`` (the reconciliation buckets of the site table),
@@ -129,6 +131,103 @@ def site_tallies(sites: pd.DataFrame, groupings: pd.DataFrame) -> dict[TallyKey,
     for (group_type, gid), members in _members(groupings):
         out[(group_type, gid)] = Tally.of(in_london.loc[codes.isin(members).to_numpy()])
     return out
+
+
+@dataclass(frozen=True)
+class SiteTallies:
+    """Every whole-table count and sum the reports read, for the whole site table.
+
+    Build it with :func:`site_tallies` for a table in memory; a build in parts
+    adds it up part by part (:class:`estates.builder.accumulators.SiteTotals`).
+
+    Attributes
+    ----------
+    groups : Mapping
+        :func:`group_tallies` of the whole site table.
+    records : Tally
+        Every input record, before validation.
+    rejected : Tally
+        The input records validation rejected (not in the site table).
+    source_files : tuple of str
+        The input files' names, sorted.
+    """
+
+    groups: Mapping[TallyKey, Tally]
+    records: Tally
+    rejected: Tally
+    source_files: tuple[str, ...]
+
+    def of(self, *key: Hashable) -> Tally:
+        """Return the tally of the group ``key`` (``"london"``; ``"borough", code``), empty if none.
+
+        Examples
+        --------
+        >>> t = site_tallies(pd.DataFrame({"in_london": [True], "land_owned_ha": [2.0]}))
+        >>> t.of("london").total("land_owned_ha"), t.of("borough", "E09000007").rows
+        (2.0, 0)
+        """
+        return self.groups.get(key, Tally())
+
+
+#: Groupings with no group: tallies of London, its buckets and boroughs only.
+NO_GROUPS = pd.DataFrame({"group_type": [], "group_id": [], "borough_code": []})
+
+
+def site_tallies(
+    sites: pd.DataFrame,
+    groupings: pd.DataFrame = NO_GROUPS,
+    *,
+    records: pd.DataFrame | None = None,
+) -> SiteTallies:
+    """Return the :class:`SiteTallies` of a whole site table held in memory.
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        The whole site table (``in_london``, ``located_by``, ``borough_code``,
+        land and value columns); left unchanged.
+    groupings : pandas.DataFrame, optional
+        Pilot and sub-region memberships; default: none.
+    records : pandas.DataFrame, optional
+        Every input record before validation (``source_file``, ``source_row``),
+        for the reconciliation; default: the rows of ``sites`` (none rejected).
+
+    Returns
+    -------
+    SiteTallies
+
+    Examples
+    --------
+    >>> records = pd.DataFrame({"source_file": "f.csv", "source_row": [2, 3],
+    ...     "land_owned_ha": [5.0, 1.0]})
+    >>> t = site_tallies(records.iloc[:1].assign(in_london=True), records=records)
+    >>> t.records.rows, t.rejected.total("land_owned_ha"), t.source_files
+    (2, 1.0, ('f.csv',))
+    """
+    records = sites if records is None else records
+    files = records["source_file"].astype(str) if "source_file" in records else pd.Series([])
+    return SiteTallies(
+        groups=group_tallies(sites, groupings),
+        records=Tally.of(records),
+        rejected=Tally.of(rejected_records(records, sites)),
+        source_files=tuple(sorted(set(files))),
+    )
+
+
+def rejected_records(records: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
+    """Return the rows of ``records`` not in ``sites`` (by ``source_file``, ``source_row``).
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"source_file": "f.csv", "source_row": [2, 3]})
+    >>> rejected_records(r, r.iloc[1:])["source_row"].tolist()
+    [2]
+    """
+    if "source_row" not in records or "source_row" not in sites:
+        return records.iloc[:0]
+    kept = set(zip(sites["source_file"].astype(str), sites["source_row"].astype(int), strict=True))
+    keys = zip(records["source_file"].astype(str), records["source_row"].astype(int), strict=True)
+    return records.loc[[key not in kept for key in keys]]
 
 
 def _members(groupings: pd.DataFrame) -> Iterable[tuple[tuple[str, str], list[str]]]:

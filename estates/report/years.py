@@ -19,6 +19,7 @@ import pandas as pd
 
 from estates.io.eric import LAND_MEASURES, eric_return_totals
 from estates.report.summary import reconcile_land, reconciliation_frames
+from estates.report.tally import site_tallies
 from estates.stages.postcode import ERIC_LOCATION_STEPS, location_summary
 from estates.stages.validate import site_keys
 
@@ -78,7 +79,7 @@ def year_sections(
     for year, rows in located.groupby("eric_year", sort=True):
         raw = returns.loc[rows.index]
         measure = str(totals.loc[year, "land_measure"])
-        reconciliation = reconcile_land(raw, rows)
+        reconciliation = reconcile_land(raw, rows, site_tallies(rows, records=raw))
         total = reconciliation["total"]
         given_owned = float(raw["land_owned_ha"].sum())
         given_unused = float(raw["land_unused_ha"].sum())

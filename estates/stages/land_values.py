@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 
 from estates.errors import DataValidationError
-from estates.frames import flag_column, number_column
+from estates.frames import number_column
 from estates.stages.measures import assign_columns
-from estates.stages.valuation import valued_mask
+from estates.stages.valuation import not_valued_reasons, valued_mask
 from estates.style import format_gbp
 
 log = logging.getLogger("estates")
@@ -473,24 +473,12 @@ def _require_boroughs(needed: pd.Series, ranges: pd.DataFrame, names: dict[str, 
 
 
 def _reasons(sites: pd.DataFrame, located: pd.Series, unused: pd.Series) -> list[str]:
-    aggregate = flag_column(sites, "is_aggregate")
-    located_by = (
-        sites["located_by"].astype("string").fillna("")
-        if "located_by" in sites
-        else pd.Series("", index=sites.index)
-    )
-    reasons = []
-    for agg, ok, how, ha in zip(aggregate, located, located_by, unused, strict=True):
-        if agg:
-            reasons.append("not valued: ERIC aggregate row (a bundle of sites, not a place)")
-        elif how == "unlocated":
-            reasons.append("not valued: site not located, so its borough is unknown")
-        elif not ok:
-            reasons.append("not valued: site located outside Greater London")
-        elif np.isnan(ha):
-            reasons.append("not valued: land not delivering services is not known")
+    reasons = not_valued_reasons(sites, located)
+    for i, (reason, ha) in enumerate(zip(reasons, unused, strict=True)):
+        if reason:
+            continue
+        if np.isnan(ha):
+            reasons[i] = "not valued: land not delivering services is not known"
         elif ha <= 0:
-            reasons.append("not valued: no land not delivering services")
-        else:
-            reasons.append("")
+            reasons[i] = "not valued: no land not delivering services"
     return reasons

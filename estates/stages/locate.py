@@ -22,7 +22,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from estates.findings import Findings
+from estates.findings import Checked, Findings
 from estates.stages.validate import add_flag
 
 log = logging.getLogger("estates")
@@ -61,9 +61,8 @@ def locate_sites(
     context: pd.DataFrame,
     *,
     locations: pd.DataFrame | None = None,
-    findings: Findings,
-) -> pd.DataFrame:
-    """Return ``records`` with ``located_by`` and ``location_source`` and filled coordinates.
+) -> Checked[pd.DataFrame]:
+    """Return ``records`` with ``located_by``, ``location_source`` and filled coordinates.
 
     Parameters
     ----------
@@ -74,15 +73,16 @@ def locate_sites(
         NHS hospital and clinic records from :func:`estates.io.inputs.load_context_sites`.
     locations : pandas.DataFrame, optional
         The user's locations (:func:`estates.io.inputs.load_locations`), already checked.
-    findings : Findings
-        Receives a ``flagged`` finding for each name match, each unlocated site,
-        and each locations-file entry that was not needed or not used.
 
     Returns
     -------
-    pandas.DataFrame
-        A copy with coordinates filled in WGS84 where a look-up found them.
+    Checked
+        ``value``: a copy with coordinates filled in WGS84 where a look-up
+        found them. ``findings``: a ``flagged`` finding for each name match
+        and each unlocated site, and one for each locations-file entry that
+        was not needed or not used.
     """
+    findings = Findings()
     out = records.copy()
     lat = out["latitude"].to_numpy(dtype=float).copy()
     lon = out["longitude"].to_numpy(dtype=float).copy()
@@ -141,7 +141,8 @@ def locate_sites(
                 value=names[i].strip(),
             )
     if locations is not None and len(locations):
-        used = _apply_locations(out, locations, lat, lon, located_by, source, findings)
+        used, found = _apply_locations(out, locations, lat, lon, located_by, source)
+        findings.merge(found)
         log.info("locations file placed %d sites", used)
     for i in np.flatnonzero(located_by == "unlocated"):
         findings.add(
@@ -166,7 +167,7 @@ def locate_sites(
         len(out),
         ", ".join(f"{k} {int(counts.get(k, 0))}" for k in LOCATED_BY if counts.get(k, 0)),
     )
-    return out
+    return Checked(out, findings)
 
 
 def _match_name(name: str, trust: str, context: pd.DataFrame) -> tuple[pd.Series, str] | None:
@@ -199,8 +200,8 @@ def _apply_locations(  # noqa: PLR0917 - fills the caller's arrays in place
     lon: np.ndarray,
     located_by: np.ndarray,
     source: np.ndarray,
-    findings: Findings,
-) -> int:
+) -> tuple[int, Findings]:
+    findings = Findings()
     position = {code: i for i, code in enumerate(out["site_code"].astype(str))}
     used = 0
     for loc in locations.itertuples(index=False):
@@ -231,12 +232,10 @@ def _apply_locations(  # noqa: PLR0917 - fills the caller's arrays in place
             located_by[i] = "locations_file"
             source[i] = f"{loc.source_file}: {loc.source}"
             used += 1
-    return used
+    return used, findings
 
 
-def place_from_locations(
-    located: pd.DataFrame, locations: pd.DataFrame, *, findings: Findings
-) -> pd.DataFrame:
+def place_from_locations(located: pd.DataFrame, locations: pd.DataFrame) -> Checked[pd.DataFrame]:
     """Return ``located`` with its unlocated rows placed by the user's locations file.
 
     Rows located already (by ODS code, postcode or name) keep their place; a
@@ -252,20 +251,19 @@ def place_from_locations(
         WGS84 ``latitude``/``longitude``, ``quality_flags``); left unchanged.
     locations : pandas.DataFrame
         The user's locations (:func:`estates.io.inputs.load_locations`), already checked.
-    findings : Findings
-        Receives the locations file's findings.
 
     Returns
     -------
-    pandas.DataFrame
-        A copy of ``located``, same rows and order.
+    Checked
+        ``value``: a copy of ``located``, same rows and order.
+        ``findings``: the locations file's findings.
     """
     out = located.copy()
     lat = out["latitude"].to_numpy(dtype="float64", copy=True)
     lon = out["longitude"].to_numpy(dtype="float64", copy=True)
     located_by = out["located_by"].astype(str).to_numpy(dtype=object)
     source = out["location_source"].astype(object).to_numpy(copy=True)
-    used = _apply_locations(out, locations, lat, lon, located_by, source, findings)
+    used, findings = _apply_locations(out, locations, lat, lon, located_by, source)
     log.info("locations file placed %d sites", used)
     placed = (located_by == "locations_file") & (out["located_by"].astype(str) != "locations_file")
     out["latitude"], out["longitude"] = lat, lon
@@ -277,4 +275,4 @@ def place_from_locations(
             ";".join(x for x in str(f).split(";") if x and x != "unlocated")
             for f in out.loc[mask, "quality_flags"]
         ]
-    return out
+    return Checked(out, findings)

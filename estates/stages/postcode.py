@@ -28,7 +28,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from estates.findings import Findings
+from estates.findings import Checked, Findings
 from estates.io.postcodes import PostcodeLookup, normalise_postcodes
 from estates.stages.locate import locate_sites
 from estates.stages.validate import add_flag
@@ -44,8 +44,7 @@ def locate_eric_returns(
     *,
     context: pd.DataFrame,
     postcodes: PostcodeLookup,
-    findings: Findings,
-) -> pd.DataFrame:
+) -> Checked[pd.DataFrame]:
     """Return ``returns`` located, with ``located_by``, ``location_source`` and ``location_year``.
 
     Parameters
@@ -57,30 +56,29 @@ def locate_eric_returns(
         NHS hospital and clinic records (:func:`estates.io.inputs.load_context_sites`).
     postcodes : PostcodeLookup
         Postcode centroids (:func:`estates.io.postcodes.load_postcode_lookup`).
-    findings : Findings
-        Receives a finding for each name match (``flagged``), each postcode the
-        lookup lacks (``flagged`` if the row stays unlocated, else ``warning``)
-        and each unlocated row (``flagged``).
 
     Returns
     -------
-    pandas.DataFrame
-        A copy, in the same order, with ``latitude``/``longitude`` (WGS84,
-        degrees) filled where a step located the row, ``postcode_normalised``,
-        ``located_by`` (one of :data:`ERIC_LOCATION_STEPS`), ``location_source``,
-        ``location_year`` (empty for ``ods_code``, ``aggregate`` and
-        ``unlocated``) and ``quality_flags``.
+    Checked
+        ``value``: a copy, in the same order, with ``latitude``/``longitude``
+        (WGS84, degrees) filled where a step located the row,
+        ``postcode_normalised``, ``located_by`` (one of
+        :data:`ERIC_LOCATION_STEPS`), ``location_source``, ``location_year``
+        (empty for ``ods_code``, ``aggregate`` and ``unlocated``) and
+        ``quality_flags``. ``findings``: one for each name match
+        (``flagged``), each postcode the lookup lacks (``flagged`` if the row
+        stays unlocated, else ``warning``) and each unlocated row (``flagged``).
     """
     out = returns.copy()
     if "quality_flags" not in out:
         out["quality_flags"] = pd.Series("", index=out.index, dtype=object)
     scratch = Findings()
-    first = pd.concat(
-        [
-            locate_sites(group, context, findings=scratch)
-            for _, group in out.groupby("eric_year", sort=False)
-        ]
-    ).loc[out.index]
+    parts = []
+    for _, group in out.groupby("eric_year", sort=False):
+        located = locate_sites(group, context)
+        scratch.merge(located.findings)
+        parts.append(located.value)
+    first = pd.concat(parts).loc[out.index]
     step = first["located_by"].astype(str).to_numpy(dtype=object)
     lat = first["latitude"].to_numpy(dtype=float).copy()
     lon = first["longitude"].to_numpy(dtype=float).copy()
@@ -115,10 +113,12 @@ def locate_eric_returns(
             y, la, lo, j = by_name[codes[i]]
             step[i], lat[i], lon[i], year_used[i] = "name_match", la, lo, y
             source[i] = f"name_match {y}: {source[j]}"
-    _keep_name_findings(scratch, out, step, findings)
+    findings = _kept_name_findings(scratch, out, step)
     flags = add_flag(out["quality_flags"], step == "name_match", "name_match_review")
-    flags = _postcode_findings(out, step, postcodes, context, findings, flags)
-    flags = _unlocated_findings(out, step, findings, flags)
+    flags, found = _postcode_findings(out, step, postcodes, context, flags)
+    findings.merge(found)
+    flags, found = _unlocated_findings(out, step, flags)
+    findings.merge(found)
     flags = add_flag(flags, step == "unlocated", "unlocated")
     out["latitude"], out["longitude"] = lat, lon
     out["located_by"] = pd.Series(step, index=out.index, dtype="string")
@@ -136,7 +136,7 @@ def locate_eric_returns(
             row["postcode"],
             row["name_match"],
         )
-    return out
+    return Checked(out, findings)
 
 
 def location_summary(located: pd.DataFrame) -> pd.DataFrame:
@@ -187,10 +187,9 @@ def _latest_per_code(
     return best
 
 
-def _keep_name_findings(
-    scratch: Findings, out: pd.DataFrame, step: np.ndarray, findings: Findings
-) -> None:
-    """Pass on the name-match findings of rows a name match still locates."""
+def _kept_name_findings(scratch: Findings, out: pd.DataFrame, step: np.ndarray) -> Findings:
+    """Return the name-match findings of rows a name match still locates."""
+    findings = Findings()
     still = {
         (str(f), int(r))
         for f, r, s in zip(out["source_file"], out["source_row"], step, strict=True)
@@ -199,18 +198,19 @@ def _keep_name_findings(
     for finding in scratch:
         if finding.check == "name_match" and (finding.source_file, finding.row) in still:
             findings.extend([finding])
+    return findings
 
 
-def _postcode_findings(  # noqa: PLR0917 - the caller's arrays, passed through
+def _postcode_findings(
     out: pd.DataFrame,
     step: np.ndarray,
     postcodes: PostcodeLookup,
     context: pd.DataFrame,
-    findings: Findings,
     flags: pd.Series,
-) -> pd.Series:
+) -> tuple[pd.Series, Findings]:
+    findings = Findings()
     if "postcode" not in out:
-        return flags
+        return flags, findings
     given = out["postcode_normalised"].to_numpy(dtype=object)
     missing = postcodes.positions(given) < 0
     bad = np.flatnonzero(missing & (given != ""))
@@ -242,7 +242,7 @@ def _postcode_findings(  # noqa: PLR0917 - the caller's arrays, passed through
         )
     mask = np.zeros(len(out), dtype=bool)
     mask[bad] = True
-    return add_flag(flags, mask, "postcode_not_found")
+    return add_flag(flags, mask, "postcode_not_found"), findings
 
 
 def _context_postcodes(context: pd.DataFrame) -> dict[str, str]:
@@ -254,8 +254,9 @@ def _context_postcodes(context: pd.DataFrame) -> dict[str, str]:
 
 
 def _unlocated_findings(
-    out: pd.DataFrame, step: np.ndarray, findings: Findings, flags: pd.Series
-) -> pd.Series:
+    out: pd.DataFrame, step: np.ndarray, flags: pd.Series
+) -> tuple[pd.Series, Findings]:
+    findings = Findings()
     for i in np.flatnonzero(step == "unlocated"):
         findings.add(
             str(out["source_file"].iloc[i]),
@@ -267,4 +268,4 @@ def _unlocated_findings(
             check="unlocated",
             site_code=out["site_code"].iloc[i],
         )
-    return flags
+    return flags, findings

@@ -13,7 +13,7 @@ import pyproj
 
 from estates.config import ValidationConfig
 from estates.crs import BNG, WGS84
-from estates.findings import Findings
+from estates.findings import Checked, Findings
 from estates.io.inputs import (
     load_boroughs,
     load_context_sites,
@@ -29,17 +29,21 @@ log = logging.getLogger("estates")
 
 
 def read_records(
-    paths: Sequence[Path | str] | None, *, findings: Findings, config: ValidationConfig
-) -> pd.DataFrame:
-    """Return the raw site records of ``paths``, or the bundled ERIC 2016/17 sites if none."""
+    paths: Sequence[Path | str] | None, *, config: ValidationConfig
+) -> Checked[pd.DataFrame]:
+    """Return the raw site records of ``paths`` (or the bundled ERIC 2016/17 sites if none).
+
+    The findings are those made while reading: encodings, unreadable rows.
+    """
+    findings = Findings()
     if not paths:
-        return load_eric_sites(findings=findings)
+        return Checked(load_eric_sites(findings=findings), findings)
     frames = [
         read_site_records(p, findings=findings, max_csv_bytes=config.max_csv_bytes) for p in paths
     ]
     records = pd.concat(frames, ignore_index=True)
     records["is_aggregate"] = False
-    return records
+    return Checked(records, findings)
 
 
 def locate_records(
@@ -48,16 +52,17 @@ def locate_records(
     context: pd.DataFrame,
     locations: Path | str | None,
     config: ValidationConfig,
-    findings: Findings,
-) -> pd.DataFrame:
+) -> Checked[pd.DataFrame]:
     """Validate ``records`` and locate the kept ones (see :mod:`estates.stages.locate`)."""
-    kept = validate_records(records, config=config, findings=findings)
+    kept, findings = validate_records(records, config=config)
+    checked = _checked_locations(locations)
     checked_locations = None
-    if locations is not None:
-        checked_locations = reject_bad_coordinates(
-            load_locations(Path(locations), findings=findings), findings=findings
-        )
-    return locate_sites(kept, context, locations=checked_locations, findings=findings)
+    if checked is not None:
+        checked_locations, found = checked
+        findings.merge(found)
+    located, found = locate_sites(kept, context, locations=checked_locations)
+    findings.merge(found)
+    return Checked(located, findings)
 
 
 def load_sites(
@@ -65,9 +70,8 @@ def load_sites(
     *,
     locations: Path | str | None = None,
     config: ValidationConfig | None = None,
-    findings: Findings | None = None,
-) -> gpd.GeoDataFrame:
-    """Load, validate and locate site records; return them as WGS84 points.
+) -> Checked[gpd.GeoDataFrame]:
+    """Load, validate and locate site records; return them as WGS84 points, with the findings.
 
     Parameters
     ----------
@@ -75,52 +79,59 @@ def load_sites(
         Your site files (CSV, GeoPackage, GeoJSON, GeoParquet, Shapefile).
         Default: the latest bundled ERIC return (2019/20) London site records,
         located as ``estates build`` locates them (ODS code, postcode of any
-        year, name), with the cross-year checks in ``findings``.
+        year, name), with the cross-year checks in the findings.
     locations : path-like, optional
         A locations file (``site_code``, ``latitude``, ``longitude``, ``source``).
     config : ValidationConfig, optional
         Validation limits; default :class:`estates.config.ValidationConfig()`.
-    findings : Findings, optional
-        Receives every rejected, flagged or warned-about record. If omitted,
-        their number is logged: pass one to see them.
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        One row per kept record, in EPSG:4326; unlocated records and ERIC
-        aggregate rows have a missing geometry. ``located_by`` says how each
-        was located. No borough columns yet: see :func:`estates.join_boroughs`.
+    Checked
+        ``value``: one row per kept record, in EPSG:4326; unlocated records
+        and ERIC aggregate rows have a missing geometry. ``located_by`` says
+        how each was located. No borough columns yet: see
+        :func:`estates.join_boroughs`. ``findings``: every rejected, flagged
+        or warned-about record.
 
     Examples
     --------
-    >>> sites = load_sites()
+    >>> sites, findings = load_sites()
     >>> sites.crs.to_string(), len(sites)
     ('EPSG:4326', 185)
     >>> int((sites["located_by"] == "ods_code").sum())
     91
     """
-    own_findings = findings if findings is not None else Findings()
+    findings = Findings()
     config = config or ValidationConfig()
-    context = load_context_sites(findings=own_findings)
+    context = load_context_sites(findings=findings)
     if paths:
-        records = read_records(paths, findings=own_findings, config=config)
-        located = locate_records(
-            records, context=context, locations=locations, config=config, findings=own_findings
+        records, found = read_records(paths, config=config)
+        findings.merge(found)
+        located, found = locate_records(
+            records, context=context, locations=locations, config=config
         )
     else:
-        located = _headline_year(context, locations=locations, config=config, findings=own_findings)
-    if findings is None and len(own_findings):
-        log.info(
-            "%d rejected, %d flagged records; pass findings=Findings() to see them",
-            own_findings.count("rejected"),
-            own_findings.count("flagged"),
-        )
+        located, found = _headline_year(context, locations=locations, config=config)
+    findings.merge(found)
     points = to_points(located)
     out = pd.DataFrame(points.drop(columns="geometry"))
     has = out["longitude"].notna().to_numpy()
     geometry = np.full(len(out), None, dtype=object)
     geometry[has] = gpd.points_from_xy(out.loc[has, "longitude"], out.loc[has, "latitude"])
-    return gpd.GeoDataFrame(out, geometry=geometry, crs=WGS84).reset_index(drop=True)
+    sites = gpd.GeoDataFrame(out, geometry=geometry, crs=WGS84).reset_index(drop=True)
+    return Checked(sites, findings)
+
+
+def _checked_locations(locations: Path | str | None) -> Checked[pd.DataFrame] | None:
+    """Return the locations file read and its coordinates checked, or None without one."""
+    if locations is None:
+        return None
+    read = Findings()
+    loaded = load_locations(Path(locations), findings=read)
+    checked, found = reject_bad_coordinates(loaded)
+    read.merge(found)
+    return Checked(checked, read)
 
 
 def _headline_year(
@@ -128,26 +139,28 @@ def _headline_year(
     *,
     locations: Path | str | None,
     config: ValidationConfig,
-    findings: Findings,
-) -> pd.DataFrame:
+) -> Checked[pd.DataFrame]:
     """Return the headline ERIC year's records located as the build locates them."""
     from estates.builder.years import load_years
 
-    checked = None
-    if locations is not None:
-        checked = reject_bad_coordinates(
-            load_locations(Path(locations), findings=findings), findings=findings
-        )
+    findings = Findings()
+    checked = _checked_locations(locations)
+    checked_locations = None
+    if checked is not None:
+        checked_locations, found = checked
+        findings.merge(found)
     years = load_years(
         year=None,
         context=context,
         boroughs_bng=load_boroughs().to_crs(BNG),
         groupings=load_groupings(),
         nearest_within_m=config.nearest_within_m,
-        locations=checked,
+        locations=checked_locations,
     )
     findings.extend(years.findings)
-    return validate_records(years.headline_records(), config=config, findings=findings)
+    kept, found = validate_records(years.headline_records(), config=config)
+    findings.merge(found)
+    return Checked(kept, findings)
 
 
 def to_points(located: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from estates.config import ValidationConfig
 from estates.crs import LONDON_BOUNDS_BNG, LONDON_BOUNDS_WGS84
-from estates.findings import Findings
+from estates.findings import Checked, Findings
 from estates.io.csv_reader import read_number
 
 log = logging.getLogger("estates")
@@ -68,10 +69,9 @@ def validate_records(
     records: pd.DataFrame,
     *,
     config: ValidationConfig,
-    findings: Findings,
     known: KnownKeys | None = None,
-) -> pd.DataFrame:
-    """Return the usable records, with a ``quality_flags`` column; record the rest.
+) -> Checked[pd.DataFrame]:
+    """Return the usable records, with a ``quality_flags`` column, and the findings on the rest.
 
     Parameters
     ----------
@@ -80,8 +80,6 @@ def validate_records(
         ``source_row``, optional land and coordinate columns). Left unchanged.
     config : ValidationConfig
         The limits used by the checks.
-    findings : Findings
-        Receives one finding per problem.
     known : KnownKeys, optional
         Site keys (:func:`site_keys`) already taken by records outside
         ``records`` (earlier parts of the same input), with where each was
@@ -89,22 +87,39 @@ def validate_records(
 
     Returns
     -------
-    pandas.DataFrame
-        The records not rejected, in input order, with ``quality_flags``
-        (``;``-separated short codes, ``""`` when clean).
+    Checked
+        ``value``: the records not rejected, in input order, with
+        ``quality_flags`` (``;``-separated short codes, ``""`` when clean).
+        ``findings``: one finding per problem, check by check.
+
+    Examples
+    --------
+    >>> records = pd.DataFrame({"site_code": ["A", "A", ""], "source_file": "s.csv",
+    ...     "source_row": [2, 3, 4], "land_unused_ha": [1.0, 2.0, -1.0]})
+    >>> kept, found = validate_records(records, config=ValidationConfig())
+    >>> kept["site_code"].tolist(), [f.check for f in found]
+    (['A'], ['blank_site_code', 'duplicate_site_code', 'negative_area'])
     """
     out = records.copy()
     if "quality_flags" not in out:
         out["quality_flags"] = pd.Series("", index=out.index, dtype=object)
+    findings = Findings()
     reject = np.zeros(len(out), dtype=bool)
     if "_reject_geometry" in out:
         reject |= out["_reject_geometry"].to_numpy(dtype=bool)
-    reject |= _check_codes(out, findings, known.first_seen if known else {})
-    reject |= _check_land(out, config, findings)
-    out["quality_flags"] = _flag_implausible_land(out, config, findings)
-    out["quality_flags"] = _flag_long_text(out, findings)
-    reject |= _check_latlon(out, findings)
-    reject |= _check_easting_northing(out, findings)
+    mask, found = _check_codes(out, known.first_seen if known else {})
+    reject |= mask
+    findings.merge(found)
+    mask, found = _check_land(out, config)
+    reject |= mask
+    findings.merge(found)
+    out["quality_flags"], found = _flag_implausible_land(out, config)
+    findings.merge(found)
+    out["quality_flags"], found = _flag_long_text(out)
+    findings.merge(found)
+    mask, found = _check_coordinates(out)
+    reject |= mask
+    findings.merge(found)
     kept = out.loc[~reject].drop(
         columns=[c for c in out.columns if c.endswith("_text") or c.startswith("_")]
     )
@@ -115,19 +130,26 @@ def validate_records(
         int(reject.sum()),
         int((kept["quality_flags"] != "").sum()),
     )
-    return kept
+    return Checked(kept, findings)
 
 
-def reject_bad_coordinates(frame: pd.DataFrame, *, findings: Findings) -> pd.DataFrame:
-    """Return ``frame`` without rows whose coordinates are unusable; record each one.
+def reject_bad_coordinates(frame: pd.DataFrame) -> Checked[pd.DataFrame]:
+    """Return ``frame`` without rows whose coordinates are unusable, and a finding for each.
 
     Used for files that only carry locations (``--locations``), whose rows need
-    the same coordinate checks as site records.
+    the same coordinate checks as site records. ``frame`` is left unchanged.
     """
-    reject = _check_latlon(frame, findings)
-    if "easting" in frame:
-        reject |= _check_easting_northing(frame, findings)
-    return frame.loc[~reject].drop(columns=[c for c in frame.columns if c.endswith("_text")])
+    reject, findings = _check_coordinates(frame)
+    kept = frame.loc[~reject].drop(columns=[c for c in frame.columns if c.endswith("_text")])
+    return Checked(kept, findings)
+
+
+def _check_coordinates(out: pd.DataFrame) -> tuple[np.ndarray, Findings]:
+    """Return which rows have unusable coordinates (WGS84 or BNG), and a finding for each."""
+    reject, findings = _check_latlon(out)
+    mask, found = _check_easting_northing(out)
+    findings.merge(found)
+    return reject | mask, findings
 
 
 def _where(rec: pd.Series) -> tuple[str, int]:
@@ -161,14 +183,15 @@ def site_keys(records: pd.DataFrame) -> pd.Series:
 
 
 def _check_codes(
-    out: pd.DataFrame, findings: Findings, earlier: Mapping[str, tuple[str, int]]
-) -> np.ndarray:
+    out: pd.DataFrame, earlier: Mapping[str, tuple[str, int]]
+) -> tuple[np.ndarray, Findings]:
+    found = Findings()
     reject = np.zeros(len(out), dtype=bool)
     codes = out["site_code"].astype("string").str.strip()
     blank = codes.isna() | codes.eq("")
     for i in np.flatnonzero(blank.to_numpy()):
         src, row = _where(out.iloc[i])
-        findings.add(
+        found.add(
             src,
             row,
             "site code is blank; every site needs its ODS site code",
@@ -182,7 +205,7 @@ def _check_codes(
     seen_before = keys.isin(list(earlier)).to_numpy() if earlier else np.zeros(len(keys), bool)
     repeated = keys.duplicated(keep="first").to_numpy() | seen_before
     if not repeated.any():
-        return reject
+        return reject, found
     firsts = ~keys.duplicated(keep="first").to_numpy() & ~seen_before
     first_at = pd.Series(present[firsts], index=keys[firsts].to_numpy())
     sources = out["source_file"].astype(str).to_numpy()
@@ -196,7 +219,7 @@ def _check_codes(
             first = first_at[keys.iloc[j]]
             fsrc, frow = sources[first], int(rows[first])
         where = f"row {frow}" if fsrc == src else f"{fsrc} row {frow}"
-        findings.add(
+        found.add(
             src,
             int(rows[i]),
             f"duplicate site code {codes.iloc[i]} (first seen at {where}); record rejected",
@@ -207,10 +230,11 @@ def _check_codes(
             value=codes.iloc[i],
         )
         reject[i] = True
-    return reject
+    return reject, found
 
 
-def _check_land(out: pd.DataFrame, config: ValidationConfig, findings: Findings) -> np.ndarray:
+def _check_land(out: pd.DataFrame, config: ValidationConfig) -> tuple[np.ndarray, Findings]:
+    found = Findings()
     reject = np.zeros(len(out), dtype=bool)
     for column in ("land_owned_ha", "land_unused_ha"):
         if column not in out:
@@ -228,7 +252,7 @@ def _check_land(out: pd.DataFrame, config: ValidationConfig, findings: Findings)
         for mask, check, template in checks:
             for i in np.flatnonzero(mask):
                 src, row = _where(out.iloc[i])
-                findings.add(
+                found.add(
                     src,
                     row,
                     f"{column} " + template.format(v=values[i]),
@@ -246,7 +270,7 @@ def _check_land(out: pd.DataFrame, config: ValidationConfig, findings: Findings)
             over = unused > owned + 1e-9
         for i in np.flatnonzero(over & ~reject):
             src, row = _where(out.iloc[i])
-            findings.add(
+            found.add(
                 src,
                 row,
                 f"land not delivering services ({unused[i]:g} ha) exceeds land owned "
@@ -258,15 +282,16 @@ def _check_land(out: pd.DataFrame, config: ValidationConfig, findings: Findings)
                 value=unused[i],
             )
             reject[i] = True
-    return reject
+    return reject, found
 
 
 def _flag_implausible_land(
-    out: pd.DataFrame, config: ValidationConfig, findings: Findings
-) -> pd.Series:
+    out: pd.DataFrame, config: ValidationConfig
+) -> tuple[pd.Series, Findings]:
+    found = Findings()
     flags = out["quality_flags"]
     if not {"land_owned_ha", "floor_area_gia_m2"} <= set(out.columns):
-        return flags
+        return flags, found
     owned = out["land_owned_ha"].to_numpy(dtype=float)
     gia = out["floor_area_gia_m2"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -276,7 +301,7 @@ def _flag_implausible_land(
         rec = out.iloc[i]
         src, row = _where(rec)
         site_type = str(rec.get("site_type", "site")).split(". ", 1)[-1].lower()
-        findings.add(
+        found.add(
             src,
             row,
             f"implausible area for the site type: {owned[i]:g} ha of land owned for a "
@@ -289,11 +314,12 @@ def _flag_implausible_land(
             column="land_owned_ha",
             value=owned[i],
         )
-    return add_flag(flags, implausible, "implausible_land_area")
+    return add_flag(flags, implausible, "implausible_land_area"), found
 
 
-def _flag_long_text(out: pd.DataFrame, findings: Findings) -> pd.Series:
+def _flag_long_text(out: pd.DataFrame) -> tuple[pd.Series, Findings]:
     """Flag texts the maps will shorten, so the shortening is on record."""
+    found = Findings()
     flags = out["quality_flags"]
     long_any = np.zeros(len(out), dtype=bool)
     for column in PAGE_TEXT_COLUMNS:
@@ -304,7 +330,7 @@ def _flag_long_text(out: pd.DataFrame, findings: Findings) -> pd.Series:
         for i in np.flatnonzero(too_long):
             rec = out.iloc[i]
             src, row = _where(rec)
-            findings.add(
+            found.add(
                 src,
                 row,
                 f"{column} is {lengths[i]:,} characters; the maps show its first "
@@ -316,7 +342,7 @@ def _flag_long_text(out: pd.DataFrame, findings: Findings) -> pd.Series:
                 value=shorten_for_page(str(rec[column]), 60),
             )
         long_any |= too_long
-    return add_flag(flags, long_any, "long_text")
+    return add_flag(flags, long_any, "long_text"), found
 
 
 def _number_problem(text: str) -> str:
@@ -325,151 +351,145 @@ def _number_problem(text: str) -> str:
     return "is not a finite number" if problem in {None, "is not a number"} else problem
 
 
-def _check_latlon(out: pd.DataFrame, findings: Findings) -> np.ndarray:
-    reject = np.zeros(len(out), dtype=bool)
+#: A coordinate problem: (reason, column, value, check).
+_Problem = tuple[str, str, object, str]
+
+
+def _check_latlon(out: pd.DataFrame) -> tuple[np.ndarray, Findings]:
     if "latitude" not in out:
-        return reject
+        return np.zeros(len(out), dtype=bool), Findings()
     lat = out["latitude"].to_numpy(dtype=float)
     lon = out["longitude"].to_numpy(dtype=float)
-    lat_text = out.get("latitude_text", pd.Series("", index=out.index)).fillna("")
-    lon_text = out.get("longitude_text", pd.Series("", index=out.index)).fillna("")
-    lon_min, lat_min, lon_max, lat_max = LONDON_BOUNDS_WGS84
     # Only rows that are not plainly fine (both given, in range, not swapped)
     # are looked at one by one: a million good rows cost no Python loop.
     with np.errstate(invalid="ignore"):
-        swapped = ((lat_min <= lon) & (lon <= lat_max) & (lon_min <= lat) & (lat <= lon_max)) & ~(
-            (lat_min <= lat) & (lat <= lat_max) & (lon_min <= lon) & (lon <= lon_max)
-        )
+        swapped = _swapped(lon, lat, LONDON_BOUNDS_WGS84)
         fine = (np.abs(lat) <= 90) & (np.abs(lon) <= 180) & ~swapped
-    for i in np.flatnonzero(~fine):
-        la, lo = lat[i], lon[i]
-        la_t, lo_t = str(lat_text.iloc[i]).strip(), str(lon_text.iloc[i]).strip()
-        given_la = not math.isnan(la) or _is_given(la_t)
-        given_lo = not math.isnan(lo) or _is_given(lo_t)
-        if not given_la and not given_lo:
-            continue
-        rec = out.iloc[i]
-        src, row = _where(rec)
-        code = rec["site_code"]
-        reason, column, value, check = None, None, None, "bad_coordinate"
-        if given_la != given_lo:
-            column = "latitude" if not given_la else "longitude"
-            other = "longitude" if column == "latitude" else "latitude"
-            reason = f"{column} is blank but {other} is given; give both or neither"
-        elif math.isnan(la) or math.isnan(lo):
-            column, value = ("latitude", la_t) if math.isnan(la) else ("longitude", lo_t)
-            reason = (
-                f"{column} {value!r} {_number_problem(value)}; write decimal degrees, e.g. 51.5074"
-            )
-        elif not (math.isfinite(la) and math.isfinite(lo)):
-            column, value = ("latitude", la) if not math.isfinite(la) else ("longitude", lo)
-            reason = f"{column} {value} is not a finite number"
-        elif abs(la) > 90 or abs(lo) > 180:
-            column, value = ("latitude", la) if abs(la) > 90 else ("longitude", lo)
-            if _in_bng_extent(lo, la) or _in_bng_extent(la, lo):
-                check = "bng_as_degrees"
-                reason = (
-                    f"{column} {value:g} is out of range; these look like British National "
-                    "Grid metres: put them in easting/northing columns (EPSG:27700)"
-                )
-            else:
-                reason = f"{column} {value:g} is out of range (latitude ±90, longitude ±180)"
-        elif (lat_min <= lo <= lat_max and lon_min <= la <= lon_max) and not (
-            lat_min <= la <= lat_max and lon_min <= lo <= lon_max
-        ):
-            column, value, check = "latitude", la, "latlon_swapped"
-            reason = (
-                f"latitude {la:g} and longitude {lo:g} look swapped: that point is outside "
-                "London, swapped it is inside; swap the Latitude/Longitude columns"
-            )
-        if reason is not None:
-            findings.add(
-                src,
-                row,
-                reason,
-                action="rejected",
-                check=check,
-                site_code=code,
-                column=column,
-                value=value,
-            )
-            reject[i] = True
-    return reject
+    return _check_pairs(out, ("latitude", "longitude"), fine, _latlon_problem)
 
 
-def _check_easting_northing(out: pd.DataFrame, findings: Findings) -> np.ndarray:
-    reject = np.zeros(len(out), dtype=bool)
+def _latlon_problem(la: float, lo: float, texts: tuple[str, str]) -> _Problem | None:
+    """Return what is wrong with a latitude/longitude pair, at least one given, or None."""
+    la_t, lo_t = texts[0].strip(), texts[1].strip()
+    given_la = not math.isnan(la) or _is_given(la_t)
+    given_lo = not math.isnan(lo) or _is_given(lo_t)
+    if given_la != given_lo:
+        column = "latitude" if not given_la else "longitude"
+        other = "longitude" if column == "latitude" else "latitude"
+        reason = f"{column} is blank but {other} is given; give both or neither"
+        return reason, column, None, "bad_coordinate"
+    if math.isnan(la) or math.isnan(lo):
+        column, text = ("latitude", la_t) if math.isnan(la) else ("longitude", lo_t)
+        reason = f"{column} {text!r} {_number_problem(text)}; write decimal degrees, e.g. 51.5074"
+        return reason, column, text, "bad_coordinate"
+    if not (math.isfinite(la) and math.isfinite(lo)):
+        column, value = ("latitude", la) if not math.isfinite(la) else ("longitude", lo)
+        return f"{column} {value} is not a finite number", column, value, "bad_coordinate"
+    if abs(la) > 90 or abs(lo) > 180:
+        column, value = ("latitude", la) if abs(la) > 90 else ("longitude", lo)
+        if _in_box(lo, la, _BNG_EXTENT) or _in_box(la, lo, _BNG_EXTENT):
+            reason = (
+                f"{column} {value:g} is out of range; these look like British National "
+                "Grid metres: put them in easting/northing columns (EPSG:27700)"
+            )
+            return reason, column, value, "bng_as_degrees"
+        reason = f"{column} {value:g} is out of range (latitude ±90, longitude ±180)"
+        return reason, column, value, "bad_coordinate"
+    if _swapped(lo, la, LONDON_BOUNDS_WGS84):
+        reason = (
+            f"latitude {la:g} and longitude {lo:g} look swapped: that point is outside "
+            "London, swapped it is inside; swap the Latitude/Longitude columns"
+        )
+        return reason, "latitude", la, "latlon_swapped"
+    return None
+
+
+def _check_easting_northing(out: pd.DataFrame) -> tuple[np.ndarray, Findings]:
     if "easting" not in out:
-        return reject
+        return np.zeros(len(out), dtype=bool), Findings()
     east = out["easting"].to_numpy(dtype=float)
     north = out["northing"].to_numpy(dtype=float)
-    has_latlon = ~np.isnan(out["latitude"].to_numpy(dtype=float)) if "latitude" in out else None
-    e_text = out.get("easting_text", pd.Series("", index=out.index)).fillna("")
-    n_text = out.get("northing_text", pd.Series("", index=out.index)).fillna("")
-    x_min, y_min, x_max, y_max = LONDON_BOUNDS_BNG
     with np.errstate(invalid="ignore"):
-        swapped = ((x_min <= north) & (north <= x_max) & (y_min <= east) & (east <= y_max)) & ~(
-            (x_min <= east) & (east <= x_max) & (y_min <= north) & (north <= y_max)
-        )
+        swapped = _swapped(east, north, LONDON_BOUNDS_BNG)
         fine = (
             ~((np.abs(east) <= 180) & (np.abs(north) <= 90))
             & ~swapped
-            & (_BNG_EXTENT[0] <= east)
-            & (east <= _BNG_EXTENT[2])
-            & (_BNG_EXTENT[1] <= north)
-            & (north <= _BNG_EXTENT[3])
+            & _in_box(east, north, _BNG_EXTENT)
         )
-    if has_latlon is not None:
-        fine |= has_latlon
+    if "latitude" in out:  # a row with a latitude is checked by its latitude/longitude
+        fine |= ~np.isnan(out["latitude"].to_numpy(dtype=float))
+    return _check_pairs(out, ("easting", "northing"), fine, _easting_northing_problem)
+
+
+def _easting_northing_problem(e: float, n: float, texts: tuple[str, str]) -> _Problem | None:
+    """Return what is wrong with an easting/northing pair, at least one given, or None."""
+    given_e = not math.isnan(e) or _is_given(texts[0])
+    given_n = not math.isnan(n) or _is_given(texts[1])
+    if given_e != given_n:
+        column = "easting" if not given_e else "northing"
+        reason = f"{column} is blank but the other coordinate is given; give both or neither"
+        return reason, column, None, "bad_coordinate"
+    if math.isnan(e) or math.isnan(n) or not (math.isfinite(e) and math.isfinite(n)):
+        column = "easting" if not math.isfinite(e) else "northing"
+        value = (texts[0] if column == "easting" else texts[1]) or None
+        problem = _number_problem(value or "")
+        metres = " of metres" if problem == "is not a finite number" else ""
+        return f"{column} {value!r} {problem}{metres}", column, value, "bad_coordinate"
+    if abs(e) <= 180 and abs(n) <= 90:
+        reason = (
+            f"easting {e:g} and northing {n:g} look like degrees, not metres: put them in "
+            "longitude/latitude columns (WGS84)"
+        )
+        return reason, "easting", e, "degrees_as_bng"
+    if _swapped(e, n, LONDON_BOUNDS_BNG):
+        reason = f"easting {e:g} and northing {n:g} look swapped; swap the two columns"
+        return reason, "easting", e, "easting_northing_swapped"
+    if not _in_box(e, n, _BNG_EXTENT):
+        reason = f"easting {e:g}, northing {n:g} is outside the British National Grid"
+        return reason, "easting", e, "bad_coordinate"
+    return None
+
+
+def _check_pairs(
+    out: pd.DataFrame,
+    columns: tuple[str, str],
+    fine: np.ndarray,
+    problem: Callable[[float, float, tuple[str, str]], _Problem | None],
+) -> tuple[np.ndarray, Findings]:
+    """Reject each row not ``fine`` whose coordinate pair ``problem`` finds wrong.
+
+    A row giving neither coordinate (number or text) is left alone: it is for
+    the other coordinate columns, or for the locate stage.
+    """
+    found = Findings()
+    reject = np.zeros(len(out), dtype=bool)
+    x = out[columns[0]].to_numpy(dtype=float)
+    y = out[columns[1]].to_numpy(dtype=float)
+    x_text, y_text = _texts(out, columns[0]), _texts(out, columns[1])
     for i in np.flatnonzero(~fine):
-        if has_latlon is not None and has_latlon[i]:
+        texts = (str(x_text.iloc[i]), str(y_text.iloc[i]))
+        given_x = not math.isnan(x[i]) or _is_given(texts[0])
+        given_y = not math.isnan(y[i]) or _is_given(texts[1])
+        if not given_x and not given_y:
             continue
-        e, n = east[i], north[i]
-        given_e = not math.isnan(e) or _is_given(str(e_text.iloc[i]))
-        given_n = not math.isnan(n) or _is_given(str(n_text.iloc[i]))
-        if not given_e and not given_n:
+        wrong = problem(x[i], y[i], texts)
+        if wrong is None:
             continue
+        reason, column, value, check = wrong
         rec = out.iloc[i]
         src, row = _where(rec)
-        reason, column, value, check = None, None, None, "bad_coordinate"
-        if given_e != given_n:
-            column = "easting" if not given_e else "northing"
-            reason = f"{column} is blank but the other coordinate is given; give both or neither"
-        elif math.isnan(e) or math.isnan(n) or not (math.isfinite(e) and math.isfinite(n)):
-            column = "easting" if not math.isfinite(e) else "northing"
-            value = str((e_text if column == "easting" else n_text).iloc[i]) or None
-            problem = _number_problem(value or "")
-            metres = " of metres" if problem == "is not a finite number" else ""
-            reason = f"{column} {value!r} {problem}{metres}"
-        elif abs(e) <= 180 and abs(n) <= 90:
-            column, value, check = "easting", e, "degrees_as_bng"
-            reason = (
-                f"easting {e:g} and northing {n:g} look like degrees, not metres: put them in "
-                "longitude/latitude columns (WGS84)"
-            )
-        elif (
-            x_min <= n <= x_max
-            and y_min <= e <= y_max
-            and not (x_min <= e <= x_max and y_min <= n <= y_max)
-        ):
-            column, value, check = "easting", e, "easting_northing_swapped"
-            reason = f"easting {e:g} and northing {n:g} look swapped; swap the two columns"
-        elif not (_BNG_EXTENT[0] <= e <= _BNG_EXTENT[2] and _BNG_EXTENT[1] <= n <= _BNG_EXTENT[3]):
-            column, value = "easting", e
-            reason = f"easting {e:g}, northing {n:g} is outside the British National Grid"
-        if reason is not None:
-            findings.add(
-                src,
-                row,
-                reason,
-                action="rejected",
-                check=check,
-                site_code=rec["site_code"],
-                column=column,
-                value=value,
-            )
-            reject[i] = True
-    return reject
+        found.add(
+            src,
+            row,
+            reason,
+            action="rejected",
+            check=check,
+            site_code=rec["site_code"],
+            column=column,
+            value=value,
+        )
+        reject[i] = True
+    return reject, found
 
 
 def _is_given(text: str) -> bool:
@@ -478,5 +498,22 @@ def _is_given(text: str) -> bool:
     return not is_missing(text)
 
 
-def _in_bng_extent(x: float, y: float) -> bool:
-    return _BNG_EXTENT[0] <= x <= _BNG_EXTENT[2] and _BNG_EXTENT[1] <= y <= _BNG_EXTENT[3]
+def _texts(out: pd.DataFrame, column: str) -> pd.Series:
+    """Return the text a coordinate column was read from (``<column>_text``), ``""`` if none."""
+    return out.get(f"{column}_text", pd.Series("", index=out.index)).fillna("")
+
+
+Box = tuple[float, float, float, float]
+
+
+def _in_box(x: Any, y: Any, box: Box) -> Any:
+    """Return whether ``(x, y)`` lies in ``box`` (min x, min y, max x, max y); NaN lies in none.
+
+    Works on numbers and on arrays alike (numpy ``&``).
+    """
+    return (box[0] <= x) & (x <= box[2]) & (box[1] <= y) & (y <= box[3])
+
+
+def _swapped(x: Any, y: Any, box: Box) -> Any:
+    """Return whether ``(x, y)`` is outside ``box`` but ``(y, x)`` inside: x and y swapped."""
+    return np.logical_and(_in_box(y, x, box), np.logical_not(_in_box(x, y, box)))

@@ -340,7 +340,8 @@ def value_sites(
     per_ha_default = target_gbp / basis if basis > 0 else math.nan
     per_ha = pd.Series(np.nan, index=sites.index, dtype="float64")
     method = pd.Series("not_valued", index=sites.index, dtype=object)
-    source = pd.Series(_not_valued_reason(sites), index=sites.index, dtype=object)
+    reasons = not_valued_reasons(sites, flag_column(sites, "in_london"))
+    source = pd.Series(reasons, index=sites.index, dtype=object)
     if land_values is None:
         label = _indicative_label(target_gbp, basis, per_ha_default)
         valuation = Valuation(
@@ -463,21 +464,34 @@ def _file_valuation(
     )
 
 
-def _not_valued_reason(sites: pd.DataFrame) -> list[str]:
+def not_valued_reasons(sites: pd.DataFrame, valuable: pd.Series) -> list[str]:
+    """Return why each site is not valued, ``""`` for each that may be.
+
+    ERIC aggregate rows and unlocated sites are never valued; otherwise a site
+    is valued only where ``valuable`` holds (e.g. ``in_london``, or
+    :func:`valued_mask`), and else is said to be outside London.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"is_aggregate": [True, False, False, False],
+    ...                   "located_by": ["aggregate", "unlocated", "ods_code", "ods_code"]})
+    >>> reasons = not_valued_reasons(f, pd.Series([False, False, False, True]))
+    >>> [r.removeprefix("not valued: ")[:21] for r in reasons]
+    ['ERIC aggregate row (a', 'site not located, so ', 'site located outside ', '']
+    """
     aggregate = flag_column(sites, "is_aggregate")
-    in_london = flag_column(sites, "in_london")
     located_by = (
         sites["located_by"].astype("string").fillna("")
         if "located_by" in sites
         else pd.Series("", index=sites.index)
     )
     reasons = []
-    for agg, london, how in zip(aggregate, in_london, located_by, strict=True):
+    for agg, ok, how in zip(aggregate, valuable, located_by, strict=True):
         if agg:
             reasons.append("not valued: ERIC aggregate row (a bundle of sites, not a place)")
         elif how == "unlocated":
             reasons.append("not valued: site not located, so its borough is unknown")
-        elif not london:
+        elif not ok:
             reasons.append("not valued: site located outside Greater London")
         else:
             reasons.append("")

@@ -102,3 +102,19 @@ def test_site_findings_are_capped_across_parts(tmp_path):
         assert listed[check] == min(n, MAX_FINDINGS_PER_CHECK)
         assert listed[check] + omitted.get(check, 0) == n
     assert result.rejected_rows == len(result.findings)
+
+
+def test_merging_a_stage_s_findings_keeps_the_cap_and_the_counts():
+    stage = Findings(max_per_check=2)
+    for row in range(2, 7):
+        stage.add("p.csv", row, "bad", action="rejected", check="unknown_site_code")
+    collected = Findings(max_per_check=3)
+    collected.add("p.csv", 1, "bad", action="rejected", check="unknown_site_code")
+    collected.add("p.csv", 1, "blank", action="rejected", check="blank_site_code")
+    collected.merge(stage)
+    assert [f.row for f in collected if f.check == "unknown_site_code"] == [1, 2, 3]
+    assert collected.count("rejected") == 7
+    unbounded = Findings()
+    unbounded.merge(stage)
+    assert [f.row for f in unbounded] == [2, 3]
+    assert unbounded.count("rejected") == 5

@@ -8,6 +8,7 @@ import pytest
 
 from estates.errors import ConfigError
 from estates.report.aggregate import BOROUGH_COLUMNS, aggregate_groups
+from estates.report.tally import site_tallies
 
 TARGET = 11e9
 
@@ -132,7 +133,11 @@ def test_borough_section_of_the_summary(bundled_result):
 def test_unknown_group_type_is_refused(bundled_result):
     with pytest.raises(ConfigError, match="'pilot', 'subregion'"):
         aggregate_groups(
-            bundled_result.sites, bundled_result.groupings, group_type="stp", target_gbp=TARGET
+            bundled_result.sites,
+            bundled_result.groupings,
+            site_tallies(bundled_result.sites, bundled_result.groupings),
+            group_type="stp",
+            target_gbp=TARGET,
         )
 
 
@@ -153,7 +158,8 @@ def test_groups_without_values_report_null_not_zero():
             "borough_code": ["a"],
         }
     )
-    block = aggregate_groups(sites, groupings, group_type="pilot", target_gbp=TARGET)["p"]
+    tallies = site_tallies(sites, groupings)
+    block = aggregate_groups(sites, groupings, tallies, group_type="pilot", target_gbp=TARGET)["p"]
     assert block["land_owned_ha"] is None
     assert block["estimated_value_gbp"] is None
     assert block["sites_located"] == 1

@@ -254,9 +254,9 @@ def test_a_long_pipeline_lists_the_first_ranks_then_evenly_spaced_ones(bundled_r
     assert len(ranked) > 10  # the bundled data rank enough sites to sample
     # A target the ranked sites nearly reach, so three milestones have sites to count.
     target = float(ranked["estimated_value_gbp"].sum()) * 1.1
-    full = progress.summarise_pipeline(sites, None, target_gbp=target, findings=Findings())
+    full, _ = progress.summarise_pipeline(sites, None, target_gbp=target)
     monkeypatch.setattr(progress, "CUMULATIVE_LISTED", 4)
-    short = progress.summarise_pipeline(sites, None, target_gbp=target, findings=Findings())
+    short, _ = progress.summarise_pipeline(sites, None, target_gbp=target)
 
     every = full["cumulative"]
     assert full["cumulative_listed"] == "every ranked site"

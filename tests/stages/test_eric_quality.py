@@ -26,11 +26,8 @@ def returns() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def located(returns: pd.DataFrame) -> pd.DataFrame:
     return locate_eric_returns(
-        returns,
-        context=load_context_sites(),
-        postcodes=load_postcode_lookup(),
-        findings=Findings(),
-    )
+        returns, context=load_context_sites(), postcodes=load_postcode_lookup()
+    ).value
 
 
 def test_tenfold_land_changes(returns: pd.DataFrame) -> None:

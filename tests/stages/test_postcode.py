@@ -28,9 +28,8 @@ def context() -> pd.DataFrame:
 def located(context: pd.DataFrame) -> tuple[pd.DataFrame, Findings]:
     findings = Findings()
     returns = load_eric_returns(findings=findings)
-    out = locate_eric_returns(
-        returns, context=context, postcodes=load_postcode_lookup(), findings=findings
-    )
+    out, found = locate_eric_returns(returns, context=context, postcodes=load_postcode_lookup())
+    findings.merge(found)
     return out, findings
 
 
@@ -143,9 +142,8 @@ def test_postcode_quirks_in_a_users_return(write, context: pd.DataFrame) -> None
     )
     findings = Findings()
     returns = load_eric_return(path, findings=findings)
-    out = locate_eric_returns(
-        returns, context=context, postcodes=load_postcode_lookup(), findings=findings
-    )
+    out, found = locate_eric_returns(returns, context=context, postcodes=load_postcode_lookup())
+    findings.merge(found)
     assert out["located_by"].tolist() == ["postcode", "unlocated", "unlocated", "aggregate"]
     assert out["latitude"].iloc[0] == pytest.approx(51.55322)
     assert np.isnan(out["latitude"].iloc[3])
