@@ -351,8 +351,10 @@ def compare_parquet(a: Path, b: Path, report: Report, args: argparse.Namespace) 
     """
     import pyarrow.parquet as pq
 
-    footer_a = {k.decode(): v.decode() for k, v in (pq.read_metadata(a).metadata or {}).items()}
-    footer_b = {k.decode(): v.decode() for k, v in (pq.read_metadata(b).metadata or {}).items()}
+    meta_a, meta_b = pq.read_metadata(a), pq.read_metadata(b)
+    report.note(f"row groups: {meta_a.num_row_groups:,} vs {meta_b.num_row_groups:,}")
+    footer_a = {k.decode(): v.decode() for k, v in (meta_a.metadata or {}).items()}
+    footer_b = {k.decode(): v.decode() for k, v in (meta_b.metadata or {}).items()}
     for k in sorted(footer_a.keys() ^ footer_b.keys()):
         report.add(f"footer metadata {k}: only in {'A' if k in footer_a else 'B'}")
     if "geo" in footer_a and "geo" in footer_b:
