@@ -546,16 +546,20 @@ def compare_html(a: Path, b: Path, report: Report, args: argparse.Namespace) -> 
 
 
 def diff_payload(a: Any, b: Any, path: str, report: Report, args: argparse.Namespace) -> None:
-    """``diff_json``, except that a ``fields`` + ``rows`` pair is compared as a table."""
+    """``diff_json``, except that a ``fields`` + ``rows`` pair is compared as a table.
+
+    A site payload's shared ``strings`` and ``profiles`` are resolved into each
+    row (see :func:`_payload_frame`) instead of being compared by position.
+    """
     if isinstance(a, dict) and isinstance(b, dict):
         for k in [k for k in a if k not in b]:
             report.add(f"{path}.{k}: only in A")
         for k in [k for k in b if k not in a]:
             report.add(f"{path}.{k}: only in B")
         tabular = {"fields", "rows"} <= (a.keys() & b.keys())
+        interned = tabular and _is_interned(a) and _is_interned(b)
         if tabular:
-            frame_a = pd.DataFrame(a["rows"], columns=a["fields"])
-            frame_b = pd.DataFrame(b["rows"], columns=b["fields"])
+            frame_a, frame_b = _payload_frame(a), _payload_frame(b)
             sub = Report()
             compare_frames(
                 frame_a, frame_b, sub, rtol=args.rtol, examples=args.examples, key=args.key
@@ -564,11 +568,40 @@ def diff_payload(a: Any, b: Any, path: str, report: Report, args: argparse.Names
             report.lines.extend(f"    {line}" for line in sub.lines)
             report.differences += sub.differences
             report.timestamp_only += sub.timestamp_only
+        done = {"fields", "rows"} | ({"strings", "profiles"} if interned else set())
         for k in a:
-            if k in b and not (tabular and k in ("fields", "rows")):
+            if k in b and not (tabular and k in done):
                 diff_payload(a[k], b[k], f"{path}.{k}", report, args)
         return
     diff_json(a, b, path, report, rtol=args.rtol)
+
+
+def _is_interned(payload: dict[str, Any]) -> bool:
+    """Whether rows point into shared ``profiles`` of ``strings`` (the estates site payload)."""
+    return {"profile_fields", "profiles", "strings"} <= payload.keys() and "profile" in (
+        payload["fields"]
+    )
+
+
+def _payload_frame(payload: dict[str, Any]) -> pd.DataFrame:
+    """A payload's ``rows`` as a table, its ``profile`` index resolved into its texts.
+
+    The estates site payload stores the texts that repeat across sites once
+    (``strings``) and gives each row the index of a ``profile``, a list of
+    string indexes in ``profile_fields`` order. Two builds number these
+    differently as soon as one site differs, so they are compared resolved,
+    per site, as columns ``profile.<field>``; the ``profile`` index itself is
+    left out.
+    """
+    frame = pd.DataFrame(payload["rows"], columns=payload["fields"])
+    if not _is_interned(payload):
+        return frame
+    strings, profiles = payload["strings"], payload["profiles"]
+    resolved = [[strings[i] for i in profiles[p]] for p in frame["profile"]]
+    texts = pd.DataFrame(
+        resolved, columns=[f"profile.{f}" for f in payload["profile_fields"]], index=frame.index
+    )
+    return pd.concat([frame.drop(columns="profile"), texts], axis=1)
 
 
 def diff_lines(a: list[str], b: list[str]) -> Iterator[tuple[str, bool]]:
