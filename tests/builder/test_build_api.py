@@ -158,7 +158,7 @@ def test_dataframes_in_place_of_every_file_give_the_same_build(from_file):
 
 
 def test_a_geodataframe_of_sites_from_load_sites():
-    loaded = es.load_sites()
+    loaded, _ = es.load_sites()
     result = es.build([loaded])  # the case that raised a raw TypeError
     assert len(result.sites) == len(loaded) == 185
     assert set(result.sites["source_file"]) == {"sites_frame.parquet"}
