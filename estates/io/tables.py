@@ -66,6 +66,10 @@ def write_site_table(sites: gpd.GeoDataFrame, out_dir: Path, *, bom: bool = Fals
     return writer.close()
 
 
+#: Rows per row group of ``sites.parquet``, whatever the chunks the build wrote.
+PARQUET_ROW_GROUP_ROWS = 100_000
+
+
 class SiteTableWriter:
     """Write ``sites.parquet``, ``sites.gpkg`` and ``sites.csv`` a chunk at a time.
 
@@ -84,6 +88,10 @@ class SiteTableWriter:
         self._bom = bom
         self._parquet: pq.ParquetWriter | None = None
         self._schema: pa.Schema | None = None
+        # Rows waiting for a full Parquet row group: the groups, and so the
+        # file's bytes, do not depend on where the chunks were cut.
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
         self._bounds = np.array([np.inf, np.inf, -np.inf, -np.inf])
         self._rows = 0
 
@@ -108,9 +116,10 @@ class SiteTableWriter:
             field = pa.field("geometry", pa.binary(), metadata=_geoarrow_metadata(WGS84))
             self._parquet = pq.ParquetWriter(parquet, self._schema.append(field))
         wkb = pa.array(shapely.to_wkb(geometry), type=pa.binary(), mask=~present)
-        self._parquet.write_table(
-            attributes.append_column(self._parquet.schema.field("geometry"), wkb)
-        )
+        self._pending.append(attributes.append_column(self._parquet.schema.field("geometry"), wkb))
+        self._pending_rows += len(sites)
+        if self._pending_rows >= PARQUET_ROW_GROUP_ROWS:
+            self._flush_parquet(final=False)
         bng = shapely.to_wkb(sites.geometry.to_crs(BNG).to_numpy())
         _append_gpkg(
             attributes.append_column(
@@ -127,11 +136,26 @@ class SiteTableWriter:
             append_csv(sites, handle, header=self._rows == 0)
         self._rows += len(sites)
 
+    def _flush_parquet(self, *, final: bool) -> None:
+        """Write the pending rows as whole row groups; keep a partial group unless ``final``."""
+        if self._parquet is None or not self._pending:
+            return
+        table = pa.concat_tables(self._pending)
+        whole = len(table) if final else len(table) - len(table) % PARQUET_ROW_GROUP_ROWS
+        if whole:
+            self._parquet.write_table(
+                table.slice(0, whole).combine_chunks(), row_group_size=PARQUET_ROW_GROUP_ROWS
+            )
+        rest = table.slice(whole)
+        self._pending = [rest] if len(rest) else []
+        self._pending_rows = len(rest)
+
     def close(self) -> list[Path]:
         """Finish the files (the GeoParquet metadata goes in the footer) and return their paths."""
         if self._parquet is None:
             msg = "no site rows were written"
             raise ValueError(msg)
+        self._flush_parquet(final=True)
         bbox = self._bounds.tolist() if np.isfinite(self._bounds).all() else None
         column: dict[str, Any] = {
             "encoding": "WKB",
