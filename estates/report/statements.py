@@ -25,12 +25,16 @@ __all__ = [
     "data_year_line",
     "headline_year",
     "reconciliation_line",
+    "user_site_files",
     "valuation_source_line",
     "year_reconciliation",
 ]
 
 #: The ERIC return a summary without ``headline_year`` was built from.
 DEFAULT_YEAR = "2016/17"
+
+#: The bundled ERIC file of 2016/17, read when a summary has no ``headline_year``.
+_BUNDLED_ERIC_FILES = frozenset({"eric_sites_london.csv"})
 
 #: The buckets of a reconciliation, in the order the line states them.
 _BUCKETS = (
@@ -67,8 +71,53 @@ def year_reconciliation(summary: Mapping[str, Any]) -> Mapping[str, Any]:
     return found if isinstance(found, Mapping) else {}
 
 
+def user_site_files(summary: Mapping[str, Any]) -> list[str]:
+    """Return the names of the user's site files the figures come from; ``[]`` for ERIC.
+
+    A build over the bundled ERIC returns has ``headline_year``; a build of
+    ``--sites`` files has not, and its reconciliation names the files read.
+
+    Examples
+    --------
+    >>> user_site_files({"reconciliation": {"total": {"source_files": ["gp.csv"]}}})
+    ['gp.csv']
+    >>> user_site_files({"headline_year": "2019/20", "years": {"2019/20": {}}})
+    []
+    """
+    if _year_entry(summary) is not None:
+        return []
+    total = year_reconciliation(summary).get("total")
+    files = total.get("source_files") if isinstance(total, Mapping) else None
+    if not isinstance(files, list):
+        return []
+    return [str(f) for f in files if str(f) not in _BUNDLED_ERIC_FILES]
+
+
+def _reported_by(summary: Mapping[str, Any]) -> tuple[str, str]:
+    """Return how the lines name the data ("ERIC 2019/20") and who reported it."""
+    files = user_site_files(summary)
+    if files:
+        return f"the site files ({', '.join(files)})", "in the site files"
+    return f"ERIC {headline_year(summary)}", "by ERIC"
+
+
 def data_year_line(summary: Mapping[str, Any]) -> str:
-    """Return which return the figures are from, e.g. "Data: ERIC 2016/17 (...)"."""
+    """Return which return the figures are from, e.g. "Data: ERIC 2016/17 (...)".
+
+    A build of the user's own site files names them instead: their figures are
+    not ERIC's.
+
+    Examples
+    --------
+    >>> data_year_line({"reconciliation": {"total": {"source_files": ["gp.csv"]}}})
+    'Data: the site files given to the build (gp.csv), not the bundled ERIC returns.'
+    """
+    files = user_site_files(summary)
+    if files:
+        return (
+            f"Data: the site files given to the build ({', '.join(files)}), "
+            "not the bundled ERIC returns."
+        )
     return (
         f"Data: ERIC {headline_year(summary)} (NHS Digital, Estates Returns Information "
         "Collection), site returns of London-region NHS trusts."
@@ -107,9 +156,10 @@ def reconciliation_line(summary: Mapping[str, Any]) -> str:
         bucket = buckets.get(key)
         if isinstance(bucket, Mapping) and (bucket.get("rows") or key == "inside_london"):
             parts.append(f"{format_ha(_ha(bucket))} {words}")
+    data, reported = _reported_by(summary)
     return (
-        f"Land not delivering services, ERIC {headline_year(summary)}: "
-        f"{format_ha(_ha(total))} reported by ERIC = " + " + ".join(parts)
+        f"Land not delivering services, {data}: "
+        f"{format_ha(_ha(total))} reported {reported} = " + " + ".join(parts)
     )
 
 
