@@ -33,8 +33,8 @@ from estates.io.csv_reader import (
     DEFAULT_MAX_CSV_BYTES,
     _decode,
     _read_bytes,
-    _text_frame,
     parse_numbers,
+    text_frame,
 )
 
 #: Definitions of the values of ``land_measure``: what ``land_ha`` means in each year.
@@ -281,7 +281,7 @@ def _read_return_text(path: Path, findings: Findings) -> pd.DataFrame:
         count = seen.get(name, 0)
         seen[name] = count + 1
         header.append(f"{name}.{count}" if count else name)
-    return _text_frame(rows[1:], header, first_row=2, name=path.name)
+    return text_frame(rows[1:], header, first_row=2, name=path.name)
 
 
 def _check_layout(text: pd.DataFrame, path: Path) -> str:
