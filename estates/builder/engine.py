@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ from estates.crs import WGS84
 from estates.errors import ConfigError
 from estates.findings import MAX_FINDINGS_PER_CHECK, Findings
 from estates.io import bundled
-from estates.io.inputs import iter_site_records
+from estates.io.site_records import iter_site_records
 from estates.report.aggregate import aggregate_boroughs
 from estates.report.disposal import pipeline_section, track_progress
 from estates.report.summary import summarise
@@ -475,15 +475,17 @@ class _Build:
             return
         limit = self.config.validation.max_csv_bytes
         yielded = False
+        columns, sheet = self.inputs.columns, self.inputs.sheet
         for path in self.inputs.sites:
             read = Findings()
             rows = self.chunk_rows or 0
             if rows:
-                chunks = iter_site_records(path, findings=read, chunk_rows=rows)
+                chunks = iter_site_records(
+                    path, findings=read, chunk_rows=rows, columns=columns, sheet=sheet
+                )
             else:
-                chunks = iter([_read_whole(path, read, limit)])
+                chunks = iter([_read_whole(path, read, limit, columns=columns, sheet=sheet)])
             for records in chunks:
-                records["is_aggregate"] = False
                 findings = Findings()
                 findings.extend(read.items)
                 read.items.clear()
@@ -510,10 +512,19 @@ class _Build:
         return measure_sites(finish_table(frame))
 
 
-def _read_whole(path: Path, findings: Findings, max_csv_bytes: int) -> pd.DataFrame:
-    from estates.io.inputs import read_site_records
+def _read_whole(
+    path: Path,
+    findings: Findings,
+    max_csv_bytes: int,
+    *,
+    columns: Mapping[str, str] | None,
+    sheet: str | None,
+) -> pd.DataFrame:
+    from estates.io.site_records import read_site_records
 
-    return read_site_records(path, findings=findings, max_csv_bytes=max_csv_bytes)
+    return read_site_records(
+        path, findings=findings, max_csv_bytes=max_csv_bytes, columns=columns, sheet=sheet
+    )
 
 
 def _slices(

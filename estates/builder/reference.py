@@ -9,6 +9,7 @@ site: a bad file fails in the first second, before any site is joined.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +55,11 @@ class Inputs:
     eric: tuple[str, ...] = ()
     #: The headline ERIC year (``"2016/17"``); None: the latest return.
     year: str | None = None
+    #: Project column -> the site files' header, where detection cannot tell
+    #: (``--columns site_code=ODS_Code,latitude=LAT``).
+    columns: Mapping[str, str] | None = None
+    #: The sheet of every Excel workbook given as an input; None: each one's first.
+    sheet: str | None = None
 
     def paths(self) -> list[Path]:
         """Return every file this run reads, bundled ones included, in a stable order."""
@@ -146,19 +152,21 @@ def load_reference(
         code_column=inputs.boundary_code_column,
         name_column=inputs.boundary_name_column,
     )
-    groupings = load_groupings(inputs.groupings)
+    sheet = inputs.sheet
+    groupings = load_groupings(inputs.groupings, sheet=sheet)
     _check_groupings(groupings, boroughs)
     land_values = None
     if inputs.land_values is not None:
-        land_values = load_land_values(inputs.land_values)
+        land_values = load_land_values(inputs.land_values, sheet=sheet)
     plan = plan_valuation(valuation or ValuationConfig(), boroughs, land_values)
     pipeline_records = None
     if inputs.pipeline is not None:
-        pipeline_records = load_disposal_pipeline(inputs.pipeline, findings=findings)
+        pipeline_records = load_disposal_pipeline(inputs.pipeline, findings=findings, sheet=sheet)
     locations = None
     if inputs.locations is not None:
         locations = reject_bad_coordinates(
-            load_locations(Path(inputs.locations), findings=findings), findings=findings
+            load_locations(Path(inputs.locations), findings=findings, sheet=sheet),
+            findings=findings,
         )
     pfi_keys: frozenset[tuple[str, str]] = frozenset()
     trust_totals = None

@@ -509,20 +509,25 @@ def _check_required(
         raise DataValidationError(msg)
 
 
+def _option(column: str, header: str, kind: str) -> str:
+    """Return the command-line option that names ``header`` for ``column``."""
+    if kind == "site":
+        return f"--columns {column}={header}"
+    return f"--boundary-{column.removeprefix('borough_')}-column {header}"
+
+
 def _hint(column: str, header: Sequence[str], kind: str = "site") -> str:
-    option = "--columns" if kind == "site" else "--boundary-columns"
     return (
         f"the headers are: {_list_headers(header)}; name it with columns={{{column!r}: ...}} "
-        f"({option} {column}=HEADER)"
+        f"({_option(column, 'HEADER', kind)})"
     )
 
 
 def _raise_ambiguous(column: str, headers: Sequence[str], source: str, kind: str) -> None:
-    option = "--columns" if kind == "site" else "--boundary-columns"
     both = " and ".join(repr(h) for h in headers)
     msg = (
         f"{source}: columns {both} could each be the {column}; say which with "
-        f"columns={{{column!r}: {headers[0]!r}}} ({option} {column}={headers[0]})"
+        f"columns={{{column!r}: {headers[0]!r}}} ({_option(column, headers[0], kind)})"
     )
     raise DataValidationError(msg)
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from estates.findings import Findings
+from estates.io.postcodes import postcode_centroids
 from estates.stages.validate import add_flag
 
 log = logging.getLogger("estates")
@@ -31,6 +32,7 @@ log = logging.getLogger("estates")
 LOCATED_BY = (
     "input_coordinates",
     "ods_code",
+    "postcode",
     "name_match",
     "locations_file",
     "aggregate",
@@ -115,11 +117,16 @@ def locate_sites(
         if "trust_code" in out
         else np.full(len(out), "")
     )
+    by_postcode = postcode_centroids(out, located_by == "unlocated")
     for i in np.flatnonzero(located_by == "unlocated"):
         if codes[i] in by_code.index:
             hit = by_code.loc[codes[i]]
             lat[i], lon[i] = hit["latitude"], hit["longitude"]
             located_by[i], source[i] = "ods_code", hit["source_file"]
+            continue
+        if not np.isnan(by_postcode[0][i]):  # a user's site file with a postcode column
+            lat[i], lon[i] = by_postcode[0][i], by_postcode[1][i]
+            located_by[i], source[i] = "postcode", "ONS postcode centroids"
             continue
         match = _match_name(names[i], trusts[i], context_names)
         if match is not None:

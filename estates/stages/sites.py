@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,8 +20,8 @@ from estates.io.inputs import (
     load_eric_sites,
     load_groupings,
     load_locations,
-    read_site_records,
 )
+from estates.io.site_records import read_site_records
 from estates.stages.locate import locate_sites
 from estates.stages.validate import reject_bad_coordinates, validate_records
 
@@ -29,17 +29,32 @@ log = logging.getLogger("estates")
 
 
 def read_records(
-    paths: Sequence[Path | str] | None, *, findings: Findings, config: ValidationConfig
+    paths: Sequence[Path | str] | None,
+    *,
+    findings: Findings,
+    config: ValidationConfig,
+    columns: Mapping[str, str] | None = None,
+    sheet: str | None = None,
 ) -> pd.DataFrame:
-    """Return the raw site records of ``paths``, or the bundled ERIC 2016/17 sites if none."""
+    """Return the raw site records of ``paths``, or the bundled ERIC 2016/17 sites if none.
+
+    ``columns`` (project column -> the files' header) and ``sheet`` (of an
+    Excel workbook) apply to every file; see
+    :func:`estates.io.site_records.read_site_records`.
+    """
     if not paths:
         return load_eric_sites(findings=findings)
     frames = [
-        read_site_records(p, findings=findings, max_csv_bytes=config.max_csv_bytes) for p in paths
+        read_site_records(
+            p,
+            findings=findings,
+            max_csv_bytes=config.max_csv_bytes,
+            columns=columns,
+            sheet=sheet,
+        )
+        for p in paths
     ]
-    records = pd.concat(frames, ignore_index=True)
-    records["is_aggregate"] = False
-    return records
+    return pd.concat(frames, ignore_index=True)
 
 
 def locate_records(
@@ -49,13 +64,14 @@ def locate_records(
     locations: Path | str | None,
     config: ValidationConfig,
     findings: Findings,
+    sheet: str | None = None,
 ) -> pd.DataFrame:
     """Validate ``records`` and locate the kept ones (see :mod:`estates.stages.locate`)."""
     kept = validate_records(records, config=config, findings=findings)
     checked_locations = None
     if locations is not None:
         checked_locations = reject_bad_coordinates(
-            load_locations(Path(locations), findings=findings), findings=findings
+            load_locations(Path(locations), findings=findings, sheet=sheet), findings=findings
         )
     return locate_sites(kept, context, locations=checked_locations, findings=findings)
 
@@ -66,16 +82,22 @@ def load_sites(
     locations: Path | str | None = None,
     config: ValidationConfig | None = None,
     findings: Findings | None = None,
+    columns: Mapping[str, str] | None = None,
+    sheet: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Load, validate and locate site records; return them as WGS84 points.
 
     Parameters
     ----------
     paths : sequence of path-like, optional
-        Your site files (CSV, GeoPackage, GeoJSON, GeoParquet, Shapefile).
-        Default: the latest bundled ERIC return (2019/20) London site records,
-        located as ``estates build`` locates them (ODS code, postcode of any
-        year, name), with the cross-year checks in ``findings``.
+        Your site files (CSV, Excel workbook, GeoPackage, GeoJSON, GeoParquet,
+        Shapefile). Their headers are recognised (ERIC's own headers of every
+        year, NHS ODS and NHS.UK ``OrganisationCode``/``Latitude``/``Longitude``,
+        ``ODS_Code``/``LAT``/``LON``, easting/northing names) and the choice
+        logged; coordinates are optional when a site has an ODS code or a
+        postcode. Default: the latest bundled ERIC return (2019/20) London
+        site records, located as ``estates build`` locates them (ODS code,
+        postcode of any year, name), with the cross-year checks in ``findings``.
     locations : path-like, optional
         A locations file (``site_code``, ``latitude``, ``longitude``, ``source``).
     config : ValidationConfig, optional
@@ -83,6 +105,12 @@ def load_sites(
     findings : Findings, optional
         Receives every rejected, flagged or warned-about record. If omitted,
         their number is logged: pass one to see them.
+    columns : mapping of str to str, optional
+        Project column -> your files' header, where detection cannot tell or
+        guesses wrong, e.g. ``{"site_code": "ODS_Code", "latitude": "LAT"}``
+        (``--columns site_code=ODS_Code,latitude=LAT`` on the command line).
+    sheet : str, optional
+        The sheet of Excel workbooks (sites and locations); default the first.
 
     Returns
     -------
@@ -103,12 +131,21 @@ def load_sites(
     config = config or ValidationConfig()
     context = load_context_sites(findings=own_findings)
     if paths:
-        records = read_records(paths, findings=own_findings, config=config)
+        records = read_records(
+            paths, findings=own_findings, config=config, columns=columns, sheet=sheet
+        )
         located = locate_records(
-            records, context=context, locations=locations, config=config, findings=own_findings
+            records,
+            context=context,
+            locations=locations,
+            config=config,
+            findings=own_findings,
+            sheet=sheet,
         )
     else:
-        located = _headline_year(context, locations=locations, config=config, findings=own_findings)
+        located = _headline_year(
+            context, locations=locations, config=config, findings=own_findings, sheet=sheet
+        )
     if findings is None and len(own_findings):
         log.info(
             "%d rejected, %d flagged records; pass findings=Findings() to see them",
@@ -129,6 +166,7 @@ def _headline_year(
     locations: Path | str | None,
     config: ValidationConfig,
     findings: Findings,
+    sheet: str | None = None,
 ) -> pd.DataFrame:
     """Return the headline ERIC year's records located as the build locates them."""
     from estates.builder.years import load_years
@@ -136,7 +174,7 @@ def _headline_year(
     checked = None
     if locations is not None:
         checked = reject_bad_coordinates(
-            load_locations(Path(locations), findings=findings), findings=findings
+            load_locations(Path(locations), findings=findings, sheet=sheet), findings=findings
         )
     years = load_years(
         year=None,
