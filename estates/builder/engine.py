@@ -507,7 +507,7 @@ class _Build:
         frame = to_points(frame)
         frame = join_boroughs(frame, ref.boroughs_bng, nearest_within_m=validation.nearest_within_m)
         frame = mark_london(frame, findings, validation.nearest_within_m)
-        frame = tag_groupings(frame, ref.groupings)
+        frame = tag_groupings(frame, ref.groupings, flags=True)
         frame = add_pfi(frame, ref.pfi_keys)
         return measure_sites(finish_table(frame))
 

@@ -29,7 +29,7 @@ from estates.io.csv_reader import (
     read_csv_text,
 )
 from estates.io.detect import ColumnMap, detect_boundary_columns
-from estates.io.group_ids import check_group_ids
+from estates.io.group_ids import check_group_flags, check_group_ids
 from estates.io.land_values import load_land_value_file
 from estates.io.layers import read_vector
 from estates.io.postcodes import with_postcode_coordinates
@@ -227,6 +227,7 @@ def load_groupings(path: Path | str | None = None, *, sheet: str | None = None) 
         )
         raise DataValidationError(msg)
     check_group_ids(frame["group_id"], name)
+    check_group_flags(frame, name)
     subs = frame[frame["group_type"] == "subregion"]
     twice = subs["borough_code"][subs["borough_code"].duplicated()]
     if len(twice):

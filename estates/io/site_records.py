@@ -210,7 +210,8 @@ _KEY_COLUMNS = ("site_code", "trust_code")
 
 def _aggregate(codes: pd.Series) -> np.ndarray:
     """Return True for ERIC's per-trust ``AGGRE`` rows: an ERIC return given as a site file."""
-    return (codes == ERIC_AGGREGATE_CODE).to_numpy(dtype=bool, na_value=False)
+    flags: np.ndarray = (codes == ERIC_AGGREGATE_CODE).to_numpy(dtype=bool, na_value=False)
+    return flags
 
 
 def _read_site_layer(
