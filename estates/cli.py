@@ -88,7 +88,7 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
             type=_FILE,
             multiple=True,
             metavar="FILE",
-            help="Your site records (CSV, Excel, GeoPackage, GeoJSON, GeoParquet or Shapefile) "
+            help="Your site records (CSV, GeoPackage, GeoJSON, GeoParquet or Shapefile) "
             "instead of the bundled ERIC returns. Repeatable.",
         ),
         click.option(
