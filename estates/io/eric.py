@@ -36,6 +36,7 @@ from estates.io.csv_reader import (
     parse_numbers,
     text_frame,
 )
+from estates.io.excel import check_not_workbook
 
 #: Definitions of the values of ``land_measure``: what ``land_ha`` means in each year.
 LAND_MEASURES: dict[str, str] = {
@@ -263,6 +264,7 @@ def eric_return_totals(returns: pd.DataFrame) -> pd.DataFrame:
 
 def _read_return_text(path: Path, findings: Findings) -> pd.DataFrame:
     """Read a return as text; a repeated header (2014/15, 2019/20) gets ``.1``, ``.2``."""
+    check_not_workbook(path)
     raw = _read_bytes(path, max_bytes=DEFAULT_MAX_CSV_BYTES)
     text = _decode(raw, path.name, findings)
     try:
