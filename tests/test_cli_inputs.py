@@ -123,3 +123,43 @@ def test_columns_and_sheet_are_part_of_the_up_to_date_check(tmp_path: Path):
     ).as_manifest()
     assert (sheet["sheet"], columns["columns"]) == ("Sites", {"site_code": "ODS_Code"})
     assert len({str(plain), str(sheet), str(columns)}) == 3
+
+
+def test_a_gp_list_with_ods_headers_builds_with_filterable_outputs(cli, tmp_path: Path):
+    """NHS.UK headers, no land columns, straight from the bundled clinics file: it builds."""
+    import geopandas as gpd
+    import pyogrio
+
+    clinics = pd.read_csv(
+        Path(bundled.context_site_paths()[-1]).with_name("nhs_clinics_london_2014.csv"), dtype=str
+    )
+    gp = clinics.rename(columns={"OrganisationName": "Name"})
+    gp = gp[["OrganisationCode", "Name", "Latitude", "Longitude"]]
+    path = tmp_path / "gp_practices.csv"
+    gp.to_csv(path, index=False)
+    out = tmp_path / "out"
+    result = cli("build", "--sites", str(path), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["counts"]["records_in"] == len(gp)
+    with pytest.warns(UserWarning, match="'sites' \\(default\\)"):
+        sites = gpd.read_file(out / "sites.gpkg")
+    assert sites["site_code"].tolist()[:5] == gp["OrganisationCode"].tolist()[:5]
+    assert pyogrio.list_layers(out / "sites.gpkg")[0][0] == "sites"
+    assert str(sites["pilot_ncl_estates"].dtype) == "bool"
+    assert str(sites["subregion_ncl"].dtype) == "bool"
+    ncl = sites[sites["subregion_ncl"]]
+    assert len(ncl) > 0
+    assert set(ncl["borough_name"]) == {"Barnet", "Camden", "Enfield", "Haringey", "Islington"}
+
+
+def test_an_eric_return_as_sites_keeps_its_aggregate_rows(cli):
+    """ERIC 2016/17 exactly as published, given as --sites: its headers need no renaming."""
+    eric = bundled.eric_sites_path()
+    raw = pd.read_csv(eric, dtype=str)
+    result = cli("validate", "--sites", str(eric), "--json")
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.stdout)
+    assert counts["records_in"] == counts["records_kept"] == len(raw) == 172
+    assert counts["located_by"]["aggregate"] == (raw["Site Code"] == "AGGRE").sum() == 28
+    assert counts["located_by"]["ods_code"] == 101
