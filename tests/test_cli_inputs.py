@@ -142,6 +142,25 @@ def test_a_gp_list_with_ods_headers_builds_with_filterable_outputs(cli, tmp_path
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["counts"]["records_in"] == len(gp)
+    assert summary["inputs"]["columns"] == [
+        {
+            "file": "london_boroughs.geojson",
+            "columns": {"borough_code": "code", "borough_name": "name"},
+            "given": [],
+            "notes": [],
+        },
+        {
+            "file": "gp_practices.csv",
+            "columns": {
+                "site_code": "OrganisationCode",
+                "site_name": "Name",
+                "latitude": "Latitude",
+                "longitude": "Longitude",
+            },
+            "given": [],
+            "notes": [],
+        },
+    ]
     with pytest.warns(UserWarning, match="'sites' \\(default\\)"):
         sites = gpd.read_file(out / "sites.gpkg")
     assert sites["site_code"].tolist()[:5] == gp["OrganisationCode"].tolist()[:5]

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,8 @@ from estates.crs import WGS84
 from estates.errors import ConfigError
 from estates.findings import MAX_FINDINGS_PER_CHECK, Findings
 from estates.io import bundled
-from estates.io.site_records import iter_site_records
+from estates.io.detect import ColumnMap
+from estates.io.site_records import iter_site_records, read_site_records
 from estates.report.aggregate import aggregate_boroughs
 from estates.report.disposal import pipeline_section, track_progress
 from estates.report.summary import summarise
@@ -256,6 +257,7 @@ class _Build:
         self._work: Path | None = None
         self.seen = SeenKeys(self.work)
         self.years: EricYears | None = None
+        self.column_maps: list[ColumnMap] = []
 
     def work(self) -> Path:
         """Return the work folder, made on first use."""
@@ -403,6 +405,9 @@ class _Build:
             tallies=totals.tallies,
             source_files=sorted(totals.source_files),
         )
+        # Which header of each input file the detector took for each column.
+        maps = [*ref.column_maps, *self.column_maps]
+        summary["inputs"] = {"columns": [m.as_record() for m in maps]}
         site_years = None
         if self.years is not None:
             site_years = self._add_years(summary, ref)
@@ -481,10 +486,26 @@ class _Build:
             rows = self.chunk_rows or 0
             if rows:
                 chunks = iter_site_records(
-                    path, findings=read, chunk_rows=rows, columns=columns, sheet=sheet
+                    path,
+                    findings=read,
+                    chunk_rows=rows,
+                    columns=columns,
+                    sheet=sheet,
+                    column_maps=self.column_maps,
                 )
             else:
-                chunks = iter([_read_whole(path, read, limit, columns=columns, sheet=sheet)])
+                chunks = iter(
+                    [
+                        read_site_records(
+                            path,
+                            findings=read,
+                            max_csv_bytes=limit,
+                            columns=columns,
+                            sheet=sheet,
+                            column_maps=self.column_maps,
+                        )
+                    ]
+                )
             for records in chunks:
                 findings = Findings()
                 findings.extend(read.items)
@@ -510,21 +531,6 @@ class _Build:
         frame = tag_groupings(frame, ref.groupings, flags=True)
         frame = add_pfi(frame, ref.pfi_keys)
         return measure_sites(finish_table(frame))
-
-
-def _read_whole(
-    path: Path,
-    findings: Findings,
-    max_csv_bytes: int,
-    *,
-    columns: Mapping[str, str] | None,
-    sheet: str | None,
-) -> pd.DataFrame:
-    from estates.io.site_records import read_site_records
-
-    return read_site_records(
-        path, findings=findings, max_csv_bytes=max_csv_bytes, columns=columns, sheet=sheet
-    )
 
 
 def _slices(

@@ -22,6 +22,7 @@ from estates.crs import to_analysis_crs
 from estates.errors import DataValidationError
 from estates.findings import Findings
 from estates.io import bundled
+from estates.io.detect import ColumnMap
 from estates.io.eric import parse_eric_spec
 from estates.io.inputs import (
     load_boroughs,
@@ -107,6 +108,9 @@ class Reference:
     valuation : ValuationPlan or None
         How land is valued (:func:`estates.builder.valuing.plan_valuation`),
         checked against the boundaries.
+    column_maps : tuple of ColumnMap
+        Which attribute of the boundaries holds the borough code and name
+        (:func:`estates.io.detect.detect_boundary_columns`).
     """
 
     boroughs: gpd.GeoDataFrame
@@ -119,6 +123,7 @@ class Reference:
     pfi_keys: frozenset[tuple[str, str]] = frozenset()
     trust_totals: dict[str, float] | None = None
     valuation: ValuationPlan | None = None
+    column_maps: tuple[ColumnMap, ...] = ()
 
 
 def load_reference(
@@ -147,10 +152,12 @@ def load_reference(
         boundaries' codes, a land values file naming a borough the boundaries
         lack, a malformed locations or pipeline file.
     """
+    column_maps: list[ColumnMap] = []
     boroughs = load_boroughs(
         inputs.boundaries,
         code_column=inputs.boundary_code_column,
         name_column=inputs.boundary_name_column,
+        column_maps=column_maps,
     )
     sheet = inputs.sheet
     groupings = load_groupings(inputs.groupings, sheet=sheet)
@@ -185,6 +192,7 @@ def load_reference(
         pfi_keys=pfi_keys,
         trust_totals=trust_totals,
         valuation=plan,
+        column_maps=tuple(column_maps),
     )
     log.debug(
         "read and checked the inputs besides the sites: %d boroughs, %d context records%s",

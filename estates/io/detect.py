@@ -199,6 +199,21 @@ class ColumnMap:
         """Return header -> project column, for :meth:`pandas.DataFrame.rename`."""
         return {header: column for column, header in self.chosen.items()}
 
+    def as_record(self) -> dict[str, object]:
+        """Return the map as JSON-able data: ``summary.json``'s record of it.
+
+        Examples
+        --------
+        >>> ColumnMap("site", "gp.csv", {"site_code": "ODS_Code"}, frozenset()).as_record()
+        {'file': 'gp.csv', 'columns': {'site_code': 'ODS_Code'}, 'given': [], 'notes': []}
+        """
+        return {
+            "file": self.source,
+            "columns": dict(self.chosen),
+            "given": sorted(self.given),
+            "notes": list(self.notes),
+        }
+
     @property
     def description(self) -> str:
         """Return one line for the log: each column, the header it comes from, and how.

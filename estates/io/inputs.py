@@ -44,6 +44,7 @@ def load_boroughs(
     code_column: str | None = None,
     name_column: str | None = None,
     columns: Mapping[str, str] | None = None,
+    column_maps: list[ColumnMap] | None = None,
 ) -> gpd.GeoDataFrame:
     """Load London borough polygons.
 
@@ -60,6 +61,9 @@ def load_boroughs(
         the choice is logged.
     columns : mapping of str to str, optional
         The same as ``{"borough_code": ..., "borough_name": ...}``.
+    column_maps : list, optional
+        Receives the detector's choice (:class:`~estates.io.detect.ColumnMap`),
+        which a build records in ``summary.json``.
 
     Returns
     -------
@@ -104,6 +108,8 @@ def load_boroughs(
         name_column=name_column,
         level=logging.DEBUG if path == bundled.boundaries_path() else logging.INFO,
     )
+    if column_maps is not None:
+        column_maps.append(found)
     code_col, name_col = found.chosen["borough_code"], found.chosen["borough_name"]
     boroughs = gpd.GeoDataFrame(
         {

@@ -69,6 +69,7 @@ def read_site_records(
     max_csv_bytes: int = DEFAULT_MAX_CSV_BYTES,
     columns: Mapping[str, str] | None = None,
     sheet: str | None = None,
+    column_maps: list[ColumnMap] | None = None,
 ) -> pd.DataFrame:
     """Read a user's site file into records with :data:`RECORD_COLUMNS`.
 
@@ -81,7 +82,9 @@ def read_site_records(
     CSV files and Excel workbooks (``sheet``, default the first) are read as
     text; GeoPackage, GeoJSON, GeoParquet and Shapefile layers need a declared
     CRS and point geometries. Optional: ``land_owned_ha``, ``land_unused_ha``,
-    ``site_type``, ``trust_code``, ``trust_name``, ``postcode``.
+    ``site_type``, ``trust_code``, ``trust_name``, ``postcode``. The
+    detector's choice is logged and, if ``column_maps`` is given, appended to
+    it (the build records it in ``summary.json``).
 
     Raises
     ------
@@ -92,10 +95,12 @@ def read_site_records(
     """
     path = Path(path)
     if path.suffix.lower() in _VECTOR_SUFFIXES:
-        return _read_site_layer(path, findings=findings, columns=columns)
+        return _read_site_layer(path, findings=findings, columns=columns, column_maps=column_maps)
     text = read_table_text(path, findings, sheet=sheet, max_bytes=max_csv_bytes, unique=False)
     source = text.attrs["source"]
-    found = _site_columns(text.columns, columns, source, delimited=not is_excel_path(path))
+    found = _site_columns(
+        text.columns, columns, source, delimited=not is_excel_path(path), column_maps=column_maps
+    )
     return _text_records(text, source, findings, found)
 
 
@@ -106,6 +111,7 @@ def iter_site_records(
     chunk_rows: int = 1_000_000,
     columns: Mapping[str, str] | None = None,
     sheet: str | None = None,
+    column_maps: list[ColumnMap] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Yield a user's site file as :func:`read_site_records` frames of ``chunk_rows`` rows.
 
@@ -119,10 +125,12 @@ def iter_site_records(
     suffix = path.suffix.lower()
     if suffix in {".parquet", ".geoparquet"}:
         yield from _iter_parquet_records(
-            path, findings=findings, chunk_rows=chunk_rows, columns=columns
+            path, findings=findings, chunk_rows=chunk_rows, columns=columns, column_maps=column_maps
         )
     elif suffix in _VECTOR_SUFFIXES:
-        records = _read_site_layer(path, findings=findings, columns=columns)
+        records = _read_site_layer(
+            path, findings=findings, columns=columns, column_maps=column_maps
+        )
         for start in range(0, len(records), chunk_rows):
             yield records.iloc[start : start + chunk_rows].reset_index(drop=True)
     else:
@@ -131,7 +139,11 @@ def iter_site_records(
         for text in parts:
             source = text.attrs["source"]
             found = found or _site_columns(
-                text.columns, columns, source, delimited=not is_excel_path(path)
+                text.columns,
+                columns,
+                source,
+                delimited=not is_excel_path(path),
+                column_maps=column_maps,
             )
             yield _text_records(text, source, findings, found)
 
@@ -142,6 +154,7 @@ def _site_columns(
     source: str,
     *,
     delimited: bool = False,
+    column_maps: list[ColumnMap] | None = None,
 ) -> ColumnMap:
     """Return the site file's column map (:mod:`estates.io.detect`), logged once.
 
@@ -162,6 +175,8 @@ def _site_columns(
         msg = f"{source}: column {twice[0]!r} appears twice in the header"
         raise DataValidationError(msg)
     log.info("%s", found.description)
+    if column_maps is not None:
+        column_maps.append(found)
     return found
 
 
@@ -215,16 +230,26 @@ def _aggregate(codes: pd.Series) -> np.ndarray:
 
 
 def _read_site_layer(
-    path: Path, *, findings: Findings, columns: Mapping[str, str] | None
+    path: Path,
+    *,
+    findings: Findings,
+    columns: Mapping[str, str] | None,
+    column_maps: list[ColumnMap] | None,
 ) -> pd.DataFrame:
     if path.suffix.lower() in {".parquet", ".geoparquet"}:
         # One reader for GeoParquet, whole or in chunks: the same checks, the same findings.
         parts = list(
-            _iter_parquet_records(path, findings=findings, chunk_rows=1 << 20, columns=columns)
+            _iter_parquet_records(
+                path,
+                findings=findings,
+                chunk_rows=1 << 20,
+                columns=columns,
+                column_maps=column_maps,
+            )
         )
         return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     frame = read_vector(path)
-    found = _site_columns(_attributes(frame), columns, path.name)
+    found = _site_columns(_attributes(frame), columns, path.name, column_maps=column_maps)
     return _layer_records(frame, path, findings=findings, found=found)
 
 
@@ -234,7 +259,12 @@ def _attributes(frame: gpd.GeoDataFrame) -> list[str]:
 
 
 def _iter_parquet_records(
-    path: Path, *, findings: Findings, chunk_rows: int, columns: Mapping[str, str] | None
+    path: Path,
+    *,
+    findings: Findings,
+    chunk_rows: int,
+    columns: Mapping[str, str] | None,
+    column_maps: list[ColumnMap] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Yield a GeoParquet site layer's records, one row batch at a time.
 
@@ -255,7 +285,7 @@ def _iter_parquet_records(
         raise DataValidationError(msg)
     column, crs = geoparquet_column(geo, parquet.schema_arrow.names, path.name)
     names = [n for n in parquet.schema_arrow.names if n != column]
-    found = _site_columns(names, columns, path.name)
+    found = _site_columns(names, columns, path.name, column_maps=column_maps)
     first = 1
     batches = parquet.iter_batches(batch_size=chunk_rows)
     while True:
