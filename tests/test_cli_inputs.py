@@ -182,3 +182,22 @@ def test_an_eric_return_as_sites_keeps_its_aggregate_rows(cli):
     assert counts["records_in"] == counts["records_kept"] == len(raw) == 172
     assert counts["located_by"]["aggregate"] == (raw["Site Code"] == "AGGRE").sum() == 28
     assert counts["located_by"]["ods_code"] == 101
+
+
+def test_a_site_list_with_postcodes_and_no_coordinates_is_located_by_postcode(cli, tmp_path):
+    """Codes no NHS file knows, a postcode each, no coordinate columns: located by postcode."""
+    raw = pd.read_csv(bundled.eric_return_paths()["2019/20"], dtype=str, keep_default_na=False)
+    raw = raw[raw["Post Code"] != ""].head(15)
+    path = tmp_path / "surgeries.csv"
+    pd.DataFrame(
+        {
+            "Practice Code": "Y" + raw["Site Code"].str[1:],
+            "Practice Name": "Surgery " + raw["Site Code"],
+            "Postcode": raw["Post Code"],
+        }
+    ).to_csv(path, index=False)
+    result = cli("validate", "--sites", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.stdout)
+    assert counts["records_kept"] == 15
+    assert counts["located_by"] == {"postcode": 15}

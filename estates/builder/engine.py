@@ -524,7 +524,9 @@ class _Build:
         if "located_by" in kept:  # ERIC returns, located across years (estates.builder.years)
             frame = kept
         else:
-            frame = locate_sites(kept, ref.context, locations=ref.locations, findings=findings)
+            frame = locate_sites(
+                kept, ref.context, locations=ref.locations, findings=findings, by_postcode=True
+            )
         frame = to_points(frame)
         frame = join_boroughs(frame, ref.boroughs_bng, nearest_within_m=validation.nearest_within_m)
         frame = mark_london(frame, findings, validation.nearest_within_m)

@@ -64,6 +64,7 @@ def locate_sites(
     *,
     locations: pd.DataFrame | None = None,
     findings: Findings,
+    by_postcode: bool = False,
 ) -> pd.DataFrame:
     """Return ``records`` with ``located_by`` and ``location_source`` and filled coordinates.
 
@@ -79,6 +80,11 @@ def locate_sites(
     findings : Findings
         Receives a ``flagged`` finding for each name match, each unlocated site,
         and each locations-file entry that was not needed or not used.
+    by_postcode : bool, default False
+        Locate a record its ODS code does not place by its ``postcode`` column
+        (ONS centroid), before trying its name: for a user's site file. ERIC
+        returns are located by postcode across years by
+        :mod:`estates.stages.postcode` instead.
 
     Returns
     -------
@@ -117,15 +123,15 @@ def locate_sites(
         if "trust_code" in out
         else np.full(len(out), "")
     )
-    by_postcode = postcode_centroids(out, located_by == "unlocated")
+    by_postcode_at = postcode_centroids(out, (located_by == "unlocated") & by_postcode)
     for i in np.flatnonzero(located_by == "unlocated"):
         if codes[i] in by_code.index:
             hit = by_code.loc[codes[i]]
             lat[i], lon[i] = hit["latitude"], hit["longitude"]
             located_by[i], source[i] = "ods_code", hit["source_file"]
             continue
-        if not np.isnan(by_postcode[0][i]):  # a user's site file with a postcode column
-            lat[i], lon[i] = by_postcode[0][i], by_postcode[1][i]
+        if not np.isnan(by_postcode_at[0][i]):  # a user's site file with a postcode column
+            lat[i], lon[i] = by_postcode_at[0][i], by_postcode_at[1][i]
             located_by[i], source[i] = "postcode", "ONS postcode centroids"
             continue
         match = _match_name(names[i], trusts[i], context_names)

@@ -73,7 +73,9 @@ def locate_records(
         checked_locations = reject_bad_coordinates(
             load_locations(Path(locations), findings=findings, sheet=sheet), findings=findings
         )
-    return locate_sites(kept, context, locations=checked_locations, findings=findings)
+    return locate_sites(
+        kept, context, locations=checked_locations, findings=findings, by_postcode=True
+    )
 
 
 def load_sites(
