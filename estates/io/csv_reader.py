@@ -681,13 +681,20 @@ def _sniff_delimiter(text: str, required: tuple[str, ...]) -> str:
 
 
 def check_header(
-    header: list[str], name: str, required: tuple[str, ...], *, unique: bool = True
+    header: list[str],
+    name: str,
+    required: tuple[str, ...],
+    *,
+    unique: bool = True,
+    delimited: bool = True,
 ) -> None:
     """Refuse a header without a required column, or (``unique``) with a name twice.
 
-    The one header check of CSV files and Excel sheets alike.
+    The one header check of CSV files and Excel sheets alike. Only in
+    ``delimited`` text does one column where several are required mean the
+    delimiter was not recognised.
     """
-    if len(header) == 1 and required and len(required) > 1:
+    if delimited and len(header) == 1 and required and len(required) > 1:
         msg = (
             f"{name}: the header has one column ({header[0][:60]!r}); expected columns "
             f"{', '.join(required)} separated by commas"

@@ -236,7 +236,7 @@ def read_excel_text(
     cells = [row + [""] * (width - len(row)) for row in cells]
     keep = _header_columns(cells, merged, where)
     header = [cells[0][i] for i in keep]
-    check_header(header, where, required, unique=unique)
+    check_header(header, where, required, unique=unique, delimited=False)
     body = [[row[i] for i in keep] for row in cells[1:]]
     if not body:
         msg = f"{where} has a header but no records"
