@@ -254,6 +254,21 @@ def warn(line: str, **fields: Any) -> None:
     log.warning(line, extra=fields)
 
 
+def _column_mapping(
+    ctx: click.Context, param: click.Parameter, text: str | None
+) -> dict[str, str] | None:
+    """Parse ``--columns`` into project column -> header; a bad value exits 2 with the reason."""
+    del ctx, param
+    if text is None:
+        return None
+    from estates.io.detect import parse_column_mapping
+
+    try:
+        return parse_column_mapping(text)
+    except errors.EstatesError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
 def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by every command that reads the estate."""
     options = [
@@ -265,6 +280,21 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
             metavar="FILE",
             help="Your site records (CSV, GeoPackage, GeoJSON, GeoParquet or Shapefile) "
             "instead of the bundled ERIC returns. Repeatable.",
+        ),
+        click.option(
+            "--columns",
+            "columns",
+            metavar="COL=HEADER,...",
+            callback=_column_mapping,
+            help="Which header of the --sites files holds each column, where it is not "
+            "recognised, e.g. site_code=ODS_Code,latitude=LAT (default: found by name; "
+            "the choice is logged).",
+        ),
+        click.option(
+            "--sheet",
+            metavar="NAME",
+            help="The sheet to read of every Excel workbook given as an input "
+            "(.xlsx, .xlsm, .xls; default: each one's first sheet).",
         ),
         click.option(
             "--boundaries",
@@ -358,6 +388,8 @@ def _inputs(kw: dict[str, Any]) -> Inputs:
         pipeline=kw.pop("pipeline_file"),
         year=kw.pop("year"),
         eric=tuple(kw.pop("eric") or ()),
+        columns=kw.pop("columns"),
+        sheet=kw.pop("sheet"),
     )
 
 

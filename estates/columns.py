@@ -20,6 +20,8 @@ class Column:
     ``type`` is one of ``string``, ``float``, ``integer``, ``boolean``
     (:mod:`estates.schema` maps each to its pandas, Arrow and GeoPackage
     type); ``on_map`` is True for the columns the web map's site payload carries.
+    A name with ``<id>`` (``pilot_<id>``) describes a family: one column per
+    group id of the groupings file.
     """
 
     name: str
@@ -29,6 +31,16 @@ class Column:
     source: str
     derivation: str
     on_map: bool = False
+
+    @property
+    def is_family(self) -> bool:
+        """Return True for a family of columns, one per group: a name such as ``pilot_<id>``."""
+        return "<id>" in self.name
+
+    @property
+    def prefix(self) -> str:
+        """Return the name before ``<id>`` (``pilot_``); the whole name if not a family."""
+        return self.name.split("<id>", 1)[0]
 
 
 def load_columns(path: Path = _DICTIONARY) -> list[Column]:

@@ -16,13 +16,21 @@ integer     ``Int64`` (NA)          ``int64`` (null)        INTEGER
 boolean     ``bool`` (never NA)     ``bool``                BOOLEAN
 ==========  ======================  ======================  ==========
 
-Flags (``in_london``, ``pfi``, ``is_aggregate``) are numpy ``bool``: every
-site has a definite value, so a missing flag is an error, not a third
-state. Ranks and counts are ``Int64``, missing where a site is unranked.
+Flags (``in_london``, ``pfi``, ``is_aggregate`` and the per-group
+``pilot_<id>`` / ``subregion_<id>``) are numpy ``bool`` in memory, Arrow
+``bool`` in GeoParquet and GeoPackage booleans (integers flagged as
+booleans, which pyogrio reads back as ``bool``): every site has a definite
+value, so a missing flag is an error, not a third state. Ranks and counts
+are ``Int64``, missing where a site is unranked.
+
+The per-group flags are a family per group type (``pilot_<id>`` in the
+dictionary): their names come from the groupings file
+(:func:`group_flag_column`), and they follow the ``pilots`` column.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -46,6 +54,8 @@ __all__ = [
     "SITE_YEARS_LEADING",
     "SQL_TYPES",
     "coerce_sites",
+    "group_flag_column",
+    "is_group_flag",
 ]
 
 #: The pandas dtype of each column type.
@@ -66,7 +76,12 @@ SQL_TYPES: Mapping[str, str] = MappingProxyType(
     {"string": "VARCHAR", "float": "DOUBLE", "integer": "BIGINT", "boolean": "BOOLEAN"}
 )
 
-_COLUMNS: tuple[Column, ...] = tuple(load_columns())
+_ALL_COLUMNS: tuple[Column, ...] = tuple(load_columns())
+_COLUMNS: tuple[Column, ...] = tuple(c for c in _ALL_COLUMNS if not c.is_family)
+#: The prefixes of the per-group flag families, by group type: ``{"pilot": "pilot_", ...}``.
+GROUP_FLAG_PREFIXES: Mapping[str, str] = MappingProxyType(
+    {c.prefix.rstrip("_"): c.prefix for c in _ALL_COLUMNS if c.is_family}
+)
 
 #: The site table's columns, in output order (geometry, last, is not one of them).
 SITE_COLUMNS: tuple[str, ...] = tuple(c.name for c in _COLUMNS)
@@ -76,12 +91,36 @@ SITE_DTYPES: Mapping[str, str] = MappingProxyType({c.name: PANDAS_DTYPES[c.type]
 MAP_COLUMNS: tuple[str, ...] = tuple(c.name for c in _COLUMNS if c.on_map)
 #: The leading columns of the ``site_years`` table, in order (``[orders]`` ``site_years``).
 SITE_YEARS_LEADING: tuple[str, ...] = load_orders()["site_years"]
-#: The flag columns (numpy ``bool``).
+#: The flag columns (numpy ``bool``), besides the per-group ones (:func:`is_group_flag`).
 BOOLEAN_COLUMNS: tuple[str, ...] = tuple(c.name for c in _COLUMNS if c.type == "boolean")
 #: The rank and count columns (``Int64``).
 INTEGER_COLUMNS: tuple[str, ...] = tuple(c.name for c in _COLUMNS if c.type == "integer")
 #: The Arrow schema of the site table's attribute columns (no geometry), in output order.
 SITE_ARROW_SCHEMA: pa.Schema = pa.schema([pa.field(c.name, ARROW_TYPES[c.type]) for c in _COLUMNS])
+
+
+def group_flag_column(group_type: str, group_id: str) -> str:
+    """Return the name of a group's flag column: the group type and its id in snake_case.
+
+    Examples
+    --------
+    >>> group_flag_column("pilot", "ncl_estates"), group_flag_column("subregion", "NorthCentral")
+    ('pilot_ncl_estates', 'subregion_north_central')
+    """
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", group_id).lower()
+    snake = re.sub(r"[^0-9a-z]+", "_", snake).strip("_")
+    return f"{GROUP_FLAG_PREFIXES[group_type]}{snake}"
+
+
+def is_group_flag(column: str) -> bool:
+    """Return True for a per-group flag column (``pilot_ncl``), False for a schema column.
+
+    Examples
+    --------
+    >>> is_group_flag("pilot_ncl"), is_group_flag("subregion_rank"), is_group_flag("pilots")
+    (True, False, False)
+    """
+    return column not in SITE_DTYPES and column.startswith(tuple(GROUP_FLAG_PREFIXES.values()))
 
 
 def coerce_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -99,7 +138,8 @@ def coerce_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     -------
     geopandas.GeoDataFrame
         A new frame: its :data:`SITE_COLUMNS` in schema order with
-        :data:`SITE_DTYPES`, then any other columns, then the geometry; same
+        :data:`SITE_DTYPES` (the per-group flags, ``bool``, right after
+        ``pilots``), then any other columns, then the geometry; same
         index and CRS. No
         value changes: a float that is a whole number becomes that integer,
         a missing value stays missing.
@@ -129,10 +169,13 @@ def coerce_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """
     geometry = sites.geometry.name
     known = [c for c in SITE_COLUMNS if c in sites.columns]
-    rest = [c for c in sites.columns if c not in SITE_DTYPES and c != geometry]
-    out = pd.DataFrame(sites[[*known, *rest]])
-    for column in known:
-        out[column] = _coerce_column(out[column], SITE_DTYPES[column])
+    flags = [c for c in sites.columns if is_group_flag(str(c))]
+    at = known.index("pilots") + 1 if "pilots" in known else len(known)
+    ordered = [*known[:at], *flags, *known[at:]]
+    rest = [c for c in sites.columns if c not in SITE_DTYPES and c not in flags and c != geometry]
+    out = pd.DataFrame(sites[[*ordered, *rest]])
+    for column in ordered:
+        out[column] = _coerce_column(out[column], SITE_DTYPES.get(column, "bool"))
     return gpd.GeoDataFrame(out, geometry=sites.geometry.array, crs=sites.crs, index=sites.index)
 
 

@@ -112,10 +112,10 @@ def test_bad_input_is_one_line_and_exit_2(cli, args, message):
 
 
 def test_wrong_column_is_one_line(cli, write):
-    path = write("s.csv", "code,name,lat,lon\nA,B,51.5,-0.1\n")
+    path = write("s.csv", "ref,label,lat,lon\nA,B,51.5,-0.1\n")
     result = cli("validate", "--sites", str(path))
     assert result.exit_code == 2
-    assert "s.csv: missing column 'site_code'" in result.output
+    assert "s.csv: no site_code column; the headers are: 'ref', 'label'" in result.output
 
 
 def test_unknown_option_is_a_usage_error(cli):

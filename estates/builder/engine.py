@@ -57,7 +57,8 @@ from estates.crs import WGS84
 from estates.errors import ConfigError
 from estates.findings import MAX_FINDINGS_PER_CHECK, Findings
 from estates.io import bundled
-from estates.io.inputs import iter_site_records
+from estates.io.detect import ColumnMap
+from estates.io.site_records import iter_site_records, read_site_records
 from estates.report.aggregate import aggregate_boroughs
 from estates.report.disposal import pipeline_section, track_progress
 from estates.report.summary import summarise
@@ -264,6 +265,7 @@ class _Build:
         self._work: Path | None = None
         self.seen = SeenKeys(self.work)
         self.years: EricYears | None = None
+        self.column_maps: list[ColumnMap] = []
 
     def work(self) -> Path:
         """Return the work folder, made on first use."""
@@ -408,6 +410,9 @@ class _Build:
             bundled_boundaries=inputs.boundaries is None,
             tallies=tallies,
         )
+        # Which header of each input file the detector took for each column.
+        maps = [*ref.column_maps, *self.column_maps]
+        summary["inputs"] = {"columns": [m.as_record() for m in maps]}
         site_years = None
         if self.years is not None:
             site_years = self._add_years(summary, ref)
@@ -480,15 +485,33 @@ class _Build:
             return
         limit = self.config.validation.max_csv_bytes
         yielded = False
+        columns, sheet = self.inputs.columns, self.inputs.sheet
         for path in self.inputs.sites:
             read = Findings()
             rows = self.chunk_rows or 0
             if rows:
-                chunks = iter_site_records(path, findings=read, chunk_rows=rows)
+                chunks = iter_site_records(
+                    path,
+                    findings=read,
+                    chunk_rows=rows,
+                    columns=columns,
+                    sheet=sheet,
+                    column_maps=self.column_maps,
+                )
             else:
-                chunks = iter([_read_whole(path, read, limit)])
+                chunks = iter(
+                    [
+                        read_site_records(
+                            path,
+                            findings=read,
+                            max_csv_bytes=limit,
+                            columns=columns,
+                            sheet=sheet,
+                            column_maps=self.column_maps,
+                        )
+                    ]
+                )
             for records in chunks:
-                records["is_aggregate"] = False
                 findings = Findings()
                 findings.extend(read.items)
                 read.items.clear()
@@ -505,21 +528,17 @@ class _Build:
         if "located_by" in kept:  # ERIC returns, located across years (estates.builder.years)
             frame = kept
         else:
-            frame, found = locate_sites(kept, ref.context, locations=ref.locations)
+            frame, found = locate_sites(
+                kept, ref.context, locations=ref.locations, by_postcode=True
+            )
             findings.merge(found)
         frame = to_points(frame)
         frame = join_boroughs(frame, ref.boroughs_bng, nearest_within_m=validation.nearest_within_m)
         frame, found = mark_london(frame, nearest_within_m=validation.nearest_within_m)
         findings.merge(found)
-        frame = tag_groupings(frame, ref.groupings)
+        frame = tag_groupings(frame, ref.groupings, flags=True)
         frame = add_pfi(frame, ref.pfi_keys)
         return measure_sites(finish_table(frame))
-
-
-def _read_whole(path: Path, findings: Findings, max_csv_bytes: int) -> pd.DataFrame:
-    from estates.io.inputs import read_site_records
-
-    return read_site_records(path, findings=findings, max_csv_bytes=max_csv_bytes)
 
 
 def _slices(

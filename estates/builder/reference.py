@@ -9,6 +9,7 @@ site: a bad file fails in the first second, before any site is joined.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from estates.crs import to_analysis_crs
 from estates.errors import DataValidationError
 from estates.findings import Findings
 from estates.io import bundled
+from estates.io.detect import ColumnMap
 from estates.io.eric import parse_eric_spec
 from estates.io.inputs import (
     load_boroughs,
@@ -54,6 +56,11 @@ class Inputs:
     eric: tuple[str, ...] = ()
     #: The headline ERIC year (``"2016/17"``); None: the latest return.
     year: str | None = None
+    #: Project column -> the site files' header, where detection cannot tell
+    #: (``--columns site_code=ODS_Code,latitude=LAT``).
+    columns: Mapping[str, str] | None = None
+    #: The sheet of every Excel workbook given as an input; None: each one's first.
+    sheet: str | None = None
 
     def paths(self) -> list[Path]:
         """Return every file this run reads, bundled ones included, in a stable order."""
@@ -101,6 +108,9 @@ class Reference:
     valuation : ValuationPlan or None
         How land is valued (:func:`estates.builder.valuing.plan_valuation`),
         checked against the boundaries.
+    column_maps : tuple of ColumnMap
+        Which attribute of the boundaries holds the borough code and name
+        (:func:`estates.io.detect.detect_boundary_columns`).
     """
 
     boroughs: gpd.GeoDataFrame
@@ -113,6 +123,7 @@ class Reference:
     pfi_keys: frozenset[tuple[str, str]] = frozenset()
     trust_totals: dict[str, float] | None = None
     valuation: ValuationPlan | None = None
+    column_maps: tuple[ColumnMap, ...] = ()
 
 
 def load_reference(
@@ -141,24 +152,27 @@ def load_reference(
         boundaries' codes, a land values file naming a borough the boundaries
         lack, a malformed locations or pipeline file.
     """
+    column_maps: list[ColumnMap] = []
     boroughs = load_boroughs(
         inputs.boundaries,
         code_column=inputs.boundary_code_column,
         name_column=inputs.boundary_name_column,
+        column_maps=column_maps,
     )
-    groupings = load_groupings(inputs.groupings)
+    sheet = inputs.sheet
+    groupings = load_groupings(inputs.groupings, sheet=sheet)
     _check_groupings(groupings, boroughs)
     land_values = None
     if inputs.land_values is not None:
-        land_values = load_land_values(inputs.land_values)
+        land_values = load_land_values(inputs.land_values, sheet=sheet)
     plan = plan_valuation(valuation or ValuationConfig(), boroughs, land_values)
     pipeline_records = None
     if inputs.pipeline is not None:
-        pipeline_records = load_disposal_pipeline(inputs.pipeline, findings=findings)
+        pipeline_records = load_disposal_pipeline(inputs.pipeline, findings=findings, sheet=sheet)
     locations = None
     if inputs.locations is not None:
         locations, found = reject_bad_coordinates(
-            load_locations(Path(inputs.locations), findings=findings)
+            load_locations(Path(inputs.locations), findings=findings, sheet=sheet)
         )
         findings.merge(found)
     pfi_keys: frozenset[tuple[str, str]] = frozenset()
@@ -178,6 +192,7 @@ def load_reference(
         pfi_keys=pfi_keys,
         trust_totals=trust_totals,
         valuation=plan,
+        column_maps=tuple(column_maps),
     )
     log.debug(
         "read and checked the inputs besides the sites: %d boroughs, %d context records%s",

@@ -182,6 +182,8 @@ class BuildOptions:
             "csv_bom": self.csv_bom,
             "year": self.inputs.year,
             "eric": list(self.inputs.eric),
+            "columns": dict(self.inputs.columns) if self.inputs.columns else None,
+            "sheet": self.inputs.sheet,
             **({"settings": self._settings()} if self.settings is not None else {}),
         }
 

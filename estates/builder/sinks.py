@@ -24,6 +24,7 @@ import pandas as pd
 
 from estates.findings import MAX_FINDINGS_PER_CHECK, Findings, omitted_finding
 from estates.io.tables import SiteTableWriter, append_csv
+from estates.schema import coerce_sites
 
 
 class Sink(Protocol):
@@ -156,9 +157,14 @@ class MemorySink:
         """Nothing to close."""
 
     def sites(self) -> gpd.GeoDataFrame | None:
-        """Return the site table: every part, in order (WGS84); None if not kept."""
+        """Return the site table, every part in order (WGS84), or None if it was not kept.
+
+        :func:`estates.schema.coerce_sites` gives it the column order and the
+        dtypes the writers use: every flag, ``is_aggregate`` and the
+        ``pilot_<id>`` columns included, is numpy ``bool``.
+        """
         if not self.keep_sites:
             return None
         if len(self._parts) == 1:
-            return self._parts[0]
-        return gpd.GeoDataFrame(pd.concat(self._parts), crs=self._parts[0].crs)
+            return coerce_sites(self._parts[0])
+        return coerce_sites(gpd.GeoDataFrame(pd.concat(self._parts), crs=self._parts[0].crs))

@@ -39,6 +39,7 @@ def read_csv_text(
     *,
     required: tuple[str, ...] = (),
     max_bytes: int = DEFAULT_MAX_CSV_BYTES,
+    unique: bool = True,
 ) -> pd.DataFrame:
     """Read a CSV file into a frame of stripped strings, one column per header.
 
@@ -57,6 +58,10 @@ def read_csv_text(
     max_bytes : int
         Files larger than this are refused with a message pointing at
         ``estates join``, which streams point files of any size.
+    unique : bool, default True
+        Refuse a header that names a column twice. A site file is read with
+        False: ERIC returns repeat headers of columns no one reads, and the
+        column detector refuses a repeated header it would use.
 
     Returns
     -------
@@ -71,7 +76,7 @@ def read_csv_text(
     """
     name = path.name
     _read_bytes(path, max_bytes=max_bytes, check_only=True)
-    _check_header_first(path, required)
+    _check_header_first(path, required, unique=unique)
     _check_field_lengths_first(path, required)
     raw = _read_bytes(path, max_bytes=max_bytes)
     text = _decode(raw, name, findings)
@@ -90,14 +95,14 @@ def read_csv_text(
         msg = f"{name} is empty (only delimiters and spaces); expected a CSV file with a header row"
         raise DataValidationError(msg)
     header = [h.strip() for h in rows[0]]
-    _check_header(header, name, required)
+    check_header(header, name, required, unique=unique)
     rows = rows[:1] + _drop_eof_marker(rows[1:], name, findings)
     while len(rows) > 1 and not any(cell.strip() for cell in rows[-1]):
         rows.pop()
     if len(rows) == 1:
         msg = f"{name} has a header but no data rows"
         raise DataValidationError(msg)
-    return _text_frame(rows[1:], header, first_row=2, name=name)
+    return text_frame(rows[1:], header, first_row=2, name=name)
 
 
 def iter_csv_text(
@@ -106,6 +111,7 @@ def iter_csv_text(
     *,
     required: tuple[str, ...] = (),
     chunk_rows: int = 1_000_000,
+    unique: bool = True,
 ) -> Iterator[pd.DataFrame]:
     """Yield a CSV file as :func:`read_csv_text` frames of at most ``chunk_rows`` rows.
 
@@ -121,7 +127,7 @@ def iter_csv_text(
         raise ValueError(msg)
     name = path.name
     _read_bytes(path, max_bytes=0, check_only=True)
-    _check_header_first(path, required)
+    _check_header_first(path, required, unique=unique)
     encoding = _stream_encoding(path, findings)
     with path.open(encoding=encoding, newline="") as handle:
         sample = handle.read(65536)
@@ -145,7 +151,7 @@ def iter_csv_text(
                 )
                 raise DataValidationError(msg)
             header = [h.strip() for h in header_row]
-            _check_header(header, name, required)
+            check_header(header, name, required, unique=unique)
             first_row, body, blank_tail, any_rows = 2, [], [], False
             for row in reader:
                 if not any(cell.strip() for cell in row):
@@ -156,7 +162,7 @@ def iter_csv_text(
                 body.append(row)
                 # One row is held back, so a Ctrl-Z after the last record is seen.
                 while len(body) > chunk_rows:
-                    yield _text_frame(body[:chunk_rows], header, first_row=first_row, name=name)
+                    yield text_frame(body[:chunk_rows], header, first_row=first_row, name=name)
                     first_row += chunk_rows
                     body = body[chunk_rows:]
                     any_rows = True
@@ -166,7 +172,7 @@ def iter_csv_text(
     while body and not any(cell.strip() for cell in body[-1]):
         body.pop()
     if body:
-        yield _text_frame(body, header, first_row=first_row, name=name)
+        yield text_frame(body, header, first_row=first_row, name=name)
     elif not any_rows:
         msg = f"{name} has a header but no data rows"
         raise DataValidationError(msg)
@@ -176,7 +182,7 @@ def iter_csv_text(
 _HEADER_PEEK_BYTES = 1 << 20
 
 
-def _check_header_first(path: Path, required: tuple[str, ...]) -> None:
+def _check_header_first(path: Path, required: tuple[str, ...], *, unique: bool = True) -> None:
     """Check a CSV file's header from its first bytes, before reading the rest.
 
     A large file with a wrong header is refused at once, without reading
@@ -198,7 +204,7 @@ def _check_header_first(path: Path, required: tuple[str, ...]) -> None:
     if '"' in line or not line.strip(_DELIMITERS + " "):
         return
     delimiter = _sniff_delimiter(line, required)
-    _check_header([h.strip() for h in line.split(delimiter)], path.name, required)
+    check_header([h.strip() for h in line.split(delimiter)], path.name, required, unique=unique)
 
 
 #: Files above this size have their cell lengths checked by streaming before the whole read.
@@ -286,10 +292,31 @@ def _drop_eof_marker(rows: list[list[str]], name: str, findings: Findings) -> li
     return [*rows[: end - 1], trimmed]
 
 
-def _text_frame(
+def text_frame(
     body: list[list[str]], header: list[str], *, first_row: int, name: str
 ) -> pd.DataFrame:
-    """Return rows as a frame of stripped text, indexed by row number from ``first_row``."""
+    """Return rows as a frame of stripped text, indexed by row number from ``first_row``.
+
+    The one place a text frame is built, for CSV files and Excel sheets alike:
+    each row is padded to the header's width, and a row wider than the header
+    is refused unless its extra cells are blank.
+
+    Parameters
+    ----------
+    body : list of list of str
+        The records' cells, header excluded.
+    header : list of str
+        The column names.
+    first_row : int
+        The row number (as a spreadsheet shows it) of ``body[0]``.
+    name : str
+        The file (and sheet) for messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Text cells, the index named ``row``.
+    """
     width = len(header)
     for line_no, row in enumerate(body, start=first_row):
         if len(row) > width and any(c.strip() for c in row[width:]):
@@ -653,8 +680,21 @@ def _sniff_delimiter(text: str, required: tuple[str, ...]) -> str:
     return best
 
 
-def _check_header(header: list[str], name: str, required: tuple[str, ...]) -> None:
-    if len(header) == 1 and required and len(required) > 1:
+def check_header(
+    header: list[str],
+    name: str,
+    required: tuple[str, ...],
+    *,
+    unique: bool = True,
+    delimited: bool = True,
+) -> None:
+    """Refuse a header without a required column, or (``unique``) with a name twice.
+
+    The one header check of CSV files and Excel sheets alike. Only in
+    ``delimited`` text does one column where several are required mean the
+    delimiter was not recognised.
+    """
+    if delimited and len(header) == 1 and required and len(required) > 1:
         msg = (
             f"{name}: the header has one column ({header[0][:60]!r}); expected columns "
             f"{', '.join(required)} separated by commas"
@@ -662,7 +702,7 @@ def _check_header(header: list[str], name: str, required: tuple[str, ...]) -> No
         raise DataValidationError(msg)
     seen: set[str] = set()
     for h in header:
-        if h in seen and h:
+        if unique and h in seen and h:
             msg = f"{name}: column {h!r} appears twice in the header"
             raise DataValidationError(msg)
         seen.add(h)

@@ -199,6 +199,21 @@ class ColumnMap:
         """Return header -> project column, for :meth:`pandas.DataFrame.rename`."""
         return {header: column for column, header in self.chosen.items()}
 
+    def as_record(self) -> dict[str, object]:
+        """Return the map as JSON-able data: ``summary.json``'s record of it.
+
+        Examples
+        --------
+        >>> ColumnMap("site", "gp.csv", {"site_code": "ODS_Code"}, frozenset()).as_record()
+        {'file': 'gp.csv', 'columns': {'site_code': 'ODS_Code'}, 'given': [], 'notes': []}
+        """
+        return {
+            "file": self.source,
+            "columns": dict(self.chosen),
+            "given": sorted(self.given),
+            "notes": list(self.notes),
+        }
+
     @property
     def description(self) -> str:
         """Return one line for the log: each column, the header it comes from, and how.
@@ -509,20 +524,25 @@ def _check_required(
         raise DataValidationError(msg)
 
 
+def _option(column: str, header: str, kind: str) -> str:
+    """Return the command-line option that names ``header`` for ``column``."""
+    if kind == "site":
+        return f"--columns {column}={header}"
+    return f"--boundary-{column.removeprefix('borough_')}-column {header}"
+
+
 def _hint(column: str, header: Sequence[str], kind: str = "site") -> str:
-    option = "--columns" if kind == "site" else "--boundary-columns"
     return (
         f"the headers are: {_list_headers(header)}; name it with columns={{{column!r}: ...}} "
-        f"({option} {column}=HEADER)"
+        f"({_option(column, 'HEADER', kind)})"
     )
 
 
 def _raise_ambiguous(column: str, headers: Sequence[str], source: str, kind: str) -> None:
-    option = "--columns" if kind == "site" else "--boundary-columns"
     both = " and ".join(repr(h) for h in headers)
     msg = (
         f"{source}: columns {both} could each be the {column}; say which with "
-        f"columns={{{column!r}: {headers[0]!r}}} ({option} {column}={headers[0]})"
+        f"columns={{{column!r}: {headers[0]!r}}} ({_option(column, headers[0], kind)})"
     )
     raise DataValidationError(msg)
 

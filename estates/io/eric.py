@@ -33,9 +33,10 @@ from estates.io.csv_reader import (
     DEFAULT_MAX_CSV_BYTES,
     _decode,
     _read_bytes,
-    _text_frame,
     parse_numbers,
+    text_frame,
 )
+from estates.io.excel import check_not_workbook
 
 #: Definitions of the values of ``land_measure``: what ``land_ha`` means in each year.
 LAND_MEASURES: dict[str, str] = {
@@ -263,6 +264,7 @@ def eric_return_totals(returns: pd.DataFrame) -> pd.DataFrame:
 
 def _read_return_text(path: Path, findings: Findings) -> pd.DataFrame:
     """Read a return as text; a repeated header (2014/15, 2019/20) gets ``.1``, ``.2``."""
+    check_not_workbook(path)
     raw = _read_bytes(path, max_bytes=DEFAULT_MAX_CSV_BYTES)
     text = _decode(raw, path.name, findings)
     try:
@@ -281,7 +283,7 @@ def _read_return_text(path: Path, findings: Findings) -> pd.DataFrame:
         count = seen.get(name, 0)
         seen[name] = count + 1
         header.append(f"{name}.{count}" if count else name)
-    return _text_frame(rows[1:], header, first_row=2, name=path.name)
+    return text_frame(rows[1:], header, first_row=2, name=path.name)
 
 
 def _check_layout(text: pd.DataFrame, path: Path) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from estates.errors import DataValidationError
+from estates.io.csv_reader import check_header, text_frame
 
 __all__ = [
     "EXCEL_SUFFIXES",
@@ -151,6 +152,7 @@ def read_excel_text(
     sheet: str | None = None,
     required: tuple[str, ...] = (),
     max_bytes: int = DEFAULT_MAX_EXCEL_BYTES,
+    unique: bool = True,
 ) -> pd.DataFrame:
     """Read one sheet of a workbook into a frame of stripped text, one column per header.
 
@@ -180,6 +182,8 @@ def read_excel_text(
         Columns that must be present.
     max_bytes : int
         Workbooks larger than this are refused.
+    unique : bool, default True
+        Refuse a header that names a column twice.
 
     Returns
     -------
@@ -232,14 +236,12 @@ def read_excel_text(
     cells = [row + [""] * (width - len(row)) for row in cells]
     keep = _header_columns(cells, merged, where)
     header = [cells[0][i] for i in keep]
-    _check_header(header, where, required)
+    check_header(header, where, required, unique=unique, delimited=False)
     body = [[row[i] for i in keep] for row in cells[1:]]
     if not body:
         msg = f"{where} has a header but no records"
         raise DataValidationError(msg)
-    frame = pd.DataFrame(body, columns=header, dtype=object)
-    frame.index = pd.RangeIndex(2, 2 + len(frame), name="row")
-    return frame
+    return text_frame(body, header, first_row=2, name=where)
 
 
 def column_letter(index: int) -> str:
@@ -343,22 +345,3 @@ def _header_columns(
             )
             raise DataValidationError(msg)
     return keep
-
-
-def _check_header(header: list[str], where: str, required: tuple[str, ...]) -> None:
-    seen: set[str] = set()
-    for column in header:
-        if column in seen:
-            msg = f"{where}: column {column!r} appears twice in the header"
-            raise DataValidationError(msg)
-        seen.add(column)
-    missing = [r for r in required if r not in header]
-    if missing:
-        found = ", ".join(" ".join(h.split()) for h in header[:12])
-        found += " …" if len(header) > 12 else ""
-        msg = (
-            f"{where}: missing column {missing[0]!r}"
-            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
-            + f"; found {found}"
-        )
-        raise DataValidationError(msg)

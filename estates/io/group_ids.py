@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from estates.errors import DataValidationError
+from estates.schema import SITE_DTYPES, group_flag_column
 
-__all__ = ["MAX_GROUP_ID_CHARS", "RESERVED_GROUP_IDS", "check_group_ids"]
+__all__ = ["MAX_GROUP_ID_CHARS", "RESERVED_GROUP_IDS", "check_group_flags", "check_group_ids"]
 
 #: File stems of the tool's own outputs, and names Windows reserves: a group id
 #: names its map page ``<group_id>.html``, which must never replace one of these.
@@ -44,3 +45,30 @@ def check_group_ids(ids: pd.Series, name: str) -> None:
                 f"<group_id>.html); rename the group"
             )
             raise DataValidationError(msg)
+
+
+def check_group_flags(groups: pd.DataFrame, name: str) -> None:
+    """Raise unless each group's flag column name (``pilot_<id>``) is its own.
+
+    The site table has one ``bool`` column per pilot and sub-region
+    (:func:`estates.schema.group_flag_column`): two ids that give the same
+    name in snake_case (``NclEstates`` and ``ncl_estates``), or a name that is
+    already a site table column (a sub-region ``rank``), are refused.
+    """
+    seen: dict[str, str] = {}
+    pairs = dict.fromkeys(zip(groups["group_type"], groups["group_id"], strict=True))
+    for group_type, gid in pairs:
+        column = group_flag_column(group_type, gid)
+        if column in SITE_DTYPES:
+            msg = (
+                f"{name}: {group_type} id {gid!r} would name the flag column {column!r}, "
+                "which the site table already has; choose another id"
+            )
+            raise DataValidationError(msg)
+        if column in seen:
+            msg = (
+                f"{name}: {group_type} ids {seen[column]!r} and {gid!r} both give the flag "
+                f"column {column!r}; make the ids differ by more than case and underscores"
+            )
+            raise DataValidationError(msg)
+        seen[column] = gid

@@ -8,9 +8,8 @@ Coordinates stay as numbers here; :mod:`estates.coords` checks them.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,45 +18,24 @@ import pandas as pd
 import shapely
 
 from estates.config import ERIC_AGGREGATE_CODE, ERIC_SITE_COLUMNS, ERIC_TEXT_COLUMNS
-from estates.crs import BNG, LONDON_BOUNDS_BNG, WGS84
+from estates.crs import BNG, LONDON_BOUNDS_BNG
 from estates.errors import CRSError, DataValidationError
 from estates.findings import Findings
 from estates.io import bundled
-from estates.io.borough_columns import find_borough_columns
 from estates.io.csv_reader import (
-    DEFAULT_MAX_CSV_BYTES,
     clean_keys,
     is_missing,
-    iter_csv_text,
     parse_numbers,
     read_csv_text,
 )
-from estates.io.group_ids import check_group_ids
+from estates.io.detect import ColumnMap, detect_boundary_columns
+from estates.io.group_ids import check_group_flags, check_group_ids
 from estates.io.land_values import load_land_value_file
-from estates.io.layers import geoparquet_column, read_vector
+from estates.io.layers import read_vector
 from estates.io.postcodes import with_postcode_coordinates
+from estates.io.tabular import read_table_text
 
 log = logging.getLogger("estates")
-
-#: Optional numeric columns a user's site file may carry.
-SITE_NUMERIC_COLUMNS = ("land_owned_ha", "land_unused_ha")
-#: Optional text columns a user's site file may carry.
-SITE_TEXT_COLUMNS = ("site_type", "trust_code", "trust_name")
-#: Columns every loader of site records returns.
-RECORD_COLUMNS = [
-    "site_code",
-    "site_name",
-    "site_type",
-    "trust_code",
-    "trust_name",
-    "latitude",
-    "longitude",
-    "easting",
-    "northing",
-    "source_file",
-    "source_row",
-]
-_VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".parquet", ".geoparquet", ".fgb"}
 
 
 def load_boroughs(
@@ -65,6 +43,8 @@ def load_boroughs(
     *,
     code_column: str | None = None,
     name_column: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    column_maps: list[ColumnMap] | None = None,
 ) -> gpd.GeoDataFrame:
     """Load London borough polygons.
 
@@ -74,11 +54,16 @@ def load_boroughs(
         Any polygon layer pyogrio reads (GeoJSON, GeoPackage, Shapefile,
         GeoParquet). Default: the bundled ONS May 2020 boundaries.
     code_column, name_column : str, optional
-        The columns holding the GSS code and the name. By default the first of
-        :data:`~estates.io.borough_columns.BOROUGH_CODE_CANDIDATES` /
-        :data:`~estates.io.borough_columns.BOROUGH_NAME_CANDIDATES` found
-        (case-insensitive), then any ONS ``LADyyCD`` / ``LADyyNM``: see
-        :func:`~estates.io.borough_columns.find_borough_columns`.
+        The columns holding the GSS code and the name. By default they are
+        found by :func:`estates.io.detect.detect_boundary_columns` (ONS
+        ``LAD20CD``/``LAD20NM`` of any year, GLA ``GSS_CODE``/``NAME``,
+        ``code``/``name``, or the column whose values are London GSS codes);
+        the choice is logged.
+    columns : mapping of str to str, optional
+        The same as ``{"borough_code": ..., "borough_name": ...}``.
+    column_maps : list, optional
+        Receives the detector's choice (:class:`~estates.io.detect.ColumnMap`),
+        which a build records in ``summary.json``.
 
     Returns
     -------
@@ -115,9 +100,17 @@ def load_boroughs(
     if frame.empty:
         msg = f"{name} has no features; expected one polygon per borough"
         raise DataValidationError(msg)
-    code_col, name_col = find_borough_columns(
-        frame.columns, where=name, code_column=code_column, name_column=name_column
+    found = boundary_columns(
+        frame,
+        source=name,
+        columns=columns,
+        code_column=code_column,
+        name_column=name_column,
+        level=logging.DEBUG if path == bundled.boundaries_path() else logging.INFO,
     )
+    if column_maps is not None:
+        column_maps.append(found)
+    code_col, name_col = found.chosen["borough_code"], found.chosen["borough_name"]
     boroughs = gpd.GeoDataFrame(
         {
             "borough_code": frame[code_col].astype("string").str.strip(),
@@ -153,6 +146,39 @@ def load_boroughs(
     return boroughs
 
 
+def boundary_columns(
+    frame: pd.DataFrame,
+    *,
+    source: str,
+    columns: Mapping[str, str] | None = None,
+    code_column: str | None = None,
+    name_column: str | None = None,
+    level: int = logging.INFO,
+) -> ColumnMap:
+    """Return a boundary layer's code and name columns, detected or given, and log them.
+
+    The one way boundaries' columns are found, for :func:`load_boroughs` and
+    :func:`estates.join_boroughs` alike: :func:`estates.io.detect.detect_boundary_columns`
+    on the layer's attribute names and its first values (a column of London
+    GSS codes is the code column whatever it is called). The choice is logged
+    at ``level``.
+    """
+    given = dict(columns or {})
+    given.update(
+        {
+            key: value
+            for key, value in (("borough_code", code_column), ("borough_name", name_column))
+            if value is not None
+        }
+    )
+    header = [str(c) for c in frame.columns if c != "geometry"]
+    head = frame.head(5)
+    samples = {str(c): [str(v) for v in head[c].tolist()] for c in frame.columns if c != "geometry"}
+    found = detect_boundary_columns(header, columns=given, samples=samples, source=source)
+    log.log(level, "%s", found.description)
+    return found
+
+
 def _check_in_london(boroughs: gpd.GeoDataFrame, name: str) -> None:
     """Raise CRSError unless the polygons, reprojected to BNG, overlap Greater London."""
     x_min, y_min, x_max, y_max = LONDON_BOUNDS_BNG
@@ -180,12 +206,13 @@ def _polygonal(geoms: np.ndarray) -> np.ndarray:
     return np.array(out, dtype=object)
 
 
-def load_groupings(path: Path | str | None = None) -> pd.DataFrame:
+def load_groupings(path: Path | str | None = None, *, sheet: str | None = None) -> pd.DataFrame:
     """Load pilot and sub-region memberships, one row per (group, borough).
 
     Columns: ``group_type`` (``pilot`` or ``subregion``), ``group_id``,
     ``group_name``, ``borough_code``, ``borough_name``, ``source``. Default: the
-    bundled ``data/boundaries/london_groupings.csv``.
+    bundled ``data/boundaries/london_groupings.csv``. A CSV file or an Excel
+    workbook (``sheet``, default its first).
 
     Examples
     --------
@@ -195,20 +222,22 @@ def load_groupings(path: Path | str | None = None) -> pd.DataFrame:
     """
     path = Path(path) if path is not None else bundled.groupings_path()
     required = ("group_type", "group_id", "group_name", "borough_code", "source")
-    frame = read_csv_text(path, Findings(), required=required)
+    frame = read_table_text(path, Findings(), required=required, sheet=sheet)
+    name = frame.attrs["source"]
     bad = ~frame["group_type"].isin(["pilot", "subregion"])
     if bad.any():
         row = frame.index[bad][0]
         msg = (
-            f"{path.name} row {row}: group_type {frame.loc[row, 'group_type']!r} "
+            f"{name} row {row}: group_type {frame.loc[row, 'group_type']!r} "
             "must be 'pilot' or 'subregion'"
         )
         raise DataValidationError(msg)
-    check_group_ids(frame["group_id"], path.name)
+    check_group_ids(frame["group_id"], name)
+    check_group_flags(frame, name)
     subs = frame[frame["group_type"] == "subregion"]
     twice = subs["borough_code"][subs["borough_code"].duplicated()]
     if len(twice):
-        msg = f"{path.name}: borough {twice.iloc[0]} is in more than one sub-region"
+        msg = f"{name}: borough {twice.iloc[0]} is in more than one sub-region"
         raise DataValidationError(msg)
     if "borough_name" not in frame:
         frame["borough_name"] = ""
@@ -330,281 +359,49 @@ def load_eric_pfi(path: Path | str | None = None) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def read_site_records(
-    path: Path | str,
-    *,
-    findings: Findings,
-    max_csv_bytes: int = DEFAULT_MAX_CSV_BYTES,
+def load_locations(
+    path: Path | str, *, findings: Findings, sheet: str | None = None
 ) -> pd.DataFrame:
-    """Read a user's site file into records with :data:`RECORD_COLUMNS`.
-
-    CSV needs ``site_code`` and ``site_name``, plus ``latitude``/``longitude``
-    (WGS84) or ``easting``/``northing`` (EPSG:27700); a row with neither is
-    kept unlocated and looked up like an ERIC site. GeoPackage, GeoJSON,
-    GeoParquet and Shapefile layers need a declared CRS and point geometries.
-    Optional: ``land_owned_ha``, ``land_unused_ha``, ``site_type``,
-    ``trust_code``, ``trust_name``.
-    """
-    path = Path(path)
-    if path.suffix.lower() in _VECTOR_SUFFIXES:
-        return _read_site_layer(path, findings=findings)
-    text = read_csv_text(
-        path, findings, required=("site_code", "site_name"), max_bytes=max_csv_bytes
-    )
-    return _text_records(text, path, findings)
-
-
-def iter_site_records(
-    path: Path | str, *, findings: Findings, chunk_rows: int = 1_000_000
-) -> Iterator[pd.DataFrame]:
-    """Yield a user's site file as :func:`read_site_records` frames of ``chunk_rows`` rows.
-
-    CSV (:func:`estates.io.csv_reader.iter_csv_text`) and GeoParquet (its row batches)
-    are read a chunk at a time, so the file may be larger than memory; other
-    formats are read whole and yielded in slices. The chunks, put together,
-    equal :func:`read_site_records` on the whole file: same columns, values,
-    row numbers and findings.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix in {".parquet", ".geoparquet"}:
-        yield from _iter_parquet_records(path, findings=findings, chunk_rows=chunk_rows)
-    elif suffix in _VECTOR_SUFFIXES:
-        records = _read_site_layer(path, findings=findings)
-        for start in range(0, len(records), chunk_rows):
-            yield records.iloc[start : start + chunk_rows].reset_index(drop=True)
-    else:
-        required = ("site_code", "site_name")
-        for text in iter_csv_text(path, findings, required=required, chunk_rows=chunk_rows):
-            yield _text_records(text, path, findings)
-
-
-def _text_records(text: pd.DataFrame, path: Path, findings: Findings) -> pd.DataFrame:
-    """Return site records from a CSV's text frame (:func:`read_csv_text`)."""
-    has_latlon = {"latitude", "longitude"} <= set(text.columns)
-    has_en = {"easting", "northing"} <= set(text.columns)
-    if not has_latlon and not has_en:
-        if {"lat", "lon"} & {c.lower() for c in text.columns}:
-            hint = "; rename lat/lon to latitude/longitude"
-        else:
-            hint = ""
-        msg = (
-            f"{path.name}: no coordinate columns; expected latitude and longitude (WGS84) "
-            f"or easting and northing (EPSG:27700){hint}"
-        )
-        raise DataValidationError(msg)
-    records = pd.DataFrame(index=text.index)
-    records["site_code"] = text["site_code"].astype("string")
-    records["site_name"] = text["site_name"].astype("string")
-    for column in SITE_TEXT_COLUMNS:
-        records[column] = text[column].astype("string") if column in text else pd.NA
-    for column in _KEY_COLUMNS:
-        records[column] = clean_keys(
-            records[column], column=column, source_file=path.name, findings=findings
-        )
-    for column in ("latitude", "longitude", "easting", "northing"):
-        if column in text:
-            records[column] = parse_numbers(
-                text[column], column=column, source_file=path.name, findings=None
-            )
-            records[f"{column}_text"] = text[column]
-        else:
-            records[column] = np.nan
-    for column in SITE_NUMERIC_COLUMNS:
-        if column in text:
-            records[column] = parse_numbers(
-                text[column],
-                column=column,
-                source_file=path.name,
-                findings=findings,
-                site_codes=text["site_code"],
-            )
-    records["source_file"] = path.name
-    records["source_row"] = text.index.to_numpy()
-    return records.reset_index(drop=True)
-
-
-#: Columns that identify a record: compared, so cleaned of invisible characters.
-_KEY_COLUMNS = ("site_code", "trust_code")
-
-
-def _read_site_layer(path: Path, *, findings: Findings) -> pd.DataFrame:
-    if path.suffix.lower() in {".parquet", ".geoparquet"}:
-        # One reader for GeoParquet, whole or in chunks: the same checks, the same findings.
-        parts = list(_iter_parquet_records(path, findings=findings, chunk_rows=1 << 20))
-        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    return _layer_records(read_vector(path), path, findings=findings)
-
-
-def _iter_parquet_records(
-    path: Path, *, findings: Findings, chunk_rows: int
-) -> Iterator[pd.DataFrame]:
-    """Yield a GeoParquet site layer's records, one row batch at a time.
-
-    A geometry that is not valid WKB rejects its record with a
-    ``bad_geometry`` finding; the other records are read as usual.
-    """
-    import pyarrow.parquet as pq
-
-    try:
-        parquet = pq.ParquetFile(path, pre_buffer=False)
-        metadata = parquet.schema_arrow.metadata or {}
-        geo = json.loads(metadata[b"geo"]) if b"geo" in metadata else None
-    except (OSError, ValueError) as exc:
-        msg = f"{path.name}: cannot read as GeoParquet ({exc})"
-        raise DataValidationError(msg) from exc
-    if geo is None:
-        msg = f"{path.name}: a Parquet file without GeoParquet metadata; save it with geopandas"
-        raise DataValidationError(msg)
-    column, crs = geoparquet_column(geo, parquet.schema_arrow.names, path.name)
-    first = 1
-    batches = parquet.iter_batches(batch_size=chunk_rows)
-    while True:
-        try:
-            batch = next(batches, None)
-        except (OSError, ValueError) as exc:
-            msg = f"{path.name}: cannot read as GeoParquet ({str(exc)[:200]})"
-            raise DataValidationError(msg) from exc
-        if batch is None:
-            break
-        frame = batch.drop_columns([column]).to_pandas()
-        raw = batch.column(column).to_numpy(zero_copy_only=False)
-        try:
-            geometry = shapely.from_wkb(raw, on_invalid="ignore")
-        except (TypeError, shapely.errors.GEOSException) as exc:
-            msg = f"{path.name}: column {column!r} does not hold WKB geometries ({exc})"
-            raise DataValidationError(msg) from exc
-        broken = np.flatnonzero(pd.notna(raw) & pd.isna(geometry))
-        layer = gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
-        records = _layer_records(layer, path, findings=findings, first_row=first)
-        for i in broken:
-            findings.add(
-                path.name,
-                int(i) + first,
-                "geometry is not valid WKB (damaged or truncated); record rejected",
-                action="rejected",
-                check="bad_geometry",
-                site_code=records["site_code"].iloc[i],
-                column=column,
-            )
-        records.loc[broken, "_reject_geometry"] = True
-        yield records
-        first += batch.num_rows
-
-
-def _layer_records(
-    frame: gpd.GeoDataFrame, path: Path, *, findings: Findings, first_row: int = 1
-) -> pd.DataFrame:
-    """Return site records from a vector layer whose first feature is row ``first_row``."""
-    if frame.crs is None:
-        msg = (
-            f"{path.name}: the layer declares no CRS; save it with one "
-            "(EPSG:4326 for longitude/latitude, EPSG:27700 for British National Grid)"
-        )
-        raise CRSError(msg)
-    lower = {c.lower(): c for c in frame.columns if c != frame.geometry.name}
-    for required in ("site_code", "site_name"):
-        if required not in lower:
-            found = ", ".join(sorted(lower)[:12])
-            msg = f"{path.name}: missing column {required!r}; found {found}"
-            raise DataValidationError(msg)
-    records = pd.DataFrame(index=range(len(frame)))
-    for column in ("site_code", "site_name", *SITE_TEXT_COLUMNS):
-        if column in lower:
-            records[column] = frame[lower[column]].astype("string").str.strip().to_numpy()
-        else:
-            records[column] = pd.NA
-    rows = pd.Series(np.arange(first_row, first_row + len(frame)), index=records.index)
-    for column in _KEY_COLUMNS:
-        records[column] = clean_keys(
-            records[column], column=column, source_file=path.name, findings=findings, rows=rows
-        )
-    for column in SITE_NUMERIC_COLUMNS:
-        if column not in lower:
-            continue
-        values = frame[lower[column]]
-        if pd.api.types.is_numeric_dtype(values):
-            records[column] = pd.to_numeric(values, errors="coerce").to_numpy()
-        else:  # text in a layer: read by the same rule as a CSV's cells, with findings
-            text = pd.Series(values.to_numpy(dtype=object), index=records.index + first_row)
-            codes = pd.Series(records["site_code"].to_numpy(), index=text.index)
-            records[column] = parse_numbers(
-                text, column=column, source_file=path.name, findings=findings, site_codes=codes
-            ).to_numpy()
-    geoms = frame.geometry.to_numpy()
-    types = shapely.get_type_id(geoms)
-    x = np.full(len(frame), np.nan)
-    y = np.full(len(frame), np.nan)
-    ok = (types == 0) & ~shapely.is_empty(geoms)
-    for i in np.flatnonzero((types != 0) & (types != -1)):
-        findings.add(
-            path.name,
-            int(i) + first_row,
-            f"geometry is a {geoms[i].geom_type}, expected a Point; record rejected",
-            action="rejected",
-            check="not_a_point",
-            site_code=records["site_code"].iloc[i],
-            column="geometry",
-        )
-    records["_reject_geometry"] = (types != 0) & (types != -1)
-    x[ok] = shapely.get_x(geoms[ok])
-    y[ok] = shapely.get_y(geoms[ok])
-    if frame.crs.is_geographic:
-        if not frame.crs.equals(WGS84) and ok.any():
-            layer = gpd.GeoSeries(geoms[ok], crs=frame.crs).to_crs(WGS84)
-            x[ok], y[ok] = layer.x.to_numpy(), layer.y.to_numpy()
-        records["longitude"], records["latitude"] = x, y
-        records["easting"] = records["northing"] = np.nan
-    else:
-        if not frame.crs.equals(BNG) and ok.any():
-            layer = gpd.GeoSeries(geoms[ok], crs=frame.crs).to_crs(BNG)
-            x[ok], y[ok] = layer.x.to_numpy(), layer.y.to_numpy()
-        records["easting"], records["northing"] = x, y
-        records["longitude"] = records["latitude"] = np.nan
-    records["source_file"] = path.name
-    records["source_row"] = np.arange(first_row, first_row + len(frame))
-    return records
-
-
-def load_locations(path: Path | str, *, findings: Findings) -> pd.DataFrame:
     """Load a user's locations file: ``site_code``, ``latitude``, ``longitude``, ``source``.
 
     A ``postcode`` column may stand in for the coordinates: a row with a
     postcode and no coordinates takes the postcode's ONS centroid, and is
     dropped with a ``rejected`` finding if the postcode is unknown. Rows with
     coordinates that are not numbers are dropped with a ``rejected`` finding;
-    range checks happen in :mod:`estates.coords`.
+    range checks happen in :mod:`estates.coords`. A CSV file or an Excel
+    workbook (``sheet``, default its first).
     """
     path = Path(path)
-    text = read_csv_text(path, findings, required=("site_code", "source"))
+    text = read_table_text(path, findings, required=("site_code", "source"), sheet=sheet)
+    name = text.attrs["source"]
     if "postcode" in text.columns:
-        text = with_postcode_coordinates(text, source_file=path.name, findings=findings)
-    _check_header_has(text, path, ("latitude", "longitude"), instead="or a postcode column")
+        text = with_postcode_coordinates(text, source_file=name, findings=findings)
+    _check_header_has(text, name, ("latitude", "longitude"), instead="or a postcode column")
     frame = pd.DataFrame(
         {
             "site_code": clean_keys(
                 text["site_code"].astype("string"),
                 column="site_code",
-                source_file=path.name,
+                source_file=name,
                 findings=findings,
             ),
             "latitude": parse_numbers(
-                text["latitude"], column="latitude", source_file=path.name, findings=None
+                text["latitude"], column="latitude", source_file=name, findings=None
             ),
             "longitude": parse_numbers(
-                text["longitude"], column="longitude", source_file=path.name, findings=None
+                text["longitude"], column="longitude", source_file=name, findings=None
             ),
             "latitude_text": text["latitude"],
             "longitude_text": text["longitude"],
             "source": text["source"].astype("string"),
-            "source_file": path.name,
+            "source_file": name,
             "source_row": text.index.to_numpy(),
         }
     )
     blank_source = frame["source"].map(is_missing)
     for row in frame.loc[blank_source, "source_row"]:
         findings.add(
-            path.name,
+            name,
             int(row),
             "source is blank; say where each location comes from",
             action="rejected",
@@ -615,11 +412,11 @@ def load_locations(path: Path | str, *, findings: Findings) -> pd.DataFrame:
 
 
 def _check_header_has(
-    text: pd.DataFrame, path: Path, columns: tuple[str, ...], instead: str
+    text: pd.DataFrame, name: str, columns: tuple[str, ...], instead: str
 ) -> None:
     missing = [c for c in columns if c not in text.columns]
     if missing:
-        msg = f"{path.name}: missing column {missing[0]!r}; give {' and '.join(columns)}, {instead}"
+        msg = f"{name}: missing column {missing[0]!r}; give {' and '.join(columns)}, {instead}"
         raise DataValidationError(msg)
 
 
@@ -629,7 +426,7 @@ LAND_VALUE_COLUMNS = ("borough_code", "value_gbp_per_ha", "source")
 PIPELINE_COLUMNS = ("site_code", "stage", "date")
 
 
-def load_land_values(path: Path | str) -> pd.DataFrame:
+def load_land_values(path: Path | str, *, sheet: str | None = None) -> pd.DataFrame:
     """Load a ``--land-values`` file: £ per hectare by borough, with its source and date.
 
     The file replaces the published 2017 residential values borough by borough
@@ -641,7 +438,9 @@ def load_land_values(path: Path | str) -> pd.DataFrame:
     Parameters
     ----------
     path : path-like
-        A CSV file, one row per borough.
+        A CSV file or an Excel workbook, one row per borough.
+    sheet : str, optional
+        The sheet of a workbook; default its first.
 
     Returns
     -------
@@ -655,10 +454,12 @@ def load_land_values(path: Path | str) -> pd.DataFrame:
         For a missing column, a bad row, or values in the wrong unit (£ per acre,
         £m): the message names the file, row, borough and fix.
     """
-    return load_land_value_file(path)
+    return load_land_value_file(path, sheet=sheet)
 
 
-def load_disposal_pipeline(path: Path | str, *, findings: Findings) -> pd.DataFrame:
+def load_disposal_pipeline(
+    path: Path | str, *, findings: Findings, sheet: str | None = None
+) -> pd.DataFrame:
     r"""Load a ``--pipeline`` file: ``site_code``, ``stage``, ``receipts_gbp``, ``date``.
 
     Only the file is read here; each row is checked against the site table by
@@ -673,6 +474,8 @@ def load_disposal_pipeline(path: Path | str, *, findings: Findings) -> pd.DataFr
         the ISO date (YYYY-MM-DD) the site reached its stage.
     findings : Findings
         Receives a ``warning`` if the file is not UTF-8.
+    sheet : str, optional
+        The sheet of an Excel workbook given instead of a CSV file; default its first.
 
     Returns
     -------
@@ -695,13 +498,14 @@ def load_disposal_pipeline(path: Path | str, *, findings: Findings) -> pd.DataFr
     [['RRP03', 'identified']]
     """
     path = Path(path)
-    text = read_csv_text(path, findings, required=PIPELINE_COLUMNS)
+    text = read_table_text(path, findings, required=PIPELINE_COLUMNS, sheet=sheet)
+    name = text.attrs["source"]
     return pd.DataFrame(
         {
             "site_code": clean_keys(
                 text["site_code"].astype("string"),
                 column="site_code",
-                source_file=path.name,
+                source_file=name,
                 findings=findings,
             ),
             "stage": text["stage"].astype("string"),
@@ -709,7 +513,7 @@ def load_disposal_pipeline(path: Path | str, *, findings: Findings) -> pd.DataFr
                 "receipts_gbp", pd.Series("", index=text.index, dtype=object)
             ),
             "date_text": text["date"],
-            "source_file": path.name,
+            "source_file": name,
             "source_row": text.index.to_numpy(),
         }
     ).reset_index(drop=True)

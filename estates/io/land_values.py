@@ -21,6 +21,7 @@ from estates.errors import DataValidationError
 from estates.findings import Findings
 from estates.io import bundled
 from estates.io.csv_reader import is_missing, parse_numbers, read_csv_text
+from estates.io.tabular import read_table_text
 
 #: The publication every bundled figure comes from.
 PUBLICATION = "MHCLG Land value estimates for policy appraisal 2017"
@@ -147,7 +148,7 @@ def load_published_land_values(
 
 
 def load_land_value_file(
-    path: Path | str, *, published: pd.DataFrame | None = None
+    path: Path | str, *, published: pd.DataFrame | None = None, sheet: str | None = None
 ) -> pd.DataFrame:
     r"""Load a ``--land-values`` file: £ per hectare by borough, with its source and date.
 
@@ -165,10 +166,12 @@ def load_land_value_file(
     Parameters
     ----------
     path : path-like
-        A CSV file, one row per borough.
+        A CSV file or an Excel workbook, one row per borough.
     published : pandas.DataFrame, optional
         :func:`load_published_land_values`, against which names are resolved and
         magnitudes checked. Default: the bundled 2017 values.
+    sheet : str, optional
+        The sheet of a workbook; default its first.
 
     Returns
     -------
@@ -199,10 +202,10 @@ def load_land_value_file(
     estates.errors.DataValidationError: values.csv row 2 (borough E09000007, Camden): gbp_per_ha ...
     """
     path = Path(path)
-    name = path.name
     if published is None:
         published = load_published_land_values()
-    text = read_csv_text(path, Findings())
+    text = read_table_text(path, Findings(), sheet=sheet)
+    name = text.attrs["source"]
     value_column = _first_present(text, _VALUE_COLUMNS, name)
     low_column = next((c for c in _LOW_COLUMNS if c in text), None)
     if "borough_code" not in text and "borough_name" not in text:

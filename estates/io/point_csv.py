@@ -24,6 +24,8 @@ import pandas as pd
 from estates.crs import BNG, WGS84
 from estates.errors import DataValidationError
 from estates.io.csv_reader import MISSING_MARKERS
+from estates.io.detect import detect_site_columns
+from estates.io.excel import check_not_workbook
 from estates.io.geoparquet import PointBatch
 
 if TYPE_CHECKING:
@@ -37,20 +39,28 @@ _SKIPPED = re.compile(r"Skipping line (\d+): expected (\d+) fields, saw (\d+)")
 def csv_point_columns(path: Path) -> tuple[str, str, str]:
     """Return the x column, the y column and their CRS, from a CSV file's header.
 
+    The columns are found by the site files' detector
+    (:func:`estates.io.detect.detect_site_columns`): ``latitude``/``Latitude``/``LAT``
+    and ``longitude``/``LON`` (WGS84), or ``easting``/``northing`` and their
+    common names (EPSG:27700). Latitude/longitude win when a file has both.
+
     Raises
     ------
     DataValidationError
-        If the file cannot be read or has no coordinate columns.
+        If the file cannot be read, is a workbook, has no coordinate columns,
+        or has two candidates for one (the message names both).
     """
+    check_not_workbook(path)
     try:
         header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         msg = f"{path.name}: cannot read as CSV ({exc})"
         raise DataValidationError(msg) from exc
-    if {"latitude", "longitude"} <= set(header):
-        return "longitude", "latitude", WGS84
-    if {"easting", "northing"} <= set(header):
-        return "easting", "northing", BNG
+    found = detect_site_columns([str(h) for h in header], required=(), source=path.name).chosen
+    if "latitude" in found:
+        return found["longitude"], found["latitude"], WGS84
+    if "easting" in found:
+        return found["easting"], found["northing"], BNG
     msg = (
         f"{path.name}: no coordinate columns; expected latitude and longitude (WGS84) "
         "or easting and northing (EPSG:27700)"

@@ -252,6 +252,31 @@ def _empty_centroids() -> pd.DataFrame:
     return pd.DataFrame({"postcode": [], "latitude": [], "longitude": []})
 
 
+def postcode_centroids(
+    records: pd.DataFrame, wanted: np.ndarray, *, lookup: PostcodeLookup | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return WGS84 latitude and longitude of each record's postcode centroid (NaN if none).
+
+    Used to locate the sites of a user's file that has a ``postcode`` column
+    and no coordinates. Only rows where ``wanted`` holds are looked up; the
+    lookup is loaded only if one of them has a postcode. ``records`` is left
+    unchanged.
+    """
+    lat = np.full(len(records), np.nan)
+    lon = np.full(len(records), np.nan)
+    if "postcode" not in records:
+        return lat, lon
+    codes = records["postcode"].astype("string").fillna("").str.strip()
+    needs = np.asarray(wanted, dtype=bool) & codes.ne("").to_numpy()
+    if not needs.any():
+        return lat, lon
+    lookup = lookup if lookup is not None else load_postcode_lookup()
+    found = lookup.locate(codes[needs].reset_index(drop=True))
+    lat[needs] = found["latitude"].to_numpy()
+    lon[needs] = found["longitude"].to_numpy()
+    return lat, lon
+
+
 def with_postcode_coordinates(
     text: pd.DataFrame,
     *,

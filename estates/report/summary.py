@@ -285,8 +285,8 @@ def summarise(
     >>> summary = run().summary  # run() calls summarise() last
     >>> list(summary)
     ['target_gbp', 'target_source', 'valuation', 'score', 'london', 'boroughs', 'pilots',
-     'subregions', 'pipeline', 'reconciliation', 'counts', 'sources', 'headline_year', 'years',
-     'land_over_time', 'change_since', 'disposal_candidates']
+     'subregions', 'pipeline', 'reconciliation', 'counts', 'sources', 'inputs', 'headline_year',
+     'years', 'land_over_time', 'change_since', 'disposal_candidates']
     >>> summary["headline_year"], summary["reconciliation"]["total"]["land_unused_ha"]
     ('2019/20', 228.31)
     """

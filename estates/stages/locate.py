@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from estates.findings import Checked, Findings
+from estates.io.postcodes import postcode_centroids
 from estates.stages.validate import add_flag
 
 log = logging.getLogger("estates")
@@ -31,6 +32,7 @@ log = logging.getLogger("estates")
 LOCATED_BY = (
     "input_coordinates",
     "ods_code",
+    "postcode",
     "name_match",
     "locations_file",
     "aggregate",
@@ -61,6 +63,7 @@ def locate_sites(
     context: pd.DataFrame,
     *,
     locations: pd.DataFrame | None = None,
+    by_postcode: bool = False,
 ) -> Checked[pd.DataFrame]:
     """Return ``records`` with ``located_by``, ``location_source`` and filled coordinates.
 
@@ -73,6 +76,11 @@ def locate_sites(
         NHS hospital and clinic records from :func:`estates.io.inputs.load_context_sites`.
     locations : pandas.DataFrame, optional
         The user's locations (:func:`estates.io.inputs.load_locations`), already checked.
+    by_postcode : bool, default False
+        Locate a record its ODS code does not place by its ``postcode`` column
+        (ONS centroid), before trying its name: for a user's site file. ERIC
+        returns are located by postcode across years by
+        :mod:`estates.stages.postcode` instead.
 
     Returns
     -------
@@ -115,11 +123,16 @@ def locate_sites(
         if "trust_code" in out
         else np.full(len(out), "")
     )
+    by_postcode_at = postcode_centroids(out, (located_by == "unlocated") & by_postcode)
     for i in np.flatnonzero(located_by == "unlocated"):
         if codes[i] in by_code.index:
             hit = by_code.loc[codes[i]]
             lat[i], lon[i] = hit["latitude"], hit["longitude"]
             located_by[i], source[i] = "ods_code", hit["source_file"]
+            continue
+        if not np.isnan(by_postcode_at[0][i]):  # a user's site file with a postcode column
+            lat[i], lon[i] = by_postcode_at[0][i], by_postcode_at[1][i]
+            located_by[i], source[i] = "postcode", "ONS postcode centroids"
             continue
         match = _match_name(names[i], trusts[i], context_names)
         if match is not None:

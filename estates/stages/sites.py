@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,8 +20,8 @@ from estates.io.inputs import (
     load_eric_sites,
     load_groupings,
     load_locations,
-    read_site_records,
 )
+from estates.io.site_records import read_site_records
 from estates.stages.locate import locate_sites
 from estates.stages.validate import reject_bad_coordinates, validate_records
 
@@ -29,21 +29,33 @@ log = logging.getLogger("estates")
 
 
 def read_records(
-    paths: Sequence[Path | str] | None, *, config: ValidationConfig
+    paths: Sequence[Path | str] | None,
+    *,
+    config: ValidationConfig,
+    columns: Mapping[str, str] | None = None,
+    sheet: str | None = None,
 ) -> Checked[pd.DataFrame]:
     """Return the raw site records of ``paths`` (or the bundled ERIC 2016/17 sites if none).
 
-    The findings are those made while reading: encodings, unreadable rows.
+    ``columns`` (project column -> the files' header) and ``sheet`` (of an
+    Excel workbook) apply to every file; see
+    :func:`estates.io.site_records.read_site_records`. The findings are those
+    made while reading: encodings, unreadable rows.
     """
     findings = Findings()
     if not paths:
         return Checked(load_eric_sites(findings=findings), findings)
     frames = [
-        read_site_records(p, findings=findings, max_csv_bytes=config.max_csv_bytes) for p in paths
+        read_site_records(
+            p,
+            findings=findings,
+            max_csv_bytes=config.max_csv_bytes,
+            columns=columns,
+            sheet=sheet,
+        )
+        for p in paths
     ]
-    records = pd.concat(frames, ignore_index=True)
-    records["is_aggregate"] = False
-    return Checked(records, findings)
+    return Checked(pd.concat(frames, ignore_index=True), findings)
 
 
 def locate_records(
@@ -52,15 +64,20 @@ def locate_records(
     context: pd.DataFrame,
     locations: Path | str | None,
     config: ValidationConfig,
+    sheet: str | None = None,
 ) -> Checked[pd.DataFrame]:
-    """Validate ``records`` and locate the kept ones (see :mod:`estates.stages.locate`)."""
+    """Validate ``records`` and locate the kept ones (see :mod:`estates.stages.locate`).
+
+    A record its ODS code does not place is located by its ``postcode``
+    column, then by name: the records are the user's site files.
+    """
     kept, findings = validate_records(records, config=config)
-    checked = _checked_locations(locations)
+    checked = _checked_locations(locations, sheet=sheet)
     checked_locations = None
     if checked is not None:
         checked_locations, found = checked
         findings.merge(found)
-    located, found = locate_sites(kept, context, locations=checked_locations)
+    located, found = locate_sites(kept, context, locations=checked_locations, by_postcode=True)
     findings.merge(found)
     return Checked(located, findings)
 
@@ -70,20 +87,32 @@ def load_sites(
     *,
     locations: Path | str | None = None,
     config: ValidationConfig | None = None,
+    columns: Mapping[str, str] | None = None,
+    sheet: str | None = None,
 ) -> Checked[gpd.GeoDataFrame]:
     """Load, validate and locate site records; return them as WGS84 points, with the findings.
 
     Parameters
     ----------
     paths : sequence of path-like, optional
-        Your site files (CSV, GeoPackage, GeoJSON, GeoParquet, Shapefile).
-        Default: the latest bundled ERIC return (2019/20) London site records,
-        located as ``estates build`` locates them (ODS code, postcode of any
-        year, name), with the cross-year checks in the findings.
+        Your site files (CSV, Excel workbook, GeoPackage, GeoJSON, GeoParquet,
+        Shapefile). Their headers are recognised (ERIC's own headers of every
+        year, NHS ODS and NHS.UK ``OrganisationCode``/``Latitude``/``Longitude``,
+        ``ODS_Code``/``LAT``/``LON``, easting/northing names) and the choice
+        logged; coordinates are optional when a site has an ODS code or a
+        postcode. Default: the latest bundled ERIC return (2019/20) London
+        site records, located as ``estates build`` locates them (ODS code,
+        postcode of any year, name), with the cross-year checks in the findings.
     locations : path-like, optional
         A locations file (``site_code``, ``latitude``, ``longitude``, ``source``).
     config : ValidationConfig, optional
         Validation limits; default :class:`estates.config.ValidationConfig()`.
+    columns : mapping of str to str, optional
+        Project column -> your files' header, where detection cannot tell or
+        guesses wrong, e.g. ``{"site_code": "ODS_Code", "latitude": "LAT"}``
+        (``--columns site_code=ODS_Code,latitude=LAT`` on the command line).
+    sheet : str, optional
+        The sheet of Excel workbooks (sites and locations); default the first.
 
     Returns
     -------
@@ -106,13 +135,13 @@ def load_sites(
     config = config or ValidationConfig()
     context = load_context_sites(findings=findings)
     if paths:
-        records, found = read_records(paths, config=config)
+        records, found = read_records(paths, config=config, columns=columns, sheet=sheet)
         findings.merge(found)
         located, found = locate_records(
-            records, context=context, locations=locations, config=config
+            records, context=context, locations=locations, config=config, sheet=sheet
         )
     else:
-        located, found = _headline_year(context, locations=locations, config=config)
+        located, found = _headline_year(context, locations=locations, config=config, sheet=sheet)
     findings.merge(found)
     points = to_points(located)
     out = pd.DataFrame(points.drop(columns="geometry"))
@@ -123,12 +152,14 @@ def load_sites(
     return Checked(sites, findings)
 
 
-def _checked_locations(locations: Path | str | None) -> Checked[pd.DataFrame] | None:
+def _checked_locations(
+    locations: Path | str | None, *, sheet: str | None = None
+) -> Checked[pd.DataFrame] | None:
     """Return the locations file read and its coordinates checked, or None without one."""
     if locations is None:
         return None
     read = Findings()
-    loaded = load_locations(Path(locations), findings=read)
+    loaded = load_locations(Path(locations), findings=read, sheet=sheet)
     checked, found = reject_bad_coordinates(loaded)
     read.merge(found)
     return Checked(checked, read)
@@ -139,12 +170,13 @@ def _headline_year(
     *,
     locations: Path | str | None,
     config: ValidationConfig,
+    sheet: str | None = None,
 ) -> Checked[pd.DataFrame]:
     """Return the headline ERIC year's records located as the build locates them."""
     from estates.builder.years import load_years
 
     findings = Findings()
-    checked = _checked_locations(locations)
+    checked = _checked_locations(locations, sheet=sheet)
     checked_locations = None
     if checked is not None:
         checked_locations, found = checked

@@ -7,7 +7,10 @@ several pilots (Haringey is in two) and in one sub-region.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+
+from estates.schema import group_flag_column
 
 
 def pilot_ids(groupings: pd.DataFrame) -> list[str]:
@@ -27,7 +30,9 @@ def group_names(groupings: pd.DataFrame) -> dict[str, str]:
     return dict(zip(groupings["group_id"], groupings["group_name"], strict=True))
 
 
-def tag_groupings(frame: pd.DataFrame, groupings: pd.DataFrame) -> pd.DataFrame:
+def tag_groupings(
+    frame: pd.DataFrame, groupings: pd.DataFrame, *, flags: bool = False
+) -> pd.DataFrame:
     """Return a copy of ``frame`` with ``pilots`` and ``subregion`` columns.
 
     Parameters
@@ -36,15 +41,20 @@ def tag_groupings(frame: pd.DataFrame, groupings: pd.DataFrame) -> pd.DataFrame:
         Any frame with a ``borough_code`` column (NA for rows in no borough).
     groupings : pandas.DataFrame
         Memberships from :func:`estates.io.inputs.load_groupings`.
+    flags : bool, default False
+        Also add one ``bool`` column per pilot and per sub-region, in the
+        file's order: ``pilot_<id>`` and ``subregion_<id>``
+        (:func:`estates.schema.group_flag_column`), True where the row's
+        borough is in the group. The site table has them.
 
     Returns
     -------
     pandas.DataFrame
         ``pilots``: the ids of every pilot the borough is in, ``;``-separated in
         the file's order (``""`` for none); ``subregion``: the sub-region id
-        (NA when the row is in no borough). Filter with
-        ``frame.pilots.str.split(";").apply(lambda p: "ncl_estates" in p)`` or, in
-        QGIS, ``"pilots" LIKE '%ncl_estates%'``.
+        (NA when the row is in no borough); with ``flags``, the flag columns.
+        Filter with ``frame[frame.pilot_ncl_estates]`` or, in QGIS,
+        ``"pilot_ncl_estates"``.
 
     Examples
     --------
@@ -52,6 +62,9 @@ def tag_groupings(frame: pd.DataFrame, groupings: pd.DataFrame) -> pd.DataFrame:
     >>> f = pd.DataFrame({"borough_code": ["E09000014", "E09000033", None]})
     >>> tag_groupings(f, load_groupings())[["pilots", "subregion"]].values.tolist()
     [['ncl_estates;haringey_prevention', 'ncl'], ['', 'nwl'], ['', <NA>]]
+    >>> tagged = tag_groupings(f, load_groupings(), flags=True)
+    >>> tagged["pilot_ncl_estates"].tolist(), str(tagged["subregion_nwl"].dtype)
+    ([True, False, False], 'bool')
     """
     order = {gid: i for i, gid in enumerate(pilot_ids(groupings))}
     pilots = groupings[groupings["group_type"] == "pilot"]
@@ -67,4 +80,12 @@ def tag_groupings(frame: pd.DataFrame, groupings: pd.DataFrame) -> pd.DataFrame:
     codes = out["borough_code"].astype("string")
     out["pilots"] = codes.map(lambda c: joined.get(c, "") if pd.notna(c) else "").astype("string")
     out["subregion"] = codes.map(lambda c: sub_of.get(c) if pd.notna(c) else None).astype("string")
+    if flags:
+        known = codes.fillna("").to_numpy(dtype=object)
+        for group_type in ("pilot", "subregion"):
+            members = groupings[groupings["group_type"] == group_type]
+            for gid in dict.fromkeys(members["group_id"]):
+                boroughs = set(members.loc[members["group_id"] == gid, "borough_code"])
+                column = group_flag_column(group_type, gid)
+                out[column] = np.isin(known, list(boroughs))
     return out

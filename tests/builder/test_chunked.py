@@ -24,7 +24,7 @@ from estates.builder.pipeline import Inputs
 from estates.builder.runner import BuildOptions, build_output_set
 from estates.cli import main
 from estates.findings import Findings
-from estates.io.inputs import iter_site_records, read_site_records
+from estates.io.site_records import iter_site_records, read_site_records
 
 CHUNK = 97
 

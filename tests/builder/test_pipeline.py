@@ -211,7 +211,7 @@ def test_boundaries_missing_code_column(tmp_path):
     layer = gpd.read_file("data/boundaries/london_boroughs.geojson").drop(columns="code")
     path = tmp_path / "b.gpkg"
     layer.to_file(path)
-    with pytest.raises(DataValidationError, match="no borough code column"):
+    with pytest.raises(DataValidationError, match="no borough_code column"):
         run(Inputs(boundaries=path))
 
 

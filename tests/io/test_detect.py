@@ -338,7 +338,7 @@ def test_boundary_without_a_code_column_says_how_to_name_it():
         detect_boundary_columns(["OBJECTID", "NAME"], samples={"OBJECTID": ["1", "2"]}, source="b")
     assert str(err.value) == (
         "b: no borough_code column; the headers are: 'OBJECTID', 'NAME'; name it with "
-        "columns={'borough_code': ...} (--boundary-columns borough_code=HEADER)"
+        "columns={'borough_code': ...} (--boundary-code-column HEADER)"
     )
 
 

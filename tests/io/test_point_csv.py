@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from estates.errors import DataValidationError
+from estates.io import bundled
 from estates.io.point_csv import csv_point_columns, iter_csv_points
 
 LINES = [
@@ -63,6 +64,37 @@ def test_coordinate_columns_and_crs(tmp_path: Path) -> None:
     none.write_text("x,y\n1,2\n")
     with pytest.raises(DataValidationError, match=r"none\.csv: no coordinate columns"):
         csv_point_columns(none)
+
+
+def test_nhs_uk_and_ods_coordinate_headers_are_found(tmp_path: Path) -> None:
+    """The one column detector reads a point file's coordinate headers as it reads a site file's."""
+    hospitals = pd.read_csv(bundled.context_site_paths()[0], dtype=str, nrows=5)
+    path = tmp_path / "hospitals.csv"
+    hospitals.to_csv(path, index=False)
+    assert csv_point_columns(path) == ("Longitude", "Latitude", "EPSG:4326")
+    batches = list(iter_csv_points(path))
+    np.testing.assert_allclose(batches[0].x, hospitals["Longitude"].astype(float))
+    ods = tmp_path / "ods.csv"
+    ods.write_text("ODS_Code,LAT,LON\nRAL01,51.5532,-0.1652\n")
+    assert csv_point_columns(ods) == ("LON", "LAT", "EPSG:4326")
+    two = tmp_path / "two.csv"
+    two.write_text("LAT,Latitude,LON\n51.5,51.5,-0.1\n")
+    with pytest.raises(
+        DataValidationError, match="'LAT' and 'Latitude' could each be the latitude"
+    ):
+        csv_point_columns(two)
+
+
+def test_a_workbook_is_refused_with_the_fix(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["latitude", "longitude"])
+    book.active.append([51.5, -0.1])
+    path = tmp_path / "points.csv"
+    book.save(path)
+    with pytest.raises(DataValidationError, match=r"points\.csv: this is an Excel workbook"):
+        csv_point_columns(path)
 
 
 def test_an_unreadable_file_names_the_line(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ import shapely
 
 from estates.crs import BNG
 from estates.errors import CRSError, DataValidationError
-from estates.io.borough_columns import find_borough_columns
+from estates.io.detect import detect_boundary_columns
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -67,12 +67,16 @@ def _index_boroughs(boroughs: gpd.GeoDataFrame) -> _BoroughIndex:
     if not isinstance(boroughs, gpd.GeoDataFrame):
         msg = f"boroughs must be a GeoDataFrame, not {type(boroughs).__name__}"
         raise DataValidationError(msg)
-    # The columns load_boroughs would pick: borough_code/borough_name, LAD20CD/LAD20NM...
-    code_col, name_col = find_borough_columns(
-        boroughs.columns,
-        where="boroughs",
-        hint="rename it borough_{what}, e.g. boroughs.rename(columns={{...}})",
+    # The one detector load_boroughs uses: borough_code/borough_name, LAD20CD/LAD20NM...
+    attributes = [str(c) for c in boroughs.columns if c != boroughs.geometry.name]
+    head = boroughs.head(5)
+    found = detect_boundary_columns(
+        attributes,
+        samples={c: [str(v) for v in head[c].tolist()] for c in attributes},
+        source="boroughs",
     )
+    logger.debug("%s", found.description)
+    code_col, name_col = found.chosen["borough_code"], found.chosen["borough_name"]
     if len(boroughs) == 0:
         msg = "boroughs is empty; it needs at least one polygon"
         raise DataValidationError(msg)
