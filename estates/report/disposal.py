@@ -239,6 +239,7 @@ def track_progress(
         problems = _row_problems(rec, receipts, lookup, seen)
         if problems:
             rejected += 1
+            site_code = None if is_missing(rec["site_code"]) else rec["site_code"]
             for check, column, value, reason in problems:
                 finding = findings.add(
                     name,
@@ -246,7 +247,7 @@ def track_progress(
                     reason,
                     action="rejected",
                     check=check,
-                    site_code=rec["site_code"] if not is_missing(rec["site_code"]) else None,
+                    site_code=site_code,
                     column=column,
                     value=value,
                 )
