@@ -22,7 +22,8 @@ from estates.builder.pipeline import Inputs, run
 from estates.builder.runner import BuildOptions, build_output_set
 from estates.cli import main
 from estates.config import load_config
-from estates.findings import MAX_FINDINGS_PER_CHECK, OMITTED_CHECK
+from estates.findings import MAX_FINDINGS_PER_CHECK, OMITTED_CHECK, Findings
+from estates.io.inputs import load_disposal_pipeline, load_locations
 from estates.io.tables import write_findings
 
 CORPUS = Path(__file__).parent / "bad_inputs"
@@ -356,3 +357,30 @@ def test_junk_locations_of_megabytes_keep_the_first_of_each_check_and_count_all(
     assert omitted == {c: k - MAX_FINDINGS_PER_CHECK for c, k in expected.items()}
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert f'"blank_source": {n}' in json.dumps(summary)
+
+
+@pytest.mark.parametrize("kind", ["pipeline", "locations"])
+def test_a_junk_file_is_loaded_with_bounded_findings_and_compact_text(tmp_path, kind):
+    """The loader itself keeps the first findings of each check, counts the rest exactly."""
+    path = tmp_path / f"{kind}.csv"
+    if kind == "pipeline":
+        n = _junk_file(path, "site_code,stage,date", [], "JUNK{zw}{i:08d},demolished,someday")
+        findings = Findings()
+        records = load_disposal_pipeline(path, findings=findings)
+        assert len(records) == n
+        assert records["source_row"].tolist() == list(range(2, n + 2))
+        text = ["site_code", "stage", "receipts_text", "date_text"]
+        assert {str(records[c].dtype) for c in text} == {"string"}
+        assert {records[c].array.dtype.storage for c in text} == {"pyarrow"}
+        expected = {("pipeline.csv", "flagged", "invisible_characters"): n // 2}
+    else:
+        n = _junk_file(path, "site_code,latitude,longitude,source", [], "JUNK{zw}{i:08d},1,2,")
+        findings = Findings()
+        assert len(load_locations(path, findings=findings)) == 0  # every source is blank
+        expected = {
+            ("locations.csv", "flagged", "invisible_characters"): n // 2,
+            ("locations.csv", "rejected", "blank_source"): n,
+        }
+    assert len(findings) == MAX_FINDINGS_PER_CHECK * len(expected)
+    assert dict(findings.omitted) == {k: v - MAX_FINDINGS_PER_CHECK for k, v in expected.items()}
+    assert findings.counts_by_check("flagged") == {"invisible_characters": n // 2}
