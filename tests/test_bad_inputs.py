@@ -9,6 +9,7 @@ caught it. Nothing crashes and no record disappears silently.
 from __future__ import annotations
 
 import csv
+import json
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,11 @@ import pytest
 from click.testing import CliRunner
 
 from estates.builder.pipeline import Inputs, run
+from estates.builder.runner import BuildOptions, build_output_set
 from estates.cli import main
 from estates.config import load_config
+from estates.findings import MAX_FINDINGS_PER_CHECK, OMITTED_CHECK, Findings
+from estates.io.inputs import load_disposal_pipeline, load_locations
 from estates.io.tables import write_findings
 
 CORPUS = Path(__file__).parent / "bad_inputs"
@@ -47,6 +51,18 @@ def _generate(kind: str, tmp_path: Path) -> Path:
         with path.open("wb") as f:
             f.write(b"site_code,site_name,latitude,longitude\nA1,Big file,51.5,-0.1\n")
             f.truncate(1 << 30)
+        return path
+    if kind in {"junk_groupings_2mb", "junk_land_values_2mb"}:
+        # Real rows, two megabytes of them: far more than a file of this kind holds.
+        name = kind.removesuffix("_2mb")
+        path = tmp_path / f"{name}.csv"
+        header, row = (
+            ("group_type,group_id,group_name,borough_code,source", "pilot,g{},G,E09000001,x")
+            if "groupings" in kind
+            else ("borough_code,value_gbp_per_ha,source", "E09000001,{},x")
+        )
+        lines = [header] + [row.format(i) for i in range(2_000_000 // (len(row) + 4))]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
     if kind.startswith(("boundaries_shapefile_", "sites_shapefile_")):
         return _damaged_shapefile(kind, tmp_path)
@@ -251,3 +267,120 @@ def _assert_escaped(case: dict[str, Any], path: Path, tmp_path: Path) -> None:
     for field in ("code", "name", "type", "trust", "borough", "pilot"):
         assert f"alert(&#x27;{field}&#x27;)" in london, field
     assert "&lt;img src=x onerror=alert(&#x27;name&#x27;)&gt;" in london
+
+
+# --- megabytes of junk rows: streamed, the detail bounded, the count exact -----------
+
+#: Bytes of junk in the generated files: enough for thousands of rows past each cap.
+JUNK_BYTES = 3_000_000
+
+
+def _junk_file(path: Path, header: str, good: list[str], junk: str) -> int:
+    """Write ``header``, the ``good`` rows, then junk rows up to :data:`JUNK_BYTES`; count them."""
+    n = 0
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write("\n".join([header, *good]) + "\n")
+        while f.tell() < JUNK_BYTES:
+            f.write(junk.format(i=n, zw="\u200b" if n % 2 else "") + "\n")
+            n += 1
+    return n
+
+
+def _listed_and_omitted(
+    rejected: pd.DataFrame, source: str
+) -> tuple[dict[str, int], dict[str, int]]:
+    mine = rejected[rejected["source_file"] == source]
+    more = mine[mine["check"] == OMITTED_CHECK]
+    listed = mine[mine["check"] != OMITTED_CHECK]["check"].value_counts().to_dict()
+    omitted = dict(zip(more["column"], more["value"].astype(int), strict=True))
+    return listed, omitted
+
+
+def test_a_junk_pipeline_of_megabytes_keeps_the_first_of_each_check_and_counts_all(tmp_path):
+    path = tmp_path / "pipeline.csv"
+    n = _junk_file(
+        path,
+        "site_code,stage,receipts_gbp,date",
+        ["RRP03,identified,,2018-04-01"],
+        "JUNK{zw}{i:08d},demolished,lots,someday",
+    )
+    out = tmp_path / "maps"
+    build_output_set(BuildOptions(out=out, inputs=Inputs(pipeline=path), maps=False))
+    rejected = pd.read_csv(out / "rejected.csv", dtype=str, keep_default_na=False)
+    listed, omitted = _listed_and_omitted(rejected, "pipeline.csv")
+    checks = ["unknown_site_code", "unknown_stage", "bad_receipts", "bad_date"]
+    # Every junk row fails these four checks; half carry a zero-width space, flagged at load.
+    expected = {**dict.fromkeys(checks, n), "invisible_characters": n // 2}
+    assert listed == dict.fromkeys(expected, MAX_FINDINGS_PER_CHECK)
+    assert omitted == {c: k - MAX_FINDINGS_PER_CHECK for c, k in expected.items()}
+    assert len(rejected) <= 6 * (MAX_FINDINGS_PER_CHECK + 1)
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    progress = summary["pipeline"]["progress"]
+    assert (progress["rows_read"], progress["rows_accepted"], progress["rows_rejected"]) == (
+        n + 1,
+        1,
+        n,
+    )
+    assert [s["site_code"] for s in progress["sites"]] == ["RRP03"]
+
+
+def test_a_pipeline_of_nothing_but_junk_stops_with_the_exact_count(tmp_path):
+    path = tmp_path / "junk.csv"
+    n = _junk_file(path, "site_code,stage,receipts_gbp,date", [], "JUNK{i:08d},demolished,,2018")
+    out = tmp_path / "maps"
+    result = CliRunner().invoke(
+        main, ["--quiet", "build", "--force", "--out", str(out), "--pipeline", str(path)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.stderr
+    [message] = result.stderr.strip().splitlines()
+    assert message.startswith(f"estates: error: junk.csv: no usable rows ({n} rejected); ")
+    assert "junk.csv row 2 (site JUNK00000000): site_code 'JUNK00000000' is not in" in message
+    assert not out.exists()
+
+
+def test_junk_locations_of_megabytes_keep_the_first_of_each_check_and_count_all(tmp_path):
+    path = tmp_path / "locations.csv"
+    n = _junk_file(
+        path,
+        "site_code,latitude,longitude,source",
+        ["RRP03,51.5871,-0.0925,survey"],
+        "JUNK{zw}{i:08d},north,west,",
+    )
+    out = tmp_path / "maps"
+    build_output_set(BuildOptions(out=out, inputs=Inputs(locations=path), maps=False))
+    rejected = pd.read_csv(out / "rejected.csv", dtype=str, keep_default_na=False)
+    listed, omitted = _listed_and_omitted(rejected, "locations.csv")
+    expected = {"blank_source": n, "invisible_characters": n // 2}
+    # RRP03 is located by ERIC already: its row is listed as not needed, once.
+    assert listed == {**dict.fromkeys(expected, MAX_FINDINGS_PER_CHECK), "location_not_needed": 1}
+    assert omitted == {c: k - MAX_FINDINGS_PER_CHECK for c, k in expected.items()}
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert f'"blank_source": {n}' in json.dumps(summary)
+
+
+@pytest.mark.parametrize("kind", ["pipeline", "locations"])
+def test_a_junk_file_is_loaded_with_bounded_findings_and_compact_text(tmp_path, kind):
+    """The loader itself keeps the first findings of each check, counts the rest exactly."""
+    path = tmp_path / f"{kind}.csv"
+    if kind == "pipeline":
+        n = _junk_file(path, "site_code,stage,date", [], "JUNK{zw}{i:08d},demolished,someday")
+        findings = Findings()
+        records = load_disposal_pipeline(path, findings=findings)
+        assert len(records) == n
+        assert records["source_row"].tolist() == list(range(2, n + 2))
+        text = ["site_code", "stage", "receipts_text", "date_text"]
+        assert {str(records[c].dtype) for c in text} == {"string"}
+        assert {records[c].array.dtype.storage for c in text} == {"pyarrow"}
+        expected = {("pipeline.csv", "flagged", "invisible_characters"): n // 2}
+    else:
+        n = _junk_file(path, "site_code,latitude,longitude,source", [], "JUNK{zw}{i:08d},1,2,")
+        findings = Findings()
+        assert len(load_locations(path, findings=findings)) == 0  # every source is blank
+        expected = {
+            ("locations.csv", "flagged", "invisible_characters"): n // 2,
+            ("locations.csv", "rejected", "blank_source"): n,
+        }
+    assert len(findings) == MAX_FINDINGS_PER_CHECK * len(expected)
+    assert dict(findings.omitted) == {k: v - MAX_FINDINGS_PER_CHECK for k, v in expected.items()}
+    assert findings.counts_by_check("flagged") == {"invisible_characters": n // 2}

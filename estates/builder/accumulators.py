@@ -256,13 +256,14 @@ class MapSelection:
         return self._kept
 
 
-def _pipeline_codes(records: pd.DataFrame | None) -> set[str]:
+def _pipeline_codes(records: pd.DataFrame | None) -> frozenset[str]:
+    """Return the distinct site codes a pipeline file names."""
     if records is None or "site_code" not in records:
-        return set()
-    return {str(c).strip() for c in records["site_code"].dropna()}
+        return frozenset()
+    return frozenset(records["site_code"].dropna().astype("string").str.strip().tolist())
 
 
-def _listed(sites: pd.DataFrame, tracked: set[str]) -> np.ndarray:
+def _listed(sites: pd.DataFrame, tracked: frozenset[str]) -> np.ndarray:
     """Rows a summary list could show: top-ranked per group, largest per bucket, tracked."""
     from estates.report.aggregate import TOP_N
     from estates.report.summary import reconciliation_frames
@@ -282,6 +283,9 @@ def _listed(sites: pd.DataFrame, tracked: set[str]) -> np.ndarray:
     for key, frame in frames.items():
         if key != "rejected":
             keep[position[largest_rows(frame).index].to_numpy()] = True
-    if tracked:
-        keep |= sites["site_code"].astype("string").str.strip().isin(tracked).to_numpy(bool)
+    if len(tracked):
+        # Each of this part's codes looked up in the set: ``isin(tracked)`` would
+        # hash the whole pipeline file's codes again for every part.
+        codes = sites["site_code"].astype("string").str.strip().fillna("").tolist()
+        keep |= np.fromiter((c in tracked for c in codes), dtype=bool, count=len(codes))
     return keep

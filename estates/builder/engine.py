@@ -281,7 +281,8 @@ class _Build:
     def run(self) -> BuildResult:
         inputs, config, sink = self.inputs, self.config, self.sink
         target = config.valuation.target_gbp
-        opening = Findings()
+        # The optional files' rows (locations, pipeline) may be junk: keep the first of each check.
+        opening = Findings(max_per_check=MAX_FINDINGS_PER_CHECK)
         ref = load_reference(inputs, findings=opening, valuation=config.valuation)
         sink.write_findings(opening)
         if inputs.sites and (inputs.eric or inputs.year):

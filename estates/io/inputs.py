@@ -23,17 +23,38 @@ from estates.errors import CRSError, DataValidationError
 from estates.findings import Findings
 from estates.io import bundled
 from estates.io.csv_reader import (
-    clean_keys,
-    is_missing,
     parse_numbers,
     read_csv_text,
 )
 from estates.io.detect import ColumnMap, detect_boundary_columns
 from estates.io.group_ids import check_group_flags, check_group_ids
-from estates.io.land_values import load_land_value_file
 from estates.io.layers import read_vector
-from estates.io.postcodes import with_postcode_coordinates
+
+# The optional small inputs have their own module; callers import their loaders from here too.
+from estates.io.optional_inputs import (
+    LAND_VALUE_COLUMNS,
+    PIPELINE_COLUMNS,
+    check_small_input,
+    load_disposal_pipeline,
+    load_land_values,
+    load_locations,
+)
 from estates.io.tabular import read_table_text
+
+__all__ = [
+    "LAND_VALUE_COLUMNS",
+    "PIPELINE_COLUMNS",
+    "boundary_columns",
+    "load_boroughs",
+    "load_context_sites",
+    "load_disposal_pipeline",
+    "load_eric_pfi",
+    "load_eric_sites",
+    "load_eric_trust_totals",
+    "load_groupings",
+    "load_land_values",
+    "load_locations",
+]
 
 log = logging.getLogger("estates")
 
@@ -221,6 +242,7 @@ def load_groupings(path: Path | str | None = None, *, sheet: str | None = None) 
     ['haringey_prevention', 'ncl', 'ncl_estates']
     """
     path = Path(path) if path is not None else bundled.groupings_path()
+    check_small_input(path, "--groupings", "one row per group and borough")
     required = ("group_type", "group_id", "group_name", "borough_code", "source")
     frame = read_table_text(path, Findings(), required=required, sheet=sheet)
     name = frame.attrs["source"]
@@ -355,166 +377,6 @@ def load_eric_pfi(path: Path | str | None = None) -> pd.DataFrame:
             "site_code": text["Site Code"].astype("string"),
             "pfi_scheme": text["Scheme Name"].astype("string"),
             "postcode": text.get("Post Code", pd.Series("", index=text.index)).astype("string"),
-        }
-    ).reset_index(drop=True)
-
-
-def load_locations(
-    path: Path | str, *, findings: Findings, sheet: str | None = None
-) -> pd.DataFrame:
-    """Load a user's locations file: ``site_code``, ``latitude``, ``longitude``, ``source``.
-
-    A ``postcode`` column may stand in for the coordinates: a row with a
-    postcode and no coordinates takes the postcode's ONS centroid, and is
-    dropped with a ``rejected`` finding if the postcode is unknown. Rows with
-    coordinates that are not numbers are dropped with a ``rejected`` finding;
-    range checks happen in :mod:`estates.coords`. A CSV file or an Excel
-    workbook (``sheet``, default its first).
-    """
-    path = Path(path)
-    text = read_table_text(path, findings, required=("site_code", "source"), sheet=sheet)
-    name = text.attrs["source"]
-    if "postcode" in text.columns:
-        text = with_postcode_coordinates(text, source_file=name, findings=findings)
-    _check_header_has(text, name, ("latitude", "longitude"), instead="or a postcode column")
-    frame = pd.DataFrame(
-        {
-            "site_code": clean_keys(
-                text["site_code"].astype("string"),
-                column="site_code",
-                source_file=name,
-                findings=findings,
-            ),
-            "latitude": parse_numbers(
-                text["latitude"], column="latitude", source_file=name, findings=None
-            ),
-            "longitude": parse_numbers(
-                text["longitude"], column="longitude", source_file=name, findings=None
-            ),
-            "latitude_text": text["latitude"],
-            "longitude_text": text["longitude"],
-            "source": text["source"].astype("string"),
-            "source_file": name,
-            "source_row": text.index.to_numpy(),
-        }
-    )
-    blank_source = frame["source"].map(is_missing)
-    for row in frame.loc[blank_source, "source_row"]:
-        findings.add(
-            name,
-            int(row),
-            "source is blank; say where each location comes from",
-            action="rejected",
-            check="blank_source",
-            column="source",
-        )
-    return frame[~blank_source].reset_index(drop=True)
-
-
-def _check_header_has(
-    text: pd.DataFrame, name: str, columns: tuple[str, ...], instead: str
-) -> None:
-    missing = [c for c in columns if c not in text.columns]
-    if missing:
-        msg = f"{name}: missing column {missing[0]!r}; give {' and '.join(columns)}, {instead}"
-        raise DataValidationError(msg)
-
-
-#: Columns a ``--land-values`` file must have.
-LAND_VALUE_COLUMNS = ("borough_code", "value_gbp_per_ha", "source")
-#: Columns a ``--pipeline`` file must have; ``receipts_gbp`` is optional.
-PIPELINE_COLUMNS = ("site_code", "stage", "date")
-
-
-def load_land_values(path: Path | str, *, sheet: str | None = None) -> pd.DataFrame:
-    """Load a ``--land-values`` file: £ per hectare by borough, with its source and date.
-
-    The file replaces the published 2017 residential values borough by borough
-    (and the industrial ones where it has ``low_gbp_per_ha``); see
-    :func:`estates.io.land_values.load_land_value_file` for its columns and
-    checks, and :func:`estates.stages.valuation.value_sites` for which boroughs
-    it must cover.
-
-    Parameters
-    ----------
-    path : path-like
-        A CSV file or an Excel workbook, one row per borough.
-    sheet : str, optional
-        The sheet of a workbook; default its first.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``borough_code``, ``value_gbp_per_ha`` (float, > 0), ``low_gbp_per_ha``,
-        ``source``, ``valuation_date``, ``source_file`` and ``source_row``.
-
-    Raises
-    ------
-    DataValidationError
-        For a missing column, a bad row, or values in the wrong unit (£ per acre,
-        £m): the message names the file, row, borough and fix.
-    """
-    return load_land_value_file(path, sheet=sheet)
-
-
-def load_disposal_pipeline(
-    path: Path | str, *, findings: Findings, sheet: str | None = None
-) -> pd.DataFrame:
-    r"""Load a ``--pipeline`` file: ``site_code``, ``stage``, ``receipts_gbp``, ``date``.
-
-    Only the file is read here; each row is checked against the site table by
-    :func:`estates.report.disposal.track_progress`, which rejects bad rows.
-
-    Parameters
-    ----------
-    path : path-like
-        A CSV file, one row per site in the disposal pipeline. ``stage`` is one
-        of ``identified``, ``declared_surplus``, ``on_market``, ``sold``;
-        ``receipts_gbp`` (optional column) the £ realised by a sale; ``date``
-        the ISO date (YYYY-MM-DD) the site reached its stage.
-    findings : Findings
-        Receives a ``warning`` if the file is not UTF-8.
-    sheet : str, optional
-        The sheet of an Excel workbook given instead of a CSV file; default its first.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Text cells ``site_code``, ``stage``, ``receipts_text``, ``date_text``,
-        plus ``source_file`` and ``source_row`` (header = 1).
-
-    Raises
-    ------
-    DataValidationError
-        If the file is missing, empty or lacks a required column.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     p = Path(d) / "pipeline.csv"
-    ...     _ = p.write_text("site_code,stage,date\nRRP03,identified,2018-04-01\n")
-    ...     load_disposal_pipeline(p, findings=Findings())[["site_code", "stage"]].values.tolist()
-    [['RRP03', 'identified']]
-    """
-    path = Path(path)
-    text = read_table_text(path, findings, required=PIPELINE_COLUMNS, sheet=sheet)
-    name = text.attrs["source"]
-    return pd.DataFrame(
-        {
-            "site_code": clean_keys(
-                text["site_code"].astype("string"),
-                column="site_code",
-                source_file=name,
-                findings=findings,
-            ),
-            "stage": text["stage"].astype("string"),
-            "receipts_text": text.get(
-                "receipts_gbp", pd.Series("", index=text.index, dtype=object)
-            ),
-            "date_text": text["date"],
-            "source_file": name,
-            "source_row": text.index.to_numpy(),
         }
     ).reset_index(drop=True)
 

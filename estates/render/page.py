@@ -9,7 +9,10 @@ search, the ranked list of a pilot's sites and the legend.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from html import escape
@@ -51,6 +54,8 @@ __all__ = [
     "build_map",
     "csp",
     "plain_attribution",
+    "script_hashes",
+    "seal_scripts",
 ]
 
 _LIST_LIMIT = 250
@@ -216,15 +221,66 @@ def _panel(
     )
 
 
+#: Stands in the policy for the scripts' hashes until the page is whole (:func:`seal_scripts`).
+_SCRIPT_HASHES = "'estates-script-hashes'"
+#: An inline script the browser runs: no ``src``, no data ``type`` (JSON is never run).
+_INLINE_SCRIPT = re.compile(r"<script(?P<attrs>(?:\s[^>]*)?)>(?P<code>.*?)</script\s*>", re.DOTALL)
+
+
 def csp(tiles: bool, scripts: bool = True) -> str:
-    """Return the page's Content-Security-Policy ``<meta>``: nothing loads from elsewhere."""
+    """Return the page's Content-Security-Policy ``<meta>``: nothing loads from elsewhere.
+
+    ``script-src`` allows, with ``scripts``, exactly the page's own inline
+    scripts by their SHA-256 hashes, filled in by :func:`seal_scripts` once
+    the page is whole; without, none. No ``'unsafe-inline'``: an inline event
+    handler (``onerror=``) or a ``<script>`` element that markup in the data
+    could smuggle in does not run, even if it escaped the escaping.
+    ``style-src`` keeps ``'unsafe-inline'``: Leaflet positions every tile,
+    marker and popup through the ``style`` attribute, which a hash cannot
+    allow, and a style cannot run code.
+    """
     img = "data: https: http:" if tiles else "data:"
-    script = "'unsafe-inline'" if scripts else "'none'"
+    script = _SCRIPT_HASHES if scripts else "'none'"
     policy = (
         f"default-src 'none'; script-src {script}; style-src 'unsafe-inline'; img-src {img}; "
         "font-src data:; connect-src 'none'; base-uri 'none'; form-action 'none'"
     )
     return f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
+
+
+def script_hashes(html: str) -> list[str]:
+    """Return the CSP sources (``'sha256-…'``) of every inline script ``html`` runs, in order.
+
+    A script is hashed over its exact text between ``<script>`` and
+    ``</script>``, as browsers hash it. Data blocks (``type="application/json"``)
+    are not run, so not listed.
+    """
+    sources: list[str] = []
+    for match in _INLINE_SCRIPT.finditer(html):
+        attrs = match.group("attrs").lower()
+        if "src=" in attrs or ("type=" in attrs and "javascript" not in attrs):
+            continue
+        digest = hashlib.sha256(match.group("code").encode("utf-8")).digest()
+        source = f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+        if source not in sources:
+            sources.append(source)
+    return sources
+
+
+def seal_scripts(html: str) -> str:
+    """Return a finished page whose policy allows exactly its own inline scripts.
+
+    Called on the whole page, after every part is in place, so the hashes are
+    of the bytes the browser reads. Every text from the data is escaped
+    before it reaches the page (script data through
+    :func:`~estates.render.assets.json_for_script`), so each ``<script>``
+    element in it is one the page's code wrote.
+    """
+    sources = " ".join(script_hashes(html)) or "'none'"
+    if _SCRIPT_HASHES not in html:
+        msg = "the page has no script policy to seal"
+        raise ValueError(msg)
+    return html.replace(_SCRIPT_HASHES, sources, 1)
 
 
 _MAP_CSS = package_text("map.css")
@@ -453,7 +509,7 @@ def build_map(
         name="estates_skip",
     )
     number_elements(figure)
-    return accessible_document(figure.render())
+    return seal_scripts(accessible_document(figure.render()))
 
 
 #: What folium writes and what an accessible page needs instead: a language, and a

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -230,22 +230,16 @@ def track_progress(
     name = str(records["source_file"].iloc[0]) if len(records) else "pipeline file"
     findings = Findings(max_per_check=MAX_FINDINGS_PER_CHECK)
     lookup = _site_lookup(sites)
-    receipts = parse_numbers(
-        records["receipts_text"], column="receipts_gbp", source_file=name, findings=None
-    )
     accepted: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     first_problem: str | None = None
     rejected = 0
-    columns = list(records.columns)
-    receipt_values = receipts.tolist()
-    # Plain tuples, not iterrows: a million-row file of junk takes seconds, not minutes.
-    for i, values in enumerate(records.itertuples(index=False, name=None)):
-        rec = dict(zip(columns, values, strict=True))
+    for rec, receipts in _pipeline_rows(records, name):
         row = int(rec["source_row"])
-        problems = _row_problems(rec, receipt_values[i], lookup, seen)
+        problems = _row_problems(rec, receipts, lookup, seen)
         if problems:
             rejected += 1
+            site_code = None if is_missing(rec["site_code"]) else rec["site_code"]
             for check, column, value, reason in problems:
                 finding = findings.add(
                     name,
@@ -253,7 +247,7 @@ def track_progress(
                     reason,
                     action="rejected",
                     check=check,
-                    site_code=rec["site_code"] if not is_missing(rec["site_code"]) else None,
+                    site_code=site_code,
                     column=column,
                     value=value,
                 )
@@ -269,7 +263,7 @@ def track_progress(
                 "borough_name": _text(site.get("borough_name")),
                 "stage": _stage(rec["stage"]),
                 "date": str(rec["date_text"]).strip(),
-                "receipts_gbp": _round(receipt_values[i], 0),
+                "receipts_gbp": _round(receipts, 0),
                 "land_unused_ha": _round(site.get("land_unused_ha"), 6),
                 "estimated_value_gbp": _round(site.get("estimated_value_gbp"), 0),
                 "disposal_rank": None
@@ -479,6 +473,30 @@ def _site_lookup(sites: pd.DataFrame) -> dict[str, list[Any]]:
         if pd.notna(code) and not aggregate[idx]:
             lookup.setdefault(str(code).strip(), []).append(idx)
     return lookup
+
+
+#: Pipeline rows checked at a time: the Python objects of one slice, not of the file.
+_SLICE_ROWS = 50_000
+
+
+def _pipeline_rows(records: pd.DataFrame, name: str) -> Iterator[tuple[dict[str, Any], float]]:
+    """Yield each pipeline row as a plain dict, with its receipts parsed (NaN if none).
+
+    A slice at a time, as plain tuples (not ``iterrows``): a million-row file
+    of junk takes seconds, and only one slice's cells are Python objects at once.
+    """
+    columns = list(records.columns)
+    for start in range(0, len(records), _SLICE_ROWS):
+        part = records.iloc[start : start + _SLICE_ROWS]
+        receipts = parse_numbers(
+            part["receipts_text"].astype(object),
+            column="receipts_gbp",
+            source_file=name,
+            findings=None,
+        ).tolist()
+        cells = [part[c].tolist() for c in columns]
+        for values, number in zip(zip(*cells, strict=True), receipts, strict=True):
+            yield dict(zip(columns, values, strict=True)), number
 
 
 def _stage(text: object) -> str:
