@@ -4,6 +4,7 @@ Run from the repository root::
 
     python benchmarks/bench_maps.py            # 100, 1,000, 10,000, 50,000 sites
     python benchmarks/bench_maps.py 100 5000   # other sizes
+    python benchmarks/bench_maps.py --compare-only --runs 5   # only the side-by-side table
 
 Sites are synthetic, seeded points inside the real London borough boundaries
 (``data/boundaries``), with every column the maps read; the context layers are
@@ -21,14 +22,31 @@ markdown table:
   page is then checked to still work: the search finds the last site by code,
   Enter opens its popup, and the legend is there.
 
+Then, at the largest size, a side-by-side table from ``--runs`` interleaved
+runs (medians; wall-clock and the process's CPU time, which a loaded
+machine inflates far less):
+
+- ``now``: ``london.html`` as :func:`build_london` makes it;
+- ``previous``: the same page with the site payload built site by site, by
+  the reference function the payload tests keep
+  (``tests/render/test_payload.py``); the page's bytes are checked equal;
+- ``anchor``: what a user would write instead, ``sites.explore()`` rendered
+  to HTML (folium, one GeoJSON feature per site, Leaflet from a CDN); it is
+  slow, so it runs ``--anchor-runs`` times (default once);
+- ``floor``: no checks, no escaping, no folium: ``json.dumps`` of the payload
+  already built plus the inlined Leaflet, written to a file;
+- ``of which``: the site payload, its JSON text, the boroughs, the rest.
+
 Chromium is found from ``ESTATES_CHROMIUM`` or ``chromium`` on PATH.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -41,11 +59,13 @@ import numpy as np
 import pandas as pd
 import shapely
 from browser import CHROMIUM_ARGS
+from render.test_payload import reference_prepare_sites
 
 from estates.io.bundled import context_site_paths, groupings_path
 from estates.io.inputs import load_boroughs as estates_load_boroughs
 from estates.io.inputs import load_groupings
 from estates.render import maps, page, payload
+from estates.render.assets import json_for_script, leaflet_css, leaflet_js
 from estates.report.aggregate import aggregate_boroughs
 from estates.report.tally import site_tallies
 from estates.stages.tag import tag_groupings
@@ -187,11 +207,11 @@ def summary_for(sites: gpd.GeoDataFrame) -> dict[str, Any]:
     }
 
 
-def build_london(sites, boroughs, context, summary) -> str:
+def build_london(sites, boroughs, context, summary, prepare_sites=None) -> str:
     """Prepare the data and return london.html, as ``render_maps`` does."""
     names = payload.names_from_summary(summary)
     b = payload.prepare_boroughs(boroughs, names)
-    s = payload.prepare_sites(sites, names)
+    s = (prepare_sites or payload.prepare_sites)(sites, names)
     c = payload.prepare_context(context)
     view = page.View(
         map_id="london",
@@ -246,7 +266,96 @@ def open_in_chromium(path: Path) -> tuple[float, float]:
     return ready / 1000, painted / 1000
 
 
-def main(sizes: tuple[int, ...]) -> None:
+def _timed(fn) -> tuple[float, float, Any]:
+    """Return wall seconds, CPU seconds and the result of ``fn()``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - wall, time.process_time() - cpu, out
+
+
+def anchor_explore(sites: gpd.GeoDataFrame, path: Path) -> None:
+    """What a user would write instead: geopandas' ``explore`` (folium), saved as HTML."""
+    m = sites.explore(column="disposal_score", tiles=None)
+    path.write_text(m.get_root().render(), encoding="utf-8")
+
+
+def floor_page(site_payload: dict[str, Any], path: Path) -> None:
+    """No checks, escaping or folium: the payload already built, dumped beside Leaflet."""
+    data = json.dumps(site_payload, separators=(",", ":"))
+    path.write_text(
+        f"<style>{leaflet_css()}</style><script>{leaflet_js()}</script>"
+        f'<script type="application/json" id="d">{data}</script>',
+        encoding="utf-8",
+    )
+
+
+def compare(
+    n: int, *, runs: int, anchor_runs: int, tmp: Path, boroughs0: gpd.GeoDataFrame, context
+) -> None:
+    """Print the side-by-side table at ``n`` sites, medians of ``runs`` interleaved runs."""
+    sites = synthetic_sites(n, boroughs0)
+    boroughs = aggregate_boroughs(boroughs0, site_tallies(sites), target_gbp=TARGET)
+    summary = summary_for(sites)
+    names = payload.names_from_summary(summary)
+    prepared = payload.prepare_sites(sites, names)
+    times: dict[str, list[tuple[float, float]]] = {}
+
+    def record(label: str, fn) -> Any:
+        wall, cpu, out = _timed(fn)
+        times.setdefault(label, []).append((wall, cpu))
+        return out
+
+    now_path, prev_path = tmp / "now.html", tmp / "previous.html"
+    for _ in range(runs):
+        html = record("now", lambda: build_london(sites, boroughs, context, summary))
+        now_path.write_text(html, encoding="utf-8")
+        old = record(
+            "previous",
+            lambda: build_london(sites, boroughs, context, summary, reference_prepare_sites),
+        )
+        prev_path.write_text(old, encoding="utf-8")
+        if old != html:
+            raise RuntimeError("the previous and the new payload give different pages")
+        if len(times.get("anchor", ())) < anchor_runs:
+            record("anchor", lambda: anchor_explore(sites, tmp / "explore.html"))
+        record("floor", lambda: floor_page(prepared.payload, tmp / "floor.html"))
+        record("of which: site payload", lambda: payload.prepare_sites(sites, names))
+        record("of which: site payload, previous", lambda: reference_prepare_sites(sites, names))
+        record("of which: its JSON text", lambda: json_for_script(prepared.payload))
+        record("of which: boroughs", lambda: payload.prepare_boroughs(boroughs, names))
+    opened = [open_in_chromium(now_path) for _ in range(runs)]
+
+    def med(label: str, k: int) -> float:
+        return statistics.median(t[k] for t in times[label])
+
+    now_wall, now_cpu = med("now", 0), med("now", 1)
+    print()
+    print(f"{n:,} sites, medians of {runs} interleaved runs; load average now "
+          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}")  # fmt: skip
+    print()
+    print("| london.html | wall (s) | CPU (s) | wall ÷ now | CPU ÷ now | size |")
+    print("|---|---:|---:|---:|---:|---:|")
+    sizes = {
+        "now": now_path,
+        "previous": prev_path,
+        "anchor": tmp / "explore.html",
+        "floor": tmp / "floor.html",
+    }
+    for label in times:
+        wall, cpu = med(label, 0), med(label, 1)
+        size = f"{sizes[label].stat().st_size / 1e6:.2f} MB" if label in sizes else ""
+        print(
+            f"| {label} | {wall:.3f} | {cpu:.3f} | {wall / now_wall:.2f} | "
+            f"{cpu / now_cpu:.2f} | {size} |"
+        )
+    ready = statistics.median(r for r, _ in opened)
+    painted = statistics.median(p for _, p in opened)
+    print()
+    print(f"Chromium, london.html (the same bytes now and previous), median of {runs}: "
+          f"ready {ready:.2f} s, painted {painted:.2f} s")  # fmt: skip
+
+
+def main(sizes: tuple[int, ...], *, runs: int, anchor_runs: int, sweep: bool) -> None:
     boroughs0 = load_boroughs()
     context = load_context()
     # Warm up: imports (mapclassify pulls in scipy) and reading Leaflet once.
@@ -255,6 +364,17 @@ def main(sizes: tuple[int, ...]) -> None:
     build_london(warm, warm_boroughs, context, summary_for(warm))
 
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    if not sweep:
+        with tempfile.TemporaryDirectory() as tmp:
+            compare(
+                max(sizes),
+                runs=runs,
+                anchor_runs=anchor_runs,
+                tmp=Path(tmp),
+                boroughs0=boroughs0,
+                context=context,
+            )
+        return
     print()
     print("| sites | build london.html (s) | render_maps, all files (s) | london.html size | "
           "Chromium ready (s) | Chromium painted (s) |")  # fmt: skip
@@ -279,6 +399,14 @@ def main(sizes: tuple[int, ...]) -> None:
                 f"{ready:.2f} | {painted:.2f} |",
                 flush=True,
             )
+        compare(
+            max(sizes),
+            runs=runs,
+            anchor_runs=anchor_runs,
+            tmp=Path(tmp),
+            boroughs0=boroughs0,
+            context=context,
+        )
 
 
 if __name__ == "__main__":
@@ -286,4 +414,19 @@ if __name__ == "__main__":
     parser.add_argument(
         "sizes", nargs="*", type=int, default=list(SIZES), help="site counts (default: %(default)s)"
     )
-    main(tuple(parser.parse_args().sizes))
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=5,
+        help="interleaved runs of the side-by-side table (%(default)s)",
+    )
+    parser.add_argument(
+        "--anchor-runs", type=int, default=1, help="runs of the (slow) anchor (%(default)s)"
+    )
+    parser.add_argument(
+        "--compare-only", action="store_true", help="only the side-by-side table, largest size"
+    )
+    args = parser.parse_args()
+    main(
+        tuple(args.sizes), runs=args.runs, anchor_runs=args.anchor_runs, sweep=not args.compare_only
+    )

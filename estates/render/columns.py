@@ -30,6 +30,7 @@ __all__ = [
     "point_xy",
     "require_columns",
     "split_list",
+    "text_codes",
     "text_values",
 ]
 
@@ -67,6 +68,13 @@ _CODE_COLUMNS = ("site_code", "borough_code", "context_code")
 
 def number_values(frame: pd.DataFrame, column: str, what: str) -> np.ndarray:
     """Return a float array of ``column`` (NaN for missing), refusing text."""
+    column_dtype = frame[column].dtype
+    if pd.api.types.is_float_dtype(column_dtype) or (
+        pd.api.types.is_integer_dtype(column_dtype) and not pd.api.types.is_bool_dtype(column_dtype)
+    ):
+        # Already numbers (numpy or nullable): the same floats, without a Python object per row.
+        floats: np.ndarray = frame[column].to_numpy(dtype=float, na_value=np.nan)
+        return floats
     series = frame[column].astype("object").where(frame[column].notna(), np.nan)
     try:
         numbers: np.ndarray = pd.to_numeric(series).to_numpy(dtype=float)
@@ -90,6 +98,53 @@ def text_values(frame: pd.DataFrame, column: str) -> list[str]:
         "" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else str(v)
         for v in frame[column].tolist()
     ]
+
+
+def _text(value: object) -> str:
+    """Return one value as :func:`text_values` reads it."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def _dedupe_missing(codes: np.ndarray, texts: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Point the missing codes (-1) of a string column at the empty text."""
+    if "" not in texts:
+        texts = [*texts, ""]
+    codes = np.where(codes < 0, texts.index(""), codes).astype(np.int64)
+    return codes, texts
+
+
+def text_codes(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, list[str]]:
+    """Return ``column`` as codes into its distinct texts, read as :func:`text_values` does.
+
+    ``texts[codes[i]]`` is ``text_values(frame, column)[i]`` for every row, and
+    no text appears twice, so anything done to a text is done once however
+    many rows hold it. A column of texts is read without a Python step per
+    row; any other column (numbers, mixed values) goes through
+    :func:`text_values`, so ``1`` and ``1.0`` stay two texts.
+    """
+    series = frame[column]
+    if isinstance(series.dtype, pd.StringDtype):
+        # Arrow or Python strings: factorised without a Python object per row.
+        codes, uniques = series.factorize()
+        values = uniques.to_numpy(dtype=object)
+        texts = [str(u) for u in values]
+        if (codes < 0).any():
+            return _dedupe_missing(codes, texts)
+        return codes.astype(np.int64, copy=False), texts
+    values = series.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        values = np.array(text_values(frame, column), dtype=object)
+    codes, uniques = pd.factorize(values)
+    texts = [str(u) for u in uniques]
+    missing = np.flatnonzero(codes < 0)
+    if len(missing):
+        index = {t: i for i, t in enumerate(texts)}
+        for i in missing:
+            codes[i] = index.setdefault(_text(values[i]), len(index))
+        texts = list(index)
+    return codes.astype(np.int64, copy=False), texts
 
 
 def flag_values(frame: pd.DataFrame, column: str) -> np.ndarray:

@@ -12,8 +12,10 @@ Rows are sorted for drawing, so the same inputs give the same bytes.
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -33,11 +35,12 @@ from estates.render.columns import (
     point_xy,
     require_columns,
     split_list,
+    text_codes,
     text_values,
 )
 from estates.render.selection import best_of, on_some_page
 from estates.report.headline import value_range
-from estates.stages.validate import PAGE_TEXT_COLUMNS, shorten_for_page
+from estates.stages.validate import MAX_PAGE_TEXT, PAGE_TEXT_COLUMNS, shorten_for_page
 from estates.style import CONTEXT_KINDS
 
 if TYPE_CHECKING:
@@ -97,24 +100,116 @@ PROFILE_FIELDS = (
 )
 
 
-def _round(values: np.ndarray, digits: int) -> list[float | None]:
-    """Round floats for the payload; NaN becomes None (JSON null)."""
+def _rounded(values: np.ndarray, digits: int) -> np.ndarray:
+    """Round floats for the payload, as Python floats; NaN becomes None (JSON null)."""
     rounded = np.round(values, digits)
-    return [None if math.isnan(v) else v for v in rounded.tolist()]
+    out = rounded.astype(object)
+    out[np.isnan(rounded)] = None
+    return out
 
 
-def _whole(values: np.ndarray) -> list[int | None]:
-    return [None if math.isnan(v) else round(v) for v in values.tolist()]
+def _whole(values: np.ndarray) -> np.ndarray:
+    """Round floats to Python ints (half to even, as ``round``); NaN becomes None."""
+    missing = np.isnan(values)
+    finite = values[~missing]
+    if len(finite) and not (np.isfinite(finite).all() and np.abs(finite).max() < 2.0**63):
+        # Beyond int64 (or infinite): Python's own round, value by value.
+        return _objects([None if math.isnan(v) else round(v) for v in values.tolist()])
+    out = np.rint(np.where(missing, 0.0, values)).astype(np.int64).astype(object)
+    out[missing] = None
+    return out
+
+
+def _radius_px(unused_ha: np.ndarray) -> np.ndarray:
+    """Return :func:`estates.style.site_radius_px` of each value, the same floats, vectorised.
+
+    ``np.round(r, 2)`` and Python's ``round(r, 2)`` agree unless ``r * 100``
+    lies within rounding error of a half; those few take the Python path.
+    """
+    positive = unused_ha > 0  # False for NaN
+    root = np.sqrt(np.where(positive, unused_ha, 0.0))
+    r = np.minimum(style.RADIUS_MIN_PX + style.RADIUS_PX_PER_SQRT_HA * root, style.RADIUS_MAX_PX)
+    scaled = r * 100
+    near_half = np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6
+    radius = np.where(positive, np.round(r, 2), style.RADIUS_MIN_PX)
+    for i in np.flatnonzero(near_half & positive):
+        radius[i] = style.site_radius_px(float(unused_ha[i]))
+    return radius
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a block makes many lists.
+
+    Tens of thousands of new row lists (which hold no cycles) would otherwise
+    set off collections that scan the whole heap, doubling the time taken.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _escape_all(texts: Sequence[str]) -> list[str]:
+    """Return ``[html.escape(t) for t in texts]``, escaping them all in one call.
+
+    The texts are joined with NUL, escaped once and split again; escaping
+    works character by character, so each part comes out as it would alone.
+    A text that itself holds a NUL sends the lot through ``escape`` one by one.
+    """
+    if not texts:
+        return []
+    joined = "\x00".join(texts)
+    if joined.count("\x00") != len(texts) - 1:
+        return [escape(t) for t in texts]
+    return escape(joined).split("\x00")
+
+
+def _dedupe(codes: np.ndarray, texts: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Merge equal ``texts`` so that equal codes mean equal texts, and back."""
+    index: dict[str, int] = {}
+    remap = np.fromiter((index.setdefault(t, len(index)) for t in texts), np.int64, len(texts))
+    return remap[codes], list(index)
+
+
+def _objects(values: Sequence[Any]) -> np.ndarray:
+    """Return ``values`` (texts or tuples) as a 1-D object array, one item each."""
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = v
+    return out
+
+
+def _first_seen(keys: Sequence[np.ndarray]) -> np.ndarray:
+    """Return the distinct rows of the code columns ``keys``, numbered as first met."""
+    key = np.zeros(len(keys[0]) if keys else 0, dtype=np.int64)
+    size = 1
+    for codes in keys:
+        width = int(codes.max()) + 1 if len(codes) else 1
+        if size * width >= 2**62:
+            key, _ = pd.factorize(key)
+            size = int(key.max()) + 1 if len(key) else 1
+        key = key * width + codes
+        size *= width
+    numbered: np.ndarray = pd.factorize(key)[0]
+    return numbered
 
 
 class _Texts:
-    """A table of repeated (escaped) texts; rows store an index into it."""
+    """A table of repeated escaped texts and lists; :meth:`ref` numbers them as first met.
+
+    Index 0 is the empty text; a list never shares a number with a text.
+    """
 
     def __init__(self) -> None:
         self.values: list[Any] = [""]
         self._index: dict[Any, int] = {"": 0}
 
     def ref(self, value: str | tuple[str, ...]) -> int:
+        """Return ``value``'s index, adding it if new."""
         key = value if isinstance(value, str) else ("\x00list", *value)
         found = self._index.get(key)
         if found is None:
@@ -188,28 +283,88 @@ class SitePayload:
     totals: dict[str, int] = field(default_factory=dict)  # sites per page before any cap
 
 
-def _profile(key: tuple[str, ...], texts: _Texts, names: Names) -> list[int]:
-    """Escape one site's repeated texts into ``texts``; return their indices.
+def _profile_texts(names: Names) -> dict[str, Callable[[str], str | tuple[str, ...]]]:
+    """Return the column behind each profile field and how a raw text of it is shown.
 
-    ``key`` holds, raw: site type, trust name, trust code, borough, sub-region
-    id, pilots, located by, join method, valuation method and source, and the
-    quality flags, in that order. The result follows :data:`PROFILE_FIELDS`.
+    One column per field of :data:`PROFILE_FIELDS`, in order; ``trust`` is
+    name and code together.
     """
-    stype, tname, tcode, borough, subregion, pilots, located, join, method, source, flags = key
-    trust = f"{tname} ({tcode})" if tname and tcode else tname or tcode
-    e = escape
-    return [
-        texts.ref(e(stype)),
-        texts.ref(e(trust)),
-        texts.ref(e(borough)),
-        texts.ref(e(names.subregion(subregion)) if subregion else ""),
-        texts.ref(tuple(e(names.pilot(p)) for p in split_list(pilots))),
-        texts.ref(e(located.replace("_", " "))),
-        texts.ref(e(join.replace("_", " "))),
-        texts.ref(e(names.method(method))),
-        texts.ref(e(source)),
-        texts.ref(tuple(e(f) for f in split_list(flags))),
-    ]
+
+    def listed(name: Callable[[str], str]) -> Callable[[str], tuple[str, ...]]:
+        return lambda v: tuple(escape(name(p)) for p in split_list(v))
+
+    return {
+        "site_type": escape,
+        "trust": escape,
+        "borough_name": escape,
+        "subregion": lambda v: escape(names.subregion(v)) if v else "",
+        "pilots": listed(names.pilot),
+        "located_by": lambda v: escape(v.replace("_", " ")),
+        "join_method": lambda v: escape(v.replace("_", " ")),
+        "valuation_method": lambda v: escape(names.method(v)),
+        "valuation_source": escape,
+        "quality_flags": listed(str),
+    }
+
+
+def _trusts(
+    name: tuple[np.ndarray, list[str]], code: tuple[np.ndarray, list[str]]
+) -> tuple[np.ndarray, list[str]]:
+    """Return each site's trust as codes into ``"name (code)"`` texts, one per distinct pair.
+
+    Equal codes mean an equal (name, code) pair, so sites share a profile
+    exactly when their raw trust name and code both agree.
+    """
+    width = max(len(code[1]), 1)
+    pairs, firsts = pd.factorize(name[0] * width + code[0])
+    texts = []
+    for pair in firsts.tolist():
+        tname, tcode = name[1][pair // width], code[1][pair % width]
+        texts.append(f"{tname} ({tcode})" if tname and tcode else tname or tcode)
+    return pairs.astype(np.int64, copy=False), texts
+
+
+def _profiles(
+    columns: Mapping[str, tuple[np.ndarray, list[str]]], order: np.ndarray, names: Names
+) -> tuple[np.ndarray, list[list[int]], list[Any]]:
+    """Return each drawn site's profile, the profiles and the table of texts.
+
+    ``columns`` holds each profile column as codes (rows in frame order) into
+    its distinct raw texts. Profiles are numbered as the drawing order
+    (``order``) first meets them and texts as the profiles, field by field,
+    first use them, with the empty text first: the numbering a site-by-site
+    pass gives, from a few array operations and one call per distinct text.
+    """
+    shaped = _profile_texts(names)
+    keys = [columns[c][0][order] for c in shaped]
+    profile_col = _first_seen(keys)
+    first = np.unique(profile_col, return_index=True)[1]
+    # Each distinct escaped text or list gets a candidate number (the empty text 0) ...
+    texts = _Texts()
+    fields = []
+    for key, (column, shape) in zip(keys, shaped.items(), strict=True):
+        values = columns[column][1]
+        escaped = _escape_all(values) if shape is escape else [shape(v) for v in values]
+        lut = np.fromiter((texts.ref(v) for v in escaped), np.int64, len(escaped))
+        fields.append(lut[key[first]])
+    # ... renumbered as the profiles first use them.
+    flat = np.concatenate([[0], np.column_stack(fields).ravel()]) if len(first) else np.zeros(1)
+    numbered, candidates = pd.factorize(flat.astype(np.int64))
+    table = [texts.values[c] for c in candidates.tolist()]
+    profiles = numbered[1:].reshape(len(first), len(fields)).tolist()
+    return profile_col, profiles, table
+
+
+_NUMBERS = (
+    "land_owned_ha", "land_unused_ha", "land_unused_share", "estimated_value_gbp",
+    "disposal_score", "disposal_rank", "score_value", "score_share", "score_backlog",
+    "score_constraints", "backlog_total_gbp",
+)  # fmt: skip
+_TEXTS = (
+    "site_code", "site_name", "site_type", "trust_code", "trust_name", "borough_name",
+    "subregion", "located_by", "join_method", "valuation_method", "valuation_source",
+    "quality_flags",
+)  # fmt: skip
 
 
 def prepare_sites(
@@ -222,119 +377,92 @@ def prepare_sites(
     """Select located London sites and encode them compactly, escaped.
 
     With ``limit``, only the sites some page draws are encoded: London's best
-    ``limit`` and each pilot's (see :func:`best_of`).
+    ``limit`` and each pilot's (see :func:`best_of`). Each column is read and
+    escaped once per distinct value, not once per site.
     """
     what = "sites"
     require_columns(sites, SITE_COLUMNS, what)
     lon, lat = point_xy(sites, what, "site_code")
     drawn = flag_values(sites, "in_london") & ~np.isnan(lon) & ~np.isnan(lat)
-    pilots_of = [split_list(p) for p in text_values(sites, "pilots")]
+    pilot_codes, pilot_texts = text_codes(sites, "pilots")
+    pilot_lists = _objects([split_list(p) for p in pilot_texts])
     totals = {"london": int(drawn.sum())}
     for pid in pilot_ids:
-        totals[pid] = sum(1 for d, p in zip(drawn, pilots_of, strict=True) if d and pid in p)
+        member = np.fromiter((pid in p for p in pilot_lists), bool, len(pilot_lists))
+        totals[pid] = int((drawn & member[pilot_codes]).sum())
     if limit is not None and drawn.sum() > limit:
+        pilots_of = pilot_lists[pilot_codes].tolist()
         drawn = on_some_page(
             sites, drawn, limit, pilots_of=pilots_of, pilot_ids=pilot_ids, what=what
         )
     idx = np.flatnonzero(drawn)
-    sub = sites.iloc[idx]
+    sub = sites if len(idx) == len(sites) else sites.iloc[idx]
     lon, lat = lon[idx], lat[idx]
 
     # Numbers are checked on every row, drawn or not, so bad data are not hidden.
-    num = {c: number_values(sites, c, what)[idx] for c in (
-        "land_owned_ha", "land_unused_ha", "land_unused_share", "estimated_value_gbp",
-        "disposal_score", "disposal_rank", "score_value", "score_share", "score_backlog",
-        "score_constraints", "backlog_total_gbp",
-    )}  # fmt: skip
-    txt = {c: text_values(sub, c) for c in (
-        "site_code", "site_name", "site_type", "trust_code", "trust_name", "borough_name",
-        "subregion", "pilots", "located_by", "join_method", "valuation_method",
-        "valuation_source", "quality_flags",
-    )}  # fmt: skip
+    num = {c: number_values(sites, c, what)[idx] for c in _NUMBERS}
+    txt = {c: text_codes(sub, c) for c in _TEXTS}
+    txt["pilots"] = (pilot_codes[idx], pilot_texts)
     # A text of 300 MB must not become a page of 300 MB: the tables keep it whole,
     # validation flagged it (long_text), the page shows its start and an ellipsis.
     for column in PAGE_TEXT_COLUMNS:
-        txt[column] = [shorten_for_page(v) for v in txt[column]]
+        codes, values = txt[column]
+        if max(map(len, values), default=0) > MAX_PAGE_TEXT:
+            txt[column] = _dedupe(codes, [shorten_for_page(v) for v in values])
+    txt["trust"] = _trusts(txt["trust_name"], txt["trust_code"])
     pfi_raw = sub["pfi"].astype("boolean")
-    pfi = [None if v is pd.NA else int(bool(v)) for v in pfi_raw.tolist()]
+    pfi = pfi_raw.fillna(False).to_numpy(dtype=bool).astype(np.int64).astype(object)
+    pfi[pfi_raw.isna().to_numpy()] = None
 
     # Drawing order: big markers first (underneath), high scores last (on top).
-    radius = np.array([style.site_radius_px(v) for v in num["land_unused_ha"].tolist()])
-    score = np.nan_to_num(num["disposal_score"], nan=-1.0)
-    order = np.lexsort(
-        (np.arange(len(idx)), np.array(txt["site_code"], dtype=object), score, -radius)
+    code_codes, code_texts = txt["site_code"]
+    code_rank = np.empty(len(code_texts), dtype=np.int64)
+    code_rank[np.argsort(np.array(code_texts, dtype=object), kind="stable")] = np.arange(
+        len(code_texts)
     )
+    radius = _radius_px(num["land_unused_ha"])
+    score = np.nan_to_num(num["disposal_score"], nan=-1.0)
+    order = np.lexsort((np.arange(len(idx)), code_rank[code_codes], score, -radius))
 
-    rows_order = order.tolist()
-    e = escape
-    numbers: dict[str, list[Any]] = {
-        "owned_ha": _round(num["land_owned_ha"], 3),
-        "unused_ha": _round(num["land_unused_ha"], 3),
-        "unused_share": _round(num["land_unused_share"], 4),
+    profile_col, profiles, strings = _profiles(txt, order, names)
+    name_codes, name_texts = txt["site_name"]
+    cols: dict[str, np.ndarray] = {
+        "lon": _rounded(lon, 5),
+        "lat": _rounded(lat, 5),
+        "code": _objects(_escape_all(code_texts))[code_codes],
+        "name": _objects(_escape_all(name_texts))[name_codes],
+        "owned_ha": _rounded(num["land_owned_ha"], 3),
+        "unused_ha": _rounded(num["land_unused_ha"], 3),
+        "unused_share": _rounded(num["land_unused_share"], 4),
         "value_gbp": _whole(num["estimated_value_gbp"]),
-        "score": _round(num["disposal_score"], 3),
+        "score": _rounded(num["disposal_score"], 3),
         "rank": _whole(num["disposal_rank"]),
-        "score_value": _round(num["score_value"], 3),
-        "score_share": _round(num["score_share"], 3),
-        "score_backlog": _round(num["score_backlog"], 3),
-        "score_constraints": _round(num["score_constraints"], 3),
+        "score_value": _rounded(num["score_value"], 3),
+        "score_share": _rounded(num["score_share"], 3),
+        "score_backlog": _rounded(num["score_backlog"], 3),
+        "score_constraints": _rounded(num["score_constraints"], 3),
         "backlog_gbp": _whole(num["backlog_total_gbp"]),
         "pfi": pfi,
     }
-    # Each site's repeated texts, raw, as one key; escaped once per distinct key.
-    raw_keys = list(
-        zip(
-            txt["site_type"],
-            txt["trust_name"],
-            txt["trust_code"],
-            txt["borough_name"],
-            txt["subregion"],
-            txt["pilots"],
-            txt["located_by"],
-            txt["join_method"],
-            txt["valuation_method"],
-            txt["valuation_source"],
-            txt["quality_flags"],
-            strict=True,
-        )
-    )
-    texts = _Texts()
-    profile_of: dict[tuple[str, ...], int] = {}
-    profiles: list[list[int]] = []
-    profile_col: list[int] = [0] * len(raw_keys)
-    for i in rows_order:
-        key = raw_keys[i]
-        found = profile_of.get(key)
-        if found is None:
-            found = len(profiles)
-            profile_of[key] = found
-            profiles.append(_profile(key, texts, names))
-        profile_col[i] = found
-    cols: dict[str, list[Any]] = {
-        "lon": _round(lon, 5),
-        "lat": _round(lat, 5),
-        "code": [e(v) for v in txt["site_code"]],
-        "name": [e(v) for v in txt["site_name"]],
-        "profile": profile_col,
-        **numbers,
-    }
-    columns = [cols[f] for f in ROW_FIELDS]
-    rows = [[col[i] for col in columns] for i in rows_order]
+    # The rows, in drawing order, as one table of Python values turned into lists.
+    table = np.empty((len(idx), len(ROW_FIELDS)), dtype=object)
+    for j, f in enumerate(ROW_FIELDS):
+        table[:, j] = profile_col.astype(object) if f == "profile" else cols[f][order]
+    with _collector_paused():
+        rows = table.tolist()
     payload = {
         "fields": list(ROW_FIELDS),
         "profile_fields": list(PROFILE_FIELDS),
-        "strings": texts.values,
+        "strings": strings,
         "profiles": profiles,
         "rows": rows,
     }
-    pilots = [split_list(txt["pilots"][i]) for i in rows_order]
-    frame = sub.iloc[order].copy()
     return SitePayload(
         payload=payload,
-        codes=[txt["site_code"][i] for i in rows_order],
-        pilots=pilots,
+        codes=_objects(code_texts)[code_codes[order]].tolist(),
+        pilots=pilot_lists[pilot_codes[idx][order]].tolist(),
         ranks=num["disposal_rank"][order],
-        frame=frame,
+        frame=sites.iloc[idx[order]],
         totals=totals,
     )
 
