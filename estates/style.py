@@ -55,6 +55,7 @@ __all__ = [
     "format_gbp",
     "format_ha",
     "format_share",
+    "is_missing",
     "score_colour",
     "site_radii_px",
     "site_radius_px",
@@ -97,8 +98,8 @@ CONTEXT_KINDS = {
 }
 
 
-def _missing(value: Any) -> bool:
-    """Return True for None, NaN and pandas NA."""
+def is_missing(value: Any) -> bool:
+    """Return True for None, NaN and pandas NA: a figure no output should print as a number."""
     if value is None or value is pd.NA:
         return True
     try:
@@ -141,7 +142,7 @@ def format_figure(value: float | None, unit: Literal["gbp", "ha", "share"]) -> s
     if unit not in _WRITERS:
         msg = f"unit must be one of {', '.join(_WRITERS)}, got {unit!r}"
         raise ValueError(msg)
-    if _missing(value):
+    if is_missing(value):
         return "n/a"
     return _WRITERS[unit](float(value))  # type: ignore[arg-type]
 
@@ -225,7 +226,7 @@ def site_radius_px(land_unused_ha: float | None) -> float:
     >>> site_radius_px(0.0), site_radius_px(4.0), site_radius_px(None), site_radius_px(1e6)
     (3.0, 10.0, 3.0, 20.0)
     """
-    if _missing(land_unused_ha) or float(land_unused_ha) <= 0:  # type: ignore[arg-type]
+    if is_missing(land_unused_ha) or float(land_unused_ha) <= 0:  # type: ignore[arg-type]
         return RADIUS_MIN_PX
     r = RADIUS_MIN_PX + RADIUS_PX_PER_SQRT_HA * math.sqrt(float(land_unused_ha))  # type: ignore[arg-type]
     return round(min(r, RADIUS_MAX_PX), 2)
@@ -256,7 +257,7 @@ def score_colour(score: float | None) -> str:
     >>> score_colour(0.05), score_colour(0.95), score_colour(None)
     ('#ffffb2', '#bd0026', '#9e9e9e')
     """
-    if _missing(score):
+    if is_missing(score):
         return UNSCORED_COLOUR
     for bound, colour in zip(SCORE_BINS, SCORE_PALETTE, strict=True):
         if float(score) <= bound:  # type: ignore[arg-type]

@@ -7,8 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from estates.builder.pipeline import Inputs, Result, run
+
+# Properties are checked for their answers, never their speed: a loaded machine
+# must not fail an example for taking longer than hypothesis's default 200 ms.
+settings.register_profile("estates", deadline=None)
+settings.load_profile("estates")
 
 DATA = Path(__file__).parent / "data"
 #: Where the join keeps its cell tables between processes.

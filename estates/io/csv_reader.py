@@ -558,8 +558,15 @@ def read_number(text: str) -> tuple[float | None, str | None]:
     return None, "is not a number"
 
 
-def _read_bytes(path: Path, *, max_bytes: int, check_only: bool = False) -> bytes:
-    """Return the file's bytes, or, with ``check_only``, only check it is a readable file."""
+def file_size(path: Path) -> int:
+    """Return the size in bytes of a file the user named, or say plainly why it cannot be read.
+
+    Raises
+    ------
+    DataValidationError
+        If ``path`` does not exist, cannot be read, or is not a file (a folder,
+        a device): ``"<path>: no such file"`` and the like.
+    """
     try:
         size = path.stat().st_size
     except FileNotFoundError as exc:
@@ -571,6 +578,12 @@ def _read_bytes(path: Path, *, max_bytes: int, check_only: bool = False) -> byte
     if not path.is_file():
         msg = f"{path}: not a file"
         raise DataValidationError(msg)
+    return size
+
+
+def _read_bytes(path: Path, *, max_bytes: int, check_only: bool = False) -> bytes:
+    """Return the file's bytes, or, with ``check_only``, only check it is a readable file."""
+    size = file_size(path)
     if check_only:
         return b""
     if size > max_bytes:

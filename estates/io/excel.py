@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from estates.errors import DataValidationError
-from estates.io.csv_reader import check_header, text_frame
+from estates.io.csv_reader import check_header, file_size, text_frame
 
 __all__ = [
     "EXCEL_SUFFIXES",
@@ -267,17 +267,7 @@ def _open(path: Path, *, max_bytes: int = DEFAULT_MAX_EXCEL_BYTES) -> Any:
     except ImportError as exc:  # pragma: no cover - a declared dependency
         msg = "reading Excel files needs python-calamine: pip install python-calamine"
         raise ImportError(msg) from exc
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError as exc:
-        msg = f"{path}: no such file"
-        raise DataValidationError(msg) from exc
-    except OSError as exc:
-        msg = f"{path}: cannot read ({exc.strerror})"
-        raise DataValidationError(msg) from exc
-    if not path.is_file():
-        msg = f"{path}: not a file"
-        raise DataValidationError(msg)
+    size = file_size(path)
     if size > max_bytes:
         msg = (
             f"{path.name} is {size / 1024**2:,.0f} MiB, over the "

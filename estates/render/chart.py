@@ -19,9 +19,15 @@ from html import escape
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from estates.style import LAND_COLOUR, LAND_UNUSED_COLOUR, format_gbp, format_ha, format_share
+from estates.style import (
+    LAND_COLOUR,
+    LAND_UNUSED_COLOUR,
+    format_gbp,
+    format_ha,
+    format_share,
+    is_missing,
+)
 
 __all__ = [
     "MEASURE_LABELS",
@@ -34,19 +40,9 @@ _TARGET_COLOUR = "#bd0026"
 _LINE_COLOUR = "#045a8d"
 
 
-def _missing(value: Any) -> bool:
-    """Return True for None, NaN and pandas NA."""
-    if value is None or value is pd.NA:
-        return True
-    try:
-        return math.isnan(float(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def _number(value: Any) -> float | None:
     """Return a finite number as a float; None for a missing value or one that is not a number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or _missing(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or is_missing(value):
         return None
     return float(value)
 
@@ -104,7 +100,7 @@ def render_pipeline_chart(
     points = [
         (float(row["rank"]), float(row["cumulative_value_gbp"]))
         for row in cumulative
-        if not _missing(row.get("rank")) and not _missing(row.get("cumulative_value_gbp"))
+        if not is_missing(row.get("rank")) and not is_missing(row.get("cumulative_value_gbp"))
     ]
     if not points:
         return ""
@@ -113,7 +109,7 @@ def render_pipeline_chart(
         keep = np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
         points = [points[i] for i in keep]
     last_rank, last_value = points[-1]
-    has_target = not _missing(target_gbp) and float(target_gbp) > 0  # type: ignore[arg-type]
+    has_target = not is_missing(target_gbp) and float(target_gbp) > 0  # type: ignore[arg-type]
     top = max(last_value, float(target_gbp) if has_target else 0.0, 1.0) * 1.08  # type: ignore[arg-type]
     step = _nice_step(top)
     top = math.ceil(top / step) * step
