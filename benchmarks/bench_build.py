@@ -2,7 +2,11 @@
 
 Each measurement runs in a fresh process, so the figures include interpreter
 start-up and imports, as a scheduled job sees them. Peak memory is the child's
-maximum resident set size (``ru_maxrss``).
+maximum resident set size (``ru_maxrss``). The runs are interleaved (anchor,
+build, no-op, anchor, build, no-op, ...), so a shared machine's changing load
+falls on every command alike; the table gives medians and each command's
+ratio to the anchor, ``import geopandas, folium, pyogrio, pyproj``: what any
+script that draws the same maps must import before it does anything.
 
     python benchmarks/bench_build.py            # 5 runs each, prints a Markdown table
     python benchmarks/bench_build.py --runs 3
@@ -27,29 +31,36 @@ import sys
 import tempfile
 from pathlib import Path
 
+#: The anchor: the libraries any script writing the same kinds of output imports first.
+ANCHOR = "import geopandas, folium, pyogrio, pyproj"
+#: Every library a build of the bundled data used to import (before 2026-12-06).
 IMPORTS = (
     "import geopandas, shapely, pyproj, pyogrio, pyarrow, pandas, numpy, folium, branca, "
     "mapclassify, matplotlib, click, rich"
 )
 
 
-def _measure(cmd: list[str]) -> tuple[float, float]:
-    """Run ``cmd`` in a wrapper that reports wall time and the child's peak RSS (MiB)."""
+def _measure(cmd: list[str]) -> tuple[float, float, float]:
+    """Run ``cmd`` in a wrapper; return wall time, the child's CPU time (s) and peak RSS (MiB).
+
+    CPU time (user + system) counts only the child's own work, so it varies
+    less than wall time on a machine whose other jobs take the cores away.
+    """
     wrapper = (
         "import resource, subprocess, sys, time\n"
         "t = time.perf_counter()\n"
         "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
         "dt = time.perf_counter() - t\n"
-        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
-        "print(dt, peak, rc)\n"
+        "use = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print(dt, use.ru_utime + use.ru_stime, use.ru_maxrss / 1024, rc)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, check=True
     ).stdout.split()
-    if out[2] != "0":
-        msg = f"{cmd} exited {out[2]}"
+    if out[3] != "0":
+        msg = f"{cmd} exited {out[3]}"
         raise RuntimeError(msg)
-    return float(out[0]), float(out[1])
+    return float(out[0]), float(out[1]), float(out[2])
 
 
 def write_synthetic_sites(path: Path, n: int) -> None:
@@ -105,7 +116,8 @@ def main() -> None:
         out = Path(tmp) / "maps"
         estates = [sys.executable, "-m", "estates.cli", "--quiet", "build"]
         cases = {
-            "bare import of the libraries": [sys.executable, "-c", IMPORTS],
+            f"anchor: `{ANCHOR}`": [sys.executable, "-c", ANCHOR],
+            "bare import of the libraries (before 2026-12-06)": [sys.executable, "-c", IMPORTS],
             "estates build (bundled data, --force)": [*estates, "--force", "--out", str(out)],
             "estates build, unchanged inputs (no-op)": [*estates, "--out", str(out)],
         }
@@ -136,24 +148,34 @@ def main() -> None:
                     str(Path(tmp) / f"synthetic_{n}_chunked"),
                 ]
         _measure(cases["estates build (bundled data, --force)"])  # warm the file cache
+        runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in cases}
+        for _ in range(args.runs):  # interleaved: each round runs every command once
+            for name, cmd in cases.items():
+                runs[name].append(_measure(cmd))
         rows = []
-        for name, cmd in cases.items():
-            times, peaks = zip(*(_measure(cmd) for _ in range(args.runs)), strict=True)
-            rows.append((name, statistics.median(times), min(times), max(peaks)))
+        for name, measured in runs.items():
+            times, cpu, peaks = zip(*measured, strict=True)
+            rows.append(
+                (name, statistics.median(times), min(times), statistics.median(cpu), max(peaks))
+            )
     cpu = _cpu_model()
     print(
         f"Machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"median of {args.runs} runs, each in a fresh process.\n"
     )
-    print("| command | median wall (s) | fastest (s) | peak RSS (MiB) |")
-    print("| --- | ---: | ---: | ---: |")
-    for name, med, low, peak in rows:
-        print(f"| {name} | {med:.2f} | {low:.2f} | {peak:.0f} |")
-    base = rows[0][1]
+    load = os.getloadavg()
+    print(f"Load average at the end: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f}.\n")
+    anchor, anchor_cpu = rows[0][1], rows[0][3]
     print(
-        f"\nestates build costs {rows[1][1] - base:.2f} s over the bare imports "
-        f"({rows[1][1] / base:.1f}× their time)."
+        "| command | median wall (s) | fastest (s) | × anchor (wall) "
+        "| median CPU (s) | × anchor (CPU) | peak RSS (MiB) |"
     )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, med, low, cpu_s, peak in rows:
+        print(
+            f"| {name} | {med:.2f} | {low:.2f} | {med / anchor:.2f} "
+            f"| {cpu_s:.2f} | {cpu_s / anchor_cpu:.2f} | {peak:.0f} |"
+        )
 
 
 def _cpu_model() -> str:

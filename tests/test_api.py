@@ -20,20 +20,70 @@ def test_every_exported_name_exists() -> None:
     assert missing == []
 
 
-def test_import_estates_loads_no_heavy_library() -> None:
-    """A fresh interpreter's ``import estates`` loads none of the libraries only pages need."""
-    heavy = ("folium", "matplotlib", "mapclassify", "duckdb")
-    code = (
-        "import sys, estates\n"
-        f"print(','.join(m for m in {heavy!r} if m in sys.modules))\n"
-        "estates.render_maps\n"
-        f"print(','.join(m for m in {heavy!r} if m in sys.modules))\n"
+#: Libraries ``import estates`` must leave unloaded: every export is imported on first use.
+HEAVY = (
+    "pandas",
+    "geopandas",
+    "shapely",
+    "pyarrow",
+    "pyogrio",
+    "folium",
+    "matplotlib",
+    "mapclassify",
+    "duckdb",
+)
+
+
+def _loaded_after(code: str) -> list[str]:
+    """Run ``code`` after ``import estates`` in a fresh interpreter; return HEAVY modules loaded."""
+    script = (
+        "import sys\n"
+        "import estates\n"
+        f"{code}\n"
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.splitlines()
-    assert out[0] == ""  # nothing heavy after the import
-    assert "folium" in out[1].split(",")  # the render function is loaded on first use
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    return [m for m in out.strip().split(",") if m]
+
+
+def test_import_estates_loads_no_heavy_library() -> None:
+    """A fresh interpreter's ``import estates`` loads no data, geometry or drawing library."""
+    assert _loaded_after("") == []
+    # Reading the version, the list of names or a light export loads none either.
+    assert _loaded_after("estates.__version__, dir(estates), estates.EstatesError") == []
+
+
+def test_an_export_is_imported_on_first_use() -> None:
+    assert "folium" in _loaded_after("estates.render_maps")
+    loaded = _loaded_after("estates.load_sites")
+    assert "pandas" in loaded
+    assert "folium" not in loaded
+
+
+def test_lazy_exports_work_as_eager_ones() -> None:
+    script = (
+        "import estates as es\n"
+        "from estates import build, load_sites, Inputs\n"
+        "assert build is es.build and load_sites is es.load_sites\n"
+        "sites, found = es.load_sites()\n"
+        "print(len(sites), sites.crs.to_epsg(), type(es.Inputs()).__name__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert int(out[0]) > 100  # the bundled sites, located
+    assert out[1:] == ["4326", "Inputs"]
+
+
+def test_dir_lists_every_exported_name_before_it_is_loaded() -> None:
+    script = "import estates\nprint(' '.join(dir(estates)))\n"
+    listed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert set(es.__all__) <= set(listed)
+    assert set(es.__all__) - {"__version__"} == set(es._LAZY)
 
 
 def test_every_stage_an_analyst_chains_is_exported() -> None:

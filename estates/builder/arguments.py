@@ -25,7 +25,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from estates.builder.reference import Inputs
+from estates.builder.inputs import Inputs
 from estates.errors import ConfigError, CRSError
 
 #: Inputs that may be a GeoDataFrame (a layer with a CRS).

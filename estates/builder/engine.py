@@ -47,8 +47,9 @@ from estates.builder.accumulators import (
     SeenKeys,
     SiteTotals,
 )
+from estates.builder.inputs import Inputs
 from estates.builder.ranking import Ranking, Ranks
-from estates.builder.reference import Inputs, Reference, load_reference
+from estates.builder.reference import Reference, load_reference
 from estates.builder.rows import add_pfi, finish_table
 from estates.builder.sinks import FileSink, MemorySink
 from estates.builder.years import EricYears, load_years, site_years_table

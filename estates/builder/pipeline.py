@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, TypeAlias
 
 import geopandas as gpd
@@ -24,9 +23,10 @@ import pandas as pd
 
 from estates.builder.arguments import accepted, given_inputs, input_keywords
 from estates.builder.engine import BuildResult, parts_needed, run_build
-from estates.builder.reference import Inputs, Reference, load_reference
+from estates.builder.inputs import Inputs
+from estates.builder.reference import Reference, load_reference
 from estates.builder.rows import LEADING_COLUMNS, RECONCILED_COLUMNS, run_counts
-from estates.builder.runner import BuildOptions, build_output_set
+from estates.builder.runner import build_options, build_output_set
 from estates.builder.sinks import MemorySink
 from estates.config import Config
 from estates.errors import ConfigError
@@ -236,51 +236,6 @@ def build(
         report.result = None  # the result holds the report, not the other way round
         result.report = report
         return result
-
-
-def build_options(
-    inputs: Inputs,
-    *,
-    out: PathLike,
-    config: Config | PathLike | None = None,
-    target_gbp: float | None = None,
-    valuation: str | None = None,
-    chunk_rows: int | None = None,
-    tiles: str | None = None,
-    tiles_attribution: str | None = None,
-    wait: float = 300.0,
-    force: bool = False,
-    max_rejected: int | None = None,
-    csv_bom: bool = False,
-    maps: bool = True,
-) -> BuildOptions:
-    """Return the :class:`BuildOptions` of a build, from :func:`build`'s keywords.
-
-    The one translation of the options: :func:`build` and ``estates build``
-    both call it, then :func:`estates.builder.runner.build_output_set`.
-
-    Raises
-    ------
-    ConfigError
-        For options that contradict each other (``tiles`` without its attribution,
-        ``chunk_rows`` without site files, ``config`` as both a file and settings).
-    """
-    return BuildOptions(
-        out=Path(out),
-        inputs=inputs,
-        config_path=None if config is None or isinstance(config, Config) else Path(config),
-        settings=config if isinstance(config, Config) else None,
-        target_gbp=target_gbp,
-        valuation=valuation,
-        tiles=tiles,
-        tiles_attribution=tiles_attribution,
-        wait_s=wait,
-        force=force,
-        max_rejected=max_rejected,
-        csv_bom=csv_bom,
-        maps=maps,
-        chunk_rows=chunk_rows,
-    )
 
 
 def _check_options(

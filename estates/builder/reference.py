@@ -9,21 +9,19 @@ site: a bad file fails in the first second, before any site is joined.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
+from estates.builder.inputs import Inputs
 from estates.builder.valuing import ValuationPlan, plan_valuation
 from estates.config import ValuationConfig
 from estates.crs import to_analysis_crs
 from estates.errors import DataValidationError
 from estates.findings import Findings
-from estates.io import bundled
 from estates.io.detect import ColumnMap
-from estates.io.eric import parse_eric_spec
 from estates.io.inputs import (
     load_boroughs,
     load_context_sites,
@@ -37,52 +35,6 @@ from estates.io.inputs import (
 from estates.stages.validate import reject_bad_coordinates
 
 log = logging.getLogger("estates")
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """The files one run reads. ``None`` means the bundled data."""
-
-    sites: tuple[Path, ...] = ()
-    boundaries: Path | None = None
-    boundary_code_column: str | None = None
-    boundary_name_column: str | None = None
-    groupings: Path | None = None
-    locations: Path | None = None
-    land_values: Path | None = None
-    pipeline: Path | None = None
-    #: The user's ERIC returns (``FILE`` or ``FILE:2019/20``) adding to or replacing
-    #: the bundled years; only without ``sites``.
-    eric: tuple[str, ...] = ()
-    #: The headline ERIC year (``"2016/17"``); None: the latest return.
-    year: str | None = None
-    #: Project column -> the site files' header, where detection cannot tell
-    #: (``--columns site_code=ODS_Code,latitude=LAT``).
-    columns: Mapping[str, str] | None = None
-    #: The sheet of every Excel workbook given as an input; None: each one's first.
-    sheet: str | None = None
-
-    def paths(self) -> list[Path]:
-        """Return every file this run reads, bundled ones included, in a stable order."""
-        files: list[Path] = list(self.sites) or [
-            bundled.eric_sites_path(),
-            bundled.eric_pfi_path(),
-            *bundled.eric_return_paths().values(),
-            *bundled.postcode_paths(),
-            *(parse_eric_spec(spec)[0] for spec in self.eric),
-        ]
-        files.append(self.boundaries or bundled.boundaries_path())
-        files.append(self.groupings or bundled.groupings_path())
-        files.extend(bundled.context_site_paths())
-        files.extend(
-            [
-                bundled.residential_land_values_path(),
-                bundled.nonresidential_land_values_path(),
-                bundled.borough_industrial_areas_path(),
-            ]
-        )
-        files.extend(p for p in (self.locations, self.land_values, self.pipeline) if p)
-        return files
 
 
 @dataclass(frozen=True)

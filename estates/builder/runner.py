@@ -4,29 +4,25 @@ A scheduled job calls :func:`build_output_set` (through ``estates build``). It
 never leaves a broken output set: everything is written into a staging folder,
 checked (:func:`check_output_set`) and only then published atomically by
 :mod:`estates.builder.publish`, under the lock of :mod:`estates.builder.lock`.
+
+An unchanged rebuild is the common scheduled case, so the lock and the
+up-to-date check come first and need only :mod:`hashlib`, :mod:`json` and
+:mod:`pathlib`: pandas, geopandas, pyarrow, pyogrio and shapely are imported
+(inside the functions below) only once a build is known to be needed.
 """
 
 from __future__ import annotations
 
 import html.parser
 import logging
+import os
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-import pyarrow.parquet as pq
-import pyogrio
-
-from estates.builder.diff import (
-    first_build,
-    read_changes,
-    write_changes,
-    write_site_file_changes,
-)
-from estates.builder.engine import BuildResult, parts_needed, run_build
+from estates.builder.inputs import Inputs
 from estates.builder.lock import acquire_lock
 from estates.builder.manifest import (
     MANIFEST_NAME,
@@ -43,8 +39,6 @@ from estates.builder.publish import (
     safe_child,
     staged_output,
 )
-from estates.builder.reference import Inputs
-from estates.builder.sinks import FileSink
 from estates.config import Config, load_config
 from estates.errors import (
     EXIT_OK,
@@ -53,9 +47,9 @@ from estates.errors import (
     DataValidationError,
     EstatesError,
 )
-from estates.io.site_years import SITE_YEARS_FILE, SITE_YEARS_LAYER, write_site_years
-from estates.io.tables import write_csv, write_findings, write_json, write_site_table
-from estates.report.headline import headline_lines
+
+if TYPE_CHECKING:
+    from estates.builder.engine import BuildResult
 
 log = logging.getLogger("estates")
 
@@ -188,6 +182,53 @@ class BuildOptions:
         }
 
 
+def build_options(
+    inputs: Inputs,
+    *,
+    out: str | os.PathLike[str],
+    config: Config | str | os.PathLike[str] | None = None,
+    target_gbp: float | None = None,
+    valuation: str | None = None,
+    chunk_rows: int | None = None,
+    tiles: str | None = None,
+    tiles_attribution: str | None = None,
+    wait: float = 300.0,
+    force: bool = False,
+    max_rejected: int | None = None,
+    csv_bom: bool = False,
+    maps: bool = True,
+) -> BuildOptions:
+    """Return the :class:`BuildOptions` of a build, from :func:`estates.build`'s keywords.
+
+    The one translation of the options: :func:`estates.build` and ``estates build``
+    both call it, then :func:`build_output_set`. It lives here, beside
+    :class:`BuildOptions`, so that ``estates build`` reaches the up-to-date check
+    without importing :mod:`estates.builder.pipeline` (pandas, geopandas).
+
+    Raises
+    ------
+    ConfigError
+        For options that contradict each other (``tiles`` without its attribution,
+        ``chunk_rows`` without site files, ``config`` as both a file and settings).
+    """
+    return BuildOptions(
+        out=Path(out),
+        inputs=inputs,
+        config_path=None if config is None or isinstance(config, Config) else Path(config),
+        settings=config if isinstance(config, Config) else None,
+        target_gbp=target_gbp,
+        valuation=valuation,
+        tiles=tiles,
+        tiles_attribution=tiles_attribution,
+        wait_s=wait,
+        force=force,
+        max_rejected=max_rejected,
+        csv_bom=csv_bom,
+        maps=maps,
+        chunk_rows=chunk_rows,
+    )
+
+
 @dataclass
 class BuildReport:
     """What a build did, for the CLI's last lines and its exit code."""
@@ -253,14 +294,19 @@ def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> Bui
                     f"{options.max_rejected}; see {out / 'rejected.csv'}"
                 )
             return report
+        # Only now is a build needed: the libraries that run it are imported here.
+        from estates.builder import engine
+        from estates.builder.sinks import FileSink
+        from estates.report.headline import headline_lines
+
         started = datetime.now(UTC)
         # Hashed before the build reads them, checked again before publishing.
         described = describe_inputs(files)
         previous_set = current_build(out)
         with staged_output(out) as staging:
-            chunk_rows = parts_needed(options.inputs, chunk_rows=options.chunk_rows)
+            chunk_rows = engine.parts_needed(options.inputs, chunk_rows=options.chunk_rows)
             keep = keep_tables and chunk_rows is None
-            result = run_build(
+            result = engine.run_build(
                 options.inputs,
                 config=config,
                 sink=FileSink(staging, bom=options.csv_bom, keep=keep),
@@ -327,11 +373,13 @@ def write_output_set(
     nothing on a first build or when the previous set has no comparable site
     table, logged as a warning), ``summary.json`` and the maps.
     """
-    from estates.io.gpkg import add_layers  # styles use the map's colours: imports folium
+    from estates.io import tables
+    from estates.io.gpkg import add_layers
+    from estates.io.site_years import write_site_years
 
     if not tables_written and result.sites is not None and result.findings is not None:
-        write_site_table(result.sites, folder, bom=options.csv_bom)
-        write_findings(result.findings, folder)
+        tables.write_site_table(result.sites, folder, bom=options.csv_bom)
+        tables.write_findings(result.findings, folder)
     written = [folder / n for n in ("sites.parquet", "sites.gpkg", "sites.csv", "rejected.csv")]
     add_layers(
         safe_child(folder, "sites.gpkg"),
@@ -344,26 +392,65 @@ def write_output_set(
             write_site_years(result.site_years, folder, gpkg=safe_child(folder, "sites.gpkg"))[:1]
         )
     written.extend(_write_changes(previous, folder, result.rows, bom=options.csv_bom))
-    written.append(write_json(result.summary, safe_child(folder, "summary.json")))
+    written.append(tables.write_json(result.summary, safe_child(folder, "summary.json")))
     if options.maps:
         written.extend(_render_maps(result, folder, options))
     return written
 
 
 def _write_changes(previous: Path | None, folder: Path, sites: int, *, bom: bool) -> list[Path]:
-    """Compare the new ``sites.parquet`` with the previous set's, a key range at a time."""
+    """Compare the new ``sites.parquet`` with the previous set's: ``changes.csv`` / ``.json``.
+
+    Tables of up to :data:`CHANGES_IN_MEMORY_ROWS` rows each are compared in
+    memory (:func:`~estates.builder.diff.diff_sites`); larger ones a key range
+    at a time (:func:`~estates.builder.diff.write_site_file_changes`), which
+    writes the same files but pays for spilling to disk and for DuckDB.
+    """
+    import pandas as pd
+
+    from estates.builder.diff import (
+        diff_sites,
+        first_build,
+        write_changes,
+        write_site_file_changes,
+    )
+
     if previous is not None:
+        old, new = previous / "sites.parquet", folder / "sites.parquet"
         try:
-            return write_site_file_changes(
-                previous / "sites.parquet",
-                folder / "sites.parquet",
-                folder,
-                bom=bom,
-                previous=previous.name,
-            )
+            small = _small_site_tables(old, new)
+            if small is not None:
+                changes = diff_sites(*small, previous=previous.name)
+                return write_changes(changes, folder, bom=bom)
+            return write_site_file_changes(old, new, folder, bom=bom, previous=previous.name)
         except DataValidationError as exc:
             log.warning("not comparing with the previous output set: %s", exc)
     return write_changes(first_build(pd.DataFrame(index=range(sites))), folder, bom=bom)
+
+
+#: Largest site table (rows) whose changes are found in memory rather than on disk.
+CHANGES_IN_MEMORY_ROWS = 200_000
+
+
+def _small_site_tables(*paths: Path) -> tuple[Any, ...] | None:
+    """Return the compared columns of each site table, or None unless all are small and sound.
+
+    None sends the comparison to the on-disk path, which also words the error
+    for a file that does not open or lacks a compared column.
+    """
+    import pyarrow.parquet as pq
+
+    from estates.builder.diff import _NEEDED
+
+    try:
+        files = [pq.ParquetFile(path) for path in paths]
+        if any(file.metadata.num_rows > CHANGES_IN_MEMORY_ROWS for file in files):
+            return None
+        if any(c not in file.schema_arrow.names for file in files for c in _NEEDED):
+            return None
+        return tuple(file.read(columns=list(_NEEDED)).to_pandas() for file in files)
+    except (OSError, ValueError):
+        return None
 
 
 def _render_maps(result: BuildResult, folder: Path, options: BuildOptions) -> list[Path]:
@@ -407,6 +494,10 @@ def check_output_set(folder: Path, result: BuildResult | Expected) -> None:
     parses and references no network script, stylesheet, font or image (tile
     URLs given with ``--tiles`` are data for Leaflet, not page assets).
     """
+    import pyogrio
+
+    from estates.builder.diff import read_changes
+
     want = result if isinstance(result, Expected) else _expected(result)
     expected = want.sites
     problems: list[str] = []
@@ -477,6 +568,10 @@ def check_output_set(folder: Path, result: BuildResult | Expected) -> None:
 
 def _site_years_problems(folder: Path, expected: int) -> list[str]:
     """Return what is wrong with ``site_years.parquet`` and the ``site_years`` layer."""
+    import pyogrio
+
+    from estates.io.site_years import SITE_YEARS_FILE, SITE_YEARS_LAYER
+
     try:
         counts = {
             SITE_YEARS_FILE: _parquet_rows(folder / SITE_YEARS_FILE),
@@ -497,6 +592,8 @@ def _parquet_rows(path: Path) -> int:
     The footer is written last, so a truncated file has none and fails here;
     the data pages are not read, so the check costs the same at any size.
     """
+    import pyarrow.parquet as pq
+
     metadata = pq.ParquetFile(path).metadata
     if b"geo" not in (metadata.metadata or {}):
         msg = f"{path.name} has no GeoParquet metadata"
@@ -506,8 +603,17 @@ def _parquet_rows(path: Path) -> int:
 
 def _csv_rows(path: Path) -> int:
     """Return the records of a CSV file (quoted line breaks included), read in chunks."""
+    import pandas as pd
+
     chunks = pd.read_csv(path, dtype=str, usecols=[0], chunksize=1_000_000, encoding="utf-8-sig")
     return sum(len(chunk) for chunk in chunks)
 
 
-__all__ = ["BuildOptions", "BuildReport", "build_output_set", "check_output_set", "write_csv"]
+__all__ = [
+    "BuildOptions",
+    "BuildReport",
+    "build_options",
+    "build_output_set",
+    "check_output_set",
+    "write_output_set",
+]

@@ -28,7 +28,8 @@ import pandas as pd
 from estates.crs import WGS84
 from estates.errors import ConfigError
 from estates.findings import Findings
-from estates.io.eric import check_eric_year, load_eric_returns
+from estates.io.eric import load_eric_returns
+from estates.io.eric_spec import check_eric_year
 from estates.io.postcodes import load_postcode_lookup
 from estates.schema import SITE_YEARS_LEADING
 from estates.stages.eric_quality import check_land_figures, find_shared_sites, find_trust_changes

@@ -36,6 +36,7 @@ from estates.io.csv_reader import (
     parse_numbers,
     text_frame,
 )
+from estates.io.eric_spec import check_eric_year, parse_eric_spec
 from estates.io.excel import check_not_workbook
 
 #: Definitions of the values of ``land_measure``: what ``land_ha`` means in each year.
@@ -70,45 +71,10 @@ _LAND_HEADERS = {
 }
 #: Site types that mark a trust's bundle of small sites, upper-cased.
 _AGGREGATE_TYPES = frozenset({"AGGREGATE SITE", "OTHER REPORTABLE SITE"})
-#: A financial year as ERIC names it.
-_YEAR = re.compile(r"^(20\d\d)/(\d\d)$")
 #: A financial year in a file name: ``2019_20``, ``2019-20``, ``201920``.
 _YEAR_IN_NAME = re.compile(r"(?<!\d)(20\d\d)[_\-]?(\d\d)(?!\d)")
 #: Headers that hold the return's financial year, when a file carries one.
 _YEAR_HEADERS = ("ERIC year", "eric_year", "Financial Year", "Year")
-
-
-def parse_eric_spec(spec: str | Path) -> tuple[Path, str | None]:
-    """Split a ``FILE`` or ``FILE:2019/20`` argument into the path and the year given.
-
-    Examples
-    --------
-    >>> parse_eric_spec("returns/site_data.csv:2019/20")
-    (PosixPath('returns/site_data.csv'), '2019/20')
-    >>> parse_eric_spec("eric_sites_2019_20_london.csv")
-    (PosixPath('eric_sites_2019_20_london.csv'), None)
-    """
-    text = str(spec)
-    head, sep, tail = text.rpartition(":")
-    if sep and re.fullmatch(r"\d{4}/\d{2}", tail.strip()):
-        return Path(head), check_eric_year(tail.strip(), where=head)
-    return Path(text), None
-
-
-def check_eric_year(year: str, *, where: str = "") -> str:
-    """Return ``year`` if it is a financial year such as ``2019/20``; raise otherwise.
-
-    Examples
-    --------
-    >>> check_eric_year("2016/17")
-    '2016/17'
-    """
-    match = _YEAR.match(year)
-    if not match or (int(match.group(1)) + 1) % 100 != int(match.group(2)):
-        prefix = f"{where}: " if where else ""
-        msg = f"{prefix}ERIC year {year!r} is not a financial year such as '2019/20'"
-        raise DataValidationError(msg)
-    return year
 
 
 def load_eric_returns(

@@ -275,7 +275,7 @@ def test_out_writes_the_site_tables_once_while_keeping_them(tmp_path, monkeypatc
     def written_again(*args, **kwargs):
         raise AssertionError("the site tables were written twice")
 
-    monkeypatch.setattr("estates.builder.runner.write_site_table", written_again)
+    monkeypatch.setattr("estates.io.tables.write_site_table", written_again)
     result = es.build(SITES, out=tmp_path / "set", maps=False)
     assert len(pd.read_csv(tmp_path / "set" / "sites.csv")) == len(result.sites) == 4
 

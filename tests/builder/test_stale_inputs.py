@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from estates.builder import runner
+from estates.builder import engine, runner
 from estates.builder.manifest import (
     MANIFEST_NAME,
     build_manifest,
@@ -48,7 +48,7 @@ def _build(*args: object):
 def test_an_input_replaced_mid_build_is_not_published(tmp_path, monkeypatch):
     groupings = tmp_path / "groupings.csv"
     shutil.copyfile(GROUPINGS, groupings)
-    real_run_build = runner.run_build
+    real_run_build = engine.run_build
 
     def run_then_edit(*args, **kwargs):
         result = real_run_build(*args, **kwargs)
@@ -56,7 +56,7 @@ def test_an_input_replaced_mid_build_is_not_published(tmp_path, monkeypatch):
         groupings.write_text(groupings.read_text(encoding="utf-8") + "\n", encoding="utf-8")
         return result
 
-    monkeypatch.setattr(runner, "run_build", run_then_edit)
+    monkeypatch.setattr(engine, "run_build", run_then_edit)
     out = tmp_path / "maps"
     result = _build("--out", out, "--groupings", groupings)
     assert result.exit_code == 2, result.output
@@ -67,7 +67,7 @@ def test_an_input_replaced_mid_build_is_not_published(tmp_path, monkeypatch):
     assert not (out / MANIFEST_NAME).exists()
 
     # The next run reads the file as it is now, publishes, and then no-ops.
-    monkeypatch.setattr(runner, "run_build", real_run_build)
+    monkeypatch.setattr(engine, "run_build", real_run_build)
     assert _build("--out", out, "--groupings", groupings).exit_code == 0
     recorded = read_manifest(out / MANIFEST_NAME)["inputs"]
     sizes = {Path(item["path"]).name: item["size_bytes"] for item in recorded}
