@@ -356,6 +356,7 @@ def render_maps(
             attribution=plain_attribution(summary),
             lines=(pilot_line(summary, pid), london_line(summary), *facts),
             focus_codes=codes,
+            focus_pilot=pid,
         )
         for pid, codes, frame in pilot_pictures
     ]

@@ -52,6 +52,7 @@ def render_static_map(
     lines: Sequence[str] = (),
     dpi: int = 150,
     focus_codes: Sequence[str] = (),
+    focus_pilot: str = "",
 ) -> Path:
     """Draw boroughs shaded by ``column`` and the sites, and write a PNG.
 
@@ -88,6 +89,9 @@ def render_static_map(
         map is zoomed to them, their names are written on them, the classes
         are computed over them alone and the other boroughs are greyed.
         Empty (the default) draws all of London.
+    focus_pilot : str
+        The ``group_id`` of the pilot the picture is about: its outline is
+        drawn last and thicker, so a neighbour's shared edge does not hide it.
 
     Returns
     -------
@@ -178,7 +182,13 @@ def render_static_map(
         if ids:
             named = pilot_outlines.get("group_name", pd.Series(ids, index=pilot_outlines.index))
             for gid, name, edge in zip(ids, named.astype(str), outlines.boundary, strict=True):
-                ax.plot(*_line_xy(edge), color=colours[gid], linewidth=2.0, zorder=3)
+                own = gid == focus_pilot
+                ax.plot(
+                    *_line_xy(edge),
+                    color=colours[gid],
+                    linewidth=3.0 if own else 2.0,
+                    zorder=3.5 if own else 3,
+                )
                 pilot_lines.append((colours[gid], name))
         else:
             outlines.boundary.plot(ax=ax, color=style.PILOT_COLOUR, linewidth=2.0)
@@ -221,8 +231,8 @@ def render_static_map(
         0.925,
         (
             f"Boroughs shaded by {heading[0].lower()}{heading[1:]}, classes over the pilot's "
-            f"{int(inside.sum())} boroughs (others grey); sites sized by unused land, coloured "
-            "by disposal score."
+            + (f"{int(inside.sum())} boroughs" if inside.sum() > 1 else "borough")
+            + " (others grey); sites sized by unused land, coloured by disposal score."
             if focus_codes
             else f"Boroughs shaded by {heading[0].lower()}{heading[1:]}; "
             "sites sized by unused land and coloured by disposal score."
