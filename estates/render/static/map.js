@@ -114,7 +114,10 @@
 
   E.outlineLayer = function (key) {
     var spec = E.data.outlines[key];
-    var layer = L.geoJSON(spec.geojson, {
+    // The page's own pilot is drawn last, so a neighbour's shared edge does not hide it.
+    var features = spec.geojson.features.filter(function (f) { return !f.properties.focus; })
+      .concat(spec.geojson.features.filter(function (f) { return f.properties.focus; }));
+    var layer = L.geoJSON({ type: "FeatureCollection", features: features }, {
       style: function (f) {
         var colour = (spec.colours && spec.colours[f.properties.id]) || spec.colour;
         return { color: colour, weight: f.properties.focus ? spec.weight * 1.7 : spec.weight,
@@ -365,9 +368,11 @@
     }
     var area = L.latLngBounds(boundsOfBorough(k).getSouthWest(), boundsOfBorough(k).getNorthEast());
     area.extend(at);
-    var small = compact(), wide = map.getSize().x > 760 && !small;
+    var size = map.getSize(), small = compact(), wide = size.x > 760 && !small;
+    // Room above for the site's popup, which opens upwards, so that opening it
+    // does not pan the borough out of view.
     map.fitBounds(area, {
-      paddingTopLeft: [wide ? 340 : 12, small ? 60 : 24],
+      paddingTopLeft: [wide ? 340 : 12, small ? 60 : Math.min(480, size.y * 0.55)],
       paddingBottomRight: [wide ? 190 : 12, 40],
       maxZoom: C.focusZoom, animate: false
     });
