@@ -16,6 +16,9 @@ r"""Offline, self-contained HTML maps of the NHS estate in London (folium + Leaf
     to its boroughs, with its own sites and their ranked list.
 ``london.png``
     The same choropleth and sites as a picture, from :mod:`estates.render.static_map`.
+``<pilot_id>.png``
+    One picture per pilot page, beside it: zoomed to the pilot's boroughs,
+    classed over them, the other boroughs grey, with the pilot's headline.
 
 Every page opens with no network: Leaflet comes inline from the installed
 ``xstatic-leaflet`` package (:mod:`estates.render.assets`); folium's CDN links
@@ -193,7 +196,8 @@ def render_maps(
     -------
     list of pathlib.Path
         ``index.html``, ``london.html``, ``<pilot_id>.html`` for each pilot in
-        ``summary["pilots"]`` (``ncl_estates`` first) and ``london.png``.
+        ``summary["pilots"]`` (``ncl_estates`` first), ``london.png`` and
+        ``<pilot_id>.png`` for each pilot, in the same order.
 
     Raises
     ------
