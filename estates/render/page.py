@@ -388,7 +388,7 @@ def build_map(
         "parts": [list(p) for p in _SCORE_PARTS],
         "searchLimit": _SEARCH_LIMIT,
         "focusZoom": _FOCUS_ZOOM,
-        "stack": ["subregions", "pilots", "labels", *(f"context_{k}" for k in context), "sites"],
+        "stack": ["subregions", "pilots", *(f"context_{k}" for k in context), "sites"],
         "bounds": view.bounds,
     }
     data = {
