@@ -7,12 +7,15 @@ pilot's headline (drawn as text, checked by its pixels) and has the size of
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from conftest import MAP_PAGES
 from PIL import Image
 
 from estates import style
+from estates.builder.pipeline import build
 from estates.errors import DataValidationError
 from estates.render.static_map import render_static_map
 
@@ -99,3 +102,13 @@ def test_focus_codes_must_name_a_borough(bundled_result, tmp_path):
             tmp_path / "x.png",
             focus_codes=["E09999999"],
         )
+
+
+def test_a_build_publishes_and_lists_every_pilot_png(tmp_path):
+    out = tmp_path / "maps"
+    build(out=out)
+    listed = {o["path"] for o in json.loads((out / "manifest.json").read_text())["outputs"]}
+    for pid in PILOTS:
+        assert f"{pid}.png" in listed
+        assert (out / f"{pid}.png").is_file()
+    assert "london.png" in listed
