@@ -313,7 +313,7 @@
       var z = map.getZoom(), box = map.getContainer();
       box.classList.toggle("est-labels-small", z < 10.75);
       box.classList.toggle("est-labels-large", z >= 12.5);
-      var placed = [];
+      var placed = [], frame = box.getBoundingClientRect();
       items.forEach(function (m) {
         var el = m.getElement();
         if (!el) return;
@@ -321,7 +321,10 @@
         el.removeAttribute("tabindex");
         el.style.visibility = "";
         var r = el.firstChild.getBoundingClientRect();
-        var hit = z < 8.75 || placed.some(function (p) {
+        // A name cut by the map's edge is hidden rather than shown in part.
+        var cut = r.left < frame.left || r.right > frame.right ||
+                  r.top < frame.top || r.bottom > frame.bottom;
+        var hit = z < 8.75 || cut || placed.some(function (p) {
           return r.left < p.right + 4 && r.right > p.left - 4 &&
                  r.top < p.bottom + 2 && r.bottom > p.top - 2;
         });
@@ -330,8 +333,8 @@
         if (!hit) placed.push(r);
       });
     }
-    group.on("add", function () { declutter(); map.on("zoomend resize", declutter); });
-    group.on("remove", function () { map.off("zoomend resize", declutter); });
+    group.on("add", function () { declutter(); map.on("moveend resize", declutter); });
+    group.on("remove", function () { map.off("moveend resize", declutter); });
     E.declutterLabels = declutter;
     E.layers.labels = group;
     return group;
