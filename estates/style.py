@@ -38,7 +38,9 @@ __all__ = [
     "LAND_COLOUR",
     "LAND_UNUSED_COLOUR",
     "NO_DATA_COLOUR",
+    "OUTSIDE_COLOUR",
     "PILOT_COLOUR",
+    "PILOT_COLOURS",
     "RADIUS_MAX_PX",
     "RADIUS_MIN_PX",
     "RADIUS_PX_PER_SQRT_HA",
@@ -56,6 +58,7 @@ __all__ = [
     "format_ha",
     "format_share",
     "is_missing",
+    "pilot_colours",
     "score_colour",
     "site_radii_px",
     "site_radius_px",
@@ -82,6 +85,11 @@ RADIUS_MAX_PX = 20.0
 
 #: Outline of a devolution pilot (solid line).
 PILOT_COLOUR = "#6a1b9a"
+#: Outlines of the devolution pilots, one each (:func:`pilot_colours`): dark, distinct from
+#: each other, from the sub-regions' grey and from the blue and green borough fills.
+PILOT_COLOURS = ("#6a1b9a", "#d95f02", "#c51b7d", "#8c510a", "#01665e", "#e41a1c", "#4d4d4d")
+#: Fill of a borough outside the pilot a page is about: greyed, so the pilot stands out.
+OUTSIDE_COLOUR = "#d5dade"
 #: Outline of a sub-region, an STP footprint (dashed line).
 SUBREGION_COLOUR = "#37474f"
 #: The map's background where no borough is drawn.
@@ -247,6 +255,22 @@ def site_radii_px(land_unused_ha: np.ndarray) -> np.ndarray:
     # Python's round, as site_radius_px uses, so ties sort the same.
     r[grows] = [round(v, 2) for v in r[grows].tolist()]
     return r
+
+
+def pilot_colours(pilot_ids: Sequence[str]) -> dict[str, str]:
+    """Return one outline colour per pilot id, distinct while there are colours to spare.
+
+    Colours follow :data:`PILOT_COLOURS` in the sorted order of the ids, so a
+    pilot has the same colour on every page and in the PNGs whichever page
+    lists it first; past seven pilots they repeat.
+
+    Examples
+    --------
+    >>> pilot_colours(["ncl_estates", "bhr_aco"])
+    {'bhr_aco': '#6a1b9a', 'ncl_estates': '#d95f02'}
+    """
+    ids = sorted({str(p) for p in pilot_ids})
+    return {p: PILOT_COLOURS[i % len(PILOT_COLOURS)] for i, p in enumerate(ids)}
 
 
 def score_colour(score: float | None) -> str:

@@ -191,10 +191,14 @@ def render_index(
         )
     body.append("</tbody></table>")
     if has_png:
-        body.append(
-            '<p class="note">A picture of the London map for reports: '
-            '<a href="london.png">london.png</a>.</p>'
+        pictures = [
+            ("london.png", "London"),
+            *((p.with_suffix(".png").name, n) for _, n, p in pilot_files),
+        ]
+        links = ", ".join(
+            f'<a href="{escape(f)}">{escape(f)}</a> ({escape(n)})' for f, n in pictures
         )
+        body.append(f'<p class="note">Pictures of the maps for reports: {links}.</p>')
 
     if subregions:
         rows = []

@@ -16,6 +16,9 @@ r"""Offline, self-contained HTML maps of the NHS estate in London (folium + Leaf
     to its boroughs, with its own sites and their ranked list.
 ``london.png``
     The same choropleth and sites as a picture, from :mod:`estates.render.static_map`.
+``<pilot_id>.png``
+    One picture per pilot page, beside it: zoomed to the pilot's boroughs,
+    classed over them, the other boroughs grey, with the pilot's headline.
 
 Every page opens with no network: Leaflet comes inline from the installed
 ``xstatic-leaflet`` package (:mod:`estates.render.assets`); folium's CDN links
@@ -193,7 +196,8 @@ def render_maps(
     -------
     list of pathlib.Path
         ``index.html``, ``london.html``, ``<pilot_id>.html`` for each pilot in
-        ``summary["pilots"]`` (``ncl_estates`` first) and ``london.png``.
+        ``summary["pilots"]`` (``ncl_estates`` first), ``london.png`` and
+        ``<pilot_id>.png`` for each pilot, in the same order.
 
     Raises
     ------
@@ -297,6 +301,7 @@ def render_maps(
         )
     ]
     pilot_files: list[tuple[str, str, Path]] = []
+    pilot_pictures: list[tuple[str, tuple[str, ...], pd.DataFrame]] = []
     for pid in pilot_ids:
         block = summary_part(pilots, pid, "['pilots']")
         in_pilot = np.array([pid in p for p in prepared_sites.pilots], dtype=bool)
@@ -315,12 +320,15 @@ def render_maps(
             focus_pilot=pid,
             with_list=True,
             facts=facts,
+            area_codes=tuple(c for c, m in zip(prepared_boroughs.codes, members, strict=True) if m),
+            area_name=names.pilot(pid),
         )
         path = out_dir / f"{pid}.html"
         drawn = subset_sites(prepared_sites, best_prepared(prepared_sites, in_pilot, max_sites))
         html = draw(view, drawn, total_sites=prepared_sites.totals[pid])
         written.append((pid, path, html))
         pilot_files.append((pid, names.pilot(pid), path))
+        pilot_pictures.append((pid, view.area_codes, drawn.frame))
 
     index_path = out_dir / "index.html"
     index_path.write_text(
@@ -341,7 +349,22 @@ def render_maps(
         attribution=plain_attribution(summary),
         lines=(london_line(summary), *facts),
     )
-    paths = [index_path, *(p for _, p, _ in written), png]
+    pictures = [
+        render_static_map(
+            frame,
+            prepared_boroughs.frame,
+            out_dir / f"{pid}.png",
+            pilot_outlines=prepared_boroughs.pilot_outlines,
+            subregion_outlines=prepared_boroughs.subregion_outlines,
+            title=names.pilot(pid),
+            attribution=plain_attribution(summary),
+            lines=(pilot_line(summary, pid), london_line(summary), *facts),
+            focus_codes=codes,
+            focus_pilot=pid,
+        )
+        for pid, codes, frame in pilot_pictures
+    ]
+    paths = [index_path, *(p for _, p, _ in written), png, *pictures]
     logger.info(
         "wrote %d maps to %s: %d sites drawn, %d boroughs, %d pilots, %d context records",
         len(paths),

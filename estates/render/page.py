@@ -31,6 +31,13 @@ from estates.render.assets import (
     package_text,
 )
 from estates.render.elements import JsBlock, JsLayer, Raw, figure_of, folium, number_elements
+from estates.render.geography import (
+    PageFocus,
+    geo_payload,
+    outline_colours,
+    outline_legend,
+    page_focus,
+)
 from estates.render.payload import (
     CHOROPLETHS,
     COUNT_LAYER_NAME,
@@ -74,7 +81,13 @@ _LAYER_NAMES = {
 
 
 def _legend_choropleth(
-    key: str, title: str, classes: style.Classes, fmt: Callable[[float], str], *, hidden: bool
+    key: str,
+    title: str,
+    classes: style.Classes,
+    fmt: Callable[[float], str],
+    *,
+    hidden: bool,
+    note: str,
 ) -> str:
     has_missing = any(i < 0 for i in classes.index)
     rows = [
@@ -90,12 +103,13 @@ def _legend_choropleth(
     return (
         f'<div class="est-legend-choro" data-key="{key}"{" hidden" if hidden else ""}>'
         f'<div class="est-h">{escape(title)}</div>{"".join(rows)}'
-        '<div class="est-note">Classes: Fisher-Jenks natural breaks over London\'s'
-        " 33 boroughs.</div></div>"
+        f'<div class="est-note">{escape(note)}</div></div>'
     )
 
 
-def _legend(boroughs: Boroughs, context: Mapping[str, Any]) -> str:
+def _legend(
+    boroughs: Boroughs, context: Mapping[str, Any], focus: PageFocus, focus_pilot: str | None
+) -> str:
     """Return the legend's HTML (every text is a constant or escaped)."""
     parts = ['<details class="est-legend" open><summary>Legend</summary>']
     for key, (_, heading, _, formatter) in CHOROPLETHS.items():
@@ -104,7 +118,9 @@ def _legend(boroughs: Boroughs, context: Mapping[str, Any]) -> str:
         if boroughs.by_count and key == "unused":
             title, fmt = COUNT_TITLE, format_count
         parts.append(
-            _legend_choropleth(key, title, boroughs.classes[key], fmt, hidden=key != "unused")
+            _legend_choropleth(
+                key, title, focus.classes[key], fmt, hidden=key != "unused", note=focus.note
+            )
         )
     score_rows = []
     lows = (0.0, *style.SCORE_BINS[:-1])
@@ -136,11 +152,15 @@ def _legend(boroughs: Boroughs, context: Mapping[str, Any]) -> str:
         f'<div class="est-sizes">{"".join(sizes)}</div>'
     )
     parts.append(
-        '<div class="est-h">Outlines</div>'
-        '<div class="est-row"><span class="est-line"'
-        f' style="border-top:3px solid {style.PILOT_COLOUR}"></span>'
-        "Devolution pilot</div>"
-        '<div class="est-row"><span class="est-line"'
+        '<div class="est-h">Outlines: devolution pilots</div>'
+        + outline_legend(
+            boroughs,
+            focus_pilot,
+            lambda css, label: (
+                f'<div class="est-row"><span class="est-line" style="{css}"></span>{label}</div>'
+            ),
+        )
+        + '<div class="est-row"><span class="est-line"'
         f' style="border-top:2px dashed {style.SUBREGION_COLOUR}">'
         "</span>Sub-region (STP footprint)</div>"
     )
@@ -329,6 +349,10 @@ class View:
     with_list: bool
     #: Plain sentences under the headline: values' caveat and source, data year, reconciliation.
     facts: tuple[str, ...] = ()
+    #: The codes of the boroughs the page is about (a pilot's); empty for all of London.
+    area_codes: tuple[str, ...] = ()
+    #: The area's display name, raw (the legend escapes it).
+    area_name: str = ""
 
 
 def bounds(frame: gpd.GeoDataFrame) -> list[list[float]]:
@@ -390,6 +414,7 @@ def build_map(
     if tiles is not None:
         folium.TileLayer(tiles=tiles, attr=escape(tiles_attribution or ""), control=False).add_to(m)
 
+    focus = page_focus(boroughs, view.area_codes, view.area_name)
     outlines = {
         "subregions": {
             "geojson": outline_geojson(boroughs.subregion_outlines, None),
@@ -400,6 +425,7 @@ def build_map(
         "pilots": {
             "geojson": outline_geojson(boroughs.pilot_outlines, view.focus_pilot),
             "colour": style.PILOT_COLOUR,
+            "colours": outline_colours(boroughs),
             "weight": 2.5,
             "dash": None,
         },
@@ -424,7 +450,8 @@ def build_map(
     data = {
         "config": config,
         "boroughs": boroughs.geojson,
-        "choropleths": boroughs.choropleths,
+        "choropleths": focus.choropleths,
+        "geo": geo_payload(boroughs, focus),
         "outlines": outlines,
         "context": context,
         "sites": sites.payload,
@@ -464,6 +491,12 @@ def build_map(
         overlay=True,
         show=True,
     ).add_to(m)
+    JsLayer(
+        lambda var: f"var {var} = estates.labelLayer();",
+        name="Borough names",
+        overlay=True,
+        show=True,
+    ).add_to(m)
     for kind in context:
 
         def context_layer(var: str, kind: str = kind) -> str:
@@ -488,7 +521,7 @@ def build_map(
     panel = _panel(
         view.title,
         view.subtitle,
-        _legend(boroughs, context),
+        _legend(boroughs, context, focus, view.focus_pilot),
         _site_list(sites) if view.with_list else "",
         note=(
             f"Showing the {shown:,} best-ranked of {total:,} sites (ranked sites first, then "

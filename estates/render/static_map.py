@@ -51,6 +51,8 @@ def render_static_map(
     attribution: str = "",
     lines: Sequence[str] = (),
     dpi: int = 150,
+    focus_codes: Sequence[str] = (),
+    focus_pilot: str = "",
 ) -> Path:
     """Draw boroughs shaded by ``column`` and the sites, and write a PNG.
 
@@ -68,7 +70,9 @@ def render_static_map(
     column : {"land_unused_ha", "estimated_value_gbp"}
         What shades the boroughs: hectares or pounds.
     pilot_outlines, subregion_outlines : geopandas.GeoDataFrame, optional
-        Polygons in EPSG:4326 drawn as outlines (solid purple, dashed grey).
+        Polygons in EPSG:4326 drawn as outlines: each pilot (``group_id``,
+        ``group_name``) solid in its own colour (:func:`estates.style.pilot_colours`)
+        and named in the legend; sub-regions dashed grey.
     title : str
         Heading of the picture.
     attribution : str
@@ -80,6 +84,14 @@ def render_static_map(
         reconciliation.
     dpi : int, default 150
         Resolution; the picture is 12 x 8.4 inches.
+    focus_codes : sequence of str, optional
+        The ``borough_code`` of the boroughs a pilot's picture is about: the
+        map is zoomed to them, their names are written on them, the classes
+        are computed over them alone and the other boroughs are greyed.
+        Empty (the default) draws all of London.
+    focus_pilot : str
+        The ``group_id`` of the pilot the picture is about: its outline is
+        drawn last and thicker, so a neighbour's shared edge does not hide it.
 
     Returns
     -------
@@ -93,7 +105,7 @@ def render_static_map(
     CRSError
         If a frame is not in EPSG:4326.
     DataValidationError
-        If a needed column is missing.
+        If a needed column is missing, or ``focus_codes`` names no borough.
 
     Examples
     --------
@@ -124,8 +136,21 @@ def render_static_map(
 
     heading, palette, fmt = _COLUMNS[column]
     shapes = boroughs.to_crs(BNG)
-    classes = style.classify(pd.to_numeric(shapes[column], errors="coerce"), palette)
-    fills = [classes.colour_of(i) for i in classes.index]
+    values = pd.to_numeric(shapes[column], errors="coerce")
+    inside = np.ones(len(shapes), dtype=bool)
+    if focus_codes:
+        if "borough_code" not in shapes.columns:
+            msg = "boroughs is missing column borough_code, which focus_codes refers to"
+            raise DataValidationError(msg)
+        inside = shapes["borough_code"].astype("string").isin([str(c) for c in focus_codes])
+        inside = inside.fillna(False).to_numpy(dtype=bool)
+        if not inside.any():
+            msg = f"focus_codes {', '.join(map(str, focus_codes))} name no borough of boroughs"
+            raise DataValidationError(msg)
+    classes = style.classify(values[inside], palette)
+    fills = [style.OUTSIDE_COLOUR] * len(shapes)
+    for pos, cls in zip(np.flatnonzero(inside).tolist(), classes.index, strict=True):
+        fills[pos] = classes.colour_of(cls)
 
     keep = sites.geometry.notna() & ~sites.geometry.is_empty
     keep &= sites["in_london"].astype("boolean").fillna(False).to_numpy(dtype=bool)
@@ -141,14 +166,49 @@ def render_static_map(
     ax.set_axis_off()
     ax.set_aspect("equal")
     shapes.plot(ax=ax, color=fills, edgecolor="white", linewidth=0.6)
+    if focus_codes:
+        _zoom_to(ax, shapes[inside])
     if subregion_outlines is not None and len(subregion_outlines):
         require_crs(subregion_outlines, WGS84, stage="render_static_map (sub-regions)")
         subregion_outlines.to_crs(BNG).boundary.plot(
             ax=ax, color=style.SUBREGION_COLOUR, linewidth=1.1, linestyle=(0, (5, 4))
         )
+    pilot_lines: list[tuple[str, str]] = []  # (colour, name) per pilot outline
     if pilot_outlines is not None and len(pilot_outlines):
         require_crs(pilot_outlines, WGS84, stage="render_static_map (pilots)")
-        pilot_outlines.to_crs(BNG).boundary.plot(ax=ax, color=style.PILOT_COLOUR, linewidth=2.0)
+        ids = [str(g) for g in pilot_outlines["group_id"]] if "group_id" in pilot_outlines else []
+        colours = style.pilot_colours(ids)
+        outlines = pilot_outlines.to_crs(BNG)
+        if ids:
+            named = pilot_outlines.get("group_name", pd.Series(ids, index=pilot_outlines.index))
+            for gid, name, edge in zip(ids, named.astype(str), outlines.boundary, strict=True):
+                own = gid == focus_pilot
+                ax.plot(
+                    *_line_xy(edge),
+                    color=colours[gid],
+                    linewidth=3.0 if own else 2.0,
+                    zorder=3.5 if own else 3,
+                )
+                pilot_lines.append((colours[gid], name))
+        else:
+            outlines.boundary.plot(ax=ax, color=style.PILOT_COLOUR, linewidth=2.0)
+            pilot_lines.append((style.PILOT_COLOUR, "Devolution pilot"))
+    if focus_codes and "borough_name" in shapes.columns:
+        for name, geom in zip(shapes["borough_name"][inside], shapes.geometry[inside], strict=True):
+            if geom is None or geom.is_empty:
+                continue
+            at = geom.representative_point()
+            ax.text(
+                at.x,
+                at.y,
+                str(name),
+                ha="center",
+                va="center",
+                fontsize=10,
+                color="#1f2933",
+                zorder=6,
+                path_effects=[_halo()],
+            )
     if len(points):
         xs = points.geometry.x.to_numpy()[order]
         ys = points.geometry.y.to_numpy()[order]
@@ -162,14 +222,21 @@ def render_static_map(
             alpha=0.92,
             zorder=5,
         )
-    _scale_bar(ax)
+    width_km = (ax.get_xlim()[1] - ax.get_xlim()[0]) / 1000
+    _scale_bar(ax, km=10 if width_km > 60 else 5 if width_km > 20 else 2)
 
     fig.text(0.015, 0.955, title, fontsize=17, fontweight="bold", color="#1f2933")
     fig.text(
         0.015,
         0.925,
-        f"Boroughs shaded by {heading[0].lower()}{heading[1:]}; "
-        "sites sized by unused land and coloured by disposal score.",
+        (
+            f"Boroughs shaded by {heading[0].lower()}{heading[1:]}, classes over the pilot's "
+            + (f"{int(inside.sum())} boroughs" if inside.sum() > 1 else "borough")
+            + " (others grey); sites sized by unused land, coloured by disposal score."
+            if focus_codes
+            else f"Boroughs shaded by {heading[0].lower()}{heading[1:]}; "
+            "sites sized by unused land and coloured by disposal score."
+        ),
         fontsize=10.5,
         color="#52606d",
     )
@@ -186,6 +253,10 @@ def render_static_map(
     ]
     if any(i < 0 for i in classes.index):
         handles.append(Patch(facecolor=style.NO_DATA_COLOUR, edgecolor="#9aa5b1", label="No data"))
+    if focus_codes:
+        handles.append(
+            Patch(facecolor=style.OUTSIDE_COLOUR, edgecolor="#9aa5b1", label="Outside the pilot")
+        )
     handles.append(Patch(color="none", label=" "))
     handles.append(Patch(color="none", label="Site disposal score (0–1)"))
     lows = (0.0, *style.SCORE_BINS[:-1])
@@ -198,7 +269,11 @@ def render_static_map(
         size = 2 * style.site_radius_px(ha) * _PX_TO_PT
         handles.append(_dot(Line2D, "white", size, style.format_ha(ha)))
     handles.append(Patch(color="none", label=" "))
-    handles.append(Line2D([], [], color=style.PILOT_COLOUR, linewidth=2, label="Devolution pilot"))
+    if pilot_lines:
+        handles.append(Patch(color="none", label="Devolution pilots"))
+    for colour, name in pilot_lines:
+        label = "\n".join(textwrap.wrap(name, 34)) or name
+        handles.append(Line2D([], [], color=colour, linewidth=2, label=label))
     handles.append(
         Line2D(
             [],
@@ -229,6 +304,40 @@ def render_static_map(
     out_path = Path(out_path)
     fig.savefig(out_path, dpi=dpi, facecolor="white", metadata={"Software": None})
     return out_path
+
+
+def _line_xy(edge: Any) -> tuple[list[float], list[float]]:
+    """Return the x and y of a (multi)line, parts separated by NaN, for one ``plot`` call."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for part in getattr(edge, "geoms", [edge]):
+        x, y = part.xy
+        xs += [*x, float("nan")]
+        ys += [*y, float("nan")]
+    return xs, ys
+
+
+def _halo() -> Any:
+    """Return a white halo for text drawn over the map, so names stay readable on any fill."""
+    from matplotlib import patheffects
+
+    return patheffects.withStroke(linewidth=2.5, foreground="white")
+
+
+def _zoom_to(ax: Any, area: Any) -> None:
+    """Fit the map's extent to ``area`` (EPSG:27700) with a margin, keeping the scale equal."""
+    minx, miny, maxx, maxy = (float(v) for v in area.total_bounds)
+    pad = max(maxx - minx, maxy - miny) * 0.08 + 500
+    minx, miny, maxx, maxy = minx - pad, miny - pad, maxx + pad, maxy + pad
+    # Widen the short side to the axes' own shape, so equal scale needs no change of limits.
+    box = ax.get_position()
+    fig_w, fig_h = ax.figure.get_size_inches()
+    shape = (box.width * fig_w) / (box.height * fig_h)
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    half_w = max(maxx - minx, (maxy - miny) * shape) / 2
+    half_h = half_w / shape
+    ax.set_xlim(cx - half_w, cx + half_w)
+    ax.set_ylim(cy - half_h, cy + half_h)
 
 
 def _dot(line_cls: Any, colour: str, size: float, label: str) -> Any:

@@ -152,7 +152,7 @@ def test_index_opens_offline(out, opened):
     assert page.locator("svg.estates-chart polyline.pipeline").count() == 1
     assert page.locator("svg.estates-chart line.target").count() == 1
     hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
-    for name in [*MAPS, "london.png"]:
+    for name in [*MAPS, "london.png", *(m.replace(".html", ".png") for m in MAPS[1:])]:
         assert name in hrefs
 
 
@@ -183,7 +183,13 @@ def test_search_finds_a_site_by_code_and_opens_it(frames, out, opened, mode):
     popup = page.locator(".leaflet-popup-content .est-popup")
     popup.wait_for()
     assert popup.get_attribute("data-site-code") == "RAL01"
-    assert page.evaluate("() => estates.map.getZoom()") >= 15
+    # Closer than all of London, and the site itself in view (its borough too:
+    # tests/render/test_geo_context.py).
+    assert page.evaluate("() => estates.map.getZoom()") >= 11.5
+    assert page.evaluate(
+        "() => estates.map.getBounds().contains(estates.markers["
+        "estates.search('RAL01')[0]].getLatLng())"
+    )
 
 
 def test_search_by_name_and_no_match(out, opened):

@@ -96,7 +96,8 @@
     var layer = L.geoJSON(E.data.boroughs, {
       style: function (f) {
         return { fillColor: spec.fills[f.properties.i], fillOpacity: C.fillOpacity,
-                 color: "#ffffff", weight: 1.2, opacity: 1, className: "estates-borough" };
+                 color: "#ffffff", weight: 1.2, opacity: 1,
+                 className: "estates-borough" + (outside(f.properties.i) ? " estates-outside" : "") };
       },
       onEachFeature: function (f, l) {
         l.bindTooltip(f.properties.tip, { sticky: true, className: "est-tip" });
@@ -113,9 +114,13 @@
 
   E.outlineLayer = function (key) {
     var spec = E.data.outlines[key];
-    var layer = L.geoJSON(spec.geojson, {
+    // The page's own pilot is drawn last, so a neighbour's shared edge does not hide it.
+    var features = spec.geojson.features.filter(function (f) { return !f.properties.focus; })
+      .concat(spec.geojson.features.filter(function (f) { return f.properties.focus; }));
+    var layer = L.geoJSON({ type: "FeatureCollection", features: features }, {
       style: function (f) {
-        return { color: spec.colour, weight: f.properties.focus ? spec.weight * 1.7 : spec.weight,
+        var colour = (spec.colours && spec.colours[f.properties.id]) || spec.colour;
+        return { color: colour, weight: f.properties.focus ? spec.weight * 1.7 : spec.weight,
                  dashArray: spec.dash, fill: false, opacity: 0.95,
                  className: "estates-outline estates-" + key };
       },
@@ -270,9 +275,113 @@
   E.focusSite = function (i) {
     var map = E.map, m = E.markers[i];
     if (!map.hasLayer(E.layers.sites)) map.addLayer(E.layers.sites);
-    map.setView(m.getLatLng(), Math.max(map.getZoom(), C.focusZoom), { animate: false });
+    E.siteView(i);
     return E.openSite(i);
   };
+
+  // ---- Geographic context: borough names, greyed boroughs, a site jump that shows its borough ----
+
+  // On a pilot's page, is borough i outside the pilot (drawn grey)?
+  function outside(i) { return !!(E.data.geo && E.data.geo.outside[i]); }
+
+  // Borough names: one non-interactive label per borough in a pane of their own
+  // above the shapes, out of the tab order and hidden from assistive technology
+  // (the borough's popup and the panel carry the name). Their size follows the
+  // zoom, and where two would overlap the larger borough's name is kept.
+  E.labelLayer = function () {
+    var map = E.map;
+    if (!map.getPane("estLabels")) {
+      var pane = map.createPane("estLabels");
+      pane.style.zIndex = 450;
+      pane.style.pointerEvents = "none";
+      pane.setAttribute("aria-hidden", "true");
+    }
+    var group = L.layerGroup();
+    var items = ((E.data.geo && E.data.geo.labels) || []).map(function (b) {
+      var m = L.marker([b[0], b[1]], {
+        pane: "estLabels", interactive: false, keyboard: false,
+        icon: L.divIcon({ className: "est-label", html: "<span>" + b[2] + "</span>",
+                          iconSize: null })
+      });
+      m.estPriority = b[3];
+      group.addLayer(m);
+      return m;
+    });
+    items.sort(function (a, b) { return a.estPriority - b.estPriority; });
+    function declutter() {
+      if (!map.hasLayer(group)) return;
+      var z = map.getZoom(), box = map.getContainer();
+      box.classList.toggle("est-labels-small", z < 10.75);
+      box.classList.toggle("est-labels-large", z >= 12.5);
+      var placed = [], frame = box.getBoundingClientRect();
+      items.forEach(function (m) {
+        var el = m.getElement();
+        if (!el) return;
+        el.setAttribute("aria-hidden", "true");
+        el.removeAttribute("tabindex");
+        el.style.visibility = "";
+        var r = el.firstChild.getBoundingClientRect();
+        // A name cut by the map's edge is hidden rather than shown in part.
+        var cut = r.left < frame.left || r.right > frame.right ||
+                  r.top < frame.top || r.bottom > frame.bottom;
+        var hit = z < 8.75 || cut || placed.some(function (p) {
+          return r.left < p.right + 4 && r.right > p.left - 4 &&
+                 r.top < p.bottom + 2 && r.bottom > p.top - 2;
+        });
+        el.style.visibility = hit ? "hidden" : "";
+        el.classList.toggle("est-label-hidden", hit);
+        if (!hit) placed.push(r);
+      });
+    }
+    group.on("add", function () { declutter(); map.on("moveend resize", declutter); });
+    group.on("remove", function () { map.off("moveend resize", declutter); });
+    E.declutterLabels = declutter;
+    E.layers.labels = group;
+    return group;
+  };
+
+  // The bounds of the borough site i lies in: by the borough its row names,
+  // else the first borough whose bounds hold it; null if none does.
+  var boroughBounds = {};
+  function boundsOfBorough(k) {
+    if (!boroughBounds[k]) boroughBounds[k] = L.geoJSON(E.data.boroughs.features[k]).getBounds();
+    return boroughBounds[k];
+  }
+  E.boroughOf = function (i) {
+    var r = siteRow(i), name = text(r, "borough");
+    var names = (E.data.geo && E.data.geo.names) || [];
+    var k = name ? names.indexOf(name) : -1;
+    if (k < 0) {
+      var at = L.latLng(r[E.F.lat], r[E.F.lon]);
+      for (var j = 0; j < E.data.boroughs.features.length; j++) {
+        if (E.data.boroughs.features[j].geometry && boundsOfBorough(j).contains(at)) { k = j; break; }
+      }
+    }
+    return k;
+  };
+
+  // A jump to a site (search, list, link) shows the site and its borough: the
+  // view fits the borough's bounds with the site, clear of the side panel, and
+  // never closer than the usual site zoom; a site in no borough is zoomed to.
+  E.siteView = function (i) {
+    var map = E.map, at = E.markers[i].getLatLng(), k = E.boroughOf(i);
+    if (k < 0) {
+      map.setView(at, Math.max(map.getZoom(), C.focusZoom), { animate: false });
+      return;
+    }
+    var area = L.latLngBounds(boundsOfBorough(k).getSouthWest(), boundsOfBorough(k).getNorthEast());
+    area.extend(at);
+    var size = map.getSize(), small = compact(), wide = size.x > 760 && !small;
+    // Room above for the site's popup, which opens upwards, so that opening it
+    // does not pan the borough out of view.
+    map.fitBounds(area, {
+      paddingTopLeft: [wide ? 340 : 12, small ? 60 : Math.min(480, size.y * 0.55)],
+      paddingBottomRight: [wide ? 190 : 12, 40],
+      maxZoom: C.focusZoom, animate: false
+    });
+  };
+
+  // ---- end of the geographic context ----
 
   var keys = null;
   E.search = function (query) {
