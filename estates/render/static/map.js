@@ -654,10 +654,12 @@
         if (state.visible[k] && !has) { group.addLayer(m); dressMarker(m); }
         else if (!state.visible[k] && has) group.removeLayer(m);
       }
-      if (map._popup && map.hasLayer(map._popup)) {
-        var open = map._popup.getElement().querySelector("[data-site-code]");
-        if (open) map.closePopup();
-      }
+      // A site's popup closes when its marker is hidden.
+      var popup = map._popup;
+      if (popup && map.hasLayer(popup) && E.markers.some(function (m, k) {
+        return !state.visible[k] && m.getLatLng().equals(popup.getLatLng()) &&
+          popup.getElement().querySelector("[data-site-code]");
+      })) map.closePopup();
     }
     function filter() {
       var shown = [], vis = state.visible;
