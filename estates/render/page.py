@@ -212,7 +212,9 @@ def _panel(
     return (
         '<div class="est-head">'
         '<a class="est-back" href="index.html">&larr; All maps and figures</a>'
-        f"<h1>{escape(title)}</h1><p>{subtitle}</p>{note_html}{facts_html}</div>"
+        f"<h1>{escape(title)}</h1><p>{subtitle}</p>{note_html}{facts_html}"
+        '<p class="est-note est-to-table"><a href="#est-table">'
+        "Table of the sites on this map, to sort, filter and download</a></p></div>"
         '<div class="est-search"><input id="est-find" type="search" autocomplete="off"'
         ' spellcheck="false"'
         ' placeholder="Find a site by name or code" aria-label="Find a site by name or code">'

@@ -443,6 +443,11 @@ def test_on_a_phone_the_table_follows_the_map_and_scrolls_in_its_own_box(
         assert state["tableRight"] <= 390
         assert state["overflow"] == "auto"
         assert state["inner"] > state["box"]  # the wide table scrolls inside its box
+        # The panel's link leads to the table.
+        page.get_by_role("button", name="Key and sites").click()
+        page.get_by_role("link", name="Table of the sites on this map").click()
+        assert page.locator("#est-table-h").is_visible()
+        assert page.evaluate("() => document.activeElement.id") == "est-table"
         assert errors == []
     finally:
         ctx.close()
