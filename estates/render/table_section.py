@@ -29,7 +29,7 @@ SITE_COLUMNS = (
     ("trust", "Trust"),
     ("borough", "Borough"),
     ("unused", "Unused land"),
-    ("value", "Value"),
+    ("value", "Indicative value"),
     ("score", "Score"),
     ("pfi", "PFI"),
     ("flags", "Data-quality flags"),

@@ -695,7 +695,8 @@
       for (var k = start; k < end; k++) h.push(rowHtml(state.shown[k]));
       tbody.innerHTML = h.join("");
       var of = n.toLocaleString("en-GB");
-      count.textContent = !total ? "No site matches these filters (0 of " + of + ")."
+      count.textContent = !n ? "No located site on this map."
+        : !total ? "No site matches these filters (0 of " + of + ")."
         : "Rows " + (start + 1).toLocaleString("en-GB") + "–" + end.toLocaleString("en-GB") +
           " of " + total.toLocaleString("en-GB") + " sites" +
           (total < n ? " matching the filters (of " + of + " on the map)." : ".");
@@ -775,8 +776,8 @@
     function csvText() {
       var head = ["London rank"];
       if (C.pilotPage) head.push("Rank in this pilot");
-      head.push("Site code", "Site name", "Trust", "Borough", "Unused land (ha)", "Value (GBP)",
-                "Disposal score", "PFI", "Data-quality flags");
+      head.push("Site code", "Site name", "Trust", "Borough", "Unused land (hectares)",
+                "Indicative value (GBP)", "Disposal score", "PFI", "Data-quality flags");
       var lines = [head.map(csvCell).join(",")];
       state.shown.forEach(function (k) {
         var r = rows[k];
