@@ -280,6 +280,7 @@ def render_maps(
         tiles=tiles,
         tiles_attribution=tiles_attribution,
         canvas=canvas,
+        names=names,
     )
 
     london_view = View(

@@ -22,6 +22,7 @@ import numpy as np
 
 from estates import style
 from estates.crs import LONDON_BOUNDS_WGS84
+from estates.io.csv_text import FORMULA_START, PLAIN_NUMBER
 from estates.render.assets import (
     inline_script,
     inline_style,
@@ -43,10 +44,12 @@ from estates.render.payload import (
     COUNT_LAYER_NAME,
     COUNT_TITLE,
     Boroughs,
+    Names,
     SitePayload,
     format_count,
     outline_geojson,
 )
+from estates.render.table_section import table_section
 from estates.style import CONTEXT_KINDS
 
 if TYPE_CHECKING:
@@ -68,6 +71,8 @@ __all__ = [
 _LIST_LIMIT = 250
 _SEARCH_LIMIT = 12
 _FOCUS_ZOOM = 15
+#: Rows of the site table drawn at once: a page of rows, never every site.
+_TABLE_PAGE = 100
 _SCORE_PARTS = (
     ("score_value", "Value"),
     ("score_share", "Unused share"),
@@ -191,7 +196,7 @@ def _site_list(sites: SitePayload) -> str:
     for i in shown:
         r = rows[i]
         rank = r[fields["rank"]]
-        badge = f"#{rank:,}" if rank is not None else "–"
+        badge = f"#{rank:,} in London" if rank is not None else "–"
         items.append(
             f'<li><button type="button" data-i="{i}"><span class="est-badge">{badge}</span>'
             f'<span class="est-li-main"><span class="est-li-name">{r[fields["name"]]}</span>'
@@ -213,7 +218,7 @@ def _site_list(sites: SitePayload) -> str:
         )
     return (
         '<div class="est-list" id="est-sites" tabindex="-1">'
-        f'<div class="est-h">Sites in rank order ({len(order):,})</div>'
+        f'<div class="est-h">Sites in order of their rank in London ({len(order):,})</div>'
         f"<ol>{''.join(items)}</ol>{more}</div>"
     )
 
@@ -232,7 +237,9 @@ def _panel(
     return (
         '<div class="est-head">'
         '<a class="est-back" href="index.html">&larr; All maps and figures</a>'
-        f"<h1>{escape(title)}</h1><p>{subtitle}</p>{note_html}{facts_html}</div>"
+        f"<h1>{escape(title)}</h1><p>{subtitle}</p>{note_html}{facts_html}"
+        '<p class="est-note est-to-table"><a href="#est-table">'
+        "Table of the sites on this map, to sort, filter and download</a></p></div>"
         '<div class="est-search"><input id="est-find" type="search" autocomplete="off"'
         ' spellcheck="false"'
         ' placeholder="Find a site by name or code" aria-label="Find a site by name or code">'
@@ -375,8 +382,12 @@ def build_map(
     tiles_attribution: str | None,
     canvas: bool,
     total_sites: int | None = None,
+    names: Names | None = None,
 ) -> str:
-    """Return the HTML of one map; ``total_sites`` is how many it would draw uncapped."""
+    """Return the HTML of one map; ``total_sites`` is how many it would draw uncapped.
+
+    ``names`` gives the sub-regions' display names in the borough table.
+    """
     total = len(sites.codes) if total_sites is None else total_sites
     lon0 = (LONDON_BOUNDS_WGS84[0] + LONDON_BOUNDS_WGS84[2]) / 2
     lat0 = (LONDON_BOUNDS_WGS84[1] + LONDON_BOUNDS_WGS84[3]) / 2
@@ -446,6 +457,12 @@ def build_map(
         "focusZoom": _FOCUS_ZOOM,
         "stack": ["subregions", "pilots", *(f"context_{k}" for k in context), "sites"],
         "bounds": view.bounds,
+        # The site table: ranks within the pilot on a pilot's page, a page of
+        # rows at a time, and the CSV writer's spreadsheet-safe rule, verbatim.
+        "pilotPage": view.focus_pilot is not None,
+        "tablePage": _TABLE_PAGE,
+        "csvFormulaStart": FORMULA_START,
+        "csvPlainNumber": PLAIN_NUMBER,
     }
     data = {
         "config": config,
@@ -534,6 +551,10 @@ def build_map(
     ui = {"panel": panel}
     JsBlock(lambda _: f"estates.ui({json_for_script(ui)});").add_to(m)
 
+    figure.html.add_child(
+        Raw(table_section(boroughs, names or Names(), pilot_page=view.focus_pilot is not None)),
+        name="estates_tables",
+    )
     figure.html.add_child(
         Raw(
             f'<a class="est-skip" href="#{"est-sites" if view.with_list else "est-find"}">'

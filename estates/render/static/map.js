@@ -167,7 +167,7 @@
     var rank = r[F.rank];
     h += '<div class="est-rank">' +
       (missing(rank) ? "Not ranked" : "Rank <b>" + rank.toLocaleString("en-GB") + "</b> of " +
-       C.rankedTotal.toLocaleString("en-GB")) +
+       C.rankedTotal.toLocaleString("en-GB") + " in London" + pilotRankText(i)) +
       " · disposal score <b>" + fmtScore(r[F.score]) + "</b></div>";
     h += '<table class="est-facts">';
     h += tr("Trust", text(r, "trust") || "n/a");
@@ -202,6 +202,17 @@
   }
   E.sitePopup = sitePopup;
 
+  function dressMarker(m) {
+    var el = m.getElement && m.getElement();
+    if (!el) return;
+    var F = E.F, r = E.data.sites.rows[m.estatesIndex];
+    el.setAttribute("tabindex", "0");
+    el.setAttribute("role", "button");
+    el.setAttribute("data-est-i", String(m.estatesIndex));
+    el.setAttribute("aria-label", unescapeHtml(r[F.name]) + " (" + unescapeHtml(r[F.code]) +
+                    "): open its details");
+  }
+
   E.siteLayer = function () {
     var F = E.F, rows = E.data.sites.rows, n = rows.length;
     var group = L.featureGroup();
@@ -228,18 +239,7 @@
     });
     // Drawn as SVG, each marker is a button in the tab order: Enter opens it.
     // Drawn on a canvas, the search and the site list reach every site.
-    group.on("add", function () {
-      markers.forEach(function (m) {
-        var el = m.getElement && m.getElement();
-        if (!el) return;
-        var r = rows[m.estatesIndex];
-        el.setAttribute("tabindex", "0");
-        el.setAttribute("role", "button");
-        el.setAttribute("data-est-i", String(m.estatesIndex));
-        el.setAttribute("aria-label", unescapeHtml(r[F.name]) + " (" + unescapeHtml(r[F.code]) +
-                        "): open its details");
-      });
-    });
+    group.on("add", function () { markers.forEach(dressMarker); });
     E.markers = markers;
     E.layers.sites = group;
     return group;
@@ -415,8 +415,11 @@
       if (!hits.length) { out.innerHTML = '<li class="est-empty">No site matches</li>'; return; }
       out.innerHTML = hits.map(function (i) {
         var r = siteRow(i);
-        return '<li><button type="button" data-i="' + i + '">' + r[F.name] +
-          '<span class="est-code">' + r[F.code] + "</span></button></li>";
+        var where = [text(r, "trust"), text(r, "borough")].filter(Boolean).join(" · ");
+        return '<li><button type="button" data-i="' + i + '"><span class="est-li-main">' +
+          '<span class="est-li-name">' + r[F.name] + '<span class="est-code">' + r[F.code] +
+          "</span></span>" + (where ? '<span class="est-li-meta">' + where + "</span>" : "") +
+          "</span></button></li>";
       }).join("");
     }
     input.addEventListener("input", show);
@@ -596,6 +599,398 @@
     if (mq.addEventListener) mq.addEventListener("change", onChange);
   }
 
+  // ---------------------------------------------------------------------
+  // The tables under the map: the sites drawn (sorted, filtered, a page of
+  // rows at a time, downloadable as CSV) and the boroughs; a #site=CODE link.
+  // The filters hide markers on the map too, so table and map always agree.
+  // ---------------------------------------------------------------------
+  var pilotRanks = null;
+  // On a pilot's page, a site's rank among the pilot's ranked sites (the page
+  // draws only the pilot's sites), from their ranks in London.
+  function pilotRankOf(i) {
+    if (!C.pilotPage) return null;
+    if (!pilotRanks) {
+      var F = E.F, rows = E.data.sites.rows;
+      var ranked = [];
+      for (var k = 0; k < rows.length; k++) if (!missing(rows[k][F.rank])) ranked.push(k);
+      ranked.sort(function (a, b) { return rows[a][F.rank] - rows[b][F.rank] || a - b; });
+      pilotRanks = new Array(rows.length).fill(null);
+      ranked.forEach(function (k, pos) { pilotRanks[k] = pos + 1; });
+    }
+    return pilotRanks[i];
+  }
+  function pilotRankText(i) {
+    var p = pilotRankOf(i);
+    return missing(p) ? "" : " · <b>#" + p.toLocaleString("en-GB") + "</b> in this pilot";
+  }
+
+  // Spreadsheet-safe CSV text: the tool's own rule (estates.io.csv_text), whose
+  // two patterns the page carries verbatim in its config.
+  function spreadsheetSafe(t) {
+    var s = String(t);
+    return new RegExp(C.csvFormulaStart).test(s) && !new RegExp(C.csvPlainNumber).test(s)
+      ? "'" + s : s;
+  }
+  function csvCell(t) {
+    var s = spreadsheetSafe(t);
+    return /[,"\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+  }
+  function csvNumber(x) { return missing(x) ? "" : String(x); }
+
+  function scoreBand(s) {
+    if (missing(s)) return "none";
+    for (var b = 0; b < C.scoreBins.length; b++) if (s <= C.scoreBins[b]) return String(b);
+    return String(C.scoreBins.length - 1);
+  }
+
+  var T = null;
+
+  function wireTables(map) {
+    var sec = document.querySelector(".est-tables");
+    if (!sec) return;
+    var main = document.querySelector(".est-main");
+    if (main) main.parentNode.insertBefore(sec, main.nextSibling);
+    var F = E.F, P = E.P, S = E.data.sites, rows = S.rows, n = rows.length;
+    var tbody = sec.querySelector(".est-site-table tbody");
+    var count = sec.querySelector(".est-count");
+    var pageLabel = sec.querySelector(".est-page");
+    var prev = sec.querySelector('[data-page="prev"]');
+    var next = sec.querySelector('[data-page="next"]');
+    function ref(r, field) { return S.profiles[r[F.profile]][P[field]]; }
+    function str(r, field) { var v = S.strings[ref(r, field)]; return missing(v) ? "" : v; }
+    function lower(v) { return unescapeHtml(v).toLowerCase(); }
+
+    // Sort keys, one array per column; null sorts last either way.
+    var keyCache = {};
+    var rankPos = new Float64Array(n);
+    (function () {
+      var o = [];
+      for (var k = 0; k < n; k++) o.push(k);
+      o.sort(function (a, b) {
+        var x = rows[a][F.rank], y = rows[b][F.rank];
+        if (missing(x) || missing(y)) return missing(x) ? (missing(y) ? a - b : 1) : -1;
+        return x - y || a - b;
+      });
+      o.forEach(function (k, pos) { rankPos[k] = pos; });
+    })();
+    function keys(col) {
+      if (keyCache[col]) return keyCache[col];
+      var out = new Array(n), byText = {};
+      for (var k = 0; k < n; k++) {
+        var r = rows[k], v;
+        if (col === "rank") v = rankPos[k];
+        else if (col === "name") v = lower(r[F.name]);
+        else if (col === "trust" || col === "borough") {
+          var j = ref(r, col);
+          v = byText[j] !== undefined ? byText[j] : (byText[j] = lower(S.strings[j] || ""));
+          if (v === "") v = null;
+        } else if (col === "unused") v = r[F.unused_ha];
+        else if (col === "value") v = r[F.value_gbp];
+        else if (col === "score") v = r[F.score];
+        else if (col === "pfi") v = r[F.pfi];
+        else if (col === "flags") v = str(r, "flags").length;
+        out[k] = missing(v) ? null : v;
+      }
+      return (keyCache[col] = out);
+    }
+    var FIRST_DOWN = { unused: 1, value: 1, score: 1, flags: 1, pfi: 1 };
+    var state = { col: "rank", dir: 1, page: 0, order: null, shown: [],
+                  visible: new Uint8Array(n), filters: {} };
+    function sortRows() {
+      var key = keys(state.col), dir = state.dir, o = [];
+      for (var k = 0; k < n; k++) o.push(k);
+      o.sort(function (a, b) {
+        var x = key[a], y = key[b];
+        if (x === null || y === null) {
+          if (x === y) return rankPos[a] - rankPos[b];
+          return x === null ? 1 : -1;
+        }
+        if (x < y) return -dir;
+        if (x > y) return dir;
+        return rankPos[a] - rankPos[b];
+      });
+      state.order = o;
+    }
+
+    // Filters: options for the trusts and the flags come from the data.
+    var trustSel = sec.querySelector('[data-filter="trust"]');
+    var flagSel = sec.querySelector('[data-filter="flags"]');
+    var trusts = {}, flagList = [], flagSeen = {};
+    S.profiles.forEach(function (p) {
+      var t = p[P.trust];
+      if (S.strings[t]) trusts[t] = lower(S.strings[t]);
+      (S.strings[p[P.flags]] || []).forEach(function (f) {
+        if (!flagSeen.hasOwnProperty(f)) { flagSeen[f] = flagList.length; flagList.push(f); }
+      });
+    });
+    Object.keys(trusts).sort(function (a, b) {
+      return trusts[a] < trusts[b] ? -1 : trusts[a] > trusts[b] ? 1 : 0;
+    }).forEach(function (t) {
+      var o = document.createElement("option");
+      o.value = t;
+      o.innerHTML = S.strings[t];  // escaped in Python, like every text of the payload
+      trustSel.appendChild(o);
+    });
+    flagList.forEach(function (f, k) {
+      var o = document.createElement("option");
+      o.value = "f" + k;
+      o.innerHTML = "Flag: " + f;
+      flagSel.appendChild(o);
+    });
+    function passes(k) {
+      var f = state.filters, r = rows[k];
+      if (f.score && scoreBand(r[F.score]) !== f.score) return false;
+      if (f.trust && String(ref(r, "trust")) !== f.trust) return false;
+      if (f.pfi && (missing(r[F.pfi]) || String(r[F.pfi]) !== f.pfi)) return false;
+      if (f.unused && !(r[F.unused_ha] > 0)) return false;
+      if (f.flags) {
+        var fl = str(r, "flags");
+        if (f.flags === "+" && !fl.length) return false;
+        if (f.flags === "-" && fl.length) return false;
+        if (f.flags.charAt(0) === "f" && fl.indexOf(flagList[Number(f.flags.slice(1))]) < 0) {
+          return false;
+        }
+      }
+      return true;
+    }
+    // Show on the map exactly the sites that pass; a marker shown again gets
+    // its keyboard attributes back (Leaflet draws it anew).
+    function syncMarkers() {
+      var group = E.layers.sites;
+      if (!group) return;
+      for (var k = 0; k < n; k++) {
+        var m = E.markers[k], has = group.hasLayer(m);
+        if (state.visible[k] && !has) { group.addLayer(m); dressMarker(m); }
+        else if (!state.visible[k] && has) group.removeLayer(m);
+      }
+      // A site's popup closes when its marker is hidden.
+      var popup = map._popup;
+      if (popup && map.hasLayer(popup) && E.markers.some(function (m, k) {
+        return !state.visible[k] && m.getLatLng().equals(popup.getLatLng()) &&
+          popup.getElement().querySelector("[data-site-code]");
+      })) map.closePopup();
+    }
+    function filter() {
+      var shown = [], vis = state.visible;
+      for (var k = 0; k < n; k++) vis[k] = passes(k) ? 1 : 0;
+      state.order.forEach(function (k) { if (vis[k]) shown.push(k); });
+      state.shown = shown;
+    }
+    function rankCell(k) {
+      var rank = rows[k][F.rank];
+      if (missing(rank)) return "Not ranked";
+      var london = "#" + rank.toLocaleString("en-GB") + " in London";
+      var p = pilotRankOf(k);
+      return missing(p) ? london
+        : "#" + p.toLocaleString("en-GB") + ' in this pilot<span class="est-code">' + london +
+          "</span>";
+    }
+    function rowHtml(k) {
+      var r = rows[k];
+      var pfi = missing(r[F.pfi]) ? "n/a" : r[F.pfi] ? "Yes" : "No";
+      return '<tr data-i="' + k + '"><td class="est-num">' + rankCell(k) + "</td>" +
+        '<th scope="row"><button type="button" data-i="' + k + '">' + r[F.name] +
+        '</button><span class="est-code">' + r[F.code] + "</span></th>" +
+        "<td>" + (str(r, "trust") || "n/a") + "</td><td>" + (str(r, "borough") || "n/a") +
+        '</td><td class="est-num">' + fmtHa(r[F.unused_ha]) + '</td><td class="est-num">' +
+        fmtGbp(r[F.value_gbp]) + '</td><td class="est-num">' + fmtScore(r[F.score]) +
+        "</td><td>" + pfi + "</td><td>" + str(r, "flags").join("; ") + "</td></tr>";
+    }
+    function render() {
+      var per = C.tablePage, total = state.shown.length;
+      var pages = Math.max(1, Math.ceil(total / per));
+      state.page = Math.min(Math.max(0, state.page), pages - 1);
+      var start = state.page * per, end = Math.min(total, start + per), h = [];
+      for (var k = start; k < end; k++) h.push(rowHtml(state.shown[k]));
+      tbody.innerHTML = h.join("");
+      var of = n.toLocaleString("en-GB");
+      count.textContent = !n ? "No located site on this map."
+        : !total ? "No site matches these filters (0 of " + of + ")."
+        : "Rows " + (start + 1).toLocaleString("en-GB") + "–" + end.toLocaleString("en-GB") +
+          " of " + total.toLocaleString("en-GB") + " sites" +
+          (total < n ? " matching the filters (of " + of + " on the map)." : ".");
+      pageLabel.textContent = "Page " + (state.page + 1) + " of " + pages;
+      prev.disabled = state.page === 0;
+      next.disabled = state.page >= pages - 1;
+      prev.parentNode.hidden = pages === 1;
+    }
+    function refresh(keepPage) {
+      filter();
+      if (!keepPage) state.page = 0;
+      render();
+    }
+    function readFilters() {
+      var f = {};
+      sec.querySelectorAll("[data-filter]").forEach(function (el) {
+        f[el.getAttribute("data-filter")] = el.type === "checkbox" ? el.checked : el.value;
+      });
+      state.filters = f;
+      refresh(false);
+      syncMarkers();
+    }
+    function setSort(col) {
+      if (state.col === col) state.dir = -state.dir;
+      else { state.col = col; state.dir = FIRST_DOWN[col] ? -1 : 1; }
+      sec.querySelectorAll(".est-site-table th[aria-sort]").forEach(function (th) {
+        th.removeAttribute("aria-sort");
+      });
+      var th = sec.querySelector('[data-sort="' + col + '"]').parentNode;
+      th.setAttribute("aria-sort", state.dir > 0 ? "ascending" : "descending");
+      sortRows();
+      refresh(false);
+    }
+    function openRow(k) {
+      var box = map.getContainer();
+      var r = box.getBoundingClientRect();
+      if (r.bottom < 40 || r.top > window.innerHeight - 40) box.scrollIntoView({ block: "start" });
+      E.focusSite(k);
+    }
+    function openBorough(b, button) {
+      var layer = ["boroughs_unused", "boroughs_value"].map(function (k) { return E.layers[k]; })
+        .filter(function (l) { return l && map.hasLayer(l); })[0];
+      if (!layer) return;
+      layer.eachLayer(function (l) {
+        if (l.feature.properties.i !== b) return;
+        var box = map.getContainer().getBoundingClientRect();
+        if (box.bottom < 40 || box.top > window.innerHeight - 40) {
+          map.getContainer().scrollIntoView({ block: "start" });
+        }
+        map.fitBounds(l.getBounds(), { padding: [30, 30], animate: false });
+        E.opener = button;
+        if (compact()) E.fold();
+        l.openPopup(l.getBounds().getCenter());
+      });
+    }
+    function sortBoroughs(button) {
+      var th = button.parentNode, col = Number(button.getAttribute("data-col"));
+      var numeric = button.getAttribute("data-num") === "1";
+      var dir = th.getAttribute("aria-sort") === "ascending" ? -1 : 1;
+      var table = th.closest("table"), body = table.tBodies[0];
+      table.querySelectorAll("th[aria-sort]").forEach(function (x) {
+        x.removeAttribute("aria-sort");
+      });
+      th.setAttribute("aria-sort", dir > 0 ? "ascending" : "descending");
+      var trs = Array.prototype.slice.call(body.rows);
+      var val = function (tr) {
+        var v = tr.cells[col].getAttribute("data-v");
+        return v === "" ? null : numeric ? Number(v) : v;
+      };
+      trs.sort(function (a, b) {
+        var x = val(a), y = val(b);
+        if (x === null || y === null) return x === y ? 0 : x === null ? 1 : -1;
+        return x < y ? -dir : x > y ? dir : 0;
+      });
+      trs.forEach(function (tr) { body.appendChild(tr); });
+    }
+    function csvText() {
+      var head = ["London rank"];
+      if (C.pilotPage) head.push("Rank in this pilot");
+      head.push("Site code", "Site name", "Trust", "Borough", "Unused land (hectares)",
+                "Indicative value (GBP)", "Disposal score", "PFI", "Data-quality flags");
+      var lines = [head.map(csvCell).join(",")];
+      state.shown.forEach(function (k) {
+        var r = rows[k];
+        var cells = [csvNumber(r[F.rank])];
+        if (C.pilotPage) cells.push(csvNumber(pilotRankOf(k)));
+        cells.push(csvCell(unescapeHtml(r[F.code])), csvCell(unescapeHtml(r[F.name])),
+                   csvCell(unescapeHtml(str(r, "trust"))),
+                   csvCell(unescapeHtml(str(r, "borough"))), csvNumber(r[F.unused_ha]),
+                   csvNumber(r[F.value_gbp]), csvNumber(r[F.score]),
+                   missing(r[F.pfi]) ? "" : r[F.pfi] ? "true" : "false",
+                   csvCell(str(r, "flags").map(unescapeHtml).join(";")));
+        lines.push(cells.join(","));
+      });
+      return lines.join("\n") + "\n";
+    }
+    // A Blob and an object URL: works from a file with no network. A download
+    // is a navigation, not a fetch, so the page's connect-src 'none' allows it.
+    function download() {
+      var url = URL.createObjectURL(new Blob([csvText()], { type: "text/csv;charset=utf-8" }));
+      var a = document.createElement("a");
+      a.href = url;
+      a.download = C.mapId + "_table.csv";
+      a.hidden = true;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+    }
+
+    sec.addEventListener("change", function (e) {
+      if (e.target.hasAttribute("data-filter")) readFilters();
+    });
+    sec.addEventListener("click", function (e) {
+      var t = e.target;
+      var sort = t.closest("[data-sort]");
+      if (sort) { setSort(sort.getAttribute("data-sort")); return; }
+      var bsort = t.closest("button[data-col]");
+      if (bsort) { sortBoroughs(bsort); return; }
+      var pg = t.closest("[data-page]");
+      if (pg) {
+        state.page += pg.getAttribute("data-page") === "next" ? 1 : -1;
+        render();
+        return;
+      }
+      if (t.closest(".est-clear")) { T.clear(); return; }
+      if (t.closest(".est-download")) { download(); return; }
+      var borough = t.closest("button[data-borough]");
+      if (borough) { openBorough(Number(borough.getAttribute("data-borough")), borough); return; }
+      var tr = t.closest("tr[data-i]");
+      if (tr && sec.querySelector(".est-site-table").contains(tr)) {
+        openRow(Number(tr.getAttribute("data-i")));
+      }
+    });
+
+    T = {
+      state: state,
+      csv: csvText,
+      sort: setSort,
+      clear: function () {
+        sec.querySelectorAll("[data-filter]").forEach(function (el) {
+          if (el.type === "checkbox") el.checked = false;
+          else el.value = "";
+        });
+        readFilters();
+      }
+    };
+    E.table = T;
+    sortRows();
+    // Every site passes at first, and every marker is already drawn.
+    for (var k = 0; k < n; k++) state.visible[k] = 1;
+    state.shown = state.order.slice();
+    render();
+  }
+  E.csv = { safe: spreadsheetSafe, cell: csvCell };
+
+  // #site=CODE opens that site, also from a file: URL and when the fragment
+  // changes; a site hidden by the filters is shown again first.
+  var codeIndex = null;
+  function siteFromHash() {
+    var m = /^#site=(.+)$/.exec(window.location.hash);
+    if (!m) return;
+    var code;
+    try { code = decodeURIComponent(m[1]); } catch (err) { return; }
+    if (!codeIndex) {
+      codeIndex = {};
+      E.data.sites.rows.forEach(function (r, k) {
+        var c = unescapeHtml(r[E.F.code]);
+        if (!codeIndex.hasOwnProperty(c)) codeIndex[c] = k;
+      });
+    }
+    if (!codeIndex.hasOwnProperty(code)) {
+      var count = document.querySelector(".est-tables .est-count");
+      if (count) count.textContent = "No site on this map has the code " + code + ".";
+      return;
+    }
+    var k = codeIndex[code];
+    if (T && !T.state.visible[k]) T.clear();
+    E.focusSite(k);
+  }
+  function wireSiteLink() {
+    window.addEventListener("hashchange", siteFromHash);
+    siteFromHash();
+  }
+
   E.ui = function (opts) {
     var map = E.map;
     var Panel = L.Control.extend({
@@ -614,6 +1009,7 @@
     wireToolbar(map);
     wirePopups(map);
     wirePrint(map);
+    wireTables(map);
     map.on("baselayerchange", function (e) {
       var key = e.layer.estatesKey;
       E.panel.querySelectorAll(".est-legend-choro").forEach(function (el) {
@@ -626,5 +1022,6 @@
     E.readyAt = performance.now();
     E.ready = true;
     document.documentElement.setAttribute("data-estates-ready", "1");
+    wireSiteLink();
   };
 })();
