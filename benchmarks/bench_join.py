@@ -32,9 +32,10 @@ resident high-water mark during the run minus the resident memory just before
 it (the points themselves are already in memory). The first timed run is
 shown apart, with its ratio to sjoin's first run: from 1e5 points it includes
 building the join's cell table, which later calls in the process reuse.
-``--processes K`` repeats every measurement in K fresh interpreters; the
-first-run column is then the median of their first runs, the median column
-that of all runs. Run from the repository root::
+``--processes K`` repeats every measurement in K fresh interpreters, in K
+rounds that each run every method once (interleaved, so load on a shared
+machine falls on all methods alike); the first-run column is then the median
+of their first runs, the median column that of all runs. Run from the repository root::
 
     python benchmarks/bench_join.py                    # 1e6 and 1e7: estates, sjoin, floor
     python benchmarks/bench_join.py --sizes 1e4 1e5 --methods "estates t=1" sjoin
@@ -229,20 +230,24 @@ def main() -> None:
     print()
     rows = []
     for n in sizes:
-        results = {}
         methods = [m for m in args.methods if m != "sjoin+nearest" or n <= args.full_oracle_max]
-        for method in methods:
-            runs = args.sjoin_runs_1e7 if method == "sjoin" and n >= 10_000_000 else args.runs
-            out: dict[str, list[float]] = {"seconds": [], "first": [], "peak_extra_bytes": []}
-            for _ in range(args.processes):
+        results: dict[str, dict[str, list[float]]] = {
+            method: {"seconds": [], "first": [], "peak_extra_bytes": []} for method in methods
+        }
+        # Interleaved: each round runs every method once, in its own fresh
+        # process, so a spell of load on the shared machine falls on all of
+        # them alike rather than on whichever method was running.
+        for _ in range(args.processes):
+            for method in methods:
+                runs = args.sjoin_runs_1e7 if method == "sjoin" and n >= 10_000_000 else args.runs
                 if args.cache == "cold":
                     os.environ["ESTATES_CACHE_DIR"] = tempfile.mkdtemp(dir=cache_root)
                 one = json.loads(run_worker(Path(__file__), [method, str(n), str(runs), args.crs]))
+                out = results[method]
                 out["seconds"] += one["seconds"]
                 out["first"].append(one["seconds"][0])
                 out["peak_extra_bytes"] += one["peak_extra_bytes"]
                 print(f"  measured {method} at {n:.0e}: {one['seconds']}", file=sys.stderr)
-            results[method] = out
         base = median(results["sjoin"]["seconds"]) if "sjoin" in results else None
         first_base = median(results["sjoin"]["first"]) if "sjoin" in results else None
         same = results.get("sjoin+nearest")
