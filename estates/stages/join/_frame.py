@@ -102,8 +102,7 @@ def join_boroughs(
         small). With several, the calling thread reads each chunk's points
         (shapely holds the GIL for that) while the workers join the rows the
         cell table leaves, those near a boundary; with fewer than about
-        33,000 such rows (about 4% of a million sites over London's box)
-        the join stays on one thread.
+        65,000 such rows the join stays on one thread.
 
     Returns
     -------
@@ -280,7 +279,7 @@ def join_boroughs(
     pieces = _chunks(n, _CHUNK_ROWS, threads)
     # Threads pay only for many exact rows: below that, handing rows over
     # between threads costs more than the work.
-    if threads == 1 or len(pieces) == 1 or n_exact < _MIN_THREAD_ROWS:
+    if threads == 1 or len(pieces) == 1 or n_exact < 2 * _MIN_THREAD_ROWS:
         for piece in pieces:
             join_exact(settle(piece))
     else:
