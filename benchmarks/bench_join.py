@@ -27,14 +27,17 @@ machine after the first join; ``--cache cold`` gives every worker process an
 empty cache folder, so its first run builds the tables.
 
 Each (method, size) runs in a fresh interpreter: one warm-up on 1,000 points,
-then ``--runs`` timed runs (median reported), each with its own peak: the
+then ``--runs`` timed runs (median of wall-clock and of CPU seconds, the
+process's CPU time over all its threads, reported: on a shared, loaded
+machine the CPU time moves less with other jobs), each with its own peak: the
 resident high-water mark during the run minus the resident memory just before
 it (the points themselves are already in memory). The first timed run is
 shown apart, with its ratio to sjoin's first run: from 1e5 points it includes
 building the join's cell table, which later calls in the process reuse.
-``--processes K`` repeats every measurement in K fresh interpreters; the
-first-run column is then the median of their first runs, the median column
-that of all runs. Run from the repository root::
+``--processes K`` repeats every measurement in K fresh interpreters, in K
+rounds that each run every method once (interleaved, so load on a shared
+machine falls on all methods alike); the first-run column is then the median
+of their first runs, the median column that of all runs. Run from the repository root::
 
     python benchmarks/bench_join.py                    # 1e6 and 1e7: estates, sjoin, floor
     python benchmarks/bench_join.py --sizes 1e4 1e5 --methods "estates t=1" sjoin
@@ -159,17 +162,18 @@ def worker(method: str, n: int, runs: int, crs: str) -> None:
     run = method_function(method, boroughs, crs)
     run(make_sites(1_000, seed=1, crs=crs))  # warm-up: imports, PROJ database, caches
     sites = make_sites(n, crs=crs)
-    seconds, extra = [], []
+    seconds, cpu, extra = [], [], []
     for _ in range(runs):
         gc.collect()
         before = rss_bytes()
         reset_peak()
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = run(sites)
         seconds.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
         extra.append(peak_bytes() - before)
         del result
-    print(json.dumps({"seconds": seconds, "peak_extra_bytes": extra}))
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_extra_bytes": extra}))
 
 
 def main() -> None:
@@ -229,27 +233,35 @@ def main() -> None:
     print()
     rows = []
     for n in sizes:
-        results = {}
         methods = [m for m in args.methods if m != "sjoin+nearest" or n <= args.full_oracle_max]
-        for method in methods:
-            runs = args.sjoin_runs_1e7 if method == "sjoin" and n >= 10_000_000 else args.runs
-            out: dict[str, list[float]] = {"seconds": [], "first": [], "peak_extra_bytes": []}
-            for _ in range(args.processes):
+        results: dict[str, dict[str, list[float]]] = {
+            method: {"seconds": [], "first": [], "cpu_seconds": [], "peak_extra_bytes": []}
+            for method in methods
+        }
+        # Interleaved: each round runs every method once, in its own fresh
+        # process, so a spell of load on the shared machine falls on all of
+        # them alike rather than on whichever method was running.
+        for _ in range(args.processes):
+            for method in methods:
+                runs = args.sjoin_runs_1e7 if method == "sjoin" and n >= 10_000_000 else args.runs
                 if args.cache == "cold":
                     os.environ["ESTATES_CACHE_DIR"] = tempfile.mkdtemp(dir=cache_root)
                 one = json.loads(run_worker(Path(__file__), [method, str(n), str(runs), args.crs]))
+                out = results[method]
                 out["seconds"] += one["seconds"]
+                out["cpu_seconds"] += one["cpu_seconds"]
                 out["first"].append(one["seconds"][0])
                 out["peak_extra_bytes"] += one["peak_extra_bytes"]
                 print(f"  measured {method} at {n:.0e}: {one['seconds']}", file=sys.stderr)
-            results[method] = out
         base = median(results["sjoin"]["seconds"]) if "sjoin" in results else None
         first_base = median(results["sjoin"]["first"]) if "sjoin" in results else None
         same = results.get("sjoin+nearest")
         same_base = median(same["seconds"]) if same else None
+        cpu_base = median(results["sjoin"]["cpu_seconds"]) if "sjoin" in results else None
         for method in methods:
             secs = results[method]["seconds"]
             t = median(secs)
+            cpu = median(results[method]["cpu_seconds"])
             rows.append(
                 [
                     f"{n:,}",
@@ -261,6 +273,8 @@ def main() -> None:
                     f"{median(results[method]['first']):.3f}",
                     f"{first_base / median(results[method]['first']):.1f}x" if first_base else "-",
                     f"{same_base / t:.1f}x" if same_base else "-",
+                    f"{cpu:.3f}",
+                    f"{cpu_base / cpu:.1f}x" if cpu_base else "-",
                     f"{max(results[method]['peak_extra_bytes']) / MIB:,.0f}",
                 ]
             )
@@ -274,6 +288,8 @@ def main() -> None:
         "first run s",
         "first-run speed-up",
         "vs sjoin+nearest",
+        "median CPU s",
+        "CPU speed-up",
         "peak extra MiB",
     ]
     print(markdown_table(header, rows))

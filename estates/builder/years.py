@@ -271,6 +271,9 @@ def _joined(
     joined = join_boroughs(points, boroughs_bng, nearest_within_m=nearest_within_m)
     method = joined["join_method"].astype("string")
     out = pd.DataFrame(joined.drop(columns=joined.geometry.name))
+    # The join gives the borough as categoricals; the site_years table keeps text.
+    for column in ("borough_code", "borough_name"):
+        out[column] = out[column].astype("string")
     out["in_london"] = method.isin(["within", "nearest"]).fillna(False).astype(bool).to_numpy()
     out = tag_groupings(out, groupings)
     out.index = located.index

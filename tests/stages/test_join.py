@@ -241,6 +241,29 @@ def test_square_boroughs_edges_and_corners(engine: str) -> None:
     assert_matches_oracle(joined, sjoin_oracle(sites, squares))
 
 
+def test_a_borough_over_two_rows_is_one_category(engine: str) -> None:
+    # A borough given as two polygons (two rows, one code and name): one
+    # category, in the layer's order, and both rows answer with it.
+    split = gpd.GeoDataFrame(
+        {"borough_code": ["A", "B", "A"], "borough_name": ["West", "East", "West"]},
+        geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100), box(0, 100, 100, 200)],
+        crs=BNG,
+    )
+    sites = gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy([50, 150, 50, 50], [50, 50, 150, 900]), crs=BNG
+    )
+    joined = join_boroughs(sites, split)
+    assert list(joined["borough_code"].cat.categories) == ["A", "B"]
+    assert list(joined["borough_name"].cat.categories) == ["West", "East"]
+    assert joined["borough_code"].tolist()[:3] == ["A", "B", "A"]
+    assert joined["borough_name"].tolist()[:3] == ["West", "East", "West"]
+    assert joined["borough_code"].isna().tolist() == [False, False, False, True]
+    assert_matches_oracle(joined, sjoin_oracle(sites, split))
+    # The two columns do not share their codes: changing one leaves the other.
+    joined.loc[0, "borough_code"] = "B"
+    assert joined["borough_name"].tolist()[:3] == ["West", "East", "West"]
+
+
 def test_overlapping_polygons_take_the_first(engine: str) -> None:
     overlapping = gpd.GeoDataFrame(
         {"borough_code": ["big", "small"], "borough_name": ["Big", "Small"]},
@@ -406,8 +429,12 @@ def test_output_columns_and_dtypes(boroughs: gpd.GeoDataFrame) -> None:
     sites = random_sites(50, seed=7)
     joined = join_boroughs(sites, boroughs)
     assert list(joined.columns) == [*sites.columns, *ADDED]
+    # Categoricals of every borough, in the boundary layer's order.
     for column in ("borough_code", "borough_name"):
-        assert isinstance(joined[column].dtype, pd.StringDtype)
+        assert isinstance(joined[column].dtype, pd.CategoricalDtype)
+        assert list(joined[column].cat.categories) == boroughs[column].tolist()
+    assert joined["borough_code"].isna().any()
+    assert (joined["borough_code"].cat.codes == joined["borough_name"].cat.codes).all()
     assert list(joined["join_method"].cat.categories) == ["within", "nearest", "outside"]
     assert joined["borough_distance_m"].dtype == np.float64
     assert joined.crs == sites.crs
@@ -626,8 +653,12 @@ def test_one_summary_line_is_logged(
 
 
 def expected_stream(joined: gpd.GeoDataFrame) -> pd.DataFrame:
+    # The stream gives the borough code as text (its batches go to files);
+    # the in-memory join as a categorical.
     columns = [c for c in joined.columns if c not in ("geometry", "borough_name")]
-    return pd.DataFrame(joined[columns]).reset_index(drop=True)
+    expected = pd.DataFrame(joined[columns]).reset_index(drop=True)
+    expected["borough_code"] = expected["borough_code"].astype("string")
+    return expected
 
 
 def test_parquet_stream_equals_in_memory_join(

@@ -22,6 +22,7 @@ from estates.stages.join._index import _BoroughIndex, _index_boroughs
 from estates.stages.join._points import (
     ADDED_COLUMNS,
     _bng_transformer,
+    _category_column,
     _check_options,
     _check_placed,
     _count_methods,
@@ -30,15 +31,13 @@ from estates.stages.join._points import (
     _in_box_swapped,
     _method_column,
     _point_rows,
-    _point_xy,
     _positions,
+    _read_points,
     _reproject_rows,
     _source_crs,
-    _string_column,
     _summary,
     _swapped,
     _swapped_message,
-    _take_indices,
     _transform_xy,
 )
 from estates.stages.join._source_cells import _SRC_EXACT, _SRC_OUTSIDE, _source_grid
@@ -111,7 +110,11 @@ def join_boroughs(
         A new frame: the sites with the same index, order, CRS and geometry,
         plus four columns:
 
-        - ``borough_code``, ``borough_name`` (string, NA for none);
+        - ``borough_code``, ``borough_name`` (categorical, NaN for none):
+          the categories are the boroughs' codes and names in the order of
+          ``boroughs``, every borough whether or not a site lies in it. A
+          categorical costs one byte a site; ``.astype("string")`` gives
+          plain text, with NA for none;
         - ``join_method`` (categorical of :data:`JOIN_METHODS`):
           ``"within"``, ``"nearest"``, ``"outside"``, or NaN for a missing or
           empty geometry;
@@ -163,8 +166,8 @@ def join_boroughs(
     0    a    E09000001      within                 0.0
     1    b    E09000001     nearest                 0.0
     2    c    E09000002     nearest               200.0
-    3    d         <NA>     outside                 NaN
-    4    e         <NA>         NaN                 NaN
+    3    d          NaN     outside                 NaN
+    4    e          NaN         NaN                 NaN
 
     Site ``b`` lies on the shared edge, so it is within neither square; both
     are 0 m away and the first one wins. The input is left as it was:
@@ -183,7 +186,6 @@ def join_boroughs(
     src = _source_crs(sites.crs, "sites")
     index = _index_boroughs(boroughs)
     geoms = np.asarray(sites.geometry.array)
-    points = _point_rows(geoms, sites.index, "sites index")
     n = len(geoms)
     borough = np.full(n, -1, dtype=_positions(len(index)))
     method = np.full(n, _MISSING, dtype=np.int8)
@@ -201,7 +203,7 @@ def join_boroughs(
         """Settle what the cell table can; return the rows left for the exact join."""
         lo, hi = bounds
         part = geoms[lo:hi]
-        x, y, exact = _point_xy(part, points[lo:hi])
+        x, y, exact = read(part)
         if source is None:
             rows = np.flatnonzero(exact)
             return _ExactRows(lo + rows, x[rows], y[rows], shapely.has_z(part[rows]))
@@ -214,8 +216,10 @@ def join_boroughs(
         np.maximum(code, -1, out=borough[lo:hi])
         np.take(_METHOD_OF_CODE, np.minimum(code, 0), out=method[lo:hi])
         np.copyto(distance[lo:hi], 0.0, where=code >= 0)
-        far_rows = np.flatnonzero(code == _SRC_OUTSIDE)
-        maybe_swapped.append(lo + far_rows[_in_box_swapped(x[far_rows], y[far_rows], box)])
+        # Few rows or none have swapped x and y in the boroughs' box: test the
+        # whole slice, then keep those the table put outside.
+        far_rows = np.flatnonzero(_in_box_swapped(x, y, box))
+        maybe_swapped.append(lo + far_rows[code[far_rows] == _SRC_OUTSIDE])
         rows = np.flatnonzero(exact & (code == _SRC_EXACT))
         return _ExactRows(lo + rows, x[rows], y[rows], has_z[rows])
 
@@ -242,13 +246,24 @@ def join_boroughs(
         far = np.flatnonzero(method[at] == _OUTSIDE)
         maybe_swapped.append(at[far[_in_box_swapped(work.x[far], work.y[far], box)]])
 
+    def read(
+        part: NDArray[np.object_],
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+        """x, y and the usable mask of ``part``; raise, naming the first, if a row is no point."""
+        xy = _read_points(part)
+        if xy is None:
+            _point_rows(geoms, sites.index, "sites index")  # raises, with the count
+            msg = "internal check failed: a geometry that is not a point was not named"
+            raise AssertionError(msg)
+        return xy
+
     # Built once, if worth it, and read by every chunk and thread. Counts and
-    # samples take empty points for usable ones: they only size the work.
-    n_exact = int(points.sum())
+    # samples take every row for a usable point: they only size the work.
+    n_exact = n
     source = _source_grid(src, transformer, index, nearest_within_m, n_exact)
     grid = None
-    sample = _sample_rows(points)
-    sample_x, sample_y, placed = _point_xy(geoms[sample], points[sample])
+    sample = _sample_rows(np.ones(n, dtype=bool))
+    sample_x, sample_y, placed = read(geoms[sample])
     if source is None:
         sample_x, sample_y = _transform_xy(sample_x, sample_y, placed, transformer)
         grid = _grid_for(sample_x, sample_y, n_exact, index)
@@ -324,9 +339,10 @@ def _assemble(
     can never change them.
     """
     joined = sites.copy(deep=not _copy_on_write())
-    taken = _take_indices(borough)
-    joined["borough_code"] = pd.Series(_string_column(index.codes, taken), index=sites.index)
-    joined["borough_name"] = pd.Series(_string_column(index.names, taken), index=sites.index)
+    # Two columns, two codes arrays: a change to one must not show in the other.
+    joined["borough_code"] = pd.Series(_category_column(index.codes, borough), index=sites.index)
+    names = _category_column(index.names, borough.copy())
+    joined["borough_name"] = pd.Series(names, index=sites.index)
     joined["join_method"] = pd.Series(_method_column(method), index=sites.index)
     joined["borough_distance_m"] = pd.Series(distance, index=sites.index, copy=False)
     return joined
