@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from estates import style
+from estates.console import terminal_text
 from estates.crs import BNG, WGS84, require_crs
 from estates.errors import ConfigError, DataValidationError
 
@@ -37,6 +38,22 @@ _COLUMNS = {
 # Marker area in points² for a radius in screen pixels (1 px = 0.75 pt at
 # 96 dpi), scaled down a little because the picture is smaller than a screen.
 _PX_TO_PT = 0.75 * 0.85
+
+
+def _drawable(text: object) -> str:
+    r"""Return ``text`` as matplotlib draws it literally: no control codes, no mathtext.
+
+    Names come from users' files: a control character has no glyph (and
+    matplotlib warns), and a pair of ``$`` would be typeset as mathematics or
+    fail to parse. Control characters are shown as their escapes, as the
+    terminal shows them, and each ``$`` is escaped.
+
+    Examples
+    --------
+    >>> _drawable("NCL\x1b[2J $5m$")
+    'NCL\\x1b[2J \\$5m\\$'
+    """
+    return terminal_text(str(text)).replace("$", r"\$")
 
 
 def render_static_map(
@@ -189,7 +206,7 @@ def render_static_map(
                     linewidth=3.0 if own else 2.0,
                     zorder=3.5 if own else 3,
                 )
-                pilot_lines.append((colours[gid], name))
+                pilot_lines.append((colours[gid], _drawable(name)))
         else:
             outlines.boundary.plot(ax=ax, color=style.PILOT_COLOUR, linewidth=2.0)
             pilot_lines.append((style.PILOT_COLOUR, "Devolution pilot"))
@@ -201,7 +218,7 @@ def render_static_map(
             ax.text(
                 at.x,
                 at.y,
-                str(name),
+                _drawable(name),
                 ha="center",
                 va="center",
                 fontsize=10,
@@ -225,6 +242,9 @@ def render_static_map(
     width_km = (ax.get_xlim()[1] - ax.get_xlim()[0]) / 1000
     _scale_bar(ax, km=10 if width_km > 60 else 5 if width_km > 20 else 2)
 
+    title = _drawable(title)
+    lines = [_drawable(line) for line in lines]
+    attribution = _drawable(attribution)
     fig.text(0.015, 0.955, title, fontsize=17, fontweight="bold", color="#1f2933")
     fig.text(
         0.015,
