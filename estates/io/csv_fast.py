@@ -75,8 +75,12 @@ def is_plain(data: bytes | str) -> bool:
     it as :mod:`csv` does; anything else is left to :mod:`csv`.
     """
     if isinstance(data, str):
-        return '"' not in data and "\x1a" not in data and data.count("\r") == data.count("\r\n")
-    return b'"' not in data and b"\x1a" not in data and data.count(b"\r") == data.count(b"\r\n")
+        if '"' in data or "\x1a" in data:
+            return False
+        return "\r" not in data or data.count("\r") == data.count("\r\n")
+    if b'"' in data or b"\x1a" in data:
+        return False
+    return b"\r" not in data or data.count(b"\r") == data.count(b"\r\n")
 
 
 def plain_header(line: str, delimiter: str) -> list[str] | None:
@@ -126,7 +130,8 @@ def file_is_plain(path: Path) -> bool:
         while block := handle.read(1 << 24):
             if not is_plain(block.rstrip(b"\r")):
                 return False
-            lone_cr += block.count(b"\r") - block.count(b"\r\n")
+            if b"\r" in block:
+                lone_cr += block.count(b"\r") - block.count(b"\r\n")
             if previous.endswith(b"\r") and block.startswith(b"\n"):
                 lone_cr -= 1
             previous = block
@@ -228,10 +233,10 @@ def _merge(blocks: list[TextBlock]) -> TextBlock:
 
 def _frame(block: TextBlock, header: list[str], *, stop: int, first_row: int) -> pd.DataFrame:
     """Return the first ``stop`` rows as the lenient reader's frame: object columns of str."""
-    frame = pd.DataFrame(
-        {i: col[:stop].to_numpy(zero_copy_only=False) for i, col in enumerate(block.columns)},
-        dtype=object,
-    )
-    frame.columns = header
+    # One 2-D block of objects, as the lenient reader's frame holds, filled column by column.
+    cells = np.empty((stop, len(block.columns)), dtype=object)
+    for i, col in enumerate(block.columns):
+        cells[:, i] = col[:stop].to_numpy(zero_copy_only=False)
+    frame = pd.DataFrame(cells, columns=header, dtype=object, copy=False)
     frame.index = pd.RangeIndex(first_row, first_row + stop, name="row")
     return frame
