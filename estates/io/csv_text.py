@@ -90,16 +90,18 @@ def unescape_text(text: str) -> str:
 
 def safe_texts(texts: pa.Array) -> pa.Array:
     """Return :func:`spreadsheet_safe` of every string in ``texts``, vectorised (nulls stay)."""
-    risky = pc.and_(
-        pc.match_substring_regex(texts, FORMULA_START),
-        pc.invert(pc.match_substring_regex(texts, PLAIN_NUMBER)),
-    )
+    starts = pc.match_substring_regex(texts, FORMULA_START)
+    if not pc.any(starts).as_py():
+        return texts  # the usual column: no cell starts like a formula
+    risky = pc.and_(starts, pc.invert(pc.match_substring_regex(texts, PLAIN_NUMBER)))
     return pc.if_else(risky, pc.binary_join_element_wise("'", texts, ""), texts)
 
 
 def quote_fields(texts: pa.Array) -> pa.Array:
     """Quote the strings that hold a comma, quote, LF or CR; double the quotes inside."""
     needs = pc.match_substring_regex(texts, _NEEDS_QUOTES)
+    if not pc.any(needs).as_py():
+        return texts  # the usual column: nothing to quote
     quoted = pc.binary_join_element_wise(
         '"', pc.replace_substring(texts, pattern='"', replacement='""'), ""
     )
@@ -207,7 +209,10 @@ def column_texts(series: pd.Series, *, dates_only: bool | None = None) -> pa.Arr
         return pa.array(_iso_datetimes(series, dates_only=bool(dates_only)), pa.string())
     if pd.api.types.is_string_dtype(series) and not isinstance(series.dtype, pd.CategoricalDtype):
         try:
-            texts = pa.array(series.to_numpy(dtype=object, na_value=None), pa.string())
+            if hasattr(series.array, "__arrow_array__"):  # Arrow-backed already: no copy out
+                texts = pa.array(series.array).cast(pa.string())
+            else:
+                texts = pa.array(series.to_numpy(dtype=object, na_value=None), pa.string())
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             texts = _python_texts(series)
     else:
