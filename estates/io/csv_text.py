@@ -212,7 +212,10 @@ def column_texts(series: pd.Series, *, dates_only: bool | None = None) -> pa.Arr
     if pd.api.types.is_string_dtype(series) and not isinstance(series.dtype, pd.CategoricalDtype):
         try:
             if hasattr(series.array, "__arrow_array__"):  # Arrow-backed already: no copy out
-                texts = pa.array(series.array).cast(pa.string())
+                arrow = pa.array(series.array)
+                if isinstance(arrow, pa.ChunkedArray):
+                    arrow = arrow.combine_chunks()
+                texts = arrow.cast(pa.string())
             else:
                 texts = pa.array(series.to_numpy(dtype=object, na_value=None), pa.string())
         except (pa.ArrowInvalid, pa.ArrowTypeError):
