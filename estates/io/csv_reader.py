@@ -23,6 +23,15 @@ import pandas as pd
 
 from estates.errors import DataValidationError
 from estates.findings import Findings
+from estates.io.csv_fast import (
+    NotPlain,
+    file_is_plain,
+    frames_from_blocks,
+    is_plain,
+    parse_block,
+    plain_blocks,
+    plain_header,
+)
 
 #: Cell values that mean "no value". Compared after stripping spaces, ignoring case.
 MISSING_MARKERS = frozenset(
@@ -84,6 +93,9 @@ def read_csv_text(
         msg = f"{name} is empty; expected a CSV file with a header row"
         raise DataValidationError(msg)
     delimiter = _sniff_delimiter(text, required)
+    frame = _read_plain(text, name, delimiter=delimiter, required=required)
+    if frame is not None:
+        return frame
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
         rows = list(reader)
@@ -125,10 +137,31 @@ def iter_csv_text(
     if chunk_rows < 1:
         msg = f"chunk_rows must be at least 1, got {chunk_rows}"
         raise ValueError(msg)
-    name = path.name
     _read_bytes(path, max_bytes=0, check_only=True)
     _check_header_first(path, required, unique=unique)
     encoding = _stream_encoding(path, findings)
+    yielded = 0
+    fast = _iter_plain(path, encoding, required=required, chunk_rows=chunk_rows)
+    if fast is not None:
+        try:
+            for frame in fast:
+                yield frame
+                yielded += 1
+        except NotPlain:
+            pass  # the lenient reader takes over, from the start, skipping what was yielded
+        else:
+            return
+    lenient = _iter_lenient(path, encoding, findings, required=required, chunk_rows=chunk_rows)
+    for number, frame in enumerate(lenient):
+        if number >= yielded:
+            yield frame
+
+
+def _iter_lenient(
+    path: Path, encoding: str, findings: Findings, *, required: tuple[str, ...], chunk_rows: int
+) -> Iterator[pd.DataFrame]:
+    """Yield :func:`iter_csv_text`'s frames through the :mod:`csv` module: any file, any error."""
+    name = path.name
     with path.open(encoding=encoding, newline="") as handle:
         sample = handle.read(65536)
         if not sample.strip() and len(sample) < 65536:
@@ -176,6 +209,52 @@ def iter_csv_text(
     elif not any_rows:
         msg = f"{name} has a header but no data rows"
         raise DataValidationError(msg)
+
+
+def _iter_plain(
+    path: Path, encoding: str, *, required: tuple[str, ...], chunk_rows: int
+) -> Iterator[pd.DataFrame] | None:
+    """Return :func:`iter_csv_text`'s frames read by Arrow, or None if the file is not plain.
+
+    A plain file (:func:`estates.io.csv_fast.is_plain`) with a header line is
+    parsed by Arrow a few MiB of whole lines at a time; the generator raises
+    :class:`~estates.io.csv_fast.NotPlain` where only the lenient reader can
+    go on (it then raises the error, or reads the rest).
+    """
+    if not file_is_plain(path):
+        return None
+    with path.open(encoding=encoding, newline="") as handle:
+        sample = handle.read(65536)
+    with path.open("rb") as handle:
+        first = handle.readline(csv.field_size_limit())
+    if not sample.strip() or not first.endswith(b"\n"):
+        return None
+    delimiter = _sniff_delimiter(sample, required)
+    header = plain_header(first.decode(encoding), delimiter)
+    if header is None:
+        return None
+    _check_header(header, path.name, required)
+    blocks = plain_blocks(path, len(first), encoding, width=len(header), delimiter=delimiter)
+    return frames_from_blocks(blocks, header, chunk_rows=chunk_rows)
+
+
+def _read_plain(
+    text: str, name: str, *, delimiter: str, required: tuple[str, ...]
+) -> pd.DataFrame | None:
+    """Return :func:`read_csv_text`'s frame of plain ``text`` read by Arrow, or None."""
+    end = text.find("\n")
+    if not is_plain(text) or end < 0 or end >= csv.field_size_limit():
+        return None
+    header = plain_header(text[:end], delimiter)
+    if header is None:
+        return None
+    _check_header(header, name, required)
+    block = parse_block(text[end + 1 :].encode("utf-8"), width=len(header), delimiter=delimiter)
+    try:
+        [frame] = frames_from_blocks([block], header, chunk_rows=max(len(text), 1))
+    except NotPlain:
+        return None
+    return frame
 
 
 #: Longest header line looked at before the whole file is read.

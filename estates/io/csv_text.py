@@ -90,16 +90,18 @@ def unescape_text(text: str) -> str:
 
 def safe_texts(texts: pa.Array) -> pa.Array:
     """Return :func:`spreadsheet_safe` of every string in ``texts``, vectorised (nulls stay)."""
-    risky = pc.and_(
-        pc.match_substring_regex(texts, FORMULA_START),
-        pc.invert(pc.match_substring_regex(texts, PLAIN_NUMBER)),
-    )
+    starts = pc.match_substring_regex(texts, FORMULA_START)
+    if not pc.any(starts).as_py():
+        return texts  # the usual column: no cell starts like a formula
+    risky = pc.and_(starts, pc.invert(pc.match_substring_regex(texts, PLAIN_NUMBER)))
     return pc.if_else(risky, pc.binary_join_element_wise("'", texts, ""), texts)
 
 
 def quote_fields(texts: pa.Array) -> pa.Array:
     """Quote the strings that hold a comma, quote, LF or CR; double the quotes inside."""
     needs = pc.match_substring_regex(texts, _NEEDS_QUOTES)
+    if not pc.any(needs).as_py():
+        return texts  # the usual column: nothing to quote
     quoted = pc.binary_join_element_wise(
         '"', pc.replace_substring(texts, pattern='"', replacement='""'), ""
     )
@@ -156,9 +158,11 @@ def number_texts(values: NDArray[np.float64]) -> pa.Array:
         fine = (~exponent[odd_mask] & long[odd_mask] & (np.abs(odd_values) < 1e15)) | (
             exponent[odd_mask] & (np.abs(odd_values) < 1)
         )
-        fixed = np.char.rstrip(np.char.rstrip(np.char.mod("%.10f", odd_values[fine]), "0"), ".")
+        # One str operation per value: numpy's char functions build fixed-width arrays
+        # and cost about twice as much for the same texts.
+        fixed = [("%.10f" % v).rstrip("0").rstrip(".") for v in odd_values[fine].tolist()]  # noqa: UP031
         odd_texts = np.empty(len(odd_values), dtype=object)
-        odd_texts[fine] = fixed.astype(object)
+        odd_texts[fine] = np.array(fixed, dtype=object)
         odd_texts[~fine] = [plain_number(v) for v in odd_values[~fine].tolist()]
         texts = pc.replace_with_mask(texts, pa.array(odd_mask), pa.array(odd_texts, pa.string()))
     if nan.any():
@@ -207,7 +211,13 @@ def column_texts(series: pd.Series, *, dates_only: bool | None = None) -> pa.Arr
         return pa.array(_iso_datetimes(series, dates_only=bool(dates_only)), pa.string())
     if pd.api.types.is_string_dtype(series) and not isinstance(series.dtype, pd.CategoricalDtype):
         try:
-            texts = pa.array(series.to_numpy(dtype=object, na_value=None), pa.string())
+            if hasattr(series.array, "__arrow_array__"):  # Arrow-backed already: no copy out
+                arrow = pa.array(series.array)
+                if isinstance(arrow, pa.ChunkedArray):
+                    arrow = arrow.combine_chunks()
+                texts = arrow.cast(pa.string())
+            else:
+                texts = pa.array(series.to_numpy(dtype=object, na_value=None), pa.string())
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             texts = _python_texts(series)
     else:

@@ -9,11 +9,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from estates.io.csv_text import plain_number, plain_numbers, spreadsheet_safe
+from estates.io.csv_text import (
+    column_texts,
+    csv_rows,
+    plain_number,
+    plain_numbers,
+    spreadsheet_safe,
+)
 from estates.io.tables import append_csv, write_csv
 
 
@@ -139,3 +146,15 @@ def test_a_text_file_handle_gets_the_same_text(tmp_path: Path) -> None:
     with (tmp_path / "t.csv").open("w", encoding="utf-8", newline="") as handle:
         append_csv(frame, handle, header=True)
     assert (tmp_path / "t.csv").read_bytes() == binary.getvalue() == b'a,b\n"x,y",0.5\n\'=1,\n'
+
+
+def test_an_arrow_backed_text_column_is_written_as_an_object_column() -> None:
+    # Concatenated string columns hold several Arrow chunks; the writer takes them as they are.
+    parts = [["a", "=b", None], ["c,d", ' "q" ', "-3"]]
+    arrow = pd.concat([pd.Series(p, dtype="string") for p in parts], ignore_index=True)
+    plain = pd.Series([v for p in parts for v in p], dtype=object)
+    texts = column_texts(arrow)
+    assert isinstance(texts, pa.Array)
+    assert texts.to_pylist() == column_texts(plain).to_pylist()
+    assert texts.to_pylist() == ["a", "'=b", "", '"c,d"', '" ""q"" "', "-3"]
+    assert csv_rows([texts, texts]).startswith(b"a,a\n'=b,'=b\n,\n")
