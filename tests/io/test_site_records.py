@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import xlwt
 from openpyxl import Workbook
 
 from estates.errors import DataValidationError
@@ -165,6 +166,28 @@ def test_an_excel_workbook_of_sites_first_sheet_or_named(tmp_path: Path, gp_list
     )
     chunks = list(iter_site_records(path, findings=Findings(), chunk_rows=7))
     assert pd.concat(chunks)["source_row"].tolist() == from_excel["source_row"].tolist()
+
+
+def test_an_old_xls_workbook_reads_as_the_csv_does(tmp_path: Path, gp_list: Path):
+    """An Excel 97-2003 ``.xls`` (as older NHS exports are) gives the CSV's records."""
+    sites = pd.read_csv(gp_list, dtype=str)
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Practices")
+    for col, name in enumerate(sites.columns):
+        sheet.write(0, col, name)
+    for row, values in enumerate(sites.itertuples(index=False), start=1):
+        for col, value in enumerate(values):
+            is_number = sites.columns[col] in ("Latitude", "Longitude")
+            sheet.write(row, col, float(value) if is_number else value)
+    path = tmp_path / "practices.xls"
+    book.save(str(path))
+    from_csv = read_site_records(gp_list, findings=Findings())
+    from_xls = read_site_records(path, findings=Findings())
+    assert from_xls["site_code"].tolist() == from_csv["site_code"].tolist()
+    assert np.allclose(from_xls["latitude"], from_csv["latitude"])
+    assert np.allclose(from_xls["longitude"], from_csv["longitude"])
+    assert from_xls["source_file"].iloc[0] == "practices.xls sheet Practices"
+    assert from_xls["source_row"].tolist() == list(range(2, 2 + len(sites)))
 
 
 def test_excel_findings_name_the_sheet_and_the_row_excel_shows(tmp_path: Path):
