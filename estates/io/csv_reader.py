@@ -9,7 +9,6 @@ ever reading "missing" as zero.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import math
@@ -32,6 +31,7 @@ from estates.io.csv_fast import (
     plain_blocks,
     plain_header,
 )
+from estates.io.text_files import decode, read_bytes, stream_encoding
 
 #: Cell values that mean "no value". Compared after stripping spaces, ignoring case.
 MISSING_MARKERS = frozenset(
@@ -84,16 +84,16 @@ def read_csv_text(
         delimited as a CSV, is truncated mid-record, or lacks a required column.
     """
     name = path.name
-    _read_bytes(path, max_bytes=max_bytes, check_only=True)
+    read_bytes(path, max_bytes=max_bytes, check_only=True)
     _check_header_first(path, required, unique=unique)
     _check_field_lengths_first(path, required)
-    raw = _read_bytes(path, max_bytes=max_bytes)
-    text = _decode(raw, name, findings)
+    raw = read_bytes(path, max_bytes=max_bytes)
+    text = decode(raw, name, findings)
     if not text.strip():
         msg = f"{name} is empty; expected a CSV file with a header row"
         raise DataValidationError(msg)
     delimiter = _sniff_delimiter(text, required)
-    frame = _read_plain(text, name, delimiter=delimiter, required=required)
+    frame = _read_plain(text, name, delimiter=delimiter, required=required, unique=unique)
     if frame is not None:
         return frame
     try:
@@ -137,11 +137,11 @@ def iter_csv_text(
     if chunk_rows < 1:
         msg = f"chunk_rows must be at least 1, got {chunk_rows}"
         raise ValueError(msg)
-    _read_bytes(path, max_bytes=0, check_only=True)
+    read_bytes(path, max_bytes=0, check_only=True)
     _check_header_first(path, required, unique=unique)
-    encoding = _stream_encoding(path, findings)
+    encoding = stream_encoding(path, findings)
     yielded = 0
-    fast = _iter_plain(path, encoding, required=required, chunk_rows=chunk_rows)
+    fast = _iter_plain(path, encoding, required=required, chunk_rows=chunk_rows, unique=unique)
     if fast is not None:
         try:
             for frame in fast:
@@ -151,14 +151,22 @@ def iter_csv_text(
             pass  # the lenient reader takes over, from the start, skipping what was yielded
         else:
             return
-    lenient = _iter_lenient(path, encoding, findings, required=required, chunk_rows=chunk_rows)
+    lenient = _iter_lenient(
+        path, encoding, findings, required=required, chunk_rows=chunk_rows, unique=unique
+    )
     for number, frame in enumerate(lenient):
         if number >= yielded:
             yield frame
 
 
 def _iter_lenient(
-    path: Path, encoding: str, findings: Findings, *, required: tuple[str, ...], chunk_rows: int
+    path: Path,
+    encoding: str,
+    findings: Findings,
+    *,
+    required: tuple[str, ...],
+    chunk_rows: int,
+    unique: bool = True,
 ) -> Iterator[pd.DataFrame]:
     """Yield :func:`iter_csv_text`'s frames through the :mod:`csv` module: any file, any error."""
     name = path.name
@@ -212,7 +220,7 @@ def _iter_lenient(
 
 
 def _iter_plain(
-    path: Path, encoding: str, *, required: tuple[str, ...], chunk_rows: int
+    path: Path, encoding: str, *, required: tuple[str, ...], chunk_rows: int, unique: bool = True
 ) -> Iterator[pd.DataFrame] | None:
     """Return :func:`iter_csv_text`'s frames read by Arrow, or None if the file is not plain.
 
@@ -233,13 +241,13 @@ def _iter_plain(
     header = plain_header(first.decode(encoding), delimiter)
     if header is None:
         return None
-    _check_header(header, path.name, required)
+    check_header(header, path.name, required, unique=unique)
     blocks = plain_blocks(path, len(first), encoding, width=len(header), delimiter=delimiter)
     return frames_from_blocks(blocks, header, chunk_rows=chunk_rows)
 
 
 def _read_plain(
-    text: str, name: str, *, delimiter: str, required: tuple[str, ...]
+    text: str, name: str, *, delimiter: str, required: tuple[str, ...], unique: bool = True
 ) -> pd.DataFrame | None:
     """Return :func:`read_csv_text`'s frame of plain ``text`` read by Arrow, or None."""
     end = text.find("\n")
@@ -248,7 +256,7 @@ def _read_plain(
     header = plain_header(text[:end], delimiter)
     if header is None:
         return None
-    _check_header(header, name, required)
+    check_header(header, name, required, unique=unique)
     block = parse_block(text[end + 1 :].encode("utf-8"), width=len(header), delimiter=delimiter)
     try:
         [frame] = frames_from_blocks([block], header, chunk_rows=max(len(text), 1))
@@ -635,129 +643,6 @@ def read_number(text: str) -> tuple[float | None, str | None]:
     if text.lower() in {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}:
         return float(text), None
     return None, "is not a number"
-
-
-def file_size(path: Path) -> int:
-    """Return the size in bytes of a file the user named, or say plainly why it cannot be read.
-
-    Raises
-    ------
-    DataValidationError
-        If ``path`` does not exist, cannot be read, or is not a file (a folder,
-        a device): ``"<path>: no such file"`` and the like.
-    """
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError as exc:
-        msg = f"{path}: no such file"
-        raise DataValidationError(msg) from exc
-    except OSError as exc:
-        msg = f"{path}: cannot read ({exc.strerror})"
-        raise DataValidationError(msg) from exc
-    if not path.is_file():
-        msg = f"{path}: not a file"
-        raise DataValidationError(msg)
-    return size
-
-
-def _read_bytes(path: Path, *, max_bytes: int, check_only: bool = False) -> bytes:
-    """Return the file's bytes, or, with ``check_only``, only check it is a readable file."""
-    size = file_size(path)
-    if check_only:
-        return b""
-    if size > max_bytes:
-        msg = (
-            f"{path.name} is {size / 1024**2:,.0f} MiB, over the {max_bytes / 1024**2:,.0f} MiB "
-            "limit for a CSV read whole; `estates build --chunk-rows N` builds from larger "
-            "site files and `estates join` joins larger point files, reading them in chunks"
-        )
-        raise DataValidationError(msg)
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        msg = f"{path}: cannot read ({exc.strerror})"
-        raise DataValidationError(msg) from exc
-
-
-def _stream_encoding(path: Path, findings: Findings) -> str:
-    """Return the codec that reads all of ``path``, decoding it block by block.
-
-    Gives the same answer, and the same warning, as :func:`_decode` on the
-    whole file, without holding it.
-    """
-    with path.open("rb") as handle:
-        head = handle.read(4096)
-        if b"\x00" in head:
-            msg = f"{path.name} contains NUL bytes: it is not a text CSV file (UTF-16 or binary?)"
-            raise DataValidationError(msg)
-        for codec in ("utf-8-sig", "cp1252"):
-            handle.seek(0)
-            decoder = codecs.getincrementaldecoder(codec)()
-            offset, lines = 0, 1
-            try:
-                while block := handle.read(1 << 24):
-                    at = block.find(b"\x00")
-                    if at >= 0:
-                        _refuse_nul(path.name, offset + at, lines + block.count(b"\n", 0, at))
-                    offset += len(block)
-                    lines += block.count(b"\n")
-                    decoder.decode(block)
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                continue
-            if decoder.getstate()[0]:
-                # utf-8-sig keeps a file's first bytes while they might start a BOM, and drops
-                # them at the end without an error: b"\xef" alone is not UTF-8.
-                continue
-            if codec != "utf-8-sig":
-                _warn_not_utf8(path.name, "Windows-1252 (cp1252)", findings)
-            return codec
-    _warn_not_utf8(path.name, "Latin-1", findings)
-    return "latin-1"
-
-
-def _refuse_nul(name: str, offset: int, line: int) -> None:
-    """Raise for a NUL byte past a file's first 4 KiB: writers disagree on what it means.
-
-    Parquet keeps it, a GeoPackage cuts the text there, a terminal shows
-    nothing: the same record would differ between outputs, so it is refused.
-    """
-    msg = (
-        f"{name} line {line}: a NUL byte (at byte {offset:,}); a text CSV never holds one. "
-        "Remove it, or save the file again as UTF-8 text"
-    )
-    raise DataValidationError(msg)
-
-
-def _warn_not_utf8(name: str, encoding: str, findings: Findings) -> None:
-    findings.add(
-        name,
-        None,
-        f"file is not valid UTF-8; decoded as {encoding}. Save it as UTF-8 to silence this",
-        action="warning",
-        check="not_utf8",
-    )
-
-
-def _decode(raw: bytes, name: str, findings: Findings) -> str:
-    if b"\x00" in raw[:4096]:
-        msg = f"{name} contains NUL bytes: it is not a text CSV file (UTF-16 or binary?)"
-        raise DataValidationError(msg)
-    at = raw.find(b"\x00")
-    if at >= 0:
-        _refuse_nul(name, at, raw.count(b"\n", 0, at) + 1)
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = raw.decode("cp1252")
-        encoding = "Windows-1252 (cp1252)"
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-        encoding = "Latin-1"
-    _warn_not_utf8(name, encoding, findings)
-    return text
 
 
 def _sniff_delimiter(text: str, required: tuple[str, ...]) -> str:

@@ -31,13 +31,12 @@ from estates.findings import Findings
 from estates.io import bundled
 from estates.io.csv_reader import (
     DEFAULT_MAX_CSV_BYTES,
-    _decode,
-    _read_bytes,
     parse_numbers,
     text_frame,
 )
 from estates.io.eric_spec import check_eric_year, parse_eric_spec
 from estates.io.excel import check_not_workbook
+from estates.io.text_files import decode, read_bytes
 
 #: Definitions of the values of ``land_measure``: what ``land_ha`` means in each year.
 LAND_MEASURES: dict[str, str] = {
@@ -231,8 +230,8 @@ def eric_return_totals(returns: pd.DataFrame) -> pd.DataFrame:
 def _read_return_text(path: Path, findings: Findings) -> pd.DataFrame:
     """Read a return as text; a repeated header (2014/15, 2019/20) gets ``.1``, ``.2``."""
     check_not_workbook(path)
-    raw = _read_bytes(path, max_bytes=DEFAULT_MAX_CSV_BYTES)
-    text = _decode(raw, path.name, findings)
+    raw = read_bytes(path, max_bytes=DEFAULT_MAX_CSV_BYTES)
+    text = decode(raw, path.name, findings)
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error as exc:

@@ -22,7 +22,8 @@ from typing import Any
 import pandas as pd
 
 from estates.errors import DataValidationError
-from estates.io.csv_reader import check_header, file_size, text_frame
+from estates.io.csv_reader import check_header, text_frame
+from estates.io.text_files import file_size
 
 __all__ = [
     "EXCEL_SUFFIXES",
