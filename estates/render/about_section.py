@@ -48,8 +48,8 @@ def _how_to_read(classes_note: str, *, pilot_page: bool, by_count: bool) -> str:
         f"{shading} {classes_note} The legend gives each class's range; a borough with no "
         "figure is shown as no data.",
         "Each circle is one site an NHS trust reported. Its colour is the site's disposal "
-        f"score in bands ({_score_bands()}; grey: not scored, for want of a figure); its size "
-        "grows with the site's unused land (area, not radius, in proportion), so a "
+        f"score in bands ({_score_bands()}; grey: not scored, for want of a figure); its area "
+        "(not its radius) grows with the site's unused land, up to a largest size, so a "
         "site with none is the smallest circle.",
         "The disposal score (0 to 1, higher is a stronger case) weighs the indicative value "
         "of the unused land, the share of the site's land that is unused and the backlog "

@@ -282,7 +282,7 @@ def render_maps(
         tiles_attribution=tiles_attribution,
         canvas=canvas,
         names=names,
-        sources=sources_html(summary),
+        sources=sources_html(summary, values_line=False),
     )
 
     london_view = View(

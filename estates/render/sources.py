@@ -18,7 +18,7 @@ from estates.report.statements import valuation_source_line
 __all__ = ["sources_html"]
 
 
-def sources_html(summary: Mapping[str, Any]) -> str:
+def sources_html(summary: Mapping[str, Any], *, values_line: bool = True) -> str:
     """Return the sources table and the values' source line as HTML (no heading).
 
     Parameters
@@ -27,12 +27,16 @@ def sources_html(summary: Mapping[str, Any]) -> str:
         The run's figures, as in ``summary.json``; its ``sources`` list holds
         one mapping per data set (``name``, ``attribution``, ``licence``).
         Entries that are not mappings are skipped.
+    values_line : bool
+        Add the values' basis and source after the table; a map page, whose
+        "About" section states that line among its facts, leaves it out.
 
     Returns
     -------
     str
         A ``<table>`` (empty string when there are no sources) followed by a
-        note naming the values' basis and source (when the summary has one).
+        note naming the values' basis and source (when the summary has one
+        and ``values_line``).
     """
     parts = []
     sources = [s for s in summary.get("sources") or [] if isinstance(s, Mapping)]
@@ -48,7 +52,7 @@ def sources_html(summary: Mapping[str, Any]) -> str:
                 f"<td>{escape(str(s.get('licence') or ''))}</td></tr>"
             )
         parts.append("</tbody></table>")
-    source_line = valuation_source_line(summary)
+    source_line = valuation_source_line(summary) if values_line else ""
     if source_line:
         parts.append(f'<p class="note">{escape(source_line)}</p>')
     return "".join(parts)

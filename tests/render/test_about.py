@@ -69,7 +69,7 @@ def test_about_section_states_year_date_sources_and_how_to_read(bundled_pages, c
     assert "Each borough is shaded by the land not delivering services" in text
     assert "Fisher-Jenks" in text
     assert "Its colour is the site's disposal score" in text
-    assert "its size grows with the site's unused land" in text
+    assert "its area (not its radius) grows with the site's unused land" in text
     assert "The disposal score (0 to 1" in text
     assert "Land not delivering services is ERIC's own measure" in text
     assert errors == []
@@ -198,3 +198,10 @@ def test_every_text_in_the_section_is_escaped():
     assert escape("a & <script>b</script>") in html
     assert escape("<img src=x>") in html
     assert escape("Data: <i>year</i>") in html
+
+
+def test_about_section_states_the_values_line_once(bundled_pages):
+    html = (bundled_pages / "london.html").read_text(encoding="utf-8")
+    start = html.index('id="est-about"')
+    about = html[start : html.index("</section>", start)]
+    assert about.count("Source: MHCLG Land value estimates for policy appraisal 2017") == 1
