@@ -18,9 +18,9 @@ from estates.render.assets import inline_style, package_text
 from estates.render.page import csp
 from estates.render.payload import summary_part
 from estates.render.selection import FIRST_PILOT
+from estates.render.sources import sources_html
 from estates.render.years_section import change_headline, years_sections
 from estates.report.headline import london_line, pilot_line, share_range, value_range
-from estates.report.statements import valuation_source_line
 
 __all__ = ["render_index", "summary_number"]
 
@@ -219,21 +219,7 @@ def render_index(
             )
 
     body.append('<h2 id="sources">Sources and licences</h2>')
-    sources = [s for s in summary.get("sources") or [] if isinstance(s, Mapping)]
-    if sources:
-        body.append(
-            "<table><thead><tr><th>Data</th><th>Attribution</th><th>Licence</th></tr></thead><tbody>"
-        )
-        for s in sources:
-            body.append(
-                f"<tr><td>{escape(str(s.get('name') or ''))}</td>"
-                f"<td>{escape(str(s.get('attribution') or ''))}</td>"
-                f"<td>{escape(str(s.get('licence') or ''))}</td></tr>"
-            )
-        body.append("</tbody></table>")
-    source_line = valuation_source_line(summary)
-    if source_line:
-        body.append(f'<p class="note">{escape(source_line)}</p>')
+    body.append(sources_html(summary))
     body.append(
         "<footer>Made with estates. Maps use Leaflet (BSD-2-Clause, © Vladimir Agafonkin), "
         "inlined so every page works offline.</footer></main>"

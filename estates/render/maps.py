@@ -88,6 +88,7 @@ from estates.render.selection import (
     page_sites,
     pilot_order,
 )
+from estates.render.sources import sources_html
 from estates.report.headline import london_line, pilot_line
 from estates.report.statements import (
     build_date_line,
@@ -281,6 +282,7 @@ def render_maps(
         tiles_attribution=tiles_attribution,
         canvas=canvas,
         names=names,
+        sources=sources_html(summary, values_line=False),
     )
 
     london_view = View(

@@ -23,6 +23,7 @@ import numpy as np
 from estates import style
 from estates.crs import LONDON_BOUNDS_WGS84
 from estates.io.csv_text import FORMULA_START, PLAIN_NUMBER
+from estates.render.about_section import ABOUT_ID, about_section
 from estates.render.assets import (
     inline_script,
     inline_style,
@@ -63,6 +64,7 @@ __all__ = [
     "bounds",
     "build_map",
     "csp",
+    "end_body_with",
     "plain_attribution",
     "script_hashes",
     "seal_scripts",
@@ -239,7 +241,9 @@ def _panel(
         '<a class="est-back" href="index.html">&larr; All maps and figures</a>'
         f"<h1>{escape(title)}</h1><p>{subtitle}</p>{note_html}{facts_html}"
         '<p class="est-note est-to-table"><a href="#est-table">'
-        "Table of the sites on this map, to sort, filter and download</a></p></div>"
+        "Table of the sites on this map, to sort, filter and download</a></p>"
+        f'<p class="est-note est-to-about"><a href="#{ABOUT_ID}">'
+        "About this map: sources, licences, how to read it</a></p></div>"
         '<div class="est-search"><input id="est-find" type="search" autocomplete="off"'
         ' spellcheck="false"'
         ' placeholder="Find a site by name or code" aria-label="Find a site by name or code">'
@@ -338,7 +342,7 @@ def attribution(summary: Mapping[str, Any]) -> str:
         for s in summary.get("sources") or []
         if isinstance(s, Mapping) and s.get("name")
     )
-    link = '<a href="index.html#sources">sources and licences</a>'
+    link = f'<a href="#{ABOUT_ID}">sources and licences</a>'
     if names and len(names) <= _ATTRIBUTION_MAX:
         return f"Data: {escape(names)}. See {link}"
     return f"Data: see {link}"
@@ -383,10 +387,14 @@ def build_map(
     canvas: bool,
     total_sites: int | None = None,
     names: Names | None = None,
+    sources: str = "",
 ) -> str:
     """Return the HTML of one map; ``total_sites`` is how many it would draw uncapped.
 
-    ``names`` gives the sub-regions' display names in the borough table.
+    ``names`` gives the sub-regions' display names in the borough table;
+    ``sources`` the sources and licences as HTML
+    (:func:`estates.render.sources.sources_html`), stated in the page's
+    "About this map" section so the page explains itself without ``index.html``.
     """
     total = len(sites.codes) if total_sites is None else total_sites
     lon0 = (LONDON_BOUNDS_WGS84[0] + LONDON_BOUNDS_WGS84[2]) / 2
@@ -563,7 +571,33 @@ def build_map(
         name="estates_skip",
     )
     number_elements(figure)
-    return seal_scripts(accessible_document(figure.render()))
+    about = about_section(
+        view.facts,
+        sources,
+        focus.note,
+        pilot_page=view.focus_pilot is not None,
+        by_count=boroughs.by_count,
+    )
+    return seal_scripts(end_body_with(accessible_document(figure.render()), about))
+
+
+def end_body_with(html: str, fragment: str) -> str:
+    """Return ``html`` with ``fragment`` placed last in its ``<body>``.
+
+    folium writes the map's ``<div>`` after every element added to the
+    figure, so a section meant to close the page (the "About this map"
+    section, read after the map and its tables, with or without the page's
+    script) is placed here, before ``</body>``.
+
+    Raises
+    ------
+    RuntimeError
+        If ``html`` does not end its body exactly once.
+    """
+    if html.count("</body>") != 1:
+        msg = "the page does not close its <body> exactly once"
+        raise RuntimeError(msg)
+    return html.replace("</body>", f"{fragment}\n</body>", 1)
 
 
 #: What folium writes and what an accessible page needs instead: a language, and a

@@ -120,7 +120,9 @@ def test_ncl_prints_on_a4_with_every_site_and_the_map(bundled_pages, context, tm
         [_poppler("pdftoppm"), "-png", "-r", "60", str(pdf), str(tmp_path / "ncl")], check=True
     )
     pngs = sorted(tmp_path.glob("ncl-*.png"))
-    assert len(pngs) == 2  # the map page, then the site list
+    assert len(pngs) == 3  # the map page, the site list, then "About this map"
+    assert "About this map" in text
+    assert text.index("About this map") > max(text.index(c) for c in codes)
     first = Image.open(pngs[0]).convert("RGB")
     assert first.width > first.height  # landscape
     # The map's left two thirds carry the shaded boroughs and outlines, not blank paper.
