@@ -44,6 +44,23 @@ SOURCES: dict[str, dict[str, str]] = {
         ),
         "licence": "Open Government Licence v3.0",
     },
+    "eric_2019_20": {
+        "name": "Estates Returns Information Collection (ERIC) 2019/20, NHS Digital",
+        "attribution": (
+            "Source: NHS Digital, Estates Returns Information Collection (ERIC) 2019/20. Contains "
+            "public sector information licensed under the Open Government Licence v3.0."
+        ),
+        "licence": "Open Government Licence v3.0",
+    },
+    "eric_2013_16": {
+        "name": "ERIC site returns 2013/14 to 2015/16, NHS Digital (HSCIC)",
+        "attribution": (
+            "Source: NHS Digital (Health and Social Care Information Centre), Hospital Estates "
+            "and Facilities Statistics / ERIC. Contains public sector information licensed under "
+            "the Open Government Licence v3.0."
+        ),
+        "licence": "Open Government Licence v3.0",
+    },
     "nhs_choices": {
         "name": "NHS Choices (now NHS.UK) hospital and clinic data",
         "attribution": (
@@ -57,6 +74,27 @@ SOURCES: dict[str, dict[str, str]] = {
         "attribution": (
             "Source: Office for National Statistics, licensed under the Open Government Licence "
             "v3.0. Contains OS data © Crown copyright and database right 2020."
+        ),
+        "licence": "Open Government Licence v3.0",
+    },
+    "ons_postcodes": {
+        "name": "ONS Postcode Directory (NSPL, May 2025) postcode centroids, Office for National "
+        "Statistics",
+        "attribution": (
+            "Contains OS data © Crown copyright and database right 2025. Contains Royal Mail data "
+            "© Royal Mail copyright and database right 2025. Source: Office for National "
+            "Statistics licensed under the Open Government Licence v.3.0."
+        ),
+        "licence": "Open Government Licence v3.0",
+    },
+    "mhclg_land_values": {
+        "name": "Land value estimates for policy appraisal 2017, Ministry of Housing, "
+        "Communities and Local Government",
+        "attribution": (
+            "Source: Ministry of Housing, Communities and Local Government, Land value estimates "
+            "for policy appraisal 2017. Contains public sector information licensed under the "
+            "Open Government Licence v3.0. Values for policy appraisal at 1 April 2017, assuming "
+            "nil affordable housing: not market values."
         ),
         "licence": "Open Government Licence v3.0",
     },
@@ -223,6 +261,37 @@ def score_settings(config: Config) -> dict[str, Any]:
     }
 
 
+def bundled_sources(
+    *, bundled_sites: bool, bundled_boundaries: bool, by_postcode: bool, published_values: bool
+) -> list[dict[str, str]]:
+    """Return the bundled data sets a build used, each with the lines its licence requires.
+
+    ``data/ATTRIBUTION.md`` asks for its line on every copy: the ERIC returns
+    (every bundled year is read and reconciled when the sites are ERIC's), the
+    NHS Choices files (used to locate sites), the ONS postcode centroids when a
+    site was located by postcode, the ONS boundaries and the MHCLG 2017 land
+    values when they were used.
+
+    Examples
+    --------
+    >>> [s["name"].split(",")[0] for s in bundled_sources(
+    ...     bundled_sites=False, bundled_boundaries=True, by_postcode=False,
+    ...     published_values=True)]  # doctest: +NORMALIZE_WHITESPACE
+    ['NHS Choices (now NHS.UK) hospital and clinic data',
+     'London borough boundaries (May 2020)',
+     'Land value estimates for policy appraisal 2017']
+    """
+    keys = ["eric_2019_20", "eric", "eric_2013_16"] if bundled_sites else []
+    keys.append("nhs_choices")
+    if bundled_sites or by_postcode:
+        keys.append("ons_postcodes")
+    if bundled_boundaries:
+        keys.append("ons")
+    if published_values:
+        keys.append("mhclg_land_values")
+    return [dict(SOURCES[k]) for k in keys]
+
+
 def summarise(
     *,
     sites: pd.DataFrame,
@@ -291,10 +360,14 @@ def summarise(
     ('2019/20', 228.31)
     """
     target = config.valuation.target_gbp
-    sources = [SOURCES["eric"]] if bundled_sites else []
-    sources.append(SOURCES["nhs_choices"])
-    if bundled_boundaries:
-        sources.append(SOURCES["ons"])
+    sources = bundled_sources(
+        bundled_sites=bundled_sites,
+        bundled_boundaries=bundled_boundaries,
+        by_postcode=bool(
+            "located_by" in sites and sites["located_by"].astype(str).eq("postcode").any()
+        ),
+        published_values=valuation.method == "mhclg_2017_range",
+    )
     summary: dict[str, Any] = {
         "target_gbp": target,
         "target_source": config.valuation.target_source,
