@@ -633,10 +633,26 @@ def accessible_document(html: str) -> str:
 
 
 def plain_attribution(summary: Mapping[str, Any]) -> str:
-    """Return the credit line as plain text, for the PNG."""
-    names = [
-        str(s.get("name"))
-        for s in summary.get("sources") or []
-        if isinstance(s, Mapping) and s.get("name")
-    ]
-    return ("Data: " + "; ".join(names) + ". ") if names else ""
+    """Return the credit as plain text, for the PNGs: the sources and their licence lines.
+
+    Each bundled data set asks for its line on every copy (``data/ATTRIBUTION.md``):
+    the names of the sources, then every "Contains ..." sentence of their
+    attributions (the Open Government Licence, OS and Royal Mail copyright), each once.
+
+    Examples
+    --------
+    >>> plain_attribution({"sources": [
+    ...     {"name": "A", "attribution": "Source: A. Contains OS data © Crown copyright."},
+    ...     {"name": "B", "attribution": "Contains OS data © Crown copyright. Other."}]})
+    'Data: A; B. Contains OS data © Crown copyright.'
+    """
+    sources = [s for s in summary.get("sources") or [] if isinstance(s, Mapping)]
+    names = [str(s["name"]) for s in sources if s.get("name")]
+    if not names:
+        return ""
+    notices: list[str] = []
+    for source in sources:
+        for sentence in re.split(r"(?<=\.)\s+", str(source.get("attribution") or "")):
+            if sentence.startswith("Contains") and sentence not in notices:
+                notices.append(sentence)
+    return " ".join(["Data: " + "; ".join(names) + ".", *notices])

@@ -40,6 +40,10 @@ _COLUMNS = {
 _PX_TO_PT = 0.75 * 0.85
 
 
+#: One 7.5 pt footer line as a share of the figure's 8.4 in height (line spacing 1.2).
+_FOOTER_LINE = 7.5 * 1.2 / (8.4 * 72)
+
+
 def _drawable(text: object) -> str:
     r"""Return ``text`` as matplotlib draws it literally: no control codes, no mathtext.
 
@@ -265,6 +269,9 @@ def render_static_map(
     footer = [w for text in (*lines[1:], attribution) if text for w in textwrap.wrap(text, 190)]
     if footer:
         fig.text(0.015, 0.012, "\n".join(footer), fontsize=7.5, color="#616e7c", va="bottom")
+        # The map stands above the footer, however many lines the sources take.
+        bottom = max(0.12, 0.03 + len(footer) * _FOOTER_LINE)
+        ax.set_position((0.0, bottom, 0.75, 0.88 - bottom))
 
     handles: list[Any] = [Patch(color="none", label=heading)]
     handles += [

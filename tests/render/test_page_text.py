@@ -182,3 +182,17 @@ def test_a_summary_of_one_year_has_no_year_sections(bundled_result):
         if k not in {"years", "land_over_time", "change_since", "disposal_candidates"}
     }
     assert years_sections(one_year) == []
+
+
+def test_the_png_credit_carries_every_licence_line_the_data_require(bundled_result):
+    from estates.render.page import plain_attribution
+
+    credit = plain_attribution(bundled_result.summary)
+    assert credit.startswith("Data: Estates Returns Information Collection (ERIC) 2019/20")
+    for line in (
+        "Contains OS data © Crown copyright and database right 2020.",
+        "Contains OS data © Crown copyright and database right 2025.",
+        "Contains Royal Mail data © Royal Mail copyright and database right 2025.",
+        "Contains public sector information licensed under the Open Government Licence v3.0.",
+    ):
+        assert credit.count(line) == 1, line
