@@ -239,8 +239,11 @@ def staged_output(out: Path | str, *, keep: int = 2) -> Iterator[Path]:
     out = _normalise_out(out)
     _check_replaceable(out)
     prune_builds(out, keep=keep)
-    staging = _new_entry(_ensure_store(out), "staging")
+    # The folder is made inside the try: a Ctrl-C or SIGTERM that lands just after
+    # mkdir (a loaded machine can pause the process there) still removes it.
+    staging = _ensure_store(out) / _entry_name("staging")
     try:
+        staging.mkdir()
         yield staging
     finally:
         # publish() renames the folder, so it only remains if it was not published.
@@ -481,13 +484,6 @@ def _ensure_store(out: Path) -> Path:
     except OSError as exc:
         raise EstatesError(f"cannot create {store}: {exc.strerror}") from exc
     return store
-
-
-def _new_entry(store: Path, kind: str) -> Path:
-    """Create and return a new, empty ``<kind>-...`` folder in the store."""
-    path = store / _entry_name(kind)
-    path.mkdir()
-    return path
 
 
 def _entry_name(kind: str) -> str:
