@@ -142,9 +142,21 @@ def test_a_signal_mid_build_keeps_the_published_set_and_leaves_no_staging(
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     # Another target: this build would publish a different set.
     command = estates_script("build", "--quiet", "--force", "--target-gbp", "5e9", "--out", out)
-    build = subprocess.Popen(
-        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    # As from a terminal: a test run started in the background has SIGINT ignored,
+    # which a child inherits, and Python then never turns Ctrl-C into
+    # KeyboardInterrupt. A Python-level handler here is reset to the default in the child.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        build = subprocess.Popen(
+            command,
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 120
     while not list(store.glob("staging-*")):
         assert build.poll() is None, build.communicate()
