@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from estates.render.index_page import render_index
-from estates.render.maps import render_maps
 from estates.render.years_section import years_sections
 from estates.report.headline import headline_lines, london_line, pilot_line, value_range
 from estates.report.statements import (
@@ -32,19 +31,9 @@ PAGES = ["index.html", "london.html", "ncl_estates.html", "bhr_aco.html"]
 
 
 @pytest.fixture(scope="module")
-def drawn(bundled_result, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("pages")
-    render_maps(
-        bundled_result.map_sites,
-        bundled_result.boroughs,
-        bundled_result.context,
-        bundled_result.summary,
-        out,
-        page_totals=bundled_result.page_totals,
-        ranked_total=bundled_result.ranked,
-        build_date=BUILD_DATE,
-    )
-    return out
+def drawn(bundled_pages: Path) -> Path:
+    """The bundled build's pages and PNGs, drawn once per session (``conftest.py``)."""
+    return bundled_pages
 
 
 def _text(path: Path) -> str:
