@@ -28,9 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +38,7 @@ import click
 
 from estates import errors
 from estates.builder.inputs import Inputs
+from estates.builder.stopping import Terminated, stop_on_signals
 from estates.console import progress, terminal_text
 from estates.logs import LOG_FORMATS, configure_logging
 
@@ -52,14 +51,6 @@ DIFF_TOLERANCE_GBP = 1000.0
 
 #: Exit code after SIGTERM (128 + 15), as shells report it.
 EXIT_TERMINATED = 143
-
-
-class _Terminated(BaseException):
-    """Raised in the main thread on SIGTERM, so every ``finally`` (staging, lock) runs."""
-
-
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise _Terminated
 
 
 #: Exit code when stdout's reader closes the pipe (128 + SIGPIPE), as shells report it.
@@ -678,23 +669,18 @@ def _guarded(ctx: click.Context, work: Callable[[], int]) -> int:
     """Run ``work``; turn expected errors into one line and an exit code.
 
     SIGTERM (a service stop, a cron timeout) unwinds like Ctrl-C: the
-    staging folder is removed and the lock released before exit code 143.
+    staging folder is removed and the lock released before exit code 143
+    (:func:`estates.builder.stopping.stop_on_signals`).
     """
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
-    try:
+    with stop_on_signals():
         return _run_guarded(ctx, work)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
 
 
 def _run_guarded(ctx: click.Context, work: Callable[[], int]) -> int:
     try:
         check_input_files(ctx)
         return work()
-    except _Terminated:
+    except Terminated:
         _echo_err(ctx, "terminated; nothing was published", prefix="", exit_code=EXIT_TERMINATED)
         return EXIT_TERMINATED
     except errors.EstatesError as exc:

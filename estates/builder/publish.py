@@ -43,6 +43,7 @@ from estates.builder.owned import (
     listed_outputs,
     unlisted_files,
 )
+from estates.builder.stopping import raise_if_stopped
 from estates.errors import ConfigError, EstatesError
 
 __all__ = [
@@ -330,6 +331,8 @@ def publish(
         raise
     retired = None
     try:
+        # The last moment to stop: a signal whose exception a library dropped stops here.
+        raise_if_stopped()
         retired = _retire_real_folder(out, store)
         previous = retired if retired is not None else _pointed_name(out, store)
         _swap_link(out, store, build)
