@@ -329,8 +329,9 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "--land-values",
             type=_FILE,
             metavar="FILE",
-            help="CSV of borough_code, value_gbp_per_ha, source replacing the indicative "
-            "London average £/ha borough by borough.",
+            help="CSV (or workbook) of borough_code or borough_name, gbp_per_ha and optionally "
+            "low_gbp_per_ha, source, valuation_date: your land values, £ per hectare, replacing "
+            "the published 2017 residential (and industrial) values borough by borough.",
         ),
         click.option(
             "--pipeline",
@@ -563,7 +564,7 @@ def validate(ctx: click.Context, /, as_json: bool, **kw: Any) -> None:
     default=DIFF_TOLERANCE_GBP,
     show_default=True,
     metavar="GBP",
-    help="List indicative values that changed by at least this many pounds.",
+    help="List sites whose value (estimated_value_gbp) changed by at least this many pounds.",
 )
 @click.option("--csv-bom", is_flag=True, help="Start the CSV with a UTF-8 byte-order mark.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")

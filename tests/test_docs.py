@@ -136,5 +136,19 @@ def test_the_analyst_guide_documents_the_outputs_it_describes():
         assert option in text
 
 
+def test_the_readme_quotes_the_attribution_every_bundled_data_set_requires():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quoted = " ".join(line[2:] for line in readme.splitlines() if line.startswith("> "))
+    assert ATTRIBUTION in quoted
+    # Every ERIC year bundled, and the copyright lines data/ATTRIBUTION.md asks for.
+    years = sorted(
+        re.sub(r"^eric_sites_(\d{4})_(\d{2})_london\.csv$", r"\1/\2", p.name)
+        for p in (ROOT / "data" / "estates").glob("eric_sites_20*_london.csv")
+    )
+    assert years == ["2013/14", "2014/15", "2015/16", "2019/20"]
+    for needed in (*years, "2016/17", "Royal Mail", "OS data", "Land value estimates"):
+        assert needed in ATTRIBUTION, needed
+
+
 if __name__ == "__main__":
     sys.stdout.write(render_cli_docs())

@@ -44,11 +44,15 @@ __all__ = [
     "write_site_table",
 ]
 
-#: The line that must travel with any copy of the outputs.
+#: The line that must travel with any copy of outputs built from the bundled data: every data
+#: set ``data/ATTRIBUTION.md`` lists, with the copyright lines their licences require.
 ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0: "
-    "ERIC 2016/17 (NHS Digital); NHS Choices hospital and clinic data; Office for National "
-    "Statistics boundaries, contains OS data © Crown copyright and database right 2020."
+    "ERIC 2013/14, 2014/15, 2015/16, 2016/17 and 2019/20 (NHS Digital); NHS Choices hospital "
+    "and clinic data; MHCLG Land value estimates for policy appraisal 2017; Office for "
+    "National Statistics boundaries and postcode centroids (NSPL), contains OS data © Crown "
+    "copyright and database right 2020 and 2025; contains Royal Mail data © Royal Mail "
+    "copyright and database right 2025."
 )
 #: The UTF-8 byte-order mark ``--csv-bom`` starts a CSV with, for Excel.
 BOM = b"\xef\xbb\xbf"

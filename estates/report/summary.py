@@ -387,11 +387,16 @@ def summarise(
         "sources": [dict(s) for s in sources],
     }
     london = summary["london"]
+    low, high = london.get("share_of_target_low"), london.get("share_of_target_high")
     log.info(
-        "London: %.2f ha not delivering services at %d located sites, %.1f%% of the target",
+        "London: %.2f ha not delivering services at %d of %d located sites, %s of the target",
         london["land_unused_ha"] or 0.0,
+        london["sites_with_unused_land"],
         london["sites_located"],
-        100 * (london["share_of_target"] or 0.0),
+        # The range, as the headline gives it: the midpoint alone is never reported.
+        f"{100 * low:.1f}%–{100 * high:.1f}%"
+        if low is not None and high is not None and low != high
+        else f"{100 * (london['share_of_target'] or 0.0):.1f}%",
     )
     return summary
 
