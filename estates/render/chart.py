@@ -64,6 +64,7 @@ def render_pipeline_chart(
     width: int = 760,
     height: int = 340,
     max_points: int = 1500,
+    title_id: str = "chart-title",
 ) -> str:
     """Draw the ranked pipeline's cumulative value against the target, as SVG.
 
@@ -75,10 +76,14 @@ def render_pipeline_chart(
     target_gbp : float or None
         The target in pounds, drawn as a dashed line; None to leave it out.
     width, height : int
-        Size of the drawing in CSS pixels; it scales with the page.
+        Size of the drawing in CSS pixels; it scales with the page. Under 500
+        wide the labels are shortened, so a phone can show the drawing near
+        its own size with text it can read.
     max_points : int, default 1500
         The line is thinned to about this many vertices (always keeping the
         last), so a 50,000-site pipeline stays small.
+    title_id : str, default "chart-title"
+        The ``id`` of the drawing's title, unique within its page.
 
     Returns
     -------
@@ -114,6 +119,7 @@ def render_pipeline_chart(
     step = _nice_step(top)
     top = math.ceil(top / step) * step
 
+    compact = width < 500
     left, right, upper, lower = 96, 24, 20, 48
     pw, ph = width - left - right, height - upper - lower
     x_max = max(last_rank, 1.0)
@@ -127,9 +133,10 @@ def render_pipeline_chart(
     parts = [
         '<svg xmlns="http://www.w3.org/2000/svg" class="estates-chart"'
         f' viewBox="0 0 {width} {height}"'
-        f' role="img" aria-labelledby="chart-title" font-family="system-ui, sans-serif"'
+        f' role="img" aria-labelledby="{escape(title_id)}" font-family="system-ui, sans-serif"'
         f' font-size="12">',
-        '<title id="chart-title">Cumulative indicative value of the ranked disposal pipeline'
+        f'<title id="{escape(title_id)}">Cumulative value of the ranked disposal pipeline,'
+        " at the midpoint of each site's value range"
         f"{' against the target' if has_target else ''}</title>",
     ]
     # Horizontal grid and value axis.
@@ -157,9 +164,14 @@ def render_pipeline_chart(
     parts.append(
         f'<line x1="{left}" x2="{left + pw}" y1="{upper + ph}" y2="{upper + ph}" stroke="#444"/>'
         f'<text x="{left + pw / 2:.1f}" y="{height - 8}" text-anchor="middle" fill="#222">'
-        "Sites in rank order (highest disposal score first)</text>"
+        + (
+            "Sites, best score first"
+            if compact
+            else "Sites in rank order (highest disposal score first)"
+        )
+        + "</text>"
         f'<text transform="translate(18 {upper + ph / 2:.1f}) rotate(-90)" text-anchor="middle"'
-        ' fill="#222">Cumulative indicative value</text>'
+        ' fill="#222">Cumulative value (midpoint)</text>'
     )
     # The pipeline: area and line from the origin.
     coords = [(sx(0), sy(0))] + [(sx(rk), sy(v)) for rk, v in points]
@@ -179,9 +191,12 @@ def render_pipeline_chart(
             f'<text x="{left + pw - 4}" y="{ty - 6:.1f}" text-anchor="end" fill="{_TARGET_COLOUR}"'
             f' font-weight="600">{escape(format_gbp(target_gbp))} target</text>'
         )
-    end = f"All {n:,} ranked sites: {format_gbp(last_value)}"
-    if has_target:
-        end += f" ({format_share(last_value / float(target_gbp))} of target)"  # type: ignore[arg-type]
+    share = format_share(last_value / float(target_gbp)) if has_target else ""  # type: ignore[arg-type]
+    if compact:
+        end = format_gbp(last_value) + (f" ({share})" if share else "")
+    else:
+        end = f"All {n:,} ranked sites: {format_gbp(last_value)} at the midpoint"
+        end += f" ({share} of target)" if share else ""
     ex, ey = sx(last_rank), sy(last_value)
     anchor = "end" if ex > left + pw * 0.5 else "start"
     label_y = ey - 10 if ey - 10 > upper + 12 else ey + 18

@@ -159,12 +159,18 @@ def render_index(
     cumulative = pipeline.get("cumulative") or []
     svg = chart.render_pipeline_chart(cumulative, target)
     if svg:
+        # A phone shows a drawing made for its width, whose text stays legible.
+        narrow = chart.render_pipeline_chart(
+            cumulative, target, width=330, height=280, title_id="chart-title-narrow"
+        )
         body.append("<h2>The disposal pipeline against the target</h2>")
         body.append(
             '<div class="panel">'
-            + svg
+            + f'<div class="chart-wide">{svg}</div><div class="chart-narrow">{narrow}</div>'
             + '<p class="note">Sites are added in rank order of disposal score; the line is their '
-            "running total of indicative value.</p></div>"
+            "running total at the midpoint of each site's value range, the figure the score "
+            f"ranks by. All of them together: {escape(_value_text(london))}, "
+            f"{escape(_share_text(london))} of the target.</p></div>"
         )
 
     body.append(

@@ -149,8 +149,10 @@ def test_map_opens_offline_with_every_borough_and_site(frames, out, opened, name
 
 def test_index_opens_offline(out, opened):
     page, _ = opened(out["svg"] / "index.html")
-    assert page.locator("svg.estates-chart polyline.pipeline").count() == 1
-    assert page.locator("svg.estates-chart line.target").count() == 1
+    # Two drawings of the pipeline, for wide screens and for phones; one is shown.
+    assert page.locator("svg.estates-chart polyline.pipeline").count() == 2
+    assert page.locator("svg.estates-chart polyline.pipeline").locator("visible=true").count() == 1
+    assert page.locator("svg.estates-chart line.target").count() == 2
     hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
     for name in [*MAPS, "london.png", *(m.replace(".html", ".png") for m in MAPS[1:])]:
         assert name in hrefs

@@ -23,13 +23,18 @@ pytestmark = pytest.mark.browser
 
 VIEWPORTS = [(1440, 900), (390, 844)]
 
-#: The smallest rendered font size of the chart's texts, in CSS pixels.
-MIN_CHART_FONT_JS = """() => {
-  const svg = document.querySelector('svg.years-chart');
+#: The smallest rendered font size of the texts of the visible charts matching a selector,
+#: in CSS pixels (the pipeline has a drawing for wide screens and one for phones).
+MIN_CHART_FONT_JS = """(selector) => {
+  const shown = [...document.querySelectorAll(selector)].filter(
+    svg => svg.getBoundingClientRect().width > 0);
+  if (shown.length !== 1) return -shown.length;
+  const svg = shown[0];
   const scale = svg.getScreenCTM().a;
   return Math.min(...[...svg.querySelectorAll('text')].map(
     t => parseFloat(getComputedStyle(t).fontSize) * scale));
 }"""
+PIPELINE_CHARTS = ".chart-wide svg, .chart-narrow svg"
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +69,11 @@ def test_index_fits_the_screen_with_a_legible_chart(browser, index, tmp_path, wi
         assert box["x"] >= 0
         assert box["x"] + box["width"] <= width
         assert page.locator("svg.years-chart g.year").count() == 5
-        assert page.evaluate(MIN_CHART_FONT_JS) >= 12
+        assert page.evaluate(MIN_CHART_FONT_JS, "svg.years-chart") >= 12
+        # The pipeline chart: one drawing shown, its text legible on a phone too.
+        assert page.evaluate(MIN_CHART_FONT_JS, PIPELINE_CHARTS) >= 12
+        pipeline = page.locator(PIPELINE_CHARTS).locator("visible=true")
+        assert "at the midpoint" in pipeline.locator("title").text_content()
         # The change since 2016/17 comes before the first section heading.
         change = page.locator("p.headline.change").bounding_box()
         first_h2 = page.locator("h2").first.bounding_box()

@@ -573,7 +573,7 @@ def test_chart_thins_a_long_pipeline_and_keeps_the_end():
     svg = chart.render_pipeline_chart(rows, 11e9)
     line = re.search(r'<polyline points="([^"]+)"', svg).group(1).split()
     assert len(line) <= 1502
-    assert "All 50,000 ranked sites: £5bn (45.5% of target)" in svg
+    assert "All 50,000 ranked sites: £5bn at the midpoint (45.5% of target)" in svg
     assert len(svg) < 60_000
 
 
