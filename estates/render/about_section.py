@@ -37,7 +37,7 @@ def _how_to_read(classes_note: str, *, pilot_page: bool, by_count: bool) -> str:
         if by_count
         else "Each borough is shaded by the land not delivering services at its located sites, "
         "in hectares (the layer control at the top right switches to the range of its "
-        "indicative value); darker means more."
+        "value); darker means more."
     )
     ranks = (
         "The table ranks each site within this pilot and gives its rank in London in brackets."
@@ -51,8 +51,8 @@ def _how_to_read(classes_note: str, *, pilot_page: bool, by_count: bool) -> str:
         f"score in bands ({_score_bands()}; grey: not scored, for want of a figure); its area "
         "(not its radius) grows with the site's unused land, up to a largest size, so a "
         "site with none is the smallest circle.",
-        "The disposal score (0 to 1, higher is a stronger case) weighs the indicative value "
-        "of the unused land, the share of the site's land that is unused and the backlog "
+        "The disposal score (0 to 1, higher is a stronger case) weighs the value of the "
+        "unused land (the midpoint of its range), the share of the site's land that is unused and the backlog "
         "maintenance a disposal would avoid; a PFI contract or an unresolved data-quality "
         f"flag lowers it. {ranks}",
         "Land not delivering services is ERIC's own measure: the hectares of a site that "

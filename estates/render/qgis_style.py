@@ -71,7 +71,11 @@ _OUTLINES = {
 }
 _CHOROPLETHS = {
     "land_unused_ha": ("Unused land (ha)", style.UNUSED_PALETTE, style.format_ha),
-    "estimated_value_gbp": ("Indicative value (£)", style.VALUE_PALETTE, style.format_gbp),
+    "estimated_value_gbp": (
+        "Value, midpoint (£)",
+        style.VALUE_PALETTE,
+        style.format_gbp,
+    ),
 }
 _SCORE_TITLE = "Disposal score (0–1, higher = stronger case)"
 _SCORE_LEGEND = "Disposal score (0–1)"
