@@ -68,6 +68,16 @@ class _SourceGrid(NamedTuple):
         """Return the code of each point's cell; ``_SRC_EXACT`` off the table or for NaN."""
         return self.code[self.cells(x, y)]
 
+    def extent(self) -> tuple[float, float, float, float]:
+        """Return the box (x0, y0, x1, y1) the table covers, one cell wider on each side."""
+        cell = 1.0 / self.per_unit
+        return (
+            self.x0 - cell,
+            self.y0 - cell,
+            self.x0 + (self.nx + 1) * cell,
+            self.y0 + (self.ny + 1) * cell,
+        )
+
     def cells(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.intp]:
         """Return the position in ``code`` of each point's cell (the border off the table).
 
