@@ -281,7 +281,7 @@ def _kept_grid(index: _BoroughIndex, cell_m: float) -> _Grid | None:
     )
     parts = (_boroughs_key(index), repr(constants).encode())
     kept = _load(parts, kind="grid")
-    if kept is not None:
+    if kept is not None and set(kept) == {"head", *_GRID_ARRAYS} and len(kept["head"]) == 5:
         head = kept["head"]
         return _Grid(
             cell_m=float(head[0]),

@@ -153,15 +153,15 @@ def _kept_source_grid(
         repr((float(nearest_within_m), constants, _SRC_SCALE_SAMPLES)).encode(),
     )
     kept = _load(parts)
-    if kept is not None:
-        head = kept["head"]
-        code = kept["code"].reshape(int(head[3]), int(head[4]))
-        return _bordered(float(head[0]), float(head[1]), float(head[2]), code)
+    if kept is not None and set(kept) == {"head", "code"} and len(kept["head"]) == 5:
+        # Kept with its border, so it is used as read: no copy.
+        per_unit, x0, y0, nx, ny = (float(v) for v in kept["head"])
+        if kept["code"].shape == ((int(nx) + 2) * (int(ny) + 2),):
+            return _SourceGrid(per_unit, x0, y0, int(nx), int(ny), kept["code"])
     grid = _build_source_grid(src, transformer, index, nearest_within_m)
     if grid is not None:
         head = np.array([grid.per_unit, grid.x0, grid.y0, grid.nx, grid.ny], dtype=np.float64)
-        inner = grid.code.reshape(grid.nx + 2, grid.ny + 2)[1:-1, 1:-1]
-        _save(parts, {"head": head, "code": np.ascontiguousarray(inner).ravel()})
+        _save(parts, {"head": head, "code": grid.code})
     return grid
 
 
