@@ -199,9 +199,6 @@ def join_boroughs(
     index = _index_boroughs(boroughs)
     geoms = np.asarray(sites.geometry.array)
     n = len(geoms)
-    borough = np.full(n, -1, dtype=_positions(len(index)))
-    method = np.full(n, _MISSING, dtype=np.int8)
-    distance = np.full(n, np.nan)
     transformer = _bng_transformer(src)
     local = threading.local()
     spare = [index]  # the first worker takes it; any other gets a copy
@@ -312,6 +309,15 @@ def join_boroughs(
     n_exact = n
     source = _source_grid(src, transformer, index, nearest_within_m, n_exact)
     swap_on_table = source is not None and _table_may_swap(source, box)
+    positions = _positions(len(index))
+    if source is None:
+        borough = np.full(n, -1, dtype=positions)
+        method = np.full(n, _MISSING, dtype=np.int8)
+        distance = np.full(n, np.nan)
+    else:  # every chunk writes all its rows: nothing to fill first
+        borough = np.empty(n, dtype=positions)
+        method = np.empty(n, dtype=np.int8)
+        distance = np.empty(n)
     grid = None
     sample = _sample_range(n)
     sample_xy = _read_xy(geoms[sample])

@@ -161,6 +161,9 @@ def _reproject_rows(
     """
     if transformer is None:
         return work.x, work.y
+    if not work.has_z.any():  # the usual case: one call, no gathers
+        flat_x, flat_y = transformer.transform(work.x, work.y)
+        return flat_x, flat_y
     bx = np.empty(len(work.rows))
     by = np.empty(len(work.rows))
     flat = np.flatnonzero(~work.has_z)

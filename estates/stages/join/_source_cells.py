@@ -83,15 +83,15 @@ class _SourceGrid(NamedTuple):
     def cells(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.intp]:
         """Return the position in ``code`` of each point's cell (the border off the table).
 
-        Whole numbers are exact in float64, so the position is summed there
-        and converted once; ``fmax`` sends NaN to the border.
+        Whole numbers are exact in float64, so the position,
+        ``(ix + 1) * (ny + 2) + iy + 1``, is summed there and converted once;
+        ``fmax`` sends NaN to the border.
         """
         fx = np.subtract(x, self.x0)
         fx *= self.per_unit
         np.floor(fx, out=fx)
         np.fmax(fx, -1.0, out=fx)
         np.fmin(fx, float(self.nx), out=fx)
-        fx += 1.0
         fx *= float(self.ny + 2)
         fy = np.subtract(y, self.y0)
         fy *= self.per_unit
@@ -99,7 +99,7 @@ class _SourceGrid(NamedTuple):
         np.fmax(fy, -1.0, out=fy)
         np.fmin(fy, float(self.ny), out=fy)
         fx += fy
-        fx += 1.0
+        fx += float(self.ny + 3)
         return fx.astype(np.intp)
 
 
