@@ -323,14 +323,14 @@ def test_the_grid_is_built_once_per_boroughs(
     assert_matches_oracle(join_boroughs(first, other), sjoin_oracle(first, other))
     assert len(builds) == 2
     # Both kept on disk: a new process reads them back, never rebuilds them.
-    kept = sorted(tmp_path.glob("join-grid-*.npz"))
+    kept = sorted(tmp_path.glob("join-grid-*.npy"))
     assert len(kept) == 2
     monkeypatch.setattr(grid_module, "_GRIDS", {})
     assert_geodataframe_equal(join_boroughs(first, boroughs), first_out)
     assert len(builds) == 2
     # A damaged file is rebuilt, never trusted.
     for path in kept:
-        path.write_bytes(b"not an npz file")
+        path.write_bytes(b"not a table file")
     monkeypatch.setattr(grid_module, "_GRIDS", {})
     assert_geodataframe_equal(join_boroughs(first, boroughs), first_out)
     assert len(builds) == 3
@@ -803,22 +803,27 @@ def test_the_source_table_is_kept_on_disk_and_read_back(
     )
     sites = random_sites(2_000, seed=41)
     first = join_boroughs(sites, boroughs)
-    [kept] = tmp_path.glob("join-cells-*.npz")
+    [kept] = tmp_path.glob("join-cells-*.npy")
     monkeypatch.setattr(source_module, "_SOURCE_GRIDS", {})  # as in a new process
     second = join_boroughs(sites, boroughs)
     assert builds == [1]
     assert_geodataframe_equal(first, second)
     assert_matches_oracle(second, sjoin_oracle(sites, boroughs))
     # A damaged file is rebuilt, never trusted.
-    kept.write_bytes(b"not an npz file")
+    kept.write_bytes(b"not a table file")
     monkeypatch.setattr(source_module, "_SOURCE_GRIDS", {})
     assert_geodataframe_equal(join_boroughs(sites, boroughs), first)
     assert builds == [1, 1]
-    assert kept.read_bytes().startswith(b"PK")  # rewritten
+    assert kept.read_bytes().startswith(b"\x93NUMPY")  # rewritten
+    # So is one cut short, as by a full disk.
+    kept.write_bytes(kept.read_bytes()[:-100])
+    monkeypatch.setattr(source_module, "_SOURCE_GRIDS", {})
+    assert_geodataframe_equal(join_boroughs(sites, boroughs), first)
+    assert builds == [1, 1, 1]
     # Another radius is another table.
     monkeypatch.setattr(source_module, "_SOURCE_GRIDS", {})
     join_boroughs(sites, boroughs, nearest_within_m=100.0)
-    assert len(list(tmp_path.glob("join-cells-*.npz"))) == 2
+    assert len(list(tmp_path.glob("join-cells-*.npy"))) == 2
 
 
 def test_an_empty_cache_setting_keeps_nothing(

@@ -45,10 +45,10 @@ cell's image can reach (the reprojection's stretch, measured over the table,
 plus 1% and a margin) has one answer for all its points: within the borough
 the centre is within, or outside when no borough is within
 ``nearest_within_m`` plus that reach. Those points take the answer of their
-cell; the others (about 4% over London's bounding box: near a boundary, or
+cell; the others (about 3.3% over London's bounding box: near a boundary, or
 within reach of the fallback radius; more than half of them on the river or
 just outside London, in no polygon) are reprojected and joined exactly as
-above, with the grid when they are many. The table takes about 0.2 s to
+above, with the grid when they are many. The table takes about 0.3 s to
 build and is kept per CRS, boroughs and radius, in memory and on disk
 (:mod:`._disk_cache`: ``$ESTATES_CACHE_DIR``, else ``~/.cache/estates``), so
 it is built only for calls with many points, once per machine. The borough

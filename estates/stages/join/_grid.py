@@ -281,7 +281,7 @@ def _kept_grid(index: _BoroughIndex, cell_m: float) -> _Grid | None:
     )
     parts = (_boroughs_key(index), repr(constants).encode())
     kept = _load(parts, kind="grid")
-    if kept is not None:
+    if kept is not None and set(kept) == {"head", *_GRID_ARRAYS} and len(kept["head"]) == 5:
         head = kept["head"]
         return _Grid(
             cell_m=float(head[0]),
@@ -313,3 +313,8 @@ def _sample_rows(usable: NDArray[np.bool_]) -> NDArray[np.int64]:
     """Up to ``_GRID_SAMPLE`` usable rows, evenly spread (no randomness)."""
     rows = np.flatnonzero(usable)
     return rows[:: max(1, len(rows) // _GRID_SAMPLE)][:_GRID_SAMPLE].copy()  # not a view
+
+
+def _sample_range(n: int) -> NDArray[np.int64]:
+    """As :func:`_sample_rows` when all of ``n`` rows are usable, with no mask built."""
+    return np.arange(0, n, max(1, n // _GRID_SAMPLE), dtype=np.int64)[:_GRID_SAMPLE]

@@ -95,34 +95,51 @@ def _point_xy(
     return x, y, usable
 
 
-def _read_points(
+def _read_xy(
     geoms: NDArray[np.object_],
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]] | None:
-    """Return x, y (NaN where unusable) and the mask of usable points; None if one is no point.
+) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """Return x and y of ``geoms``, NaN where a geometry is missing, empty or no point.
 
-    Reads the coordinates first and asks the kind of geometry only where x
-    or y is NaN: shapely gives NaN for a missing geometry and for any that
-    is not a point, so the rows with numbers are points, and the per-object
-    type query (as costly as reading x) is spared for them. GEOS 3.14
-    refuses the x of an empty point (older versions give NaN): a chunk
-    holding one is read as :func:`_point_xy` does. None means a geometry
-    that is not a point: the caller names it with :func:`_point_rows`.
+    Two passes over the objects (``get_x``, ``get_y``) and nothing else: what
+    a NaN stands for is asked later, of those rows only, by
+    :func:`_usable_points`. GEOS 3.14 refuses the x of an empty point (older
+    versions give NaN): a chunk holding one is read as :func:`_point_xy` does,
+    which finds any geometry that is not a point on the way; None then says
+    so, and the caller names it with :func:`_point_rows`.
     """
     try:
-        x, y = shapely.get_x(geoms), shapely.get_y(geoms)
+        return shapely.get_x(geoms), shapely.get_y(geoms)
     except shapely.errors.GEOSException:
         type_id = shapely.get_type_id(geoms)
         if ((type_id != 0) & (type_id != -1)).any():
             return None
-        return _point_xy(geoms, type_id == 0)
-    usable = np.ones(len(geoms), dtype=bool)
+        x, y, _ = _point_xy(geoms, type_id == 0)
+        return x, y
+
+
+def _usable_points(
+    geoms: NDArray[np.object_],
+    rows: NDArray[np.intp],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+) -> NDArray[np.bool_] | None:
+    """Which of ``geoms[rows]`` (x, y from :func:`_read_xy`) are usable points.
+
+    shapely gives NaN for a missing geometry and for any that is not a point,
+    so the rows with numbers are points, and only those whose x or y is NaN
+    are asked their kind (a per-object query as costly as reading x). None
+    means one of them is not a point: the caller names it with
+    :func:`_point_rows`.
+    """
+    usable = np.ones(len(rows), dtype=bool)
     odd = np.flatnonzero(np.isnan(x) | np.isnan(y))
     if odd.size:
-        type_id = shapely.get_type_id(geoms[odd])
+        asked = geoms[rows[odd]]
+        type_id = shapely.get_type_id(asked)
         if ((type_id != 0) & (type_id != -1)).any():
             return None
-        usable[odd] = (type_id == 0) & ~shapely.is_empty(geoms[odd])
-    return x, y, usable
+        usable[odd] = (type_id == 0) & ~shapely.is_empty(asked)
+    return usable
 
 
 class _ExactRows(NamedTuple):
@@ -144,6 +161,9 @@ def _reproject_rows(
     """
     if transformer is None:
         return work.x, work.y
+    if not work.has_z.any():  # the usual case: one call, no gathers
+        flat_x, flat_y = transformer.transform(work.x, work.y)
+        return flat_x, flat_y
     bx = np.empty(len(work.rows))
     by = np.empty(len(work.rows))
     flat = np.flatnonzero(~work.has_z)
