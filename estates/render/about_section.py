@@ -52,9 +52,9 @@ def _how_to_read(classes_note: str, *, pilot_page: bool, by_count: bool) -> str:
         "(not its radius) grows with the site's unused land, up to a largest size, so a "
         "site with none is the smallest circle.",
         "The disposal score (0 to 1, higher is a stronger case) weighs the value of the "
-        "unused land (the midpoint of its range), the share of the site's land that is unused and the backlog "
-        "maintenance a disposal would avoid; a PFI contract or an unresolved data-quality "
-        f"flag lowers it. {ranks}",
+        "unused land (the midpoint of its range), the share of the site's land that is "
+        "unused and the backlog maintenance a disposal would avoid; a PFI contract or an "
+        f"unresolved data-quality flag lowers it. {ranks}",
         "Land not delivering services is ERIC's own measure: the hectares of a site that "
         "the trust reports it owns but does not use to deliver services, as the trust "
         "submitted them, not checked centrally. A site or pilot showing 0.00 ha is one "

@@ -29,7 +29,7 @@ SITE_COLUMNS = (
     ("trust", "Trust"),
     ("borough", "Borough"),
     ("unused", "Unused land"),
-    ("value", "Indicative value"),
+    ("value", "Value (midpoint)"),
     ("score", "Score"),
     ("pfi", "PFI"),
     ("flags", "Data-quality flags"),

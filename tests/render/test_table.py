@@ -230,7 +230,7 @@ def test_the_download_has_exactly_the_visible_rows(bundled_pages, desktop):
         "Trust",
         "Borough",
         "Unused land (hectares)",
-        "Indicative value (GBP)",
+        "Value, midpoint (GBP)",
         "Disposal score",
         "PFI",
         "Data-quality flags",

@@ -178,7 +178,7 @@
     h += tr("Land owned", fmtHa(r[F.owned_ha]));
     h += tr("Unused land", fmtHa(r[F.unused_ha]) +
       (missing(r[F.unused_share]) ? "" : " (" + fmtShare(r[F.unused_share]) + " of owned)"));
-    h += tr("Indicative value", fmtGbp(r[F.value_gbp]));
+    h += tr("Value (midpoint)", fmtGbp(r[F.value_gbp]));
     var method = text(r, "method"), source = text(r, "source");
     h += tr("Valuation", (method || "n/a") +
       (source && source !== method ? '<div class="est-note">' + source + "</div>" : ""));
@@ -886,7 +886,7 @@
       var head = ["London rank"];
       if (C.pilotPage) head.push("Rank in this pilot");
       head.push("Site code", "Site name", "Trust", "Borough", "Unused land (hectares)",
-                "Indicative value (GBP)", "Disposal score", "PFI", "Data-quality flags");
+                "Value, midpoint (GBP)", "Disposal score", "PFI", "Data-quality flags");
       var lines = [head.map(csvCell).join(",")];
       state.shown.forEach(function (k) {
         var r = rows[k];
