@@ -25,9 +25,11 @@ from estates.crs import LONDON_BOUNDS_WGS84
 from estates.io.csv_text import FORMULA_START, PLAIN_NUMBER
 from estates.render.about_section import ABOUT_ID, about_section
 from estates.render.assets import (
+    ScriptJson,
     inline_script,
     inline_style,
     json_for_script,
+    json_object_for_script,
     leaflet_css,
     leaflet_js,
     package_text,
@@ -189,14 +191,12 @@ def _legend(
 
 def _site_list(sites: SitePayload) -> str:
     """Return the ranked list of sites (pilot maps) as HTML."""
-    rows = sites.payload["rows"]
-    fields = {f: i for i, f in enumerate(sites.payload["fields"])}
+    fields = {f: i for i, f in enumerate(sites.rows.fields)}
     ranks = np.where(np.isnan(sites.ranks), np.inf, sites.ranks)
-    order = sorted(range(len(rows)), key=lambda i: (ranks[i], sites.codes[i], i))
+    order = sorted(range(len(sites.rows)), key=lambda i: (ranks[i], sites.codes[i], i))
     shown = order[:_LIST_LIMIT]
     items = []
-    for i in shown:
-        r = rows[i]
+    for i, r in zip(shown, sites.rows.take(shown).lists(), strict=True):
         rank = r[fields["rank"]]
         badge = f"#{rank:,} in London" if rank is not None else "–"
         items.append(
@@ -479,12 +479,16 @@ def build_map(
         "geo": geo_payload(boroughs, focus),
         "outlines": outlines,
         "context": context,
-        "sites": sites.payload,
+        "sites": ScriptJson(sites.json()),
     }
     # The data travel as JSON in a non-executed <script> and are read with
-    # JSON.parse, which browsers parse much faster than a script literal.
+    # JSON.parse, which browsers parse much faster than a script literal. The
+    # site rows, most of the text, are written column-wise (SitePayload.json).
     figure.html.add_child(
-        Raw(f'<script type="application/json" id="estates-data">{json_for_script(data)}</script>'),
+        Raw(
+            '<script type="application/json" id="estates-data">'
+            f"{json_object_for_script(data)}</script>"
+        ),
         name="estates_data",
     )
     JsBlock(

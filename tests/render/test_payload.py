@@ -40,6 +40,7 @@ from estates.render.payload import (
     prepare_sites,
 )
 from estates.render.selection import on_some_page
+from estates.render.site_rows import SiteRows
 from estates.stages.validate import PAGE_TEXT_COLUMNS, shorten_for_page
 
 # ---------------------------------------------------------------------------
@@ -212,17 +213,20 @@ def reference_prepare_sites(
     }
     columns = [cols[f] for f in ROW_FIELDS]
     rows = [[col[i] for col in columns] for i in rows_order]
-    payload = {
+    head = {
         "fields": list(ROW_FIELDS),
         "profile_fields": list(PROFILE_FIELDS),
         "strings": texts.values,
         "profiles": profiles,
-        "rows": rows,
     }
     pilots = [split_list(txt["pilots"][i]) for i in rows_order]
     frame = sub.iloc[order].copy()
+    # Held a column at a time, as the page writes them; the lists come back unchanged.
+    site_rows = SiteRows.from_lists(ROW_FIELDS, rows)
+    assert site_rows.lists() == rows
     return SitePayload(
-        payload=payload,
+        head=head,
+        rows=site_rows,
         codes=[txt["site_code"][i] for i in rows_order],
         pilots=pilots,
         ranks=num["disposal_rank"][order],
@@ -354,10 +358,14 @@ def hostile_sites(n: int, seed: int = 22) -> gpd.GeoDataFrame:
 
 
 def assert_same_payload(sites: gpd.GeoDataFrame, names: Names, **options: Any) -> SitePayload:
-    """Assert the column-wise payload equals the reference's, byte for byte."""
+    """Assert the column-wise payload equals the reference's, byte for byte.
+
+    The page's text, written column-wise (``SitePayload.json``), is compared
+    with the standard encoder's text of the reference's row lists.
+    """
     want = reference_prepare_sites(sites, names, **options)
     got = prepare_sites(sites, names, **options)
-    assert json_for_script(got.payload) == json_for_script(want.payload)
+    assert got.json() == json_for_script(want.payload)
     assert got.payload == want.payload
     assert got.codes == want.codes
     assert got.pilots == want.pilots
