@@ -45,9 +45,22 @@ DIGITS = {
 }
 #: The text fields of a site row, each escaped HTML.
 TEXT_FIELDS = ("code", "name")
+# Rows laid out at once by SiteRows.json: the memory a block takes is bounded.
+_BLOCK_ROWS = 8192
 # Digit strings of at most 15 significant figures name exactly one float each.
 _EXACT = 10.0**15
 _ZERO = ord("0")
+
+
+def _four_digits() -> np.ndarray:
+    """Return the ASCII digits of 0000 to 9999, each four bytes read as one ``uint32``."""
+    places = np.array([1000, 100, 10, 1])
+    ascii_digits = ((np.arange(10_000)[:, None] // places) % 10 + _ZERO).astype(np.uint8)
+    table: np.ndarray = ascii_digits.view(np.uint32).ravel()
+    return table
+
+
+_FOUR_DIGITS = _four_digits()
 
 
 def _digit_matrix(whole: np.ndarray, width: int, *, keep_zeros: bool) -> np.ndarray:
@@ -55,23 +68,36 @@ def _digit_matrix(whole: np.ndarray, width: int, *, keep_zeros: bool) -> np.ndar
 
     With ``keep_zeros`` every place is a digit (a fraction's places, left to
     right); without, leading zeros are NUL bytes, except the units digit.
+    Digits are looked up four at a time, so a column costs a division or two.
     """
-    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    digits = (whole[:, None] // powers[None, :]) % 10
-    out = (digits + _ZERO).astype(np.uint8)
+    groups = -(-width // 4)
+    blocks = np.empty((len(whole), groups), dtype=np.int64)
+    rest = whole
+    for group in range(groups - 1, 0, -1):
+        higher = rest // 10_000
+        blocks[:, group] = rest - higher * 10_000
+        rest = higher
+    blocks[:, 0] = rest
+    out = _FOUR_DIGITS[blocks].view(np.uint8)[:, groups * 4 - width :]
     if not keep_zeros and width > 1:
-        out[:, :-1][whole[:, None] < powers[None, :-1]] = 0
+        places = 10 ** np.arange(width - 1, 0, -1, dtype=np.int64)
+        out[:, :-1] *= whole[:, None] >= places[None, :]
     return out
 
 
 def _fraction_matrix(fraction: np.ndarray, digits: int) -> np.ndarray:
-    """Return the ``digits`` places of ``fraction`` (< 10**digits) with trailing zeros NUL.
+    """Return the ``digits`` places of ``fraction`` (< 10**digits), trailing zeros as NUL.
 
-    The first place is always kept, so a whole number ends ``.0`` as ``repr`` writes it.
+    The first place is always kept, so a whole number ends ``.0`` as ``repr``
+    writes it; places that are a trailing zero on every row are left out.
     """
-    out = _digit_matrix(fraction, digits, keep_zeros=True)
-    for place in range(1, digits):
-        out[fraction % 10 ** (digits - place) == 0, place] = 0
+    zeros = np.zeros(len(fraction), dtype=np.int64)  # trailing zeros, at most digits - 1
+    for power in range(1, digits):
+        zeros += fraction % 10**power == 0
+    shown = digits - zeros
+    width = int(shown.max()) if len(shown) else 1
+    out = _digit_matrix(fraction // 10 ** (digits - width), width, keep_zeros=True)
+    out *= np.arange(width)[None, :] < shown[:, None]
     return out
 
 
@@ -111,27 +137,28 @@ def number_json(values: np.ndarray, digits: int) -> np.ndarray:
     magnitude = np.abs(k)
     units = magnitude // 10**digits if digits else magnitude
     places = len(str(int(units.max()))) if len(units) else 1
-    parts = [
-        np.where(k < 0, ord("-"), 0).astype(np.uint8)[:, None],
-        _digit_matrix(units, places, keep_zeros=False),
-    ]
+    parts = [_digit_matrix(units, places, keep_zeros=False)]
+    if (k < 0).any():
+        parts.insert(0, np.where(k < 0, ord("-"), 0).astype(np.uint8)[:, None])
     if digits:
         parts.append(np.full((len(k), 1), ord("."), dtype=np.uint8))
-        parts.append(_fraction_matrix(magnitude % 10**digits, digits))
-    text = np.concatenate(parts, axis=1)
-    others = np.flatnonzero(~plain & ~null)
+        parts.append(_fraction_matrix(magnitude - units * 10**digits, digits))
+    others = np.flatnonzero(~plain & ~null).tolist()
     special = [
         json_for_script(float(values[i]) if digits else round(float(values[i]))).encode("ascii")
-        for i in others.tolist()
+        for i in others
     ]
-    width = max(text.shape[1], 4, *map(len, special))
-    if width > text.shape[1]:
-        text = np.concatenate([text, np.zeros((len(k), width - text.shape[1]), np.uint8)], axis=1)
-    for i, word in zip(others.tolist(), special, strict=True):
+    has_null = bool(null.any())
+    missing = max([4 if has_null else 0, *map(len, special)]) - sum(p.shape[1] for p in parts)
+    if missing > 0:
+        parts.append(np.zeros((len(k), missing), np.uint8))
+    text = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+    for i, word in zip(others, special, strict=True):
         text[i] = 0
         text[i, : len(word)] = np.frombuffer(word, np.uint8)
-    text[null] = 0
-    text[null, :4] = np.frombuffer(b"null", np.uint8)
+    if has_null:
+        text[null] = 0
+        text[null, :4] = np.frombuffer(b"null", np.uint8)
     return text
 
 
@@ -144,8 +171,9 @@ def texts_json(texts: Sequence[str]) -> list[bytes]:
     """
     if not texts:
         return []
-    listed = json_for_script(list(texts))
-    return [f'"{t}"'.encode("ascii") for t in listed[2:-2].split('","')]
+    listed = json_for_script(list(texts)).encode("ascii")
+    # JSON (ASCII, control characters escaped) never holds a raw \x01: mark the cuts with it.
+    return listed[1:-1].replace(b'","', b'"\x01"').split(b"\x01")
 
 
 @dataclass
@@ -210,38 +238,40 @@ class SiteRows:
     def json(self) -> str:
         """Return the rows' JSON text, a list of lists, safe inside a ``<script>``.
 
-        The same text as ``json_for_script(self.lists())``. Each run of number
-        fields is written as one byte matrix, the texts as their distinct
-        values encoded once; the pieces of each row are joined by commas, and
-        the padding dropped, once for the whole text.
+        The same text as ``json_for_script(self.lists())``. Each number field
+        is a byte matrix (:func:`number_json`) and each text field its
+        distinct values encoded once; a block of rows at a time, they are laid
+        side by side with the commas and brackets, and the padding dropped, so
+        no Python object is made per row and a long text pads only its block.
         """
         n = len(self)
         if n == 0:
             return "[]"
-        if self.fields[0] in self.texts or self.fields[-1] in self.texts:
-            msg = "a site row must start and end with a number field"
-            raise ValueError(msg)
-        comma = np.full((n, 1), ord(","), dtype=np.uint8)
-        pieces: list[list[np.ndarray] | np.ndarray] = []
-        for f in self.fields:
+        columns: list[np.ndarray | tuple[np.ndarray, np.ndarray]] = [_column(b"[", n)]
+        for j, f in enumerate(self.fields):
+            if j:
+                columns.append(_column(b",", n))
             if f in self.texts:
                 codes, values = self.texts[f]
-                pieces.append(np.asarray(texts_json(values), dtype=object)[codes])
-            elif pieces and isinstance(pieces[-1], list):
-                pieces[-1].extend([comma, number_json(self.numbers[f], DIGITS[f])])
+                columns.append((codes, np.asarray(texts_json(values), dtype=object)))
             else:
-                pieces.append([number_json(self.numbers[f], DIGITS[f])])
-        first, last = pieces[0], pieces[-1]
-        assert isinstance(first, list)  # checked above
-        assert isinstance(last, list)
-        first.insert(0, np.full((n, 1), ord("["), dtype=np.uint8))
-        last.append(np.full((n, 1), ord("]"), dtype=np.uint8))
-        table = np.empty((n, len(pieces)), dtype=object)
-        for j, piece in enumerate(pieces):
-            if isinstance(piece, list):
-                block = np.ascontiguousarray(np.concatenate(piece, axis=1))
-                table[:, j] = block.view(f"S{block.shape[1]}").ravel()
-            else:
-                table[:, j] = piece
-        joined = b",".join(table.ravel().tolist()).replace(b"\x00", b"")
-        return f"[{joined.decode('ascii')}]"
+                columns.append(number_json(self.numbers[f], DIGITS[f]))
+        columns.append(_column(b"],", n))
+        blocks = []
+        for start in range(0, n, _BLOCK_ROWS):
+            rows = slice(start, min(start + _BLOCK_ROWS, n))
+            parts = []
+            for column in columns:
+                if isinstance(column, tuple):
+                    codes, encoded = column
+                    texts = encoded[codes[rows]].astype(bytes)
+                    parts.append(texts.view(np.uint8).reshape(len(texts), texts.itemsize))
+                else:
+                    parts.append(column[rows])
+            blocks.append(np.concatenate(parts, axis=1).tobytes().replace(b"\x00", b""))
+        return f"[{b''.join(blocks)[:-1].decode('ascii')}]"
+
+
+def _column(text: bytes, n: int) -> np.ndarray:
+    """Return ``text`` repeated on ``n`` rows, as a read-only byte matrix."""
+    return np.broadcast_to(np.frombuffer(text, dtype=np.uint8), (n, len(text)))

@@ -98,7 +98,8 @@ def test_rows_json_is_the_json_of_the_row_lists() -> None:
     assert site_rows.take([]).json() == "[]"
 
 
-def test_rows_must_start_and_end_with_a_number() -> None:
-    rows = [[r[2], *r[:2]] for r in _rows(3)]
-    with pytest.raises(ValueError, match="start and end with a number"):
-        SiteRows.from_lists(("code", "lon", "lat"), rows).json()
+def test_rows_json_holds_long_texts_and_texts_at_either_end() -> None:
+    rows = [[r[2], *r[:2], r[3]] for r in _rows(20_000)]
+    rows[12_345][3] = "\u2028&quot;" * 200
+    site_rows = SiteRows.from_lists(("code", "lon", "lat", "name"), rows)
+    assert site_rows.json() == json_for_script(rows)
