@@ -491,9 +491,45 @@ def _geojson_coords(obj: Any, digits: int = 5) -> Any:
     return obj
 
 
+def _rounded_rings(rings: Sequence[Any], digits: int = 5) -> list[list[list[float]]] | None:
+    """Return each ring's coordinates as ``[[x, y], ...]``, each rounded as ``round`` rounds.
+
+    ``np.round`` gives ``round``'s float unless a value times ``10**digits``
+    lies within rounding error of a half; those rings, and any that are not
+    finite or 2-D, give None, for the value-by-value path.
+    """
+    if shapely.has_z(rings).any():
+        return None
+    coords = shapely.get_coordinates(rings)
+    scaled = coords * 10.0**digits
+    if not np.isfinite(scaled).all() or (np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6).any():
+        return None
+    rounded = np.round(coords, digits).tolist()
+    ends = np.cumsum(shapely.get_num_coordinates(rings)).tolist()
+    return [rounded[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+
+
+def _polygon_coords(polygon: Any) -> list[list[list[float]]] | None:
+    return _rounded_rings([polygon.exterior, *polygon.interiors])
+
+
 def _geometry_json(geom: Any) -> dict[str, Any] | None:
+    """Return a shape as GeoJSON, coordinates rounded to 5 places (about a metre).
+
+    Polygons and multipolygons have their coordinates rounded a ring at a
+    time with numpy; any other shape, or a ring numpy might round otherwise,
+    coordinate by coordinate with ``round``. The values are the same either way.
+    """
     if geom is None or geom.is_empty:
         return None
+    fast: Any = None
+    if geom.geom_type == "Polygon":
+        fast = _polygon_coords(geom)
+    elif geom.geom_type == "MultiPolygon":
+        fast = [_polygon_coords(part) for part in geom.geoms]
+        fast = None if any(part is None for part in fast) else fast
+    if fast is not None:
+        return {"type": geom.geom_type, "coordinates": fast}
     mapped = shapely.geometry.mapping(geom)
     return {"type": mapped["type"], "coordinates": _geojson_coords(mapped["coordinates"])}
 
