@@ -91,12 +91,15 @@ def _fraction_matrix(fraction: np.ndarray, digits: int) -> np.ndarray:
     The first place is always kept, so a whole number ends ``.0`` as ``repr``
     writes it; places that are a trailing zero on every row are left out.
     """
+    out = _digit_matrix(fraction, digits, keep_zeros=True)
+    trailing = np.ones(len(fraction), dtype=bool)
     zeros = np.zeros(len(fraction), dtype=np.int64)  # trailing zeros, at most digits - 1
-    for power in range(1, digits):
-        zeros += fraction % 10**power == 0
+    for place in range(digits - 1, 0, -1):
+        trailing &= out[:, place] == _ZERO
+        zeros += trailing
     shown = digits - zeros
     width = int(shown.max()) if len(shown) else 1
-    out = _digit_matrix(fraction // 10 ** (digits - width), width, keep_zeros=True)
+    out = out[:, :width]
     out *= np.arange(width)[None, :] < shown[:, None]
     return out
 
