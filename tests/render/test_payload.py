@@ -221,12 +221,9 @@ def reference_prepare_sites(
     }
     pilots = [split_list(txt["pilots"][i]) for i in rows_order]
     frame = sub.iloc[order].copy()
-    # Held a column at a time, as the page writes them; the lists come back unchanged.
-    site_rows = SiteRows.from_lists(ROW_FIELDS, rows)
-    assert site_rows.lists() == rows
     return SitePayload(
         head=head,
-        rows=site_rows,
+        rows=SiteRows.from_lists(ROW_FIELDS, rows),  # the same lists, held by column
         codes=[txt["site_code"][i] for i in rows_order],
         pilots=pilots,
         ranks=num["disposal_rank"][order],
