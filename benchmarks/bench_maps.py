@@ -34,8 +34,11 @@ machine inflates far less):
   to HTML (folium, one GeoJSON feature per site, Leaflet from a CDN); it is
   slow, so it runs ``--anchor-runs`` times (default once);
 - ``floor``: no checks, no escaping, no folium: ``json.dumps`` of the payload
-  already built plus the inlined Leaflet, written to a file;
-- ``of which``: the site payload, its JSON text, the boroughs, the rest.
+  already built (its rows as Python lists) plus the inlined Leaflet, written
+  to a file;
+- ``of which``: the site payload, its JSON text (written column-wise, as the
+  page does, and by ``json.dumps`` of the same rows as lists, as it was), the
+  boroughs.
 
 Chromium is found from ``ESTATES_CHROMIUM`` or ``chromium`` on PATH.
 """
@@ -298,6 +301,7 @@ def compare(
     summary = summary_for(sites)
     names = payload.names_from_summary(summary)
     prepared = payload.prepare_sites(sites, names)
+    as_lists = prepared.payload  # the rows as Python lists, made once
     times: dict[str, list[tuple[float, float]]] = {}
 
     def record(label: str, fn) -> Any:
@@ -318,10 +322,11 @@ def compare(
             raise RuntimeError("the previous and the new payload give different pages")
         if len(times.get("anchor", ())) < anchor_runs:
             record("anchor", lambda: anchor_explore(sites, tmp / "explore.html"))
-        record("floor", lambda: floor_page(prepared.payload, tmp / "floor.html"))
+        record("floor", lambda: floor_page(as_lists, tmp / "floor.html"))
         record("of which: site payload", lambda: payload.prepare_sites(sites, names))
         record("of which: site payload, previous", lambda: reference_prepare_sites(sites, names))
-        record("of which: its JSON text", lambda: json_for_script(prepared.payload))
+        record("of which: its JSON text", prepared.json)
+        record("of which: its JSON text by json.dumps", lambda: json_for_script(as_lists))
         record("of which: boroughs", lambda: payload.prepare_boroughs(boroughs, names))
     opened = [open_in_chromium(now_path) for _ in range(runs)]
 

@@ -13,7 +13,7 @@ import base64
 import hashlib
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -25,9 +25,11 @@ from estates.crs import LONDON_BOUNDS_WGS84
 from estates.io.csv_text import FORMULA_START, PLAIN_NUMBER
 from estates.render.about_section import ABOUT_ID, about_section
 from estates.render.assets import (
+    ScriptJson,
     inline_script,
     inline_style,
     json_for_script,
+    json_object_for_script,
     leaflet_css,
     leaflet_js,
     package_text,
@@ -189,14 +191,12 @@ def _legend(
 
 def _site_list(sites: SitePayload) -> str:
     """Return the ranked list of sites (pilot maps) as HTML."""
-    rows = sites.payload["rows"]
-    fields = {f: i for i, f in enumerate(sites.payload["fields"])}
+    fields = {f: i for i, f in enumerate(sites.rows.fields)}
     ranks = np.where(np.isnan(sites.ranks), np.inf, sites.ranks)
-    order = sorted(range(len(rows)), key=lambda i: (ranks[i], sites.codes[i], i))
+    order = sorted(range(len(sites.rows)), key=lambda i: (ranks[i], sites.codes[i], i))
     shown = order[:_LIST_LIMIT]
     items = []
-    for i in shown:
-        r = rows[i]
+    for i, r in zip(shown, sites.rows.take(shown).lists(), strict=True):
         rank = r[fields["rank"]]
         badge = f"#{rank:,} in London" if rank is not None else "–"
         items.append(
@@ -254,8 +254,32 @@ def _panel(
 
 #: Stands in the policy for the scripts' hashes until the page is whole (:func:`seal_scripts`).
 _SCRIPT_HASHES = "'estates-script-hashes'"
-#: An inline script the browser runs: no ``src``, no data ``type`` (JSON is never run).
-_INLINE_SCRIPT = re.compile(r"<script(?P<attrs>(?:\s[^>]*)?)>(?P<code>.*?)</script\s*>", re.DOTALL)
+#: The opening tag of a script element, its attributes in ``attrs``.
+_SCRIPT_OPEN = re.compile(r"<script(?P<attrs>(?:\s[^>]*)?)>")
+#: What must follow ``</script`` to close the element.
+_SCRIPT_CLOSE_END = re.compile(r"\s*>")
+
+
+def _scripts(html: str) -> Iterator[tuple[str, str]]:
+    r"""Yield the attributes and the text of each ``<script>`` element of ``html``, in order.
+
+    The text runs to the first ``</script`` closed by ``>`` (spaces allowed
+    between), as ``<script(attrs)>(.*?)</script\s*>`` would match it; the
+    closing tag is found by ``str.find``, which skips a page's megabytes of
+    JSON data far faster than a lazy regular expression steps through them.
+    """
+    pos = 0
+    while opening := _SCRIPT_OPEN.search(html, pos):
+        end = html.find("</script", opening.end())
+        while end >= 0:
+            closing = _SCRIPT_CLOSE_END.match(html, end + len("</script"))
+            if closing:
+                yield opening.group("attrs"), html[opening.end() : end]
+                pos = closing.end()
+                break
+            end = html.find("</script", end + 1)
+        else:
+            return
 
 
 def csp(tiles: bool, scripts: bool = True) -> str:
@@ -287,11 +311,11 @@ def script_hashes(html: str) -> list[str]:
     are not run, so not listed.
     """
     sources: list[str] = []
-    for match in _INLINE_SCRIPT.finditer(html):
-        attrs = match.group("attrs").lower()
+    for raw_attrs, code in _scripts(html):
+        attrs = raw_attrs.lower()
         if "src=" in attrs or ("type=" in attrs and "javascript" not in attrs):
             continue
-        digest = hashlib.sha256(match.group("code").encode("utf-8")).digest()
+        digest = hashlib.sha256(code.encode("utf-8")).digest()
         source = f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
         if source not in sources:
             sources.append(source)
@@ -479,12 +503,16 @@ def build_map(
         "geo": geo_payload(boroughs, focus),
         "outlines": outlines,
         "context": context,
-        "sites": sites.payload,
+        "sites": ScriptJson(sites.json()),
     }
     # The data travel as JSON in a non-executed <script> and are read with
-    # JSON.parse, which browsers parse much faster than a script literal.
+    # JSON.parse, which browsers parse much faster than a script literal. The
+    # site rows, most of the text, are written column-wise (SitePayload.json).
     figure.html.add_child(
-        Raw(f'<script type="application/json" id="estates-data">{json_for_script(data)}</script>'),
+        Raw(
+            '<script type="application/json" id="estates-data">'
+            f"{json_object_for_script(data)}</script>"
+        ),
         name="estates_data",
     )
     JsBlock(

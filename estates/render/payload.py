@@ -12,10 +12,7 @@ Rows are sorted for drawing, so the same inputs give the same bytes.
 
 from __future__ import annotations
 
-import gc
-import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -26,6 +23,7 @@ import shapely
 
 from estates import style
 from estates.errors import DataValidationError
+from estates.render.assets import ScriptJson, json_object_for_script
 from estates.render.columns import (
     BOROUGH_COLUMNS,
     CONTEXT_COLUMNS,
@@ -39,6 +37,7 @@ from estates.render.columns import (
     text_values,
 )
 from estates.render.selection import best_of, on_some_page
+from estates.render.site_rows import DIGITS, SiteRows
 from estates.report.headline import value_range
 from estates.stages.validate import MAX_PAGE_TEXT, PAGE_TEXT_COLUMNS, shorten_for_page
 from estates.style import CONTEXT_KINDS
@@ -100,24 +99,13 @@ PROFILE_FIELDS = (
 )
 
 
-def _rounded(values: np.ndarray, digits: int) -> np.ndarray:
-    """Round floats for the payload, as Python floats; NaN becomes None (JSON null)."""
-    rounded = np.round(values, digits)
-    out = rounded.astype(object)
-    out[np.isnan(rounded)] = None
-    return out
-
-
 def _whole(values: np.ndarray) -> np.ndarray:
-    """Round floats to Python ints (half to even, as ``round``); NaN becomes None."""
-    missing = np.isnan(values)
-    finite = values[~missing]
-    if len(finite) and not (np.isfinite(finite).all() and np.abs(finite).max() < 2.0**63):
-        # Beyond int64 (or infinite): Python's own round, value by value.
-        return _objects([None if math.isnan(v) else round(v) for v in values.tolist()])
-    out = np.rint(np.where(missing, 0.0, values)).astype(np.int64).astype(object)
-    out[missing] = None
-    return out
+    """Round floats half to even, as ``round``, keeping NaN; refuse infinity as ``round`` does."""
+    infinite = np.isinf(values)
+    if infinite.any():
+        round(float(values[infinite][0]))  # raises OverflowError, as it always has
+    rounded: np.ndarray = np.rint(values)
+    return rounded
 
 
 def _radius_px(unused_ha: np.ndarray) -> np.ndarray:
@@ -135,22 +123,6 @@ def _radius_px(unused_ha: np.ndarray) -> np.ndarray:
     for i in np.flatnonzero(near_half & positive):
         radius[i] = style.site_radius_px(float(unused_ha[i]))
     return radius
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a block makes many lists.
-
-    Tens of thousands of new row lists (which hold no cycles) would otherwise
-    set off collections that scan the whole heap, doubling the time taken.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _escape_all(texts: Sequence[str]) -> list[str]:
@@ -273,14 +245,28 @@ def names_from_summary(summary: Mapping[str, Any]) -> Names:
 
 @dataclass
 class SitePayload:
-    """Located London sites, sorted for drawing, as a JSON-ready payload."""
+    """Located London sites, sorted for drawing, ready to be written as the page's JSON.
 
-    payload: dict[str, Any]
+    ``head`` holds the fields, the profiles and the table of texts; ``rows``
+    the sites, a column at a time (see :class:`~estates.render.site_rows.SiteRows`).
+    """
+
+    head: dict[str, Any]
+    rows: SiteRows
     codes: list[str]
     pilots: list[tuple[str, ...]]
     ranks: np.ndarray
     frame: pd.DataFrame  # the drawn rows, for the static map
     totals: dict[str, int] = field(default_factory=dict)  # sites per page before any cap
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """Return the sites as the page's script reads them, the rows as Python lists."""
+        return {**self.head, "rows": self.rows.lists()}
+
+    def json(self) -> str:
+        """Return :attr:`payload` as ``json_for_script`` writes it, the rows written column-wise."""
+        return json_object_for_script({**self.head, "rows": ScriptJson(self.rows.json())})
 
 
 def _profile_texts(names: Names) -> dict[str, Callable[[str], str | tuple[str, ...]]]:
@@ -411,8 +397,8 @@ def prepare_sites(
             txt[column] = _dedupe(codes, [shorten_for_page(v) for v in values])
     txt["trust"] = _trusts(txt["trust_name"], txt["trust_code"])
     pfi_raw = sub["pfi"].astype("boolean")
-    pfi = pfi_raw.fillna(False).to_numpy(dtype=bool).astype(np.int64).astype(object)
-    pfi[pfi_raw.isna().to_numpy()] = None
+    pfi = pfi_raw.fillna(False).to_numpy(dtype=bool).astype(np.float64)
+    pfi[pfi_raw.isna().to_numpy()] = np.nan
 
     # Drawing order: big markers first (underneath), high scores last (on top).
     code_codes, code_texts = txt["site_code"]
@@ -426,39 +412,44 @@ def prepare_sites(
 
     profile_col, profiles, strings = _profiles(txt, order, names)
     name_codes, name_texts = txt["site_name"]
-    cols: dict[str, np.ndarray] = {
-        "lon": _rounded(lon, 5),
-        "lat": _rounded(lat, 5),
-        "code": _objects(_escape_all(code_texts))[code_codes],
-        "name": _objects(_escape_all(name_texts))[name_codes],
-        "owned_ha": _rounded(num["land_owned_ha"], 3),
-        "unused_ha": _rounded(num["land_unused_ha"], 3),
-        "unused_share": _rounded(num["land_unused_share"], 4),
-        "value_gbp": _whole(num["estimated_value_gbp"]),
-        "score": _rounded(num["disposal_score"], 3),
-        "rank": _whole(num["disposal_rank"]),
-        "score_value": _rounded(num["score_value"], 3),
-        "score_share": _rounded(num["score_share"], 3),
-        "score_backlog": _rounded(num["score_backlog"], 3),
-        "score_constraints": _rounded(num["score_constraints"], 3),
-        "backlog_gbp": _whole(num["backlog_total_gbp"]),
+    # Each number field from its column, rounded to the places the page shows (DIGITS).
+    sources = {
+        "lon": lon,
+        "lat": lat,
+        "owned_ha": num["land_owned_ha"],
+        "unused_ha": num["land_unused_ha"],
+        "unused_share": num["land_unused_share"],
+        "value_gbp": num["estimated_value_gbp"],
+        "score": num["disposal_score"],
+        "rank": num["disposal_rank"],
+        "score_value": num["score_value"],
+        "score_share": num["score_share"],
+        "score_backlog": num["score_backlog"],
+        "score_constraints": num["score_constraints"],
+        "backlog_gbp": num["backlog_total_gbp"],
         "pfi": pfi,
     }
-    # The rows, in drawing order, as one table of Python values turned into lists.
-    table = np.empty((len(idx), len(ROW_FIELDS)), dtype=object)
-    for j, f in enumerate(ROW_FIELDS):
-        table[:, j] = profile_col.astype(object) if f == "profile" else cols[f][order]
-    with _collector_paused():
-        rows = table.tolist()
-    payload = {
+    numbers = {
+        f: (np.round(v, DIGITS[f]) if DIGITS[f] else _whole(v))[order] for f, v in sources.items()
+    }
+    numbers["profile"] = profile_col.astype(np.float64)  # already in drawing order
+    rows = SiteRows(
+        fields=ROW_FIELDS,
+        numbers=numbers,
+        texts={
+            "code": (code_codes[order], _escape_all(code_texts)),
+            "name": (name_codes[order], _escape_all(name_texts)),
+        },
+    )
+    head = {
         "fields": list(ROW_FIELDS),
         "profile_fields": list(PROFILE_FIELDS),
         "strings": strings,
         "profiles": profiles,
-        "rows": rows,
     }
     return SitePayload(
-        payload=payload,
+        head=head,
+        rows=rows,
         codes=_objects(code_texts)[code_codes[order]].tolist(),
         pilots=pilot_lists[pilot_codes[idx][order]].tolist(),
         ranks=num["disposal_rank"][order],
@@ -481,10 +472,9 @@ def best_prepared(sites: SitePayload, within: np.ndarray, limit: int) -> np.ndar
 def subset_sites(sites: SitePayload, keep: np.ndarray) -> SitePayload:
     """Return the sites whose positions are in ``keep`` (a boolean mask)."""
     pos = np.flatnonzero(keep).tolist()
-    payload = dict(sites.payload)
-    payload["rows"] = [sites.payload["rows"][i] for i in pos]
     return SitePayload(
-        payload=payload,
+        head=sites.head,
+        rows=sites.rows.take(pos),
         codes=[sites.codes[i] for i in pos],
         pilots=[sites.pilots[i] for i in pos],
         ranks=sites.ranks[pos],
@@ -501,9 +491,45 @@ def _geojson_coords(obj: Any, digits: int = 5) -> Any:
     return obj
 
 
+def _rounded_rings(rings: Sequence[Any], digits: int = 5) -> list[list[list[float]]] | None:
+    """Return each ring's coordinates as ``[[x, y], ...]``, each rounded as ``round`` rounds.
+
+    ``np.round`` gives ``round``'s float unless a value times ``10**digits``
+    lies within rounding error of a half; those rings, and any that are not
+    finite or 2-D, give None, for the value-by-value path.
+    """
+    if shapely.has_z(rings).any():
+        return None
+    coords = shapely.get_coordinates(rings)
+    scaled = coords * 10.0**digits
+    if not np.isfinite(scaled).all() or (np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6).any():
+        return None
+    rounded = np.round(coords, digits).tolist()
+    ends = np.cumsum(shapely.get_num_coordinates(rings)).tolist()
+    return [rounded[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+
+
+def _polygon_coords(polygon: Any) -> list[list[list[float]]] | None:
+    return _rounded_rings([polygon.exterior, *polygon.interiors])
+
+
 def _geometry_json(geom: Any) -> dict[str, Any] | None:
+    """Return a shape as GeoJSON, coordinates rounded to 5 places (about a metre).
+
+    Polygons and multipolygons have their coordinates rounded a ring at a
+    time with numpy; any other shape, or a ring numpy might round otherwise,
+    coordinate by coordinate with ``round``. The values are the same either way.
+    """
     if geom is None or geom.is_empty:
         return None
+    fast: Any = None
+    if geom.geom_type == "Polygon":
+        fast = _polygon_coords(geom)
+    elif geom.geom_type == "MultiPolygon":
+        fast = [_polygon_coords(part) for part in geom.geoms]
+        fast = None if any(part is None for part in fast) else fast
+    if fast is not None:
+        return {"type": geom.geom_type, "coordinates": fast}
     mapped = shapely.geometry.mapping(geom)
     return {"type": mapped["type"], "coordinates": _geojson_coords(mapped["coordinates"])}
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -25,7 +26,7 @@ from click.testing import CliRunner
 from estates.cli import main
 from estates.logs import reset_logging
 from estates.render.maps import render_maps
-from estates.render.page import csp, seal_scripts
+from estates.render.page import csp, script_hashes, seal_scripts
 
 PAGES = [
     "index.html",
@@ -231,3 +232,23 @@ def test_an_injected_handler_or_script_is_blocked_by_the_policy(hostile_build, b
     assert len(refused) == 2, watch.console_errors  # the handler and the script, nothing else
     assert watch.dialogs == []
     assert watch.page_errors == []
+
+
+def test_script_hashes_find_the_scripts_a_lazy_pattern_finds() -> None:
+    """The scripts are cut out by ``str.find``, as ``<script ...>(.*?)</script\\s*>`` cuts them."""
+    pattern = re.compile(r"<script(?P<attrs>(?:\s[^>]*)?)>(?P<code>.*?)</script\s*>", re.DOTALL)
+    html = (
+        "<script>a()</script >"
+        '<script type="application/json">{"x":"</scripts>"}</script>'
+        "<script>b('</script')</script\n>"
+        "<scripts>not a script</script>"
+        "<script src=x.js></script><script defer>c()</SCRIPT></script>"
+        "<script>never closed"
+    )
+    want = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(m["code"].encode()).digest()).decode() + "'"
+        for m in pattern.finditer(html)
+        if "src=" not in m["attrs"] and "type=" not in m["attrs"]
+    ]
+    assert script_hashes(html) == list(dict.fromkeys(want))
+    assert len(want) == 3

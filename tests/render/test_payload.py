@@ -40,6 +40,7 @@ from estates.render.payload import (
     prepare_sites,
 )
 from estates.render.selection import on_some_page
+from estates.render.site_rows import SiteRows
 from estates.stages.validate import PAGE_TEXT_COLUMNS, shorten_for_page
 
 # ---------------------------------------------------------------------------
@@ -212,17 +213,17 @@ def reference_prepare_sites(
     }
     columns = [cols[f] for f in ROW_FIELDS]
     rows = [[col[i] for col in columns] for i in rows_order]
-    payload = {
+    head = {
         "fields": list(ROW_FIELDS),
         "profile_fields": list(PROFILE_FIELDS),
         "strings": texts.values,
         "profiles": profiles,
-        "rows": rows,
     }
     pilots = [split_list(txt["pilots"][i]) for i in rows_order]
     frame = sub.iloc[order].copy()
     return SitePayload(
-        payload=payload,
+        head=head,
+        rows=SiteRows.from_lists(ROW_FIELDS, rows),  # the same lists, held by column
         codes=[txt["site_code"][i] for i in rows_order],
         pilots=pilots,
         ranks=num["disposal_rank"][order],
@@ -354,10 +355,14 @@ def hostile_sites(n: int, seed: int = 22) -> gpd.GeoDataFrame:
 
 
 def assert_same_payload(sites: gpd.GeoDataFrame, names: Names, **options: Any) -> SitePayload:
-    """Assert the column-wise payload equals the reference's, byte for byte."""
+    """Assert the column-wise payload equals the reference's, byte for byte.
+
+    The page's text, written column-wise (``SitePayload.json``), is compared
+    with the standard encoder's text of the reference's row lists.
+    """
     want = reference_prepare_sites(sites, names, **options)
     got = prepare_sites(sites, names, **options)
-    assert json_for_script(got.payload) == json_for_script(want.payload)
+    assert got.json() == json_for_script(want.payload)
     assert got.payload == want.payload
     assert got.codes == want.codes
     assert got.pilots == want.pilots
@@ -431,3 +436,45 @@ def test_text_codes_read_as_text_values(hostile: gpd.GeoDataFrame) -> None:
         assert [texts[c] for c in codes] == reference_text_values(hostile, column)
     codes, texts = text_codes(hostile, "site_type")
     assert {"1", "1.0", "True"} <= set(texts)
+
+
+def _ref_coords(obj: Any) -> Any:
+    if isinstance(obj, (list, tuple)):
+        if obj and isinstance(obj[0], float | int):
+            return [round(float(v), 5) for v in obj]
+        return [_ref_coords(v) for v in obj]
+    return obj
+
+
+def test_shapes_are_rounded_as_round_rounds_them() -> None:
+    """Polygons are rounded a ring at a time with numpy: the values ``round`` gives, halves too."""
+    import shapely
+
+    from estates.io.inputs import load_boroughs
+    from estates.render.payload import outline_geojson
+
+    rng = np.random.default_rng(5)
+    near_halves = [
+        shapely.Polygon(np.round(rng.uniform(-1, 1, (12, 2)), 5) + 5e-6).buffer(0)
+        for _ in range(50)
+    ]
+    shapes = [
+        *load_boroughs().geometry,
+        *near_halves,
+        shapely.box(0, 0, 10, 10).difference(shapely.box(1.000004, 1, 2, 2.5000051)),
+        shapely.box(0, 0, 1, 1).union(shapely.box(2, 2, 3.123456789, 3)),
+        shapely.LineString([(0, 0), (1.000005, 2)]),
+        shapely.Polygon([(0, 0, 1), (1, 0, 1), (0, 1, 1)]),
+    ]
+    outlines = gpd.GeoDataFrame(
+        {"group_id": [f"g{i}" for i in range(len(shapes))], "group_name": "G"},
+        geometry=shapes,
+        crs="EPSG:4326",
+    )
+    got = [f["geometry"] for f in outline_geojson(outlines, None)["features"]]
+    want = []
+    for shape in shapes:
+        mapped = shapely.geometry.mapping(shape)
+        want.append({"type": mapped["type"], "coordinates": _ref_coords(mapped["coordinates"])})
+    assert got == want
+    assert json_for_script(got) == json_for_script(want)

@@ -1,0 +1,280 @@
+"""The map's site rows, kept a column at a time, and their JSON text written column-wise.
+
+A map of 50,000 sites holds about 850,000 numbers and texts. Handing them to
+``json.dumps`` as Python row lists costs more than everything else on the page:
+a Python object per value, then a float ``repr`` per value in the encoder. Here
+each column stays a numpy array (texts as codes into their distinct values)
+and its JSON is written as text in one pass: numbers as decimal digits worked
+out by integer arithmetic on the whole column, each distinct text encoded once.
+The text is the one ``json_for_script`` gives for the same rows as lists, byte
+for byte: the digits are used only where they are provably the shortest
+``repr`` of the same float (see :func:`number_json`); any other value (huge,
+tiny, minus zero) is written by the standard encoder itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from estates.render.assets import json_for_script
+
+__all__ = ["DIGITS", "SiteRows", "number_json", "texts_json"]
+
+#: Decimal places of each number field of a site row; 0 means a whole number (JSON integer).
+DIGITS = {
+    "lon": 5,
+    "lat": 5,
+    "owned_ha": 3,
+    "unused_ha": 3,
+    "unused_share": 4,
+    "value_gbp": 0,
+    "score": 3,
+    "rank": 0,
+    "score_value": 3,
+    "score_share": 3,
+    "score_backlog": 3,
+    "score_constraints": 3,
+    "backlog_gbp": 0,
+    "pfi": 0,
+    "profile": 0,
+}
+#: The text fields of a site row, each escaped HTML.
+TEXT_FIELDS = ("code", "name")
+# Rows laid out at once by SiteRows.json: the memory a block takes is bounded.
+_BLOCK_ROWS = 8192
+# Digit strings of at most 15 significant figures name exactly one float each.
+_EXACT = 10.0**15
+_ZERO = ord("0")
+
+
+def _four_digits() -> np.ndarray:
+    """Return the ASCII digits of 0000 to 9999, each four bytes read as one ``uint32``."""
+    places = np.array([1000, 100, 10, 1])
+    ascii_digits = ((np.arange(10_000)[:, None] // places) % 10 + _ZERO).astype(np.uint8)
+    table: np.ndarray = ascii_digits.view(np.uint32).ravel()
+    return table
+
+
+_FOUR_DIGITS = _four_digits()
+
+
+def _digit_matrix(whole: np.ndarray, width: int, *, keep_zeros: bool) -> np.ndarray:
+    """Return the decimal digits of non-negative ``whole`` as an ``(n, width)`` byte matrix.
+
+    With ``keep_zeros`` every place is a digit (a fraction's places, left to
+    right); without, leading zeros are NUL bytes, except the units digit.
+    Digits are looked up four at a time, so a column costs a division or two.
+    """
+    groups = -(-width // 4)
+    blocks = np.empty((len(whole), groups), dtype=np.int64)
+    rest = whole
+    for group in range(groups - 1, 0, -1):
+        higher = rest // 10_000
+        blocks[:, group] = rest - higher * 10_000
+        rest = higher
+    blocks[:, 0] = rest
+    out = _FOUR_DIGITS[blocks].view(np.uint8)[:, groups * 4 - width :]
+    if not keep_zeros and width > 1:
+        places = 10 ** np.arange(width - 1, 0, -1, dtype=np.int64)
+        out[:, :-1] *= whole[:, None] >= places[None, :]
+    return out
+
+
+def _fraction_matrix(fraction: np.ndarray, digits: int) -> np.ndarray:
+    """Return the ``digits`` places of ``fraction`` (< 10**digits), trailing zeros as NUL.
+
+    The first place is always kept, so a whole number ends ``.0`` as ``repr``
+    writes it; places that are a trailing zero on every row are left out.
+    """
+    out = _digit_matrix(fraction, digits, keep_zeros=True)
+    trailing = np.ones(len(fraction), dtype=bool)
+    zeros = np.zeros(len(fraction), dtype=np.int64)  # trailing zeros, at most digits - 1
+    for place in range(digits - 1, 0, -1):
+        trailing &= out[:, place] == _ZERO
+        zeros += trailing
+    shown = digits - zeros
+    width = int(shown.max()) if len(shown) else 1
+    out = out[:, :width]
+    out *= np.arange(width)[None, :] < shown[:, None]
+    return out
+
+
+def number_json(values: np.ndarray, digits: int) -> np.ndarray:
+    """Return the JSON of each value of a column as a padded byte matrix; NUL bytes are padding.
+
+    ``values`` are floats as the payload holds them: already rounded to
+    ``digits`` places (``np.round``), or with ``digits`` 0 a whole number
+    (written as a JSON integer, as ``round`` gives it); NaN is ``null``.
+
+    A float ``v`` is written as the digits of ``k = rint(v * 10**digits)``
+    with the point put back, when ``k / 10**digits == v`` (so ``v`` is the
+    float nearest to that decimal, as IEEE division rounds correctly), ``|k|``
+    has at most 15 digits (so no shorter decimal names ``v``) and ``v`` is 0
+    or at least 1e-4 (``repr`` writes smaller numbers with an exponent): that
+    is exactly ``repr(v)``, which ``json.dumps`` writes. Every other value
+    (minus zero, infinity, 1e-05, 1e+16...) goes to the standard encoder, one
+    by one, so it is written, or refused, as before.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8`` of shape ``(len(values), width)``: each row is the value's
+        JSON text, ASCII, with NUL bytes anywhere in it to be dropped.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    null = np.isnan(values)
+    scale = 10.0**digits
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = np.rint(values * scale)
+        plain = ~null & (np.abs(scaled) < _EXACT)
+        if digits:
+            plain &= scaled / scale == values
+            plain &= (values == 0) | (np.abs(values) >= 1e-4)
+            plain &= ~((values == 0) & np.signbit(values))
+    k = np.where(plain, scaled, 0.0).astype(np.int64)
+    magnitude = np.abs(k)
+    units = magnitude // 10**digits if digits else magnitude
+    places = len(str(int(units.max()))) if len(units) else 1
+    parts = [_digit_matrix(units, places, keep_zeros=False)]
+    if (k < 0).any():
+        parts.insert(0, np.where(k < 0, ord("-"), 0).astype(np.uint8)[:, None])
+    if digits:
+        parts.append(np.full((len(k), 1), ord("."), dtype=np.uint8))
+        parts.append(_fraction_matrix(magnitude - units * 10**digits, digits))
+    others = np.flatnonzero(~plain & ~null).tolist()
+    special = [
+        json_for_script(float(values[i]) if digits else round(float(values[i]))).encode("ascii")
+        for i in others
+    ]
+    has_null = bool(null.any())
+    missing = max([4 if has_null else 0, *map(len, special)]) - sum(p.shape[1] for p in parts)
+    if missing > 0:
+        parts.append(np.zeros((len(k), missing), np.uint8))
+    text = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+    for i, word in zip(others, special, strict=True):
+        text[i] = 0
+        text[i, : len(word)] = np.frombuffer(word, np.uint8)
+    if has_null:
+        text[null] = 0
+        text[null, :4] = np.frombuffer(b"null", np.uint8)
+    return text
+
+
+def texts_json(texts: Sequence[str]) -> list[bytes]:
+    r"""Return ``json_for_script(t)`` of each text, as ASCII bytes, from one encoder call.
+
+    The texts are encoded as one JSON list and cut at each ``","``: inside a
+    JSON string every ``"`` is escaped (``\"``), so a quote, comma, quote
+    can only be the boundary between two items.
+    """
+    if not texts:
+        return []
+    listed = json_for_script(list(texts)).encode("ascii")
+    # JSON (ASCII, control characters escaped) never holds a raw \x01: mark the cuts with it.
+    return listed[1:-1].replace(b'","', b'"\x01"').split(b"\x01")
+
+
+@dataclass
+class SiteRows:
+    """The rows of the drawn sites, in drawing order, one array per field.
+
+    ``numbers`` holds each number field of :data:`DIGITS` as floats (rounded
+    as the page shows them; NaN for none); ``texts`` each field of
+    :data:`TEXT_FIELDS` as codes into its distinct escaped texts.
+    """
+
+    fields: tuple[str, ...]
+    numbers: Mapping[str, np.ndarray]
+    texts: Mapping[str, tuple[np.ndarray, list[str]]]
+
+    def __len__(self) -> int:
+        return len(next(iter(self.numbers.values()), ()))
+
+    def take(self, positions: Sequence[int] | np.ndarray) -> SiteRows:
+        """Return the rows at ``positions``, in that order."""
+        pos = np.asarray(positions, dtype=np.int64)
+        return SiteRows(
+            fields=self.fields,
+            numbers={f: v[pos] for f, v in self.numbers.items()},
+            texts={f: (codes[pos], values) for f, (codes, values) in self.texts.items()},
+        )
+
+    def lists(self) -> list[list[Any]]:
+        """Return the rows as Python lists: floats, ints, texts and ``None``, as JSON reads them."""
+        columns: list[list[Any]] = []
+        for f in self.fields:
+            if f in self.texts:
+                codes, values = self.texts[f]
+                columns.append([values[c] for c in codes.tolist()])
+                continue
+            whole = DIGITS[f] == 0
+            columns.append(
+                [
+                    None if math.isnan(v) else round(v) if whole else v
+                    for v in self.numbers[f].tolist()
+                ]
+            )
+        return [list(row) for row in zip(*columns, strict=True)]
+
+    @classmethod
+    def from_lists(cls, fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> SiteRows:
+        """Return rows given as Python lists (``None`` for none) as columns."""
+        numbers: dict[str, np.ndarray] = {}
+        texts: dict[str, tuple[np.ndarray, list[str]]] = {}
+        for j, f in enumerate(fields):
+            column = [row[j] for row in rows]
+            if f in TEXT_FIELDS:
+                index: dict[str, int] = {}
+                codes = [index.setdefault(v, len(index)) for v in column]
+                texts[f] = (np.asarray(codes, dtype=np.int64), list(index))
+            else:
+                numbers[f] = np.array(
+                    [math.nan if v is None else float(v) for v in column], dtype=np.float64
+                )
+        return cls(fields=tuple(fields), numbers=numbers, texts=texts)
+
+    def json(self) -> str:
+        """Return the rows' JSON text, a list of lists, safe inside a ``<script>``.
+
+        The same text as ``json_for_script(self.lists())``. Each number field
+        is a byte matrix (:func:`number_json`) and each text field its
+        distinct values encoded once; a block of rows at a time, they are laid
+        side by side with the commas and brackets, and the padding dropped, so
+        no Python object is made per row and a long text pads only its block.
+        """
+        n = len(self)
+        if n == 0:
+            return "[]"
+        columns: list[np.ndarray | tuple[np.ndarray, np.ndarray]] = [_column(b"[", n)]
+        for j, f in enumerate(self.fields):
+            if j:
+                columns.append(_column(b",", n))
+            if f in self.texts:
+                codes, values = self.texts[f]
+                columns.append((codes, np.asarray(texts_json(values), dtype=object)))
+            else:
+                columns.append(number_json(self.numbers[f], DIGITS[f]))
+        columns.append(_column(b"],", n))
+        blocks = []
+        for start in range(0, n, _BLOCK_ROWS):
+            rows = slice(start, min(start + _BLOCK_ROWS, n))
+            parts = []
+            for column in columns:
+                if isinstance(column, tuple):
+                    codes, encoded = column
+                    texts = encoded[codes[rows]].astype(bytes)
+                    parts.append(texts.view(np.uint8).reshape(len(texts), texts.itemsize))
+                else:
+                    parts.append(column[rows])
+            blocks.append(np.concatenate(parts, axis=1).tobytes().replace(b"\x00", b""))
+        return f"[{b''.join(blocks)[:-1].decode('ascii')}]"
+
+
+def _column(text: bytes, n: int) -> np.ndarray:
+    """Return ``text`` repeated on ``n`` rows, as a read-only byte matrix."""
+    return np.broadcast_to(np.frombuffer(text, dtype=np.uint8), (n, len(text)))
