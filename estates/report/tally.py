@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from estates.exact import add_exactly
+from estates.exact import add_exactly, exact_partials
 from estates.frames import flag_column, number_column
 
 #: The columns a tally sums.
@@ -54,8 +54,9 @@ class Tally:
     rows: int = 0
     with_unused: int = 0
     ranked: int = 0
-    #: Exact partials of each column's sum (:func:`estates.exact.add_exactly`), so a
-    #: tally added up in parts totals exactly as the whole.
+    #: Exact partials of each column's sum (:func:`estates.exact.exact_partials`,
+    #: added with :func:`estates.exact.add_exactly`), so a tally added up in parts
+    #: totals exactly as the whole.
     sums: dict[str, tuple[float, ...]] = field(default_factory=lambda: dict.fromkeys(SUMMED, ()))
     present: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SUMMED, 0))
 
@@ -67,7 +68,7 @@ class Tally:
             return out
         for column in SUMMED:
             values = number_column(frame, column)
-            out.sums[column] = add_exactly((), values.dropna().to_numpy(dtype="float64"))
+            out.sums[column] = exact_partials(values.dropna().to_numpy(dtype="float64"))
             out.present[column] = int(values.notna().sum())
         out.with_unused = int((number_column(frame, "land_unused_ha") > 0).sum())
         if "disposal_rank" in frame:
