@@ -32,6 +32,8 @@ SUMMED = (
 )
 
 TallyKey = tuple[Hashable, ...]
+#: The columns :func:`group_tallies` reads.
+_TALLIED = (*SUMMED, "disposal_rank", "in_london", "located_by", "borough_code")
 
 
 @dataclass
@@ -108,6 +110,8 @@ def group_tallies(sites: pd.DataFrame, groupings: pd.DataFrame) -> dict[TallyKey
     ``("pilot", id)`` / ``("subregion", id)`` for each group in ``groupings``.
     Only rows located inside London count towards boroughs and groups.
     """
+    # The groups' rows are taken from these columns alone, not the whole table.
+    sites = sites[[c for c in _TALLIED if c in sites]]
     london = flag_column(sites, "in_london").to_numpy()
     located_by = (
         sites["located_by"].astype("string").fillna("")
@@ -226,9 +230,14 @@ def rejected_records(records: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame
     """
     if "source_row" not in records or "source_row" not in sites:
         return records.iloc[:0]
-    kept = set(zip(sites["source_file"].astype(str), sites["source_row"].astype(int), strict=True))
-    keys = zip(records["source_file"].astype(str), records["source_row"].astype(int), strict=True)
-    return records.loc[[key not in kept for key in keys]]
+    # Hashed as columns, not a Python tuple per row: a part holds 200,000 records.
+    kept = pd.MultiIndex.from_arrays(
+        [sites["source_file"].astype(str), sites["source_row"].astype("int64")]
+    )
+    keys = pd.MultiIndex.from_arrays(
+        [records["source_file"].astype(str), records["source_row"].astype("int64")]
+    )
+    return records.loc[~keys.isin(kept)]
 
 
 def _members(groupings: pd.DataFrame) -> Iterable[tuple[tuple[str, str], list[str]]]:
