@@ -42,6 +42,9 @@ from estates.stages.valuation import (
     valued_owned_ha,
 )
 
+#: DuckDB's memory limit for the site keys of a build in parts; beyond it, it spills.
+SEEN_KEYS_MEMORY = "128MB"
+
 
 class SeenKeys:
     """The site keys of the parts read so far, to find duplicates across parts.
@@ -73,7 +76,8 @@ class SeenKeys:
         if self._db is None:
             from estates.builder import duck
 
-            self._db = duck.connect(self._work())
+            # A million keys take tens of MB: no need for DuckDB's default buffer.
+            self._db = duck.connect(self._work(), memory_limit=SEEN_KEYS_MEMORY)
             self._db.execute(
                 "CREATE TABLE seen (key VARCHAR, source_file VARCHAR, source_row BIGINT)"
             )

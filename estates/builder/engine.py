@@ -91,7 +91,7 @@ DEFAULT_CHUNK_ROWS = 200_000
 #: Site files larger than this (in all) are built in parts of :data:`DEFAULT_CHUNK_ROWS`.
 CHUNKED_ABOVE_BYTES = 256 * 1024**2
 #: Rows handed to the sink at a time in a build of several parts (:meth:`_Parts.pieces`).
-SINK_ROWS = 50_000
+SINK_ROWS = 25_000
 #: The most sites a map page draws, by default (:data:`estates.render.maps.MAX_MAP_SITES`).
 MAX_MAP_SITES = 50_000
 
