@@ -5,8 +5,10 @@ file: pandas ``read_csv`` -> ``points_from_xy`` -> ``to_crs(27700)`` ->
 ``sjoin`` with the bundled boroughs -> ``to_parquet`` + ``to_file`` (GeoPackage)
 + ``to_csv``, with no checks, no findings, no maps. Both read the same seeded
 file (:func:`bench_build.write_synthetic_sites`), each run in a fresh process,
-the two interleaved run by run; wall time and the child's peak RSS
-(``ru_maxrss``) are reported, as in ``bench_build.py``.
+the two interleaved run by run; wall time, the child's CPU time (user +
+system, which varies less than wall time on a shared machine) and its peak
+RSS (``ru_maxrss``) are reported, as in ``bench_build.py``, with both ratios
+to the anchor.
 
     python benchmarks/bench_scale.py                       # 1e6 sites, 3 runs each
     python benchmarks/bench_scale.py --sizes 1e6 1e7 --runs 1
@@ -90,25 +92,34 @@ def main() -> None:
                     str(Path(tmp) / f"estates_{n}"),
                 ],
             }
-            measured: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+            measured: dict[str, list[tuple[float, float, float]]] = {name: [] for name in cases}
             for _ in range(args.runs):
                 for name, cmd in cases.items():
                     measured[name].append(_measure(cmd))
                     print(f"{n:,} {name}: {measured[name][-1]}", file=sys.stderr, flush=True)
-            anchor = statistics.median(t for t, _ in next(iter(measured.values())))
+            first = next(iter(measured.values()))
+            anchor_wall = statistics.median(t for t, _, _ in first)
+            anchor_cpu = statistics.median(c for _, c, _ in first)
             for name, runs in measured.items():
-                wall = statistics.median(t for t, _ in runs)
-                peak = max(p for _, p in runs)
-                rows.append((n, name, wall, min(t for t, _ in runs), peak, wall / anchor))
+                wall = statistics.median(t for t, _, _ in runs)
+                cpu = statistics.median(c for _, c, _ in runs)
+                peak = max(p for _, _, p in runs)
+                rows.append((n, name, wall, cpu, peak, wall / anchor_wall, cpu / anchor_cpu))
     print(
         f"Machine: {_cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"load average at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
         f"median of {args.runs} interleaved runs, each in a fresh process.\n"
     )
-    print("| sites | command | median wall (s) | fastest (s) | peak RSS (MiB) | × anchor |")
-    print("| ---: | --- | ---: | ---: | ---: | ---: |")
-    for n, name, wall, low, peak, ratio in rows:
-        print(f"| {n:,} | {name} | {wall:.1f} | {low:.1f} | {peak:,.0f} | {ratio:.2f} |")
+    print(
+        "| sites | command | median wall (s) | median CPU (s) | peak RSS (MiB) "
+        "| × anchor (wall) | × anchor (CPU) |"
+    )
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    for n, name, wall, cpu, peak, ratio, cpu_ratio in rows:
+        print(
+            f"| {n:,} | {name} | {wall:.1f} | {cpu:.1f} | {peak:,.0f} | {ratio:.2f} "
+            f"| {cpu_ratio:.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -42,6 +42,9 @@ from estates.stages.valuation import (
     valued_owned_ha,
 )
 
+#: DuckDB's memory limit for the site keys of a build in parts; beyond it, it spills.
+SEEN_KEYS_MEMORY = "128MB"
+
 
 class SeenKeys:
     """The site keys of the parts read so far, to find duplicates across parts.
@@ -73,7 +76,8 @@ class SeenKeys:
         if self._db is None:
             from estates.builder import duck
 
-            self._db = duck.connect(self._work())
+            # A million keys take tens of MB: no need for DuckDB's default buffer.
+            self._db = duck.connect(self._work(), memory_limit=SEEN_KEYS_MEMORY)
             self._db.execute(
                 "CREATE TABLE seen (key VARCHAR, source_file VARCHAR, source_row BIGINT)"
             )
@@ -160,15 +164,15 @@ class SiteTotals:
         """Add a part's input records and the sites kept from them."""
         rejected = rejected_records(records, sites)
         self.rows_in += len(records)
-        self.source_files.update(records["source_file"].astype(str))
+        self.source_files.update(records["source_file"].astype(str).unique())
         self._records = self._records + Tally.of(records)
         self._rejected_tally = self._rejected_tally + Tally.of(rejected)
         columns = [c for c in RECONCILED_COLUMNS if c in records]
         self._rejected.append(largest_rows(rejected[columns]))
-        self.located_by.update(sites["located_by"].astype(str).tolist())
-        self.joins.update(
-            sites["join_method"].astype("string").fillna("not_located").astype(str).tolist()
-        )
+        # Counted as columns (value_counts), not a Python step per site; the
+        # counts are read by key (run_counts), so their order does not matter.
+        self.located_by.update(_counts(sites["located_by"].astype(str)))
+        self.joins.update(_counts(sites["join_method"].astype("string").fillna("not_located")))
 
     def add_sites(self, ranked: pd.DataFrame) -> None:
         """Add a ranked part of the site table."""
@@ -256,6 +260,15 @@ class MapSelection:
         return self._kept
 
 
+#: The columns that say a row's reconciliation bucket and its land, for :func:`_listed`.
+_BUCKET_COLUMNS = ("in_london", "located_by", "land_unused_ha", "land_owned_ha")
+
+
+def _counts(values: pd.Series) -> dict[str, int]:
+    """Return how many times each value of ``values`` occurs, keyed by its text."""
+    return {str(k): int(v) for k, v in values.value_counts(sort=False).items()}
+
+
 def _pipeline_codes(records: pd.DataFrame | None) -> frozenset[str]:
     """Return the distinct site codes a pipeline file names."""
     if records is None or "site_code" not in records:
@@ -278,7 +291,9 @@ def _listed(sites: pd.DataFrame, tracked: frozenset[str]) -> np.ndarray:
         .map(lambda t: any(int(x.rpartition(":")[2]) <= TOP_N for x in t.split(";") if x))
     )
     keep |= pilot_best.to_numpy(dtype=bool)
-    frames = reconciliation_frames(sites.iloc[:0], sites)
+    # The buckets and their largest rows need these columns, not copies of the whole part.
+    bucketed = sites[[c for c in _BUCKET_COLUMNS if c in sites]]
+    frames = reconciliation_frames(bucketed.iloc[:0], bucketed)
     position = pd.Series(np.arange(len(sites)), index=sites.index)
     for key, frame in frames.items():
         if key != "rejected":

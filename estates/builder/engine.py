@@ -48,6 +48,7 @@ from estates.builder.accumulators import (
     SiteTotals,
 )
 from estates.builder.inputs import Inputs
+from estates.builder.memory import release_freed_memory
 from estates.builder.ranking import Ranking, Ranks
 from estates.builder.reference import Reference, load_reference
 from estates.builder.rows import add_pfi, finish_table
@@ -89,6 +90,8 @@ log = logging.getLogger("estates")
 DEFAULT_CHUNK_ROWS = 200_000
 #: Site files larger than this (in all) are built in parts of :data:`DEFAULT_CHUNK_ROWS`.
 CHUNKED_ABOVE_BYTES = 256 * 1024**2
+#: Rows handed to the sink at a time in a build of several parts (:meth:`_Parts.pieces`).
+SINK_ROWS = 25_000
 #: The most sites a map page draws, by default (:data:`estates.render.maps.MAX_MAP_SITES`).
 MAX_MAP_SITES = 50_000
 
@@ -249,6 +252,30 @@ class _Parts:
         if isinstance(item, Path):
             item.unlink()
 
+    def pieces(self, frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
+        """Yield ``frame`` whole, or in slices of :data:`SINK_ROWS` rows once parts are spilled.
+
+        The writers and the accumulators take any split of the rows, and the
+        sink's copies (Arrow tables, the CSV text) are made a slice at a time,
+        which keeps a large build's peak memory down. A build held in memory
+        whole hands its one part over as it is.
+        """
+        if self.work is None or len(frame) <= SINK_ROWS:
+            yield frame
+            return
+        for start in range(0, len(frame), SINK_ROWS):
+            yield frame.iloc[start : start + SINK_ROWS]
+
+    def release(self) -> None:
+        """Give the memory of the parts freed so far back to the system, once parts are spilled.
+
+        Without it the allocators keep each freed part's pages and the peak
+        grows part by part (:mod:`estates.builder.memory`); a build held in
+        memory whole skips it.
+        """
+        if self.work is not None:
+            release_freed_memory()
+
 
 class _Build:
     def __init__(
@@ -311,7 +338,8 @@ class _Build:
             if n == 1 and parts.work is None:
                 parts = self._spilled(parts)
             sites = self._locate(records, ref, findings)
-            rejected = len(findings.rejected_rows(set(records["source_file"].astype(str))))
+            files = set(records["source_file"].astype(str).unique())
+            rejected = len(findings.rejected_rows(files))
             if len(records) != len(sites) + rejected:
                 msg = (
                     f"internal check failed: {len(records)} records in, {len(sites)} kept and "
@@ -322,6 +350,8 @@ class _Build:
             basis.add(sites)
             parts.append(sites.drop(columns=sites.geometry.name))
             sink.write_findings(_in_row_order(findings))
+            del records, sites, findings  # before the next part is read
+            parts.release()
         log.info("read %d records in %d part(s)", totals.rows_in, len(parts))
 
         # Pass 2: value each part (the average method needs the whole table's basis);
@@ -337,6 +367,8 @@ class _Build:
             valued = plan.value(parts.get(i), whole=whole, average=average)
             scale.add(valued)
             parts.put(i, valued)
+            del valued
+            parts.release()
         valuation = plan.describe(whole, average, used=whole.valued_boroughs)
 
         # Pass 3: score with the whole table's divisors; rank every candidate once.
@@ -345,6 +377,8 @@ class _Build:
             scored = score_unused_land(parts.get(i), config=config.score, scale=scale.result())
             ranking.add(scored)
             parts.put(i, scored)
+            del scored
+            parts.release()
         ranks = ranking.result()
 
         # Pass 4: attach ranks, hand each part to the sink, add up what the outputs list.
@@ -355,14 +389,19 @@ class _Build:
         listed = ListedRows(ref.pipeline_records)
         offset = 0
         for i in range(len(parts)):
-            sites = _with_points(ranks.of_part(i, parts.get(i)))
-            sites.index = pd.RangeIndex(offset, offset + len(sites))
-            offset += len(sites)
-            sink.write_sites(sites)
-            totals.add_sites(sites)
-            listed.add(sites)
-            selection.add(sites)
+            ranked = ranks.of_part(i, parts.get(i))
             parts.drop(i)
+            for piece in parts.pieces(ranked):
+                sites = _with_points(piece)
+                sites.index = pd.RangeIndex(offset, offset + len(sites))
+                offset += len(sites)
+                sink.write_sites(sites)
+                totals.add_sites(sites)
+                listed.add(sites)
+                selection.add(sites)
+                del sites, piece
+            del ranked
+            parts.release()
         return self._finish(
             ref, totals, listed=listed, selection=selection, ranks=ranks, valuation=valuation
         )

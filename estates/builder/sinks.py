@@ -124,6 +124,7 @@ class FileSink:
 
     def abandon(self) -> None:
         """Close ``rejected.csv`` after a failed build (the folder is thrown away)."""
+        self._writer.abandon()
         self._findings.close()
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from estates.exact import add_exactly
+from estates.exact import add_exactly, exact_partials
 from estates.frames import flag_column, number_column
 
 #: The columns a tally sums.
@@ -32,6 +32,8 @@ SUMMED = (
 )
 
 TallyKey = tuple[Hashable, ...]
+#: The columns :func:`group_tallies` reads.
+_TALLIED = (*SUMMED, "disposal_rank", "in_london", "located_by", "borough_code")
 
 
 @dataclass
@@ -54,8 +56,9 @@ class Tally:
     rows: int = 0
     with_unused: int = 0
     ranked: int = 0
-    #: Exact partials of each column's sum (:func:`estates.exact.add_exactly`), so a
-    #: tally added up in parts totals exactly as the whole.
+    #: Exact partials of each column's sum (:func:`estates.exact.exact_partials`,
+    #: added with :func:`estates.exact.add_exactly`), so a tally added up in parts
+    #: totals exactly as the whole.
     sums: dict[str, tuple[float, ...]] = field(default_factory=lambda: dict.fromkeys(SUMMED, ()))
     present: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SUMMED, 0))
 
@@ -67,7 +70,7 @@ class Tally:
             return out
         for column in SUMMED:
             values = number_column(frame, column)
-            out.sums[column] = add_exactly((), values.dropna().to_numpy(dtype="float64"))
+            out.sums[column] = exact_partials(values.dropna().to_numpy(dtype="float64"))
             out.present[column] = int(values.notna().sum())
         out.with_unused = int((number_column(frame, "land_unused_ha") > 0).sum())
         if "disposal_rank" in frame:
@@ -107,6 +110,8 @@ def group_tallies(sites: pd.DataFrame, groupings: pd.DataFrame) -> dict[TallyKey
     ``("pilot", id)`` / ``("subregion", id)`` for each group in ``groupings``.
     Only rows located inside London count towards boroughs and groups.
     """
+    # The groups' rows are taken from these columns alone, not the whole table.
+    sites = sites[[c for c in _TALLIED if c in sites]]
     london = flag_column(sites, "in_london").to_numpy()
     located_by = (
         sites["located_by"].astype("string").fillna("")
@@ -225,9 +230,14 @@ def rejected_records(records: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame
     """
     if "source_row" not in records or "source_row" not in sites:
         return records.iloc[:0]
-    kept = set(zip(sites["source_file"].astype(str), sites["source_row"].astype(int), strict=True))
-    keys = zip(records["source_file"].astype(str), records["source_row"].astype(int), strict=True)
-    return records.loc[[key not in kept for key in keys]]
+    # Hashed as columns, not a Python tuple per row: a part holds 200,000 records.
+    kept = pd.MultiIndex.from_arrays(
+        [sites["source_file"].astype(str), sites["source_row"].astype("int64")]
+    )
+    keys = pd.MultiIndex.from_arrays(
+        [records["source_file"].astype(str), records["source_row"].astype("int64")]
+    )
+    return records.loc[~keys.isin(kept)]
 
 
 def _members(groupings: pd.DataFrame) -> Iterable[tuple[tuple[str, str], list[str]]]:
