@@ -88,19 +88,38 @@ class InputFolder(click.Path):
         super().__init__(path_type=Path, exists=False, file_okay=True)
 
 
+class OutputFolder(click.Path):
+    """A folder the command writes (``build --out``), checked as :class:`InputFile` is.
+
+    click's own check of an existing file given as a folder prints a usage
+    block and no fix; :func:`check_input_files` words it as every other
+    error, in one line naming the option, the path and the fix.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(path_type=Path, exists=False, file_okay=True)
+
+
+class OutputFile(click.Path):
+    """A file the command writes (``diff --out``): it need not exist, and may not be a folder."""
+
+    def __init__(self) -> None:
+        super().__init__(path_type=Path, exists=False, dir_okay=True)
+
+
 _FILE = InputFile()
-#: A file the command writes (``diff --out``): it need not exist.
-_OUT_FILE = click.Path(path_type=Path, dir_okay=False)
 
 
 def check_input_files(ctx: click.Context) -> None:
-    """Raise one :class:`~estates.errors.DataValidationError` for the first missing input.
+    """Raise one :class:`~estates.errors.DataValidationError` for the first path that cannot do.
 
     Every parameter of type :class:`InputFile` (options and arguments alike,
     repeated ones included) and every ``--eric FILE[:YYYY/YY]`` must name an
     existing file, and every :class:`InputFolder` an existing folder. The
     message is ``<option> <path>: no such file`` (``no such folder``; ``is a
-    folder, not a file``), whatever the option or the command.
+    folder, not a file``), whatever the option or the command. An
+    :class:`OutputFolder` may not be a file, nor an :class:`OutputFile` a
+    folder: they are said the same way, with the fix.
     """
     from estates.io.eric_spec import parse_eric_spec
 
@@ -110,10 +129,9 @@ def check_input_files(ctx: click.Context) -> None:
             continue
         values = value if isinstance(value, tuple) else (value,)
         label = _param_label(param)
-        if isinstance(param.type, InputFolder):
+        if isinstance(param.type, InputFolder | OutputFolder | OutputFile):
             for path in map(Path, values):
-                if not path.exists():
-                    raise errors.DataValidationError(f"{label} {path}: no such folder")
+                _check_folder_or_output(param.type, label, path)
             continue
         if isinstance(param.type, InputFile):
             paths = [Path(v) for v in values]
@@ -127,6 +145,30 @@ def check_input_files(ctx: click.Context) -> None:
                 raise errors.DataValidationError(msg)
             if not path.exists():
                 raise errors.DataValidationError(f"{label} {path}: no such file")
+
+
+def _check_folder_or_output(kind: click.Path, label: str, path: Path) -> None:
+    """Raise for an input folder that is missing or a file, an output of the wrong kind."""
+    if isinstance(kind, OutputFile):
+        if path.is_dir():
+            example = path / "changes.csv"
+            msg = f"{label} {path}: is a folder, not a file; name a file, e.g. {example}"
+            raise errors.DataValidationError(msg)
+        return
+    if path.exists() and not path.is_dir():
+        if isinstance(kind, OutputFolder):
+            msg = (
+                f"{label} {path}: is a file, not a folder; move it away or choose another "
+                "output folder"
+            )
+        else:
+            msg = (
+                f"{label} {path}: is a file, not a folder; give the --out folder of an "
+                "estates build (the folder that holds sites.parquet)"
+            )
+        raise errors.DataValidationError(msg)
+    if not path.exists() and isinstance(kind, InputFolder):
+        raise errors.DataValidationError(f"{label} {path}: no such folder")
 
 
 def _param_label(param: click.Parameter) -> str:
@@ -421,7 +463,8 @@ main.params.extend(_global_params(group=True))
 @_input_options
 @click.option(
     "--out",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=OutputFolder(),
+    metavar="DIRECTORY",
     default=Path("maps"),
     show_default=True,
     help="Output folder. Published atomically: readers see the old set or the new one.",
@@ -543,7 +586,7 @@ def validate(ctx: click.Context, /, as_json: bool, **kw: Any) -> None:
 @click.option(
     "--out",
     "csv_path",
-    type=_OUT_FILE,
+    type=OutputFile(),
     default=Path("changes.csv"),
     show_default=True,
     metavar="FILE",

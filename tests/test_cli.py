@@ -264,6 +264,37 @@ def test_a_folder_given_as_a_file_and_a_missing_folder_are_one_line(cli, tmp_pat
     assert result.stderr == f"estates: error: OLD_DIR {tmp_path / 'old'}: no such folder\n"
 
 
+def test_an_out_folder_that_is_a_file_is_one_line_with_the_fix(cli, tmp_path):
+    a_file = tmp_path / "afile"
+    a_file.write_text("mine\n")
+    result = cli("build", "--out", str(a_file))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"estates: error: --out {a_file}: is a file, not a folder; move it away or choose "
+        "another output folder\n"
+    )
+    assert result.stdout == ""
+    assert a_file.read_text() == "mine\n"
+
+
+def test_diff_of_a_file_says_it_takes_output_folders(cli, tmp_path):
+    table = tmp_path / "sites.csv"
+    table.write_text("site_code\nA\n")
+    for args, label in (([tmp_path, table], "NEW_DIR"), ([table, tmp_path], "OLD_DIR")):
+        result = cli("diff", *map(str, args))
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"estates: error: {label} {table}: is a file, not a folder; give the --out folder "
+            "of an estates build (the folder that holds sites.parquet)\n"
+        )
+    result = cli("diff", str(tmp_path), str(tmp_path), "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"estates: error: --out {tmp_path}: is a folder, not a file; name a file, "
+        f"e.g. {tmp_path / 'changes.csv'}\n"
+    )
+
+
 # --- global options before or after the command ----------------------------------------
 
 

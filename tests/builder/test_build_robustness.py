@@ -360,7 +360,10 @@ def test_bad_options_exit_2_and_touch_nothing(tmp_path):
     a_file.write_text("mine\n")
     result = cli("build", "--sites", sites, "--out", a_file)
     assert result.exit_code == 2
-    assert f"Invalid value for '--out': Directory '{a_file}' is a file." in result.stderr
+    assert result.stderr.splitlines() == [
+        f"estates: error: --out {a_file}: is a file, not a folder; move it away or choose "
+        "another output folder"
+    ]
     assert a_file.read_text() == "mine\n"
     mine = tmp_path / "mine"
     mine.mkdir()
