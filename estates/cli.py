@@ -727,7 +727,7 @@ def _run_guarded(ctx: click.Context, work: Callable[[], int]) -> int:
         _echo_err(ctx, "terminated; nothing was published", prefix="", exit_code=EXIT_TERMINATED)
         return EXIT_TERMINATED
     except errors.EstatesError as exc:
-        _echo_err(ctx, str(exc), exit_code=exc.exit_code)
+        _echo_err(ctx, exc.for_command_line, exit_code=exc.exit_code)
         _show_traceback(ctx)
         return exc.exit_code
     except KeyboardInterrupt:

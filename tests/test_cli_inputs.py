@@ -63,11 +63,32 @@ def test_columns_names_the_header_detection_cannot_tell(cli, ods_file: Path):
     result = cli("validate", "--sites", str(ods_file))
     assert result.exit_code == 2
     assert "ods.csv: no site_name column; the headers are: 'ODS_Code', 'Label'" in result.output
-    assert "(--columns site_name=HEADER)" in result.output
+    assert "; name it with --columns site_name=HEADER\n" in result.output
+    assert "columns={" not in result.output
     result = cli("validate", "--sites", str(ods_file), "--columns", "site_name=Label", "--json")
     assert result.exit_code == 0, result.output
     counts = json.loads(result.stdout)
     assert counts["records_in"] == counts["records_kept"] == 25
+
+
+def test_every_missing_column_is_named_at_once_in_the_options_form(cli, tmp_path: Path):
+    path = tmp_path / "mine.csv"
+    path.write_text("a,b,lat,lon\nRAL01,Royal Free,51.55,-0.17\n", encoding="utf-8")
+    result = cli("validate", "--sites", str(path))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "estates: error: mine.csv: no columns for site_code and site_name; the headers are: "
+        "'a', 'b', 'lat', 'lon'; name them with --columns site_code=HEADER,site_name=HEADER\n"
+    )
+    # What --columns already gives is repeated, so the option can be copied whole.
+    result = cli("validate", "--sites", str(path), "--columns", "site_code=a")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "estates: error: mine.csv: no site_name column; the headers are: 'a', 'b', 'lat', "
+        "'lon'; name it with --columns site_code=a,site_name=HEADER\n"
+    )
+    result = cli("validate", "--sites", str(path), "--columns", "site_code=a,site_name=b")
+    assert result.exit_code == 0, result.output
 
 
 def test_a_bad_columns_value_is_a_usage_error(cli, ods_file: Path):
@@ -85,7 +106,10 @@ def test_excel_sites_and_groupings_with_sheet(cli, tmp_path: Path):
     grouping_book = _workbook(tmp_path / "groupings.xlsx", {"Sites": groupings})
     result = cli("validate", "--sites", str(book), "--groupings", str(grouping_book), "--json")
     assert result.exit_code == 2
-    assert "sites.xlsx sheet Notes: no site_code column; the headers are: 'note'" in result.output
+    assert (
+        "sites.xlsx sheet Notes: no columns for site_code and site_name; the headers are: 'note'"
+        in result.output
+    )
     result = cli(
         "validate",
         "--sites",
