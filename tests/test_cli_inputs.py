@@ -225,3 +225,13 @@ def test_a_site_list_with_postcodes_and_no_coordinates_is_located_by_postcode(cl
     counts = json.loads(result.stdout)
     assert counts["records_kept"] == 15
     assert counts["located_by"] == {"postcode": 15}
+
+
+def test_a_locations_file_names_every_missing_column(cli, tmp_path: Path):
+    path = tmp_path / "loc.csv"
+    path.write_text("code,lat,lon\nRAL01,51.55,-0.17\n", encoding="utf-8")
+    result = cli("validate", "--locations", str(path))
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "estates: error: loc.csv: missing columns 'site_code' and 'source'; found code, lat, lon\n"
+    )
