@@ -556,6 +556,7 @@ def build(ctx: click.Context, /, out: Path, **kw: Any) -> None:
 def validate(ctx: click.Context, /, as_json: bool, **kw: Any) -> None:
     """Check the inputs and print what would be kept, rejected and flagged; write nothing."""
     from estates.builder.pipeline import run
+    from estates.builder.runner import OPTION_NAMES
     from estates.config import load_config
 
     config_path = kw.pop("config_path")
@@ -564,7 +565,8 @@ def validate(ctx: click.Context, /, as_json: bool, **kw: Any) -> None:
 
     def go() -> int:
         overrides = {"valuation__target_gbp": target} if target is not None else {}
-        result = run(inputs, config=load_config(config_path, **overrides))
+        config = load_config(config_path, option_names=OPTION_NAMES, **overrides)
+        result = run(inputs, config=config)
         counts = result.counts
         if as_json:
             click.echo(json.dumps(counts, indent=2))

@@ -99,7 +99,7 @@ def test_validate_reads_what_build_reads(cli):
         (["validate", "--sites", "missing.csv"], "missing.csv: no such file"),
         (["validate", "--boundaries", "missing.gpkg"], "missing.gpkg: no such file"),
         (["validate", "--config", "missing.toml"], "--config missing.toml: no such file"),
-        (["validate", "--target-gbp", "-5"], "must be more than zero"),
+        (["validate", "--target-gbp", "-5"], "error: --target-gbp -5 must be more than zero"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(cli, args, message):

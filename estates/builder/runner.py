@@ -53,6 +53,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("estates")
 
+#: The command-line option behind each config override of the options, so that a bad
+#: ``--target-gbp -5`` is reported under the option the user typed.
+OPTION_NAMES = {"valuation__target_gbp": "--target-gbp"}
+
 #: Tables every output set holds; ``check_output_set`` reopens each one.
 TABLE_FILES = (
     "sites.parquet",
@@ -123,7 +127,9 @@ class BuildOptions:
             overrides["valuation__target_gbp"] = self.target_gbp
         if self.valuation is not None:
             overrides["valuation__method"] = self.valuation
-        return load_config(self.config_path, **{**self._settings(), **overrides})
+        return load_config(
+            self.config_path, option_names=OPTION_NAMES, **{**self._settings(), **overrides}
+        )
 
     def _settings(self) -> dict[str, Any]:
         """Return ``settings`` as ``section__key`` overrides (checked again by ``load_config``)."""
