@@ -277,6 +277,17 @@ def test_an_out_folder_that_is_a_file_is_one_line_with_the_fix(cli, tmp_path):
     assert a_file.read_text() == "mine\n"
 
 
+def test_an_out_folder_that_cannot_be_made_says_to_choose_another(cli, tmp_path):
+    a_file = tmp_path / "afile"
+    a_file.write_text("mine\n")
+    result = cli("build", "--out", str(a_file / "maps"))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"estates: error: --out {a_file / 'maps'}: cannot create a folder in {a_file} "
+        "(Not a directory); choose an output folder where you can write\n"
+    )
+
+
 def test_diff_of_a_file_says_it_takes_output_folders(cli, tmp_path):
     table = tmp_path / "sites.csv"
     table.write_text("site_code\nA\n")
