@@ -284,7 +284,7 @@ def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> Bui
         files = options.input_files()
         previous = out / MANIFEST_NAME
         if not options.force and is_up_to_date(previous, files, options.as_manifest()):
-            log.info("inputs and options unchanged since the last build: nothing to do")
+            log.debug("inputs and options unchanged since the last build: nothing to do")
             report = BuildReport(
                 status="up_to_date",
                 out=out,
