@@ -40,7 +40,7 @@ from estates import errors
 from estates.builder.inputs import Inputs
 from estates.builder.stopping import Terminated, stop_on_signals
 from estates.console import progress, terminal_text
-from estates.logs import LOG_FORMATS, configure_logging
+from estates.logs import LOG_FORMATS, configure_logging, counted
 
 log = logging.getLogger("estates")
 
@@ -535,8 +535,9 @@ def build(ctx: click.Context, /, out: Path, **kw: Any) -> None:
         shown = str(out)
         say(
             ctx,
-            f"published {len(report.files)} files to {shown}/: {counts['records_kept']} sites "
-            f"({counts['records_in']} records in = {counts['records_kept']} kept + "
+            f"published {counted(len(report.files), 'file')} to {shown}/: "
+            f"{counted(counts['records_kept'], 'site')} "
+            f"({counted(counts['records_in'], 'record')} in = {counts['records_kept']} kept + "
             f"{counts['records_rejected']} rejected); open {shown}/index.html",
             status=report.status,
         )
@@ -694,13 +695,15 @@ def join(
             counts = join_file(source, target, load_boroughs(boundaries), chunk_rows=chunk_rows)
         say(
             ctx,
-            f"wrote {counts['rows']:,} rows to {target}: {counts['within']:,} within a borough, "
+            f"wrote {counted(counts['rows'], 'row', grouped=True)} to {target}: "
+            f"{counts['within']:,} within a borough, "
             f"{counts['nearest']:,} nearest (river bank), {counts['outside']:,} outside London, "
             f"{counts['not_located']:,} without coordinates, {counts['problems']:,} not joined",
         )
         if counts["problems"]:
             more = counts["problems"] - len(counts["first_problems"])
-            warn(f"{counts['problems']:,} row(s) not joined (no borough; reason in join_problem)")
+            not_joined = counted(counts["problems"], "row", grouped=True)
+            warn(f"{not_joined} not joined (no borough; reason in join_problem)")
             for problem in counts["first_problems"]:
                 warn(f"  {problem}")
             if more:

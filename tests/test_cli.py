@@ -407,7 +407,7 @@ def test_join_warnings_stay_under_quiet_and_are_json_in_json_mode(cli, write, tm
     assert result.exit_code == 0
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        "estates: warning: 1 row(s) not joined (no borough; reason in join_problem)",
+        "estates: warning: 1 row not joined (no borough; reason in join_problem)",
         "estates: warning:   row 3: latitude 'fifty-one' is not a finite number",
     ]
     reset_logging()

@@ -235,3 +235,21 @@ def test_a_locations_file_names_every_missing_column(cli, tmp_path: Path):
     assert result.stderr.endswith(
         "estates: error: loc.csv: missing columns 'site_code' and 'source'; found code, lat, lon\n"
     )
+
+
+def test_counts_of_one_are_singular_in_the_log(cli, tmp_path: Path):
+    path = tmp_path / "one.csv"
+    sites = _hospitals(400)[["OrganisationCode", "OrganisationName", "Latitude", "Longitude"]]
+    central = sites["Latitude"].astype(float).between(51.49, 51.53) & sites["Longitude"].astype(
+        float
+    ).between(-0.15, -0.08)
+    sites[central].head(1).to_csv(path, index=False)
+    result = cli("validate", "--sites", str(path))
+    assert result.exit_code == 0, result.output
+    for line in (
+        "estates: validated 1 record: 1 kept, 0 rejected",
+        "estates: read 1 record in 1 part\n",
+        "estates: joined 1 site to 33 boroughs",
+        "estates: aggregated 1 London site into 1 borough\n",
+    ):
+        assert line in result.stderr, line

@@ -24,6 +24,7 @@ import pandas as pd
 
 from estates.findings import Checked, Findings
 from estates.io.postcodes import postcode_centroids
+from estates.logs import counted
 from estates.stages.validate import add_flag
 
 log = logging.getLogger("estates")
@@ -156,7 +157,7 @@ def locate_sites(
     if locations is not None and len(locations):
         used, found = _apply_locations(out, locations, lat, lon, located_by, source)
         findings.merge(found)
-        log.info("locations file placed %d sites", used)
+        log.info("locations file placed %s", counted(used, "site"))
     for i in np.flatnonzero(located_by == "unlocated"):
         findings.add(
             str(out["source_file"].iloc[i]),
@@ -175,9 +176,9 @@ def locate_sites(
     out["quality_flags"] = flags
     counts = out["located_by"].value_counts()
     log.info(
-        "located %d of %d records: %s",
+        "located %d of %s: %s",
         int((~out["located_by"].isin(["unlocated", "aggregate"])).sum()),
-        len(out),
+        counted(len(out), "record"),
         ", ".join(f"{k} {int(counts.get(k, 0))}" for k in LOCATED_BY if counts.get(k, 0)),
     )
     return Checked(out, findings)
@@ -277,7 +278,7 @@ def place_from_locations(located: pd.DataFrame, locations: pd.DataFrame) -> Chec
     located_by = out["located_by"].astype(str).to_numpy(dtype=object)
     source = out["location_source"].astype(object).to_numpy(copy=True)
     used, findings = _apply_locations(out, locations, lat, lon, located_by, source)
-    log.info("locations file placed %d sites", used)
+    log.info("locations file placed %s", counted(used, "site"))
     placed = (located_by == "locations_file") & (out["located_by"].astype(str) != "locations_file")
     out["latitude"], out["longitude"] = lat, lon
     out["located_by"] = pd.Series(located_by, index=out.index, dtype="string")
