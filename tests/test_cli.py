@@ -91,6 +91,11 @@ def test_validate_reads_what_build_reads(cli):
     assert "185 in = 185 kept + 0 rejected" in result.stdout
     assert "flagged: eric_sites_2019_20_london.csv row 7 (site R1K01)" in result.stdout
     assert "trust RPG (OXLEAS NHS FOUNDATION TRUST) is absent from 2019/20" in result.stdout
+    # One count per ERIC year, after postcodes: not also the pass before them.
+    assert "estates: ERIC 2019/20: located 156 of 157 sites (ods_code 91, postcode 65" in (
+        result.stderr
+    )
+    assert "located 96 of 185 records" not in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -91,6 +91,31 @@ def locate_sites(
         and each unlocated site, and one for each locations-file entry that
         was not needed or not used.
     """
+    located = _locate(records, context, locations=locations, by_postcode=by_postcode)
+    out = located.value
+    counts = out["located_by"].value_counts()
+    log.info(
+        "located %d of %s: %s",
+        int((~out["located_by"].isin(["unlocated", "aggregate"])).sum()),
+        counted(len(out), "record"),
+        ", ".join(f"{k} {int(counts.get(k, 0))}" for k in LOCATED_BY if counts.get(k, 0)),
+    )
+    return located
+
+
+def _locate(
+    records: pd.DataFrame,
+    context: pd.DataFrame,
+    *,
+    locations: pd.DataFrame | None = None,
+    by_postcode: bool = False,
+) -> Checked[pd.DataFrame]:
+    """Do :func:`locate_sites`'s work without its summary line.
+
+    :func:`estates.stages.postcode.locate_eric_returns` locates each ERIC year
+    so before postcodes place more of its sites, and says the final count
+    itself: a line for this first pass would read as a result.
+    """
     findings = Findings()
     out = records.copy()
     lat = out["latitude"].to_numpy(dtype=float).copy()
@@ -174,13 +199,6 @@ def locate_sites(
     out["located_by"] = pd.Series(located_by, index=out.index, dtype="string")
     out["location_source"] = pd.Series(source, index=out.index, dtype="string")
     out["quality_flags"] = flags
-    counts = out["located_by"].value_counts()
-    log.info(
-        "located %d of %s: %s",
-        int((~out["located_by"].isin(["unlocated", "aggregate"])).sum()),
-        counted(len(out), "record"),
-        ", ".join(f"{k} {int(counts.get(k, 0))}" for k in LOCATED_BY if counts.get(k, 0)),
-    )
     return Checked(out, findings)
 
 

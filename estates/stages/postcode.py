@@ -31,7 +31,7 @@ import pandas as pd
 from estates.findings import Checked, Findings
 from estates.io.postcodes import PostcodeLookup, normalise_postcodes
 from estates.logs import counted
-from estates.stages.locate import locate_sites
+from estates.stages.locate import _locate
 from estates.stages.validate import add_flag
 
 log = logging.getLogger("estates")
@@ -76,7 +76,7 @@ def locate_eric_returns(
     scratch = Findings()
     parts = []
     for _, group in out.groupby("eric_year", sort=False):
-        located = locate_sites(group, context)
+        located = _locate(group, context)
         scratch.merge(located.findings)
         parts.append(located.value)
     first = pd.concat(parts).loc[out.index]
