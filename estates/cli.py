@@ -56,17 +56,36 @@ EXIT_TERMINATED = 143
 #: Exit code when stdout's reader closes the pipe (128 + SIGPIPE), as shells report it.
 EXIT_BROKEN_PIPE = 141
 
-EXIT_CODES_HELP = """\b
-Exit codes:
-  0    success, or nothing to do (inputs unchanged)
-  1    internal error (a bug: please report it)
-  2    bad input file or options; nothing published
-  3    output folder locked by another run (--wait)
-  4    published, but rejected rows exceed --max-rejected
-  130  interrupted (Ctrl-C); nothing published
-  141  stdout closed by its reader (e.g. piped into head); the work finished
-  143  terminated (SIGTERM); nothing published, no staging folder left
-"""
+#: Every exit code with its line in ``--help``.
+_EXIT_CODE_LINES = {
+    0: "success, or nothing to do (inputs unchanged)",
+    1: "internal error (a bug: please report it)",
+    2: "bad input file or options; nothing published",
+    3: "output folder locked by another run (--wait)",
+    4: "published, but rejected rows exceed --max-rejected",
+    130: "interrupted (Ctrl-C); nothing published",
+    141: "stdout closed by its reader (e.g. piped into head); the work finished",
+    143: "terminated (SIGTERM); nothing published, no staging folder left",
+}
+#: The codes a command that publishes nothing can return: no lock (3), no --max-rejected (4).
+READ_ONLY_EXIT_CODES = (0, 1, 2, 130, 141, 143)
+
+
+def exit_codes_help(codes: tuple[int, ...] = tuple(_EXIT_CODE_LINES)) -> str:
+    """Return the ``Exit codes:`` block of ``--help``, listing only ``codes``.
+
+    ``estates build`` can return every code; ``validate``, ``diff`` and
+    ``join`` neither lock an output folder nor count rejections against
+    ``--max-rejected``, so their help leaves out 3 and 4.
+    """
+    meaning = dict(_EXIT_CODE_LINES)
+    if 3 not in codes:  # nothing is built, so there is never "nothing to do"
+        meaning[0] = "success"
+    lines = [f"  {code:<4} {meaning[code]}" for code in codes]
+    return "\b\nExit codes:\n" + "\n".join(lines) + "\n"
+
+
+EXIT_CODES_HELP = exit_codes_help()
 
 
 class InputFile(click.Path):
@@ -214,13 +233,17 @@ def _set_global(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
-def _global_params(*, group: bool) -> list[click.Parameter]:
+def _global_params(*, group: bool, json_output: bool = True) -> list[click.Parameter]:
     """Return the options every command takes: ``--quiet``, ``--log-format``, ``--traceback``.
 
     The group declares them (``estates --quiet build``) and so does every
     sub-command (``estates build --quiet``), so both orders work and each
-    command's ``--help`` lists them.
+    command's ``--help`` lists them. ``json_output``: the command has a
+    ``--json`` option, which ``--log-format``'s help then mentions.
     """
+    stdout = (
+        "stdout then stays empty but for --json output" if json_output else "stdout stays empty"
+    )
     return [
         click.Option(
             ["--quiet", "-q", "quiet"],
@@ -239,8 +262,7 @@ def _global_params(*, group: bool) -> list[click.Parameter]:
             expose_value=False,
             callback=_set_global,
             help="stderr as text, or one JSON object per line for log collectors (the "
-            "summary lines too: stdout then stays empty but for --json output)."
-            + ("" if group else " Default: text."),
+            f"summary lines too: {stdout})." + ("" if group else " Default: text."),
         ),
         click.Option(
             ["--traceback", "traceback"],
@@ -259,7 +281,8 @@ class EstatesCommand(click.Command):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("epilog", EXIT_CODES_HELP)
         super().__init__(*args, **kwargs)
-        self.params.extend(_global_params(group=False))
+        json_output = any(param.name == "as_json" for param in self.params)
+        self.params.extend(_global_params(group=False, json_output=json_output))
 
 
 class EstatesGroup(click.Group):
@@ -319,8 +342,8 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
             type=_FILE,
             multiple=True,
             metavar="FILE",
-            help="Your site records (CSV, GeoPackage, GeoJSON, GeoParquet or Shapefile) "
-            "instead of the bundled ERIC returns. Repeatable.",
+            help="Your site records (CSV, Excel workbook .xlsx/.xlsm/.xls, GeoPackage, GeoJSON, "
+            "GeoParquet or Shapefile) instead of the bundled ERIC returns. Repeatable.",
         ),
         click.option(
             "--columns",
@@ -550,7 +573,7 @@ def build(ctx: click.Context, /, out: Path, **kw: Any) -> None:
     ctx.exit(_guarded(ctx, go))
 
 
-@main.command()
+@main.command(epilog=exit_codes_help(READ_ONLY_EXIT_CODES))
 @_input_options
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @click.pass_context
@@ -583,7 +606,7 @@ def validate(ctx: click.Context, /, as_json: bool, **kw: Any) -> None:
     ctx.exit(_guarded(ctx, go))
 
 
-@main.command()
+@main.command(epilog=exit_codes_help(READ_ONLY_EXIT_CODES))
 @click.argument("old_dir", type=InputFolder(), metavar="OLD_DIR")
 @click.argument("new_dir", type=InputFolder(), metavar="NEW_DIR")
 @click.option(
@@ -651,7 +674,7 @@ def diff(
     ctx.exit(_guarded(ctx, go))
 
 
-@main.command()
+@main.command(epilog=exit_codes_help(READ_ONLY_EXIT_CODES))
 @click.argument("source", type=_FILE)
 @click.argument("target", type=click.Path(path_type=Path))
 @click.option(

@@ -37,6 +37,7 @@ def cli():
 
 COMMANDS = main.list_commands(click.Context(main))
 EXIT_CODES = ("0", "1", "2", "3", "4", "130", "141", "143")
+READ_ONLY_EXIT_CODES = ("0", "1", "2", "130", "141", "143")
 GLOBAL_OPTIONS = ("--quiet", "--log-format", "--traceback")
 
 
@@ -56,10 +57,21 @@ def test_help_lists_every_option_and_every_exit_code(cli, command):
         assert option in result.output, (command, option)
     help_text = result.output.split("Exit codes:")[1]
     listed = re.findall(r"^\s+(\d+)\s", help_text, flags=re.M)
-    assert tuple(listed) == EXIT_CODES
+    # Only build locks an output folder (3) and counts rejections (4).
+    expected = EXIT_CODES if command in {None, "build"} else READ_ONLY_EXIT_CODES
+    assert tuple(listed) == expected
+    # --log-format speaks of --json output only where the command has --json.
+    has_json = "--json" in options
+    assert ("but for --json output" in result.output) == (has_json or command is None)
     assert "interrupted (Ctrl-C)" in help_text
     assert "stdout closed by its reader" in help_text
     assert "terminated (SIGTERM)" in help_text
+
+
+@pytest.mark.parametrize("command", ["build", "validate"])
+def test_sites_help_names_excel_workbooks(cli, command):
+    result = cli(command, "--help")
+    assert "Excel workbook .xlsx/.xlsm/.xls" in " ".join(result.output.split())
 
 
 def test_build_help_names_its_own_options(cli):
