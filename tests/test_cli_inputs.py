@@ -140,10 +140,11 @@ def test_columns_and_sheet_are_part_of_the_up_to_date_check(tmp_path: Path):
     from estates.builder.reference import Inputs
     from estates.builder.runner import BuildOptions
 
-    plain = BuildOptions(out=tmp_path, inputs=Inputs()).as_manifest()
-    sheet = BuildOptions(out=tmp_path, inputs=Inputs(sheet="Sites")).as_manifest()
+    book = tmp_path / "sites.xlsx"  # --sheet needs a workbook among the inputs
+    plain = BuildOptions(out=tmp_path, inputs=Inputs(sites=(book,))).as_manifest()
+    sheet = BuildOptions(out=tmp_path, inputs=Inputs(sites=(book,), sheet="Sites")).as_manifest()
     columns = BuildOptions(
-        out=tmp_path, inputs=Inputs(columns={"site_code": "ODS_Code"})
+        out=tmp_path, inputs=Inputs(sites=(book,), columns={"site_code": "ODS_Code"})
     ).as_manifest()
     assert (sheet["sheet"], columns["columns"]) == ("Sites", {"site_code": "ODS_Code"})
     assert len({str(plain), str(sheet), str(columns)}) == 3
@@ -253,3 +254,18 @@ def test_counts_of_one_are_singular_in_the_log(cli, tmp_path: Path):
         "estates: aggregated 1 London site into 1 borough\n",
     ):
         assert line in result.stderr, line
+
+
+def test_a_sheet_without_a_workbook_is_refused(cli, tmp_path: Path, ods_file: Path):
+    mine = tmp_path / "mine.csv"
+    mine.write_bytes(ods_file.read_bytes())
+    result = cli("validate", "--sites", str(mine), "--sheet", "Foo")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "estates: error: --sheet Foo applies to an Excel workbook (.xlsx, .xlsm, .xls); "
+        "mine.csv is a CSV file: leave out --sheet\n"
+    )
+    result = cli("build", "--sheet", "Foo", "--out", str(tmp_path / "maps"))
+    assert result.exit_code == 2
+    assert "no input file was given" in result.stderr
+    assert not (tmp_path / "maps").exists()

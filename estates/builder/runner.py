@@ -98,6 +98,7 @@ class BuildOptions:
     chunk_rows: int | None = None
 
     def __post_init__(self) -> None:
+        self.inputs.check_sheet()
         if self.settings is not None and self.config_path is not None:
             msg = "give the settings as a Config or as a config file, not both"
             raise ConfigError(msg)
