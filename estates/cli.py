@@ -440,6 +440,17 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+#: ``--valuation``, the same for ``build`` and for ``validate``, which values the land too.
+_valuation_option = click.option(
+    "--valuation",
+    type=click.Choice(["range", "average"]),
+    help="How unused land is valued: range (default: MHCLG 2017 policy-appraisal values, "
+    "industrial to residential £/ha by borough, or --land-values) or average (the target "
+    "÷ hectares owned at located London sites: derived from the target, not a land value; "
+    "refused below 250 ha).",
+)
+
+
 def _inputs(kw: dict[str, Any]) -> Inputs:
     return Inputs(
         sites=tuple(kw.pop("sites") or ()),
@@ -516,14 +527,7 @@ main.params.extend(_global_params(group=True))
     help="Start sites.csv and changes.csv with a UTF-8 byte-order mark, so Excel "
     "reads accents and £ correctly.",
 )
-@click.option(
-    "--valuation",
-    type=click.Choice(["range", "average"]),
-    help="How unused land is valued: range (default: MHCLG 2017 policy-appraisal values, "
-    "industrial to residential £/ha by borough, or --land-values) or average (the target "
-    "÷ hectares owned at located London sites: derived from the target, not a land value; "
-    "refused below 250 ha).",
-)
+@_valuation_option
 @click.option(
     "--chunk-rows",
     type=click.IntRange(min=1),
@@ -575,20 +579,31 @@ def build(ctx: click.Context, /, out: Path, **kw: Any) -> None:
 
 @main.command(epilog=exit_codes_help(READ_ONLY_EXIT_CODES))
 @_input_options
+@_valuation_option
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @click.pass_context
 def validate(ctx: click.Context, /, as_json: bool, **kw: Any) -> None:
-    """Check the inputs and print what would be kept, rejected and flagged; write nothing."""
+    """Check the inputs and print what would be kept, rejected and flagged; write nothing.
+
+    The land is valued as estates build values it (--valuation, --land-values,
+    --target-gbp), so a build's refusal, such as an average on too few
+    hectares, shows here first.
+    """
     from estates.builder.pipeline import run
     from estates.builder.runner import OPTION_NAMES
     from estates.config import load_config
 
     config_path = kw.pop("config_path")
     target = kw.pop("target_gbp")
+    valuation = kw.pop("valuation")
     inputs = _inputs(kw)
 
     def go() -> int:
-        overrides = {"valuation__target_gbp": target} if target is not None else {}
+        overrides: dict[str, Any] = {}
+        if target is not None:
+            overrides["valuation__target_gbp"] = target
+        if valuation is not None:
+            overrides["valuation__method"] = valuation
         config = load_config(config_path, option_names=OPTION_NAMES, **overrides)
         result = run(inputs, config=config)
         counts = result.counts

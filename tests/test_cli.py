@@ -222,6 +222,25 @@ def test_build_valuation_average_with_land_values_exits_2(cli, tmp_path):
     assert "--valuation average and --land-values cannot be combined" in result.output
 
 
+def test_validate_values_the_land_as_build_would(cli, tmp_path):
+    # The bundled data: the average rests on enough hectares, as the build's does.
+    result = cli("validate", "--valuation", "average")
+    assert result.exit_code == 0, result.output
+    assert "estates: valued 141 London sites (indicative_london_average)" in result.stderr
+    # A build the average would refuse is refused by validate first, before any output.
+    sites = tmp_path / "mine.csv"
+    sites.write_text("a,b,lat,lon\nRAL01,Royal Free,51.553,-0.165\n", encoding="utf-8")
+    args = ["--sites", str(sites), "--columns", "site_code=a,site_name=b", "--valuation"]
+    result = cli("validate", *args, "average")
+    assert result.exit_code == 2
+    assert "below the 250 ha it needs to mean anything" in result.stderr
+    assert cli("validate", *args, "range").exit_code == 0
+    values = Path(__file__).parent / "data" / "scoring" / "land_values_test.csv"
+    result = cli("validate", "--valuation", "average", "--land-values", str(values))
+    assert result.exit_code == 2
+    assert "--valuation average and --land-values cannot be combined" in result.stderr
+
+
 def test_a_closed_stdout_is_not_reported_as_a_bug():
     # `estates validate | head -1`: the reader goes away before the output is written.
     proc = subprocess.Popen(
