@@ -219,19 +219,18 @@ def warn(line: str, **fields: Any) -> None:
     log.warning(line, extra=fields)
 
 
-def _column_mapping(
-    ctx: click.Context, param: click.Parameter, text: str | None
-) -> dict[str, str] | None:
-    """Parse ``--columns`` into project column -> header; a bad value exits 2 with the reason."""
-    del ctx, param
+def _column_mapping(text: str | None) -> dict[str, str] | None:
+    """Parse ``--columns`` into project column -> header.
+
+    Parsed in the command's work, not by a click callback, so that a bad
+    value is one line with the reason (``--columns 'foo': 'foo' has no
+    '='; ...``), like every other error, not click's usage block.
+    """
     if text is None:
         return None
     from estates.io.detect import parse_column_mapping
 
-    try:
-        return parse_column_mapping(text)
-    except errors.EstatesError as exc:
-        raise click.BadParameter(str(exc)) from exc
+    return parse_column_mapping(text)
 
 
 def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -250,7 +249,6 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "--columns",
             "columns",
             metavar="COL=HEADER,...",
-            callback=_column_mapping,
             help="Which header of the --sites files holds each column, where it is not "
             "recognised, e.g. site_code=ODS_Code,latitude=LAT (default: found by name; "
             "the choice is logged).",
@@ -364,7 +362,7 @@ def _inputs(kw: dict[str, Any]) -> Inputs:
         pipeline=kw.pop("pipeline_file"),
         year=kw.pop("year"),
         eric=tuple(kw.pop("eric") or ()),
-        columns=kw.pop("columns"),
+        columns=_column_mapping(kw.pop("columns")),
         sheet=kw.pop("sheet"),
     )
 
@@ -442,9 +440,8 @@ def build(ctx: click.Context, /, out: Path, **kw: Any) -> None:
     # Not estates.builder.pipeline: an unchanged rebuild stops before pandas is imported.
     from estates.builder.runner import build_options, build_output_set
 
-    inputs = _inputs(kw)
-
     def go() -> int:
+        inputs = _inputs(kw)
         # The keywords of estates.build(), translated by the function it uses.
         options = build_options(
             inputs, out=out, config=kw.pop("config_path"), wait=kw.pop("wait_s"), **kw
@@ -497,9 +494,9 @@ def validate(ctx: click.Context, /, as_json: bool, **kw: Any) -> None:
     config_path = kw.pop("config_path")
     target = kw.pop("target_gbp")
     valuation = kw.pop("valuation")
-    inputs = _inputs(kw)
 
     def go() -> int:
+        inputs = _inputs(kw)
         overrides: dict[str, Any] = {}
         if target is not None:
             overrides["valuation__target_gbp"] = target

@@ -91,10 +91,21 @@ def test_every_missing_column_is_named_at_once_in_the_options_form(cli, tmp_path
     assert result.exit_code == 0, result.output
 
 
-def test_a_bad_columns_value_is_a_usage_error(cli, ods_file: Path):
+def test_a_bad_columns_value_is_one_line(cli, ods_file: Path, tmp_path: Path):
     result = cli("validate", "--sites", str(ods_file), "--columns", "site=Label")
     assert result.exit_code == 2
-    assert "'site' is not a site column; allowed: site_code, site_name" in result.output
+    assert result.stderr.startswith(
+        "estates: error: --columns 'site=Label': 'site' is not a site column; allowed: "
+        "site_code, site_name"
+    )
+    assert result.stderr.count("\n") == 1  # no usage block
+    result = cli("build", "--columns", "foo", "--out", str(tmp_path / "maps"))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "estates: error: --columns 'foo': 'foo' has no '='; write column=header, "
+        "e.g. --columns site_code=ODS_Code,site_name=Name\n"
+    )
+    assert not (tmp_path / "maps").exists()
 
 
 def test_excel_sites_and_groupings_with_sheet(cli, tmp_path: Path):
