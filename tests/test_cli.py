@@ -233,7 +233,10 @@ def test_validate_values_the_land_as_build_would(cli, tmp_path):
     args = ["--sites", str(sites), "--columns", "site_code=a,site_name=b", "--valuation"]
     result = cli("validate", *args, "average")
     assert result.exit_code == 2
-    assert "below the 250 ha it needs to mean anything" in result.stderr
+    assert "below the 250 ha it needs to mean anything; use the published 2017 values " in (
+        result.stderr
+    )
+    assert "(--valuation range, the default) or a --land-values file\n" in result.stderr
     assert cli("validate", *args, "range").exit_code == 0
     values = Path(__file__).parent / "data" / "scoring" / "land_values_test.csv"
     result = cli("validate", "--valuation", "average", "--land-values", str(values))
