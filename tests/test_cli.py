@@ -132,7 +132,10 @@ def test_wrong_column_is_one_line(cli, write):
     path = write("s.csv", "ref,label,lat,lon\nA,B,51.5,-0.1\n")
     result = cli("validate", "--sites", str(path))
     assert result.exit_code == 2
-    assert "s.csv: no site_code column; the headers are: 'ref', 'label'" in result.output
+    assert result.stderr == (
+        "estates: error: s.csv: no columns for site_code and site_name; the headers are: 'ref', "
+        "'label', 'lat', 'lon'; name them with --columns site_code=HEADER,site_name=HEADER\n"
+    )
 
 
 def test_unknown_option_is_a_usage_error(cli):
