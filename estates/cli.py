@@ -39,8 +39,15 @@ import click
 from estates import errors
 from estates.builder.inputs import Inputs
 from estates.builder.stopping import Terminated, stop_on_signals
+from estates.cli_paths import (
+    InputFile,
+    InputFolder,
+    OutputFile,
+    OutputFolder,
+    check_input_files,
+)
 from estates.console import progress, terminal_text
-from estates.logs import LOG_FORMATS, configure_logging
+from estates.logs import LOG_FORMATS, configure_logging, counted
 
 log = logging.getLogger("estates")
 
@@ -56,84 +63,39 @@ EXIT_TERMINATED = 143
 #: Exit code when stdout's reader closes the pipe (128 + SIGPIPE), as shells report it.
 EXIT_BROKEN_PIPE = 141
 
-EXIT_CODES_HELP = """\b
-Exit codes:
-  0    success, or nothing to do (inputs unchanged)
-  1    internal error (a bug: please report it)
-  2    bad input file or options; nothing published
-  3    output folder locked by another run (--wait)
-  4    published, but rejected rows exceed --max-rejected
-  130  interrupted (Ctrl-C); nothing published
-  141  stdout closed by its reader (e.g. piped into head); the work finished
-  143  terminated (SIGTERM); nothing published, no staging folder left
-"""
+#: Every exit code with its line in ``--help``.
+_EXIT_CODE_LINES = {
+    0: "success, or nothing to do (inputs unchanged)",
+    1: "internal error (a bug: please report it)",
+    2: "bad input file or options; nothing published",
+    3: "output folder locked by another run (--wait)",
+    4: "published, but rejected rows exceed --max-rejected",
+    130: "interrupted (Ctrl-C); nothing published",
+    141: "stdout closed by its reader (e.g. piped into head); the work finished",
+    143: "terminated (SIGTERM); nothing published, no staging folder left",
+}
+#: The codes a command that publishes nothing can return: no lock (3), no --max-rejected (4).
+READ_ONLY_EXIT_CODES = (0, 1, 2, 130, 141, 143)
 
 
-class InputFile(click.Path):
-    """A file the command reads: checked by :func:`check_input_files`, not by click.
+def exit_codes_help(codes: tuple[int, ...] = tuple(_EXIT_CODE_LINES)) -> str:
+    """Return the ``Exit codes:`` block of ``--help``, listing only ``codes``.
 
-    click's own check words a missing file differently from the loaders and
-    prints a usage block; every missing input is instead reported the same
-    way, in one line, naming the option: ``--sites mine.csv: no such file``.
+    ``estates build`` can return every code; ``validate``, ``diff`` and
+    ``join`` neither lock an output folder nor count rejections against
+    ``--max-rejected``, so their help leaves out 3 and 4.
     """
+    meaning = dict(_EXIT_CODE_LINES)
+    if 3 not in codes:  # nothing is built, so there is never "nothing to do"
+        meaning[0] = "success"
+    lines = [f"  {code:<4} {meaning[code]}" for code in codes]
+    return "\b\nExit codes:\n" + "\n".join(lines) + "\n"
 
-    def __init__(self) -> None:
-        super().__init__(path_type=Path, exists=False, dir_okay=True)
 
-
-class InputFolder(click.Path):
-    """A folder the command reads (``diff OLD_DIR NEW_DIR``), checked as :class:`InputFile` is."""
-
-    def __init__(self) -> None:
-        super().__init__(path_type=Path, exists=False, file_okay=True)
+EXIT_CODES_HELP = exit_codes_help()
 
 
 _FILE = InputFile()
-#: A file the command writes (``diff --out``): it need not exist.
-_OUT_FILE = click.Path(path_type=Path, dir_okay=False)
-
-
-def check_input_files(ctx: click.Context) -> None:
-    """Raise one :class:`~estates.errors.DataValidationError` for the first missing input.
-
-    Every parameter of type :class:`InputFile` (options and arguments alike,
-    repeated ones included) and every ``--eric FILE[:YYYY/YY]`` must name an
-    existing file, and every :class:`InputFolder` an existing folder. The
-    message is ``<option> <path>: no such file`` (``no such folder``; ``is a
-    folder, not a file``), whatever the option or the command.
-    """
-    from estates.io.eric_spec import parse_eric_spec
-
-    for param in ctx.command.params:
-        value = ctx.params.get(param.name or "")
-        if value is None or value == ():
-            continue
-        values = value if isinstance(value, tuple) else (value,)
-        label = _param_label(param)
-        if isinstance(param.type, InputFolder):
-            for path in map(Path, values):
-                if not path.exists():
-                    raise errors.DataValidationError(f"{label} {path}: no such folder")
-            continue
-        if isinstance(param.type, InputFile):
-            paths = [Path(v) for v in values]
-        elif param.name == "eric":
-            paths = [parse_eric_spec(v)[0] for v in values]
-        else:
-            continue
-        for path in paths:
-            if path.is_dir():
-                msg = f"{label} {path}: is a folder, not a file; give the file inside it"
-                raise errors.DataValidationError(msg)
-            if not path.exists():
-                raise errors.DataValidationError(f"{label} {path}: no such file")
-
-
-def _param_label(param: click.Parameter) -> str:
-    """``--sites`` for an option, ``SOURCE`` for an argument."""
-    if isinstance(param, click.Option):
-        return max(param.opts, key=len)
-    return param.human_readable_name
 
 
 # --- options every command takes, before or after its name ---------------------------
@@ -172,13 +134,17 @@ def _set_global(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
-def _global_params(*, group: bool) -> list[click.Parameter]:
+def _global_params(*, group: bool, json_output: bool = True) -> list[click.Parameter]:
     """Return the options every command takes: ``--quiet``, ``--log-format``, ``--traceback``.
 
     The group declares them (``estates --quiet build``) and so does every
     sub-command (``estates build --quiet``), so both orders work and each
-    command's ``--help`` lists them.
+    command's ``--help`` lists them. ``json_output``: the command has a
+    ``--json`` option, which ``--log-format``'s help then mentions.
     """
+    stdout = (
+        "stdout then stays empty but for --json output" if json_output else "stdout stays empty"
+    )
     return [
         click.Option(
             ["--quiet", "-q", "quiet"],
@@ -197,8 +163,7 @@ def _global_params(*, group: bool) -> list[click.Parameter]:
             expose_value=False,
             callback=_set_global,
             help="stderr as text, or one JSON object per line for log collectors (the "
-            "summary lines too: stdout then stays empty but for --json output)."
-            + ("" if group else " Default: text."),
+            f"summary lines too: {stdout})." + ("" if group else " Default: text."),
         ),
         click.Option(
             ["--traceback", "traceback"],
@@ -217,7 +182,8 @@ class EstatesCommand(click.Command):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("epilog", EXIT_CODES_HELP)
         super().__init__(*args, **kwargs)
-        self.params.extend(_global_params(group=False))
+        json_output = any(param.name == "as_json" for param in self.params)
+        self.params.extend(_global_params(group=False, json_output=json_output))
 
 
 class EstatesGroup(click.Group):
@@ -253,19 +219,18 @@ def warn(line: str, **fields: Any) -> None:
     log.warning(line, extra=fields)
 
 
-def _column_mapping(
-    ctx: click.Context, param: click.Parameter, text: str | None
-) -> dict[str, str] | None:
-    """Parse ``--columns`` into project column -> header; a bad value exits 2 with the reason."""
-    del ctx, param
+def _column_mapping(text: str | None) -> dict[str, str] | None:
+    """Parse ``--columns`` into project column -> header.
+
+    Parsed in the command's work, not by a click callback, so that a bad
+    value is one line with the reason (``--columns 'foo': 'foo' has no
+    '='; ...``), like every other error, not click's usage block.
+    """
     if text is None:
         return None
     from estates.io.detect import parse_column_mapping
 
-    try:
-        return parse_column_mapping(text)
-    except errors.EstatesError as exc:
-        raise click.BadParameter(str(exc)) from exc
+    return parse_column_mapping(text)
 
 
 def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -277,14 +242,13 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
             type=_FILE,
             multiple=True,
             metavar="FILE",
-            help="Your site records (CSV, GeoPackage, GeoJSON, GeoParquet or Shapefile) "
-            "instead of the bundled ERIC returns. Repeatable.",
+            help="Your site records (CSV, Excel workbook .xlsx/.xlsm/.xls, GeoPackage, GeoJSON, "
+            "GeoParquet or Shapefile) instead of the bundled ERIC returns. Repeatable.",
         ),
         click.option(
             "--columns",
             "columns",
             metavar="COL=HEADER,...",
-            callback=_column_mapping,
             help="Which header of the --sites files holds each column, where it is not "
             "recognised, e.g. site_code=ODS_Code,latitude=LAT (default: found by name; "
             "the choice is logged).",
@@ -376,6 +340,17 @@ def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+#: ``--valuation``, the same for ``build`` and for ``validate``, which values the land too.
+_valuation_option = click.option(
+    "--valuation",
+    type=click.Choice(["range", "average"]),
+    help="How unused land is valued: range (default: MHCLG 2017 policy-appraisal values, "
+    "industrial to residential £/ha by borough, or --land-values) or average (the target "
+    "÷ hectares owned at located London sites: derived from the target, not a land value; "
+    "refused below 250 ha).",
+)
+
+
 def _inputs(kw: dict[str, Any]) -> Inputs:
     return Inputs(
         sites=tuple(kw.pop("sites") or ()),
@@ -388,7 +363,7 @@ def _inputs(kw: dict[str, Any]) -> Inputs:
         pipeline=kw.pop("pipeline_file"),
         year=kw.pop("year"),
         eric=tuple(kw.pop("eric") or ()),
-        columns=kw.pop("columns"),
+        columns=_column_mapping(kw.pop("columns")),
         sheet=kw.pop("sheet"),
     )
 
@@ -422,7 +397,8 @@ main.params.extend(_global_params(group=True))
 @_input_options
 @click.option(
     "--out",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=OutputFolder(),
+    metavar="DIRECTORY",
     default=Path("maps"),
     show_default=True,
     help="Output folder. Published atomically: readers see the old set or the new one.",
@@ -451,14 +427,7 @@ main.params.extend(_global_params(group=True))
     help="Start sites.csv and changes.csv with a UTF-8 byte-order mark, so Excel "
     "reads accents and £ correctly.",
 )
-@click.option(
-    "--valuation",
-    type=click.Choice(["range", "average"]),
-    help="How unused land is valued: range (default: MHCLG 2017 policy-appraisal values, "
-    "industrial to residential £/ha by borough, or --land-values) or average (the target "
-    "÷ hectares owned at located London sites: derived from the target, not a land value; "
-    "refused below 250 ha).",
-)
+@_valuation_option
 @click.option(
     "--chunk-rows",
     type=click.IntRange(min=1),
@@ -472,9 +441,8 @@ def build(ctx: click.Context, /, out: Path, **kw: Any) -> None:
     # Not estates.builder.pipeline: an unchanged rebuild stops before pandas is imported.
     from estates.builder.runner import build_options, build_output_set
 
-    inputs = _inputs(kw)
-
     def go() -> int:
+        inputs = _inputs(kw)
         # The keywords of estates.build(), translated by the function it uses.
         options = build_options(
             inputs, out=out, config=kw.pop("config_path"), wait=kw.pop("wait_s"), **kw
@@ -493,8 +461,9 @@ def build(ctx: click.Context, /, out: Path, **kw: Any) -> None:
         shown = str(out)
         say(
             ctx,
-            f"published {len(report.files)} files to {shown}/: {counts['records_kept']} sites "
-            f"({counts['records_in']} records in = {counts['records_kept']} kept + "
+            f"published {counted(len(report.files), 'file')} to {shown}/: "
+            f"{counted(counts['records_kept'], 'site')} "
+            f"({counted(counts['records_in'], 'record')} in = {counts['records_kept']} kept + "
             f"{counts['records_rejected']} rejected); open {shown}/index.html",
             status=report.status,
         )
@@ -507,22 +476,35 @@ def build(ctx: click.Context, /, out: Path, **kw: Any) -> None:
     ctx.exit(_guarded(ctx, go))
 
 
-@main.command()
+@main.command(epilog=exit_codes_help(READ_ONLY_EXIT_CODES))
 @_input_options
+@_valuation_option
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @click.pass_context
 def validate(ctx: click.Context, /, as_json: bool, **kw: Any) -> None:
-    """Check the inputs and print what would be kept, rejected and flagged; write nothing."""
+    """Check the inputs and print what would be kept, rejected and flagged; write nothing.
+
+    The land is valued as estates build values it (--valuation, --land-values,
+    --target-gbp), so a build's refusal, such as an average on too few
+    hectares, shows here first.
+    """
     from estates.builder.pipeline import run
+    from estates.builder.runner import OPTION_NAMES
     from estates.config import load_config
 
     config_path = kw.pop("config_path")
     target = kw.pop("target_gbp")
-    inputs = _inputs(kw)
+    valuation = kw.pop("valuation")
 
     def go() -> int:
-        overrides = {"valuation__target_gbp": target} if target is not None else {}
-        result = run(inputs, config=load_config(config_path, **overrides))
+        inputs = _inputs(kw)
+        overrides: dict[str, Any] = {}
+        if target is not None:
+            overrides["valuation__target_gbp"] = target
+        if valuation is not None:
+            overrides["valuation__method"] = valuation
+        config = load_config(config_path, option_names=OPTION_NAMES, **overrides)
+        result = run(inputs, config=config)
         counts = result.counts
         if as_json:
             click.echo(json.dumps(counts, indent=2))
@@ -538,13 +520,13 @@ def validate(ctx: click.Context, /, as_json: bool, **kw: Any) -> None:
     ctx.exit(_guarded(ctx, go))
 
 
-@main.command()
+@main.command(epilog=exit_codes_help(READ_ONLY_EXIT_CODES))
 @click.argument("old_dir", type=InputFolder(), metavar="OLD_DIR")
 @click.argument("new_dir", type=InputFolder(), metavar="NEW_DIR")
 @click.option(
     "--out",
     "csv_path",
-    type=_OUT_FILE,
+    type=OutputFile(),
     default=Path("changes.csv"),
     show_default=True,
     metavar="FILE",
@@ -606,7 +588,7 @@ def diff(
     ctx.exit(_guarded(ctx, go))
 
 
-@main.command()
+@main.command(epilog=exit_codes_help(READ_ONLY_EXIT_CODES))
 @click.argument("source", type=_FILE)
 @click.argument("target", type=click.Path(path_type=Path))
 @click.option(
@@ -650,13 +632,15 @@ def join(
             counts = join_file(source, target, load_boroughs(boundaries), chunk_rows=chunk_rows)
         say(
             ctx,
-            f"wrote {counts['rows']:,} rows to {target}: {counts['within']:,} within a borough, "
+            f"wrote {counted(counts['rows'], 'row', grouped=True)} to {target}: "
+            f"{counts['within']:,} within a borough, "
             f"{counts['nearest']:,} nearest (river bank), {counts['outside']:,} outside London, "
             f"{counts['not_located']:,} without coordinates, {counts['problems']:,} not joined",
         )
         if counts["problems"]:
             more = counts["problems"] - len(counts["first_problems"])
-            warn(f"{counts['problems']:,} row(s) not joined (no borough; reason in join_problem)")
+            not_joined = counted(counts["problems"], "row", grouped=True)
+            warn(f"{not_joined} not joined (no borough; reason in join_problem)")
             for problem in counts["first_problems"]:
                 warn(f"  {problem}")
             if more:
@@ -685,7 +669,7 @@ def _run_guarded(ctx: click.Context, work: Callable[[], int]) -> int:
         _echo_err(ctx, "terminated; nothing was published", prefix="", exit_code=EXIT_TERMINATED)
         return EXIT_TERMINATED
     except errors.EstatesError as exc:
-        _echo_err(ctx, str(exc), exit_code=exc.exit_code)
+        _echo_err(ctx, exc.for_command_line, exit_code=exc.exit_code)
         _show_traceback(ctx)
         return exc.exit_code
     except KeyboardInterrupt:

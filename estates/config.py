@@ -12,6 +12,7 @@ import math
 import os
 import stat
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -182,7 +183,9 @@ _MAXIMA: dict[tuple[str, str], float] = {
 }
 
 
-def load_config(path: Path | None = None, **overrides: Any) -> Config:
+def load_config(
+    path: Path | None = None, *, option_names: Mapping[str, str] | None = None, **overrides: Any
+) -> Config:
     """Return the default :class:`Config`, updated from a TOML file and overrides.
 
     Parameters
@@ -193,6 +196,11 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
     **overrides
         ``section__key=value`` pairs applied after the file, e.g.
         ``valuation__target_gbp=5e9`` (the CLI's ``--target-gbp``).
+    option_names : mapping of str to str, optional
+        The command-line option each override came from, e.g.
+        ``{"valuation__target_gbp": "--target-gbp"}``: a value out of range is
+        then reported as that option's (``--target-gbp -5 must be more than
+        zero``), since the user typed no config setting.
 
     Raises
     ------
@@ -234,8 +242,27 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
                 raise ConfigError(msg)
             default = getattr(getattr(config, section), name)
             values[name] = _coerce(section, name, value, default)
-        config = replace(config, **{section: replace(getattr(config, section), **values)})
+        try:
+            config = replace(config, **{section: replace(getattr(config, section), **values)})
+        except _OutOfRangeError as exc:
+            key = f"{exc.section}__{exc.name}"
+            option = (option_names or {}).get(key)
+            if option is None or key not in overrides:
+                raise
+            python = f"{exc.name}={exc.value!r} {exc.need}"
+            raise ConfigError(python, cli_message=f"{option} {exc.value:g} {exc.need}") from exc
     return config
+
+
+class _OutOfRangeError(ConfigError):
+    """A numeric setting out of its range, with what it needs, for :func:`load_config` to name."""
+
+    def __init__(self, section: str, name: str, value: float, need: str) -> None:
+        super().__init__(f"config [{section}] {name} = {value!r} {need}")
+        self.section, self.name, self.value, self.need = section, name, value, need
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.section, self.name, self.value, self.need)
 
 
 def _read_config_text(path: Path) -> str:
@@ -297,9 +324,7 @@ def _positive(obj: object, name: str, *, allow_zero: bool = False) -> None:
     bad = not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero)
     if bad:
         need = "zero or more" if allow_zero else "more than zero"
-        msg = f"config [{section}] {name} = {value!r} must be {need}"
-        raise ConfigError(msg)
+        raise _OutOfRangeError(section, name, value, f"must be {need}")
     most = _MAXIMA.get((section, name))
     if most is not None and value > most:
-        msg = f"config [{section}] {name} = {value!r} must be at most {most:g}"
-        raise ConfigError(msg)
+        raise _OutOfRangeError(section, name, value, f"must be at most {most:g}")

@@ -24,9 +24,23 @@ EXIT_TOO_MANY_REJECTED = 4
 
 
 class EstatesError(ValueError):
-    """Base class of every error ``estates`` raises on purpose."""
+    """Base class of every error ``estates`` raises on purpose.
+
+    ``cli_message``, where given, words the error for a command-line user: a
+    message that names a Python argument (``columns={...}``) names the option
+    (``--columns ...``) there. The command prints :attr:`for_command_line`.
+    """
 
     exit_code: int = EXIT_BAD_INPUT
+
+    def __init__(self, *args: object, cli_message: str | None = None) -> None:
+        super().__init__(*args)
+        self.cli_message = cli_message
+
+    @property
+    def for_command_line(self) -> str:
+        """The message as the command line prints it: ``cli_message``, else ``str(self)``."""
+        return self.cli_message if self.cli_message is not None else str(self)
 
 
 class DataValidationError(EstatesError):

@@ -26,7 +26,7 @@ from typing import Any, Literal, TextIO
 from estates.console import terminal_text
 from estates.errors import ConfigError
 
-__all__ = ["LOG_FORMATS", "configure_logging", "reset_logging"]
+__all__ = ["LOG_FORMATS", "configure_logging", "counted", "reset_logging"]
 
 #: Accepted values of ``fmt``.
 LOG_FORMATS = ("text", "json")
@@ -105,6 +105,34 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_finite(item) for item in value]
     return value
+
+
+def counted(n: int, noun: str, plural: str | None = None, *, grouped: bool = False) -> str:
+    """Return ``n`` with its noun, plural unless ``n`` is 1: ``1 site``, ``2 sites``.
+
+    Every line that counts things builds its count here, so that a small build
+    reads "valued 1 London site", not "valued 1 London sites".
+
+    Parameters
+    ----------
+    n : int
+        The count.
+    noun : str
+        The singular, e.g. ``"London site"``.
+    plural : str, optional
+        The plural where it is not ``noun`` + ``s``.
+    grouped : bool, default False
+        Write the count with thousands separators (``1,000,000 rows``).
+
+    Examples
+    --------
+    >>> counted(1, "London site"), counted(33, "borough"), counted(0, "part")
+    ('1 London site', '33 boroughs', '0 parts')
+    >>> counted(1_000_000, "row", grouped=True)
+    '1,000,000 rows'
+    """
+    number = f"{n:,}" if grouped else f"{n}"
+    return f"{number} {noun if n == 1 else plural or noun + 's'}"
 
 
 def configure_logging(

@@ -37,6 +37,7 @@ def cli():
 
 COMMANDS = main.list_commands(click.Context(main))
 EXIT_CODES = ("0", "1", "2", "3", "4", "130", "141", "143")
+READ_ONLY_EXIT_CODES = ("0", "1", "2", "130", "141", "143")
 GLOBAL_OPTIONS = ("--quiet", "--log-format", "--traceback")
 
 
@@ -56,10 +57,21 @@ def test_help_lists_every_option_and_every_exit_code(cli, command):
         assert option in result.output, (command, option)
     help_text = result.output.split("Exit codes:")[1]
     listed = re.findall(r"^\s+(\d+)\s", help_text, flags=re.M)
-    assert tuple(listed) == EXIT_CODES
+    # Only build locks an output folder (3) and counts rejections (4).
+    expected = EXIT_CODES if command in {None, "build"} else READ_ONLY_EXIT_CODES
+    assert tuple(listed) == expected
+    # --log-format speaks of --json output only where the command has --json.
+    has_json = "--json" in options
+    assert ("but for --json output" in result.output) == (has_json or command is None)
     assert "interrupted (Ctrl-C)" in help_text
     assert "stdout closed by its reader" in help_text
     assert "terminated (SIGTERM)" in help_text
+
+
+@pytest.mark.parametrize("command", ["build", "validate"])
+def test_sites_help_names_excel_workbooks(cli, command):
+    result = cli(command, "--help")
+    assert "Excel workbook .xlsx/.xlsm/.xls" in " ".join(result.output.split())
 
 
 def test_build_help_names_its_own_options(cli):
@@ -91,6 +103,11 @@ def test_validate_reads_what_build_reads(cli):
     assert "185 in = 185 kept + 0 rejected" in result.stdout
     assert "flagged: eric_sites_2019_20_london.csv row 7 (site R1K01)" in result.stdout
     assert "trust RPG (OXLEAS NHS FOUNDATION TRUST) is absent from 2019/20" in result.stdout
+    # One count per ERIC year, after postcodes: not also the pass before them.
+    assert "estates: ERIC 2019/20: located 156 of 157 sites (ods_code 91, postcode 65" in (
+        result.stderr
+    )
+    assert "located 96 of 185 records" not in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -99,7 +116,7 @@ def test_validate_reads_what_build_reads(cli):
         (["validate", "--sites", "missing.csv"], "missing.csv: no such file"),
         (["validate", "--boundaries", "missing.gpkg"], "missing.gpkg: no such file"),
         (["validate", "--config", "missing.toml"], "--config missing.toml: no such file"),
-        (["validate", "--target-gbp", "-5"], "must be more than zero"),
+        (["validate", "--target-gbp", "-5"], "error: --target-gbp -5 must be more than zero"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(cli, args, message):
@@ -115,7 +132,10 @@ def test_wrong_column_is_one_line(cli, write):
     path = write("s.csv", "ref,label,lat,lon\nA,B,51.5,-0.1\n")
     result = cli("validate", "--sites", str(path))
     assert result.exit_code == 2
-    assert "s.csv: no site_code column; the headers are: 'ref', 'label'" in result.output
+    assert result.stderr == (
+        "estates: error: s.csv: no columns for site_code and site_name; the headers are: 'ref', "
+        "'label', 'lat', 'lon'; name them with --columns site_code=HEADER,site_name=HEADER\n"
+    )
 
 
 def test_unknown_option_is_a_usage_error(cli):
@@ -205,6 +225,28 @@ def test_build_valuation_average_with_land_values_exits_2(cli, tmp_path):
     assert "--valuation average and --land-values cannot be combined" in result.output
 
 
+def test_validate_values_the_land_as_build_would(cli, tmp_path):
+    # The bundled data: the average rests on enough hectares, as the build's does.
+    result = cli("validate", "--valuation", "average")
+    assert result.exit_code == 0, result.output
+    assert "estates: valued 141 London sites (indicative_london_average)" in result.stderr
+    # A build the average would refuse is refused by validate first, before any output.
+    sites = tmp_path / "mine.csv"
+    sites.write_text("a,b,lat,lon\nRAL01,Royal Free,51.553,-0.165\n", encoding="utf-8")
+    args = ["--sites", str(sites), "--columns", "site_code=a,site_name=b", "--valuation"]
+    result = cli("validate", *args, "average")
+    assert result.exit_code == 2
+    assert "below the 250 ha it needs to mean anything; use the published 2017 values " in (
+        result.stderr
+    )
+    assert "(--valuation range, the default) or a --land-values file\n" in result.stderr
+    assert cli("validate", *args, "range").exit_code == 0
+    values = Path(__file__).parent / "data" / "scoring" / "land_values_test.csv"
+    result = cli("validate", "--valuation", "average", "--land-values", str(values))
+    assert result.exit_code == 2
+    assert "--valuation average and --land-values cannot be combined" in result.stderr
+
+
 def test_a_closed_stdout_is_not_reported_as_a_bug():
     # `estates validate | head -1`: the reader goes away before the output is written.
     proc = subprocess.Popen(
@@ -262,6 +304,48 @@ def test_a_folder_given_as_a_file_and_a_missing_folder_are_one_line(cli, tmp_pat
     result = cli("diff", str(tmp_path / "old"), str(tmp_path))
     assert result.exit_code == 2
     assert result.stderr == f"estates: error: OLD_DIR {tmp_path / 'old'}: no such folder\n"
+
+
+def test_an_out_folder_that_is_a_file_is_one_line_with_the_fix(cli, tmp_path):
+    a_file = tmp_path / "afile"
+    a_file.write_text("mine\n")
+    result = cli("build", "--out", str(a_file))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"estates: error: --out {a_file}: is a file, not a folder; move it away or choose "
+        "another output folder\n"
+    )
+    assert result.stdout == ""
+    assert a_file.read_text() == "mine\n"
+
+
+def test_an_out_folder_that_cannot_be_made_says_to_choose_another(cli, tmp_path):
+    a_file = tmp_path / "afile"
+    a_file.write_text("mine\n")
+    result = cli("build", "--out", str(a_file / "maps"))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"estates: error: --out {a_file / 'maps'}: cannot create a folder in {a_file} "
+        "(Not a directory); choose an output folder where you can write\n"
+    )
+
+
+def test_diff_of_a_file_says_it_takes_output_folders(cli, tmp_path):
+    table = tmp_path / "sites.csv"
+    table.write_text("site_code\nA\n")
+    for args, label in (([tmp_path, table], "NEW_DIR"), ([table, tmp_path], "OLD_DIR")):
+        result = cli("diff", *map(str, args))
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"estates: error: {label} {table}: is a file, not a folder; give the --out folder "
+            "of an estates build (the folder that holds sites.parquet)\n"
+        )
+    result = cli("diff", str(tmp_path), str(tmp_path), "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"estates: error: --out {tmp_path}: is a folder, not a file; name a file, "
+        f"e.g. {tmp_path / 'changes.csv'}\n"
+    )
 
 
 # --- global options before or after the command ----------------------------------------
@@ -365,7 +449,7 @@ def test_join_warnings_stay_under_quiet_and_are_json_in_json_mode(cli, write, tm
     assert result.exit_code == 0
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        "estates: warning: 1 row(s) not joined (no borough; reason in join_problem)",
+        "estates: warning: 1 row not joined (no borough; reason in join_problem)",
         "estates: warning:   row 3: latitude 'fifty-one' is not a finite number",
     ]
     reset_logging()

@@ -106,6 +106,7 @@ def test_after_a_reinstall_from_another_folder_the_rebuild_is_a_silent_no_op(fir
     assert notice["message"].endswith(
         "is up to date (inputs and options unchanged); --force rebuilds"
     )
+    assert [r for r in records if "nothing to do" in r["message"]] == []  # one notice
     assert snapshot(out) == before
 
 

@@ -63,17 +63,49 @@ def test_columns_names_the_header_detection_cannot_tell(cli, ods_file: Path):
     result = cli("validate", "--sites", str(ods_file))
     assert result.exit_code == 2
     assert "ods.csv: no site_name column; the headers are: 'ODS_Code', 'Label'" in result.output
-    assert "(--columns site_name=HEADER)" in result.output
+    assert "; name it with --columns site_name=HEADER\n" in result.output
+    assert "columns={" not in result.output
     result = cli("validate", "--sites", str(ods_file), "--columns", "site_name=Label", "--json")
     assert result.exit_code == 0, result.output
     counts = json.loads(result.stdout)
     assert counts["records_in"] == counts["records_kept"] == 25
 
 
-def test_a_bad_columns_value_is_a_usage_error(cli, ods_file: Path):
+def test_every_missing_column_is_named_at_once_in_the_options_form(cli, tmp_path: Path):
+    path = tmp_path / "mine.csv"
+    path.write_text("a,b,lat,lon\nRAL01,Royal Free,51.55,-0.17\n", encoding="utf-8")
+    result = cli("validate", "--sites", str(path))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "estates: error: mine.csv: no columns for site_code and site_name; the headers are: "
+        "'a', 'b', 'lat', 'lon'; name them with --columns site_code=HEADER,site_name=HEADER\n"
+    )
+    # What --columns already gives is repeated, so the option can be copied whole.
+    result = cli("validate", "--sites", str(path), "--columns", "site_code=a")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "estates: error: mine.csv: no site_name column; the headers are: 'a', 'b', 'lat', "
+        "'lon'; name it with --columns site_code=a,site_name=HEADER\n"
+    )
+    result = cli("validate", "--sites", str(path), "--columns", "site_code=a,site_name=b")
+    assert result.exit_code == 0, result.output
+
+
+def test_a_bad_columns_value_is_one_line(cli, ods_file: Path, tmp_path: Path):
     result = cli("validate", "--sites", str(ods_file), "--columns", "site=Label")
     assert result.exit_code == 2
-    assert "'site' is not a site column; allowed: site_code, site_name" in result.output
+    assert result.stderr.startswith(
+        "estates: error: --columns 'site=Label': 'site' is not a site column; allowed: "
+        "site_code, site_name"
+    )
+    assert result.stderr.count("\n") == 1  # no usage block
+    result = cli("build", "--columns", "foo", "--out", str(tmp_path / "maps"))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "estates: error: --columns 'foo': 'foo' has no '='; write column=header, "
+        "e.g. --columns site_code=ODS_Code,site_name=Name\n"
+    )
+    assert not (tmp_path / "maps").exists()
 
 
 def test_excel_sites_and_groupings_with_sheet(cli, tmp_path: Path):
@@ -85,7 +117,10 @@ def test_excel_sites_and_groupings_with_sheet(cli, tmp_path: Path):
     grouping_book = _workbook(tmp_path / "groupings.xlsx", {"Sites": groupings})
     result = cli("validate", "--sites", str(book), "--groupings", str(grouping_book), "--json")
     assert result.exit_code == 2
-    assert "sites.xlsx sheet Notes: no site_code column; the headers are: 'note'" in result.output
+    assert (
+        "sites.xlsx sheet Notes: no columns for site_code and site_name; the headers are: 'note'"
+        in result.output
+    )
     result = cli(
         "validate",
         "--sites",
@@ -116,10 +151,11 @@ def test_columns_and_sheet_are_part_of_the_up_to_date_check(tmp_path: Path):
     from estates.builder.reference import Inputs
     from estates.builder.runner import BuildOptions
 
-    plain = BuildOptions(out=tmp_path, inputs=Inputs()).as_manifest()
-    sheet = BuildOptions(out=tmp_path, inputs=Inputs(sheet="Sites")).as_manifest()
+    book = tmp_path / "sites.xlsx"  # --sheet needs a workbook among the inputs
+    plain = BuildOptions(out=tmp_path, inputs=Inputs(sites=(book,))).as_manifest()
+    sheet = BuildOptions(out=tmp_path, inputs=Inputs(sites=(book,), sheet="Sites")).as_manifest()
     columns = BuildOptions(
-        out=tmp_path, inputs=Inputs(columns={"site_code": "ODS_Code"})
+        out=tmp_path, inputs=Inputs(sites=(book,), columns={"site_code": "ODS_Code"})
     ).as_manifest()
     assert (sheet["sheet"], columns["columns"]) == ("Sites", {"site_code": "ODS_Code"})
     assert len({str(plain), str(sheet), str(columns)}) == 3
@@ -201,3 +237,46 @@ def test_a_site_list_with_postcodes_and_no_coordinates_is_located_by_postcode(cl
     counts = json.loads(result.stdout)
     assert counts["records_kept"] == 15
     assert counts["located_by"] == {"postcode": 15}
+
+
+def test_a_locations_file_names_every_missing_column(cli, tmp_path: Path):
+    path = tmp_path / "loc.csv"
+    path.write_text("code,lat,lon\nRAL01,51.55,-0.17\n", encoding="utf-8")
+    result = cli("validate", "--locations", str(path))
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "estates: error: loc.csv: missing columns 'site_code' and 'source'; found code, lat, lon\n"
+    )
+
+
+def test_counts_of_one_are_singular_in_the_log(cli, tmp_path: Path):
+    path = tmp_path / "one.csv"
+    sites = _hospitals(400)[["OrganisationCode", "OrganisationName", "Latitude", "Longitude"]]
+    central = sites["Latitude"].astype(float).between(51.49, 51.53) & sites["Longitude"].astype(
+        float
+    ).between(-0.15, -0.08)
+    sites[central].head(1).to_csv(path, index=False)
+    result = cli("validate", "--sites", str(path))
+    assert result.exit_code == 0, result.output
+    for line in (
+        "estates: validated 1 record: 1 kept, 0 rejected",
+        "estates: read 1 record in 1 part\n",
+        "estates: joined 1 site to 33 boroughs",
+        "estates: aggregated 1 London site into 1 borough\n",
+    ):
+        assert line in result.stderr, line
+
+
+def test_a_sheet_without_a_workbook_is_refused(cli, tmp_path: Path, ods_file: Path):
+    mine = tmp_path / "mine.csv"
+    mine.write_bytes(ods_file.read_bytes())
+    result = cli("validate", "--sites", str(mine), "--sheet", "Foo")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "estates: error: --sheet Foo applies to an Excel workbook (.xlsx, .xlsm, .xls); "
+        "mine.csv is a CSV file: leave out --sheet\n"
+    )
+    result = cli("build", "--sheet", "Foo", "--out", str(tmp_path / "maps"))
+    assert result.exit_code == 2
+    assert "no input file was given" in result.stderr
+    assert not (tmp_path / "maps").exists()

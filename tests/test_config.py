@@ -95,3 +95,24 @@ def test_numbers_beyond_sane_bounds_are_refused(setting, value):
     section, _, name = setting.partition("__")
     with pytest.raises(ConfigError, match=rf"\[{section}\] {name} = .* must be at most"):
         load_config(**{setting: value})
+
+
+def test_an_override_from_an_option_is_reported_under_that_option(tmp_path):
+    names = {"valuation__target_gbp": "--target-gbp"}
+    with pytest.raises(ConfigError) as err:
+        load_config(option_names=names, valuation__target_gbp=-5.0)
+    assert str(err.value) == "target_gbp=-5.0 must be more than zero"
+    assert err.value.for_command_line == "--target-gbp -5 must be more than zero"
+    with pytest.raises(ConfigError) as err:
+        load_config(option_names=names, valuation__target_gbp=1e20)
+    assert err.value.for_command_line == "--target-gbp 1e+20 must be at most 1e+15"
+    # A bad value in the file is the file's, and the option given beside it wins.
+    path = tmp_path / "estates.toml"
+    path.write_text("[valuation]\ntarget_gbp = -3\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(path, option_names=names)
+    assert (
+        err.value.for_command_line == "config [valuation] target_gbp = -3.0 must be more than zero"
+    )
+    config = load_config(path, option_names=names, valuation__target_gbp=5e9)
+    assert config.valuation.target_gbp == 5e9

@@ -46,6 +46,7 @@ from numpy.typing import NDArray
 from estates.errors import DataValidationError
 from estates.io.csv_text import plain_number, unescape_text
 from estates.io.tables import BOM, append_csv, write_csv, write_json
+from estates.logs import counted
 
 log = logging.getLogger("estates")
 
@@ -242,7 +243,12 @@ def diff_sites(
         tolerance_gbp=float(tolerance_gbp),
         previous=previous,
     )
-    log.info("compared %d old and %d new sites: %d changes", len(old), len(new), len(table))
+    log.info(
+        "compared %d old and %s: %s",
+        len(old),
+        counted(len(new), "new site"),
+        counted(len(table), "change"),
+    )
     return changes
 
 
@@ -448,7 +454,12 @@ def write_site_file_changes(
         counts=counts,
         rows=rows,
     )
-    log.info("compared %d old and %d new sites: %d changes", sizes[0], sizes[1], rows)
+    log.info(
+        "compared %d old and %s: %s",
+        sizes[0],
+        counted(sizes[1], "new site"),
+        counted(rows, "change"),
+    )
     return [csv, write_json(summary, folder / "changes.json")]
 
 

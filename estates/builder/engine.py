@@ -61,6 +61,7 @@ from estates.findings import MAX_FINDINGS_PER_CHECK, Findings
 from estates.io import bundled
 from estates.io.detect import ColumnMap
 from estates.io.site_records import iter_site_records, read_site_records
+from estates.logs import counted
 from estates.report.aggregate import aggregate_boroughs
 from estates.report.disposal import pipeline_section, track_progress
 from estates.report.summary import summarise
@@ -352,7 +353,7 @@ class _Build:
             sink.write_findings(_in_row_order(findings))
             del records, sites, findings  # before the next part is read
             parts.release()
-        log.info("read %d records in %d part(s)", totals.rows_in, len(parts))
+        log.info("read %s in %s", counted(totals.rows_in, "record"), counted(len(parts), "part"))
 
         # Pass 2: value each part (the average method needs the whole table's basis);
         # find the score's divisors.

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from estates.errors import ConfigError
 from estates.io import bundled
 from estates.io.eric_spec import parse_eric_spec
 
@@ -41,6 +42,37 @@ class Inputs:
     columns: Mapping[str, str] | None = None
     #: The sheet of every Excel workbook given as an input; None: each one's first.
     sheet: str | None = None
+
+    def check_sheet(self) -> None:
+        """Raise :class:`~estates.errors.ConfigError` if ``sheet`` is given but no workbook is.
+
+        A sheet name with only CSV files would be ignored without a word, and
+        the user would believe the sheet was read. Checked by suffix (the
+        readers also refuse a workbook under a ``.csv`` name); no data
+        library is imported unless ``sheet`` is given.
+        """
+        if self.sheet is None:
+            return
+        from estates.io.excel import is_excel_path
+
+        tables = [
+            *self.sites,
+            *(p for p in (self.groupings, self.locations, self.land_values, self.pipeline) if p),
+        ]
+        if any(is_excel_path(path) for path in tables):
+            return
+        if not tables:
+            what = "no input file was given (--sites, --groupings, --locations, ...)"
+        elif len(tables) == 1:
+            kind = "a CSV file" if tables[0].suffix.lower() == ".csv" else "not a workbook"
+            what = f"{tables[0].name} is {kind}"
+        else:
+            what = f"{', '.join(p.name for p in tables)} are not workbooks"
+        reason = f"applies to an Excel workbook (.xlsx, .xlsm, .xls); {what}"
+        raise ConfigError(
+            f"sheet={self.sheet!r} {reason}: leave out sheet",
+            cli_message=f"--sheet {self.sheet} {reason}: leave out --sheet",
+        )
 
     def paths(self) -> list[Path]:
         """Return every file this run reads, bundled ones included, in a stable order."""

@@ -43,6 +43,7 @@ import pyarrow.parquet as pq
 
 from estates.errors import ConfigError, DataValidationError
 from estates.io.point_csv import csv_point_columns, iter_csv_points
+from estates.logs import counted
 from estates.stages.join import iter_join_batches, iter_join_parquet
 
 log = logging.getLogger("estates")
@@ -247,9 +248,9 @@ def join_file(
         partial.unlink(missing_ok=True)
     counts["first_problems"] = first_problems
     log.info(
-        "joined %d points from %s in chunks of %d: %d within, %d nearest, %d outside, "
+        "joined %s from %s in chunks of %d: %d within, %d nearest, %d outside, "
         "%d not located, %d not joined (see join_problem)",
-        counts["rows"],
+        counted(counts["rows"], "point"),
         source.name,
         chunk_rows,
         counts["within"],

@@ -88,7 +88,7 @@ def acquire_lock(out: Path | str, *, wait_s: float = 300, poll_s: float = 0.2) -
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as exc:
-        raise EstatesError(f"cannot create the lock file {path}: {exc.strerror}") from exc
+        raise _cannot_create(out, f"the lock file {path}", exc) from exc
     with os.fdopen(fd, "r+", encoding="utf-8", errors="replace") as f:
         _wait_for_lock(f, path, out, wait_s=wait_s, poll_s=poll_s)
         stale = _read_holder(f)
@@ -117,8 +117,18 @@ def _lock_path(out: Path | str) -> Path:
     try:
         store.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise EstatesError(f"cannot create {store} for the lock file: {exc.strerror}") from exc
+        raise _cannot_create(out, f"a folder in {store.parent}", exc) from exc
     return store / LOCK_NAME
+
+
+def _cannot_create(out: Path | str, what: str, exc: OSError) -> EstatesError:
+    """Return the error for a lock that cannot be made beside ``out``, with the fix.
+
+    The command line names ``--out``, which the user can change; the Python
+    API names the output folder it was given.
+    """
+    reason = f"cannot create {what} ({exc.strerror}); choose an output folder where you can write"
+    return EstatesError(f"output folder {out}: {reason}", cli_message=f"--out {out}: {reason}")
 
 
 def _wait_for_lock(

@@ -404,7 +404,7 @@ def is_up_to_date(
     path = Path(previous_manifest_path)
     current_options = _jsonable(dict(options), "options")
     if not path.is_file():
-        log.info("no previous %s; building", MANIFEST_NAME)
+        log.debug("no previous %s; building", MANIFEST_NAME)
         return False
     try:
         previous = read_manifest(path)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from estates.builder.manifest import MANIFEST_NAME
 from estates.errors import EstatesError
+from estates.logs import counted
 
 __all__ = [
     "carry_foreign_files",
@@ -110,8 +111,8 @@ def carry_foreign_files(current: Path, staging: Path, out: Path) -> list[str]:
     if carried:
         more = f" and {len(carried) - 5} more" if len(carried) > 5 else ""
         log.info(
-            "kept %d files estates did not write in %s: %s%s",
-            len(carried),
+            "kept %s estates did not write in %s: %s%s",
+            counted(len(carried), "file"),
             display_folder(out),
             ", ".join(carried[:5]),
             more,

@@ -292,7 +292,9 @@ def run(inputs: Inputs | None = None, *, config: Config | None = None) -> BuildR
         For an unusable input file or option. Bad *records* never raise: they
         are rejected or flagged in ``result.findings``.
     """
-    return run_build(inputs or Inputs(), config=config or Config(), sink=MemorySink())
+    inputs = inputs or Inputs()
+    inputs.check_sheet()
+    return run_build(inputs, config=config or Config(), sink=MemorySink())
 
 
 __all__ = [

@@ -45,6 +45,7 @@ from estates.builder.owned import (
 )
 from estates.builder.stopping import raise_if_stopped
 from estates.errors import ConfigError, EstatesError
+from estates.logs import counted
 
 __all__ = [
     "current_build",
@@ -344,8 +345,8 @@ def publish(
         raise
 
     log.info(
-        "published %d files to %s (%s)",
-        n_files,
+        "published %s to %s (%s)",
+        counted(n_files, "file"),
         _display(out),
         build.name,
         extra={"stage": "publish", "counts": {"files": n_files}},

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from estates.frames import number_column
+from estates.logs import counted
 from estates.report.disposal import RunningTotals
 
 log = logging.getLogger("estates")
@@ -122,7 +123,7 @@ class Ranking:
                 batch = listed.take(pa.array(order[start:stop])).to_pandas()
                 batch.insert(0, "disposal_rank", np.arange(start + 1, stop + 1))
                 running.add(batch)
-        log.info("ranked %d candidate sites across London", n)
+        log.info("ranked %s across London", counted(n, "candidate site"))
         return Ranks(
             disposal=disposal,
             subregion=subregion,

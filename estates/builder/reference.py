@@ -32,6 +32,7 @@ from estates.io.inputs import (
     load_land_values,
     load_locations,
 )
+from estates.logs import counted
 from estates.stages.validate import reject_bad_coordinates
 
 log = logging.getLogger("estates")
@@ -147,9 +148,9 @@ def load_reference(
         column_maps=tuple(column_maps),
     )
     log.debug(
-        "read and checked the inputs besides the sites: %d boroughs, %d context records%s",
-        len(boroughs),
-        len(reference.context),
+        "read and checked the inputs besides the sites: %s, %s%s",
+        counted(len(boroughs), "borough"),
+        counted(len(reference.context), "context record"),
         "".join(
             f", {name}"
             for name, frame in (

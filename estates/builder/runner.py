@@ -53,6 +53,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("estates")
 
+#: The command-line option behind each config override of the options, so that a bad
+#: ``--target-gbp -5`` is reported under the option the user typed.
+OPTION_NAMES = {"valuation__target_gbp": "--target-gbp"}
+
 #: Tables every output set holds; ``check_output_set`` reopens each one.
 TABLE_FILES = (
     "sites.parquet",
@@ -94,6 +98,7 @@ class BuildOptions:
     chunk_rows: int | None = None
 
     def __post_init__(self) -> None:
+        self.inputs.check_sheet()
         if self.settings is not None and self.config_path is not None:
             msg = "give the settings as a Config or as a config file, not both"
             raise ConfigError(msg)
@@ -123,7 +128,9 @@ class BuildOptions:
             overrides["valuation__target_gbp"] = self.target_gbp
         if self.valuation is not None:
             overrides["valuation__method"] = self.valuation
-        return load_config(self.config_path, **{**self._settings(), **overrides})
+        return load_config(
+            self.config_path, option_names=OPTION_NAMES, **{**self._settings(), **overrides}
+        )
 
     def _settings(self) -> dict[str, Any]:
         """Return ``settings`` as ``section__key`` overrides (checked again by ``load_config``)."""
@@ -278,7 +285,7 @@ def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> Bui
         files = options.input_files()
         previous = out / MANIFEST_NAME
         if not options.force and is_up_to_date(previous, files, options.as_manifest()):
-            log.info("inputs and options unchanged since the last build: nothing to do")
+            log.debug("inputs and options unchanged since the last build: nothing to do")
             report = BuildReport(
                 status="up_to_date",
                 out=out,

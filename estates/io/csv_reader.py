@@ -688,9 +688,10 @@ def check_header(
         # One line: a quoted header name may hold a line break.
         found = ", ".join(" ".join(h.split()) for h in header[:12])
         found += " …" if len(header) > 12 else ""
-        msg = (
-            f"{name}: missing column {missing[0]!r}"
-            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
-            + f"; found {found}"
-        )
+        quoted = [repr(m) for m in missing]
+        if len(quoted) == 1:
+            what = f"column {quoted[0]}"
+        else:
+            what = f"columns {', '.join(quoted[:-1])} and {quoted[-1]}"
+        msg = f"{name}: missing {what}; found {found}"
         raise DataValidationError(msg)

@@ -299,15 +299,13 @@ def detect_site_columns(
         for column, name in _XY[crs].items():
             aliases[column] = (*aliases[column], _names(name))
     chosen, given = _detect(header, aliases, columns or {}, source, "site", checks={})
-    _check_required(chosen, header, required, source, "site")
+    _check_required(chosen, header, required, source, "site", given=columns)
     for first, second in _PAIRS:
         if (first in chosen) != (second in chosen):
             have, lack = (first, second) if first in chosen else (second, first)
-            msg = (
-                f"{source}: found {have} in column {chosen[have]!r} but no {lack} column; "
-                f"{_hint(lack, header)}"
-            )
-            raise DataValidationError(msg)
+            head = f"{source}: found {have} in column {chosen[have]!r} but no {lack} column; "
+            python, cli = _hint([lack], header, "site", columns or {})
+            raise DataValidationError(head + python, cli_message=head + cli)
     notes = []
     if not any(first in chosen for first, _ in _PAIRS):
         located_by = [c for c in ("postcode", "site_code") if c in chosen]
@@ -517,34 +515,64 @@ def _check_required(
     required: Iterable[str],
     source: str,
     kind: str,
+    *,
+    given: Mapping[str, str] | None = None,
 ) -> None:
+    """Raise one error naming every required column that was not found, not the first only."""
     missing = [c for c in required if c not in chosen]
-    if missing:
-        msg = f"{source}: no {missing[0]} column; {_hint(missing[0], header, kind)}"
-        raise DataValidationError(msg)
+    if not missing:
+        return
+    if len(missing) == 1:
+        head = f"{source}: no {missing[0]} column; "
+    else:
+        head = f"{source}: no columns for {_and(missing)}; "
+    python, cli = _hint(missing, header, kind, given or {})
+    raise DataValidationError(head + python, cli_message=head + cli)
 
 
-def _option(column: str, header: str, kind: str) -> str:
-    """Return the command-line option that names ``header`` for ``column``."""
+def _and(items: Sequence[str]) -> str:
+    """Join names as a sentence does: ``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _options(columns: Mapping[str, str], kind: str) -> str:
+    """Return the command-line options that name each header of ``columns``.
+
+    A site file's columns go in one ``--columns col=header,...``; a boundary
+    layer's each have their own option (``--boundary-code-column HEADER``).
+    """
     if kind == "site":
-        return f"--columns {column}={header}"
-    return f"--boundary-{column.removeprefix('borough_')}-column {header}"
-
-
-def _hint(column: str, header: Sequence[str], kind: str = "site") -> str:
-    return (
-        f"the headers are: {_list_headers(header)}; name it with columns={{{column!r}: ...}} "
-        f"({_option(column, 'HEADER', kind)})"
+        return "--columns " + ",".join(f"{c}={h}" for c, h in columns.items())
+    return " ".join(
+        f"--boundary-{column.removeprefix('borough_')}-column {header}"
+        for column, header in columns.items()
     )
+
+
+def _hint(
+    missing: Sequence[str], header: Sequence[str], kind: str, given: Mapping[str, str]
+) -> tuple[str, str]:
+    """Return how to name the ``missing`` columns: for Python, and for the command line.
+
+    The Python form names the ``columns=`` argument (with the option after
+    it); the command line's names the option only, repeating what ``--columns``
+    already gave so that the whole option can be copied.
+    """
+    it = "it" if len(missing) == 1 else "them"
+    head = f"the headers are: {_list_headers(header)}; name {it} with "
+    wanted = dict.fromkeys(missing, "HEADER")
+    python = ", ".join(f"{c!r}: ..." for c in missing)
+    option = _options(wanted, kind)
+    cli = _options({**given, **wanted} if kind == "site" else wanted, kind)
+    return f"{head}columns={{{python}}} ({option})", head + cli
 
 
 def _raise_ambiguous(column: str, headers: Sequence[str], source: str, kind: str) -> None:
     both = " and ".join(repr(h) for h in headers)
-    msg = (
-        f"{source}: columns {both} could each be the {column}; say which with "
-        f"columns={{{column!r}: {headers[0]!r}}} ({_option(column, headers[0], kind)})"
-    )
-    raise DataValidationError(msg)
+    head = f"{source}: columns {both} could each be the {column}; say which with "
+    option = _options({column: headers[0]}, kind)
+    msg = f"{head}columns={{{column!r}: {headers[0]!r}}} ({option})"
+    raise DataValidationError(msg, cli_message=head + option)
 
 
 def _list_headers(header: Sequence[str], limit: int = 20) -> str:

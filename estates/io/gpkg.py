@@ -40,6 +40,7 @@ import shapely
 from estates.crs import BNG, WGS84, require_crs
 from estates.errors import DataValidationError
 from estates.io.tables import write_layer
+from estates.logs import counted
 from estates.render.qgis_style import (
     LayerStyle,
     borough_style,
@@ -266,12 +267,12 @@ def add_layers(
     write_layer(context[[*columns, context.geometry.name]], path, "nhs_context")
     write_styles(path, make_styles(boroughs, context))
     log.info(
-        "wrote %s: %d boroughs, %d pilots, %d sub-regions, %d NHS context points, with styles",
+        "wrote %s: %s, %s, %s, %s, with styles",
         path.name,
-        len(boroughs),
-        len(summary.get("pilots") or {}),
-        len(summary.get("subregions") or {}),
-        len(context),
+        counted(len(boroughs), "borough"),
+        counted(len(summary.get("pilots") or {}), "pilot"),
+        counted(len(summary.get("subregions") or {}), "sub-region"),
+        counted(len(context), "NHS context point"),
     )
     return path
 

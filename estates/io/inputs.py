@@ -40,6 +40,7 @@ from estates.io.optional_inputs import (
     load_locations,
 )
 from estates.io.tabular import read_table_text
+from estates.logs import counted
 
 __all__ = [
     "LAND_VALUE_COLUMNS",
@@ -160,7 +161,8 @@ def load_boroughs(
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
         codes = ", ".join(boroughs["borough_code"][invalid].astype(str))
-        log.warning("repaired %d invalid borough polygon(s) in %s: %s", invalid.sum(), name, codes)
+        repaired = counted(int(invalid.sum()), "invalid borough polygon")
+        log.warning("repaired %s in %s: %s", repaired, name, codes)
         boroughs = boroughs.copy()
         boroughs.loc[invalid, "geometry"] = _polygonal(geoms[invalid])
     _check_in_london(boroughs, name)

@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 
 from estates.errors import DataValidationError
+from estates.logs import counted
 from estates.schema import MAP_COLUMNS
 
 if TYPE_CHECKING:
@@ -166,7 +167,8 @@ def point_xy(frame: gpd.GeoDataFrame, what: str, code_column: str) -> tuple[np.n
     if len(bad):
         codes = [str(frame[code_column].iloc[i]) for i in bad[:10]]
         msg = (
-            f"{what}: {len(bad)} row(s) have a geometry that is not a Point "
+            f"{what}: {counted(len(bad), 'row')} {'has' if len(bad) == 1 else 'have'} a geometry "
+            "that is not a Point "
             f"(first: {', '.join(codes)}); give each a Point in EPSG:4326 or None"
         )
         raise DataValidationError(msg)

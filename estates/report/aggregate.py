@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from estates.errors import ConfigError
+from estates.logs import counted
 from estates.report.tally import SiteTallies, Tally
 from estates.stages.tag import group_names
 
@@ -176,9 +177,9 @@ def aggregate_boroughs(
     geometry = out.geometry.name
     out = out[[c for c in out.columns if c != geometry] + [geometry]]
     log.info(
-        "aggregated %d London sites into %d boroughs",
-        tallies.of("london").rows,
-        int((out.sites_located > 0).sum()),
+        "aggregated %s into %s",
+        counted(tallies.of("london").rows, "London site"),
+        counted(int((out.sites_located > 0).sum()), "borough"),
     )
     return out
 

@@ -25,6 +25,7 @@ from estates.errors import DataValidationError
 from estates.findings import MAX_FINDINGS_PER_CHECK, Checked, Findings
 from estates.frames import number_column
 from estates.io.csv_reader import is_missing, parse_numbers
+from estates.logs import counted
 from estates.report.aggregate import _round, _text
 
 log = logging.getLogger("estates")
@@ -281,9 +282,9 @@ def track_progress(
         raise DataValidationError(msg)
     result = _progress_totals(accepted, target_gbp=target_gbp)
     log.info(
-        "disposal pipeline %s: %d rows accepted, %d rejected; %s of the target",
+        "disposal pipeline %s: %s accepted, %d rejected; %s of the target",
         name,
-        len(accepted),
+        counted(len(accepted), "row"),
         rejected,
         f"{result['share_of_target']:.1%}",
     )

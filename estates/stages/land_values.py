@@ -26,6 +26,7 @@ import pandas as pd
 
 from estates.errors import DataValidationError
 from estates.frames import number_column
+from estates.logs import counted
 from estates.stages.measures import assign_columns
 from estates.stages.valuation import not_valued_reasons, valued_mask
 from estates.style import format_gbp
@@ -245,8 +246,8 @@ def value_unused_land(
         },
     )
     log.info(
-        "valued %d London sites at 2017 policy-appraisal values: %s to %s of unused land",
-        int(valued.sum()),
+        "valued %s at 2017 policy-appraisal values: %s to %s of unused land",
+        counted(int(valued.sum()), "London site"),
         format_gbp(float(low.sum())),
         format_gbp(float(high.sum())),
     )

@@ -24,6 +24,7 @@ import pandas as pd
 
 from estates.findings import Checked, Findings
 from estates.io.postcodes import postcode_centroids
+from estates.logs import counted
 from estates.stages.validate import add_flag
 
 log = logging.getLogger("estates")
@@ -89,6 +90,31 @@ def locate_sites(
         found them. ``findings``: a ``flagged`` finding for each name match
         and each unlocated site, and one for each locations-file entry that
         was not needed or not used.
+    """
+    located = _locate(records, context, locations=locations, by_postcode=by_postcode)
+    out = located.value
+    counts = out["located_by"].value_counts()
+    log.info(
+        "located %d of %s: %s",
+        int((~out["located_by"].isin(["unlocated", "aggregate"])).sum()),
+        counted(len(out), "record"),
+        ", ".join(f"{k} {int(counts.get(k, 0))}" for k in LOCATED_BY if counts.get(k, 0)),
+    )
+    return located
+
+
+def _locate(
+    records: pd.DataFrame,
+    context: pd.DataFrame,
+    *,
+    locations: pd.DataFrame | None = None,
+    by_postcode: bool = False,
+) -> Checked[pd.DataFrame]:
+    """Do :func:`locate_sites`'s work without its summary line.
+
+    :func:`estates.stages.postcode.locate_eric_returns` locates each ERIC year
+    so before postcodes place more of its sites, and says the final count
+    itself: a line for this first pass would read as a result.
     """
     findings = Findings()
     out = records.copy()
@@ -156,7 +182,7 @@ def locate_sites(
     if locations is not None and len(locations):
         used, found = _apply_locations(out, locations, lat, lon, located_by, source)
         findings.merge(found)
-        log.info("locations file placed %d sites", used)
+        log.info("locations file placed %s", counted(used, "site"))
     for i in np.flatnonzero(located_by == "unlocated"):
         findings.add(
             str(out["source_file"].iloc[i]),
@@ -173,13 +199,6 @@ def locate_sites(
     out["located_by"] = pd.Series(located_by, index=out.index, dtype="string")
     out["location_source"] = pd.Series(source, index=out.index, dtype="string")
     out["quality_flags"] = flags
-    counts = out["located_by"].value_counts()
-    log.info(
-        "located %d of %d records: %s",
-        int((~out["located_by"].isin(["unlocated", "aggregate"])).sum()),
-        len(out),
-        ", ".join(f"{k} {int(counts.get(k, 0))}" for k in LOCATED_BY if counts.get(k, 0)),
-    )
     return Checked(out, findings)
 
 
@@ -277,7 +296,7 @@ def place_from_locations(located: pd.DataFrame, locations: pd.DataFrame) -> Chec
     located_by = out["located_by"].astype(str).to_numpy(dtype=object)
     source = out["location_source"].astype(object).to_numpy(copy=True)
     used, findings = _apply_locations(out, locations, lat, lon, located_by, source)
-    log.info("locations file placed %d sites", used)
+    log.info("locations file placed %s", counted(used, "site"))
     placed = (located_by == "locations_file") & (out["located_by"].astype(str) != "locations_file")
     out["latitude"], out["longitude"] = lat, lon
     out["located_by"] = pd.Series(located_by, index=out.index, dtype="string")

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from estates.errors import ConfigError
+from estates.logs import counted
 
 log = logging.getLogger("estates")
 
@@ -182,8 +183,8 @@ def measure_sites(sites: pd.DataFrame) -> pd.DataFrame:
     added["backlog_total_gbp"] = backlog_total(sites)
     out = assign_columns(sites, added)
     log.info(
-        "measured %d sites: %d with unused land, %d with a backlog cost",
-        len(out),
+        "measured %s: %d with unused land, %d with a backlog cost",
+        counted(len(out), "site"),
         int((out["land_unused_ha"] > 0).sum()),
         int(out["backlog_total_gbp"].notna().sum()),
     )

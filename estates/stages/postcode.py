@@ -30,7 +30,8 @@ import pandas as pd
 
 from estates.findings import Checked, Findings
 from estates.io.postcodes import PostcodeLookup, normalise_postcodes
-from estates.stages.locate import locate_sites
+from estates.logs import counted
+from estates.stages.locate import _locate
 from estates.stages.validate import add_flag
 
 log = logging.getLogger("estates")
@@ -75,7 +76,7 @@ def locate_eric_returns(
     scratch = Findings()
     parts = []
     for _, group in out.groupby("eric_year", sort=False):
-        located = locate_sites(group, context)
+        located = _locate(group, context)
         scratch.merge(located.findings)
         parts.append(located.value)
     first = pd.concat(parts).loc[out.index]
@@ -128,10 +129,10 @@ def locate_eric_returns(
     summary = location_summary(out)
     for year, row in summary.iterrows():
         log.info(
-            "ERIC %s: located %d of %d sites (ods_code %d, postcode %d, name_match %d)",
+            "ERIC %s: located %d of %s (ods_code %d, postcode %d, name_match %d)",
             year,
             row["located"],
-            row["sites"],
+            counted(int(row["sites"]), "site"),
             row["ods_code"],
             row["postcode"],
             row["name_match"],

@@ -29,6 +29,7 @@ import pandas as pd
 
 from estates.config import ScoreConfig
 from estates.frames import flag_column, number_column
+from estates.logs import counted
 from estates.stages.measures import assign_columns
 
 log = logging.getLogger("estates")
@@ -210,9 +211,8 @@ def score_unused_land(
         },
     )
     log.info(
-        "scored %d candidate sites (in London, with unused land); %d with a PFI or "
-        "unresolved-flag penalty",
-        int(candidate.sum()),
+        "scored %s (in London, with unused land); %d with a PFI or unresolved-flag penalty",
+        counted(int(candidate.sum()), "candidate site"),
         int((constraints > 0).sum()),
     )
     return out
@@ -276,7 +276,7 @@ def rank_sites(sites: pd.DataFrame) -> pd.DataFrame:
         dtype="string",
     )
     out = _with_ranks(sites, disposal_rank, subregion_rank, pilot_text)
-    log.info("ranked %d candidate sites across London", len(ranked))
+    log.info("ranked %s across London", counted(len(ranked), "candidate site"))
     return out
 
 

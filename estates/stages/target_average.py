@@ -130,14 +130,17 @@ def average_from_basis(
     plural = "s" if count != 1 else ""
     if not (basis >= min_basis_ha) or not math.isfinite(per_ha):
         would = format_gbp(per_ha) + " per ha" if math.isfinite(per_ha) else "no figure"
-        msg = (
+        head = (
             f"the average derived from the target would rest on {basis:,.2f} ha owned at "
             f"{count} located London site{plural} ({format_gbp(target_gbp)} ÷ {basis:,.2f} ha = "
             f"{would}), below the {min_basis_ha:,.0f} ha it needs to mean anything; use the "
-            'published 2017 values ([valuation] method = "range", the default) or a '
-            "--land-values file"
+            "published 2017 values "
         )
-        raise DataValidationError(msg)
+        # The command line's --valuation range wins over the config file's method too.
+        raise DataValidationError(
+            head + '([valuation] method = "range", the default) or a --land-values file',
+            cli_message=head + "(--valuation range, the default) or a --land-values file",
+        )
     label = (
         f"{LABEL_PREFIX}: {format_gbp(target_gbp)} ÷ {basis:,.2f} ha owned at {count} located "
         f"London site{plural} = {format_gbp(per_ha)} per ha; not a land value"

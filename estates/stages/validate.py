@@ -22,6 +22,7 @@ from estates.config import ValidationConfig
 from estates.crs import LONDON_BOUNDS_BNG, LONDON_BOUNDS_WGS84
 from estates.findings import Checked, Findings
 from estates.io.csv_reader import read_number
+from estates.logs import counted
 
 log = logging.getLogger("estates")
 
@@ -124,8 +125,8 @@ def validate_records(
         columns=[c for c in out.columns if c.endswith("_text") or c.startswith("_")]
     )
     log.info(
-        "validated %d records: %d kept, %d rejected, %d flagged",
-        len(out),
+        "validated %s: %d kept, %d rejected, %d flagged",
+        counted(len(out), "record"),
         len(kept),
         int(reject.sum()),
         int((kept["quality_flags"] != "").sum()),

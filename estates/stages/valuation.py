@@ -32,6 +32,7 @@ import pandas as pd
 
 from estates.errors import DataValidationError
 from estates.frames import flag_column
+from estates.logs import counted
 from estates.stages.measures import assign_columns
 from estates.style import format_gbp
 
@@ -396,11 +397,11 @@ def value_sites(
         },
     )
     log.info(
-        "valued %d London sites (%s): %s of unused land; %d sites not valued",
-        int(valued.sum()),
+        "valued %s (%s): %s of unused land; %s not valued",
+        counted(int(valued.sum()), "London site"),
         valuation.method,
         format_gbp(float(estimated.sum())),
-        int((~valued).sum()),
+        counted(int((~valued).sum()), "site"),
     )
     return out, valuation
 

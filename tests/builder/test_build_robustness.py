@@ -229,6 +229,7 @@ def test_a_build_killed_anywhere_leaves_one_complete_set(tmp_path):
     again = estates("build", "--out", out, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "is up to date (inputs and options unchanged); --force rebuilds" in again.stdout
+    assert "nothing to do" not in again.stderr  # said once, on stdout
     assert published(out) == v3
 
 
@@ -307,6 +308,7 @@ def test_too_many_rejected_exits_4_but_publishes(tmp_path):
     line = same.stderr.splitlines()[-1]
     assert "is up to date" in line
     assert "2 records rejected, more than --max-rejected 1" in line
+    assert "nothing to do" not in same.stderr
     assert cli("build", "--sites", sites, "--out", out, "--max-rejected", "2").exit_code == 0
     assert cli("build", "--sites", sites, "--out", out).exit_code == 0
 
@@ -360,17 +362,22 @@ def test_bad_options_exit_2_and_touch_nothing(tmp_path):
     a_file.write_text("mine\n")
     result = cli("build", "--sites", sites, "--out", a_file)
     assert result.exit_code == 2
-    assert f"Invalid value for '--out': Directory '{a_file}' is a file." in result.stderr
+    assert result.stderr.splitlines() == [
+        f"estates: error: --out {a_file}: is a file, not a folder; move it away or choose "
+        "another output folder"
+    ]
     assert a_file.read_text() == "mine\n"
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep\n")
-    result = cli("--quiet", "build", "--sites", sites, "--out", mine)
-    assert result.exit_code == 2
-    assert result.stderr.splitlines() == [
-        f"estates: error: {mine}/ is not an estates output folder (it has no manifest.json); "
-        "refusing to replace it. Move it away or choose another output folder"
-    ]
+    # Without --quiet too: no progress line ("building") comes before the refusal.
+    for quiet in (["--quiet"], []):
+        result = cli(*quiet, "build", "--sites", sites, "--out", mine)
+        assert result.exit_code == 2
+        assert result.stderr.splitlines() == [
+            f"estates: error: {mine}/ is not an estates output folder (it has no manifest.json); "
+            "refusing to replace it. Move it away or choose another output folder"
+        ]
     assert os.listdir(mine) == ["notes.txt"]
     for args in (["--max-rejected", "-1"], ["--wait", "-5"], ["--target-gbp", "lots"]):
         usage = cli("build", "--out", tmp_path / "maps", *args)

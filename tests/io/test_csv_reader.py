@@ -236,7 +236,10 @@ def test_a_nul_byte_anywhere_is_refused_naming_the_line(write, reader):
 def test_a_wrong_header_is_refused_before_the_file_is_read(write, monkeypatch):
     path = write("wrong.csv", "code,name,lat,lon\n" + "A,B,51.5,-0.1\n" * 1000)
     monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("read the whole file"))
-    with pytest.raises(DataValidationError, match=r"wrong\.csv: missing column 'site_code'"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"wrong\.csv: missing columns 'site_code' and 'site_name'; found code, name, lat",
+    ):
         read_csv_text(path, Findings(), required=("site_code", "site_name"))
 
 

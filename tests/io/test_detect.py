@@ -232,9 +232,33 @@ def test_a_missing_required_column_says_how_to_name_it():
     with pytest.raises(DataValidationError) as err:
         detect_site_columns(trust_only, source="trusts.csv")
     message = str(err.value)
-    assert message.startswith("trusts.csv: no site_code column; the headers are: 'Trust Code', ")
+    assert message.startswith(
+        "trusts.csv: no columns for site_code and site_name; the headers are: 'Trust Code', "
+    )
     assert "(161 in all)" in message
-    assert "--columns site_code=HEADER" in message
+    assert "--columns site_code=HEADER,site_name=HEADER" in message
+
+
+def test_every_missing_required_column_is_named_in_one_message():
+    with pytest.raises(DataValidationError) as err:
+        detect_site_columns(["a", "b", "lat", "lon"], source="mine.csv")
+    head = "mine.csv: no columns for site_code and site_name; the headers are: 'a', 'b', 'lat', "
+    assert str(err.value) == (
+        f"{head}'lon'; name them with columns={{'site_code': ..., 'site_name': ...}} "
+        "(--columns site_code=HEADER,site_name=HEADER)"
+    )
+    # The command line's wording names the option only, with what --columns gave.
+    with pytest.raises(DataValidationError) as err:
+        detect_site_columns(["a", "b"], columns={"site_code": "a"}, source="mine.csv")
+    assert err.value.for_command_line == (
+        "mine.csv: no site_name column; the headers are: 'a', 'b'; "
+        "name it with --columns site_code=a,site_name=HEADER"
+    )
+    with pytest.raises(DataValidationError) as err:
+        detect_boundary_columns(["x", "y"], source="b")
+    assert err.value.for_command_line.endswith(
+        "name them with --boundary-code-column HEADER --boundary-name-column HEADER"
+    )
 
 
 def test_nothing_is_required_when_the_caller_says_so():

@@ -98,7 +98,8 @@ def test_the_first_sheet_by_default_and_an_unknown_one_listed(tmp_path: Path):
     frame = pd.DataFrame({"site_code": ["RAL01"], "stage": ["sold"], "date": ["2019-01-31"]})
     _, xlsx = _both(tmp_path, "pipeline", frame)
     with pytest.raises(
-        DataValidationError, match=r"pipeline\.xlsx sheet 'Notes': missing column 'site_code'"
+        DataValidationError,
+        match=r"pipeline\.xlsx sheet 'Notes': missing columns 'site_code', 'stage' and 'date'",
     ):
         load_disposal_pipeline(xlsx, findings=Findings())
     with pytest.raises(DataValidationError) as err:

@@ -763,7 +763,7 @@ def test_swapped_latitude_longitude_is_named_not_outside(
     with pytest.raises(
         DataValidationError,
         match=r"sites index 7: \(51\.5007, -0\.1246\) is far outside London, but with x and y "
-        r"swapped it lies in a borough; 2 such site\(s\)\. Are latitude and longitude",
+        r"swapped it lies in a borough; 2 such sites\. Are latitude and longitude",
     ):
         join_boroughs(sites, boroughs, threads=threads)
 

@@ -16,6 +16,7 @@ import shapely
 
 from estates.crs import BNG
 from estates.errors import ConfigError, CRSError, DataValidationError
+from estates.logs import counted
 from estates.stages.join._index import _BoroughIndex, _locate
 
 if TYPE_CHECKING:
@@ -56,7 +57,8 @@ def _point_rows(geoms: NDArray[np.object_], labels: Any, what: str) -> NDArray[n
         msg = (
             f"{what} {_label(labels[first])!r}: geometry is a {geoms[first].geom_type}, "
             "not a Point; "
-            f"{int(bad.sum())} such row(s). Join sites as points (e.g. .representative_point())"
+            f"{counted(int(bad.sum()), 'such row')}. Join sites as points "
+            "(e.g. .representative_point())"
         )
         raise DataValidationError(msg)
     points: NDArray[np.bool_] = type_id == 0  # shapely's functions are untyped
@@ -233,7 +235,7 @@ def _check_placed(
         first = int(np.flatnonzero(bad)[0])
         msg = (
             f"{what} {_label(labels[first])!r}: {describe(first)} cannot be placed in "
-            f"British National Grid ({BNG}); {int(bad.sum())} such row(s). "
+            f"British National Grid ({BNG}); {counted(int(bad.sum()), 'such row')}. "
             "Check the declared CRS and that x/y are not swapped"
         )
         raise DataValidationError(msg)
@@ -344,7 +346,8 @@ def _count_methods(method: NDArray[np.int8]) -> NDArray[np.int64]:
 def _summary(n_boroughs: int, counts: NDArray[np.int64]) -> str:
     missing, within, nearest, outside = (int(c) for c in counts)
     line = (
-        f"joined {int(counts.sum())} sites to {n_boroughs} boroughs: {within} within, "
+        f"joined {counted(int(counts.sum()), 'site')} to {counted(n_boroughs, 'borough')}: "
+        f"{within} within, "
         f"{nearest} nearest (river bank), {outside} outside London"
     )
     return line + (f", {missing} without geometry" if missing else "")
@@ -404,7 +407,7 @@ def _swapped_message(what: str, label: Any, x: float, y: float, count: int) -> s
     """Return the error for sites whose x and y look swapped."""
     return (
         f"{what} {_label(label)!r}: ({x}, {y}) is far outside London, but with x and y "
-        f"swapped it lies in a borough; {count} such site(s). Are latitude and longitude "
+        f"swapped it lies in a borough; {counted(count, 'such site')}. Are latitude and longitude "
         "(or easting and northing) swapped? Give x as longitude (easting) and y as "
         "latitude (northing)"
     )

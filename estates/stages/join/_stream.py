@@ -15,6 +15,7 @@ import pyproj
 from estates.crs import BNG
 from estates.errors import ConfigError, DataValidationError
 from estates.io.geoparquet import PointBatch, open_point_parquet
+from estates.logs import counted
 from estates.stages.join._exact import _MISSING, _OUTSIDE, _join_points_xy
 from estates.stages.join._grid import _grid_for, _sample_rows
 from estates.stages.join._index import _BoroughIndex, _index_boroughs
@@ -249,7 +250,8 @@ def _join_batches(
         bad = np.flatnonzero(problem != None)  # noqa: E711 - elementwise on objects
         if bad.size and bad_rows == "raise":
             first = int(bad[0])
-            msg = f"{name} row {batch.row[first]}: {problem[first]}; {bad.size} such row(s) here"
+            such = counted(int(bad.size), "such row")
+            msg = f"{name} row {batch.row[first]}: {problem[first]}; {such} here"
             raise DataValidationError(msg)
         borough[bad], method[bad], distance[bad] = -1, _MISSING, np.nan
         counts += _count_methods(method)
