@@ -75,26 +75,28 @@ def check_land_figures(
     """
     sites = returns[~returns["is_aggregate"].to_numpy(dtype=bool)]
     rows: list[dict[str, object]] = []
-    for code, group in sites.sort_values("eric_year").groupby("site_code", sort=True):
-        reported = group[group["land_ha"].notna()]
-        previous = None
-        for _, row in reported.iterrows():
-            if previous is not None:
-                low, high = sorted((float(previous["land_ha"]), float(row["land_ha"])))
-                if high - low >= min_change_ha and (low == 0 or high > factor * low):
-                    same = previous["land_measure"] == row["land_measure"]
-                    reason = (
-                        f"land {previous['land_ha']:g} ha in {previous['eric_year']} then "
-                        f"{row['land_ha']:g} ha in {row['eric_year']}: more than "
-                        f"{factor:g}-fold; check for an entry or unit error"
-                    )
-                    if not same:
-                        reason += (
-                            f" (the measure changed too: {previous['land_measure']} then "
-                            f"{row['land_measure']})"
-                        )
-                    rows.append(_land_row("land_changed_tenfold", code, row, previous, reason))
-            previous = row
+    # Each site's reported figures, oldest first, sites in code order; a figure is
+    # compared with the one just before it when both are of the same site.
+    reported = sites.sort_values("eric_year")
+    reported = reported[reported["land_ha"].notna() & reported["site_code"].notna()]
+    reported = reported.sort_values("site_code", kind="stable")
+    codes = reported["site_code"].to_numpy(dtype=object)
+    land = reported["land_ha"].to_numpy(dtype="float64")
+    same_site = codes[1:] == codes[:-1]
+    low, high = np.minimum(land[1:], land[:-1]), np.maximum(land[1:], land[:-1])
+    jumped = same_site & (high - low >= min_change_ha) & ((low == 0) | (high > factor * low))
+    for i in np.flatnonzero(jumped) + 1:
+        previous, row = reported.iloc[i - 1], reported.iloc[i]
+        reason = (
+            f"land {previous['land_ha']:g} ha in {previous['eric_year']} then "
+            f"{row['land_ha']:g} ha in {row['eric_year']}: more than "
+            f"{factor:g}-fold; check for an entry or unit error"
+        )
+        if previous["land_measure"] != row["land_measure"]:
+            reason += (
+                f" (the measure changed too: {previous['land_measure']} then {row['land_measure']})"
+            )
+        rows.append(_land_row("land_changed_tenfold", codes[i], row, previous, reason))
     gia_ha = sites["floor_area_gia_m2"] / 10_000
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = sites["land_ha"] / gia_ha
