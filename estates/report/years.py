@@ -240,7 +240,8 @@ class _LandTable:
 
     def of_year(self, rows: np.ndarray, year: str) -> np.ndarray:
         """Return where ``rows`` holds and the row is of ``year``."""
-        return rows & np.asarray(self.year == year, dtype=bool)
+        out: np.ndarray = rows & (self.year == year)
+        return out
 
     def total(self, column: str, rows: np.ndarray) -> float:
         """Return the sum of ``column`` over ``rows``, NaN taken as 0 (as pandas sums)."""
