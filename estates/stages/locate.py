@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -107,14 +108,11 @@ def locate_sites(
     flags = out["quality_flags"].copy()
 
     by_code = context.sort_values(["file_rank", "source_row"]).drop_duplicates("context_code")
-    by_code = by_code.set_index("context_code")
-    context_names = context.assign(_name=context["context_name"].map(normalise_name))
-    context_trust = np.where(
-        context_names["parent_code"].fillna("").str.len() > 0,
-        context_names["parent_code"].fillna(""),
-        context_names["context_code"].str[:3],
-    )
-    context_names["_trust"] = context_trust
+    code_at = {code: j for j, code in enumerate(by_code["context_code"])}
+    code_lat = by_code["latitude"].to_numpy(dtype=float)
+    code_lon = by_code["longitude"].to_numpy(dtype=float)
+    code_file = by_code["source_file"].to_numpy(dtype=object)
+    names_index = _NameIndex.of(context)
 
     codes = out["site_code"].astype(str).to_numpy()
     names = out["site_name"].astype(str).to_numpy()
@@ -124,22 +122,23 @@ def locate_sites(
         else np.full(len(out), "")
     )
     by_postcode_at = postcode_centroids(out, (located_by == "unlocated") & by_postcode)
+    named = np.zeros(len(out), dtype=bool)
     for i in np.flatnonzero(located_by == "unlocated"):
-        if codes[i] in by_code.index:
-            hit = by_code.loc[codes[i]]
-            lat[i], lon[i] = hit["latitude"], hit["longitude"]
-            located_by[i], source[i] = "ods_code", hit["source_file"]
+        j = code_at.get(codes[i])
+        if j is not None:
+            lat[i], lon[i] = code_lat[j], code_lon[j]
+            located_by[i], source[i] = "ods_code", code_file[j]
             continue
         if not np.isnan(by_postcode_at[0][i]):  # a user's site file with a postcode column
             lat[i], lon[i] = by_postcode_at[0][i], by_postcode_at[1][i]
             located_by[i], source[i] = "postcode", "ONS postcode centroids"
             continue
-        match = _match_name(names[i], trusts[i], context_names)
+        match = names_index.match(names[i], trusts[i])
         if match is not None:
             hit, scope = match
             lat[i], lon[i] = hit["latitude"], hit["longitude"]
             located_by[i], source[i] = "name_match", hit["source_file"]
-            flags = add_flag(flags, np.arange(len(out)) == i, "name_match_review")
+            named[i] = True
             findings.add(
                 str(out["source_file"].iloc[i]),
                 int(out["source_row"].iloc[i]),
@@ -153,6 +152,8 @@ def locate_sites(
                 column="site_name",
                 value=names[i].strip(),
             )
+    if named.any():
+        flags = add_flag(flags, named, "name_match_review")
     if locations is not None and len(locations):
         used, found = _apply_locations(out, locations, lat, lon, located_by, source)
         findings.merge(found)
@@ -183,27 +184,62 @@ def locate_sites(
     return Checked(out, findings)
 
 
-def _match_name(name: str, trust: str, context: pd.DataFrame) -> tuple[pd.Series, str] | None:
-    key = normalise_name(name)
-    if not key:
-        return None
-    same_name = context[context["_name"] == key]
-    if same_name.empty:
-        return None
-    for scope, candidates in (
-        ("same trust", same_name[same_name["_trust"] == trust]),
-        ("another trust", same_name),
-    ):
-        if candidates.empty:
-            continue
-        spread = max(np.ptp(candidates["latitude"]), np.ptp(candidates["longitude"]))
-        if spread > _SAME_PLACE_DEG:
-            if scope == "same trust":
-                continue
+@dataclass(frozen=True)
+class _NameIndex:
+    """The NHS hospital and clinic records by normalised name, for name matches.
+
+    Built once per call of :func:`locate_sites`, so each site's name is one
+    dictionary look-up and a few array reads, not a scan of every record.
+    """
+
+    context: pd.DataFrame
+    rows: dict[str, np.ndarray]
+    trust: np.ndarray
+    latitude: np.ndarray
+    longitude: np.ndarray
+    rank: np.ndarray
+
+    @classmethod
+    def of(cls, context: pd.DataFrame) -> _NameIndex:
+        names = context["context_name"].map(normalise_name)
+        parent = context["parent_code"].fillna("")
+        trust = np.where(parent.str.len() > 0, parent, context["context_code"].str[:3])
+        # Each name's rows, by position.
+        rows = {str(k): v for k, v in names.groupby(names.to_numpy()).indices.items()}
+        return cls(
+            context=context,
+            rows=rows,
+            trust=np.asarray(trust, dtype=object),
+            latitude=context["latitude"].to_numpy(dtype=float),
+            longitude=context["longitude"].to_numpy(dtype=float),
+            rank=np.lexsort((context["source_row"].to_numpy(), context["file_rank"].to_numpy())),
+        )
+
+    def match(self, name: str, trust: str) -> tuple[pd.Series, str] | None:
+        """Return the record ``name`` matches and the match's scope, or None.
+
+        A name matches the records of the same normalised name, first those of
+        the site's own trust, then any trust's, if they all lie within
+        :data:`_SAME_PLACE_DEG` of each other; of those, the first by file and row.
+        """
+        key = normalise_name(name)
+        same_name = self.rows.get(key) if key else None
+        if same_name is None:
             return None
-        best = candidates.sort_values(["file_rank", "source_row"]).iloc[0]
-        return best, scope
-    return None
+        for scope, candidates in (
+            ("same trust", same_name[self.trust[same_name] == trust]),
+            ("another trust", same_name),
+        ):
+            if not len(candidates):
+                continue
+            spread = max(np.ptp(self.latitude[candidates]), np.ptp(self.longitude[candidates]))
+            if spread > _SAME_PLACE_DEG:
+                if scope == "same trust":
+                    continue
+                return None
+            first = self.rank[np.isin(self.rank, candidates)][0]
+            return self.context.iloc[first], scope
+        return None
 
 
 def _apply_locations(  # noqa: PLR0917 - fills the caller's arrays in place
