@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyproj
 
-from estates.crs import BNG, WGS84
+from estates.crs import BNG, WGS84, transformer
 from estates.stages.locate import normalise_name
 
 #: Columns of :func:`check_land_figures`.
@@ -156,7 +155,7 @@ def find_shared_sites(located: pd.DataFrame, *, within_m: float = 100.0) -> pd.D
         (``postcode``, ``name`` and/or ``distance``), one row per member.
     """
     sites = located[~located["is_aggregate"].to_numpy(dtype=bool)]
-    to_bng = pyproj.Transformer.from_crs(WGS84, BNG, always_xy=True)
+    to_bng = transformer(WGS84, BNG)
     frames = []
     for year, group in sites.groupby("eric_year", sort=True):
         n = len(group)
@@ -179,17 +178,24 @@ def find_shared_sites(located: pd.DataFrame, *, within_m: float = 100.0) -> pd.D
         links["distance"] = [(int(a), int(b)) for a, b in close]
         roots, how = _union(n, links)
         trusts = group["trust_code"].fillna("").to_numpy(dtype=object)
+        # The year's groups of two trusts or more, one frame for all of them.
+        rows: list[int] = []
+        places: list[int] = []
         for place, root in enumerate(sorted(set(roots))):
             members = np.flatnonzero(roots == root)
             if len(members) < 2 or len(set(trusts[members])) < 2:
                 continue
-            part = group.iloc[members][
-                ["site_code", "trust_code", "site_name", "land_ha", "land_measure"]
-            ].copy()
-            part.insert(0, "place", place)
-            part.insert(0, "eric_year", year)
-            part["matched_by"] = [";".join(sorted(how[int(i)])) for i in members]
-            frames.append(part)
+            rows.extend(int(i) for i in members)
+            places.extend([place] * len(members))
+        if not rows:
+            continue
+        part = group.iloc[rows][
+            ["site_code", "trust_code", "site_name", "land_ha", "land_measure"]
+        ].copy()
+        part.insert(0, "place", np.array(places, dtype=np.int64))
+        part.insert(0, "eric_year", year)
+        part["matched_by"] = [";".join(sorted(how[i])) for i in rows]
+        frames.append(part)
     columns = [
         "eric_year",
         "place",
