@@ -275,6 +275,9 @@ def find_trust_changes(returns: pd.DataFrame) -> pd.DataFrame:
     years = sorted(returns["eric_year"].dropna().unique())
     sites = returns[~returns["is_aggregate"].to_numpy(dtype=bool)]
     sites = sites.assign(_name=sites["site_name"].fillna("").map(normalise_name))
+    # Read once as Python objects: the pairs below are hashed in plain sets.
+    trust_codes = sites["trust_code"].to_numpy(dtype=object)
+    names = sites["_name"].to_numpy(dtype=object)
     rows = []
     for trust, group in returns.groupby("trust_code", sort=True):
         present = sorted(group["eric_year"].unique())
@@ -285,14 +288,16 @@ def find_trust_changes(returns: pd.DataFrame) -> pd.DataFrame:
         others = sites[sites["eric_year"].isin(absent) & (sites["trust_code"] != trust)]
         # A site moved if its code, or its name under a trust that did not
         # report that name while this trust did, appears in an absent year.
-        before = sites[sites["eric_year"].isin(present) & (sites["trust_code"] != trust)]
-        old_pairs = set(zip(before["trust_code"], before["_name"], strict=True))
-        by_name = others["_name"].isin(set(own["_name"])) & ~pd.Series(
-            list(zip(others["trust_code"], others["_name"], strict=True)), index=others.index
-        ).isin(old_pairs)
-        moved = sorted(
-            set(others.loc[others["site_code"].isin(set(own["site_code"])) | by_name, "trust_code"])
+        before = (sites["eric_year"].isin(present) & (sites["trust_code"] != trust)).to_numpy(
+            dtype=bool, na_value=False
         )
+        old_pairs = set(zip(trust_codes[before], names[before], strict=True))
+        other_pairs = zip(others["trust_code"].to_numpy(dtype=object), others["_name"], strict=True)
+        by_name = others["_name"].isin(set(own["_name"])).to_numpy(dtype=bool) & np.array(
+            [pair not in old_pairs for pair in other_pairs], dtype=bool
+        )
+        moved_rows = others["site_code"].isin(set(own["site_code"])).to_numpy(dtype=bool) | by_name
+        moved = sorted(set(others["trust_code"].to_numpy(dtype=object)[moved_rows]))
         last = group[group["eric_year"] == present[-1]]
         rows.append(
             {

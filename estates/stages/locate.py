@@ -16,6 +16,7 @@ rest are ``unlocated``. None is dropped.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
@@ -43,8 +44,12 @@ LOCATED_BY = (
 _SAME_PLACE_DEG = 0.002
 
 
+@functools.lru_cache(maxsize=65_536, typed=True)
 def normalise_name(name: object) -> str:
     """Return a site name reduced for matching: upper case, no punctuation, ``SAINT``.
+
+    Remembered: a build of several ERIC years reduces the same NHS record names
+    once per year.
 
     Examples
     --------
