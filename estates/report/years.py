@@ -80,7 +80,8 @@ def year_sections(
     for year, rows in located.groupby("eric_year", sort=True):
         raw = returns.loc[rows.index]
         measure = str(totals.loc[year, "land_measure"])
-        reconciliation = reconcile_land(raw, rows, site_tallies(rows, records=raw))
+        frames = reconciliation_frames(raw, rows)
+        reconciliation = reconcile_land(raw, rows, site_tallies(rows, records=raw), frames=frames)
         total = reconciliation["total"]
         given_owned = float(raw["land_owned_ha"].sum())
         given_unused = float(raw["land_unused_ha"].sum())
@@ -97,7 +98,7 @@ def year_sections(
                 f"({float(totals.loc[year, 'land_ha']):.2f} ha)."
             )
         reconciliation["total"]["land_ha"] = _round(raw["land_ha"].sum())
-        for key, frame in reconciliation_frames(raw, rows).items():
+        for key, frame in frames.items():
             reconciliation["buckets"][key]["land_ha"] = _round(frame["land_ha"].sum())
         reconciliation["shared_sites"] = _shared_of(shared, str(year))
         if year == "2016/17" and trust_totals is not None:
