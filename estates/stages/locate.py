@@ -70,6 +70,7 @@ def locate_sites(
     *,
     locations: pd.DataFrame | None = None,
     by_postcode: bool = False,
+    index: ContextIndex | None = None,
 ) -> Checked[pd.DataFrame]:
     """Return ``records`` with ``located_by``, ``location_source`` and filled coordinates.
 
@@ -87,6 +88,9 @@ def locate_sites(
         (ONS centroid), before trying its name: for a user's site file. ERIC
         returns are located by postcode across years by
         :mod:`estates.stages.postcode` instead.
+    index : ContextIndex, optional
+        ``ContextIndex.of(context)``, for a caller that locates several sets of
+        records against the same ``context``; default: built here.
 
     Returns
     -------
@@ -112,12 +116,7 @@ def locate_sites(
     located_by[aggregate & ~own] = "aggregate"
     flags = out["quality_flags"].copy()
 
-    by_code = context.sort_values(["file_rank", "source_row"]).drop_duplicates("context_code")
-    code_at = {code: j for j, code in enumerate(by_code["context_code"])}
-    code_lat = by_code["latitude"].to_numpy(dtype=float)
-    code_lon = by_code["longitude"].to_numpy(dtype=float)
-    code_file = by_code["source_file"].to_numpy(dtype=object)
-    names_index = _NameIndex.of(context)
+    index = index if index is not None else ContextIndex.of(context)
 
     codes = out["site_code"].astype(str).to_numpy()
     names = out["site_name"].astype(str).to_numpy()
@@ -129,16 +128,16 @@ def locate_sites(
     by_postcode_at = postcode_centroids(out, (located_by == "unlocated") & by_postcode)
     named = np.zeros(len(out), dtype=bool)
     for i in np.flatnonzero(located_by == "unlocated"):
-        j = code_at.get(codes[i])
+        j = index.code_at.get(codes[i])
         if j is not None:
-            lat[i], lon[i] = code_lat[j], code_lon[j]
-            located_by[i], source[i] = "ods_code", code_file[j]
+            lat[i], lon[i] = index.code_latitude[j], index.code_longitude[j]
+            located_by[i], source[i] = "ods_code", index.code_file[j]
             continue
         if not np.isnan(by_postcode_at[0][i]):  # a user's site file with a postcode column
             lat[i], lon[i] = by_postcode_at[0][i], by_postcode_at[1][i]
             located_by[i], source[i] = "postcode", "ONS postcode centroids"
             continue
-        match = names_index.match(names[i], trusts[i])
+        match = index.match(names[i], trusts[i])
         if match is not None:
             hit, scope = match
             lat[i], lon[i] = hit["latitude"], hit["longitude"]
@@ -190,14 +189,34 @@ def locate_sites(
 
 
 @dataclass(frozen=True)
-class _NameIndex:
-    """The NHS hospital and clinic records by normalised name, for name matches.
+class ContextIndex:
+    """The NHS hospital and clinic records indexed for locating: by ODS code and by name.
 
-    Built once per call of :func:`locate_sites`, so each site's name is one
-    dictionary look-up and a few array reads, not a scan of every record.
+    Built once per call of :func:`locate_sites` (or once for several calls),
+    so each site's code is one dictionary look-up, and its name one more and a
+    few array reads, not a scan of every record.
+
+    Attributes
+    ----------
+    context : pandas.DataFrame
+        The records (:func:`estates.io.inputs.load_context_sites`).
+    code_at : dict
+        Each ODS code's position in ``code_latitude``, ``code_longitude`` and
+        ``code_file``: its first record by file, then row.
+    rows : dict
+        Each normalised name's records, by position in ``context``.
+    trust, latitude, longitude : numpy.ndarray
+        Each record's trust (its parent code, else its code's first three
+        characters) and coordinates.
+    rank : numpy.ndarray
+        Record positions in file, then row, order.
     """
 
     context: pd.DataFrame
+    code_at: dict[object, int]
+    code_latitude: np.ndarray
+    code_longitude: np.ndarray
+    code_file: np.ndarray
     rows: dict[str, np.ndarray]
     trust: np.ndarray
     latitude: np.ndarray
@@ -205,7 +224,9 @@ class _NameIndex:
     rank: np.ndarray
 
     @classmethod
-    def of(cls, context: pd.DataFrame) -> _NameIndex:
+    def of(cls, context: pd.DataFrame) -> ContextIndex:
+        """Return the index of ``context``."""
+        by_code = context.sort_values(["file_rank", "source_row"]).drop_duplicates("context_code")
         names = context["context_name"].map(normalise_name)
         parent = context["parent_code"].fillna("")
         trust = np.where(parent.str.len() > 0, parent, context["context_code"].str[:3])
@@ -213,6 +234,10 @@ class _NameIndex:
         rows = {str(k): v for k, v in names.groupby(names.to_numpy()).indices.items()}
         return cls(
             context=context,
+            code_at={code: j for j, code in enumerate(by_code["context_code"])},
+            code_latitude=by_code["latitude"].to_numpy(dtype=float),
+            code_longitude=by_code["longitude"].to_numpy(dtype=float),
+            code_file=by_code["source_file"].to_numpy(dtype=object),
             rows=rows,
             trust=np.asarray(trust, dtype=object),
             latitude=context["latitude"].to_numpy(dtype=float),

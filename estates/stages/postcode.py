@@ -30,7 +30,7 @@ import pandas as pd
 
 from estates.findings import Checked, Findings
 from estates.io.postcodes import PostcodeLookup, normalise_postcodes
-from estates.stages.locate import locate_sites
+from estates.stages.locate import ContextIndex, locate_sites
 from estates.stages.validate import add_flag
 
 log = logging.getLogger("estates")
@@ -74,8 +74,9 @@ def locate_eric_returns(
         out["quality_flags"] = pd.Series("", index=out.index, dtype=object)
     scratch = Findings()
     parts = []
+    index = ContextIndex.of(context)
     for _, group in out.groupby("eric_year", sort=False):
-        located = locate_sites(group, context)
+        located = locate_sites(group, context, index=index)
         scratch.merge(located.findings)
         parts.append(located.value)
     first = pd.concat(parts).loc[out.index]
