@@ -323,16 +323,19 @@ def disposal_candidates(located: pd.DataFrame, *, before: str | None, after: str
     b = sites[sites["eric_year"].astype(str) == after]
     later = b.assign(_key=site_keys(b)).dropna(subset="_key").drop_duplicates("_key")
     later = later.set_index("_key")
+    # Each earlier row's position in the later return (-1: it left), found at once.
+    at = later.index.get_indexer(site_keys(a))
+    later_owned = later["land_owned_ha"].to_numpy(dtype="float64", na_value=np.nan)
+    later_unused = later["land_unused_ha"].to_numpy(dtype="float64", na_value=np.nan)
     entries: list[dict[str, Any]] = []
-    for key, row in zip(site_keys(a), a.itertuples(index=False), strict=True):
+    for j, row in zip(at, a.itertuples(index=False), strict=True):
         owned = float(row.land_owned_ha) if pd.notna(row.land_owned_ha) else np.nan
-        if key in later.index:
-            now = later.loc[key]
-            owned_now = float(now["land_owned_ha"]) if pd.notna(now["land_owned_ha"]) else np.nan
+        if j >= 0:
+            owned_now = float(later_owned[j])
             if not (owned_now < owned):
                 continue
             reason, hectares = "land owned fell", owned - owned_now
-            unused_now = _round(now["land_unused_ha"])
+            unused_now = _round(later_unused[j])
         else:
             if not (owned > 0):
                 continue
