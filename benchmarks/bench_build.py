@@ -130,8 +130,16 @@ def main() -> None:
             "estates build, unchanged inputs (no-op)": [*estates, "--out", str(out)],
         }
         if args.baseline:
-            # `env` replaces itself with Python, so the child measured is the build itself.
-            baseline = ["env", f"PYTHONPATH={args.baseline.resolve()}", *estates, "--force"]
+            # `env` replaces itself with Python, so the child measured is the build itself;
+            # -P keeps the current folder (this checkout) off the path, so DIR's package is run.
+            baseline = [
+                "env",
+                f"PYTHONPATH={args.baseline.resolve()}",
+                sys.executable,
+                "-P",
+                *estates[1:],
+                "--force",
+            ]
             cases[f"baseline ({args.baseline.name}): estates build (bundled data, --force)"] = [
                 *baseline,
                 "--out",
