@@ -12,6 +12,7 @@ script that draws the same maps must import before it does anything.
     python benchmarks/bench_build.py --runs 3
     python benchmarks/bench_build.py --synthetic 1e5 1e6 --runs 3   # also at scale
     python benchmarks/bench_build.py --synthetic 1e7 --chunk-rows 200000 --chunked-only --runs 1
+    python benchmarks/bench_build.py --baseline ../old   # also the build of another checkout
 
 ``--synthetic N`` adds ``estates build --sites`` on a seeded CSV of N
 synthetic sites (uniform over London's bounding box, so about 40% fall
@@ -109,6 +110,13 @@ def main() -> None:
         help="with --chunk-rows, skip the in-memory build of the synthetic files (at 1e7 sites "
         "it would need tens of GiB)",
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="also build with the estates package of the checkout in DIR (e.g. made by "
+        "`git worktree add DIR main`), in the same rounds, to compare before and after",
+    )
     args = parser.parse_args()
     if args.chunked_only and not args.chunk_rows:
         parser.error("--chunked-only needs --chunk-rows N")
@@ -121,6 +129,22 @@ def main() -> None:
             "estates build (bundled data, --force)": [*estates, "--force", "--out", str(out)],
             "estates build, unchanged inputs (no-op)": [*estates, "--out", str(out)],
         }
+        if args.baseline:
+            # `env` replaces itself with Python, so the child measured is the build itself;
+            # -P keeps the current folder (this checkout) off the path, so DIR's package is run.
+            baseline = [
+                "env",
+                f"PYTHONPATH={args.baseline.resolve()}",
+                sys.executable,
+                "-P",
+                *estates[1:],
+                "--force",
+            ]
+            cases[f"baseline ({args.baseline.name}): estates build (bundled data, --force)"] = [
+                *baseline,
+                "--out",
+                str(Path(tmp) / "baseline"),
+            ]
         for n in map(int, args.synthetic):
             sites = Path(tmp) / f"synthetic_{n}.csv"
             write_synthetic_sites(sites, n)
@@ -148,6 +172,9 @@ def main() -> None:
                     str(Path(tmp) / f"synthetic_{n}_chunked"),
                 ]
         _measure(cases["estates build (bundled data, --force)"])  # warm the file cache
+        for name, cmd in cases.items():
+            if name.startswith("baseline"):
+                _measure(cmd)  # and the other checkout's
         runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in cases}
         for _ in range(args.runs):  # interleaved: each round runs every command once
             for name, cmd in cases.items():

@@ -6,6 +6,7 @@ data are stored and served to the web in WGS84 (EPSG:4326, degrees).
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import pyproj
@@ -25,6 +26,18 @@ BNG = "EPSG:27700"
 LONDON_BOUNDS_BNG = (498_000.0, 150_000.0, 566_000.0, 206_000.0)
 #: The same extent in WGS84 (lon_min, lat_min, lon_max, lat_max), rounded out.
 LONDON_BOUNDS_WGS84 = (-0.60, 51.24, 0.40, 51.74)
+
+
+@functools.lru_cache(maxsize=8)
+def transformer(source: str, target: str) -> pyproj.Transformer:
+    """Return the transformer from ``source`` to ``target`` (x = longitude/easting first).
+
+    Built once per process and pair: building one takes about 50 ms of PROJ's
+    set-up each time, and a build asks for the same two several times. A pyproj
+    Transformer is safe to share between threads (each thread gets its own PROJ
+    object).
+    """
+    return pyproj.Transformer.from_crs(source, target, always_xy=True)
 
 
 def require_crs(gdf: gpd.GeoDataFrame, expected: str, *, stage: str) -> None:

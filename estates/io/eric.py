@@ -31,7 +31,7 @@ from estates.findings import Findings
 from estates.io import bundled
 from estates.io.csv_reader import (
     DEFAULT_MAX_CSV_BYTES,
-    parse_numbers,
+    parse_number_columns,
     text_frame,
 )
 from estates.io.eric_spec import check_eric_year, parse_eric_spec
@@ -162,20 +162,26 @@ def load_eric_return(
     measure = _check_layout(text, path)
     year = year if year is not None else _year_of(text, path)
     year = check_eric_year(year, where=path.name)
-    out = pd.DataFrame(index=text.index)
     site_codes = _first_present(text, "site_code").str.strip()
-    for column, headers in ERIC_HEADER_ALTERNATIVES.items():
-        raw = _first_present(text, column, headers)
-        if column in ERIC_RETURN_TEXT_COLUMNS:
-            out[column] = raw.str.strip().astype("string")
-        else:
-            out[column] = parse_numbers(
-                raw,
-                column=column,
-                source_file=path.name,
-                findings=findings,
-                site_codes=site_codes,
-            )
+    raw = {
+        column: _first_present(text, column, headers)
+        for column, headers in ERIC_HEADER_ALTERNATIVES.items()
+    }
+    numbers = parse_number_columns(
+        {c: cells for c, cells in raw.items() if c not in ERIC_RETURN_TEXT_COLUMNS},
+        source_file=path.name,
+        findings=findings,
+        site_codes=site_codes,
+    )
+    out = pd.DataFrame(
+        {
+            column: cells.str.strip().astype("string")
+            if column in ERIC_RETURN_TEXT_COLUMNS
+            else numbers[column]
+            for column, cells in raw.items()
+        },
+        index=text.index,
+    )
     out["land_ha"] = out["land_owned_ha" if measure == "land_owned" else "site_land_area_ha"]
     out["land_measure"] = pd.Series(measure, index=out.index, dtype="string")
     out["eric_year"] = pd.Series(year, index=out.index, dtype="string")

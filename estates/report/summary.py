@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from estates.config import Config
@@ -119,7 +120,11 @@ _TALLY_KEYS = {
 
 
 def reconcile_land(
-    records: pd.DataFrame, sites: pd.DataFrame, tallies: SiteTallies
+    records: pd.DataFrame,
+    sites: pd.DataFrame,
+    tallies: SiteTallies,
+    *,
+    frames: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
     """Split the land of every input record into buckets that add up to the input total.
 
@@ -136,6 +141,9 @@ def reconcile_land(
         The counts and sums of every record and of the whole site table
         (:func:`~estates.report.tally.site_tallies` with ``records=``); the
         totals come from it.
+    frames : dict, optional
+        :func:`reconciliation_frames` of ``records`` and ``sites``, when the
+        caller has them already; default: taken here.
 
     Returns
     -------
@@ -162,7 +170,8 @@ def reconcile_land(
     >>> r["balanced"]
     True
     """
-    frames = reconciliation_frames(records, sites)
+    if frames is None:
+        frames = reconciliation_frames(records, sites)
     bucket_tallies = {key: _bucket_tally(tallies, key) for key in frames}
     buckets = {
         key: {"meaning": RECONCILIATION_BUCKETS[key], **_bucket(frame, bucket_tallies[key])}
@@ -221,12 +230,11 @@ def largest_rows(frame: pd.DataFrame, n: int = 3) -> pd.DataFrame:
     """
     if not len(frame):
         return frame
-    rows = frame.reset_index(drop=True)
-    order = rows.assign(
-        _unused=number_column(rows, "land_unused_ha").fillna(-1.0),
-        _owned=number_column(rows, "land_owned_ha").fillna(-1.0),
-    ).sort_values(["_unused", "_owned"], ascending=False, kind="mergesort")
-    return frame.iloc[order.index[:n]]
+    unused = number_column(frame, "land_unused_ha").fillna(-1.0).to_numpy()
+    owned = number_column(frame, "land_owned_ha").fillna(-1.0).to_numpy()
+    # Most first; np.lexsort is stable, so ties keep their input order.
+    order = np.lexsort((-owned, -unused))
+    return frame.iloc[order[:n]]
 
 
 def score_settings(config: Config) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import math
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from estates.exact import add_exactly, exact_partials
@@ -65,17 +66,7 @@ class Tally:
     @classmethod
     def of(cls, frame: pd.DataFrame) -> Tally:
         """Return the tally of every row of ``frame``."""
-        out = cls(rows=len(frame))
-        if not len(frame):
-            return out
-        for column in SUMMED:
-            values = number_column(frame, column)
-            out.sums[column] = exact_partials(values.dropna().to_numpy(dtype="float64"))
-            out.present[column] = int(values.notna().sum())
-        out.with_unused = int((number_column(frame, "land_unused_ha") > 0).sum())
-        if "disposal_rank" in frame:
-            out.ranked = int(frame["disposal_rank"].notna().sum())
-        return out
+        return TallyColumns.of(frame).tally(np.ones(len(frame), dtype=bool))
 
     def __add__(self, other: Tally) -> Tally:
         return Tally(
@@ -93,6 +84,48 @@ class Tally:
         if self.present[column] == 0:
             return missing
         return math.fsum(self.sums[column]) + 0.0
+
+
+@dataclass(frozen=True)
+class TallyColumns:
+    """The columns a :class:`Tally` reads, taken from a frame once as numpy arrays.
+
+    A table split into many groups (boroughs, pilots, buckets, years) is read
+    once and each group's tally taken by a boolean mask, rather than every
+    column converted again for every group.
+
+    Attributes
+    ----------
+    numbers : dict of str to numpy.ndarray
+        Each column of :data:`SUMMED` as float64 (:func:`estates.frames.number_column`).
+    ranked : numpy.ndarray or None
+        Where ``disposal_rank`` is set; None when the frame has no such column.
+    """
+
+    numbers: Mapping[str, np.ndarray]
+    ranked: np.ndarray | None
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> TallyColumns:
+        """Return the columns of ``frame`` a tally reads."""
+        numbers = {c: number_column(frame, c).to_numpy(dtype="float64") for c in SUMMED}
+        ranked = frame["disposal_rank"].notna().to_numpy() if "disposal_rank" in frame else None
+        return cls(numbers=numbers, ranked=ranked)
+
+    def tally(self, where: np.ndarray) -> Tally:
+        """Return the tally of the rows where the boolean array ``where`` holds."""
+        out = Tally(rows=int(np.count_nonzero(where)))
+        if not out.rows:
+            return out
+        for column in SUMMED:
+            values = self.numbers[column][where]
+            present = values[~np.isnan(values)]
+            out.sums[column] = exact_partials(present)
+            out.present[column] = len(present)
+        out.with_unused = int(np.count_nonzero(self.numbers["land_unused_ha"][where] > 0))
+        if self.ranked is not None:
+            out.ranked = int(np.count_nonzero(self.ranked[where]))
+        return out
 
 
 def add_tallies(into: dict[TallyKey, Tally], more: dict[TallyKey, Tally]) -> None:
@@ -121,20 +154,22 @@ def group_tallies(sites: pd.DataFrame, groupings: pd.DataFrame) -> dict[TallyKey
     aggregate = located_by.eq("aggregate").to_numpy(dtype=bool)
     unlocated = located_by.eq("unlocated").to_numpy(dtype=bool) & ~aggregate
     outside = ~london & ~aggregate & ~unlocated
+    columns = TallyColumns.of(sites)
     out: dict[TallyKey, Tally] = {
-        ("london",): Tally.of(sites.loc[london]),
-        ("outside",): Tally.of(sites.loc[outside]),
-        ("unlocated",): Tally.of(sites.loc[unlocated]),
-        ("aggregate",): Tally.of(sites.loc[aggregate]),
+        ("london",): columns.tally(london),
+        ("outside",): columns.tally(outside),
+        ("unlocated",): columns.tally(unlocated),
+        ("aggregate",): columns.tally(aggregate),
     }
-    in_london = sites.loc[london]
-    if "borough_code" not in in_london:
+    if "borough_code" not in sites:
         return out
-    codes = in_london["borough_code"].astype("string")
-    for code, rows in in_london.groupby(codes, sort=False):
-        out[("borough", str(code))] = Tally.of(rows)
+    codes = sites["borough_code"].astype("string").where(london)
+    # Boroughs in the order their first London row comes, as a groupby without sorting.
+    number, names = pd.factorize(codes, sort=False)
+    for i, code in enumerate(names):
+        out[("borough", str(code))] = columns.tally(number == i)
     for (group_type, gid), members in _members(groupings):
-        out[(group_type, gid)] = Tally.of(in_london.loc[codes.isin(members).to_numpy()])
+        out[(group_type, gid)] = columns.tally(london & codes.isin(members).to_numpy(dtype=bool))
     return out
 
 

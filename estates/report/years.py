@@ -12,6 +12,7 @@ and definition, and changes are only taken between years of one measure.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -79,7 +80,8 @@ def year_sections(
     for year, rows in located.groupby("eric_year", sort=True):
         raw = returns.loc[rows.index]
         measure = str(totals.loc[year, "land_measure"])
-        reconciliation = reconcile_land(raw, rows, site_tallies(rows, records=raw))
+        frames = reconciliation_frames(raw, rows)
+        reconciliation = reconcile_land(raw, rows, site_tallies(rows, records=raw), frames=frames)
         total = reconciliation["total"]
         given_owned = float(raw["land_owned_ha"].sum())
         given_unused = float(raw["land_unused_ha"].sum())
@@ -96,7 +98,7 @@ def year_sections(
                 f"({float(totals.loc[year, 'land_ha']):.2f} ha)."
             )
         reconciliation["total"]["land_ha"] = _round(raw["land_ha"].sum())
-        for key, frame in reconciliation_frames(raw, rows).items():
+        for key, frame in frames.items():
             reconciliation["buckets"][key]["land_ha"] = _round(frame["land_ha"].sum())
         reconciliation["shared_sites"] = _shared_of(shared, str(year))
         if year == "2016/17" and trust_totals is not None:
@@ -168,8 +170,7 @@ def land_over_time(located: pd.DataFrame, groupings: pd.DataFrame) -> dict[str, 
     ``land_measure``, ``land_owned_ha`` and ``land_unused_ha`` (None in years
     that do not report them) and ``sites``.
     """
-    london = located[located["in_london"].astype("boolean").fillna(False).to_numpy(dtype=bool)]
-    years = sorted(located["eric_year"].astype(str).unique())
+    table = _LandTable.of(located)
     measures = _measures(located)
     out: dict[str, Any] = {
         "note": (
@@ -179,7 +180,7 @@ def land_over_time(located: pd.DataFrame, groupings: pd.DataFrame) -> dict[str, 
             "each return differ (see trust_changed findings)."
         ),
         "definitions": dict(LAND_MEASURES),
-        "london": _by_year(london, years, measures),
+        "london": table.by_year(table.london, measures),
         "subregions": {},
         "pilots": {},
         "boroughs": {},
@@ -187,36 +188,88 @@ def land_over_time(located: pd.DataFrame, groupings: pd.DataFrame) -> dict[str, 
     for kind, key in (("subregion", "subregions"), ("pilot", "pilots")):
         members = groupings[groupings["group_type"] == kind]
         for group_id, group in members.groupby("group_id", sort=True):
-            rows = london[london["borough_code"].isin(set(group["borough_code"]))]
-            out[key][str(group_id)] = _by_year(rows, years, measures)
-    for code, rows in london.groupby("borough_code", sort=True):
-        out["boroughs"][str(code)] = {
-            "borough_name": str(rows["borough_name"].iloc[0]),
-            "years": _by_year(rows, years, measures),
+            rows = table.london & table.in_boroughs(group["borough_code"])
+            out[key][str(group_id)] = table.by_year(rows, measures)
+    in_london = np.unique(table.borough[table.london & (table.borough >= 0)])
+    for i in sorted(in_london, key=lambda i: table.boroughs[i]):
+        rows = table.london & (table.borough == i)
+        out["boroughs"][str(table.boroughs[i])] = {
+            "borough_name": str(table.borough_names[np.flatnonzero(rows)[0]]),
+            "years": table.by_year(rows, measures),
         }
     return out
+
+
+@dataclass(frozen=True)
+class _LandTable:
+    """The columns of every year's located rows the land sections read, as numpy arrays.
+
+    Read from the frame once, so each group and year is a boolean mask over
+    them rather than a new frame.
+    """
+
+    years: list[str]
+    year: np.ndarray
+    london: np.ndarray
+    #: Each row's borough as a position in ``boroughs`` (-1: none).
+    borough: np.ndarray
+    boroughs: pd.Index
+    borough_names: np.ndarray
+    land: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, located: pd.DataFrame) -> _LandTable:
+        year = located["eric_year"].astype(str).to_numpy(dtype=object)
+        borough, boroughs = pd.factorize(located["borough_code"].astype("string"))
+        return cls(
+            years=sorted(set(year)),
+            year=year,
+            london=located["in_london"].astype("boolean").fillna(False).to_numpy(dtype=bool),
+            borough=borough,
+            boroughs=boroughs,
+            borough_names=located["borough_name"].to_numpy(dtype=object),
+            land={
+                c: located[c].to_numpy(dtype="float64", na_value=np.nan)
+                for c in ("land_ha", "land_owned_ha", "land_unused_ha")
+            },
+        )
+
+    def in_boroughs(self, codes: pd.Series) -> np.ndarray:
+        """Return where a row's borough is one of ``codes``."""
+        wanted = self.boroughs.get_indexer(list(set(codes)))
+        return np.isin(self.borough, wanted[wanted >= 0])
+
+    def of_year(self, rows: np.ndarray, year: str) -> np.ndarray:
+        """Return where ``rows`` holds and the row is of ``year``."""
+        out: np.ndarray = rows & (self.year == year)
+        return out
+
+    def total(self, column: str, rows: np.ndarray) -> float:
+        """Return the sum of ``column`` over ``rows``, NaN taken as 0 (as pandas sums)."""
+        values = self.land[column][rows]
+        return float(np.where(np.isnan(values), 0.0, values).sum())
+
+    def by_year(self, rows: np.ndarray, measures: dict[str, str]) -> dict[str, Any]:
+        """Return each year's land and sites of ``rows``."""
+        out = {}
+        for year in self.years:
+            of_year = self.of_year(rows, year)
+            measure = measures.get(year, "")
+            owned = measure == "land_owned"
+            out[year] = {
+                "land_ha": _round(self.total("land_ha", of_year)),
+                "land_measure": measure,
+                "definition": LAND_MEASURES.get(measure, ""),
+                "land_owned_ha": _round(self.total("land_owned_ha", of_year)) if owned else None,
+                "land_unused_ha": _round(self.total("land_unused_ha", of_year)) if owned else None,
+                "sites": int(np.count_nonzero(of_year)),
+            }
+        return out
 
 
 def _measures(located: pd.DataFrame) -> dict[str, str]:
     pairs = located[["eric_year", "land_measure"]].dropna().drop_duplicates("eric_year")
     return dict(zip(pairs["eric_year"].astype(str), pairs["land_measure"].astype(str), strict=True))
-
-
-def _by_year(rows: pd.DataFrame, years: list[str], measures: dict[str, str]) -> dict[str, Any]:
-    out = {}
-    for year in years:
-        of_year = rows[rows["eric_year"].astype(str) == year]
-        measure = measures.get(year, "")
-        owned = measure == "land_owned"
-        out[year] = {
-            "land_ha": _round(of_year["land_ha"].sum()),
-            "land_measure": measure,
-            "definition": LAND_MEASURES.get(measure, ""),
-            "land_owned_ha": _round(of_year["land_owned_ha"].sum()) if owned else None,
-            "land_unused_ha": _round(of_year["land_unused_ha"].sum()) if owned else None,
-            "sites": len(of_year),
-        }
-    return out
 
 
 def change_since(
@@ -228,26 +281,26 @@ def change_since(
     """
     if before is None:
         return {}
-    london = located[located["in_london"].astype("boolean").fillna(False).to_numpy(dtype=bool)]
+    table = _LandTable.of(located)
 
-    def change(rows: pd.DataFrame) -> dict[str, Any]:
-        a = rows[rows["eric_year"].astype(str) == before]
-        b = rows[rows["eric_year"].astype(str) == after]
+    def change(rows: np.ndarray) -> dict[str, Any]:
+        a, b = table.of_year(rows, before), table.of_year(rows, after)
         entry: dict[str, Any] = {"from": before, "to": after}
         for column in ("land_owned_ha", "land_unused_ha"):
-            was, now = float(a[column].sum()), float(b[column].sum())
+            was, now = table.total(column, a), table.total(column, b)
             entry[column] = round(now - was, 2)
             entry[f"{column}_from"] = round(was, 2)
             entry[f"{column}_to"] = round(now, 2)
-        entry["sites_from"], entry["sites_to"] = len(a), len(b)
+        entry["sites_from"] = int(np.count_nonzero(a))
+        entry["sites_to"] = int(np.count_nonzero(b))
         return entry
 
     pilots = groupings[groupings["group_type"] == "pilot"]
     return {
         "note": CHANGE_NOTE,
-        "london": change(london),
+        "london": change(table.london),
         "pilots": {
-            str(pid): change(london[london["borough_code"].isin(set(g["borough_code"]))])
+            str(pid): change(table.london & table.in_boroughs(g["borough_code"]))
             for pid, g in pilots.groupby("group_id", sort=True)
         },
     }
@@ -270,16 +323,19 @@ def disposal_candidates(located: pd.DataFrame, *, before: str | None, after: str
     b = sites[sites["eric_year"].astype(str) == after]
     later = b.assign(_key=site_keys(b)).dropna(subset="_key").drop_duplicates("_key")
     later = later.set_index("_key")
+    # Each earlier row's position in the later return (-1: it left), found at once.
+    at = later.index.get_indexer(site_keys(a))
+    later_owned = later["land_owned_ha"].to_numpy(dtype="float64", na_value=np.nan)
+    later_unused = later["land_unused_ha"].to_numpy(dtype="float64", na_value=np.nan)
     entries: list[dict[str, Any]] = []
-    for key, row in zip(site_keys(a), a.itertuples(index=False), strict=True):
+    for j, row in zip(at, a.itertuples(index=False), strict=True):
         owned = float(row.land_owned_ha) if pd.notna(row.land_owned_ha) else np.nan
-        if key in later.index:
-            now = later.loc[key]
-            owned_now = float(now["land_owned_ha"]) if pd.notna(now["land_owned_ha"]) else np.nan
+        if j >= 0:
+            owned_now = float(later_owned[j])
             if not (owned_now < owned):
                 continue
             reason, hectares = "land owned fell", owned - owned_now
-            unused_now = _round(now["land_unused_ha"])
+            unused_now = _round(later_unused[j])
         else:
             if not (owned > 0):
                 continue

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyproj
 
-from estates.crs import BNG, WGS84
+from estates.crs import BNG, WGS84, transformer
 from estates.stages.locate import normalise_name
 
 #: Columns of :func:`check_land_figures`.
@@ -75,26 +74,28 @@ def check_land_figures(
     """
     sites = returns[~returns["is_aggregate"].to_numpy(dtype=bool)]
     rows: list[dict[str, object]] = []
-    for code, group in sites.sort_values("eric_year").groupby("site_code", sort=True):
-        reported = group[group["land_ha"].notna()]
-        previous = None
-        for _, row in reported.iterrows():
-            if previous is not None:
-                low, high = sorted((float(previous["land_ha"]), float(row["land_ha"])))
-                if high - low >= min_change_ha and (low == 0 or high > factor * low):
-                    same = previous["land_measure"] == row["land_measure"]
-                    reason = (
-                        f"land {previous['land_ha']:g} ha in {previous['eric_year']} then "
-                        f"{row['land_ha']:g} ha in {row['eric_year']}: more than "
-                        f"{factor:g}-fold; check for an entry or unit error"
-                    )
-                    if not same:
-                        reason += (
-                            f" (the measure changed too: {previous['land_measure']} then "
-                            f"{row['land_measure']})"
-                        )
-                    rows.append(_land_row("land_changed_tenfold", code, row, previous, reason))
-            previous = row
+    # Each site's reported figures, oldest first, sites in code order; a figure is
+    # compared with the one just before it when both are of the same site.
+    reported = sites.sort_values("eric_year")
+    reported = reported[reported["land_ha"].notna() & reported["site_code"].notna()]
+    reported = reported.sort_values("site_code", kind="stable")
+    codes = reported["site_code"].to_numpy(dtype=object)
+    land = reported["land_ha"].to_numpy(dtype="float64")
+    same_site = codes[1:] == codes[:-1]
+    low, high = np.minimum(land[1:], land[:-1]), np.maximum(land[1:], land[:-1])
+    jumped = same_site & (high - low >= min_change_ha) & ((low == 0) | (high > factor * low))
+    for i in np.flatnonzero(jumped) + 1:
+        previous, row = reported.iloc[i - 1], reported.iloc[i]
+        reason = (
+            f"land {previous['land_ha']:g} ha in {previous['eric_year']} then "
+            f"{row['land_ha']:g} ha in {row['eric_year']}: more than "
+            f"{factor:g}-fold; check for an entry or unit error"
+        )
+        if previous["land_measure"] != row["land_measure"]:
+            reason += (
+                f" (the measure changed too: {previous['land_measure']} then {row['land_measure']})"
+            )
+        rows.append(_land_row("land_changed_tenfold", codes[i], row, previous, reason))
     gia_ha = sites["floor_area_gia_m2"] / 10_000
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = sites["land_ha"] / gia_ha
@@ -154,7 +155,7 @@ def find_shared_sites(located: pd.DataFrame, *, within_m: float = 100.0) -> pd.D
         (``postcode``, ``name`` and/or ``distance``), one row per member.
     """
     sites = located[~located["is_aggregate"].to_numpy(dtype=bool)]
-    to_bng = pyproj.Transformer.from_crs(WGS84, BNG, always_xy=True)
+    to_bng = transformer(WGS84, BNG)
     frames = []
     for year, group in sites.groupby("eric_year", sort=True):
         n = len(group)
@@ -177,17 +178,24 @@ def find_shared_sites(located: pd.DataFrame, *, within_m: float = 100.0) -> pd.D
         links["distance"] = [(int(a), int(b)) for a, b in close]
         roots, how = _union(n, links)
         trusts = group["trust_code"].fillna("").to_numpy(dtype=object)
+        # The year's groups of two trusts or more, one frame for all of them.
+        rows: list[int] = []
+        places: list[int] = []
         for place, root in enumerate(sorted(set(roots))):
             members = np.flatnonzero(roots == root)
             if len(members) < 2 or len(set(trusts[members])) < 2:
                 continue
-            part = group.iloc[members][
-                ["site_code", "trust_code", "site_name", "land_ha", "land_measure"]
-            ].copy()
-            part.insert(0, "place", place)
-            part.insert(0, "eric_year", year)
-            part["matched_by"] = [";".join(sorted(how[int(i)])) for i in members]
-            frames.append(part)
+            rows.extend(int(i) for i in members)
+            places.extend([place] * len(members))
+        if not rows:
+            continue
+        part = group.iloc[rows][
+            ["site_code", "trust_code", "site_name", "land_ha", "land_measure"]
+        ].copy()
+        part.insert(0, "place", np.array(places, dtype=np.int64))
+        part.insert(0, "eric_year", year)
+        part["matched_by"] = [";".join(sorted(how[i])) for i in rows]
+        frames.append(part)
     columns = [
         "eric_year",
         "place",
@@ -267,6 +275,9 @@ def find_trust_changes(returns: pd.DataFrame) -> pd.DataFrame:
     years = sorted(returns["eric_year"].dropna().unique())
     sites = returns[~returns["is_aggregate"].to_numpy(dtype=bool)]
     sites = sites.assign(_name=sites["site_name"].fillna("").map(normalise_name))
+    # Read once as Python objects: the pairs below are hashed in plain sets.
+    trust_codes = sites["trust_code"].to_numpy(dtype=object)
+    names = sites["_name"].to_numpy(dtype=object)
     rows = []
     for trust, group in returns.groupby("trust_code", sort=True):
         present = sorted(group["eric_year"].unique())
@@ -277,14 +288,16 @@ def find_trust_changes(returns: pd.DataFrame) -> pd.DataFrame:
         others = sites[sites["eric_year"].isin(absent) & (sites["trust_code"] != trust)]
         # A site moved if its code, or its name under a trust that did not
         # report that name while this trust did, appears in an absent year.
-        before = sites[sites["eric_year"].isin(present) & (sites["trust_code"] != trust)]
-        old_pairs = set(zip(before["trust_code"], before["_name"], strict=True))
-        by_name = others["_name"].isin(set(own["_name"])) & ~pd.Series(
-            list(zip(others["trust_code"], others["_name"], strict=True)), index=others.index
-        ).isin(old_pairs)
-        moved = sorted(
-            set(others.loc[others["site_code"].isin(set(own["site_code"])) | by_name, "trust_code"])
+        before = (sites["eric_year"].isin(present) & (sites["trust_code"] != trust)).to_numpy(
+            dtype=bool, na_value=False
         )
+        old_pairs = set(zip(trust_codes[before], names[before], strict=True))
+        other_pairs = zip(others["trust_code"].to_numpy(dtype=object), others["_name"], strict=True)
+        by_name = others["_name"].isin(set(own["_name"])).to_numpy(dtype=bool) & np.array(
+            [pair not in old_pairs for pair in other_pairs], dtype=bool
+        )
+        moved_rows = others["site_code"].isin(set(own["site_code"])).to_numpy(dtype=bool) | by_name
+        moved = sorted(set(others["trust_code"].to_numpy(dtype=object)[moved_rows]))
         last = group[group["eric_year"] == present[-1]]
         rows.append(
             {

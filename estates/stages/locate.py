@@ -16,8 +16,10 @@ rest are ``unlocated``. None is dropped.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -43,8 +45,12 @@ LOCATED_BY = (
 _SAME_PLACE_DEG = 0.002
 
 
+@functools.lru_cache(maxsize=65_536, typed=True)
 def normalise_name(name: object) -> str:
     """Return a site name reduced for matching: upper case, no punctuation, ``SAINT``.
+
+    Remembered: a build of several ERIC years reduces the same NHS record names
+    once per year.
 
     Examples
     --------
@@ -65,6 +71,7 @@ def locate_sites(
     *,
     locations: pd.DataFrame | None = None,
     by_postcode: bool = False,
+    index: ContextIndex | None = None,
 ) -> Checked[pd.DataFrame]:
     """Return ``records`` with ``located_by``, ``location_source`` and filled coordinates.
 
@@ -82,6 +89,9 @@ def locate_sites(
         (ONS centroid), before trying its name: for a user's site file. ERIC
         returns are located by postcode across years by
         :mod:`estates.stages.postcode` instead.
+    index : ContextIndex, optional
+        ``ContextIndex.of(context)``, for a caller that locates several sets of
+        records against the same ``context``; default: built here.
 
     Returns
     -------
@@ -91,7 +101,7 @@ def locate_sites(
         and each unlocated site, and one for each locations-file entry that
         was not needed or not used.
     """
-    located = _locate(records, context, locations=locations, by_postcode=by_postcode)
+    located = _locate(records, context, locations=locations, by_postcode=by_postcode, index=index)
     out = located.value
     counts = out["located_by"].value_counts()
     log.info(
@@ -109,6 +119,7 @@ def _locate(
     *,
     locations: pd.DataFrame | None = None,
     by_postcode: bool = False,
+    index: ContextIndex | None = None,
 ) -> Checked[pd.DataFrame]:
     """Do :func:`locate_sites`'s work without its summary line.
 
@@ -132,15 +143,7 @@ def _locate(
     located_by[aggregate & ~own] = "aggregate"
     flags = out["quality_flags"].copy()
 
-    by_code = context.sort_values(["file_rank", "source_row"]).drop_duplicates("context_code")
-    by_code = by_code.set_index("context_code")
-    context_names = context.assign(_name=context["context_name"].map(normalise_name))
-    context_trust = np.where(
-        context_names["parent_code"].fillna("").str.len() > 0,
-        context_names["parent_code"].fillna(""),
-        context_names["context_code"].str[:3],
-    )
-    context_names["_trust"] = context_trust
+    index = index if index is not None else ContextIndex.of(context)
 
     codes = out["site_code"].astype(str).to_numpy()
     names = out["site_name"].astype(str).to_numpy()
@@ -150,22 +153,23 @@ def _locate(
         else np.full(len(out), "")
     )
     by_postcode_at = postcode_centroids(out, (located_by == "unlocated") & by_postcode)
+    named = np.zeros(len(out), dtype=bool)
     for i in np.flatnonzero(located_by == "unlocated"):
-        if codes[i] in by_code.index:
-            hit = by_code.loc[codes[i]]
-            lat[i], lon[i] = hit["latitude"], hit["longitude"]
-            located_by[i], source[i] = "ods_code", hit["source_file"]
+        j = index.code_at.get(codes[i])
+        if j is not None:
+            lat[i], lon[i] = index.code_latitude[j], index.code_longitude[j]
+            located_by[i], source[i] = "ods_code", index.code_file[j]
             continue
         if not np.isnan(by_postcode_at[0][i]):  # a user's site file with a postcode column
             lat[i], lon[i] = by_postcode_at[0][i], by_postcode_at[1][i]
             located_by[i], source[i] = "postcode", "ONS postcode centroids"
             continue
-        match = _match_name(names[i], trusts[i], context_names)
+        match = index.match(names[i], trusts[i])
         if match is not None:
             hit, scope = match
             lat[i], lon[i] = hit["latitude"], hit["longitude"]
             located_by[i], source[i] = "name_match", hit["source_file"]
-            flags = add_flag(flags, np.arange(len(out)) == i, "name_match_review")
+            named[i] = True
             findings.add(
                 str(out["source_file"].iloc[i]),
                 int(out["source_row"].iloc[i]),
@@ -179,6 +183,8 @@ def _locate(
                 column="site_name",
                 value=names[i].strip(),
             )
+    if named.any():
+        flags = add_flag(flags, named, "name_match_review")
     if locations is not None and len(locations):
         used, found = _apply_locations(out, locations, lat, lon, located_by, source)
         findings.merge(found)
@@ -202,27 +208,88 @@ def _locate(
     return Checked(out, findings)
 
 
-def _match_name(name: str, trust: str, context: pd.DataFrame) -> tuple[pd.Series, str] | None:
-    key = normalise_name(name)
-    if not key:
-        return None
-    same_name = context[context["_name"] == key]
-    if same_name.empty:
-        return None
-    for scope, candidates in (
-        ("same trust", same_name[same_name["_trust"] == trust]),
-        ("another trust", same_name),
-    ):
-        if candidates.empty:
-            continue
-        spread = max(np.ptp(candidates["latitude"]), np.ptp(candidates["longitude"]))
-        if spread > _SAME_PLACE_DEG:
-            if scope == "same trust":
-                continue
+@dataclass(frozen=True)
+class ContextIndex:
+    """The NHS hospital and clinic records indexed for locating: by ODS code and by name.
+
+    Built once per call of :func:`locate_sites` (or once for several calls),
+    so each site's code is one dictionary look-up, and its name one more and a
+    few array reads, not a scan of every record.
+
+    Attributes
+    ----------
+    context : pandas.DataFrame
+        The records (:func:`estates.io.inputs.load_context_sites`).
+    code_at : dict
+        Each ODS code's position in ``code_latitude``, ``code_longitude`` and
+        ``code_file``: its first record by file, then row.
+    rows : dict
+        Each normalised name's records, by position in ``context``.
+    trust, latitude, longitude : numpy.ndarray
+        Each record's trust (its parent code, else its code's first three
+        characters) and coordinates.
+    rank : numpy.ndarray
+        Record positions in file, then row, order.
+    """
+
+    context: pd.DataFrame
+    code_at: dict[object, int]
+    code_latitude: np.ndarray
+    code_longitude: np.ndarray
+    code_file: np.ndarray
+    rows: dict[str, np.ndarray]
+    trust: np.ndarray
+    latitude: np.ndarray
+    longitude: np.ndarray
+    rank: np.ndarray
+
+    @classmethod
+    def of(cls, context: pd.DataFrame) -> ContextIndex:
+        """Return the index of ``context``."""
+        by_code = context.sort_values(["file_rank", "source_row"]).drop_duplicates("context_code")
+        names = context["context_name"].map(normalise_name)
+        parent = context["parent_code"].fillna("")
+        trust = np.where(parent.str.len() > 0, parent, context["context_code"].str[:3])
+        # Each name's rows, by position.
+        rows = {str(k): v for k, v in names.groupby(names.to_numpy()).indices.items()}
+        return cls(
+            context=context,
+            code_at={code: j for j, code in enumerate(by_code["context_code"])},
+            code_latitude=by_code["latitude"].to_numpy(dtype=float),
+            code_longitude=by_code["longitude"].to_numpy(dtype=float),
+            code_file=by_code["source_file"].to_numpy(dtype=object),
+            rows=rows,
+            trust=np.asarray(trust, dtype=object),
+            latitude=context["latitude"].to_numpy(dtype=float),
+            longitude=context["longitude"].to_numpy(dtype=float),
+            rank=np.lexsort((context["source_row"].to_numpy(), context["file_rank"].to_numpy())),
+        )
+
+    def match(self, name: str, trust: str) -> tuple[pd.Series, str] | None:
+        """Return the record ``name`` matches and the match's scope, or None.
+
+        A name matches the records of the same normalised name, first those of
+        the site's own trust, then any trust's, if they all lie within
+        :data:`_SAME_PLACE_DEG` of each other; of those, the first by file and row.
+        """
+        key = normalise_name(name)
+        same_name = self.rows.get(key) if key else None
+        if same_name is None:
             return None
-        best = candidates.sort_values(["file_rank", "source_row"]).iloc[0]
-        return best, scope
-    return None
+        for scope, candidates in (
+            ("same trust", same_name[self.trust[same_name] == trust]),
+            ("another trust", same_name),
+        ):
+            if not len(candidates):
+                continue
+            spread = max(np.ptp(self.latitude[candidates]), np.ptp(self.longitude[candidates]))
+            if spread > _SAME_PLACE_DEG:
+                if scope == "same trust":
+                    continue
+                return None
+            first = self.rank[np.isin(self.rank, candidates)][0]
+            return self.context.iloc[first], scope
+        return None
 
 
 def _apply_locations(  # noqa: PLR0917 - fills the caller's arrays in place

@@ -31,7 +31,7 @@ import pandas as pd
 from estates.findings import Checked, Findings
 from estates.io.postcodes import PostcodeLookup, normalise_postcodes
 from estates.logs import counted
-from estates.stages.locate import _locate
+from estates.stages.locate import ContextIndex, _locate
 from estates.stages.validate import add_flag
 
 log = logging.getLogger("estates")
@@ -75,8 +75,9 @@ def locate_eric_returns(
         out["quality_flags"] = pd.Series("", index=out.index, dtype=object)
     scratch = Findings()
     parts = []
+    index = ContextIndex.of(context)
     for _, group in out.groupby("eric_year", sort=False):
-        located = _locate(group, context)
+        located = _locate(group, context, index=index)
         scratch.merge(located.findings)
         parts.append(located.value)
     first = pd.concat(parts).loc[out.index]

@@ -9,10 +9,9 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 
 from estates.config import ValidationConfig
-from estates.crs import BNG, WGS84
+from estates.crs import BNG, WGS84, transformer
 from estates.findings import Checked, Findings
 from estates.io.inputs import (
     load_boroughs,
@@ -201,15 +200,13 @@ def to_points(located: pd.DataFrame) -> gpd.GeoDataFrame:
     lon = located["longitude"].to_numpy(dtype=float)
     east = located["easting"].to_numpy(dtype=float).copy()
     north = located["northing"].to_numpy(dtype=float).copy()
-    to_bng = pyproj.Transformer.from_crs(WGS84, BNG, always_xy=True)
-    to_wgs = pyproj.Transformer.from_crs(BNG, WGS84, always_xy=True)
     has_ll = ~np.isnan(lat) & ~np.isnan(lon)
     if has_ll.any():
-        east[has_ll], north[has_ll] = to_bng.transform(lon[has_ll], lat[has_ll])
+        east[has_ll], north[has_ll] = transformer(WGS84, BNG).transform(lon[has_ll], lat[has_ll])
     has_en = ~has_ll & ~np.isnan(east) & ~np.isnan(north)
     lat, lon = lat.copy(), lon.copy()
     if has_en.any():
-        lon[has_en], lat[has_en] = to_wgs.transform(east[has_en], north[has_en])
+        lon[has_en], lat[has_en] = transformer(BNG, WGS84).transform(east[has_en], north[has_en])
     out = located.copy()
     out["latitude"], out["longitude"] = lat, lon
     out["easting"], out["northing"] = east, north
