@@ -253,7 +253,9 @@ def test_unusable_pipeline_file_is_an_error(write):
 
 def test_pipeline_file_needs_its_columns(write):
     path = write("pipeline.csv", "site_code,status\nRAN01,sold\n")
-    with pytest.raises(DataValidationError, match=r"pipeline\.csv: missing column 'stage'"):
+    with pytest.raises(
+        DataValidationError, match=r"pipeline\.csv: missing columns 'stage' and 'date'"
+    ):
         run(Inputs(pipeline=path))
 
 
