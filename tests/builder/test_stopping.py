@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,12 +33,26 @@ def swallow(signum: signal.Signals) -> None:
         pass
 
 
+@pytest.fixture
+def terminal_ctrl_c() -> Iterator[None]:
+    """Ctrl-C as from a terminal, even when the test run was started in the background.
+
+    A background job starts with SIGINT ignored, which :func:`stop_on_signals`
+    rightly leaves alone; this test is about a Ctrl-C the run does take.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.parametrize(
     ("signum", "raised"),
     [(signal.SIGTERM, Terminated), (signal.SIGINT, KeyboardInterrupt)],
     ids=["SIGTERM", "Ctrl-C"],
 )
-def test_a_dropped_signal_still_stops_the_publish(tmp_path, signum, raised):
+def test_a_dropped_signal_still_stops_the_publish(tmp_path, terminal_ctrl_c, signum, raised):
     out = tmp_path / "maps"
     old = publish_set(out, "v1")
     with stop_on_signals(), pytest.raises(raised):
