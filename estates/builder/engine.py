@@ -530,29 +530,18 @@ class _Build:
         columns, sheet = self.inputs.columns, self.inputs.sheet
         for path in self.inputs.sites:
             read = Findings()
-            rows = self.chunk_rows or 0
-            if rows:
-                chunks = iter_site_records(
-                    path,
-                    findings=read,
-                    chunk_rows=rows,
-                    columns=columns,
-                    sheet=sheet,
-                    column_maps=self.column_maps,
-                )
-            else:
-                chunks = iter(
-                    [
-                        read_site_records(
-                            path,
-                            findings=read,
-                            max_csv_bytes=limit,
-                            columns=columns,
-                            sheet=sheet,
-                            column_maps=self.column_maps,
-                        )
-                    ]
-                )
+            # The same reader either way: in chunks, or the whole file as one.
+            how: dict[str, Any] = {
+                "findings": read,
+                "columns": columns,
+                "sheet": sheet,
+                "column_maps": self.column_maps,
+            }
+            chunks = (
+                iter_site_records(path, chunk_rows=self.chunk_rows, **how)
+                if self.chunk_rows
+                else iter([read_site_records(path, max_csv_bytes=limit, **how)])
+            )
             for records in chunks:
                 findings = Findings()
                 findings.extend(read.items)
