@@ -219,8 +219,7 @@ def test_search_finds_a_site_by_code_and_opens_it(frames, out, opened, mode):
     # tests/render/test_geo_context.py).
     assert page.evaluate("() => estates.map.getZoom()") >= 11.5
     assert page.evaluate(
-        "() => estates.map.getBounds().contains(estates.siteLatLng("
-        "estates.search('RAL01')[0]))"
+        "() => estates.map.getBounds().contains(estates.siteLatLng(estates.search('RAL01')[0]))"
     )
 
 
