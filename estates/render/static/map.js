@@ -142,18 +142,33 @@
     return layer;
   };
 
+  // A group whose layers are made when it is first added to the map: the
+  // context records are off at first, and most readers never switch them on.
+  var LazyGroup = L.FeatureGroup.extend({
+    initialize: function (fill) {
+      L.FeatureGroup.prototype.initialize.call(this);
+      this._fill = fill;
+    },
+    beforeAdd: function () {
+      var fill = this._fill;
+      this._fill = null;
+      if (fill) fill(this);
+    }
+  });
+
   E.contextLayer = function (kind) {
     var spec = E.data.context[kind];
-    var group = L.featureGroup();
-    spec.rows.forEach(function (r) {
-      var m = L.circleMarker([r[1], r[0]], {
-        radius: 3.5, color: "#ffffff", weight: 1, fillColor: spec.colour, fillOpacity: 1,
-        className: "estates-context"
+    var group = new LazyGroup(function (g) {
+      spec.rows.forEach(function (r) {
+        var m = L.circleMarker([r[1], r[0]], {
+          radius: 3.5, color: "#ffffff", weight: 1, fillColor: spec.colour, fillOpacity: 1,
+          className: "estates-context"
+        });
+        m.bindTooltip(r[3] + '<span class="est-code">' + r[2] + "</span><br>" + spec.label,
+                      { className: "est-tip" });
+        quiet(m);
+        g.addLayer(m);
       });
-      m.bindTooltip(r[3] + '<span class="est-code">' + r[2] + "</span><br>" + spec.label,
-                    { className: "est-tip" });
-      quiet(m);
-      group.addLayer(m);
     });
     E.layers["context_" + kind] = group;
     return group;
