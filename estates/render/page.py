@@ -636,7 +636,7 @@ def splice_data(html: str, data: str) -> str:
     if "<" in data:
         msg = "the page's data must be written by json_for_script (no '<')"
         raise ValueError(msg)
-    return before + data + after
+    return "".join((before, data, after))
 
 
 def end_body_with(html: str, fragment: str) -> str:
