@@ -5,6 +5,8 @@ Run from the repository root::
     python benchmarks/bench_maps.py            # 100, 1,000, 10,000, 50,000 sites
     python benchmarks/bench_maps.py 100 5000   # other sizes
     python benchmarks/bench_maps.py --compare-only --runs 5   # only the side-by-side table
+    python benchmarks/bench_maps.py --compare-only --save old.html 50000   # on an earlier commit
+    python benchmarks/bench_maps.py --compare-only --against old.html 50000   # then on this one
 
 Sites are synthetic, seeded points inside the real London borough boundaries
 (``data/boundaries``), with every column the maps read; the context layers are
@@ -39,6 +41,10 @@ machine inflates far less):
 - ``of which``: the site payload, its JSON text (written column-wise, as the
   page does, and by ``json.dumps`` of the same rows as lists, as it was), the
   boroughs.
+
+With ``--against PAGE`` the Chromium runs open ``PAGE`` in turn with this
+page: say the same sites' ``london.html`` kept by ``--save`` on an earlier
+commit, for a before-and-after in one run.
 
 Chromium is found from ``ESTATES_CHROMIUM`` or ``chromium`` on PATH.
 """
@@ -293,9 +299,21 @@ def floor_page(site_payload: dict[str, Any], path: Path) -> None:
 
 
 def compare(
-    n: int, *, runs: int, anchor_runs: int, tmp: Path, boroughs0: gpd.GeoDataFrame, context
+    n: int,
+    *,
+    runs: int,
+    anchor_runs: int,
+    tmp: Path,
+    boroughs0: gpd.GeoDataFrame,
+    context,
+    against: Path | None = None,
+    save: Path | None = None,
 ) -> None:
-    """Print the side-by-side table at ``n`` sites, medians of ``runs`` interleaved runs."""
+    """Print the side-by-side table at ``n`` sites, medians of ``runs`` interleaved runs.
+
+    ``against`` is another page (say the same sites' page written by an
+    earlier commit, kept with ``save``) opened in Chromium in turn with this one.
+    """
     sites = synthetic_sites(n, boroughs0)
     boroughs = aggregate_boroughs(boroughs0, site_tallies(sites), target_gbp=TARGET)
     summary = summary_for(sites)
@@ -328,7 +346,13 @@ def compare(
         record("of which: its JSON text", prepared.json)
         record("of which: its JSON text by json.dumps", lambda: json_for_script(as_lists))
         record("of which: boroughs", lambda: payload.prepare_boroughs(boroughs, names))
-    opened = [open_in_chromium(now_path) for _ in range(runs)]
+    opened, against_opened = [], []
+    for _ in range(runs):
+        opened.append(open_in_chromium(now_path))
+        if against is not None:
+            against_opened.append(open_in_chromium(against))
+    if save is not None:
+        shutil.copyfile(now_path, save)
 
     def med(label: str, k: int) -> float:
         return statistics.median(t[k] for t in times[label])
@@ -358,9 +382,23 @@ def compare(
     print()
     print(f"Chromium, london.html (the same bytes now and previous), median of {runs}: "
           f"ready {ready:.2f} s, painted {painted:.2f} s")  # fmt: skip
+    if against is not None:
+        ready = statistics.median(r for r, _ in against_opened)
+        painted = statistics.median(p for _, p in against_opened)
+        size = against.stat().st_size / 1e6
+        print(f"Chromium, {against.name} ({size:.2f} MB, opened in turn with it), "
+              f"median of {runs}: ready {ready:.2f} s, painted {painted:.2f} s")  # fmt: skip
 
 
-def main(sizes: tuple[int, ...], *, runs: int, anchor_runs: int, sweep: bool) -> None:
+def main(
+    sizes: tuple[int, ...],
+    *,
+    runs: int,
+    anchor_runs: int,
+    sweep: bool,
+    against: Path | None = None,
+    save: Path | None = None,
+) -> None:
     boroughs0 = load_boroughs()
     context = load_context()
     # Warm up: imports (mapclassify pulls in scipy) and reading Leaflet once.
@@ -378,6 +416,8 @@ def main(sizes: tuple[int, ...], *, runs: int, anchor_runs: int, sweep: bool) ->
                 tmp=Path(tmp),
                 boroughs0=boroughs0,
                 context=context,
+                against=against,
+                save=save,
             )
         return
     print()
@@ -411,6 +451,8 @@ def main(sizes: tuple[int, ...], *, runs: int, anchor_runs: int, sweep: bool) ->
             tmp=Path(tmp),
             boroughs0=boroughs0,
             context=context,
+            against=against,
+            save=save,
         )
 
 
@@ -431,7 +473,20 @@ if __name__ == "__main__":
     parser.add_argument(
         "--compare-only", action="store_true", help="only the side-by-side table, largest size"
     )
+    parser.add_argument(
+        "--save", type=Path, help="keep the largest size's london.html here (to open --against)"
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="another london.html (say --save of an earlier commit) opened in turn with this one",
+    )
     args = parser.parse_args()
     main(
-        tuple(args.sizes), runs=args.runs, anchor_runs=args.anchor_runs, sweep=not args.compare_only
+        tuple(args.sizes),
+        runs=args.runs,
+        anchor_runs=args.anchor_runs,
+        sweep=not args.compare_only,
+        against=args.against,
+        save=args.save,
     )

@@ -129,8 +129,8 @@ def text_codes(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, list[str]]
     if isinstance(series.dtype, pd.StringDtype):
         # Arrow or Python strings: factorised without a Python object per row.
         codes, uniques = series.factorize()
-        values = uniques.to_numpy(dtype=object)
-        texts = [str(u) for u in values]
+        # Every distinct value of a string column is a str (missing values get no code).
+        texts = uniques.to_numpy(dtype=object).tolist()
         if (codes < 0).any():
             return _dedupe_missing(codes, texts)
         return codes.astype(np.int64, copy=False), texts

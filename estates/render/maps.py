@@ -33,8 +33,10 @@ payload (a row per site, repeated texts stored once), never one folium object
 per site. That single code path builds a 50,000-site map in well under two
 seconds. Popups and tooltips are made on demand from the row, from text that
 was HTML-escaped in Python. ``site_layer_threshold`` picks the renderer: up to
-that many sites the map draws SVG (crisp, one ``<path>`` per shape); above it,
-one canvas, which stays fast with tens of thousands of markers. A page with
+that many sites the map draws SVG (crisp, one ``<path>`` per shape, each site
+a button in the tab order); above it, one canvas, on which the page's script
+draws every site itself from typed arrays, with no Leaflet object per site,
+so tens of thousands of markers open in well under a second. A page with
 more than ``max_sites`` (:data:`MAX_MAP_SITES`) draws its best-ranked sites
 and says so, so a national-scale table still gives pages that open.
 

@@ -70,6 +70,7 @@ __all__ = [
     "plain_attribution",
     "script_hashes",
     "seal_scripts",
+    "splice_data",
 ]
 
 _LIST_LIMIT = 250
@@ -509,10 +510,7 @@ def build_map(
     # JSON.parse, which browsers parse much faster than a script literal. The
     # site rows, most of the text, are written column-wise (SitePayload.json).
     figure.html.add_child(
-        Raw(
-            '<script type="application/json" id="estates-data">'
-            f"{json_object_for_script(data)}</script>"
-        ),
+        Raw(f'<script type="application/json" id="estates-data">{_DATA_SLOT}</script>'),
         name="estates_data",
     )
     JsBlock(
@@ -606,7 +604,39 @@ def build_map(
         pilot_page=view.focus_pilot is not None,
         by_count=boroughs.by_count,
     )
-    return seal_scripts(end_body_with(accessible_document(figure.render()), about))
+    html = seal_scripts(end_body_with(accessible_document(figure.render()), about))
+    return splice_data(html, json_object_for_script(data))
+
+
+#: Holds the place of the page's JSON data until the rest of the page is finished.
+#: It is markup, and every text from the data reaches the page escaped, so no
+#: data can hold it.
+_DATA_SLOT = "<estates-data-slot>"
+
+
+def splice_data(html: str, data: str) -> str:
+    """Return the finished page ``html`` with its JSON ``data`` in the data slot.
+
+    The page is finished (its document fixed, its scripts sealed) without
+    its data, megabytes on a large map, so those passes read a small page;
+    the data, written by :func:`~estates.render.assets.json_for_script` (no
+    ``<`` in it), cannot change what they do: it sits in a
+    ``type="application/json"`` script, which runs nothing and is not hashed,
+    and cannot close it.
+
+    Raises
+    ------
+    RuntimeError
+        If ``html`` does not hold the slot exactly once.
+    """
+    before, slot, after = html.partition(_DATA_SLOT)
+    if not slot or _DATA_SLOT in after:
+        msg = "the page does not hold its data slot exactly once"
+        raise RuntimeError(msg)
+    if "<" in data:
+        msg = "the page's data must be written by json_for_script (no '<')"
+        raise ValueError(msg)
+    return "".join((before, data, after))
 
 
 def end_body_with(html: str, fragment: str) -> str:

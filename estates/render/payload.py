@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -249,6 +250,8 @@ class SitePayload:
 
     ``head`` holds the fields, the profiles and the table of texts; ``rows``
     the sites, a column at a time (see :class:`~estates.render.site_rows.SiteRows`).
+    ``source`` is the site table the rows come from and ``positions`` the
+    drawn rows' positions in it, in drawing order (see :attr:`frame`).
     """
 
     head: dict[str, Any]
@@ -256,8 +259,19 @@ class SitePayload:
     codes: list[str]
     pilots: list[tuple[str, ...]]
     ranks: np.ndarray
-    frame: pd.DataFrame  # the drawn rows, for the static map
+    source: pd.DataFrame
+    positions: np.ndarray
     totals: dict[str, int] = field(default_factory=dict)  # sites per page before any cap
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """Return the drawn rows of ``source``, in drawing order, for the static maps.
+
+        Taken when first asked for: an HTML page needs only the payload, and
+        reordering every column of a large site table costs more than a
+        page's numbers.
+        """
+        return self.source.iloc[self.positions]
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -453,7 +467,8 @@ def prepare_sites(
         codes=_objects(code_texts)[code_codes[order]].tolist(),
         pilots=pilot_lists[pilot_codes[idx][order]].tolist(),
         ranks=num["disposal_rank"][order],
-        frame=sites.iloc[idx[order]],
+        source=sites,
+        positions=idx[order],
         totals=totals,
     )
 
@@ -478,7 +493,8 @@ def subset_sites(sites: SitePayload, keep: np.ndarray) -> SitePayload:
         codes=[sites.codes[i] for i in pos],
         pilots=[sites.pilots[i] for i in pos],
         ranks=sites.ranks[pos],
-        frame=sites.frame.iloc[pos],
+        source=sites.source,
+        positions=sites.positions[pos],
         totals=sites.totals,
     )
 

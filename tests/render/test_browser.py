@@ -90,32 +90,38 @@ def _expected(frames, name: str) -> list[str]:
 def _drawn_codes(page) -> list[str]:
     return sorted(
         page.evaluate(
-            """() => estates.layers.sites.getLayers().map(m => {
+            """() => estates.drawnSites().map(i => {
                    const span = document.createElement("span");
-                   span.innerHTML = estates.data.sites.rows[m.estatesIndex][estates.F.code];
+                   span.innerHTML = estates.data.sites.rows[i][estates.F.code];
                    return span.textContent;
                })"""
         )
     )
 
 
-def _click_site(page, code: str) -> None:
-    """Centre the map on a site's marker and click it with the mouse."""
-    point = page.evaluate(
+def _site_point(page, code: str) -> list[float]:
+    """Centre the map on a site's marker at zoom 16; return the marker's place on the page."""
+    point: list[float] = page.evaluate(
         """(code) => {
             const F = estates.F, rows = estates.data.sites.rows;
             const span = document.createElement("span");
             const i = rows.findIndex(
                 r => { span.innerHTML = r[F.code]; return span.textContent === code; });
-            const m = estates.markers[i];
-            estates.map.setView(m.getLatLng(), 16, { animate: false });
-            const p = estates.map.latLngToContainerPoint(m.getLatLng());
+            const at = estates.siteLatLng(i);
+            estates.map.setView(at, 16, { animate: false });
+            const p = estates.map.latLngToContainerPoint(at);
             const box = estates.map.getContainer().getBoundingClientRect();
             return [p.x + box.left, p.y + box.top];
         }""",
         code,
     )
-    page.mouse.click(point[0], point[1])
+    return point
+
+
+def _click_site(page, code: str) -> None:
+    """Centre the map on a site's marker and click it with the mouse."""
+    x, y = _site_point(page, code)
+    page.mouse.click(x, y)
 
 
 @pytest.mark.parametrize(
@@ -175,6 +181,30 @@ def test_clicking_a_marker_opens_its_popup(frames, out, opened, mode):
     assert "test flat rate" in text  # the valuation method's label from the summary
 
 
+def test_canvas_sites_show_names_and_follow_the_filters(frames, out, opened):
+    """On a canvas the sites are one layer: hovering still names a site, filters hide sites."""
+    sites = frames[0]
+    page, _ = opened(out["canvas"] / "london.html")
+    site = sites[sites["site_code"] == "RAL01"].iloc[0]
+    x, y = _site_point(page, "RAL01")
+    page.mouse.move(x, y)
+    tip = page.locator(".leaflet-tooltip.est-tip", has_text="RAL01")
+    tip.wait_for()
+    assert site["site_name"] in tip.inner_text()
+    _click_site(page, "RAL01")
+    page.locator(".leaflet-popup-content [data-site-code='RAL01']").wait_for()
+    total = len(_drawn_codes(page))
+    # Only the sites not in a PFI: RAL01's popup closes as its marker goes.
+    page.select_option('[data-filter="pfi"]', "0" if site["pfi"] else "1")
+    drawn = page.evaluate("() => estates.drawnSites()")
+    shown = page.evaluate("() => estates.table.state.shown")
+    assert 0 < len(drawn) < total
+    assert sorted(drawn) == sorted(shown)
+    assert page.evaluate("() => estates.map.hasLayer(estates.popup)") is False
+    page.select_option('[data-filter="pfi"]', "")
+    assert len(_drawn_codes(page)) == total
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_search_finds_a_site_by_code_and_opens_it(frames, out, opened, mode):
     page, _ = opened(out[mode] / "london.html")
@@ -189,8 +219,7 @@ def test_search_finds_a_site_by_code_and_opens_it(frames, out, opened, mode):
     # tests/render/test_geo_context.py).
     assert page.evaluate("() => estates.map.getZoom()") >= 11.5
     assert page.evaluate(
-        "() => estates.map.getBounds().contains(estates.markers["
-        "estates.search('RAL01')[0]].getLatLng())"
+        "() => estates.map.getBounds().contains(estates.siteLatLng(estates.search('RAL01')[0]))"
     )
 
 

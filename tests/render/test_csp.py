@@ -25,8 +25,9 @@ from click.testing import CliRunner
 
 from estates.cli import main
 from estates.logs import reset_logging
+from estates.render.assets import json_for_script
 from estates.render.maps import render_maps
-from estates.render.page import csp, script_hashes, seal_scripts
+from estates.render.page import csp, script_hashes, seal_scripts, splice_data
 
 PAGES = [
     "index.html",
@@ -142,6 +143,23 @@ def test_sealing_needs_the_placeholder_and_keeps_the_scripts():
     assert sealed.endswith("<script>var a = 1;</script></body></html>")
     with pytest.raises(ValueError, match="no script policy"):
         seal_scripts(sealed)
+
+
+def test_data_is_spliced_into_the_sealed_page_once_and_cannot_close_its_script():
+    slot = '<script type="application/json" id="estates-data"><estates-data-slot></script>'
+    page = f"<html><head>{csp(tiles=False)}</head><body>{slot}<script>go();</script></body>"
+    sealed = seal_scripts(page)
+    data = json_for_script({"name": "</script><script>alert(1)</script>"})
+    whole = splice_data(sealed, data)
+    assert whole == sealed.replace("<estates-data-slot>", data)
+    # The data add no script to run, so the policy sealed without them still holds.
+    assert script_hashes(whole) == script_hashes(sealed)
+    with pytest.raises(ValueError, match="json_for_script"):
+        splice_data(sealed, '{"name":"</script>"}')
+    with pytest.raises(RuntimeError, match="exactly once"):
+        splice_data(whole, data)
+    with pytest.raises(RuntimeError, match="exactly once"):
+        splice_data(sealed + slot, data)
 
 
 # --- in Chromium ---------------------------------------------------------------------

@@ -220,14 +220,14 @@ def reference_prepare_sites(
         "profiles": profiles,
     }
     pilots = [split_list(txt["pilots"][i]) for i in rows_order]
-    frame = sub.iloc[order].copy()
     return SitePayload(
         head=head,
         rows=SiteRows.from_lists(ROW_FIELDS, rows),  # the same lists, held by column
         codes=[txt["site_code"][i] for i in rows_order],
         pilots=pilots,
         ranks=num["disposal_rank"][order],
-        frame=frame,
+        source=sub.copy(),
+        positions=order,
         totals=totals,
     )
 

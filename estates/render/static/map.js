@@ -9,8 +9,17 @@
     return String(s).replace(/&(amp|lt|gt|quot|#x27);/g, function (_, k) { return ENT[k]; });
   }
   function missing(x) { return x === null || x === undefined; }
+  // One number format per number of decimals, made once: the same text as
+  // x.toLocaleString("en-GB", ...), which sets a format up anew at each call.
+  var FORMATS = {};
   function num(x, d) {
-    return x.toLocaleString("en-GB", { minimumFractionDigits: d, maximumFractionDigits: d });
+    var f = FORMATS[d] || (FORMATS[d] = new Intl.NumberFormat(
+      "en-GB", { minimumFractionDigits: d, maximumFractionDigits: d }));
+    return f.format(x);
+  }
+  var WHOLE = null;
+  function intText(x) {
+    return (WHOLE || (WHOLE = new Intl.NumberFormat("en-GB"))).format(x);
   }
   function fmtHa(x) {
     if (missing(x)) return "n/a";
@@ -133,18 +142,33 @@
     return layer;
   };
 
+  // A group whose layers are made when it is first added to the map: the
+  // context records are off at first, and most readers never switch them on.
+  var LazyGroup = L.FeatureGroup.extend({
+    initialize: function (fill) {
+      L.FeatureGroup.prototype.initialize.call(this);
+      this._fill = fill;
+    },
+    beforeAdd: function () {
+      var fill = this._fill;
+      this._fill = null;
+      if (fill) fill(this);
+    }
+  });
+
   E.contextLayer = function (kind) {
     var spec = E.data.context[kind];
-    var group = L.featureGroup();
-    spec.rows.forEach(function (r) {
-      var m = L.circleMarker([r[1], r[0]], {
-        radius: 3.5, color: "#ffffff", weight: 1, fillColor: spec.colour, fillOpacity: 1,
-        className: "estates-context"
+    var group = new LazyGroup(function (g) {
+      spec.rows.forEach(function (r) {
+        var m = L.circleMarker([r[1], r[0]], {
+          radius: 3.5, color: "#ffffff", weight: 1, fillColor: spec.colour, fillOpacity: 1,
+          className: "estates-context"
+        });
+        m.bindTooltip(r[3] + '<span class="est-code">' + r[2] + "</span><br>" + spec.label,
+                      { className: "est-tip" });
+        quiet(m);
+        g.addLayer(m);
       });
-      m.bindTooltip(r[3] + '<span class="est-code">' + r[2] + "</span><br>" + spec.label,
-                    { className: "est-tip" });
-      quiet(m);
-      group.addLayer(m);
     });
     E.layers["context_" + kind] = group;
     return group;
@@ -166,8 +190,8 @@
       (text(r, "type") ? " · " + text(r, "type") : "") + "</div>";
     var rank = r[F.rank];
     h += '<div class="est-rank">' +
-      (missing(rank) ? "Not ranked" : "Rank <b>" + rank.toLocaleString("en-GB") + "</b> of " +
-       C.rankedTotal.toLocaleString("en-GB") + " in London" + pilotRankText(i)) +
+      (missing(rank) ? "Not ranked" : "Rank <b>" + intText(rank) + "</b> of " +
+       intText(C.rankedTotal) + " in London" + pilotRankText(i)) +
       " · disposal score <b>" + fmtScore(r[F.score]) + "</b></div>";
     h += '<table class="est-facts">';
     h += tr("Trust", text(r, "trust") || "n/a");
@@ -213,8 +237,158 @@
                     "): open its details");
   }
 
+  function siteLatLng(i) {
+    var F = E.F, r = E.data.sites.rows[i];
+    return L.latLng(r[F.lat], r[F.lon]);
+  }
+  function siteRadius(i) { return radius(E.data.sites.rows[i][E.F.unused_ha]); }
+  E.siteLatLng = siteLatLng;
+
+  function siteTip(i) {
+    var F = E.F, r = E.data.sites.rows[i];
+    return r[F.name] + '<span class="est-code">' + r[F.code] + "</span>";
+  }
+
+  // A page with many sites draws them on the map's canvas as one layer, with
+  // no Leaflet object per site: the sites' positions are projected into
+  // typed arrays and each is drawn as Leaflet's canvas renderer draws a
+  // circle marker (the same rounded position and radius, colours, opacity
+  // and order), and the pointer finds the topmost site as the renderer would.
+  var SiteSwarm = L.Path.extend({
+    options: { fill: true, color: "#1f2933", weight: 1, opacity: 0.9, fillOpacity: 0.9 },
+
+    initialize: function (rows) {
+      var F = E.F, n = rows.length;
+      L.setOptions(this, {});
+      this._n = n;
+      this._r = new Float64Array(n);
+      this._colour = new Array(n);
+      this._lat = new Float64Array(n);
+      this._lon = new Float64Array(n);
+      for (var i = 0; i < n; i++) {
+        var r = rows[i];
+        this._lat[i] = r[F.lat];
+        this._lon[i] = r[F.lon];
+        this._r[i] = radius(r[F.unused_ha]);
+        this._colour[i] = scoreColour(r[F.score]);
+      }
+      this._x = new Float64Array(n);
+      this._y = new Float64Array(n);
+      this._shown = new Uint8Array(n).fill(1);
+      this._mx = null;
+      this._hit = -1;
+    },
+
+    // Which sites are drawn: shown[i] is 1 for a site drawn, 0 for one hidden.
+    setShown: function (shown) {
+      this._shown.set(shown);
+      return this.redraw();
+    },
+    isShown: function (i) { return this._shown[i] === 1; },
+
+    _project: function () {
+      var map = this._map, crs = map.options.crs, n = this._n;
+      if (!this._mx) {
+        // Projected metres, the same for every zoom.
+        this._mx = new Float64Array(n);
+        this._my = new Float64Array(n);
+        for (var k = 0; k < n; k++) {
+          var q = crs.projection.project(L.latLng(this._lat[k], this._lon[k]));
+          this._mx[k] = q.x;
+          this._my[k] = q.y;
+        }
+      }
+      // As map.latLngToLayerPoint: scaled to the zoom, rounded, less the pixel origin.
+      var scale = crs.scale(map.getZoom()), origin = map.getPixelOrigin();
+      var p = L.point(0, 0), tol = this._clickTolerance();
+      var minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+      for (var i = 0; i < n; i++) {
+        p.x = this._mx[i];
+        p.y = this._my[i];
+        crs.transformation._transform(p, scale);
+        var x = this._x[i] = Math.round(p.x) - origin.x;
+        var y = this._y[i] = Math.round(p.y) - origin.y;
+        if (!this._shown[i]) continue;
+        var w = this._r[i] + tol;
+        if (x - w < minX) minX = x - w;
+        if (y - w < minY) minY = y - w;
+        if (x + w > maxX) maxX = x + w;
+        if (y + w > maxY) maxY = y + w;
+      }
+      this._pxBounds = minX <= maxX ? L.bounds([minX, minY], [maxX, maxY]) : null;
+    },
+
+    _update: function () {},
+
+    _updatePath: function () {
+      var renderer = this._renderer;
+      if (!renderer._drawing) return;
+      var ctx = renderer._ctx, view = renderer._bounds, clip = renderer._redrawBounds;
+      var x0 = view.min.x, y0 = view.min.y, x1 = view.max.x, y1 = view.max.y;
+      if (clip) {
+        x0 = Math.max(x0, clip.min.x); y0 = Math.max(y0, clip.min.y);
+        x1 = Math.min(x1, clip.max.x); y1 = Math.min(y1, clip.max.y);
+      }
+      var tol = this._clickTolerance(), o = this.options, fill = null;
+      ctx.setLineDash([]);
+      ctx.globalAlpha = o.fillOpacity;
+      ctx.lineWidth = o.weight;
+      ctx.strokeStyle = o.color;
+      ctx.lineCap = o.lineCap;
+      ctx.lineJoin = o.lineJoin;
+      for (var i = 0, n = this._n; i < n; i++) {
+        if (!this._shown[i]) continue;
+        var x = this._x[i], y = this._y[i], w = this._r[i] + tol;
+        if (x + w < x0 || x - w > x1 || y + w < y0 || y - w > y1) continue;
+        if (this._colour[i] !== fill) ctx.fillStyle = fill = this._colour[i];
+        ctx.beginPath();
+        ctx.arc(x, y, Math.max(Math.round(this._r[i]), 1), 0, Math.PI * 2, false);
+        ctx.fill("evenodd");
+        ctx.stroke();
+      }
+    },
+
+    // The topmost drawn site under the point, kept for the event that follows.
+    _containsPoint: function (p) {
+      var tol = this._clickTolerance();
+      for (var i = this._n - 1; i >= 0; i--) {
+        if (!this._shown[i]) continue;
+        var dx = p.x - this._x[i], dy = p.y - this._y[i], w = this._r[i] + tol;
+        if (dx * dx + dy * dy <= w * w) { this._hit = i; return true; }
+      }
+      this._hit = -1;
+      return false;
+    }
+  });
+
+  function swarmLayer(rows) {
+    var layer = new SiteSwarm(rows), tip = null, tipped = -1;
+    function untip() {
+      if (tip) E.map.closeTooltip(tip);
+      tip = null;
+      tipped = -1;
+    }
+    layer.on("click", function () { if (layer._hit >= 0) E.openSite(layer._hit); });
+    layer.on("mousemove", function () {
+      var i = layer._hit;
+      if (i < 0 || i === tipped) return;
+      untip();
+      tipped = i;
+      tip = L.tooltip({ direction: "top", offset: [0, -siteRadius(i)], className: "est-tip" })
+        .setLatLng(siteLatLng(i)).setContent(siteTip(i));
+      E.map.openTooltip(tip);
+    });
+    layer.on("mouseout remove", untip);
+    return layer;
+  }
+
   E.siteLayer = function () {
     var F = E.F, rows = E.data.sites.rows, n = rows.length;
+    if (E.map.options.preferCanvas) {
+      E.markers = null;
+      E.layers.sites = swarmLayer(rows);
+      return E.layers.sites;
+    }
     var group = L.featureGroup();
     var markers = new Array(n);
     for (var i = 0; i < n; i++) {
@@ -231,8 +405,7 @@
     group.on("mouseover", function (e) {
       var m = e.layer;
       if (!m.getTooltip()) {
-        var r = rows[m.estatesIndex];
-        m.bindTooltip(r[F.name] + '<span class="est-code">' + r[F.code] + "</span>",
+        m.bindTooltip(siteTip(m.estatesIndex),
                       { direction: "top", offset: [0, -m.getRadius()], className: "est-tip" });
         m.openTooltip();
       }
@@ -245,8 +418,30 @@
     return group;
   };
 
+  // The sites drawn on the map now (the filters of the table hide some).
+  E.drawnSites = function () {
+    var layer = E.layers.sites, out = [];
+    if (!E.markers) {
+      for (var i = 0; i < layer._n; i++) if (layer.isShown(i)) out.push(i);
+      return out;
+    }
+    return layer.getLayers().map(function (m) { return m.estatesIndex; });
+  };
+
+  // Draw exactly the sites whose visible[i] is 1. A marker drawn again gets
+  // its keyboard attributes back (Leaflet draws it anew).
+  function showSites(visible) {
+    var group = E.layers.sites;
+    if (!group) return;
+    if (!E.markers) { group.setShown(visible); return; }
+    for (var k = 0; k < visible.length; k++) {
+      var m = E.markers[k], has = group.hasLayer(m);
+      if (visible[k] && !has) { group.addLayer(m); dressMarker(m); }
+      else if (!visible[k] && has) group.removeLayer(m);
+    }
+  }
+
   E.openSite = function (i) {
-    var m = E.markers[i];
     var size = E.map.getSize(), small = compact(), wide = size.x > 760 && !small;
     // On a small screen the panels fold away and the popup keeps clear of the
     // buttons at the top and the credits at the bottom, scrolling inside itself.
@@ -265,15 +460,16 @@
                         maxHeight: Math.max(120, size.y - top - bottom - 60),
                         autoPanPaddingTopLeft: [wide ? 330 : 12, top],
                         autoPanPaddingBottomRight: [wide ? 200 : 12, bottom],
-                        offset: [0, 7 - m.getRadius()] })
-      .setLatLng(m.getLatLng())
+                        offset: [0, 7 - siteRadius(i)] })
+      .setLatLng(siteLatLng(i))
       .setContent(sitePopup(i))
       .openOn(E.map);
+    E.popupSite = i;
     return E.popup;
   };
 
   E.focusSite = function (i) {
-    var map = E.map, m = E.markers[i];
+    var map = E.map;
     if (!map.hasLayer(E.layers.sites)) map.addLayer(E.layers.sites);
     E.siteView(i);
     return E.openSite(i);
@@ -364,7 +560,7 @@
   // view fits the borough's bounds with the site, clear of the side panel, and
   // never closer than the usual site zoom; a site in no borough is zoomed to.
   E.siteView = function (i) {
-    var map = E.map, at = E.markers[i].getLatLng(), k = E.boroughOf(i);
+    var map = E.map, at = siteLatLng(i), k = E.boroughOf(i);
     if (k < 0) {
       map.setView(at, Math.max(map.getZoom(), C.focusZoom), { animate: false });
       return;
@@ -621,7 +817,7 @@
   }
   function pilotRankText(i) {
     var p = pilotRankOf(i);
-    return missing(p) ? "" : " · <b>#" + p.toLocaleString("en-GB") + "</b> in this pilot";
+    return missing(p) ? "" : " · <b>#" + intText(p) + "</b> in this pilot";
   }
 
   // Spreadsheet-safe CSV text: the tool's own rule (estates.io.csv_text), whose
@@ -662,16 +858,38 @@
 
     // Sort keys, one array per column; null sorts last either way.
     var keyCache = {};
-    var rankPos = new Float64Array(n);
+    // Each site's place in rank order (unranked last, ties in drawing order),
+    // and that order: the table's first order, found without a sort by rank
+    // where the ranks are whole numbers (a sort of numbers, not of sites).
+    var rankPos = new Float64Array(n), byRank = new Array(n);
     (function () {
-      var o = [];
-      for (var k = 0; k < n; k++) o.push(k);
-      o.sort(function (a, b) {
-        var x = rows[a][F.rank], y = rows[b][F.rank];
-        if (missing(x) || missing(y)) return missing(x) ? (missing(y) ? a - b : 1) : -1;
-        return x - y || a - b;
-      });
-      o.forEach(function (k, pos) { rankPos[k] = pos; });
+      var whole = true, top = 0, k;
+      for (k = 0; k < n; k++) {
+        var x = rows[k][F.rank];
+        if (missing(x)) continue;
+        if (!(x >= 0 && x === Math.floor(x))) whole = false;
+        else if (x > top) top = x;
+      }
+      var o;
+      if (whole && (top + 2) * n < 9007199254740992) {
+        var key = new Float64Array(n);
+        for (k = 0; k < n; k++) {
+          var v = rows[k][F.rank];
+          key[k] = (missing(v) ? top + 1 : v) * n + k;
+        }
+        key.sort();
+        o = new Array(n);
+        for (k = 0; k < n; k++) o[k] = key[k] % n;
+      } else {
+        o = [];
+        for (k = 0; k < n; k++) o.push(k);
+        o.sort(function (a, b) {
+          var x = rows[a][F.rank], y = rows[b][F.rank];
+          if (missing(x) || missing(y)) return missing(x) ? (missing(y) ? a - b : 1) : -1;
+          return x - y || a - b;
+        });
+      }
+      o.forEach(function (k, pos) { rankPos[k] = pos; byRank[pos] = k; });
     })();
     function keys(col) {
       if (keyCache[col]) return keyCache[col];
@@ -756,19 +974,12 @@
     // Show on the map exactly the sites that pass; a marker shown again gets
     // its keyboard attributes back (Leaflet draws it anew).
     function syncMarkers() {
-      var group = E.layers.sites;
-      if (!group) return;
-      for (var k = 0; k < n; k++) {
-        var m = E.markers[k], has = group.hasLayer(m);
-        if (state.visible[k] && !has) { group.addLayer(m); dressMarker(m); }
-        else if (!state.visible[k] && has) group.removeLayer(m);
-      }
+      showSites(state.visible);
       // A site's popup closes when its marker is hidden.
       var popup = map._popup;
-      if (popup && map.hasLayer(popup) && E.markers.some(function (m, k) {
-        return !state.visible[k] && m.getLatLng().equals(popup.getLatLng()) &&
-          popup.getElement().querySelector("[data-site-code]");
-      })) map.closePopup();
+      if (popup && map.hasLayer(popup) && popup === E.popup && !state.visible[E.popupSite]) {
+        map.closePopup();
+      }
     }
     function filter() {
       var shown = [], vis = state.visible;
@@ -779,10 +990,10 @@
     function rankCell(k) {
       var rank = rows[k][F.rank];
       if (missing(rank)) return "Not ranked";
-      var london = "#" + rank.toLocaleString("en-GB") + " in London";
+      var london = "#" + intText(rank) + " in London";
       var p = pilotRankOf(k);
       return missing(p) ? london
-        : "#" + p.toLocaleString("en-GB") + ' in this pilot<span class="est-code">' + london +
+        : "#" + intText(p) + ' in this pilot<span class="est-code">' + london +
           "</span>";
     }
     function rowHtml(k) {
@@ -803,11 +1014,11 @@
       var start = state.page * per, end = Math.min(total, start + per), h = [];
       for (var k = start; k < end; k++) h.push(rowHtml(state.shown[k]));
       tbody.innerHTML = h.join("");
-      var of = n.toLocaleString("en-GB");
+      var of = intText(n);
       count.textContent = !n ? "No located site on this map."
         : !total ? "No site matches these filters (0 of " + of + ")."
-        : "Rows " + (start + 1).toLocaleString("en-GB") + "–" + end.toLocaleString("en-GB") +
-          " of " + total.toLocaleString("en-GB") + " sites" +
+        : "Rows " + intText(start + 1) + "–" + intText(end) +
+          " of " + intText(total) + " sites" +
           (total < n ? " matching the filters (of " + of + " on the map)." : ".");
       pageLabel.textContent = "Page " + (state.page + 1) + " of " + pages;
       prev.disabled = state.page === 0;
@@ -954,7 +1165,8 @@
       }
     };
     E.table = T;
-    sortRows();
+    // The first order is rank order, known already.
+    state.order = byRank;
     // Every site passes at first, and every marker is already drawn.
     for (var k = 0; k < n; k++) state.visible[k] = 1;
     state.shown = state.order.slice();
