@@ -32,11 +32,13 @@ from __future__ import annotations
 import math
 import struct
 import zlib
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
 import matplotlib as mpl
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.backends import backend_agg
 from matplotlib.figure import Figure
 
@@ -79,6 +81,7 @@ class PictureSeries:
         self._renderers: dict[tuple[int, int, float], _StampRenderer] = {}
         self._stamps: dict[tuple[Any, ...], _Stamp | None] = {}
         self._extents: dict[tuple[Any, ...], tuple[float, float, float]] = {}
+        self._drawn: dict[tuple[Any, ...], _Stamp] = {}  # pixels, left, bottom
 
     @property
     def stamp_count(self) -> int:
@@ -91,12 +94,37 @@ class PictureSeries:
         _SeriesCanvas(figure, self)
         return figure
 
+    def scratch(self, width: int, height: int, dpi: float) -> Any:
+        """Return a new transparent renderer that draws text from this series' stamps."""
+        return _StampRenderer(width, height, dpi, self._stamps, self._extents)
+
     def renderer(self, width: int, height: int, dpi: float) -> Any:
         """Return the series' renderer for a canvas of ``width`` x ``height`` pixels at ``dpi``."""
         key = (width, height, dpi)
         if key not in self._renderers:
             self._renderers[key] = _StampRenderer(width, height, dpi, self._stamps, self._extents)
         return self._renderers[key]
+
+    def stamp(
+        self,
+        key: Hashable,
+        make: Callable[[], Artist],
+        *,
+        shift: tuple[int, int] = (0, 0),
+        zorder: float = 5,
+    ) -> Artist:
+        """Return an artist that draws what ``make()`` returns, rasterised once per ``key``.
+
+        For a part that pictures repeat (a legend's shared rows): the first
+        figure to draw it calls ``make``, draws the artist on a transparent
+        canvas and keeps its pixels; later figures blend those pixels and never
+        call ``make``. ``key`` must name everything the part shows; ``make``
+        must put it in the same place (in display space) every time. Each
+        figure blends it ``shift`` whole pixels (right, up) from that place, so
+        where the part stands needs no new rasterising and never changes its
+        pixels.
+        """
+        return _StampArtist(self, key, make, shift, zorder)
 
     def save_png(self, figure: Figure, path: Path) -> Path:
         """Draw ``figure`` (made by :meth:`new_figure`) and write it to ``path`` as a PNG."""
@@ -121,6 +149,50 @@ class _SeriesCanvas(_FigureCanvasAgg):  # type: ignore[misc]  # untyped base
         width, height = self.get_width_height(physical=True)
         self.renderer = self.series.renderer(width, height, self.figure.dpi)
         return self.renderer
+
+
+class _StampArtist(Artist):
+    """An artist drawn from pixels its series keeps (see ``PictureSeries.stamp``)."""
+
+    def __init__(
+        self,
+        series: PictureSeries,
+        key: Hashable,
+        make: Callable[[], Artist],
+        shift: tuple[int, int],
+        zorder: float,
+    ) -> None:
+        super().__init__()
+        self._series = series
+        self._key = key
+        self._make = make
+        self._shift = shift
+        self.set_zorder(zorder)
+
+    def draw(self, renderer: Any) -> None:
+        """Blend the kept pixels; make, draw and keep them first if this key is new."""
+        if not self.get_visible():
+            return
+        width, height = int(renderer.width), int(renderer.height)
+        key = (self._key, width, height, renderer.dpi)
+        drawn = self._series._drawn
+        if key not in drawn:
+            scratch = self._series.scratch(width, height, renderer.dpi)
+            self._make().draw(scratch)
+            image = np.asarray(scratch.buffer_rgba())
+            ink = image[..., 3] > 0
+            rows = np.flatnonzero(ink.any(axis=1))
+            cols = np.flatnonzero(ink.any(axis=0))
+            if not len(rows):
+                drawn[key] = np.empty((0, 0, 4), dtype=np.uint8), 0, 0
+            else:
+                pixels = image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1][::-1].copy()
+                drawn[key] = pixels, int(cols[0]), height - int(rows[-1]) - 1
+        pixels, left, bottom = drawn[key]
+        if pixels.size:
+            gc = renderer.new_gc()
+            renderer.draw_image(gc, left + self._shift[0], bottom + self._shift[1], pixels)
+            gc.restore()
 
 
 #: A rasterised line: its RGBA pixels (rows bottom-up, as ``draw_image`` takes them) and the

@@ -369,9 +369,6 @@ def _draw_picture(
 ) -> Path:
     """Draw one picture on ``series`` and write it to ``picture.out_path``."""
     from matplotlib.collections import LineCollection, PathCollection
-    from matplotlib.colors import to_rgba
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
 
     heading, palette, fmt = _COLUMNS[column]
     focus_codes = picture.focus_codes
@@ -485,53 +482,108 @@ def _draw_picture(
         bottom = max(0.12, 0.03 + len(footer) * _FOOTER_LINE)
         ax.set_position((0.0, bottom, 0.75, 0.88 - bottom))
 
-    handles: list[Any] = [Patch(color="none", label=heading)]
-    handles += [
-        Patch(facecolor=c, edgecolor="#9aa5b1", label=label)
-        for c, label in zip(classes.colours, classes.labels(fmt), strict=True)
-    ]
-    if any(i < 0 for i in classes.index):
-        handles.append(Patch(facecolor=style.NO_DATA_COLOUR, edgecolor="#9aa5b1", label="No data"))
-    if focus_codes:
+    _add_legends(
+        series,
+        fig,
+        heading=heading,
+        classes=[
+            *zip(classes.colours, classes.labels(fmt), strict=True),
+            *([(style.NO_DATA_COLOUR, "No data")] if any(i < 0 for i in classes.index) else []),
+            *([(style.OUTSIDE_COLOUR, "Outside the pilot")] if focus_codes else []),
+        ],
+        pilot_lines=pilot_lines,
+    )
+    return series.save_png(fig, Path(picture.out_path))
+
+
+#: The legends' style, as ``Figure.legend`` takes it.
+_LEGEND_STYLE: dict[str, Any] = {
+    "loc": "upper left",
+    "frameon": False,
+    "fontsize": 9.5,
+    "handlelength": 1.8,
+    "labelspacing": 0.45,
+}
+
+
+def _add_legends(
+    series: PictureSeries,
+    fig: Any,
+    *,
+    heading: str,
+    classes: list[tuple[str, str]],
+    pilot_lines: list[tuple[str, str]],
+) -> None:
+    """Add the legend right of the map: the picture's classes, then the rows all pictures share.
+
+    The shared rows (disposal scores, marker sizes, the pilots, sub-regions)
+    are a second legend set one row spacing under the first, where one legend
+    would set them (to the nearest whole pixel); ``series`` rasterises it once,
+    anchored at the top of the figure, and every picture moves those pixels
+    into place. Headings (rows with no symbol) are bold.
+    """
+    from matplotlib.legend import Legend
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    own = [Patch(color="none", label=heading)]
+    own += [Patch(facecolor=c, edgecolor="#9aa5b1", label=label) for c, label in classes]
+    first = fig.legend(handles=own, bbox_to_anchor=(0.75, 0.88), **_LEGEND_STYLE)
+    _bold_headings(first, own)
+    # The first legend's last row ends its padding above the legend's bottom; the next row
+    # starts a row spacing lower, which is the second legend's padding and its distance from
+    # its anchor below that anchor.
+    em = _LEGEND_STYLE["fontsize"] * fig.dpi / 72
+    box = first.get_window_extent(fig.canvas.get_renderer())
+    gap = first.borderpad - first.labelspacing + first.borderpad + first.borderaxespad
+    shift = round(box.y0 + gap * em - fig.bbox.height)  # from the figure's top, in pixels
+
+    def shared_rows() -> Any:
+        handles: list[Any] = [Patch(color="none", label=" ")]
+        handles.append(Patch(color="none", label="Site disposal score (0–1)"))
+        lows = (0.0, *style.SCORE_BINS[:-1])
+        for lo, hi, c in zip(lows, style.SCORE_BINS, style.SCORE_PALETTE, strict=True):
+            handles.append(_dot(Line2D, c, 8, f"{lo:.1f} – {hi:.1f}"))
+        handles.append(_dot(Line2D, style.UNSCORED_COLOUR, 8, "Not scored"))
+        handles.append(Patch(color="none", label=" "))
+        handles.append(Patch(color="none", label="Marker size: unused land"))
+        for ha in (0.5, 2.0, 10.0):
+            size = 2 * style.site_radius_px(ha) * _PX_TO_PT
+            handles.append(_dot(Line2D, "white", size, style.format_ha(ha)))
+        handles.append(Patch(color="none", label=" "))
+        if pilot_lines:
+            handles.append(Patch(color="none", label="Devolution pilots"))
+        for colour, name in pilot_lines:
+            label = "\n".join(textwrap.wrap(name, 34)) or name
+            handles.append(Line2D([], [], color=colour, linewidth=2, label=label))
         handles.append(
-            Patch(facecolor=style.OUTSIDE_COLOUR, edgecolor="#9aa5b1", label="Outside the pilot")
+            Line2D(
+                [],
+                [],
+                color=style.SUBREGION_COLOUR,
+                linewidth=1.1,
+                linestyle=(0, (5, 4)),
+                label="Sub-region",
+            )
         )
-    handles.append(Patch(color="none", label=" "))
-    handles.append(Patch(color="none", label="Site disposal score (0–1)"))
-    lows = (0.0, *style.SCORE_BINS[:-1])
-    for lo, hi, c in zip(lows, style.SCORE_BINS, style.SCORE_PALETTE, strict=True):
-        handles.append(_dot(Line2D, c, 8, f"{lo:.1f} – {hi:.1f}"))
-    handles.append(_dot(Line2D, style.UNSCORED_COLOUR, 8, "Not scored"))
-    handles.append(Patch(color="none", label=" "))
-    handles.append(Patch(color="none", label="Marker size: unused land"))
-    for ha in (0.5, 2.0, 10.0):
-        size = 2 * style.site_radius_px(ha) * _PX_TO_PT
-        handles.append(_dot(Line2D, "white", size, style.format_ha(ha)))
-    handles.append(Patch(color="none", label=" "))
-    if pilot_lines:
-        handles.append(Patch(color="none", label="Devolution pilots"))
-    for colour, name in pilot_lines:
-        label = "\n".join(textwrap.wrap(name, 34)) or name
-        handles.append(Line2D([], [], color=colour, linewidth=2, label=label))
-    handles.append(
-        Line2D(
-            [],
-            [],
-            color=style.SUBREGION_COLOUR,
-            linewidth=1.1,
-            linestyle=(0, (5, 4)),
-            label="Sub-region",
+        legend = Legend(
+            fig,
+            handles,
+            [h.get_label() for h in handles],
+            bbox_to_anchor=(0.75, 1.0),
+            **_LEGEND_STYLE,
         )
-    )
-    legend = fig.legend(
-        handles=handles,
-        loc="upper left",
-        bbox_to_anchor=(0.75, 0.88),
-        frameon=False,
-        fontsize=9.5,
-        handlelength=1.8,
-        labelspacing=0.45,
-    )
+        _bold_headings(legend, handles)
+        return legend
+
+    fig.add_artist(series.stamp(("legend", tuple(pilot_lines)), shared_rows, shift=(0, shift)))
+
+
+def _bold_headings(legend: Any, handles: list[Any]) -> None:
+    """Set in bold the labels of rows with no symbol (an invisible patch) and some text."""
+    from matplotlib.colors import to_rgba
+    from matplotlib.patches import Patch
+
     for text, handle in zip(legend.get_texts(), handles, strict=True):
         if (
             isinstance(handle, Patch)
@@ -539,8 +591,6 @@ def _draw_picture(
             and text.get_text().strip()
         ):
             text.set_fontweight("bold")
-
-    return series.save_png(fig, Path(picture.out_path))
 
 
 def _polygon_paths(geoms: gpd.GeoSeries) -> tuple[list[Any], np.ndarray]:
