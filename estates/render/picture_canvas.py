@@ -41,6 +41,7 @@ import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.backends import backend_agg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import findfont, get_font
 
 __all__ = ["PictureSeries", "write_png"]
 
@@ -53,6 +54,7 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # matplotlib's Agg backend carries no annotations: its classes are used as ``Any``.
 _RendererAgg: Any = backend_agg.RendererAgg
 _FigureCanvasAgg: Any = backend_agg.FigureCanvasAgg
+_get_hinting_flag: Any = backend_agg.get_hinting_flag
 
 
 class PictureSeries:
@@ -266,6 +268,46 @@ class _StampRenderer(_RendererAgg):  # type: ignore[misc]  # untyped base
         self.draw_image(gc, round(x) + dx, self.height - top - pixels.shape[0], pixels)
 
     def _rasterise(self, gc: Any, s: str, prop: Any, mtext: Any) -> _Stamp | None:
+        """Rasterise ``s`` at a whole-pixel origin, in one FreeType call where that draws it alike.
+
+        That is when the font has every character and the text asks for no
+        font features or language; otherwise as matplotlib draws it.
+        """
+        plain = getattr(mtext, "get_fontfeatures", lambda: None)() is None
+        plain &= getattr(mtext, "get_language", lambda: None)() is None
+        stamp = self._rasterise_line(gc, s, prop) if plain else None
+        return stamp if stamp is not None else self._rasterise_glyphs(gc, s, prop, mtext)
+
+    def _rasterise_line(self, gc: Any, s: str, prop: Any) -> _Stamp | None:
+        """Rasterise ``s`` with FreeType's own line rendering, as matplotlib did up to 3.10.
+
+        matplotlib 3.11 renders and blends each glyph in a Python loop; this
+        lays out the line (as the text's extent was measured) and renders it
+        into one coverage bitmap in C, five times as fast. Returns None if the
+        font lacks a character (matplotlib would take it from a fallback font).
+        """
+        font = get_font(findfont(prop))
+        if any(font.get_char_index(ord(c)) == 0 for c in set(s)):
+            return None
+        font.clear()
+        font.set_size(prop.get_size_in_points(), self.dpi)
+        font.set_text(s, 0.0, flags=_get_hinting_flag())
+        font.draw_glyphs_to_bitmap(antialiased=True)
+        coverage = np.asarray(font.get_image())
+        rows = np.flatnonzero(coverage.any(axis=1))
+        cols = np.flatnonzero(coverage.any(axis=0))
+        if not len(rows):
+            return np.empty((0, 0, 4), dtype=np.uint8), 0, 0
+        # Where matplotlib up to 3.10 put the bitmap: its bottom one pixel under baseline + descent.
+        left = round(font.get_bitmap_offset()[0] / 64)
+        top = round(font.get_bitmap_offset()[1] / 64 + font.get_descent() / 64) + 1
+        top -= coverage.shape[0]
+        pixels = np.empty((rows[-1] + 1 - rows[0], cols[-1] + 1 - cols[0], 4), dtype=np.uint8)
+        pixels[..., :3] = [round(255 * c) for c in gc.get_rgb()[:3]]
+        pixels[..., 3] = coverage[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        return pixels[::-1].copy(), left + int(cols[0]), top + int(rows[0])
+
+    def _rasterise_glyphs(self, gc: Any, s: str, prop: Any, mtext: Any) -> _Stamp | None:
         """Draw ``s`` on a transparent scratch canvas at a whole-pixel origin; crop to its ink."""
         width, height, descent = self.get_text_width_height_descent(s, prop, False)
         margin = math.ceil(prop.get_size_in_points() * self.dpi / 72) + 2

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from estates.errors import DataValidationError
+from estates.render import picture_canvas
 from estates.render.payload import names_from_summary, prepare_boroughs
 from estates.render.picture_canvas import PictureSeries, write_png
 from estates.render.static_map import MapPicture, render_static_map, render_static_maps
@@ -60,7 +61,8 @@ def test_pictures_drawn_together_are_those_drawn_alone(bundled_result, shared, t
     (tmp_path / "together").mkdir()
     (tmp_path / "alone").mkdir()
     boroughs, common = shared["boroughs"], {k: v for k, v in shared.items() if k != "boroughs"}
-    together = render_static_maps(_pictures(bundled_result, tmp_path / "together"), boroughs, **common)
+    pictures = _pictures(bundled_result, tmp_path / "together")
+    together = render_static_maps(pictures, boroughs, **common)
     assert [p.name for p in together] == ["london.png", "ncl_estates.png", "bhr_aco.png"]
     # Alone, in the other order: no picture may borrow from the one drawn before it.
     for picture in reversed(_pictures(bundled_result, tmp_path / "alone")):
@@ -105,8 +107,41 @@ def test_a_line_drawn_again_is_its_first_drawing(tmp_path):
     assert (first_px[top] == again_px[top]).all()
     ink = (first_px[top] < 200).any(axis=2)
     assert ink.sum() > 500  # the words are drawn, not a blank stamp
-    rows, cols = np.nonzero(ink)
+    cols = np.nonzero(ink)[1]
     assert abs(cols.min() - 0.1 * 600) <= 2  # where the text starts: 10% of 600 px
+
+
+LINES = (
+    ("Contains OS data © Crown copyright and database right 2025 — £1.2m–£3.4bn", 7.5, "normal"),
+    ("Devolution pilots", 9.5, "bold"),
+    ("0.00 ha – 1.36 ha (gjpqy)", 10, "normal"),
+)
+
+
+def _ink_boxes(series, path):
+    fig = series.new_figure((6, 1.2), dpi=150)
+    for i, (words, size, weight) in enumerate(LINES):
+        fig.text(0.02, 0.75 - 0.3 * i, words, fontsize=size, fontweight=weight, color="#1f2933")
+    series.save_png(fig, path)
+    pixels = np.asarray(Image.open(path).convert("L"))
+    boxes = []
+    for band in (slice(0, 60), slice(60, 110), slice(110, 180)):  # one line in each band
+        rows, cols = np.nonzero(pixels[band] < 160)
+        boxes.append((rows.min(), rows.max(), cols.min(), cols.max(), len(rows)))
+    return boxes
+
+
+def test_a_line_rasterised_at_once_matches_matplotlib_glyph_by_glyph(tmp_path, monkeypatch):
+    # The fast path (FreeType renders the line) and matplotlib's own (one glyph at a time,
+    # the fallback for text it cannot take) put the same ink in the same place.
+    fast = _ink_boxes(PictureSeries(), tmp_path / "fast.png")
+    monkeypatch.setattr(
+        picture_canvas._StampRenderer, "_rasterise_line", lambda self, gc, s, prop: None
+    )
+    slow = _ink_boxes(PictureSeries(), tmp_path / "slow.png")
+    for (r0, r1, c0, c1, ink), (s0, s1, d0, d1, slow_ink) in zip(fast, slow, strict=True):
+        assert max(abs(r0 - s0), abs(r1 - s1), abs(c0 - d0), abs(c1 - d1)) <= 1
+        assert abs(ink - slow_ink) <= 0.03 * slow_ink
 
 
 def test_a_figure_of_another_series_is_refused(tmp_path):
