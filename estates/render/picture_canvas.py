@@ -14,7 +14,11 @@ level 6, which was most of the rest.
   *stamp*) keyed by the text, the font, the colour, the resolution and the
   hinting setting, and that image is blended where the line goes, its origin
   at a whole pixel (as matplotlib placed text up to 3.10). A line drawn again,
-  in this picture or a later one, costs one image blend;
+  in this picture or a later one, costs one image blend. A new line is
+  rasterised by FreeType in one call, as matplotlib did up to 3.10, unless
+  its font lacks a character or it asks for font features;
+- a part every picture repeats (the legend's shared rows) can be kept whole
+  (:meth:`PictureSeries.stamp`) and moved into place by whole pixels;
 - one renderer serves every picture of the same pixel size, so matplotlib's
   own cache of text extents (kept per renderer) serves them all too.
 
@@ -45,8 +49,8 @@ from matplotlib.font_manager import findfont, get_font
 
 __all__ = ["PictureSeries", "write_png"]
 
-#: zlib level of the PNGs: on these pictures level 3 is within 10% of level 6's size at a third
-#: of its time (see benchmarks/README.md).
+#: zlib level of the PNGs: unfiltered, ``london.png`` takes 359 KiB in 21 ms at level 3, against
+#: 335 KiB in 60 ms at level 6 (and 463 KiB in 130 ms through Pillow's adaptive filters).
 PNG_LEVEL = 3
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
