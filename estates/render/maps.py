@@ -342,33 +342,33 @@ def render_maps(
     for _, path, html in written:
         path.write_text(html, encoding="utf-8")
 
-    from estates.render.static_map import render_static_map
+    from estates.render.static_map import MapPicture, render_static_maps
 
-    png = render_static_map(
-        london_sites.frame,
+    png, *pictures = render_static_maps(
+        [
+            MapPicture(
+                london_sites.frame,
+                out_dir / "london.png",
+                title="Unused NHS land in London",
+                lines=(london_line(summary), *facts),
+            ),
+            *(
+                MapPicture(
+                    frame,
+                    out_dir / f"{pid}.png",
+                    title=names.pilot(pid),
+                    lines=(pilot_line(summary, pid), london_line(summary), *facts),
+                    focus_codes=codes,
+                    focus_pilot=pid,
+                )
+                for pid, codes, frame in pilot_pictures
+            ),
+        ],
         prepared_boroughs.frame,
-        out_dir / "london.png",
         pilot_outlines=prepared_boroughs.pilot_outlines,
         subregion_outlines=prepared_boroughs.subregion_outlines,
-        title="Unused NHS land in London",
         attribution=plain_attribution(summary),
-        lines=(london_line(summary), *facts),
     )
-    pictures = [
-        render_static_map(
-            frame,
-            prepared_boroughs.frame,
-            out_dir / f"{pid}.png",
-            pilot_outlines=prepared_boroughs.pilot_outlines,
-            subregion_outlines=prepared_boroughs.subregion_outlines,
-            title=names.pilot(pid),
-            attribution=plain_attribution(summary),
-            lines=(pilot_line(summary, pid), london_line(summary), *facts),
-            focus_codes=codes,
-            focus_pilot=pid,
-        )
-        for pid, codes, frame in pilot_pictures
-    ]
     paths = [index_path, *(p for _, p, _ in written), png, *pictures]
     logger.info(
         "wrote %d maps to %s: %d sites drawn, %d boroughs, %d pilots, %d context records",

@@ -1,16 +1,22 @@
-"""A picture of the London map, for reports and e-mail bodies (matplotlib, Agg).
+"""Pictures of the London map, for reports and e-mail bodies (matplotlib, Agg).
 
 :func:`render_static_map` draws the same borough choropleth, outlines and
 sites as ``london.html``, with the same classes and colours
 (:mod:`estates.style`), in British National Grid (EPSG:27700), and writes a
-PNG. It uses matplotlib's Agg canvas directly, so it neither needs nor changes
-a display or the global backend, and the same inputs give the same bytes.
+PNG. :func:`render_static_maps` draws several such pictures of the same
+boroughs and outlines (London's and one per pilot, as a build does): it
+reprojects the shared frames and builds their shapes once, and draws on one
+:class:`~estates.render.picture_canvas.PictureSeries`, which rasterises each
+line of text once for all the pictures. Both use matplotlib's Agg renderer
+directly, so they neither need nor change a display or the global backend,
+and the same inputs give the same bytes.
 """
 
 from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +31,9 @@ from estates.errors import ConfigError, DataValidationError
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["render_static_map"]
+    from estates.render.picture_canvas import PictureSeries
+
+__all__ = ["MapPicture", "render_static_map", "render_static_maps"]
 
 _COLUMNS = {
     "land_unused_ha": ("Unused NHS land (ha)", style.UNUSED_PALETTE, style.format_ha),
@@ -39,7 +47,8 @@ _COLUMNS = {
 # 96 dpi), scaled down a little because the picture is smaller than a screen.
 _PX_TO_PT = 0.75 * 0.85
 
-
+#: The picture's size in inches (width, height).
+_FIGSIZE = (12.0, 8.4)
 #: One 7.5 pt footer line as a share of the figure's 8.4 in height (line spacing 1.2).
 _FOOTER_LINE = 7.5 * 1.2 / (8.4 * 72)
 
@@ -58,6 +67,36 @@ def _drawable(text: object) -> str:
     'NCL\\x1b[2J \\$5m\\$'
     """
     return terminal_text(str(text)).replace("$", r"\$")
+
+
+@dataclass(frozen=True, eq=False)
+class MapPicture:
+    """What one picture of :func:`render_static_maps` draws on its own.
+
+    Parameters
+    ----------
+    sites : geopandas.GeoDataFrame
+        Site records in EPSG:4326, as :func:`render_static_map` takes them.
+    out_path : pathlib.Path
+        The PNG to write; its folder must exist.
+    title : str
+        Heading of the picture.
+    lines : sequence of str, optional
+        The headline (printed under the title) and the sentences printed
+        under the map, before the credit.
+    focus_codes : sequence of str, optional
+        The ``borough_code`` of the boroughs the picture is about (a pilot's);
+        empty for all of London.
+    focus_pilot : str
+        The ``group_id`` of the pilot whose outline is drawn last and thicker.
+    """
+
+    sites: gpd.GeoDataFrame
+    out_path: Path
+    title: str = "Unused NHS land in London"
+    lines: Sequence[str] = ()
+    focus_codes: Sequence[str] = ()
+    focus_pilot: str = ""
 
 
 def render_static_map(
@@ -128,6 +167,10 @@ def render_static_map(
     DataValidationError
         If a needed column is missing, or ``focus_codes`` names no borough.
 
+    See Also
+    --------
+    render_static_maps : several pictures of the same boroughs, faster than one call each.
+
     Examples
     --------
     >>> render_static_map(None, None, Path("x.png"), column="area")  # doctest: +ELLIPSIS
@@ -135,94 +178,261 @@ def render_static_map(
     ...
     estates.errors.ConfigError: column 'area' is not allowed; choose one of: land_unused_ha, ...
     """
+    picture = MapPicture(
+        sites,
+        Path(out_path),
+        title=title,
+        lines=tuple(lines),
+        focus_codes=tuple(focus_codes),
+        focus_pilot=focus_pilot,
+    )
+    return render_static_maps(
+        [picture],
+        boroughs,
+        column=column,
+        pilot_outlines=pilot_outlines,
+        subregion_outlines=subregion_outlines,
+        attribution=attribution,
+        dpi=dpi,
+    )[0]
+
+
+def render_static_maps(
+    pictures: Sequence[MapPicture],
+    boroughs: gpd.GeoDataFrame,
+    *,
+    column: str = "land_unused_ha",
+    pilot_outlines: gpd.GeoDataFrame | None = None,
+    subregion_outlines: gpd.GeoDataFrame | None = None,
+    attribution: str = "",
+    dpi: int = 150,
+) -> list[Path]:
+    """Draw several pictures of the same boroughs and outlines, each as :func:`render_static_map`.
+
+    Each picture is byte for byte what :func:`render_static_map` writes for
+    the same arguments. The boroughs and outlines are reprojected and turned
+    into shapes once, and a line of text drawn in one picture (the footer,
+    the legend) is rasterised once for all of them, so six pictures take about
+    a third of the time of six calls.
+
+    Parameters
+    ----------
+    pictures : sequence of MapPicture
+        What each picture draws on its own: sites, file, title, lines, focus.
+    boroughs, column, pilot_outlines, subregion_outlines, attribution, dpi
+        As for :func:`render_static_map`, shared by every picture. Left unchanged.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Each picture's ``out_path``, in order.
+
+    Raises
+    ------
+    ConfigError
+        If ``column`` is not one of the allowed values.
+    CRSError
+        If a frame is not in EPSG:4326.
+    DataValidationError
+        If a needed column is missing, or a picture's ``focus_codes`` names no
+        borough. Nothing is written then.
+
+    Examples
+    --------
+    >>> render_static_maps([], None, column="area")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    estates.errors.ConfigError: column 'area' is not allowed; choose one of: land_unused_ha, ...
+    """
     if column not in _COLUMNS:
         msg = f"column {column!r} is not allowed; choose one of: {', '.join(_COLUMNS)}"
         raise ConfigError(msg)
-    require_crs(sites, WGS84, stage="render_static_map (sites)")
+    for picture in pictures:
+        require_crs(picture.sites, WGS84, stage="render_static_map (sites)")
     require_crs(boroughs, WGS84, stage="render_static_map (boroughs)")
     for frame, what, needed in (
-        (sites, "sites", ("land_unused_ha", "disposal_score", "in_london")),
+        *((p.sites, "sites", ("land_unused_ha", "disposal_score", "in_london")) for p in pictures),
         (boroughs, "boroughs", (column,)),
     ):
         missing = [c for c in needed if c not in frame.columns]
         if missing:
             msg = f"{what} is missing column(s) {', '.join(missing)} for the static map"
             raise DataValidationError(msg)
+    if subregion_outlines is not None and len(subregion_outlines):
+        require_crs(subregion_outlines, WGS84, stage="render_static_map (sub-regions)")
+    if pilot_outlines is not None and len(pilot_outlines):
+        require_crs(pilot_outlines, WGS84, stage="render_static_map (pilots)")
 
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.colors import to_rgba
-    from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
+    layers = _MapLayers.build(boroughs, column, pilot_outlines, subregion_outlines)
+    focus = [layers.inside(p.focus_codes) for p in pictures]
 
-    heading, palette, fmt = _COLUMNS[column]
-    shapes = boroughs.to_crs(BNG)
-    values = pd.to_numeric(shapes[column], errors="coerce")
-    inside = np.ones(len(shapes), dtype=bool)
-    if focus_codes:
-        if "borough_code" not in shapes.columns:
+    from estates.render.picture_canvas import PictureSeries
+
+    series = PictureSeries()
+    return [
+        _draw_picture(
+            series,
+            layers,
+            picture,
+            inside=inside,
+            column=column,
+            attribution=_drawable(attribution),
+            dpi=dpi,
+        )
+        for picture, inside in zip(pictures, focus, strict=True)
+    ]
+
+
+@dataclass(frozen=True, eq=False)
+class _MapLayers:
+    """What every picture of one call shares, in EPSG:27700: shapes, outlines, names."""
+
+    shapes: gpd.GeoDataFrame
+    values: pd.Series
+    paths: list[Any]  # one matplotlib Path per drawn borough (part), in row order
+    path_rows: np.ndarray  # the row of ``shapes`` each path draws
+    label_points: list[tuple[str, float, float]] | None  # (name, x, y) per row, or None
+    subregion_segments: list[np.ndarray]
+    pilot_lines: list[tuple[str, str, str, list[float], list[float]]]  # id, name, colour, x, y
+    pilot_segments: list[np.ndarray]  # outlines without group_id, drawn alike
+
+    @classmethod
+    def build(
+        cls,
+        boroughs: gpd.GeoDataFrame,
+        column: str,
+        pilot_outlines: gpd.GeoDataFrame | None,
+        subregion_outlines: gpd.GeoDataFrame | None,
+    ) -> _MapLayers:
+        """Reproject the shared frames to EPSG:27700 once and build their shapes."""
+        shapes = boroughs.to_crs(BNG)
+        paths, rows = _polygon_paths(shapes.geometry)
+        label_points = None
+        if "borough_name" in shapes.columns:
+            label_points = []
+            for name, geom in zip(shapes["borough_name"], shapes.geometry, strict=True):
+                if geom is None or geom.is_empty:
+                    label_points.append(("", float("nan"), float("nan")))
+                    continue
+                at = geom.representative_point()
+                label_points.append((_drawable(name), float(at.x), float(at.y)))
+        subregions: list[np.ndarray] = []
+        if subregion_outlines is not None and len(subregion_outlines):
+            subregions = _line_segments(subregion_outlines.to_crs(BNG).boundary)
+        pilot_lines: list[tuple[str, str, str, list[float], list[float]]] = []
+        pilot_segments: list[np.ndarray] = []
+        if pilot_outlines is not None and len(pilot_outlines):
+            outlines = pilot_outlines.to_crs(BNG)
+            if "group_id" in pilot_outlines:
+                ids = [str(g) for g in pilot_outlines["group_id"]]
+                colours = style.pilot_colours(ids)
+                named = pilot_outlines.get("group_name", pd.Series(ids, index=pilot_outlines.index))
+                for gid, name, edge in zip(ids, named.astype(str), outlines.boundary, strict=True):
+                    pilot_lines.append((gid, _drawable(name), colours[gid], *_line_xy(edge)))
+            else:
+                pilot_segments = _line_segments(outlines.boundary)
+        return cls(
+            shapes=shapes,
+            values=pd.to_numeric(shapes[column], errors="coerce"),
+            paths=paths,
+            path_rows=rows,
+            label_points=label_points,
+            subregion_segments=subregions,
+            pilot_lines=pilot_lines,
+            pilot_segments=pilot_segments,
+        )
+
+    def inside(self, focus_codes: Sequence[str]) -> np.ndarray:
+        """Return which boroughs a picture focused on ``focus_codes`` is about (all if empty)."""
+        if not focus_codes:
+            return np.ones(len(self.shapes), dtype=bool)
+        if "borough_code" not in self.shapes.columns:
             msg = "boroughs is missing column borough_code, which focus_codes refers to"
             raise DataValidationError(msg)
-        inside = shapes["borough_code"].astype("string").isin([str(c) for c in focus_codes])
-        inside = inside.fillna(False).to_numpy(dtype=bool)
+        listed = self.shapes["borough_code"].astype("string").isin([str(c) for c in focus_codes])
+        inside: np.ndarray = listed.fillna(False).to_numpy(dtype=bool)
         if not inside.any():
             msg = f"focus_codes {', '.join(map(str, focus_codes))} name no borough of boroughs"
             raise DataValidationError(msg)
-    classes = style.classify(values[inside], palette)
-    fills = [style.OUTSIDE_COLOUR] * len(shapes)
+        return inside
+
+
+def _draw_picture(
+    series: PictureSeries,
+    layers: _MapLayers,
+    picture: MapPicture,
+    *,
+    inside: np.ndarray,
+    column: str,
+    attribution: str,
+    dpi: int,
+) -> Path:
+    """Draw one picture on ``series`` and write it to ``picture.out_path``."""
+    from matplotlib.collections import LineCollection, PathCollection
+
+    heading, palette, fmt = _COLUMNS[column]
+    focus_codes = picture.focus_codes
+    classes = style.classify(layers.values[inside], palette)
+    fills = [style.OUTSIDE_COLOUR] * len(layers.shapes)
     for pos, cls in zip(np.flatnonzero(inside).tolist(), classes.index, strict=True):
         fills[pos] = classes.colour_of(cls)
 
+    sites = picture.sites
     keep = sites.geometry.notna() & ~sites.geometry.is_empty
     keep &= sites["in_london"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    points = sites[keep.to_numpy(dtype=bool)].to_crs(BNG)
-    unused = pd.to_numeric(points["land_unused_ha"], errors="coerce").to_numpy(dtype=float)
-    score = pd.to_numeric(points["disposal_score"], errors="coerce").to_numpy(dtype=float)
+    kept = keep.to_numpy(dtype=bool)
+    points = sites.geometry[kept].to_crs(BNG)
+    unused = pd.to_numeric(sites["land_unused_ha"][kept], errors="coerce").to_numpy(dtype=float)
+    score = pd.to_numeric(sites["disposal_score"][kept], errors="coerce").to_numpy(dtype=float)
     radius = np.array([style.site_radius_px(v) for v in unused.tolist()])
     order = np.lexsort((np.nan_to_num(score, nan=-1.0), -radius))
 
-    fig = Figure(figsize=(12, 8.4), facecolor="white")
-    FigureCanvasAgg(fig)
+    fig = series.new_figure(_FIGSIZE, dpi=dpi)
     ax = fig.add_axes((0.0, 0.12, 0.75, 0.76))
     ax.set_axis_off()
     ax.set_aspect("equal")
-    shapes.plot(ax=ax, color=fills, edgecolor="white", linewidth=0.6)
-    if focus_codes:
-        _zoom_to(ax, shapes[inside])
-    if subregion_outlines is not None and len(subregion_outlines):
-        require_crs(subregion_outlines, WGS84, stage="render_static_map (sub-regions)")
-        subregion_outlines.to_crs(BNG).boundary.plot(
-            ax=ax, color=style.SUBREGION_COLOUR, linewidth=1.1, linestyle=(0, (5, 4))
+    if layers.paths:
+        ax.add_collection(
+            PathCollection(
+                layers.paths,
+                facecolor=[fills[row] for row in layers.path_rows.tolist()],
+                edgecolor="white",
+                linewidth=0.6,
+            )
         )
+        ax.autoscale_view()
+    if focus_codes:
+        _zoom_to(ax, layers.shapes[inside])
+    if layers.subregion_segments:
+        ax.add_collection(
+            LineCollection(
+                layers.subregion_segments,
+                color=style.SUBREGION_COLOUR,
+                linewidth=1.1,
+                linestyle=(0, (5, 4)),
+            )
+        )
+        ax.autoscale_view()
     pilot_lines: list[tuple[str, str]] = []  # (colour, name) per pilot outline
-    if pilot_outlines is not None and len(pilot_outlines):
-        require_crs(pilot_outlines, WGS84, stage="render_static_map (pilots)")
-        ids = [str(g) for g in pilot_outlines["group_id"]] if "group_id" in pilot_outlines else []
-        colours = style.pilot_colours(ids)
-        outlines = pilot_outlines.to_crs(BNG)
-        if ids:
-            named = pilot_outlines.get("group_name", pd.Series(ids, index=pilot_outlines.index))
-            for gid, name, edge in zip(ids, named.astype(str), outlines.boundary, strict=True):
-                own = gid == focus_pilot
-                ax.plot(
-                    *_line_xy(edge),
-                    color=colours[gid],
-                    linewidth=3.0 if own else 2.0,
-                    zorder=3.5 if own else 3,
-                )
-                pilot_lines.append((colours[gid], _drawable(name)))
-        else:
-            outlines.boundary.plot(ax=ax, color=style.PILOT_COLOUR, linewidth=2.0)
-            pilot_lines.append((style.PILOT_COLOUR, "Devolution pilot"))
-    if focus_codes and "borough_name" in shapes.columns:
-        for name, geom in zip(shapes["borough_name"][inside], shapes.geometry[inside], strict=True):
-            if geom is None or geom.is_empty:
+    for gid, name, colour, xs, ys in layers.pilot_lines:
+        own = gid == picture.focus_pilot
+        ax.plot(xs, ys, color=colour, linewidth=3.0 if own else 2.0, zorder=3.5 if own else 3)
+        pilot_lines.append((colour, name))
+    if layers.pilot_segments:
+        ax.add_collection(
+            LineCollection(layers.pilot_segments, color=style.PILOT_COLOUR, linewidth=2.0)
+        )
+        ax.autoscale_view()
+        pilot_lines.append((style.PILOT_COLOUR, "Devolution pilot"))
+    if focus_codes and layers.label_points is not None:
+        for row in np.flatnonzero(inside).tolist():
+            name, x, y = layers.label_points[row]
+            if np.isnan(x):
                 continue
-            at = geom.representative_point()
             ax.text(
-                at.x,
-                at.y,
-                _drawable(name),
+                x,
+                y,
+                name,
                 ha="center",
                 va="center",
                 fontsize=10,
@@ -231,8 +441,8 @@ def render_static_map(
                 path_effects=[_halo()],
             )
     if len(points):
-        xs = points.geometry.x.to_numpy()[order]
-        ys = points.geometry.y.to_numpy()[order]
+        xs = points.x.to_numpy()[order]
+        ys = points.y.to_numpy()[order]
         ax.scatter(
             xs,
             ys,
@@ -246,9 +456,8 @@ def render_static_map(
     width_km = (ax.get_xlim()[1] - ax.get_xlim()[0]) / 1000
     _scale_bar(ax, km=10 if width_km > 60 else 5 if width_km > 20 else 2)
 
-    title = _drawable(title)
-    lines = [_drawable(line) for line in lines]
-    attribution = _drawable(attribution)
+    title = _drawable(picture.title)
+    lines = [_drawable(line) for line in picture.lines]
     fig.text(0.015, 0.955, title, fontsize=17, fontweight="bold", color="#1f2933")
     fig.text(
         0.015,
@@ -273,53 +482,108 @@ def render_static_map(
         bottom = max(0.12, 0.03 + len(footer) * _FOOTER_LINE)
         ax.set_position((0.0, bottom, 0.75, 0.88 - bottom))
 
-    handles: list[Any] = [Patch(color="none", label=heading)]
-    handles += [
-        Patch(facecolor=c, edgecolor="#9aa5b1", label=label)
-        for c, label in zip(classes.colours, classes.labels(fmt), strict=True)
-    ]
-    if any(i < 0 for i in classes.index):
-        handles.append(Patch(facecolor=style.NO_DATA_COLOUR, edgecolor="#9aa5b1", label="No data"))
-    if focus_codes:
+    _add_legends(
+        series,
+        fig,
+        heading=heading,
+        classes=[
+            *zip(classes.colours, classes.labels(fmt), strict=True),
+            *([(style.NO_DATA_COLOUR, "No data")] if any(i < 0 for i in classes.index) else []),
+            *([(style.OUTSIDE_COLOUR, "Outside the pilot")] if focus_codes else []),
+        ],
+        pilot_lines=pilot_lines,
+    )
+    return series.save_png(fig, Path(picture.out_path))
+
+
+#: The legends' style, as ``Figure.legend`` takes it.
+_LEGEND_STYLE: dict[str, Any] = {
+    "loc": "upper left",
+    "frameon": False,
+    "fontsize": 9.5,
+    "handlelength": 1.8,
+    "labelspacing": 0.45,
+}
+
+
+def _add_legends(
+    series: PictureSeries,
+    fig: Any,
+    *,
+    heading: str,
+    classes: list[tuple[str, str]],
+    pilot_lines: list[tuple[str, str]],
+) -> None:
+    """Add the legend right of the map: the picture's classes, then the rows all pictures share.
+
+    The shared rows (disposal scores, marker sizes, the pilots, sub-regions)
+    are a second legend set one row spacing under the first, where one legend
+    would set them (to the nearest whole pixel); ``series`` rasterises it once,
+    anchored at the top of the figure, and every picture moves those pixels
+    into place. Headings (rows with no symbol) are bold.
+    """
+    from matplotlib.legend import Legend
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    own = [Patch(color="none", label=heading)]
+    own += [Patch(facecolor=c, edgecolor="#9aa5b1", label=label) for c, label in classes]
+    first = fig.legend(handles=own, bbox_to_anchor=(0.75, 0.88), **_LEGEND_STYLE)
+    _bold_headings(first, own)
+    # The first legend's last row ends its padding above the legend's bottom; the next row
+    # starts a row spacing lower, which is the second legend's padding and its distance from
+    # its anchor below that anchor.
+    em = _LEGEND_STYLE["fontsize"] * fig.dpi / 72
+    box = first.get_window_extent(fig.canvas.get_renderer())
+    gap = first.borderpad - first.labelspacing + first.borderpad + first.borderaxespad
+    shift = round(box.y0 + gap * em - fig.bbox.height)  # from the figure's top, in pixels
+
+    def shared_rows() -> Any:
+        handles: list[Any] = [Patch(color="none", label=" ")]
+        handles.append(Patch(color="none", label="Site disposal score (0–1)"))
+        lows = (0.0, *style.SCORE_BINS[:-1])
+        for lo, hi, c in zip(lows, style.SCORE_BINS, style.SCORE_PALETTE, strict=True):
+            handles.append(_dot(Line2D, c, 8, f"{lo:.1f} – {hi:.1f}"))
+        handles.append(_dot(Line2D, style.UNSCORED_COLOUR, 8, "Not scored"))
+        handles.append(Patch(color="none", label=" "))
+        handles.append(Patch(color="none", label="Marker size: unused land"))
+        for ha in (0.5, 2.0, 10.0):
+            size = 2 * style.site_radius_px(ha) * _PX_TO_PT
+            handles.append(_dot(Line2D, "white", size, style.format_ha(ha)))
+        handles.append(Patch(color="none", label=" "))
+        if pilot_lines:
+            handles.append(Patch(color="none", label="Devolution pilots"))
+        for colour, name in pilot_lines:
+            label = "\n".join(textwrap.wrap(name, 34)) or name
+            handles.append(Line2D([], [], color=colour, linewidth=2, label=label))
         handles.append(
-            Patch(facecolor=style.OUTSIDE_COLOUR, edgecolor="#9aa5b1", label="Outside the pilot")
+            Line2D(
+                [],
+                [],
+                color=style.SUBREGION_COLOUR,
+                linewidth=1.1,
+                linestyle=(0, (5, 4)),
+                label="Sub-region",
+            )
         )
-    handles.append(Patch(color="none", label=" "))
-    handles.append(Patch(color="none", label="Site disposal score (0–1)"))
-    lows = (0.0, *style.SCORE_BINS[:-1])
-    for lo, hi, c in zip(lows, style.SCORE_BINS, style.SCORE_PALETTE, strict=True):
-        handles.append(_dot(Line2D, c, 8, f"{lo:.1f} – {hi:.1f}"))
-    handles.append(_dot(Line2D, style.UNSCORED_COLOUR, 8, "Not scored"))
-    handles.append(Patch(color="none", label=" "))
-    handles.append(Patch(color="none", label="Marker size: unused land"))
-    for ha in (0.5, 2.0, 10.0):
-        size = 2 * style.site_radius_px(ha) * _PX_TO_PT
-        handles.append(_dot(Line2D, "white", size, style.format_ha(ha)))
-    handles.append(Patch(color="none", label=" "))
-    if pilot_lines:
-        handles.append(Patch(color="none", label="Devolution pilots"))
-    for colour, name in pilot_lines:
-        label = "\n".join(textwrap.wrap(name, 34)) or name
-        handles.append(Line2D([], [], color=colour, linewidth=2, label=label))
-    handles.append(
-        Line2D(
-            [],
-            [],
-            color=style.SUBREGION_COLOUR,
-            linewidth=1.1,
-            linestyle=(0, (5, 4)),
-            label="Sub-region",
+        legend = Legend(
+            fig,
+            handles,
+            [h.get_label() for h in handles],
+            bbox_to_anchor=(0.75, 1.0),
+            **_LEGEND_STYLE,
         )
-    )
-    legend = fig.legend(
-        handles=handles,
-        loc="upper left",
-        bbox_to_anchor=(0.75, 0.88),
-        frameon=False,
-        fontsize=9.5,
-        handlelength=1.8,
-        labelspacing=0.45,
-    )
+        _bold_headings(legend, handles)
+        return legend
+
+    fig.add_artist(series.stamp(("legend", tuple(pilot_lines)), shared_rows, shift=(0, shift)))
+
+
+def _bold_headings(legend: Any, handles: list[Any]) -> None:
+    """Set in bold the labels of rows with no symbol (an invisible patch) and some text."""
+    from matplotlib.colors import to_rgba
+    from matplotlib.patches import Patch
+
     for text, handle in zip(legend.get_texts(), handles, strict=True):
         if (
             isinstance(handle, Patch)
@@ -328,9 +592,48 @@ def render_static_map(
         ):
             text.set_fontweight("bold")
 
-    out_path = Path(out_path)
-    fig.savefig(out_path, dpi=dpi, facecolor="white", metadata={"Software": None})
-    return out_path
+
+def _polygon_paths(geoms: gpd.GeoSeries) -> tuple[list[Any], np.ndarray]:
+    """Return one matplotlib Path per polygonal geometry (or collection member) and its row.
+
+    The paths are those ``GeoSeries.plot`` draws: rings of the normalised
+    geometry (exteriors clockwise, holes anticlockwise, so the non-zero fill
+    leaves holes open), one compound path per polygon or multipolygon. Missing,
+    empty and non-polygonal geometries draw nothing.
+    """
+    from matplotlib.path import Path as MplPath
+
+    paths: list[Any] = []
+    rows: list[int] = []
+    for row, geom in enumerate(geoms.normalize()):
+        if geom is None or geom.is_empty:
+            continue
+        members = geom.geoms if geom.geom_type == "GeometryCollection" else [geom]
+        for member in members:
+            if member.is_empty or member.geom_type not in ("Polygon", "MultiPolygon"):
+                continue
+            rings = [
+                MplPath(np.asarray(ring.coords)[:, :2], closed=True)
+                for part in getattr(member, "geoms", [member])
+                for ring in (part.exterior, *part.interiors)
+            ]
+            paths.append(MplPath.make_compound_path(*rings))
+            rows.append(row)
+    return paths, np.array(rows, dtype=np.intp)
+
+
+def _line_segments(edges: gpd.GeoSeries) -> list[np.ndarray]:
+    """Return the (n, 2) vertices of each line part of ``edges``, as ``GeoSeries.plot`` draws them.
+
+    Lines are normalised first (which fixes where a ring starts, and so the
+    phase of its dashes), then split into their parts.
+    """
+    import shapely
+
+    lines = edges.normalize()
+    lines = lines[lines.notna() & ~lines.is_empty]
+    lines = lines[lines.geom_type.isin(["LineString", "MultiLineString", "LinearRing"])]
+    return [np.array(part.coords)[:, :2] for part in shapely.get_parts(lines.to_numpy())]
 
 
 def _line_xy(edge: Any) -> tuple[list[float], list[float]]:
