@@ -41,6 +41,29 @@ LAND_CHECK_COLUMNS = [
 ]
 
 
+#: The columns :func:`check_land_figures` reads.
+_LAND_READS = (
+    "eric_year",
+    "site_code",
+    "trust_code",
+    "site_name",
+    "land_ha",
+    "land_measure",
+    "floor_area_gia_m2",
+)
+#: The columns :func:`find_shared_sites` reads (and ``postcode_normalised`` when present).
+_SHARED_READS = (
+    "eric_year",
+    "site_code",
+    "trust_code",
+    "site_name",
+    "land_ha",
+    "land_measure",
+    "latitude",
+    "longitude",
+)
+
+
 def check_land_figures(
     returns: pd.DataFrame,
     *,
@@ -72,7 +95,8 @@ def check_land_figures(
         returns report different measures (site land area, then land owned),
         the reason says so: such a change may be a change of definition.
     """
-    sites = returns[~returns["is_aggregate"].to_numpy(dtype=bool)]
+    # Only the columns read below: the figures are sorted, and rows taken, from them alone.
+    sites = returns.loc[~returns["is_aggregate"].to_numpy(dtype=bool), list(_LAND_READS)]
     rows: list[dict[str, object]] = []
     # Each site's reported figures, oldest first, sites in code order; a figure is
     # compared with the one just before it when both are of the same site.
@@ -154,7 +178,9 @@ def find_shared_sites(located: pd.DataFrame, *, within_m: float = 100.0) -> pd.D
         ``trust_code``, ``site_name``, ``land_ha``, ``land_measure``, ``matched_by``
         (``postcode``, ``name`` and/or ``distance``), one row per member.
     """
-    sites = located[~located["is_aggregate"].to_numpy(dtype=bool)]
+    # Only the columns read below: each year's group is a copy of its rows.
+    read = [c for c in (*_SHARED_READS, "postcode_normalised") if c in located]
+    sites = located.loc[~located["is_aggregate"].to_numpy(dtype=bool), read]
     to_bng = transformer(WGS84, BNG)
     frames = []
     for year, group in sites.groupby("eric_year", sort=True):

@@ -177,7 +177,8 @@ def location_summary(located: pd.DataFrame) -> pd.DataFrame:
         with another year's postcode or name match, counted in their step too).
     """
     rows = []
-    for year, group in located.groupby("eric_year", sort=True):
+    read = located[["eric_year", "located_by", "location_year", "is_aggregate"]]
+    for year, group in read.groupby("eric_year", sort=True):
         step = group["located_by"].astype(str)
         other = group["location_year"].fillna("").astype(str)
         carried = (other != "") & (other != str(year))
