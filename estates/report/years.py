@@ -40,8 +40,10 @@ CHANGE_NOTE = (
 )
 
 #: The columns :func:`year_sections` reads of each year's rows: the reconciliation's
-#: (:func:`~estates.report.summary.reconcile_land`, its tallies and the listed rows') and
-#: the year's own land measure.
+#: (:func:`~estates.report.summary.reconcile_land`, its buckets' tallies and listed rows)
+#: and the year's own land measure. Without ``borough_code`` the tallies skip the
+#: boroughs' (:func:`~estates.report.tally.group_tallies`), which the reconciliation
+#: does not read.
 _YEAR_COLUMNS = (
     "eric_year",
     "source_file",
@@ -51,8 +53,6 @@ _YEAR_COLUMNS = (
     "trust_name",
     "located_by",
     "in_london",
-    "borough_code",
-    "disposal_rank",
     "land_ha",
     *SUMMED,
 )
