@@ -348,6 +348,23 @@ def change_since(
     }
 
 
+#: The columns :func:`disposal_candidates` reads (``site_keys`` reads the first three).
+_CANDIDATE_COLUMNS = (
+    "site_code",
+    "trust_code",
+    "is_aggregate",
+    "eric_year",
+    "site_name",
+    "trust_name",
+    "borough_code",
+    "borough_name",
+    "in_london",
+    "land_owned_ha",
+    "land_unused_ha",
+    "quality_flags",
+)
+
+
 def disposal_candidates(located: pd.DataFrame, *, before: str | None, after: str) -> dict[str, Any]:
     """Return the sites that left the return, or whose land owned fell, ``before`` → ``after``.
 
@@ -360,7 +377,8 @@ def disposal_candidates(located: pd.DataFrame, *, before: str | None, after: str
     out: dict[str, Any] = {"from": before, "to": after, "note": CANDIDATES_NOTE, "sites": []}
     if before is None:
         return out
-    sites = located[~located["is_aggregate"].to_numpy(dtype=bool)]
+    # Only the columns read below: the earlier year's rows are walked one by one.
+    sites = located.loc[~located["is_aggregate"].to_numpy(dtype=bool), list(_CANDIDATE_COLUMNS)]
     a = sites[sites["eric_year"].astype(str) == before]
     b = sites[sites["eric_year"].astype(str) == after]
     later = b.assign(_key=site_keys(b)).dropna(subset="_key").drop_duplicates("_key")
