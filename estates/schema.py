@@ -175,7 +175,10 @@ def coerce_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     rest = [c for c in sites.columns if c not in SITE_DTYPES and c not in flags and c != geometry]
     out = pd.DataFrame(sites[[*ordered, *rest]])
     for column in ordered:
-        out[column] = _coerce_column(out[column], SITE_DTYPES.get(column, "bool"))
+        series = out[column]
+        coerced = _coerce_column(series, SITE_DTYPES.get(column, "bool"))
+        if coerced is not series:  # most columns have their dtype already: nothing to set
+            out[column] = coerced
     return gpd.GeoDataFrame(out, geometry=sites.geometry.array, crs=sites.crs, index=sites.index)
 
 

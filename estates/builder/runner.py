@@ -13,7 +13,6 @@ up-to-date check come first and need only :mod:`hashlib`, :mod:`json` and
 
 from __future__ import annotations
 
-import html.parser
 import logging
 import os
 import re
@@ -498,8 +497,9 @@ def check_output_set(folder: Path, result: BuildResult | Expected) -> None:
     """Raise :class:`EstatesError` unless ``folder`` holds a complete, consistent set.
 
     Every table reopens and has the row count of ``result``; every HTML file
-    parses and references no network script, stylesheet, font or image (tile
-    URLs given with ``--tiles`` are data for Leaflet, not page assets).
+    ends with ``</html>``, states the number of sites it draws, and references no
+    network script, stylesheet, font or image (tile URLs given with ``--tiles``
+    are data for Leaflet, not page assets).
     """
     import pyogrio
 
@@ -544,10 +544,7 @@ def check_output_set(folder: Path, result: BuildResult | Expected) -> None:
         from estates.render.maps import MAX_MAP_SITES  # imports folium: only when maps were drawn
     for page in pages:
         text = page.read_text(encoding="utf-8")
-        parser = html.parser.HTMLParser()
-        parser.feed(text)
-        parser.close()
-        if _NETWORK_ASSET.search(text) or _CSS_NETWORK_URL.search(text):
+        if _NETWORK_ASSET.search(text) or _css_network_url(text):
             problems.append(f"{page.name} loads an asset from the network")
         if "</html>" not in text[-200:].lower():
             problems.append(f"{page.name} is truncated")
@@ -571,6 +568,23 @@ def check_output_set(folder: Path, result: BuildResult | Expected) -> None:
     if problems:
         msg = "output check failed, nothing published: " + "; ".join(problems)
         raise EstatesError(msg)
+
+
+def _css_network_url(text: str) -> bool:
+    """Return whether ``text`` holds a CSS ``url(...)`` of a network address.
+
+    The same answer as ``_CSS_NETWORK_URL.search(text)``, found faster: a
+    match starts two characters before ``l(`` or ``L(`` (no other character
+    matches ``l`` ignoring case), so the pattern is tried only there rather
+    than at every character of a page of several hundred kilobytes.
+    """
+    for tail in ("l(", "L("):
+        start = text.find(tail, 2)
+        while start != -1:
+            if _CSS_NETWORK_URL.match(text, start - 2):
+                return True
+            start = text.find(tail, start + 1)
+    return False
 
 
 def _site_years_problems(folder: Path, expected: int) -> list[str]:

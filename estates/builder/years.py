@@ -20,6 +20,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -336,6 +337,10 @@ def _quality(  # noqa: PLR0917 - the parts of one check, passed through
     codes = out["site_code"].astype("string").fillna("").str.strip()
     position = {(y, c): i for i, (y, c) in enumerate(zip(years, codes, strict=True))}
     flags = out["quality_flags"]
+    # Read once: each finding below names its row's file, row number and site code.
+    rows = _RowKeys(
+        out["source_file"].tolist(), out["source_row"].tolist(), out["site_code"].tolist()
+    )
     tenfold = check_land_figures(out)
     tenfold = tenfold[tenfold["check"] == "land_changed_tenfold"]
     mask = np.zeros(len(out), dtype=bool)
@@ -345,7 +350,7 @@ def _quality(  # noqa: PLR0917 - the parts of one check, passed through
             continue
         mask[i] = True
         if row.eric_year == headline:
-            _add(findings, out, i, "land_changed_tenfold", str(row.reason), column="land_ha")
+            _add(findings, rows, i, "land_changed_tenfold", str(row.reason), column="land_ha")
     flags = add_flag(flags, mask, "land_changed_tenfold")
     mask = np.zeros(len(out), dtype=bool)
     for (year, _), group in shared.groupby(["eric_year", "place"], sort=False):
@@ -367,7 +372,7 @@ def _quality(  # noqa: PLR0917 - the parts of one check, passed through
                     "each row is counted in the totals as the return gives it, so land may be "
                     "counted twice or be two trusts' separate parcels"
                 )
-                _add(findings, out, i, "reported_by_two_trusts", reason, column="site_name")
+                _add(findings, rows, i, "reported_by_two_trusts", reason, column="site_name")
     flags = add_flag(flags, mask, "reported_by_two_trusts")
     mask = np.zeros(len(out), dtype=bool)
     compared = {headline, previous} - {None}
@@ -405,16 +410,25 @@ def _matched(values: pd.Series) -> str:
     return ";".join(sorted({m for v in values.astype(str) for m in v.split(";") if m}))
 
 
+@dataclass(frozen=True)
+class _RowKeys:
+    """Each row's ``source_file``, ``source_row`` and ``site_code``, as lists."""
+
+    files: list[Any]
+    rows: list[Any]
+    codes: list[Any]
+
+
 def _add(
-    findings: Findings, frame: pd.DataFrame, i: int, check: str, reason: str, *, column: str
+    findings: Findings, keys: _RowKeys, i: int, check: str, reason: str, *, column: str
 ) -> None:
     findings.add(
-        str(frame["source_file"].iloc[i]),
-        int(frame["source_row"].iloc[i]),
+        str(keys.files[i]),
+        int(keys.rows[i]),
         reason,
         action="flagged",
         check=check,
-        site_code=frame["site_code"].iloc[i],
+        site_code=keys.codes[i],
         column=column,
         value=None,
     )

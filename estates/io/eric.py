@@ -212,7 +212,8 @@ def eric_return_totals(returns: pd.DataFrame) -> pd.DataFrame:
         ``land_missing_rows`` (rows whose land figure is missing, not 0).
     """
     rows = []
-    for year, group in returns.groupby("eric_year", sort=True):
+    read = ["eric_year", "is_aggregate", "land_measure", "site_code", "trust_code", "land_ha"]
+    for year, group in returns[[*read, "land_unused_ha"]].groupby("eric_year", sort=True):
         aggregate = group["is_aggregate"].to_numpy(dtype=bool)
         measures = group["land_measure"].dropna().unique().tolist()
         rows.append(

@@ -224,7 +224,7 @@ class SiteTableWriter:
 
 def write_layer(frame: gpd.GeoDataFrame, gpkg: Path, layer: str) -> Path:
     """Add ``layer`` to the GeoPackage ``gpkg``, in EPSG:27700."""
-    _to_gpkg(frame.to_crs(BNG), gpkg, layer)
+    _to_gpkg(frame.to_crs(BNG), gpkg, layer)  # a new frame: _to_gpkg may change it
     return gpkg
 
 
@@ -345,12 +345,13 @@ def _write_gpkg_layer(rows: pa.RecordBatchReader, path: Path, layer: str) -> Non
     )
 
 
-def _to_gpkg(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
-    out = frame.copy()
+def _to_gpkg(out: gpd.GeoDataFrame, path: Path, layer: str) -> None:
+    """Write ``out``, a frame of the caller's own (its text columns are changed), as ``layer``."""
     for column in out.columns:
         if column != out.geometry.name and pd.api.types.is_string_dtype(out[column]):
             # Missing text is NULL, never the text "<NA>".
-            out[column] = out[column].astype(object).where(out[column].notna(), None)
+            text = out[column].to_numpy(dtype=object, na_value=None)
+            out[column] = pd.Series(text, index=out.index, dtype=object)
     out.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
 
 

@@ -251,7 +251,8 @@ def aggregate_groups(
         raise ConfigError(msg)
     members = groupings[groupings["group_type"] == group_type]
     names = group_names(groupings)
-    london = sites.loc[london_mask(sites)]
+    # Each group's rows are taken from the columns read here alone, not the whole table.
+    london = sites.loc[london_mask(sites), [c for c in _GROUPED if c in sites]]
     codes = london["borough_code"].astype("string")
     out: dict[str, dict[str, Any]] = {}
     for gid in dict.fromkeys(members["group_id"]):
@@ -354,6 +355,21 @@ def borough_entries(boroughs: pd.DataFrame, *, valued_per_ha: dict[str, float]) 
             "value_gbp_per_ha": valued_per_ha.get(code),
         }
     return out
+
+
+#: The columns of a listed site (:func:`_site_entry`).
+_LISTED = (
+    "disposal_rank",
+    "site_code",
+    "site_name",
+    "trust_code",
+    "borough_name",
+    "land_unused_ha",
+    "estimated_value_gbp",
+    "disposal_score",
+)
+#: The columns :func:`aggregate_groups` reads of each group's rows.
+_GROUPED = ("borough_code", "pilot_ranks", "subregion_rank", *_LISTED)
 
 
 def _site_entry(row: pd.Series, *, rank: int | None) -> dict[str, Any]:

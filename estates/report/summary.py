@@ -109,6 +109,10 @@ RECONCILIATION_BUCKETS = {
     "rejected": "rejected by validation: not in the site table (see rejected.csv)",
 }
 _LARGEST = 3
+#: The columns of each bucket's largest rows that ``summary.json`` lists.
+_LISTED = ("site_code", "site_name", "trust_name", "land_owned_ha", "land_unused_ha")
+#: The columns :func:`reconciliation_frames` and the lists of :func:`reconcile_land` read.
+_BUCKETED = ("source_file", "source_row", "in_london", "located_by", *_LISTED)
 #: Each site bucket's group among :class:`estates.report.tally.SiteTallies` (``rejected`` is
 #: its own field).
 _TALLY_KEYS = {
@@ -171,7 +175,11 @@ def reconcile_land(
     True
     """
     if frames is None:
-        frames = reconciliation_frames(records, sites)
+        # The buckets' rows are taken from the columns read here alone, not the whole table.
+        frames = reconciliation_frames(
+            records[[c for c in _BUCKETED if c in records]],
+            sites[[c for c in _BUCKETED if c in sites]],
+        )
     bucket_tallies = {key: _bucket_tally(tallies, key) for key in frames}
     buckets = {
         key: {"meaning": RECONCILIATION_BUCKETS[key], **_bucket(frame, bucket_tallies[key])}

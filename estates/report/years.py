@@ -20,7 +20,7 @@ import pandas as pd
 
 from estates.io.eric import LAND_MEASURES, eric_return_totals
 from estates.report.summary import reconcile_land, reconciliation_frames
-from estates.report.tally import site_tallies
+from estates.report.tally import SUMMED, site_tallies
 from estates.stages.postcode import ERIC_LOCATION_STEPS, location_summary
 from estates.stages.validate import site_keys
 
@@ -37,6 +37,24 @@ CHANGE_NOTE = (
     "The two returns do not hold the same trusts (see flagged trust_changed findings), "
     "aggregate rows and unlocated sites are left out, and a site reported by two trusts "
     "counts in each."
+)
+
+#: The columns :func:`year_sections` reads of each year's rows: the reconciliation's
+#: (:func:`~estates.report.summary.reconcile_land`, its buckets' tallies and listed rows)
+#: and the year's own land measure. Without ``borough_code`` the tallies skip the
+#: boroughs' (:func:`~estates.report.tally.group_tallies`), which the reconciliation
+#: does not read.
+_YEAR_COLUMNS = (
+    "eric_year",
+    "source_file",
+    "source_row",
+    "site_code",
+    "site_name",
+    "trust_name",
+    "located_by",
+    "in_london",
+    "land_ha",
+    *SUMMED,
 )
 
 
@@ -76,6 +94,10 @@ def year_sections(
     """
     totals = eric_return_totals(returns)
     steps = location_summary(located)
+    shared_groups = _shared_groups(shared)
+    # Each year's rows are taken from the columns read below alone, not the whole table.
+    located = located[[c for c in _YEAR_COLUMNS if c in located]]
+    returns = returns[[c for c in _YEAR_COLUMNS if c in returns]]
     out: dict[str, Any] = {}
     for year, rows in located.groupby("eric_year", sort=True):
         raw = returns.loc[rows.index]
@@ -100,7 +122,7 @@ def year_sections(
         reconciliation["total"]["land_ha"] = _round(raw["land_ha"].sum())
         for key, frame in frames.items():
             reconciliation["buckets"][key]["land_ha"] = _round(frame["land_ha"].sum())
-        reconciliation["shared_sites"] = _shared_of(shared, str(year))
+        reconciliation["shared_sites"] = _shared_of(shared_groups.get(str(year), []))
         if year == "2016/17" and trust_totals is not None:
             reconciliation["trust_level_check"] = trust_level_check(
                 reconciliation["total"], trust_totals, trust_file
@@ -146,11 +168,31 @@ def trust_level_check(
     }
 
 
-def _shared_of(shared: pd.DataFrame | None, year: str) -> dict[str, Any]:
-    groups: list[list[str]] = []
-    if shared is not None and len(shared):
-        of_year = shared[shared["eric_year"].astype(str) == year]
-        groups = [sorted(group["site_code"].astype(str)) for _, group in of_year.groupby("place")]
+def _shared_groups(shared: pd.DataFrame | None) -> dict[str, list[list[str]]]:
+    """Return each year's groups of shared sites: their codes sorted, groups by ``place``.
+
+    One pass over ``shared`` for every year, in place of a frame per year and group.
+    """
+    if shared is None or not len(shared):
+        return {}
+    members: dict[tuple[str, Any], list[str]] = {}
+    places = shared["place"]
+    keep = places.notna().to_numpy(dtype=bool)  # groupby leaves out a missing key
+    rows = zip(
+        shared["eric_year"].astype(str).to_numpy(dtype=object)[keep],
+        places.to_numpy(dtype=object)[keep],
+        shared["site_code"].astype(str).to_numpy(dtype=object)[keep],
+        strict=True,
+    )
+    for year, place, code in rows:
+        members.setdefault((year, place), []).append(code)
+    out: dict[str, list[list[str]]] = {}
+    for year, place in sorted(members, key=lambda key: key[1]):
+        out.setdefault(year, []).append(sorted(members[year, place]))
+    return out
+
+
+def _shared_of(groups: list[list[str]]) -> dict[str, Any]:
     return {
         "deduplicated": False,
         "note": (
@@ -306,6 +348,23 @@ def change_since(
     }
 
 
+#: The columns :func:`disposal_candidates` reads (``site_keys`` reads the first three).
+_CANDIDATE_COLUMNS = (
+    "site_code",
+    "trust_code",
+    "is_aggregate",
+    "eric_year",
+    "site_name",
+    "trust_name",
+    "borough_code",
+    "borough_name",
+    "in_london",
+    "land_owned_ha",
+    "land_unused_ha",
+    "quality_flags",
+)
+
+
 def disposal_candidates(located: pd.DataFrame, *, before: str | None, after: str) -> dict[str, Any]:
     """Return the sites that left the return, or whose land owned fell, ``before`` → ``after``.
 
@@ -318,7 +377,8 @@ def disposal_candidates(located: pd.DataFrame, *, before: str | None, after: str
     out: dict[str, Any] = {"from": before, "to": after, "note": CANDIDATES_NOTE, "sites": []}
     if before is None:
         return out
-    sites = located[~located["is_aggregate"].to_numpy(dtype=bool)]
+    # Only the columns read below: the earlier year's rows are walked one by one.
+    sites = located.loc[~located["is_aggregate"].to_numpy(dtype=bool), list(_CANDIDATE_COLUMNS)]
     a = sites[sites["eric_year"].astype(str) == before]
     b = sites[sites["eric_year"].astype(str) == after]
     later = b.assign(_key=site_keys(b)).dropna(subset="_key").drop_duplicates("_key")

@@ -41,6 +41,29 @@ LAND_CHECK_COLUMNS = [
 ]
 
 
+#: The columns :func:`check_land_figures` reads.
+_LAND_READS = (
+    "eric_year",
+    "site_code",
+    "trust_code",
+    "site_name",
+    "land_ha",
+    "land_measure",
+    "floor_area_gia_m2",
+)
+#: The columns :func:`find_shared_sites` reads (and ``postcode_normalised`` when present).
+_SHARED_READS = (
+    "eric_year",
+    "site_code",
+    "trust_code",
+    "site_name",
+    "land_ha",
+    "land_measure",
+    "latitude",
+    "longitude",
+)
+
+
 def check_land_figures(
     returns: pd.DataFrame,
     *,
@@ -72,7 +95,8 @@ def check_land_figures(
         returns report different measures (site land area, then land owned),
         the reason says so: such a change may be a change of definition.
     """
-    sites = returns[~returns["is_aggregate"].to_numpy(dtype=bool)]
+    # Only the columns read below: the figures are sorted, and rows taken, from them alone.
+    sites = returns.loc[~returns["is_aggregate"].to_numpy(dtype=bool), list(_LAND_READS)]
     rows: list[dict[str, object]] = []
     # Each site's reported figures, oldest first, sites in code order; a figure is
     # compared with the one just before it when both are of the same site.
@@ -154,7 +178,9 @@ def find_shared_sites(located: pd.DataFrame, *, within_m: float = 100.0) -> pd.D
         ``trust_code``, ``site_name``, ``land_ha``, ``land_measure``, ``matched_by``
         (``postcode``, ``name`` and/or ``distance``), one row per member.
     """
-    sites = located[~located["is_aggregate"].to_numpy(dtype=bool)]
+    # Only the columns read below: each year's group is a copy of its rows.
+    read = [c for c in (*_SHARED_READS, "postcode_normalised") if c in located]
+    sites = located.loc[~located["is_aggregate"].to_numpy(dtype=bool), read]
     to_bng = transformer(WGS84, BNG)
     frames = []
     for year, group in sites.groupby("eric_year", sort=True):
@@ -273,31 +299,40 @@ def find_trust_changes(returns: pd.DataFrame) -> pd.DataFrame:
         files cannot tell which).
     """
     years = sorted(returns["eric_year"].dropna().unique())
+    # Only the columns read below: each trust's group is a copy of its rows.
+    read = ["eric_year", "trust_code", "trust_name", "site_code", "site_name", "land_ha"]
+    returns = returns[[*read, "is_aggregate"]]
     sites = returns[~returns["is_aggregate"].to_numpy(dtype=bool)]
-    sites = sites.assign(_name=sites["site_name"].fillna("").map(normalise_name))
-    # Read once as Python objects: the pairs below are hashed in plain sets.
+    # Read once as Python objects and codes: each trust's rows are masks over them, and the
+    # pairs below are hashed in plain sets. A missing trust or year is in no group.
     trust_codes = sites["trust_code"].to_numpy(dtype=object)
-    names = sites["_name"].to_numpy(dtype=object)
+    names = sites["site_name"].fillna("").map(normalise_name).to_numpy(dtype=object)
+    codes = sites["site_code"].to_numpy(dtype=object)
+    trust_number, trust_index = pd.factorize(sites["trust_code"])
+    year_number, year_index = pd.factorize(sites["eric_year"])
     rows = []
     for trust, group in returns.groupby("trust_code", sort=True):
         present = sorted(group["eric_year"].unique())
         absent = [y for y in years if y not in present]
         if not absent:
             continue
-        own = sites[sites["trust_code"] == trust]
-        others = sites[sites["eric_year"].isin(absent) & (sites["trust_code"] != trust)]
+        at = trust_index.get_indexer([trust])[0]
+        own = trust_number == at if at >= 0 else np.zeros(len(sites), dtype=bool)
+        other_trust = (trust_number >= 0) & ~own
+        in_absent = np.isin(year_number, _positions(year_index, absent))
+        in_present = np.isin(year_number, _positions(year_index, present))
+        others = in_absent & other_trust
         # A site moved if its code, or its name under a trust that did not
         # report that name while this trust did, appears in an absent year.
-        before = (sites["eric_year"].isin(present) & (sites["trust_code"] != trust)).to_numpy(
-            dtype=bool, na_value=False
-        )
+        before = in_present & other_trust
         old_pairs = set(zip(trust_codes[before], names[before], strict=True))
-        other_pairs = zip(others["trust_code"].to_numpy(dtype=object), others["_name"], strict=True)
-        by_name = others["_name"].isin(set(own["_name"])).to_numpy(dtype=bool) & np.array(
+        own_names, own_codes = set(names[own]), set(codes[own])
+        other_pairs = zip(trust_codes[others], names[others], strict=True)
+        by_name = np.array([name in own_names for name in names[others]], dtype=bool) & np.array(
             [pair not in old_pairs for pair in other_pairs], dtype=bool
         )
-        moved_rows = others["site_code"].isin(set(own["site_code"])).to_numpy(dtype=bool) | by_name
-        moved = sorted(set(others["trust_code"].to_numpy(dtype=object)[moved_rows]))
+        moved_rows = np.array([code in own_codes for code in codes[others]], dtype=bool) | by_name
+        moved = sorted(set(trust_codes[others][moved_rows]))
         last = group[group["eric_year"] == present[-1]]
         rows.append(
             {
@@ -322,6 +357,13 @@ def find_trust_changes(returns: pd.DataFrame) -> pd.DataFrame:
             "kind",
         ],
     )
+
+
+def _positions(index: pd.Index, values: list[str]) -> np.ndarray:
+    """Return the positions in ``index`` of those of ``values`` it holds."""
+    at = index.get_indexer(values)
+    out: np.ndarray = at[at >= 0]
+    return out
 
 
 def _change_kind(present: list[str], absent: list[str], *, moved: bool) -> str:

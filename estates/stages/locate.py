@@ -152,6 +152,8 @@ def _locate(
         if "trust_code" in out
         else np.full(len(out), "")
     )
+    # Read once as lists: each finding below names its row's file and row number.
+    files, rows = out["source_file"].tolist(), out["source_row"].tolist()
     by_postcode_at = postcode_centroids(out, (located_by == "unlocated") & by_postcode)
     named = np.zeros(len(out), dtype=bool)
     for i in np.flatnonzero(located_by == "unlocated"):
@@ -171,8 +173,8 @@ def _locate(
             located_by[i], source[i] = "name_match", hit["source_file"]
             named[i] = True
             findings.add(
-                str(out["source_file"].iloc[i]),
-                int(out["source_row"].iloc[i]),
+                str(files[i]),
+                int(rows[i]),
                 f"located by name: {names[i].strip()!r} matches {hit['context_name']!r} "
                 f"({hit['context_code']}, {scope}) in {hit['source_file']} row "
                 f"{hit['source_row']}; check it is the same place, or give the site "
@@ -191,8 +193,8 @@ def _locate(
         log.info("locations file placed %s", counted(used, "site"))
     for i in np.flatnonzero(located_by == "unlocated"):
         findings.add(
-            str(out["source_file"].iloc[i]),
-            int(out["source_row"].iloc[i]),
+            str(files[i]),
+            int(rows[i]),
             "not located: no coordinates, no ODS site code or name match in the NHS "
             "hospital and clinic files; kept in totals as unlocated. Add it to a "
             "--locations file to map it",

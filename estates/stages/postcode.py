@@ -40,6 +40,23 @@ log = logging.getLogger("estates")
 ERIC_LOCATION_STEPS = ("ods_code", "postcode", "name_match", "aggregate", "unlocated")
 
 
+#: The columns of a return the first pass (:func:`estates.stages.locate.locate_sites`'s
+#: steps, by ODS code and by name) reads, and the year it is run by.
+_FIRST_PASS_READS = (
+    "eric_year",
+    "source_file",
+    "source_row",
+    "site_code",
+    "site_name",
+    "trust_code",
+    "is_aggregate",
+    "latitude",
+    "longitude",
+    "easting",
+    "quality_flags",
+)
+
+
 def locate_eric_returns(
     returns: pd.DataFrame,
     *,
@@ -76,7 +93,9 @@ def locate_eric_returns(
     scratch = Findings()
     parts = []
     index = ContextIndex.of(context)
-    for _, group in out.groupby("eric_year", sort=False):
+    # Each year is located from the columns the first pass reads alone, not the whole return.
+    read = out[[c for c in _FIRST_PASS_READS if c in out]]
+    for _, group in read.groupby("eric_year", sort=False):
         located = _locate(group, context, index=index)
         scratch.merge(located.findings)
         parts.append(located.value)
@@ -158,7 +177,8 @@ def location_summary(located: pd.DataFrame) -> pd.DataFrame:
         with another year's postcode or name match, counted in their step too).
     """
     rows = []
-    for year, group in located.groupby("eric_year", sort=True):
+    read = located[["eric_year", "located_by", "location_year", "is_aggregate"]]
+    for year, group in read.groupby("eric_year", sort=True):
         step = group["located_by"].astype(str)
         other = group["location_year"].fillna("").astype(str)
         carried = (other != "") & (other != str(year))
@@ -217,23 +237,26 @@ def _postcode_findings(
     missing = postcodes.positions(given) < 0
     bad = np.flatnonzero(missing & (given != ""))
     context_postcodes = _context_postcodes(context)
+    site_codes, raw_postcodes = out["site_code"].tolist(), out["postcode"].tolist()
+    aggregate = out["is_aggregate"].tolist()
+    files, rows = out["source_file"].tolist(), out["source_row"].tolist()
     for i in bad:
-        code = str(out["site_code"].iloc[i])
-        raw = str(out["postcode"].iloc[i])
+        code = str(site_codes[i])
+        raw = str(raw_postcodes[i])
         hint = postcodes.suggestion(raw)
         near = postcodes.one_edit_away(raw)
         known = context_postcodes.get(code, "")
         if known and known in near and len(near) > 1:
             hint += f"; the NHS hospital and clinic files give {known} for this site code"
-        if bool(out["is_aggregate"].iloc[i]):
+        if bool(aggregate[i]):
             outcome = "an aggregate row, not located"
         elif step[i] == "unlocated":
             outcome = "the site is not located"
         else:
             outcome = f"the site is located by {step[i]} instead"
         findings.add(
-            str(out["source_file"].iloc[i]),
-            int(out["source_row"].iloc[i]),
+            str(files[i]),
+            int(rows[i]),
             f"postcode {raw.strip()!r} is not in the postcode lookup ({hint}); {outcome}. "
             "Correct it in the return or give the site in a --locations file",
             action="flagged" if step[i] == "unlocated" else "warning",
@@ -259,15 +282,18 @@ def _unlocated_findings(
     out: pd.DataFrame, step: np.ndarray, flags: pd.Series
 ) -> tuple[pd.Series, Findings]:
     findings = Findings()
+    # Read once as lists: one finding per unlocated row of every year.
+    files, rows = out["source_file"].tolist(), out["source_row"].tolist()
+    years, codes = out["eric_year"].tolist(), out["site_code"].tolist()
     for i in np.flatnonzero(step == "unlocated"):
         findings.add(
-            str(out["source_file"].iloc[i]),
-            int(out["source_row"].iloc[i]),
-            f"not located in ERIC {out['eric_year'].iloc[i]}: no ODS site code match, no "
+            str(files[i]),
+            int(rows[i]),
+            f"not located in ERIC {years[i]}: no ODS site code match, no "
             "postcode found in this or another year's return, no name match; kept in "
             "totals as unlocated. Add it to a --locations file to map it",
             action="flagged",
             check="unlocated",
-            site_code=out["site_code"].iloc[i],
+            site_code=codes[i],
         )
     return flags, findings

@@ -538,3 +538,36 @@ def test_the_output_check_knows_maps_draw_at_most_max_map_sites(
         EstatesError, match=f"london.html counts 7 sites in all, the table has {located}"
     ):
         check_output_set(tmp_path, bundled_result)
+
+
+_PAGE = "<!doctype html><html><head>{}</head><body>{}</body></html>\n"
+
+
+@pytest.mark.parametrize(
+    ("head", "body"),
+    [
+        ('<style>body { background: URL( "https://tiles.example/bg.png"); }</style>', ""),
+        ("<style>.a { cursor: url(//cdn.example/hand.cur), auto; }</style>", ""),
+        ("<div style=\"background:uRl('HTTP://x.example/a.png')\"></div>", ""),
+        ('<script src="//cdn.example/leaflet.js"></script>', ""),
+        ("", "<img SRC='http://x.example/logo.png'>"),
+    ],
+)
+def test_the_output_check_refuses_a_page_that_loads_from_the_network(
+    tmp_path, bundled_result, head, body
+):
+    from estates.builder.runner import BuildOptions, check_output_set, write_output_set
+    from estates.errors import EstatesError
+
+    write_output_set(bundled_result, tmp_path, BuildOptions(maps=False))
+    page = tmp_path / "extra.html"
+    # A link to a page, a data URL and an address in text or a script are no assets.
+    harmless = (
+        '<a href="https://example.org/">source</a><style>.b { background: url(data:,x); }</style>'
+        '<script>const tiles = "https://tiles.example/{z}/{x}/{y}.png"; f(url(1));</script>'
+    )
+    page.write_text(_PAGE.format("", harmless), encoding="utf-8")
+    check_output_set(tmp_path, bundled_result)
+    page.write_text(_PAGE.format(head, harmless + body), encoding="utf-8")
+    with pytest.raises(EstatesError, match=r"extra\.html loads an asset from the network"):
+        check_output_set(tmp_path, bundled_result)
