@@ -33,6 +33,7 @@ from estates.stages.join._points import (
     _method_column,
     _point_rows,
     _positions,
+    _read_points,
     _read_xy,
     _reproject_rows,
     _source_crs,
@@ -217,12 +218,11 @@ def join_boroughs(
         """
         lo, hi = bounds
         part = geoms[lo:hi]
-        xy = _read_xy(part)
-        if xy is None:
+        read = _read_points(part)
+        if read is None:
             return None
-        x, y = xy
         # 3D points (reprojected with their z, as to_crs does) always go exact.
-        has_z = shapely.has_z(part)
+        x, y, has_z = read
         if source is None:
             rows = np.arange(len(part))
         else:

@@ -72,20 +72,46 @@ def _point_mask(geoms: NDArray[np.object_], labels: Any, what: str) -> NDArray[n
     return usable
 
 
+#: Rows a call of each shapely accessor reads in :func:`_read_points`: small
+#: enough that the later passes over a block find its objects still in the
+#: CPU cache (a pass over 131,072 points does not), large enough that the
+#: calls cost little. About 10 ms less per million points than whole chunks.
+_READ_BLOCK = 4096
+
+
+def _read_points(
+    geoms: NDArray[np.object_],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]] | None:
+    """Return x and y of ``geoms`` (NaN where missing or empty) and which have a z.
+
+    None if one of them is not a point: the caller names it with
+    :func:`_point_rows`. Three passes over the objects, block by block: the
+    kind of each (``get_type_id``), its bounds, which for a point are its x
+    and y (the same numbers ``get_x`` and ``get_y`` give, NaN included) read
+    in one GEOS call per object instead of two, and ``has_z`` (False for a
+    missing geometry). An empty point's bounds are NaN, where GEOS 3.14
+    refuses its x. What a NaN stands for is asked later, of those rows only,
+    by :func:`_usable_points`. x and y are views of one ``(n, 4)`` array.
+    """
+    n = len(geoms)
+    kind = np.empty(n, dtype=np.int32)
+    bounds = np.empty((n, 4))
+    has_z = np.empty(n, dtype=bool)
+    for lo in range(0, n, _READ_BLOCK):
+        hi = min(lo + _READ_BLOCK, n)
+        block = geoms[lo:hi]
+        shapely.get_type_id(block, out=kind[lo:hi])
+        shapely.bounds(block, out=bounds[lo:hi])
+        shapely.has_z(block, out=has_z[lo:hi])
+    if n and int(kind.max()) > 0:
+        return None
+    return bounds[:, 0], bounds[:, 1], has_z
+
+
 def _read_xy(
     geoms: NDArray[np.object_],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
-    """Return x and y of ``geoms``, NaN where a geometry is missing or empty.
-
-    None if one of them is not a point: the caller names it with
-    :func:`_point_rows`. Two passes over the objects: the kind of each
-    (``get_type_id``), then its bounds, which for a point are its x and y
-    (the same numbers ``get_x`` and ``get_y`` give, NaN included) read in one
-    GEOS call per object instead of two; an empty point's bounds are NaN,
-    where GEOS 3.14 refuses its x. What a NaN stands for is asked later, of
-    those rows only, by :func:`_usable_points`. x and y are views of one
-    ``(n, 4)`` array.
-    """
+    """Return x and y of ``geoms`` as :func:`_read_points` does, without the z test."""
     if len(geoms) and int(shapely.get_type_id(geoms).max()) > 0:
         return None
     bounds = shapely.bounds(geoms)
