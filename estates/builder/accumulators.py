@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from estates.builder.rows import RECONCILED_COLUMNS, run_counts
+from estates.crs import WGS84
 from estates.exact import ExactSum
 from estates.frames import number_column
 from estates.report.summary import largest_rows
@@ -227,37 +228,111 @@ class MapSelection:
     """The sites some map page draws, kept while the parts go by.
 
     At most ``limit`` rows per page (London and each pilot), and only the
-    columns the maps read, so its size does not grow with the site file.
+    columns the maps read, so its size does not grow with the site file. The
+    kept rows hold their longitude and latitude as numbers, and the keys that
+    choose a page's best (rank, unused land, site code, pilots) are read once
+    per row as it arrives: a shapely point per kept site, and the keys of
+    every kept row read again for each part, cost memory and time that grew
+    with the selection. The points are drawn once, by :meth:`result`.
     """
 
     def __init__(self, limit: int, pilot_ids: list[str]) -> None:
         self.limit, self.pilot_ids = limit, pilot_ids
         self.totals: dict[str, int] = {"london": 0, **dict.fromkeys(pilot_ids, 0)}
-        self._kept: gpd.GeoDataFrame | None = None
+        self._kept: pd.DataFrame | None = None
+        self._keys: _PageKeys | None = None
 
     def add(self, sites: gpd.GeoDataFrame) -> None:
-        """Count a ranked part's drawn sites per page and keep each page's best so far."""
-        from estates.render.selection import page_sites
+        """Count a ranked part's drawn sites per page and keep each page's best so far.
 
+        A site is drawn when it is in London with a longitude and a latitude
+        (so its point, built from them, is a point); each page keeps its
+        best as :func:`estates.render.selection.page_sites` chooses them.
+        """
         drawn = (
             sites["in_london"].astype("boolean").fillna(False).to_numpy(dtype=bool)
             & sites["longitude"].notna().to_numpy()
             & sites["latitude"].notna().to_numpy()
         )
-        pilots = sites["pilots"].astype("string").fillna("").str.split(";")
+        # Membership per distinct text of the column (a few pilot lists), not per row.
+        listed, lists = pd.factorize(sites["pilots"].astype("string").fillna(""))
         self.totals["london"] += int(drawn.sum())
         for pid in self.pilot_ids:
-            self.totals[pid] += int((drawn & pilots.map(lambda p, pid=pid: pid in p)).sum())
-        here = sites.loc[drawn, [*MAP_COLUMNS, sites.geometry.name]]
-        joined = here if self._kept is None else pd.concat([self._kept, here])
-        self._kept = joined.loc[page_sites(joined, self.limit, self.pilot_ids)]
+            member = np.array([pid in text.split(";") for text in lists], dtype=bool)
+            self.totals[pid] += int((drawn & member[listed]).sum())
+        here = sites.loc[drawn, [*MAP_COLUMNS, "longitude", "latitude"]]
+        keys = _PageKeys.of(here, self.pilot_ids)
+        if self._kept is None or self._keys is None:
+            joined, keys_joined = here, keys
+        else:
+            joined, keys_joined = pd.concat([self._kept, here]), self._keys.then(keys)
+        keep = keys_joined.best(self.limit)
+        if keep.all():
+            self._kept, self._keys = joined, keys_joined
+        else:
+            self._kept, self._keys = joined.loc[keep], keys_joined.take(keep)
 
     def result(self) -> gpd.GeoDataFrame:
-        """Return the kept sites (WGS84), in input order."""
+        """Return the kept sites, in input order, with WGS84 points from their coordinates."""
         if self._kept is None:
             msg = "no part was added"
             raise ValueError(msg)
-        return self._kept
+        kept = self._kept
+        return gpd.GeoDataFrame(
+            kept[list(MAP_COLUMNS)],
+            geometry=gpd.points_from_xy(kept["longitude"], kept["latitude"]),
+            crs=WGS84,
+        )
+
+
+class _PageKeys(NamedTuple):
+    """What chooses a page's best sites, one entry per drawn site, read as the maps read it.
+
+    ``rank``, ``unused`` and ``codes`` as :func:`estates.render.selection.on_some_page`
+    reads ``disposal_rank``, ``land_unused_ha`` and ``site_code``;
+    ``in_pilot[:, k]``: whether the site's ``pilots`` list names the k-th pilot.
+    """
+
+    rank: np.ndarray
+    unused: np.ndarray
+    codes: np.ndarray
+    in_pilot: np.ndarray
+
+    @classmethod
+    def of(cls, here: pd.DataFrame, pilot_ids: list[str]) -> _PageKeys:
+        """Return the keys of the drawn sites ``here``."""
+        from estates.render.columns import number_values, split_list, text_codes, text_values
+
+        what = "sites"
+        listed, lists = text_codes(here, "pilots")
+        named = [split_list(text) for text in lists]
+        member = np.array([[pid in n for pid in pilot_ids] for n in named], dtype=bool)
+        in_pilot = member.reshape(len(named), len(pilot_ids))[listed]
+        return cls(
+            rank=number_values(here, "disposal_rank", what),
+            unused=number_values(here, "land_unused_ha", what),
+            codes=np.array(text_values(here, "site_code"), dtype=object),
+            in_pilot=in_pilot,
+        )
+
+    def then(self, other: _PageKeys) -> _PageKeys:
+        """Return these keys followed by ``other``'s."""
+        return _PageKeys(*(np.concatenate(pair) for pair in zip(self, other, strict=True)))
+
+    def take(self, rows: np.ndarray) -> _PageKeys:
+        """Return the keys of ``rows`` (a mask)."""
+        return _PageKeys(*(field[rows] for field in self))
+
+    def best(self, limit: int) -> np.ndarray:
+        """Return which sites London's page or a pilot's page keeps (``limit`` each)."""
+        from estates.render.selection import best_of
+
+        every = np.ones(len(self.rank), dtype=bool)
+        keys = {"rank": self.rank, "unused": self.unused, "codes": self.codes}
+        keep = best_of(every, limit, **keys)
+        for k in range(self.in_pilot.shape[1]):
+            keep |= best_of(self.in_pilot[:, k], limit, **keys)
+        return keep
 
 
 #: The columns that say a row's reconciliation bucket and its land, for :func:`_listed`.
