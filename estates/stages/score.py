@@ -84,7 +84,10 @@ def unresolved_flags(flags: pd.Series) -> pd.Series:
             return ""
         return ";".join(f for f in text.split(";") if f in UNRESOLVED_FLAGS)
 
-    return flags.map(keep).astype("string").rename("unresolved_flags")
+    # Each distinct text once (a few combinations of flags), not once per row.
+    position, distinct = pd.factorize(flags)
+    kept = np.array([*(keep(text) for text in distinct), ""], dtype=object)
+    return pd.Series(kept[position], index=flags.index, name="unresolved_flags").astype("string")
 
 
 @dataclass(frozen=True)

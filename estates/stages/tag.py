@@ -78,8 +78,14 @@ def tag_groupings(
     sub_of = dict(zip(subs["borough_code"], subs["group_id"], strict=True))
     out = frame.copy()
     codes = out["borough_code"].astype("string")
-    out["pilots"] = codes.map(lambda c: joined.get(c, "") if pd.notna(c) else "").astype("string")
-    out["subregion"] = codes.map(lambda c: sub_of.get(c) if pd.notna(c) else None).astype("string")
+    # Looked up once per borough, not once per row: position -1 (no borough)
+    # takes the last entry.
+    position, distinct = pd.factorize(codes)
+    texts = [str(c) for c in distinct]
+    pilots_of = np.array([*(joined.get(c, "") for c in texts), ""], dtype=object)
+    subregion_of = np.array([*(sub_of.get(c) for c in texts), None], dtype=object)
+    out["pilots"] = pd.Series(pilots_of[position], index=out.index).astype("string")
+    out["subregion"] = pd.Series(subregion_of[position], index=out.index).astype("string")
     if flags:
         known = codes.fillna("").to_numpy(dtype=object)
         for group_type in ("pilot", "subregion"):
