@@ -359,13 +359,7 @@ def _listed(sites: pd.DataFrame, tracked: frozenset[str]) -> np.ndarray:
     keep = np.zeros(len(sites), dtype=bool)
     sub = pd.to_numeric(sites["subregion_rank"], errors="coerce").to_numpy(dtype=float)
     keep |= sub <= TOP_N
-    pilot_best = (
-        sites["pilot_ranks"]
-        .astype("string")
-        .fillna("")
-        .map(lambda t: any(int(x.rpartition(":")[2]) <= TOP_N for x in t.split(";") if x))
-    )
-    keep |= pilot_best.to_numpy(dtype=bool)
+    keep |= _pilot_best(sites["pilot_ranks"], TOP_N)
     # The buckets and their largest rows need these columns, not copies of the whole part.
     bucketed = sites[[c for c in _BUCKET_COLUMNS if c in sites]]
     frames = reconciliation_frames(bucketed.iloc[:0], bucketed)
@@ -379,3 +373,24 @@ def _listed(sites: pd.DataFrame, tracked: frozenset[str]) -> np.ndarray:
         codes = sites["site_code"].astype("string").str.strip().fillna("").tolist()
         keep |= np.fromiter((c in tracked for c in codes), dtype=bool, count=len(codes))
     return keep
+
+
+def _pilot_best(pilot_ranks: pd.Series, top_n: int) -> np.ndarray:
+    """Which rows rank at most ``top_n`` in some pilot (``pilot_ranks``: ``id:rank;...``).
+
+    Most rows rank far below ``top_n`` in every pilot: a row whose every
+    rank is a whole number with more digits than ``top_n`` (no leading zero)
+    is passed over by one regular expression on the whole column; only the
+    others are read rank by rank, a Python step each.
+    """
+    texts = pilot_ranks.astype("string").fillna("")
+    digits = len(str(top_n))
+    # Pieces split at ';'; a piece's rank is what follows its last ':'.
+    below = f"(;*[^;]*:[1-9][0-9]{{{digits},}})*;*"
+    best = np.zeros(len(texts), dtype=bool)
+    asked = np.flatnonzero(~texts.str.fullmatch(below).to_numpy(dtype=bool))
+    best[asked] = [
+        any(int(x.rpartition(":")[2]) <= top_n for x in t.split(";") if x)
+        for t in texts.iloc[asked].tolist()
+    ]
+    return best
