@@ -213,7 +213,7 @@ def render_static_maps(
     the same arguments. The boroughs and outlines are reprojected and turned
     into shapes once, and a line of text drawn in one picture (the footer,
     the legend) is rasterised once for all of them, so six pictures take about
-    a third of the time of six calls.
+    half the time of six calls.
 
     Parameters
     ----------
