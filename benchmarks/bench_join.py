@@ -34,7 +34,9 @@ resident high-water mark during the run minus the resident memory just before
 it (the points themselves are already in memory). The first timed run is
 shown apart, wall-clock and CPU, with its ratios to sjoin's first run: from
 1e5 points it includes building (cold cache) or mapping (warm) the join's cell
-tables, which later calls in the process reuse.
+tables, which later calls in the process reuse. Its minor page faults (memory
+the process takes from the system for the first time, or file pages it maps)
+are counted too: unlike the times, other jobs on the machine do not move them.
 ``--processes K`` repeats every measurement in K fresh interpreters, in K
 rounds that each run every method once (interleaved, so load on a shared
 machine falls on all methods alike); the first-run columns are then the median
@@ -51,6 +53,7 @@ import argparse
 import gc
 import json
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -163,18 +166,29 @@ def worker(method: str, n: int, runs: int, crs: str) -> None:
     run = method_function(method, boroughs, crs)
     run(make_sites(1_000, seed=1, crs=crs))  # warm-up: imports, PROJ database, caches
     sites = make_sites(n, crs=crs)
-    seconds, cpu, extra = [], [], []
+    seconds, cpu, extra, faults = [], [], [], []
     for _ in range(runs):
         gc.collect()
         before = rss_bytes()
         reset_peak()
+        start_faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         start, start_cpu = time.perf_counter(), time.process_time()
         result = run(sites)
         seconds.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start_faults)
         extra.append(peak_bytes() - before)
         del result
-    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_extra_bytes": extra}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "cpu_seconds": cpu,
+                "peak_extra_bytes": extra,
+                "first_faults": faults[0],
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -242,6 +256,7 @@ def main() -> None:
                 "cpu_seconds": [],
                 "first_cpu": [],
                 "peak_extra_bytes": [],
+                "first_faults": [],
             }
             for method in methods
         }
@@ -260,6 +275,7 @@ def main() -> None:
                 out["first"].append(one["seconds"][0])
                 out["first_cpu"].append(one["cpu_seconds"][0])
                 out["peak_extra_bytes"] += one["peak_extra_bytes"]
+                out["first_faults"].append(one["first_faults"])
                 print(f"  measured {method} at {n:.0e}: {one['seconds']}", file=sys.stderr)
         base = median(results["sjoin"]["seconds"]) if "sjoin" in results else None
         first_base = median(results["sjoin"]["first"]) if "sjoin" in results else None
@@ -288,6 +304,7 @@ def main() -> None:
                     f"{first_cpu:.3f}",
                     f"{first_cpu_base / first_cpu:.1f}x" if first_cpu_base else "-",
                     f"{max(results[method]['peak_extra_bytes']) / MIB:,.0f}",
+                    f"{median(results[method]['first_faults']):,.0f}",
                 ]
             )
     header = [
@@ -305,6 +322,7 @@ def main() -> None:
         "first run CPU s",
         "first-run CPU speed-up",
         "peak extra MiB",
+        "first-run page faults",
     ]
     print(markdown_table(header, rows))
     shutil.rmtree(cache_root, ignore_errors=True)
