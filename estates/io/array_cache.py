@@ -94,7 +94,8 @@ def _read_record(handle: BinaryIO, mapped: mmap.mmap, size: int) -> np.ndarray:
     """Parse the ``.npy`` header at ``handle``; return its data as a view of ``mapped``.
 
     Leaves ``handle`` after the data. Raises ValueError for a header numpy does
-    not read, Python objects, or data that runs past the end of the file.
+    not read, Python objects, a negative side, or data that runs past the end
+    of the file.
     """
     version = np.lib.format.read_magic(handle)
     if version == (1, 0):
@@ -106,6 +107,9 @@ def _read_record(handle: BinaryIO, mapped: mmap.mmap, size: int) -> np.ndarray:
         raise ValueError(msg)
     if dtype.hasobject:
         msg = "a kept array may not hold Python objects"
+        raise ValueError(msg)
+    if any(side < 0 for side in shape):
+        msg = "a kept array has a negative side"
         raise ValueError(msg)
     offset = handle.tell()
     count = math.prod(shape)
