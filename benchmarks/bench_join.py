@@ -32,12 +32,15 @@ process's CPU time over all its threads, reported: on a shared, loaded
 machine the CPU time moves less with other jobs), each with its own peak: the
 resident high-water mark during the run minus the resident memory just before
 it (the points themselves are already in memory). The first timed run is
-shown apart, with its ratio to sjoin's first run: from 1e5 points it includes
-building the join's cell table, which later calls in the process reuse.
+shown apart, wall-clock and CPU, with its ratios to sjoin's first run: from
+1e5 points it includes building (cold cache) or mapping (warm) the join's cell
+tables, which later calls in the process reuse. Its minor page faults (memory
+the process takes from the system for the first time, or file pages it maps)
+are counted too: unlike the times, other jobs on the machine do not move them.
 ``--processes K`` repeats every measurement in K fresh interpreters, in K
 rounds that each run every method once (interleaved, so load on a shared
-machine falls on all methods alike); the first-run column is then the median
-of their first runs, the median column that of all runs. Run from the repository root::
+machine falls on all methods alike); the first-run columns are then the median
+of their first runs, the median columns that of all runs. Run from the repository root::
 
     python benchmarks/bench_join.py                    # 1e6 and 1e7: estates, sjoin, floor
     python benchmarks/bench_join.py --sizes 1e4 1e5 --methods "estates t=1" sjoin
@@ -50,6 +53,7 @@ import argparse
 import gc
 import json
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -162,18 +166,29 @@ def worker(method: str, n: int, runs: int, crs: str) -> None:
     run = method_function(method, boroughs, crs)
     run(make_sites(1_000, seed=1, crs=crs))  # warm-up: imports, PROJ database, caches
     sites = make_sites(n, crs=crs)
-    seconds, cpu, extra = [], [], []
+    seconds, cpu, extra, faults = [], [], [], []
     for _ in range(runs):
         gc.collect()
         before = rss_bytes()
         reset_peak()
+        start_faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         start, start_cpu = time.perf_counter(), time.process_time()
         result = run(sites)
         seconds.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start_faults)
         extra.append(peak_bytes() - before)
         del result
-    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_extra_bytes": extra}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "cpu_seconds": cpu,
+                "peak_extra_bytes": extra,
+                "first_faults": faults[0],
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -196,7 +211,7 @@ def main() -> None:
         "--processes",
         type=int,
         default=1,
-        help="fresh interpreters per measurement; the first-run column is their median",
+        help="fresh interpreters per measurement; the first-run columns are their median",
     )
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS), choices=METHODS)
     parser.add_argument(
@@ -235,7 +250,14 @@ def main() -> None:
     for n in sizes:
         methods = [m for m in args.methods if m != "sjoin+nearest" or n <= args.full_oracle_max]
         results: dict[str, dict[str, list[float]]] = {
-            method: {"seconds": [], "first": [], "cpu_seconds": [], "peak_extra_bytes": []}
+            method: {
+                "seconds": [],
+                "first": [],
+                "cpu_seconds": [],
+                "first_cpu": [],
+                "peak_extra_bytes": [],
+                "first_faults": [],
+            }
             for method in methods
         }
         # Interleaved: each round runs every method once, in its own fresh
@@ -251,17 +273,21 @@ def main() -> None:
                 out["seconds"] += one["seconds"]
                 out["cpu_seconds"] += one["cpu_seconds"]
                 out["first"].append(one["seconds"][0])
+                out["first_cpu"].append(one["cpu_seconds"][0])
                 out["peak_extra_bytes"] += one["peak_extra_bytes"]
+                out["first_faults"].append(one["first_faults"])
                 print(f"  measured {method} at {n:.0e}: {one['seconds']}", file=sys.stderr)
         base = median(results["sjoin"]["seconds"]) if "sjoin" in results else None
         first_base = median(results["sjoin"]["first"]) if "sjoin" in results else None
         same = results.get("sjoin+nearest")
         same_base = median(same["seconds"]) if same else None
         cpu_base = median(results["sjoin"]["cpu_seconds"]) if "sjoin" in results else None
+        first_cpu_base = median(results["sjoin"]["first_cpu"]) if "sjoin" in results else None
         for method in methods:
             secs = results[method]["seconds"]
             t = median(secs)
             cpu = median(results[method]["cpu_seconds"])
+            first_cpu = median(results[method]["first_cpu"])
             rows.append(
                 [
                     f"{n:,}",
@@ -275,7 +301,10 @@ def main() -> None:
                     f"{same_base / t:.1f}x" if same_base else "-",
                     f"{cpu:.3f}",
                     f"{cpu_base / cpu:.1f}x" if cpu_base else "-",
+                    f"{first_cpu:.3f}",
+                    f"{first_cpu_base / first_cpu:.1f}x" if first_cpu_base else "-",
                     f"{max(results[method]['peak_extra_bytes']) / MIB:,.0f}",
+                    f"{median(results[method]['first_faults']):,.0f}",
                 ]
             )
     header = [
@@ -290,7 +319,10 @@ def main() -> None:
         "vs sjoin+nearest",
         "median CPU s",
         "CPU speed-up",
+        "first run CPU s",
+        "first-run CPU speed-up",
         "peak extra MiB",
+        "first-run page faults",
     ]
     print(markdown_table(header, rows))
     shutil.rmtree(cache_root, ignore_errors=True)

@@ -21,8 +21,8 @@ When a sample says that many points (over ``_GRID_MIN_OUTSIDE``, 10,000) will
 be in no polygon, the join uses a grid of 256 m cells (128 m from 20,000 such
 points) over the boroughs' extent plus 10 km, shared by every chunk and
 thread. It takes 0.2 to 0.3 s to build and is kept like the source table
-below, in memory and on disk, so it is built once per machine and read back in
-a few milliseconds. It is built coarse to fine, from 4096 m cells down. Each cell
+below, in memory and on disk, so it is built once per machine and mapped back in
+under a millisecond. It is built coarse to fine, from 4096 m cells down. Each cell
 keeps the boundary segments that can be nearest to any of its points (a segment
 farther from the centre than the nearest one plus the cell's diagonal cannot
 be). A cell whose nearest boundary is farther than half its diagonal holds no

@@ -1,10 +1,11 @@
 """Cell tables kept on disk, so a new process's first join does not rebuild them.
 
 The table of cells in the sites' CRS and the grid of EPSG:27700 cells each
-take about 0.1 to 0.3 s to build, and a few milliseconds to read back. A
-table depends only on what its caller puts in ``parts`` (the boroughs, the
-CRS, the fallback radius, the table's constants) and the PROJ version, which
-all go into the file's name. The files are kept by :mod:`estates.io.array_cache`
+take about 0.1 to 0.3 s to build, and under a millisecond to map back into
+memory (read-only, its pages read as the join touches them). A table depends
+only on what its caller puts in ``parts`` (the boroughs, the CRS, the
+fallback radius, the table's constants) and the PROJ version, which all go
+into the file's name. The files are kept by :mod:`estates.io.array_cache`
 (``$ESTATES_CACHE_DIR``, else ``~/.cache/estates``), one ``.npy`` record per array.
 """
 

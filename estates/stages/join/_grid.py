@@ -31,8 +31,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("estates")
 
-# A join uses the cell grid (0.1 to 0.3 s to build, once per machine; a few
-# ms to read back) when it expects this many points in no polygon, judging
+# A join uses the cell grid (0.1 to 0.3 s to build, once per machine; under a
+# ms to map back) when it expects this many points in no polygon, judging
 # from a sample of this many points.
 _GRID_MIN_OUTSIDE = 10_000
 _GRID_SAMPLE = 4096
