@@ -38,6 +38,10 @@ import numpy as np
 
 #: The environment variable naming the cache folder ("" turns the cache off).
 CACHE_ENV = "ESTATES_CACHE_DIR"
+#: The layout of the files themselves, part of every file's name: files of an earlier layout
+#: (unaligned records, no digest record) get other names, so versions sharing a folder never
+#: rebuild each other's files.
+_LAYOUT = b"aligned-records-2"
 
 
 def cache_dir() -> Path | None:
@@ -57,7 +61,7 @@ def cache_path(kind: str, parts: Iterable[bytes]) -> Path | None:
     folder = cache_dir()
     if folder is None:
         return None
-    digest = hashlib.sha1(b"\0".join(parts))
+    digest = hashlib.sha1(b"\0".join((_LAYOUT, *parts)))
     return folder / f"{kind}-{digest.hexdigest()}.npy"
 
 
