@@ -21,8 +21,12 @@ from typing import Any
 
 import numpy as np
 import shapely
+from shapely.ops import polylabel
 
-__all__ = ["BoroughShapes", "borough_shapes", "geometry_json"]
+__all__ = ["BoroughShapes", "borough_shapes", "geometry_json", "label_point"]
+
+#: Tolerance of the label point, in degrees (about 50 m): finer gains nothing on a screen.
+_LABEL_TOLERANCE = 0.0005
 
 # Sets of boundaries kept: a build uses one; a session trying a few keeps each.
 _KEPT = 4
@@ -80,7 +84,24 @@ def geometry_json(geom: Any) -> dict[str, Any] | None:
     return {"type": mapped["type"], "coordinates": _geojson_coords(mapped["coordinates"])}
 
 
-def _dissolve(geoms: Sequence[Any], keys: Sequence[tuple[str, ...]]) -> dict[str, Any]:
+def label_point(geom: Any) -> tuple[float, float] | None:
+    """Return (lon, lat) of a point well inside ``geom``'s largest part, None if empty.
+
+    The point is the pole of inaccessibility (the point farthest from the
+    edges), so a borough's name sits inside even an odd shape.
+    """
+    if geom is None or geom.is_empty:
+        return None
+    parts = list(getattr(geom, "geoms", [geom]))
+    largest = max(parts, key=lambda g: g.area)
+    try:
+        point = polylabel(largest, tolerance=_LABEL_TOLERANCE)
+    except (ValueError, shapely.errors.GEOSException):  # a degenerate ring
+        point = largest.representative_point()
+    return float(point.x), float(point.y)
+
+
+def _dissolve(geoms: np.ndarray, keys: Sequence[tuple[str, ...]]) -> dict[str, Any]:
     """Union borough shapes per group id, in id order; ``keys`` holds each borough's groups."""
     members: dict[str, list[Any]] = {}
     for geom, groups in zip(geoms, keys, strict=True):
@@ -97,15 +118,17 @@ def _dissolve(geoms: Sequence[Any], keys: Sequence[tuple[str, ...]]) -> dict[str
 
 @dataclass(frozen=True)
 class BoroughShapes:
-    """What the boroughs' shapes give every page: GeoJSON geometries and group outlines.
+    """What the boroughs' shapes give every page: GeoJSON, label points and group outlines.
 
-    ``geometries`` holds each borough's GeoJSON geometry (None for none), in
-    the order given; ``pilots`` and ``subregions`` each group's outline, a
+    ``geometries`` holds each borough's GeoJSON geometry (None for none) and
+    ``label_points`` where its name goes (:func:`label_point`), in the order
+    given; ``pilots`` and ``subregions`` each group's outline, a
     union of its boroughs, by group id in id order. The values are shared by
     every caller with the same boundaries: read them, never change them.
     """
 
     geometries: tuple[dict[str, Any] | None, ...]
+    label_points: tuple[tuple[float, float] | None, ...]
     pilots: dict[str, Any]
     subregions: dict[str, Any]
 
@@ -145,6 +168,7 @@ def borough_shapes(
         return found
     shapes = BoroughShapes(
         geometries=tuple(geometry_json(g) for g in array),
+        label_points=tuple(label_point(g) for g in array),
         pilots=_dissolve(array, pilots),
         subregions=_dissolve(array, [(s,) if s else () for s in subregions]),
     )

@@ -24,7 +24,7 @@ import pandas as pd
 from estates import style
 from estates.errors import DataValidationError
 from estates.render.assets import ScriptJson, json_object_for_script
-from estates.render.borough_shapes import borough_shapes, geometry_json
+from estates.render.borough_shapes import BoroughShapes, borough_shapes, geometry_json
 from estates.render.columns import (
     BOROUGH_COLUMNS,
     CONTEXT_COLUMNS,
@@ -464,7 +464,7 @@ def prepare_sites(
     return SitePayload(
         head=head,
         rows=rows,
-        codes=_objects(code_texts)[code_codes[order]].tolist(),
+        codes=[code_texts[c] for c in code_codes[order].tolist()],
         pilots=pilot_lists[pilot_codes[idx][order]].tolist(),
         ranks=num["disposal_rank"][order],
         source=sites,
@@ -513,6 +513,9 @@ class Boroughs:
     #: True when no site carries land figures (a list of GP practices, say): the
     #: "unused" shading then shows how many sites each borough holds.
     by_count: bool = False
+    #: The shapes' GeoJSON, label points and outlines, shared by every page (and
+    #: every build) with the same boundaries.
+    shapes: BoroughShapes | None = None
 
 
 #: Title of the borough shading when no site carries land figures.
@@ -608,6 +611,7 @@ def prepare_boroughs(boroughs: gpd.GeoDataFrame, names: Names) -> Boroughs:
         pilot_outlines=_outline_frame(shapes.pilots, names.pilot, frame.crs),
         subregion_outlines=_outline_frame(shapes.subregions, names.subregion, frame.crs),
         by_count=by_count,
+        shapes=shapes,
     )
 
 
@@ -657,15 +661,32 @@ def prepare_context(context: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
         )
         raise DataValidationError(msg)
     lon, lat = point_xy(context, what, "context_code")
-    codes = text_values(context, "context_code")
-    cnames = text_values(context, "context_name")
+    located = ~(np.isnan(lon) | np.isnan(lat))
+    kind_of = np.asarray(kinds, dtype=object)
+    lons, lats = _rounded(lon, 5), _rounded(lat, 5)
+    codes = _escape_all(text_values(context, "context_code"))
+    cnames = _escape_all(text_values(context, "context_name"))
     out: dict[str, dict[str, Any]] = {}
     for kind, (label, colour) in CONTEXT_KINDS.items():
         rows = sorted(
-            [round(float(lon[i]), 5), round(float(lat[i]), 5), escape(codes[i]), escape(cnames[i])]
-            for i in range(len(kinds))
-            if kinds[i] == kind and not (np.isnan(lon[i]) or np.isnan(lat[i]))
+            [lons[i], lats[i], codes[i], cnames[i]]
+            for i in np.flatnonzero(located & (kind_of == kind)).tolist()
         )
         if rows:
             out[kind] = {"label": escape(label), "colour": colour, "rows": rows}
+    return out
+
+
+def _rounded(values: np.ndarray, digits: int) -> list[float]:
+    """Return ``round(float(v), digits)`` of each finite value (NaN stays NaN), vectorised.
+
+    ``np.round`` gives ``round``'s float unless a value times ``10**digits``
+    lies within rounding error of a half; those few take the Python path.
+    """
+    scaled = values * 10.0**digits
+    with np.errstate(invalid="ignore"):
+        near_half = np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6
+    out: list[float] = np.round(values, digits).tolist()
+    for i in np.flatnonzero(near_half).tolist():
+        out[i] = round(float(values[i]), digits)
     return out
