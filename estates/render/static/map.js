@@ -328,8 +328,6 @@
     // would centre the same circle. A bitmap, where the browser makes one, is
     // copied faster than a canvas.
     _sprite: function (colour, r, scale) {
-      var key = colour + " " + r, sprite = this._sprites[key];
-      if (sprite) return sprite;
       var o = this.options, c = r + Math.ceil(o.weight) + 1, side = 2 * c * scale;
       var offscreen = typeof OffscreenCanvas === "function";
       var canvas = offscreen ? new OffscreenCanvas(side, side) : document.createElement("canvas");
@@ -347,10 +345,7 @@
       ctx.lineCap = o.lineCap;
       ctx.lineJoin = o.lineJoin;
       ctx.stroke();
-      sprite = this._sprites[key] = {
-        image: offscreen ? canvas.transferToImageBitmap() : canvas, c: c, size: 2 * c
-      };
-      return sprite;
+      return { image: offscreen ? canvas.transferToImageBitmap() : canvas, c: c, size: 2 * c };
     },
 
     _updatePath: function () {
@@ -370,19 +365,16 @@
         this._spriteScale = scale;
       }
       var tol = this._clickTolerance(), smoothing = ctx.imageSmoothingEnabled;
-      var colour = null, rounded = -1, sprite = null;
+      var sprites = this._sprites;  // by colour, then by radius
       ctx.globalAlpha = 1;
       ctx.imageSmoothingEnabled = false;
       for (var i = 0, n = this._n; i < n; i++) {
         if (!this._shown[i]) continue;
         var x = this._x[i], y = this._y[i], w = this._r[i] + tol;
         if (x + w < x0 || x - w > x1 || y + w < y0 || y - w > y1) continue;
-        var r = Math.max(Math.round(this._r[i]), 1);
-        if (this._colour[i] !== colour || r !== rounded) {
-          colour = this._colour[i];
-          rounded = r;
-          sprite = this._sprite(colour, r, scale);
-        }
+        var r = Math.max(Math.round(this._r[i]), 1), colour = this._colour[i];
+        var sized = sprites[colour] || (sprites[colour] = []);
+        var sprite = sized[r] || (sized[r] = this._sprite(colour, r, scale));
         ctx.drawImage(sprite.image, x - sprite.c, y - sprite.c, sprite.size, sprite.size);
       }
       ctx.imageSmoothingEnabled = smoothing;
