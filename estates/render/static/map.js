@@ -330,9 +330,14 @@
     _sprite: function (colour, r, scale) {
       var o = this.options, c = r + Math.ceil(o.weight) + 1, side = 2 * c * scale;
       var offscreen = typeof OffscreenCanvas === "function";
-      var canvas = offscreen ? new OffscreenCanvas(side, side) : document.createElement("canvas");
-      canvas.width = canvas.height = side;
-      var ctx = canvas.getContext("2d");
+      var canvas = offscreen ? new OffscreenCanvas(side, side) : null;
+      var ctx = canvas && canvas.getContext("2d");
+      if (!ctx) {  // no 2D drawing off screen in this browser: a canvas element
+        offscreen = false;
+        canvas = document.createElement("canvas");
+        canvas.width = canvas.height = side;
+        ctx = canvas.getContext("2d");
+      }
       ctx.scale(scale, scale);
       ctx.beginPath();
       ctx.arc(c, c, r, 0, Math.PI * 2, false);
