@@ -7,6 +7,7 @@ Run from the repository root::
     python benchmarks/bench_maps.py --compare-only --runs 5   # only the side-by-side table
     python benchmarks/bench_maps.py --compare-only --save old.html 50000   # on an earlier commit
     python benchmarks/bench_maps.py --compare-only --against old.html 50000   # then on this one
+    python benchmarks/bench_maps.py --build-only --runs 5 50000   # one process's build times
 
 Sites are synthetic, seeded points inside the real London borough boundaries
 (``data/boundaries``), with every column the maps read; the context layers are
@@ -41,6 +42,10 @@ machine inflates far less):
 - ``of which``: the site payload, its JSON text (written column-wise, as the
   page does, and by ``json.dumps`` of the same rows as lists, as it was), the
   boroughs.
+
+With ``--build-only`` it prints only the median CPU and wall-clock time of
+``--runs`` builds of the largest size's ``london.html`` after a warm-up, one
+line, so that two checkouts can be run in turn, each in its own process.
 
 With ``--against PAGE`` the Chromium runs open ``PAGE`` in turn with this
 page: say the same sites' ``london.html`` kept by ``--save`` on an earlier
@@ -390,6 +395,19 @@ def compare(
               f"median of {runs}: ready {ready:.2f} s, painted {painted:.2f} s")  # fmt: skip
 
 
+def build_only(n: int, *, runs: int, boroughs0: gpd.GeoDataFrame, context) -> None:
+    """Print the median CPU and wall seconds of ``runs`` builds of london.html at ``n`` sites."""
+    sites = synthetic_sites(n, boroughs0)
+    boroughs = aggregate_boroughs(boroughs0, site_tallies(sites), target_gbp=TARGET)
+    summary = summary_for(sites)
+    build_london(sites, boroughs, context, summary)  # the first build of these inputs
+    timed = [_timed(lambda: build_london(sites, boroughs, context, summary)) for _ in range(runs)]
+    wall = statistics.median(t[0] for t in timed)
+    cpu = statistics.median(t[1] for t in timed)
+    print(f"build london.html, {n:,} sites, median of {runs}: CPU {cpu:.3f} s, wall {wall:.3f} s; "
+          f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")  # fmt: skip
+
+
 def main(
     sizes: tuple[int, ...],
     *,
@@ -398,6 +416,7 @@ def main(
     sweep: bool,
     against: Path | None = None,
     save: Path | None = None,
+    only_build: bool = False,
 ) -> None:
     boroughs0 = load_boroughs()
     context = load_context()
@@ -405,6 +424,9 @@ def main(
     warm = synthetic_sites(50, boroughs0)
     warm_boroughs = aggregate_boroughs(boroughs0, site_tallies(warm), target_gbp=TARGET)
     build_london(warm, warm_boroughs, context, summary_for(warm))
+    if only_build:
+        build_only(max(sizes), runs=runs, boroughs0=boroughs0, context=context)
+        return
 
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     if not sweep:
@@ -474,6 +496,9 @@ if __name__ == "__main__":
         "--compare-only", action="store_true", help="only the side-by-side table, largest size"
     )
     parser.add_argument(
+        "--build-only", action="store_true", help="only the build's median times, largest size"
+    )
+    parser.add_argument(
         "--save", type=Path, help="keep the largest size's london.html here (to open --against)"
     )
     parser.add_argument(
@@ -489,4 +514,5 @@ if __name__ == "__main__":
         sweep=not args.compare_only,
         against=args.against,
         save=args.save,
+        only_build=args.build_only,
     )

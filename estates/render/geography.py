@@ -23,10 +23,9 @@ from html import escape
 from typing import Any
 
 import numpy as np
-import shapely
-from shapely.ops import polylabel
 
 from estates import style
+from estates.render.borough_shapes import label_point
 from estates.render.columns import number_values, text_values
 from estates.render.payload import CHOROPLETHS, Boroughs
 
@@ -38,22 +37,6 @@ __all__ = [
     "outline_legend",
     "page_focus",
 ]
-
-#: Tolerance of the label point, in degrees (about 50 m): finer gains nothing on a screen.
-_LABEL_TOLERANCE = 0.0005
-
-
-def _label_point(geom: Any) -> tuple[float, float] | None:
-    """Return (lon, lat) of a point well inside ``geom``'s largest part, None if empty."""
-    if geom is None or geom.is_empty:
-        return None
-    parts = list(getattr(geom, "geoms", [geom]))
-    largest = max(parts, key=lambda g: g.area)
-    try:
-        point = polylabel(largest, tolerance=_LABEL_TOLERANCE)
-    except (ValueError, shapely.errors.GEOSException):  # a degenerate ring
-        point = largest.representative_point()
-    return float(point.x), float(point.y)
 
 
 def borough_labels(boroughs: Boroughs) -> list[list[Any]]:
@@ -70,9 +53,10 @@ def borough_labels(boroughs: Boroughs) -> list[list[Any]]:
     areas = np.array([0.0 if g is None or g.is_empty else float(g.area) for g in geoms])
     rank = np.empty(len(areas), dtype=int)
     rank[np.argsort(-areas, kind="stable")] = np.arange(len(areas))
+    # Worked out once per set of boundaries (see estates.render.borough_shapes).
+    points = boroughs.shapes.label_points if boroughs.shapes else tuple(map(label_point, geoms))
     labels = []
-    for i, geom in enumerate(geoms):
-        at = _label_point(geom)
+    for i, at in enumerate(points):
         if at is None or not names[i]:
             continue
         labels.append([round(at[1], 5), round(at[0], 5), escape(names[i]), int(rank[i])])

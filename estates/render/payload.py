@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from estates import style
 from estates.errors import DataValidationError
 from estates.render.assets import ScriptJson, json_object_for_script
+from estates.render.borough_shapes import BoroughShapes, borough_shapes, geometry_json
 from estates.render.columns import (
     BOROUGH_COLUMNS,
     CONTEXT_COLUMNS,
@@ -464,7 +464,7 @@ def prepare_sites(
     return SitePayload(
         head=head,
         rows=rows,
-        codes=_objects(code_texts)[code_codes[order]].tolist(),
+        codes=[code_texts[c] for c in code_codes[order].tolist()],
         pilots=pilot_lists[pilot_codes[idx][order]].tolist(),
         ranks=num["disposal_rank"][order],
         source=sites,
@@ -499,57 +499,6 @@ def subset_sites(sites: SitePayload, keep: np.ndarray) -> SitePayload:
     )
 
 
-def _geojson_coords(obj: Any, digits: int = 5) -> Any:
-    if isinstance(obj, (list, tuple)):
-        if obj and isinstance(obj[0], float | int):
-            return [round(float(v), digits) for v in obj]
-        return [_geojson_coords(v, digits) for v in obj]
-    return obj
-
-
-def _rounded_rings(rings: Sequence[Any], digits: int = 5) -> list[list[list[float]]] | None:
-    """Return each ring's coordinates as ``[[x, y], ...]``, each rounded as ``round`` rounds.
-
-    ``np.round`` gives ``round``'s float unless a value times ``10**digits``
-    lies within rounding error of a half; those rings, and any that are not
-    finite or 2-D, give None, for the value-by-value path.
-    """
-    if shapely.has_z(rings).any():
-        return None
-    coords = shapely.get_coordinates(rings)
-    scaled = coords * 10.0**digits
-    if not np.isfinite(scaled).all() or (np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6).any():
-        return None
-    rounded = np.round(coords, digits).tolist()
-    ends = np.cumsum(shapely.get_num_coordinates(rings)).tolist()
-    return [rounded[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
-
-
-def _polygon_coords(polygon: Any) -> list[list[list[float]]] | None:
-    return _rounded_rings([polygon.exterior, *polygon.interiors])
-
-
-def _geometry_json(geom: Any) -> dict[str, Any] | None:
-    """Return a shape as GeoJSON, coordinates rounded to 5 places (about a metre).
-
-    Polygons and multipolygons have their coordinates rounded a ring at a
-    time with numpy; any other shape, or a ring numpy might round otherwise,
-    coordinate by coordinate with ``round``. The values are the same either way.
-    """
-    if geom is None or geom.is_empty:
-        return None
-    fast: Any = None
-    if geom.geom_type == "Polygon":
-        fast = _polygon_coords(geom)
-    elif geom.geom_type == "MultiPolygon":
-        fast = [_polygon_coords(part) for part in geom.geoms]
-        fast = None if any(part is None for part in fast) else fast
-    if fast is not None:
-        return {"type": geom.geom_type, "coordinates": fast}
-    mapped = shapely.geometry.mapping(geom)
-    return {"type": mapped["type"], "coordinates": _geojson_coords(mapped["coordinates"])}
-
-
 @dataclass
 class Boroughs:
     """The boroughs as the page draws them: GeoJSON, fills per choropleth, classes, outlines."""
@@ -564,6 +513,9 @@ class Boroughs:
     #: True when no site carries land figures (a list of GP practices, say): the
     #: "unused" shading then shows how many sites each borough holds.
     by_count: bool = False
+    #: The shapes' GeoJSON, label points and outlines, shared by every page (and
+    #: every build) with the same boundaries.
+    shapes: BoroughShapes | None = None
 
 
 #: Title of the borough shading when no site carries land figures.
@@ -591,21 +543,6 @@ CHOROPLETHS = {
         style.format_gbp,
     ),
 }
-
-
-def _dissolve(boroughs: gpd.GeoDataFrame, keys: list[tuple[str, ...]]) -> dict[str, Any]:
-    """Union borough shapes per group id; ``keys`` holds each borough's groups."""
-    members: dict[str, list[Any]] = {}
-    for geom, groups in zip(boroughs.geometry.array, keys, strict=True):
-        if geom is None or geom.is_empty:
-            continue
-        for gid in groups:
-            members.setdefault(gid, []).append(geom)
-    out = {}
-    for gid in sorted(members):
-        snapped = shapely.set_precision(np.asarray(members[gid], dtype=object), 1e-5)
-        out[gid] = shapely.union_all(snapped, grid_size=1e-5)
-    return out
 
 
 def prepare_boroughs(boroughs: gpd.GeoDataFrame, names: Names) -> Boroughs:
@@ -636,8 +573,10 @@ def prepare_boroughs(boroughs: gpd.GeoDataFrame, names: Names) -> Boroughs:
         choropleths[key] = {"fills": [classes.colour_of(i) for i in classes.index]}
         classes_of[key] = classes
 
+    # The shapes' GeoJSON and the outlines' unions, once per set of boundaries.
+    shapes = borough_shapes(frame.geometry.array, pilots, subs)
     features = []
-    for i, geom in enumerate(frame.geometry.array):
+    for i in range(len(frame)):
         code, name = escape(codes[i]), escape(bnames[i])
         sub_name = escape(names.subregion(subs[i])) if subs[i] else ""
         pilot_names = "<br>".join(escape(names.pilot(p)) for p in pilots[i]) or "None"
@@ -660,7 +599,7 @@ def prepare_boroughs(boroughs: gpd.GeoDataFrame, names: Names) -> Boroughs:
             {
                 "type": "Feature",
                 "properties": {"i": i, "code": code, "tip": tip, "popup": popup},
-                "geometry": _geometry_json(geom),
+                "geometry": shapes.geometries[i],
             }
         )
     return Boroughs(
@@ -669,11 +608,10 @@ def prepare_boroughs(boroughs: gpd.GeoDataFrame, names: Names) -> Boroughs:
         classes=classes_of,
         codes=codes,
         frame=frame,
-        pilot_outlines=_outline_frame(_dissolve(frame, pilots), names.pilot, frame.crs),
-        subregion_outlines=_outline_frame(
-            _dissolve(frame, [(s,) if s else () for s in subs]), names.subregion, frame.crs
-        ),
+        pilot_outlines=_outline_frame(shapes.pilots, names.pilot, frame.crs),
+        subregion_outlines=_outline_frame(shapes.subregions, names.subregion, frame.crs),
         by_count=by_count,
+        shapes=shapes,
     )
 
 
@@ -704,7 +642,7 @@ def outline_geojson(outlines: gpd.GeoDataFrame, focus: str | None) -> dict[str, 
                     "tip": f"<b>{escape(gname)}</b>",
                     "focus": gid == focus,
                 },
-                "geometry": _geometry_json(geom),
+                "geometry": geometry_json(geom),
             }
         )
     return {"type": "FeatureCollection", "features": features}
@@ -723,15 +661,32 @@ def prepare_context(context: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
         )
         raise DataValidationError(msg)
     lon, lat = point_xy(context, what, "context_code")
-    codes = text_values(context, "context_code")
-    cnames = text_values(context, "context_name")
+    located = ~(np.isnan(lon) | np.isnan(lat))
+    kind_of = np.asarray(kinds, dtype=object)
+    lons, lats = _rounded(lon, 5), _rounded(lat, 5)
+    codes = _escape_all(text_values(context, "context_code"))
+    cnames = _escape_all(text_values(context, "context_name"))
     out: dict[str, dict[str, Any]] = {}
     for kind, (label, colour) in CONTEXT_KINDS.items():
         rows = sorted(
-            [round(float(lon[i]), 5), round(float(lat[i]), 5), escape(codes[i]), escape(cnames[i])]
-            for i in range(len(kinds))
-            if kinds[i] == kind and not (np.isnan(lon[i]) or np.isnan(lat[i]))
+            [lons[i], lats[i], codes[i], cnames[i]]
+            for i in np.flatnonzero(located & (kind_of == kind)).tolist()
         )
         if rows:
             out[kind] = {"label": escape(label), "colour": colour, "rows": rows}
+    return out
+
+
+def _rounded(values: np.ndarray, digits: int) -> list[float]:
+    """Return ``round(float(v), digits)`` of each finite value (NaN stays NaN), vectorised.
+
+    ``np.round`` gives ``round``'s float unless a value times ``10**digits``
+    lies within rounding error of a half; those few take the Python path.
+    """
+    scaled = values * 10.0**digits
+    with np.errstate(invalid="ignore"):
+        near_half = np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6
+    out: list[float] = np.round(values, digits).tolist()
+    for i in np.flatnonzero(near_half).tolist():
+        out[i] = round(float(values[i]), digits)
     return out

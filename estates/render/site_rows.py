@@ -17,13 +17,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
 
 from estates.render.assets import json_for_script
 
-__all__ = ["DIGITS", "SiteRows", "number_json", "texts_json"]
+__all__ = ["DIGITS", "EncodedTexts", "SiteRows", "number_json", "texts_json"]
 
 #: Decimal places of each number field of a site row; 0 means a whole number (JSON integer).
 DIGITS = {
@@ -50,6 +51,8 @@ _BLOCK_ROWS = 8192
 # Digit strings of at most 15 significant figures name exactly one float each.
 _EXACT = 10.0**15
 _ZERO = ord("0")
+# Fractions of up to this many places are looked up in a table of them all.
+_TABLE_DIGITS = 5
 
 
 def _four_digits() -> np.ndarray:
@@ -85,23 +88,51 @@ def _digit_matrix(whole: np.ndarray, width: int, *, keep_zeros: bool) -> np.ndar
     return out
 
 
+def _strip_zeros(places: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Set the trailing zero places of each row of ``places`` to NUL, all but the first.
+
+    Returns the matrix (changed in place) and how many places each row shows.
+    """
+    digits = places.shape[1]
+    trailing = np.ones(len(places), dtype=bool)
+    zeros = np.zeros(len(places), dtype=np.int64)  # trailing zeros, at most digits - 1
+    for place in range(digits - 1, 0, -1):
+        trailing &= places[:, place] == _ZERO
+        zeros += trailing
+    shown = digits - zeros
+    places *= np.arange(digits)[None, :] < shown[:, None]
+    return places, shown
+
+
+@cache
+def _fractions(digits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the places of every fraction below ``10**digits``, as :func:`_strip_zeros` sets them.
+
+    A column's fractions are then one lookup in this table (half a megabyte
+    at five places) rather than a division and a pass per place.
+    """
+    table, shown = _strip_zeros(
+        _digit_matrix(np.arange(10**digits, dtype=np.int64), digits, keep_zeros=True)
+    )
+    table.setflags(write=False)
+    return table, shown
+
+
 def _fraction_matrix(fraction: np.ndarray, digits: int) -> np.ndarray:
     """Return the ``digits`` places of ``fraction`` (< 10**digits), trailing zeros as NUL.
 
     The first place is always kept, so a whole number ends ``.0`` as ``repr``
     writes it; places that are a trailing zero on every row are left out.
     """
-    out = _digit_matrix(fraction, digits, keep_zeros=True)
-    trailing = np.ones(len(fraction), dtype=bool)
-    zeros = np.zeros(len(fraction), dtype=np.int64)  # trailing zeros, at most digits - 1
-    for place in range(digits - 1, 0, -1):
-        trailing &= out[:, place] == _ZERO
-        zeros += trailing
-    shown = digits - zeros
+    if digits <= _TABLE_DIGITS:
+        table, shown_of = _fractions(digits)
+        shown = shown_of[fraction]
+        width = int(shown.max()) if len(shown) else 1
+        looked_up: np.ndarray = table[fraction, :width]
+        return looked_up
+    out, shown = _strip_zeros(_digit_matrix(fraction, digits, keep_zeros=True))
     width = int(shown.max()) if len(shown) else 1
-    out = out[:, :width]
-    out *= np.arange(width)[None, :] < shown[:, None]
-    return out
+    return out[:, :width]
 
 
 def number_json(values: np.ndarray, digits: int) -> np.ndarray:
@@ -165,18 +196,55 @@ def number_json(values: np.ndarray, digits: int) -> np.ndarray:
     return text
 
 
-def texts_json(texts: Sequence[str]) -> list[bytes]:
-    r"""Return ``json_for_script(t)`` of each text, as ASCII bytes, from one encoder call.
+class EncodedTexts:
+    r"""Distinct texts' JSON, as ``json_for_script`` writes each, end to end in one buffer.
 
-    The texts are encoded as one JSON list and cut at each ``","``: inside a
-    JSON string every ``"`` is escaped (``\"``), so a quote, comma, quote
-    can only be the boundary between two items.
+    The texts are encoded as one JSON list, in one encoder call, and the list
+    is cut at each ``","`` between two items: inside a JSON string every ``"``
+    is escaped (``\"``), so a quote, comma, quote is a boundary, except the
+    middle one of ``",","``, where the item between two boundaries is the text
+    ``,`` itself; of a run of such overlapping matches every other one, from
+    the first, is a boundary. The rows of a column are then gathered from the
+    buffer with array indexing, no Python object per row.
     """
-    if not texts:
-        return []
-    listed = json_for_script(list(texts)).encode("ascii")
-    # JSON (ASCII, control characters escaped) never holds a raw \x01: mark the cuts with it.
-    return listed[1:-1].replace(b'","', b'"\x01"').split(b"\x01")
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        listed = json_for_script(list(texts)).encode("ascii")
+        self.text = np.frombuffer(listed, dtype=np.uint8)
+        quote, comma = ord('"'), ord(",")
+        buf = self.text
+        cuts = np.flatnonzero((buf[1:-1] == comma) & (buf[:-2] == quote) & (buf[2:] == quote)) + 1
+        run_start = np.diff(cuts, prepend=-3) != 2
+        first = np.flatnonzero(run_start)[np.cumsum(run_start) - 1]
+        cuts = cuts[(np.arange(len(cuts)) - first) % 2 == 0]
+        #: Where each text's JSON starts in :attr:`text`, and its length in bytes.
+        self.starts = np.concatenate([[1], cuts + 1]) if texts else np.zeros(0, np.int64)
+        ends = np.concatenate([cuts, [len(buf) - 1]]) if texts else np.zeros(0, np.int64)
+        self.lengths = ends - self.starts
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def rows(self, codes: np.ndarray) -> np.ndarray:
+        """Return the JSON of the texts ``codes`` as a byte matrix, a row each, NUL-padded."""
+        # 32-bit positions, where they fit, halve the index arrays the gather reads.
+        kind = np.int32 if len(self.text) < 2**31 else np.int64
+        starts, lengths = self.starts[codes].astype(kind), self.lengths[codes].astype(kind)
+        width = max(int(lengths.max()) if len(codes) else 0, 1)
+        places = np.arange(width, dtype=kind)
+        at = starts[:, None] + places
+        np.minimum(at, len(self.text) - 1, out=at)
+        out: np.ndarray = np.take(self.text, at)
+        out *= places[None, :] < lengths[:, None]
+        return out
+
+
+def texts_json(texts: Sequence[str]) -> list[bytes]:
+    """Return ``json_for_script(t)`` of each text, as ASCII bytes, from one encoder call."""
+    encoded = EncodedTexts(texts)
+    listed = encoded.text.tobytes()
+    ends = (encoded.starts + encoded.lengths).tolist()
+    return [listed[start:end] for start, end in zip(encoded.starts.tolist(), ends, strict=True)]
 
 
 @dataclass
@@ -250,13 +318,13 @@ class SiteRows:
         n = len(self)
         if n == 0:
             return "[]"
-        columns: list[np.ndarray | tuple[np.ndarray, np.ndarray]] = [_column(b"[", n)]
+        columns: list[np.ndarray | tuple[np.ndarray, EncodedTexts]] = [_column(b"[", n)]
         for j, f in enumerate(self.fields):
             if j:
                 columns.append(_column(b",", n))
             if f in self.texts:
                 codes, values = self.texts[f]
-                columns.append((codes, np.asarray(texts_json(values), dtype=object)))
+                columns.append((codes, EncodedTexts(values)))
             else:
                 columns.append(number_json(self.numbers[f], DIGITS[f]))
         columns.append(_column(b"],", n))
@@ -267,8 +335,7 @@ class SiteRows:
             for column in columns:
                 if isinstance(column, tuple):
                     codes, encoded = column
-                    texts = encoded[codes[rows]].astype(bytes)
-                    parts.append(texts.view(np.uint8).reshape(len(texts), texts.itemsize))
+                    parts.append(encoded.rows(codes[rows]))
                 else:
                     parts.append(column[rows])
             blocks.append(np.concatenate(parts, axis=1).tobytes().replace(b"\x00", b""))

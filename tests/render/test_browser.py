@@ -205,6 +205,55 @@ def test_canvas_sites_show_names_and_follow_the_filters(frames, out, opened):
     assert len(_drawn_codes(page)) == total
 
 
+# The canvas's pixels with the site layer drawn, then with Leaflet's own circle
+# marker for each site in its place, drawn by the same renderer: their largest
+# difference in any colour channel and the share of pixels that differ.
+_SWARM_AGAINST_LEAFLET = """async () => {
+    const E = estates, R = E.layers.sites._renderer, canvas = R._container;
+    const frame = () => new Promise(r => requestAnimationFrame(() => r()));
+    const pixels = () => canvas.getContext("2d").getImageData(
+        0, 0, canvas.width, canvas.height).data;
+    E.map.setView(E.siteLatLng(0), 12, { animate: false });
+    await frame(); await frame();
+    const swarm = pixels();
+    E.map.removeLayer(E.layers.sites);
+    const rows = E.data.sites.rows;
+    rows.forEach((r, i) => {
+        const s = E.layers.sites;
+        L.circleMarker(E.siteLatLng(i), {
+            radius: s._r[i], fillColor: s._colour[i], fillOpacity: 0.9,
+            color: "#1f2933", weight: 1, opacity: 0.9
+        }).addTo(E.map);
+    });
+    await frame(); await frame();
+    const leaflet = pixels();
+    let worst = 0, differ = 0, drawn = 0;
+    for (let k = 0; k < swarm.length; k += 4) {
+        let d = 0;
+        for (let c = 0; c < 4; c++) d = Math.max(d, Math.abs(swarm[k + c] - leaflet[k + c]));
+        worst = Math.max(worst, d);
+        if (d) differ++;
+        if (leaflet[k + 3]) drawn++;
+    }
+    return [worst, differ / (swarm.length / 4), drawn / (swarm.length / 4)];
+}"""
+
+
+def test_canvas_sites_look_as_leaflet_draws_them(out, opened):
+    """The canvas layer copies one drawing per colour and size: Leaflet's pixels, to rounding.
+
+    Leaflet draws each circle marker's fill and outline on the canvas; the
+    layer draws each colour and size once and copies it, which can round a
+    blended edge pixel differently: by a few levels, more in the
+    alpha channel where a circle's edge lies over no borough.
+    """
+    page, _ = opened(out["canvas"] / "london.html")
+    worst, differ, drawn = page.evaluate(_SWARM_AGAINST_LEAFLET)
+    assert drawn > 0.3  # the boroughs and sites cover the view
+    assert worst <= 16
+    assert differ < 0.02
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_search_finds_a_site_by_code_and_opens_it(frames, out, opened, mode):
     page, _ = opened(out[mode] / "london.html")

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from estates.render.assets import json_for_script
-from estates.render.site_rows import DIGITS, SiteRows, number_json, texts_json
+from estates.render.site_rows import DIGITS, EncodedTexts, SiteRows, number_json, texts_json
 
 EDGES = [
     0.0, -0.0, 1e-5, 5e-5, 9.9e-5, 1e-4, -1e-4, 0.00015, 0.005, 0.1, 0.3, 1.0, -1.0, 2.5, 3.5,
@@ -37,7 +37,7 @@ def _written(values: np.ndarray, digits: int) -> list[str]:
     return [bytes(row).replace(b"\x00", b"").decode("ascii") for row in number_json(values, digits)]
 
 
-@pytest.mark.parametrize("digits", sorted(set(DIGITS.values())))
+@pytest.mark.parametrize("digits", sorted({*DIGITS.values(), 7}))  # 7: past the table
 def test_numbers_are_written_as_json_dumps_writes_them(digits: int) -> None:
     rng = np.random.default_rng(digits)
     n = 20_000
@@ -64,9 +64,15 @@ def test_infinity_is_refused_as_the_encoder_refuses_it() -> None:
 
 def test_texts_are_encoded_one_by_one_as_in_one_list() -> None:
     texts = ["", "a", 'x","y', '","', "\\", '\\"', "<b>&amp;", "\u2028\u2029", "\x00\x01",
-             "é 𝔘", "</script><!--", ","]  # fmt: skip
+             "é 𝔘", "</script><!--", ",", ",", '"', ",", "a", ",", ",", ",", '","',
+             ","]  # fmt: skip
     assert [t.decode("ascii") for t in texts_json(texts)] == [json_for_script(t) for t in texts]
     assert texts_json([]) == []
+    # A column's rows are gathered from the one encoded list, padded with NUL.
+    encoded = EncodedTexts(texts)
+    codes = np.array([3, 0, 14, 14, len(texts) - 1, 6])
+    rows = [bytes(row).rstrip(b"\x00").decode("ascii") for row in encoded.rows(codes)]
+    assert rows == [json_for_script(texts[c]) for c in codes.tolist()]
 
 
 def _rows(n: int, seed: int = 3) -> list[list[object]]:

@@ -277,6 +277,8 @@
       this._shown = new Uint8Array(n).fill(1);
       this._mx = null;
       this._hit = -1;
+      this._sprites = {};
+      this._spriteScale = 0;
     },
 
     // Which sites are drawn: shown[i] is 1 for a site drawn, 0 for one hidden.
@@ -320,6 +322,37 @@
 
     _update: function () {},
 
+    // One circle of a fill colour and radius, drawn once as Leaflet draws it
+    // (fill, then outline, each at its opacity) at the renderer's pixel scale;
+    // each site is then a copy of it at a whole pixel, where the renderer
+    // would centre the same circle. A bitmap, where the browser makes one, is
+    // copied faster than a canvas.
+    _sprite: function (colour, r, scale) {
+      var o = this.options, c = r + Math.ceil(o.weight) + 1, side = 2 * c * scale;
+      var offscreen = typeof OffscreenCanvas === "function";
+      var canvas = offscreen ? new OffscreenCanvas(side, side) : null;
+      var ctx = canvas && canvas.getContext("2d");
+      if (!ctx) {  // no 2D drawing off screen in this browser: a canvas element
+        offscreen = false;
+        canvas = document.createElement("canvas");
+        canvas.width = canvas.height = side;
+        ctx = canvas.getContext("2d");
+      }
+      ctx.scale(scale, scale);
+      ctx.beginPath();
+      ctx.arc(c, c, r, 0, Math.PI * 2, false);
+      ctx.globalAlpha = o.fillOpacity;
+      ctx.fillStyle = colour;
+      ctx.fill("evenodd");
+      ctx.globalAlpha = o.opacity;
+      ctx.lineWidth = o.weight;
+      ctx.strokeStyle = o.color;
+      ctx.lineCap = o.lineCap;
+      ctx.lineJoin = o.lineJoin;
+      ctx.stroke();
+      return { image: offscreen ? canvas.transferToImageBitmap() : canvas, c: c, size: 2 * c };
+    },
+
     _updatePath: function () {
       var renderer = this._renderer;
       if (!renderer._drawing) return;
@@ -329,23 +362,27 @@
         x0 = Math.max(x0, clip.min.x); y0 = Math.max(y0, clip.min.y);
         x1 = Math.min(x1, clip.max.x); y1 = Math.min(y1, clip.max.y);
       }
-      var tol = this._clickTolerance(), o = this.options, fill = null;
-      ctx.setLineDash([]);
-      ctx.globalAlpha = o.fillOpacity;
-      ctx.lineWidth = o.weight;
-      ctx.strokeStyle = o.color;
-      ctx.lineCap = o.lineCap;
-      ctx.lineJoin = o.lineJoin;
+      // The renderer's canvas is scaled (2 on a high-density screen) and
+      // shifted by whole pixels, so a sprite lands on its pixels one for one.
+      var scale = ctx.getTransform().a;
+      if (scale !== this._spriteScale) {
+        this._sprites = {};
+        this._spriteScale = scale;
+      }
+      var tol = this._clickTolerance(), smoothing = ctx.imageSmoothingEnabled;
+      var sprites = this._sprites;  // by colour, then by radius
+      ctx.globalAlpha = 1;
+      ctx.imageSmoothingEnabled = false;
       for (var i = 0, n = this._n; i < n; i++) {
         if (!this._shown[i]) continue;
         var x = this._x[i], y = this._y[i], w = this._r[i] + tol;
         if (x + w < x0 || x - w > x1 || y + w < y0 || y - w > y1) continue;
-        if (this._colour[i] !== fill) ctx.fillStyle = fill = this._colour[i];
-        ctx.beginPath();
-        ctx.arc(x, y, Math.max(Math.round(this._r[i]), 1), 0, Math.PI * 2, false);
-        ctx.fill("evenodd");
-        ctx.stroke();
+        var r = Math.max(Math.round(this._r[i]), 1), colour = this._colour[i];
+        var sized = sprites[colour] || (sprites[colour] = []);
+        var sprite = sized[r] || (sized[r] = this._sprite(colour, r, scale));
+        ctx.drawImage(sprite.image, x - sprite.c, y - sprite.c, sprite.size, sprite.size);
       }
+      ctx.imageSmoothingEnabled = smoothing;
     },
 
     // The topmost drawn site under the point, kept for the event that follows.

@@ -1,0 +1,178 @@
+"""The boroughs' shapes as the pages draw them, worked out once per set of boundaries.
+
+Every page of a build, and every build with the same boundaries, draws the
+same borough shapes and the same pilot and sub-region outlines: only the
+figures and texts beside them change. The outlines are unions of borough
+shapes (snapped to a 1e-5 degree grid), the costliest step of preparing the
+boroughs, and the shapes' GeoJSON is rounded ring by ring. Both are kept here,
+keyed by a digest of the shapes (their WKB) and of the group memberships, so a
+second page or build with the same boundaries reuses them instead of redoing
+the unions. The values are those of the first computation, so the pages' bytes
+do not change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.ops import polylabel
+
+__all__ = ["BoroughShapes", "borough_shapes", "geometry_json", "label_point"]
+
+#: Tolerance of the label point, in degrees (about 50 m): finer gains nothing on a screen.
+_LABEL_TOLERANCE = 0.0005
+
+# Sets of boundaries kept: a build uses one; a session trying a few keeps each.
+_KEPT = 4
+_CACHE: OrderedDict[bytes, BoroughShapes] = OrderedDict()
+
+
+def _geojson_coords(obj: Any, digits: int = 5) -> Any:
+    if isinstance(obj, (list, tuple)):
+        if obj and isinstance(obj[0], float | int):
+            return [round(float(v), digits) for v in obj]
+        return [_geojson_coords(v, digits) for v in obj]
+    return obj
+
+
+def _rounded_rings(rings: Sequence[Any], digits: int = 5) -> list[list[list[float]]] | None:
+    """Return each ring's coordinates as ``[[x, y], ...]``, each rounded as ``round`` rounds.
+
+    ``np.round`` gives ``round``'s float unless a value times ``10**digits``
+    lies within rounding error of a half; those rings, and any that are not
+    finite or 2-D, give None, for the value-by-value path.
+    """
+    if shapely.has_z(rings).any():
+        return None
+    coords = shapely.get_coordinates(rings)
+    scaled = coords * 10.0**digits
+    if not np.isfinite(scaled).all() or (np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6).any():
+        return None
+    rounded = np.round(coords, digits).tolist()
+    ends = np.cumsum(shapely.get_num_coordinates(rings)).tolist()
+    return [rounded[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+
+
+def _polygon_coords(polygon: Any) -> list[list[list[float]]] | None:
+    return _rounded_rings([polygon.exterior, *polygon.interiors])
+
+
+def geometry_json(geom: Any) -> dict[str, Any] | None:
+    """Return a shape as GeoJSON, coordinates rounded to 5 places (about a metre).
+
+    Polygons and multipolygons have their coordinates rounded a ring at a
+    time with numpy; any other shape, or a ring numpy might round otherwise,
+    coordinate by coordinate with ``round``. The values are the same either way.
+    """
+    if geom is None or geom.is_empty:
+        return None
+    fast: Any = None
+    if geom.geom_type == "Polygon":
+        fast = _polygon_coords(geom)
+    elif geom.geom_type == "MultiPolygon":
+        fast = [_polygon_coords(part) for part in geom.geoms]
+        fast = None if any(part is None for part in fast) else fast
+    if fast is not None:
+        return {"type": geom.geom_type, "coordinates": fast}
+    mapped = shapely.geometry.mapping(geom)
+    return {"type": mapped["type"], "coordinates": _geojson_coords(mapped["coordinates"])}
+
+
+def label_point(geom: Any) -> tuple[float, float] | None:
+    """Return (lon, lat) of a point well inside ``geom``'s largest part, None if empty.
+
+    The point is the pole of inaccessibility (the point farthest from the
+    edges), so a borough's name sits inside even an odd shape.
+    """
+    if geom is None or geom.is_empty:
+        return None
+    parts = list(getattr(geom, "geoms", [geom]))
+    largest = max(parts, key=lambda g: g.area)
+    try:
+        point = polylabel(largest, tolerance=_LABEL_TOLERANCE)
+    except (ValueError, shapely.errors.GEOSException):  # a degenerate ring
+        point = largest.representative_point()
+    return float(point.x), float(point.y)
+
+
+def _dissolve(geoms: np.ndarray, keys: Sequence[tuple[str, ...]]) -> dict[str, Any]:
+    """Union borough shapes per group id, in id order; ``keys`` holds each borough's groups."""
+    members: dict[str, list[Any]] = {}
+    for geom, groups in zip(geoms, keys, strict=True):
+        if geom is None or geom.is_empty:
+            continue
+        for gid in groups:
+            members.setdefault(gid, []).append(geom)
+    out = {}
+    for gid in sorted(members):
+        snapped = shapely.set_precision(np.asarray(members[gid], dtype=object), 1e-5)
+        out[gid] = shapely.union_all(snapped, grid_size=1e-5)
+    return out
+
+
+@dataclass(frozen=True)
+class BoroughShapes:
+    """What the boroughs' shapes give every page: GeoJSON, label points and group outlines.
+
+    ``geometries`` holds each borough's GeoJSON geometry (None for none) and
+    ``label_points`` where its name goes (:func:`label_point`), in the order
+    given; ``pilots`` and ``subregions`` each group's outline, a
+    union of its boroughs, by group id in id order. The values are shared by
+    every caller with the same boundaries: read them, never change them.
+    """
+
+    geometries: tuple[dict[str, Any] | None, ...]
+    label_points: tuple[tuple[float, float] | None, ...]
+    pilots: dict[str, Any]
+    subregions: dict[str, Any]
+
+
+def _digest(
+    geoms: np.ndarray, pilots: Sequence[tuple[str, ...]], subregions: Sequence[str]
+) -> bytes:
+    """Return a digest of the shapes (WKB, none as empty) and each one's groups, in order."""
+    h = hashlib.sha256()
+    for wkb in shapely.to_wkb(geoms, hex=False).tolist():
+        h.update(len(wkb or b"").to_bytes(8, "little"))
+        h.update(wkb or b"")
+    for groups, sub in zip(pilots, subregions, strict=True):
+        h.update(repr((groups, sub)).encode("utf-8", "surrogatepass"))
+    return h.digest()
+
+
+def borough_shapes(
+    geoms: Sequence[Any], pilots: Sequence[tuple[str, ...]], subregions: Sequence[str]
+) -> BoroughShapes:
+    """Return the boroughs' GeoJSON and outlines, worked out once per shapes and groups.
+
+    Parameters
+    ----------
+    geoms : sequence of shapely geometries
+        The borough shapes (EPSG:4326), in the order the page lists them.
+    pilots : sequence of tuple of str
+        Each borough's pilot ids.
+    subregions : sequence of str
+        Each borough's sub-region id ("" for none).
+    """
+    array = np.asarray(list(geoms), dtype=object)
+    key = _digest(array, pilots, subregions)
+    found = _CACHE.get(key)
+    if found is not None:
+        _CACHE.move_to_end(key)
+        return found
+    shapes = BoroughShapes(
+        geometries=tuple(geometry_json(g) for g in array),
+        label_points=tuple(label_point(g) for g in array),
+        pilots=_dissolve(array, pilots),
+        subregions=_dissolve(array, [(s,) if s else () for s in subregions]),
+    )
+    _CACHE[key] = shapes
+    while len(_CACHE) > _KEPT:
+        _CACHE.popitem(last=False)
+    return shapes

@@ -1,0 +1,86 @@
+"""The boroughs' shapes are worked out once per set of boundaries, and never go stale.
+
+``prepare_boroughs`` keeps the shapes' GeoJSON, label points and the pilot and
+sub-region outlines by a digest of the shapes and the groups: a second page or
+build with the same boundaries must get the same values, and any change to a
+shape or a membership must give new ones, as if nothing were kept.
+"""
+
+from __future__ import annotations
+
+import shapely
+from browser import load_boroughs
+
+from estates.render import borough_shapes
+from estates.render.borough_shapes import BoroughShapes
+from estates.render.columns import split_list
+from estates.render.geography import borough_labels
+from estates.render.payload import Names, prepare_boroughs
+
+
+def _computed(frame) -> BoroughShapes:
+    """The shapes of ``frame`` (sorted by code) worked out afresh, with nothing kept."""
+    frame = frame.sort_values("borough_code", kind="stable").reset_index(drop=True)
+    borough_shapes._CACHE.clear()
+    return borough_shapes.borough_shapes(
+        frame.geometry.array,
+        [split_list(v) for v in frame["pilots"].fillna("")],
+        list(frame["subregion"].fillna("")),
+    )
+
+
+def _same(a, b) -> bool:
+    """True if two shapes have exactly the same coordinates."""
+    return bool(shapely.equals_exact(a, b, tolerance=0))
+
+
+def _aggregated(frame):
+    """``frame`` with the figures ``prepare_boroughs`` reads, made up."""
+    frame = frame.copy()
+    for i, column in enumerate(
+        ("land_owned_ha", "land_unused_ha", "estimated_value_gbp", "sites_located")
+    ):
+        frame[column] = [float(i + k) for k in range(len(frame))]
+    return frame
+
+
+def test_a_second_page_reuses_the_shapes_and_gets_the_same_values() -> None:
+    frame = _aggregated(load_boroughs())
+    borough_shapes._CACHE.clear()
+    first = prepare_boroughs(frame, Names())
+    second = prepare_boroughs(frame, Names())
+    assert second.shapes is first.shapes  # kept, not worked out again
+    assert second.geojson == first.geojson
+    assert list(second.pilot_outlines.geometry) == list(first.pilot_outlines.geometry)
+    assert borough_labels(second) == borough_labels(first)
+    fresh = _computed(frame)
+    assert fresh.geometries == first.shapes.geometries
+    assert fresh.label_points == first.shapes.label_points
+    assert list(fresh.pilots) == list(first.shapes.pilots)
+    assert all(_same(fresh.pilots[g], first.shapes.pilots[g]) for g in fresh.pilots)
+
+
+def test_a_changed_shape_or_membership_is_worked_out_again() -> None:
+    frame = _aggregated(load_boroughs())
+    borough_shapes._CACHE.clear()
+    before = prepare_boroughs(frame, Names())
+    # One borough moved 0.1 degrees east: its GeoJSON, label and outlines move with it.
+    moved = frame.copy()
+    first_code = sorted(moved["borough_code"])[0]
+    at = moved.index[moved["borough_code"] == first_code][0]
+    moved.loc[at, "geometry"] = shapely.affinity.translate(moved.loc[at, "geometry"], xoff=0.1)
+    after = prepare_boroughs(moved, Names())
+    assert after.shapes is not before.shapes
+    assert after.geojson["features"][0]["geometry"] != before.geojson["features"][0]["geometry"]
+    assert after.shapes.label_points[0] != before.shapes.label_points[0]
+    assert after.shapes == _computed(moved)
+    # A borough leaving its pilot: that pilot's outline loses it.
+    left = frame.copy()
+    member = left.index[left["pilots"].fillna("") != ""][0]
+    pilot = split_list(left.loc[member, "pilots"])[0]
+    left.loc[member, "pilots"] = ""
+    borough_shapes._CACHE.clear()
+    kept = prepare_boroughs(frame, Names())
+    dropped = prepare_boroughs(left, Names())
+    outline = dropped.shapes.pilots.get(pilot)  # None if it was the pilot's only borough
+    assert outline is None or not _same(outline, kept.shapes.pilots[pilot])
