@@ -380,7 +380,7 @@ class _Build:
             parts.put(i, scored)
             del scored
             parts.release()
-        ranks = ranking.result()
+        ranks = ranking.result(parts.release)
 
         # Pass 4: attach ranks, hand each part to the sink, add up what the outputs list.
         pilot_ids = list(
