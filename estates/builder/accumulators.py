@@ -23,7 +23,7 @@ import pandas as pd
 from estates.builder.rows import RECONCILED_COLUMNS, run_counts
 from estates.crs import WGS84
 from estates.exact import ExactSum
-from estates.frames import number_column
+from estates.frames import detached_rows, number_column
 from estates.report.summary import largest_rows
 from estates.report.tally import (
     SiteTallies,
@@ -169,7 +169,8 @@ class SiteTotals:
         self._records = self._records + Tally.of(records)
         self._rejected_tally = self._rejected_tally + Tally.of(rejected)
         columns = [c for c in RECONCILED_COLUMNS if c in records]
-        self._rejected.append(largest_rows(rejected[columns]))
+        # Detached: a slice of the part (no rejected row gives one) would keep all its text.
+        self._rejected.append(detached_rows(largest_rows(rejected[columns])))
         # Counted as columns (value_counts), not a Python step per site; the
         # counts are read by key (run_counts), so their order does not matter.
         self.located_by.update(_counts(sites["located_by"].astype(str)))
