@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BOROUGH_COLUMNS",
     "CONTEXT_COLUMNS",
+    "PICTURE_COLUMNS",
     "SITE_COLUMNS",
     "flag_values",
     "number_values",
@@ -38,6 +39,9 @@ __all__ = [
 #: Columns ``render_maps`` needs in ``sites`` (the site table): those the column
 #: dictionary marks ``on_map``, in its order (:data:`estates.schema.MAP_COLUMNS`).
 SITE_COLUMNS = MAP_COLUMNS
+#: Columns the static maps (:mod:`estates.render.static_map`) read from the sites
+#: they draw, besides the geometry.
+PICTURE_COLUMNS = ("land_unused_ha", "disposal_score", "in_london")
 #: Columns ``render_maps`` needs in ``boroughs``.
 BOROUGH_COLUMNS = (
     "borough_code",

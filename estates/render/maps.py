@@ -298,13 +298,15 @@ def render_maps(
     )
     every = np.ones(len(prepared_sites.codes), dtype=bool)
     london_sites = subset_sites(prepared_sites, best_prepared(prepared_sites, every, max_sites))
-    written: list[tuple[str, Path, str]] = [
-        (
-            "london",
-            out_dir / "london.html",
-            draw(london_view, london_sites, total_sites=prepared_sites.totals["london"]),
-        )
-    ]
+    # Each page is written as soon as it is drawn: a page of 50,000 sites is
+    # megabytes of text, and holding every page until the last was drawn
+    # added them all to the peak memory of a large build.
+    london_path = out_dir / "london.html"
+    london_path.write_text(
+        draw(london_view, london_sites, total_sites=prepared_sites.totals["london"]),
+        encoding="utf-8",
+    )
+    written: list[Path] = [london_path]
     pilot_files: list[tuple[str, str, Path]] = []
     pilot_pictures: list[tuple[str, tuple[str, ...], pd.DataFrame]] = []
     for pid in pilot_ids:
@@ -330,8 +332,8 @@ def render_maps(
         )
         path = out_dir / f"{pid}.html"
         drawn = subset_sites(prepared_sites, best_prepared(prepared_sites, in_pilot, max_sites))
-        html = draw(view, drawn, total_sites=prepared_sites.totals[pid])
-        written.append((pid, path, html))
+        path.write_text(draw(view, drawn, total_sites=prepared_sites.totals[pid]), encoding="utf-8")
+        written.append(path)
         pilot_files.append((pid, names.pilot(pid), path))
         pilot_pictures.append((pid, view.area_codes, drawn.frame))
 
@@ -339,8 +341,6 @@ def render_maps(
     index_path.write_text(
         render_index(summary, pilot_files, has_png=True, facts=facts), encoding="utf-8"
     )
-    for _, path, html in written:
-        path.write_text(html, encoding="utf-8")
 
     from estates.render.static_map import MapPicture, render_static_maps
 
@@ -369,7 +369,7 @@ def render_maps(
         subregion_outlines=prepared_boroughs.subregion_outlines,
         attribution=plain_attribution(summary),
     )
-    paths = [index_path, *(p for _, p, _ in written), png, *pictures]
+    paths = [index_path, *written, png, *pictures]
     logger.info(
         "wrote %d maps to %s: %d sites drawn, %d boroughs, %d pilots, %d context records",
         len(paths),

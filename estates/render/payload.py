@@ -28,6 +28,7 @@ from estates.render.borough_shapes import BoroughShapes, borough_shapes, geometr
 from estates.render.columns import (
     BOROUGH_COLUMNS,
     CONTEXT_COLUMNS,
+    PICTURE_COLUMNS,
     SITE_COLUMNS,
     flag_values,
     number_values,
@@ -259,19 +260,24 @@ class SitePayload:
     codes: list[str]
     pilots: list[tuple[str, ...]]
     ranks: np.ndarray
-    source: pd.DataFrame
+    source: gpd.GeoDataFrame
     positions: np.ndarray
     totals: dict[str, int] = field(default_factory=dict)  # sites per page before any cap
 
     @cached_property
-    def frame(self) -> pd.DataFrame:
+    def frame(self) -> gpd.GeoDataFrame:
         """Return the drawn rows of ``source``, in drawing order, for the static maps.
 
-        Taken when first asked for: an HTML page needs only the payload, and
-        reordering every column of a large site table costs more than a
-        page's numbers.
+        Only the columns they read (:data:`PICTURE_COLUMNS` and the geometry),
+        taken when first asked for: an HTML page needs only the payload, and
+        every column of a page's 50,000 sites, its texts copied, held
+        until the pictures are drawn, cost tens of megabytes a page.
         """
-        return self.source.iloc[self.positions]
+        return self.source[[*PICTURE_COLUMNS, self.source.geometry.name]].iloc[self.positions]
+
+    def column(self, name: str) -> pd.Series:
+        """Return column ``name`` of the drawn rows of ``source``, in drawing order."""
+        return self.source[name].iloc[self.positions]
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -479,7 +485,7 @@ def best_prepared(sites: SitePayload, within: np.ndarray, limit: int) -> np.ndar
         within,
         limit,
         rank=sites.ranks.astype(float),
-        unused=pd.to_numeric(sites.frame["land_unused_ha"], errors="coerce").to_numpy(dtype=float),
+        unused=pd.to_numeric(sites.column("land_unused_ha"), errors="coerce").to_numpy(dtype=float),
         codes=np.array(sites.codes, dtype=object),
     )
 

@@ -27,6 +27,7 @@ from estates import style
 from estates.console import terminal_text
 from estates.crs import BNG, WGS84, require_crs
 from estates.errors import ConfigError, DataValidationError
+from estates.render.columns import PICTURE_COLUMNS
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -251,7 +252,7 @@ def render_static_maps(
         require_crs(picture.sites, WGS84, stage="render_static_map (sites)")
     require_crs(boroughs, WGS84, stage="render_static_map (boroughs)")
     for frame, what, needed in (
-        *((p.sites, "sites", ("land_unused_ha", "disposal_score", "in_london")) for p in pictures),
+        *((p.sites, "sites", PICTURE_COLUMNS) for p in pictures),
         (boroughs, "boroughs", (column,)),
     ):
         missing = [c for c in needed if c not in frame.columns]
