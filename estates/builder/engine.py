@@ -353,6 +353,10 @@ class _Build:
             sink.write_findings(_in_row_order(findings))
             del records, sites, findings  # before the next part is read
             parts.release()
+        # Duplicates are found in pass 1 only: DuckDB's keys (its buffer, up to
+        # SEEN_KEYS_MEMORY) would otherwise stay in memory until the build ends.
+        self.seen.close()
+        parts.release()
         log.info("read %s in %s", counted(totals.rows_in, "record"), counted(len(parts), "part"))
 
         # Pass 2: value each part (the average method needs the whole table's basis);
