@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from estates.builder.accumulators import (
     BasisTotals,
@@ -248,6 +249,14 @@ class _Parts:
         item = self._frames[i]
         return pd.read_parquet(item) if isinstance(item, Path) else item
 
+    def columns(self, i: int, names: list[str]) -> pd.DataFrame:
+        """Return part ``i``'s columns ``names`` (those it has), every row; only they are read."""
+        item = self._frames[i]
+        if isinstance(item, Path):
+            have = set(pq.read_schema(item).names)
+            return pd.read_parquet(item, columns=[c for c in names if c in have])
+        return item[[c for c in names if c in item]]
+
     def drop(self, i: int) -> None:
         item = self._frames[i]
         if isinstance(item, Path):
@@ -384,7 +393,8 @@ class _Build:
             parts.put(i, scored)
             del scored
             parts.release()
-        ranks = ranking.result(parts.release)
+        # The site names, read back for the few candidates the summary lists.
+        ranks = ranking.result(parts.release, names=lambda i: parts.columns(i, ["site_name"]))
 
         # Pass 4: attach ranks, hand each part to the sink, add up what the outputs list.
         pilot_ids = list(

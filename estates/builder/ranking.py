@@ -1,10 +1,11 @@
 """Rank the whole site table's candidates, a part at a time: :class:`Ranking`.
 
 Each part of the scored table hands its candidates' sort keys and listed
-columns to :meth:`Ranking.add` (numbers, the site code and name as Arrow
-text, the repeated texts as codes: about 70 bytes a candidate, never the part
-itself); :meth:`Ranking.result` sorts the keys once and returns the
-:class:`Ranks` of every part, plus the running totals against the target.
+columns to :meth:`Ranking.add` (numbers, the site code as Arrow text, the
+repeated texts as codes: about 45 bytes a candidate, never the part itself);
+:meth:`Ranking.result` sorts the keys once and returns the :class:`Ranks` of
+every part, plus the running totals against the target. The site names are
+read back from the parts only for the candidates the running totals list.
 A file of ten million sites has millions of candidates, so what each one
 costs, kept and while sorting, sets the build's peak memory.
 The order is :func:`estates.stages.score.rank_sites`'s: score (highest first),
@@ -98,9 +99,10 @@ class Ranking:
 
     What a candidate costs is kept small, since a file of ten million sites
     has millions of candidates: its row, score, unused land and value as
-    numbers, its site code and name as Arrow text (the site code once, missing
-    as null), and the trust, sub-region, pilots and borough as codes
-    (:class:`_Codes`).
+    numbers, its site code as Arrow text (missing as null), and the trust,
+    sub-region, pilots and borough as codes (:class:`_Codes`). Its name is
+    not kept: only the few thousand candidates the summary lists show one,
+    and :meth:`result` reads theirs from the parts.
     """
 
     def __init__(self, *, target_gbp: float) -> None:
@@ -112,7 +114,6 @@ class Ranking:
         self._land: list[np.ndarray] = []
         self._value: list[np.ndarray] = []
         self._site: list[pa.Array] = []
-        self._name: list[pa.Array] = []
         self._trust = _Codes()
         self._subregion = _Codes()
         self._pilots = _Codes()
@@ -133,18 +134,25 @@ class Ranking:
         self._land.append(number_column(rows, "land_unused_ha").to_numpy(dtype=float))
         self._value.append(number_column(rows, "estimated_value_gbp").to_numpy(dtype=float))
         self._site.append(_arrow_text(_text(rows, "site_code", fill=None)))
-        self._name.append(_arrow_text(_text(rows, "site_name", fill=None)))
         self._trust.add(_text(rows, "trust_code", fill=""))
         self._subregion.add(_text(rows, "subregion", fill=None))
         self._pilots.add(_text(rows, "pilots", fill=""))
         self._borough.add(_text(rows, "borough_name", fill=None))
 
-    def result(self, release: Callable[[], None] | None = None) -> Ranks:
+    def result(
+        self,
+        release: Callable[[], None] | None = None,
+        *,
+        names: Callable[[int], pd.DataFrame],
+    ) -> Ranks:
         """Sort every candidate once and return the ranks and running totals.
 
         ``release``, if given, is called after each step that frees memory
         (:func:`estates.builder.memory.release_freed_memory` in a build in
-        parts), so the steps' working memory does not pile up.
+        parts), so the steps' working memory does not pile up. ``names(i)``
+        returns part ``i`` (as added) with at least its ``site_name`` column,
+        if it has one; it is asked only for the parts that hold a listed
+        candidate.
         """
         release = release or (lambda: None)
         n = self._candidates
@@ -159,7 +167,7 @@ class Ranking:
         combos = [list(filter(None, c.split(";"))) for c in self._pilots.values]
         pilots = _pilot_ranks(combos, combo_codes, order)
         release()
-        running = self._running(order, release)
+        running = self._running(order, rows, names, release)
         release()
         log.info("ranked %s across London", counted(n, "candidate site"))
         return Ranks(
@@ -195,24 +203,39 @@ class Ranking:
         del keys
         return np.asarray(indices, dtype=np.int64)
 
-    def _running(self, order: np.ndarray, release: Callable[[], None]) -> RunningTotals:
-        """Feed the listed columns in rank order to the running totals, a batch at a time."""
+    def _running(
+        self,
+        order: np.ndarray,
+        rows: np.ndarray,
+        names: Callable[[int], pd.DataFrame],
+        release: Callable[[], None],
+    ) -> RunningTotals:
+        """Feed the listed columns in rank order to the running totals, a batch at a time.
+
+        Only the rows the running totals keep carry their site name; the
+        others' names are never read, so they are left missing.
+        """
         n = len(order)
         running = RunningTotals(n, target_gbp=self.target_gbp)
         starts = np.array(self._starts, dtype=np.int64)
+        kept = running.kept
+        kept_names = _listed_names(order[kept], rows, starts, names)
         land = [pa.array(a) for a in self._land]
         value = [pa.array(a) for a in self._value]
-        site, name = self._site, self._name
-        self._land, self._value, self._site, self._name = [], [], [], []
+        site = self._site
+        self._land, self._value, self._site = [], [], []
         borough_codes = self._borough.codes()
         boroughs = np.array([*self._borough.values, None], dtype=object)
         for start in range(0, n, _BATCH_ROWS):
             at = order[start : start + _BATCH_ROWS]
+            name = np.full(len(at), None, dtype=object)
+            lo, hi = np.searchsorted(kept, [start, start + len(at)])
+            name[kept[lo:hi] - start] = kept_names[lo:hi]
             batch = pd.DataFrame(
                 {
                     "disposal_rank": np.arange(start + 1, start + len(at) + 1),
                     "site_code": _take(site, starts, at).to_pandas(),
-                    "site_name": _take(name, starts, at).to_pandas(),
+                    "site_name": name,
                     "borough_name": boroughs[borough_codes[at]],
                     "land_unused_ha": _take(land, starts, at).to_numpy(zero_copy_only=False),
                     "estimated_value_gbp": _take(value, starts, at).to_numpy(zero_copy_only=False),
@@ -222,6 +245,26 @@ class Ranking:
             del batch
             release()
         return running
+
+
+def _listed_names(
+    listed: np.ndarray,
+    rows: np.ndarray,
+    starts: np.ndarray,
+    names: Callable[[int], pd.DataFrame],
+) -> np.ndarray:
+    """Return the site names (text, None where missing) of candidates ``listed``, in that order.
+
+    Each part that holds one is asked for once (``names``; ``rows`` gives
+    each candidate's row in its part, ``starts`` each part's first candidate).
+    """
+    out = np.full(len(listed), None, dtype=object)
+    part = np.searchsorted(starts, listed, side="right") - 1
+    for i in np.unique(part).tolist():
+        here = np.flatnonzero(part == i)
+        text = _text(names(i), "site_name", fill=None)
+        out[here] = text.iloc[rows[listed[here]]].to_numpy(dtype=object, na_value=None)
+    return out
 
 
 def _take(parts: list[pa.Array], starts: np.ndarray, at: np.ndarray) -> pa.Array:

@@ -411,6 +411,15 @@ class RunningTotals:
         self._pieces: list[pd.DataFrame] = []
         self._hits: dict[float, tuple[int, float | None]] = {}
 
+    @property
+    def kept(self) -> np.ndarray:
+        """Return the places in rank order (0 for the first) of the rows it keeps, ascending.
+
+        Only these rows' texts are read (:meth:`entries`): a caller that has to
+        fetch the texts, such as the site names, need fetch only theirs.
+        """
+        return self._keep
+
     def add(self, batch: pd.DataFrame) -> None:
         """Add the next ranked sites, in rank order (``disposal_rank``, value and land columns)."""
         if not len(batch):

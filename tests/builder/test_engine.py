@@ -105,7 +105,7 @@ def test_ranking_in_parts_is_rank_sites_on_the_whole_table():
     parts = [table.iloc[a:b] for a, b in itertools.pairwise(cuts)]
     for part in parts:
         ranking.add(part)
-    ranks = ranking.result()
+    ranks = ranking.result(names=parts.__getitem__)
     ranked = pd.concat([ranks.of_part(i, part) for i, part in enumerate(parts)])
     columns = ["disposal_rank", "subregion_rank", "pilot_ranks"]
     pd.testing.assert_frame_equal(ranked[columns], whole[columns])

@@ -57,7 +57,7 @@ def test_ranks_in_parts_are_the_whole_tables_with_ties_missing_codes_and_many_va
     for part in parts:
         ranking.add(part)
     released = []
-    ranks = ranking.result(lambda: released.append(True))
+    ranks = ranking.result(lambda: released.append(True), names=parts.__getitem__)
     ranked = pd.concat([ranks.of_part(i, part) for i, part in enumerate(parts)])
     columns = ["disposal_rank", "subregion_rank", "pilot_ranks"]
     pd.testing.assert_frame_equal(ranked[columns], whole[columns])
@@ -70,9 +70,10 @@ def test_running_totals_in_parts_are_the_whole_tables():
     table = _table(n, seed=8)
     whole = rank_sites(table)
     ranking = Ranking(target_gbp=TARGET_GBP)
-    for a, b in itertools.pairwise([0, 1_000, 1_001, 3_700, n]):
-        ranking.add(table.iloc[a:b])
-    running = ranking.result().running
+    parts = [table.iloc[a:b] for a, b in itertools.pairwise([0, 1_000, 1_001, 3_700, n])]
+    for part in parts:
+        ranking.add(part)
+    running = ranking.result(names=parts.__getitem__).running
     listed = cumulative_pipeline(whole, target_gbp=TARGET_GBP, listed=CUMULATIVE_LISTED)
     assert running.entries() == listed
     assert [e["site_code"] for e in listed].count(None) > 0  # missing codes are listed as such
@@ -84,11 +85,46 @@ def test_running_totals_in_parts_are_the_whole_tables():
 def test_a_ranking_with_no_candidate_ranks_nothing():
     table = _table(50, seed=1).assign(disposal_score=np.nan)
     ranking = Ranking(target_gbp=TARGET_GBP)
-    ranking.add(table.iloc[:20])
-    ranking.add(table.iloc[20:])
-    ranks = ranking.result()
+    parts = [table.iloc[:20], table.iloc[20:]]
+    for part in parts:
+        ranking.add(part)
+    ranks = ranking.result(names=parts.__getitem__)
     assert ranks.ranked == 0
     assert ranks.running.entries() == []
     ranked = ranks.of_part(1, table.iloc[20:])
     assert ranked["disposal_rank"].isna().all()
     assert ranked["pilot_ranks"].eq("").all()
+
+
+def test_the_ranking_holds_no_site_name_and_reads_back_only_the_listed_ones():
+    """A candidate's name is not kept: only the listed candidates' names are read back.
+
+    Ten million sites have millions of candidates and only about 2,000 are
+    listed; their names, kept as text, took about 110 MB of the build's peak.
+    """
+    import pyarrow as pa
+
+    n = 12_000
+    table = _table(n, seed=11)
+    long = table.assign(site_name=[f"{'x' * 1_000} {i}" for i in range(n)])
+    held = {}
+    for which, frame in (("short", table), ("long", long)):
+        ranking = Ranking(target_gbp=TARGET_GBP)
+        before = pa.total_allocated_bytes()
+        parts = [frame.iloc[a : a + 1_000] for a in range(0, n, 1_000)]
+        for part in parts:
+            ranking.add(part)
+        held[which] = pa.total_allocated_bytes() - before
+        asked: list[int] = []
+
+        def names(i: int, parts: list[pd.DataFrame] = parts, asked: list[int] = asked):
+            asked.append(i)
+            return parts[i]
+
+        running = ranking.result(names=names).running
+        del ranking
+    # A thousand characters a candidate, over 5,000 candidates, would be 5 MB.
+    assert held["long"] - held["short"] < 100_000
+    listed = cumulative_pipeline(rank_sites(long), target_gbp=TARGET_GBP, listed=CUMULATIVE_LISTED)
+    assert running.entries() == listed
+    assert len(asked) == len(set(asked))  # each part read once at most
