@@ -269,7 +269,11 @@ def open_in_chromium(path: Path) -> tuple[float, float]:
             "() => r(performance.now()))))"
         )
         # Still usable at this size: search finds a site, its popup opens, legend shown.
-        code = page.evaluate("() => estates.data.sites.rows.at(-1)[estates.F.code]")
+        # A list per field; a page written before 2026-12-06 (--against) held a list per site.
+        code = page.evaluate(
+            "() => { const S = estates.data.sites, F = estates.F;"
+            " return S.columns ? S.columns[F.code].at(-1) : S.rows.at(-1)[F.code]; }"
+        )
         page.fill(".est-search input", code)
         page.keyboard.press("Enter")
         page.wait_for_selector(f'.leaflet-popup-content [data-site-code="{code}"]', timeout=10_000)
