@@ -303,10 +303,22 @@
         // Projected metres, the same for every zoom.
         this._mx = new Float64Array(n);
         this._my = new Float64Array(n);
-        for (var k = 0; k < n; k++) {
-          var q = crs.projection.project(L.latLng(this._lat[k], this._lon[k]));
-          this._mx[k] = q.x;
-          this._my[k] = q.y;
+        var proj = crs.projection, k;
+        if (proj === L.Projection.SphericalMercator) {
+          // Leaflet's own formula, step for step (the same doubles), with no
+          // LatLng or Point object made per site.
+          var d = Math.PI / 180, max = proj.MAX_LATITUDE, R = proj.R;
+          for (k = 0; k < n; k++) {
+            var sin = Math.sin(Math.max(Math.min(max, this._lat[k]), -max) * d);
+            this._mx[k] = R * this._lon[k] * d;
+            this._my[k] = R * Math.log((1 + sin) / (1 - sin)) / 2;
+          }
+        } else {
+          for (k = 0; k < n; k++) {
+            var q = proj.project(L.latLng(this._lat[k], this._lon[k]));
+            this._mx[k] = q.x;
+            this._my[k] = q.y;
+          }
         }
       }
       // As map.latLngToLayerPoint: scaled to the zoom, rounded, less the pixel origin.
@@ -335,19 +347,32 @@
     // (fill, then outline, each at its opacity) at the renderer's pixel scale;
     // each site is then a copy of it at a whole pixel, where the renderer
     // would centre the same circle. A bitmap, where the browser makes one, is
-    // copied faster than a canvas.
+    // copied faster than a canvas; every bitmap is drawn on the same canvas
+    // off screen, resized (and so cleared) for each, which is much quicker
+    // than a canvas and a context per circle.
     _sprite: function (colour, r, scale) {
       var o = this.options, c = r + Math.ceil(o.weight) + 1, side = 2 * c * scale;
-      var offscreen = typeof OffscreenCanvas === "function";
-      var canvas = offscreen ? new OffscreenCanvas(side, side) : null;
-      var ctx = canvas && canvas.getContext("2d");
+      var offscreen = this._offscreen !== false && typeof OffscreenCanvas === "function";
+      var canvas = null, ctx = null;
+      if (offscreen) {
+        if (!this._offscreen) {
+          canvas = new OffscreenCanvas(side, side);
+          this._offscreen = canvas.getContext("2d") ? canvas : false;
+        }
+        canvas = this._offscreen || null;
+        if (canvas) {
+          canvas.width = side;
+          canvas.height = side;
+          ctx = canvas.getContext("2d");
+        }
+      }
       if (!ctx) {  // no 2D drawing off screen in this browser: a canvas element
         offscreen = false;
         canvas = document.createElement("canvas");
         canvas.width = canvas.height = side;
         ctx = canvas.getContext("2d");
       }
-      ctx.scale(scale, scale);
+      ctx.setTransform(scale, 0, 0, scale, 0, 0);
       ctx.beginPath();
       ctx.arc(c, c, r, 0, Math.PI * 2, false);
       ctx.globalAlpha = o.fillOpacity;
@@ -556,13 +581,18 @@
       box.classList.toggle("est-labels-small", z < 10.75);
       box.classList.toggle("est-labels-large", z >= 12.5);
       var placed = [], frame = box.getBoundingClientRect();
-      items.forEach(function (m) {
+      // Every name is measured before any is hidden, so the page is laid out
+      // once rather than once per name (a name's box does not depend on
+      // whether another is shown).
+      var shown = items.filter(function (m) { return m.getElement(); });
+      var boxes = shown.map(function (m) {
         var el = m.getElement();
-        if (!el) return;
         el.setAttribute("aria-hidden", "true");
         el.removeAttribute("tabindex");
-        el.style.visibility = "";
-        var r = el.firstChild.getBoundingClientRect();
+        return el.firstChild.getBoundingClientRect();
+      });
+      shown.forEach(function (m, k) {
+        var el = m.getElement(), r = boxes[k];
         // A name cut by the map's edge is hidden rather than shown in part.
         var cut = r.left < frame.left || r.right > frame.right ||
                   r.top < frame.top || r.bottom > frame.bottom;
