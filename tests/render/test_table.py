@@ -193,7 +193,8 @@ def test_each_filter_hides_markers_and_rows(bundled_pages, desktop, key, value, 
     assert sorted(_all_row_codes(page)) == expected
     drawn = page.evaluate(
         "() => [...document.querySelectorAll('path.estates-site')]"
-        ".map(p => estates.data.sites.columns[estates.F.code][Number(p.getAttribute('data-est-i'))])"
+        ".map(p => estates.data.sites.columns[estates.F.code]"
+        "[Number(p.getAttribute('data-est-i'))])"
     )
     assert sorted(drawn) == expected
     # A marker shown again is a keyboard button again.
