@@ -37,10 +37,10 @@ machine inflates far less):
   to HTML (folium, one GeoJSON feature per site, Leaflet from a CDN); it is
   slow, so it runs ``--anchor-runs`` times (default once);
 - ``floor``: no checks, no escaping, no folium: ``json.dumps`` of the payload
-  already built (its rows as Python lists) plus the inlined Leaflet, written
+  already built (a Python list per field) plus the inlined Leaflet, written
   to a file;
 - ``of which``: the site payload, its JSON text (written column-wise, as the
-  page does, and by ``json.dumps`` of the same rows as lists, as it was), the
+  page does, and by ``json.dumps`` of the same lists), the
   boroughs.
 
 With ``--build-only`` it prints only the median CPU and wall-clock time of
@@ -269,7 +269,11 @@ def open_in_chromium(path: Path) -> tuple[float, float]:
             "() => r(performance.now()))))"
         )
         # Still usable at this size: search finds a site, its popup opens, legend shown.
-        code = page.evaluate("() => estates.data.sites.rows.at(-1)[estates.F.code]")
+        # A list per field; a page written before 2026-12-06 (--against) held a list per site.
+        code = page.evaluate(
+            "() => { const S = estates.data.sites, F = estates.F;"
+            " return S.columns ? S.columns[F.code].at(-1) : S.rows.at(-1)[F.code]; }"
+        )
         page.fill(".est-search input", code)
         page.keyboard.press("Enter")
         page.wait_for_selector(f'.leaflet-popup-content [data-site-code="{code}"]', timeout=10_000)
@@ -324,7 +328,7 @@ def compare(
     summary = summary_for(sites)
     names = payload.names_from_summary(summary)
     prepared = payload.prepare_sites(sites, names)
-    as_lists = prepared.payload  # the rows as Python lists, made once
+    as_lists = prepared.payload  # a Python list per field, made once
     times: dict[str, list[tuple[float, float]]] = {}
 
     def record(label: str, fn) -> Any:

@@ -23,8 +23,9 @@ reported where a person can judge it:
   geometry), as above.
 - ``*.json``: a recursive diff of keys and values, floats within ``--rtol``.
 - ``*.html``: the bytes; if they differ, each ``application/json`` payload is
-  compared as JSON (a ``fields`` + ``rows`` pair as a table, so a column
-  order change shows as one) and the rest of the page line by line, with the
+  compared as JSON (``fields`` with their ``columns``, or ``rows`` in
+  pages written before 2026-12-06, as a table, so a column order change shows
+  as one) and the rest of the page line by line, with the
   changed stretch of each line.
 - ``*.png``: the bytes; if they differ, the image size and how many pixels differ.
 - any other file: the bytes.
@@ -546,9 +547,12 @@ def compare_html(a: Path, b: Path, report: Report, args: argparse.Namespace) -> 
 
 
 def diff_payload(a: Any, b: Any, path: str, report: Report, args: argparse.Namespace) -> None:
-    """``diff_json``, except that a ``fields`` + ``rows`` pair is compared as a table.
+    """``diff_json``, except that a site payload's values are compared as a table.
 
-    A site payload's shared ``strings`` and ``profiles`` are resolved into each
+    Its ``fields`` with its ``columns`` (a list per field), or with ``rows``
+    (a list per site, as pages written before 2026-12-06 hold them), make the
+    table, so a page of either kind compares with one of the other. A site
+    payload's shared ``strings`` and ``profiles`` are resolved into each
     row (see :func:`_payload_frame`) instead of being compared by position.
     """
     if isinstance(a, dict) and isinstance(b, dict):
@@ -556,7 +560,7 @@ def diff_payload(a: Any, b: Any, path: str, report: Report, args: argparse.Names
             report.add(f"{path}.{k}: only in A")
         for k in [k for k in b if k not in a]:
             report.add(f"{path}.{k}: only in B")
-        tabular = {"fields", "rows"} <= (a.keys() & b.keys())
+        tabular = _is_table(a) and _is_table(b)
         interned = tabular and _is_interned(a) and _is_interned(b)
         if tabular:
             frame_a, frame_b = _payload_frame(a), _payload_frame(b)
@@ -564,16 +568,21 @@ def diff_payload(a: Any, b: Any, path: str, report: Report, args: argparse.Names
             compare_frames(
                 frame_a, frame_b, sub, rtol=args.rtol, examples=args.examples, key=args.key
             )
-            report.note(f"{path}.rows (as a table of its fields): {sub.verdict}")
+            report.note(f"{path} values (as a table of its fields): {sub.verdict}")
             report.lines.extend(f"    {line}" for line in sub.lines)
             report.differences += sub.differences
             report.timestamp_only += sub.timestamp_only
-        done = {"fields", "rows"} | ({"strings", "profiles"} if interned else set())
+        done = {"fields", "rows", "columns"} | ({"strings", "profiles"} if interned else set())
         for k in a:
             if k in b and not (tabular and k in done):
                 diff_payload(a[k], b[k], f"{path}.{k}", report, args)
         return
     diff_json(a, b, path, report, rtol=args.rtol)
+
+
+def _is_table(payload: dict[str, Any]) -> bool:
+    """Whether ``payload`` holds ``fields`` and their values, by column or by row."""
+    return "fields" in payload and ("columns" in payload or "rows" in payload)
 
 
 def _is_interned(payload: dict[str, Any]) -> bool:
@@ -584,7 +593,7 @@ def _is_interned(payload: dict[str, Any]) -> bool:
 
 
 def _payload_frame(payload: dict[str, Any]) -> pd.DataFrame:
-    """A payload's ``rows`` as a table, its ``profile`` index resolved into its texts.
+    """A payload's values as a table, its ``profile`` index resolved into its texts.
 
     The estates site payload stores the texts that repeat across sites once
     (``strings``) and gives each row the index of a ``profile``, a list of
@@ -593,7 +602,11 @@ def _payload_frame(payload: dict[str, Any]) -> pd.DataFrame:
     per site, as columns ``profile.<field>``; the ``profile`` index itself is
     left out.
     """
-    frame = pd.DataFrame(payload["rows"], columns=payload["fields"])
+    fields = payload["fields"]
+    if "columns" in payload:
+        frame = pd.DataFrame(dict(zip(fields, payload["columns"], strict=True)), columns=fields)
+    else:
+        frame = pd.DataFrame(payload["rows"], columns=fields)
     if not _is_interned(payload):
         return frame
     strings, profiles = payload["strings"], payload["profiles"]

@@ -281,12 +281,12 @@ class SitePayload:
 
     @property
     def payload(self) -> dict[str, Any]:
-        """Return the sites as the page's script reads them, the rows as Python lists."""
-        return {**self.head, "rows": self.rows.lists()}
+        """Return the sites as the page's script reads them: a Python list per field."""
+        return {**self.head, "columns": self.rows.columns()}
 
     def json(self) -> str:
-        """Return :attr:`payload` as ``json_for_script`` writes it, the rows written column-wise."""
-        return json_object_for_script({**self.head, "rows": ScriptJson(self.rows.json())})
+        """Return :attr:`payload` as ``json_for_script`` writes it, the columns written by numpy."""
+        return json_object_for_script({**self.head, "columns": ScriptJson(self.rows.json())})
 
 
 def _profile_texts(names: Names) -> dict[str, Callable[[str], str | tuple[str, ...]]]:

@@ -1,4 +1,4 @@
-"""The map's site rows, kept a column at a time, and their JSON text written column-wise.
+"""The map's site rows, kept a column at a time, and their JSON text written a column at a time.
 
 A map of 50,000 sites holds about 850,000 numbers and texts. Handing them to
 ``json.dumps`` as Python row lists costs more than everything else on the page:
@@ -6,18 +6,19 @@ a Python object per value, then a float ``repr`` per value in the encoder. Here
 each column stays a numpy array (texts as codes into their distinct values)
 and its JSON is written as text in one pass: numbers as decimal digits worked
 out by integer arithmetic on the whole column, each distinct text encoded once.
-The text is the one ``json_for_script`` gives for the same rows as lists, byte
-for byte: the digits are used only where they are provably the shortest
-``repr`` of the same float (see :func:`number_json`); any other value (huge,
-tiny, minus zero) is written by the standard encoder itself.
+The page's data hold a list per field (columns, not rows), and the text is the
+one ``json_for_script`` gives for the same columns as lists, byte for byte: the
+digits are used only where they are provably the shortest ``repr`` of the same
+float (see :func:`number_json`); any other value (huge, tiny, minus zero) is
+written by the standard encoder itself.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
@@ -272,8 +273,8 @@ class SiteRows:
             texts={f: (codes[pos], values) for f, (codes, values) in self.texts.items()},
         )
 
-    def lists(self) -> list[list[Any]]:
-        """Return the rows as Python lists: floats, ints, texts and ``None``, as JSON reads them."""
+    def columns(self) -> list[list[Any]]:
+        """Return one list per field: floats, ints, texts and ``None``, as JSON reads them."""
         columns: list[list[Any]] = []
         for f in self.fields:
             if f in self.texts:
@@ -287,7 +288,11 @@ class SiteRows:
                     for v in self.numbers[f].tolist()
                 ]
             )
-        return [list(row) for row in zip(*columns, strict=True)]
+        return columns
+
+    def lists(self) -> list[list[Any]]:
+        """Return the rows as Python lists, one per site (the transpose of :meth:`columns`)."""
+        return [list(row) for row in zip(*self.columns(), strict=True)]
 
     @classmethod
     def from_lists(cls, fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> SiteRows:
@@ -307,39 +312,46 @@ class SiteRows:
         return cls(fields=tuple(fields), numbers=numbers, texts=texts)
 
     def json(self) -> str:
-        """Return the rows' JSON text, a list of lists, safe inside a ``<script>``.
+        """Return the columns' JSON text, a list of one list per field, safe inside a ``<script>``.
 
-        The same text as ``json_for_script(self.lists())``. Each number field
-        is a byte matrix (:func:`number_json`) and each text field its
-        distinct values encoded once; a block of rows at a time, they are laid
-        side by side with the commas and brackets, and the padding dropped, so
-        no Python object is made per row and a long text pads only its block.
+        The same text as ``json_for_script(self.columns())``. A page reads a
+        list of numbers per field far faster than a list per site (the browser
+        makes one array of numbers rather than an array and a number object
+        per value), and this is how the values are kept here. Each number
+        field is a byte matrix (:func:`number_json`) and each text field its
+        distinct values encoded once; a block of values at a time, they are
+        laid beside their commas and the padding dropped, so no Python object
+        is made per value and a long text pads only its block.
         """
         n = len(self)
-        if n == 0:
-            return "[]"
-        columns: list[np.ndarray | tuple[np.ndarray, EncodedTexts]] = [_column(b"[", n)]
-        for j, f in enumerate(self.fields):
-            if j:
-                columns.append(_column(b",", n))
+        lists = []
+        for f in self.fields:
             if f in self.texts:
                 codes, values = self.texts[f]
-                columns.append((codes, EncodedTexts(values)))
+                lists.append(_list_json(n, partial(_text_rows, codes, EncodedTexts(values))))
             else:
-                columns.append(number_json(self.numbers[f], DIGITS[f]))
-        columns.append(_column(b"],", n))
-        blocks = []
-        for start in range(0, n, _BLOCK_ROWS):
-            rows = slice(start, min(start + _BLOCK_ROWS, n))
-            parts = []
-            for column in columns:
-                if isinstance(column, tuple):
-                    codes, encoded = column
-                    parts.append(encoded.rows(codes[rows]))
-                else:
-                    parts.append(column[rows])
-            blocks.append(np.concatenate(parts, axis=1).tobytes().replace(b"\x00", b""))
-        return f"[{b''.join(blocks)[:-1].decode('ascii')}]"
+                lists.append(_list_json(n, number_json(self.numbers[f], DIGITS[f]).__getitem__))
+        return f"[{','.join(lists)}]"
+
+
+def _text_rows(codes: np.ndarray, encoded: EncodedTexts, rows: slice) -> np.ndarray:
+    """Return the JSON of the texts of ``codes[rows]``, a NUL-padded byte row each."""
+    return encoded.rows(codes[rows])
+
+
+def _list_json(n: int, values: Callable[[slice], np.ndarray]) -> str:
+    """Return the JSON list of ``n`` values, whose text ``values(rows)`` gives as byte rows.
+
+    A block of rows at a time is laid beside a column of commas and its NUL
+    padding dropped, so the memory a block takes is bounded.
+    """
+    comma = _column(b",", min(n, _BLOCK_ROWS))
+    blocks = []
+    for start in range(0, n, _BLOCK_ROWS):
+        text = values(slice(start, min(start + _BLOCK_ROWS, n)))
+        block = np.concatenate([text, comma[: len(text)]], axis=1)
+        blocks.append(block.tobytes().replace(b"\x00", b""))
+    return f"[{b''.join(blocks)[:-1].decode('ascii')}]"
 
 
 def _column(text: bytes, n: int) -> np.ndarray:

@@ -113,7 +113,7 @@ def test_enter_on_a_marker_opens_a_named_dialog_and_escape_returns_focus(bundled
     assert "estates-site" in marker["cls"]
     name = page.evaluate(
         "(i) => { const s = document.createElement('span');"
-        " s.innerHTML = estates.data.sites.rows[i][estates.F.name]; return s.textContent; }",
+        " s.innerHTML = estates.data.sites.columns[estates.F.name][i]; return s.textContent; }",
         int(marker["i"]),
     )
     page.keyboard.press("Enter")

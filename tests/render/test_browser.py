@@ -92,7 +92,7 @@ def _drawn_codes(page) -> list[str]:
         page.evaluate(
             """() => estates.drawnSites().map(i => {
                    const span = document.createElement("span");
-                   span.innerHTML = estates.data.sites.rows[i][estates.F.code];
+                   span.innerHTML = estates.data.sites.columns[estates.F.code][i];
                    return span.textContent;
                })"""
         )
@@ -103,10 +103,10 @@ def _site_point(page, code: str) -> list[float]:
     """Centre the map on a site's marker at zoom 16; return the marker's place on the page."""
     point: list[float] = page.evaluate(
         """(code) => {
-            const F = estates.F, rows = estates.data.sites.rows;
+            const codes = estates.data.sites.columns[estates.F.code];
             const span = document.createElement("span");
-            const i = rows.findIndex(
-                r => { span.innerHTML = r[F.code]; return span.textContent === code; });
+            const i = codes.findIndex(
+                c => { span.innerHTML = c; return span.textContent === code; });
             const at = estates.siteLatLng(i);
             estates.map.setView(at, 16, { animate: false });
             const p = estates.map.latLngToContainerPoint(at);
@@ -217,8 +217,7 @@ _SWARM_AGAINST_LEAFLET = """async () => {
     await frame(); await frame();
     const swarm = pixels();
     E.map.removeLayer(E.layers.sites);
-    const rows = E.data.sites.rows;
-    rows.forEach((r, i) => {
+    E.data.sites.columns[E.F.code].forEach((_, i) => {
         const s = E.layers.sites;
         L.circleMarker(E.siteLatLng(i), {
             radius: s._r[i], fillColor: s._colour[i], fillOpacity: 0.9,

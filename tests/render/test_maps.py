@@ -75,7 +75,7 @@ def _panel(html: str) -> str:
 
 def _codes(payload: dict) -> list[str]:
     i = payload["sites"]["fields"].index("code")
-    return sorted(row[i] for row in payload["sites"]["rows"])
+    return sorted(payload["sites"]["columns"][i])
 
 
 # --------------------------------------------------------------------------- #
@@ -264,7 +264,7 @@ def test_payload_is_json_that_cannot_close_its_script(built):
     assert "&" not in raw
     data = json.loads(raw)
     i = data["sites"]["fields"].index("name")
-    names = {row[i] for row in data["sites"]["rows"]}
+    names = set(data["sites"]["columns"][i])
     assert "&lt;img src=x onerror=alert(1)&gt;" in names  # escaped once, for innerHTML
 
 
@@ -531,7 +531,7 @@ def test_no_sites_at_all_still_renders(frames, tmp_path):
     sites, boroughs, context, summary = frames
     render_maps(sites.iloc[0:0], boroughs, context, summary, tmp_path)
     payload = _payload((tmp_path / "ncl_estates.html").read_text(encoding="utf-8"))
-    assert payload["sites"]["rows"] == []
+    assert payload["sites"]["columns"] == [[] for _ in payload["sites"]["fields"]]
 
 
 # --------------------------------------------------------------------------- #

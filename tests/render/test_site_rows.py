@@ -1,4 +1,4 @@
-"""The site rows' JSON, written column-wise, is the standard encoder's text of the same rows.
+"""The site rows' JSON, a list per field written by numpy, is the standard encoder's text of it.
 
 Numbers are written as digits worked out on whole columns only where those
 digits are provably Python's ``repr``; these tests hold the writer to
@@ -10,6 +10,7 @@ characters and unicode.
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -93,19 +94,27 @@ def _rows(n: int, seed: int = 3) -> list[list[object]]:
 FIELDS = ("lon", "lat", "code", "name", "profile", "unused_ha", "value_gbp", "pfi")
 
 
-def test_rows_json_is_the_json_of_the_row_lists() -> None:
+def _columns(rows: list[list[object]]) -> list[list[object]]:
+    """The rows' values, a list per field, as the page's data hold them."""
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+def test_rows_json_is_the_json_of_a_list_per_field() -> None:
     rows = _rows(5_000)
     site_rows = SiteRows.from_lists(FIELDS, rows)
     assert len(site_rows) == len(rows)
     assert site_rows.lists() == rows
-    assert site_rows.json() == json_for_script(rows)
+    assert site_rows.columns() == _columns(rows)
+    assert site_rows.json() == json_for_script(_columns(rows))
     picked = [4_999, 0, 17, 17, 2_500]
-    assert site_rows.take(picked).json() == json_for_script([rows[i] for i in picked])
-    assert site_rows.take([]).json() == "[]"
+    assert site_rows.take(picked).json() == json_for_script(_columns([rows[i] for i in picked]))
+    # No site: an empty list per field.
+    assert site_rows.take([]).json() == "[" + ",".join(["[]"] * len(FIELDS)) + "]"
+    assert json.loads(site_rows.take([]).json()) == [[] for _ in FIELDS]
 
 
 def test_rows_json_holds_long_texts_and_texts_at_either_end() -> None:
     rows = [[r[2], *r[:2], r[3]] for r in _rows(20_000)]
     rows[12_345][3] = "\u2028&quot;" * 200
     site_rows = SiteRows.from_lists(("code", "lon", "lat", "name"), rows)
-    assert site_rows.json() == json_for_script(rows)
+    assert site_rows.json() == json_for_script(_columns(rows))

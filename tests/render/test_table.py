@@ -38,7 +38,8 @@ SITES = """() => {
     const S = estates.data.sites, F = estates.F, P = estates.P;
     const un = s => { const t = document.createElement("textarea"); t.innerHTML = s;
                       return t.value; };
-    return S.rows.map(r => { const p = S.profiles[r[F.profile]];
+    return S.columns[F.code].map((_, i) => estates.siteRow(i)).map(r => {
+        const p = S.profiles[r[F.profile]];
         return { code: un(r[F.code]), name: un(r[F.name]), rank: r[F.rank], score: r[F.score],
                  unused: r[F.unused_ha], value: r[F.value_gbp], pfi: r[F.pfi],
                  trust: un(S.strings[p[P.trust]]), trust_ref: p[P.trust],
@@ -192,7 +193,8 @@ def test_each_filter_hides_markers_and_rows(bundled_pages, desktop, key, value, 
     assert sorted(_all_row_codes(page)) == expected
     drawn = page.evaluate(
         "() => [...document.querySelectorAll('path.estates-site')]"
-        ".map(p => estates.data.sites.rows[Number(p.getAttribute('data-est-i'))][estates.F.code])"
+        ".map(p => estates.data.sites.columns[estates.F.code]"
+        "[Number(p.getAttribute('data-est-i'))])"
     )
     assert sorted(drawn) == expected
     # A marker shown again is a keyboard button again.
@@ -236,7 +238,7 @@ def test_the_download_has_exactly_the_visible_rows(bundled_pages, desktop):
         "Data-quality flags",
     ]
     shown = page.evaluate(
-        "() => estates.table.state.shown.map(i => estates.data.sites.rows[i][estates.F.code])"
+        "() => estates.table.state.shown.map(i => estates.data.sites.columns[estates.F.code][i])"
     )
     assert [r[1] for r in rows[1:]] == shown
     assert len(rows) - 1 == page.evaluate(SHOWN) < len(sites)
@@ -333,7 +335,7 @@ def test_a_row_opens_its_site_on_the_map(bundled_pages, desktop):
     row.locator("th button").click()
     page.wait_for_selector(f'.leaflet-popup-content [data-site-code="{code}"]')
     inside = page.evaluate(
-        """code => { const i = estates.data.sites.rows.findIndex(r => r[estates.F.code] === code);
+        """code => { const i = estates.data.sites.columns[estates.F.code].indexOf(code);
             return estates.map.getBounds().contains(estates.markers[i].getLatLng()); }""",
         code,
     )

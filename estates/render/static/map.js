@@ -174,7 +174,16 @@
     return group;
   };
 
-  function siteRow(i) { return E.data.sites.rows[i]; }
+  // The sites travel a list per field (E.data.sites.columns[E.F.name] is
+  // every site's name), which the browser reads far faster than a list per
+  // site; one site's values, as a list in field order, are gathered here.
+  function siteCount() { return E.data.sites.columns[E.F.code].length; }
+  function siteRow(i) {
+    var cols = E.data.sites.columns, r = new Array(cols.length);
+    for (var j = 0; j < cols.length; j++) r[j] = cols[j][i];
+    return r;
+  }
+  E.siteRow = siteRow;
   function text(r, field) {
     var S = E.data.sites;
     var v = S.strings[S.profiles[r[E.F.profile]][E.P[field]]];
@@ -229,7 +238,7 @@
   function dressMarker(m) {
     var el = m.getElement && m.getElement();
     if (!el) return;
-    var F = E.F, r = E.data.sites.rows[m.estatesIndex];
+    var F = E.F, r = siteRow(m.estatesIndex);
     el.setAttribute("tabindex", "0");
     el.setAttribute("role", "button");
     el.setAttribute("data-est-i", String(m.estatesIndex));
@@ -238,15 +247,15 @@
   }
 
   function siteLatLng(i) {
-    var F = E.F, r = E.data.sites.rows[i];
-    return L.latLng(r[F.lat], r[F.lon]);
+    var F = E.F, cols = E.data.sites.columns;
+    return L.latLng(cols[F.lat][i], cols[F.lon][i]);
   }
-  function siteRadius(i) { return radius(E.data.sites.rows[i][E.F.unused_ha]); }
+  function siteRadius(i) { return radius(E.data.sites.columns[E.F.unused_ha][i]); }
   E.siteLatLng = siteLatLng;
 
   function siteTip(i) {
-    var F = E.F, r = E.data.sites.rows[i];
-    return r[F.name] + '<span class="est-code">' + r[F.code] + "</span>";
+    var F = E.F, cols = E.data.sites.columns;
+    return cols[F.name][i] + '<span class="est-code">' + cols[F.code][i] + "</span>";
   }
 
   // A page with many sites draws them on the map's canvas as one layer, with
@@ -257,8 +266,9 @@
   var SiteSwarm = L.Path.extend({
     options: { fill: true, color: "#1f2933", weight: 1, opacity: 0.9, fillOpacity: 0.9 },
 
-    initialize: function (rows) {
-      var F = E.F, n = rows.length;
+    initialize: function (cols) {
+      var F = E.F, n = cols[F.lat].length;
+      var lat = cols[F.lat], lon = cols[F.lon], unused = cols[F.unused_ha], score = cols[F.score];
       L.setOptions(this, {});
       this._n = n;
       this._r = new Float64Array(n);
@@ -266,11 +276,10 @@
       this._lat = new Float64Array(n);
       this._lon = new Float64Array(n);
       for (var i = 0; i < n; i++) {
-        var r = rows[i];
-        this._lat[i] = r[F.lat];
-        this._lon[i] = r[F.lon];
-        this._r[i] = radius(r[F.unused_ha]);
-        this._colour[i] = scoreColour(r[F.score]);
+        this._lat[i] = lat[i];
+        this._lon[i] = lon[i];
+        this._r[i] = radius(unused[i]);
+        this._colour[i] = scoreColour(score[i]);
       }
       this._x = new Float64Array(n);
       this._y = new Float64Array(n);
@@ -294,10 +303,22 @@
         // Projected metres, the same for every zoom.
         this._mx = new Float64Array(n);
         this._my = new Float64Array(n);
-        for (var k = 0; k < n; k++) {
-          var q = crs.projection.project(L.latLng(this._lat[k], this._lon[k]));
-          this._mx[k] = q.x;
-          this._my[k] = q.y;
+        var proj = crs.projection, k;
+        if (proj === L.Projection.SphericalMercator) {
+          // Leaflet's own formula, step for step (the same doubles), with no
+          // LatLng or Point object made per site.
+          var d = Math.PI / 180, max = proj.MAX_LATITUDE, R = proj.R;
+          for (k = 0; k < n; k++) {
+            var sin = Math.sin(Math.max(Math.min(max, this._lat[k]), -max) * d);
+            this._mx[k] = R * this._lon[k] * d;
+            this._my[k] = R * Math.log((1 + sin) / (1 - sin)) / 2;
+          }
+        } else {
+          for (k = 0; k < n; k++) {
+            var q = proj.project(L.latLng(this._lat[k], this._lon[k]));
+            this._mx[k] = q.x;
+            this._my[k] = q.y;
+          }
         }
       }
       // As map.latLngToLayerPoint: scaled to the zoom, rounded, less the pixel origin.
@@ -326,19 +347,32 @@
     // (fill, then outline, each at its opacity) at the renderer's pixel scale;
     // each site is then a copy of it at a whole pixel, where the renderer
     // would centre the same circle. A bitmap, where the browser makes one, is
-    // copied faster than a canvas.
+    // copied faster than a canvas; every bitmap is drawn on the same canvas
+    // off screen, resized (and so cleared) for each, which is much quicker
+    // than a canvas and a context per circle.
     _sprite: function (colour, r, scale) {
       var o = this.options, c = r + Math.ceil(o.weight) + 1, side = 2 * c * scale;
-      var offscreen = typeof OffscreenCanvas === "function";
-      var canvas = offscreen ? new OffscreenCanvas(side, side) : null;
-      var ctx = canvas && canvas.getContext("2d");
+      var offscreen = this._offscreen !== false && typeof OffscreenCanvas === "function";
+      var canvas = null, ctx = null;
+      if (offscreen) {
+        if (!this._offscreen) {
+          canvas = new OffscreenCanvas(side, side);
+          this._offscreen = canvas.getContext("2d") ? canvas : false;
+        }
+        canvas = this._offscreen || null;
+        if (canvas) {
+          canvas.width = side;
+          canvas.height = side;
+          ctx = canvas.getContext("2d");
+        }
+      }
       if (!ctx) {  // no 2D drawing off screen in this browser: a canvas element
         offscreen = false;
         canvas = document.createElement("canvas");
         canvas.width = canvas.height = side;
         ctx = canvas.getContext("2d");
       }
-      ctx.scale(scale, scale);
+      ctx.setTransform(scale, 0, 0, scale, 0, 0);
       ctx.beginPath();
       ctx.arc(c, c, r, 0, Math.PI * 2, false);
       ctx.globalAlpha = o.fillOpacity;
@@ -398,8 +432,8 @@
     }
   });
 
-  function swarmLayer(rows) {
-    var layer = new SiteSwarm(rows), tip = null, tipped = -1;
+  function swarmLayer(cols) {
+    var layer = new SiteSwarm(cols), tip = null, tipped = -1;
     function untip() {
       if (tip) E.map.closeTooltip(tip);
       tip = null;
@@ -420,18 +454,18 @@
   }
 
   E.siteLayer = function () {
-    var F = E.F, rows = E.data.sites.rows, n = rows.length;
+    var F = E.F, cols = E.data.sites.columns, n = siteCount();
     if (E.map.options.preferCanvas) {
       E.markers = null;
-      E.layers.sites = swarmLayer(rows);
+      E.layers.sites = swarmLayer(cols);
       return E.layers.sites;
     }
     var group = L.featureGroup();
     var markers = new Array(n);
     for (var i = 0; i < n; i++) {
-      var r = rows[i];
-      var m = L.circleMarker([r[F.lat], r[F.lon]], {
-        radius: radius(r[F.unused_ha]), fillColor: scoreColour(r[F.score]), fillOpacity: 0.9,
+      var m = L.circleMarker([cols[F.lat][i], cols[F.lon][i]], {
+        radius: radius(cols[F.unused_ha][i]), fillColor: scoreColour(cols[F.score][i]),
+        fillOpacity: 0.9,
         color: "#1f2933", weight: 1, opacity: 0.9, className: "estates-site"
       });
       m.estatesIndex = i;
@@ -547,13 +581,18 @@
       box.classList.toggle("est-labels-small", z < 10.75);
       box.classList.toggle("est-labels-large", z >= 12.5);
       var placed = [], frame = box.getBoundingClientRect();
-      items.forEach(function (m) {
+      // Every name is measured before any is hidden, so the page is laid out
+      // once rather than once per name (a name's box does not depend on
+      // whether another is shown).
+      var shown = items.filter(function (m) { return m.getElement(); });
+      var boxes = shown.map(function (m) {
         var el = m.getElement();
-        if (!el) return;
         el.setAttribute("aria-hidden", "true");
         el.removeAttribute("tabindex");
-        el.style.visibility = "";
-        var r = el.firstChild.getBoundingClientRect();
+        return el.firstChild.getBoundingClientRect();
+      });
+      shown.forEach(function (m, k) {
+        var el = m.getElement(), r = boxes[k];
         // A name cut by the map's edge is hidden rather than shown in part.
         var cut = r.left < frame.left || r.right > frame.right ||
                   r.top < frame.top || r.bottom > frame.bottom;
@@ -618,10 +657,10 @@
 
   var keys = null;
   E.search = function (query) {
-    var F = E.F, rows = E.data.sites.rows;
+    var F = E.F, cols = E.data.sites.columns;
     if (!keys) {
-      keys = rows.map(function (r) {
-        return [unescapeHtml(r[F.code]).toLowerCase(), unescapeHtml(r[F.name]).toLowerCase()];
+      keys = cols[F.code].map(function (code, i) {
+        return [unescapeHtml(code).toLowerCase(), unescapeHtml(cols[F.name][i]).toLowerCase()];
       });
     }
     var q = String(query).trim().toLowerCase();
@@ -843,11 +882,11 @@
   function pilotRankOf(i) {
     if (!C.pilotPage) return null;
     if (!pilotRanks) {
-      var F = E.F, rows = E.data.sites.rows;
+      var rank = E.data.sites.columns[E.F.rank], n = rank.length;
       var ranked = [];
-      for (var k = 0; k < rows.length; k++) if (!missing(rows[k][F.rank])) ranked.push(k);
-      ranked.sort(function (a, b) { return rows[a][F.rank] - rows[b][F.rank] || a - b; });
-      pilotRanks = new Array(rows.length).fill(null);
+      for (var k = 0; k < n; k++) if (!missing(rank[k])) ranked.push(k);
+      ranked.sort(function (a, b) { return rank[a] - rank[b] || a - b; });
+      pilotRanks = new Array(n).fill(null);
       ranked.forEach(function (k, pos) { pilotRanks[k] = pos + 1; });
     }
     return pilotRanks[i];
@@ -883,14 +922,17 @@
     if (!sec) return;
     var main = document.querySelector(".est-main");
     if (main) main.parentNode.insertBefore(sec, main.nextSibling);
-    var F = E.F, P = E.P, S = E.data.sites, rows = S.rows, n = rows.length;
+    var F = E.F, P = E.P, S = E.data.sites, cols = S.columns, n = siteCount();
+    var profile = cols[F.profile], rank = cols[F.rank], name = cols[F.name], code = cols[F.code];
+    var unused = cols[F.unused_ha], value = cols[F.value_gbp], score = cols[F.score];
+    var pfiOf = cols[F.pfi];
     var tbody = sec.querySelector(".est-site-table tbody");
     var count = sec.querySelector(".est-count");
     var pageLabel = sec.querySelector(".est-page");
     var prev = sec.querySelector('[data-page="prev"]');
     var next = sec.querySelector('[data-page="next"]');
-    function ref(r, field) { return S.profiles[r[F.profile]][P[field]]; }
-    function str(r, field) { var v = S.strings[ref(r, field)]; return missing(v) ? "" : v; }
+    function ref(k, field) { return S.profiles[profile[k]][P[field]]; }
+    function str(k, field) { var v = S.strings[ref(k, field)]; return missing(v) ? "" : v; }
     function lower(v) { return unescapeHtml(v).toLowerCase(); }
 
     // Sort keys, one array per column; null sorts last either way.
@@ -902,7 +944,7 @@
     (function () {
       var whole = true, top = 0, k;
       for (k = 0; k < n; k++) {
-        var x = rows[k][F.rank];
+        var x = rank[k];
         if (missing(x)) continue;
         if (!(x >= 0 && x === Math.floor(x))) whole = false;
         else if (x > top) top = x;
@@ -911,7 +953,7 @@
       if (whole && (top + 2) * n < 9007199254740992) {
         var key = new Float64Array(n);
         for (k = 0; k < n; k++) {
-          var v = rows[k][F.rank];
+          var v = rank[k];
           key[k] = (missing(v) ? top + 1 : v) * n + k;
         }
         key.sort();
@@ -921,7 +963,7 @@
         o = [];
         for (k = 0; k < n; k++) o.push(k);
         o.sort(function (a, b) {
-          var x = rows[a][F.rank], y = rows[b][F.rank];
+          var x = rank[a], y = rank[b];
           if (missing(x) || missing(y)) return missing(x) ? (missing(y) ? a - b : 1) : -1;
           return x - y || a - b;
         });
@@ -932,18 +974,18 @@
       if (keyCache[col]) return keyCache[col];
       var out = new Array(n), byText = {};
       for (var k = 0; k < n; k++) {
-        var r = rows[k], v;
+        var v;
         if (col === "rank") v = rankPos[k];
-        else if (col === "name") v = lower(r[F.name]);
+        else if (col === "name") v = lower(name[k]);
         else if (col === "trust" || col === "borough") {
-          var j = ref(r, col);
+          var j = ref(k, col);
           v = byText[j] !== undefined ? byText[j] : (byText[j] = lower(S.strings[j] || ""));
           if (v === "") v = null;
-        } else if (col === "unused") v = r[F.unused_ha];
-        else if (col === "value") v = r[F.value_gbp];
-        else if (col === "score") v = r[F.score];
-        else if (col === "pfi") v = r[F.pfi];
-        else if (col === "flags") v = str(r, "flags").length;
+        } else if (col === "unused") v = unused[k];
+        else if (col === "value") v = value[k];
+        else if (col === "score") v = score[k];
+        else if (col === "pfi") v = pfiOf[k];
+        else if (col === "flags") v = str(k, "flags").length;
         out[k] = missing(v) ? null : v;
       }
       return (keyCache[col] = out);
@@ -993,13 +1035,13 @@
       flagSel.appendChild(o);
     });
     function passes(k) {
-      var f = state.filters, r = rows[k];
-      if (f.score && scoreBand(r[F.score]) !== f.score) return false;
-      if (f.trust && String(ref(r, "trust")) !== f.trust) return false;
-      if (f.pfi && (missing(r[F.pfi]) || String(r[F.pfi]) !== f.pfi)) return false;
-      if (f.unused && !(r[F.unused_ha] > 0)) return false;
+      var f = state.filters;
+      if (f.score && scoreBand(score[k]) !== f.score) return false;
+      if (f.trust && String(ref(k, "trust")) !== f.trust) return false;
+      if (f.pfi && (missing(pfiOf[k]) || String(pfiOf[k]) !== f.pfi)) return false;
+      if (f.unused && !(unused[k] > 0)) return false;
       if (f.flags) {
-        var fl = str(r, "flags");
+        var fl = str(k, "flags");
         if (f.flags === "+" && !fl.length) return false;
         if (f.flags === "-" && fl.length) return false;
         if (f.flags.charAt(0) === "f" && fl.indexOf(flagList[Number(f.flags.slice(1))]) < 0) {
@@ -1025,24 +1067,22 @@
       state.shown = shown;
     }
     function rankCell(k) {
-      var rank = rows[k][F.rank];
-      if (missing(rank)) return "Not ranked";
-      var london = "#" + intText(rank) + " in London";
+      if (missing(rank[k])) return "Not ranked";
+      var london = "#" + intText(rank[k]) + " in London";
       var p = pilotRankOf(k);
       return missing(p) ? london
         : "#" + intText(p) + ' in this pilot<span class="est-code">' + london +
           "</span>";
     }
     function rowHtml(k) {
-      var r = rows[k];
-      var pfi = missing(r[F.pfi]) ? "n/a" : r[F.pfi] ? "Yes" : "No";
+      var pfi = missing(pfiOf[k]) ? "n/a" : pfiOf[k] ? "Yes" : "No";
       return '<tr data-i="' + k + '"><td class="est-num">' + rankCell(k) + "</td>" +
-        '<th scope="row"><button type="button" data-i="' + k + '">' + r[F.name] +
-        '</button><span class="est-code">' + r[F.code] + "</span></th>" +
-        "<td>" + (str(r, "trust") || "n/a") + "</td><td>" + (str(r, "borough") || "n/a") +
-        '</td><td class="est-num">' + fmtHa(r[F.unused_ha]) + '</td><td class="est-num">' +
-        fmtGbp(r[F.value_gbp]) + '</td><td class="est-num">' + fmtScore(r[F.score]) +
-        "</td><td>" + pfi + "</td><td>" + str(r, "flags").join("; ") + "</td></tr>";
+        '<th scope="row"><button type="button" data-i="' + k + '">' + name[k] +
+        '</button><span class="est-code">' + code[k] + "</span></th>" +
+        "<td>" + (str(k, "trust") || "n/a") + "</td><td>" + (str(k, "borough") || "n/a") +
+        '</td><td class="est-num">' + fmtHa(unused[k]) + '</td><td class="est-num">' +
+        fmtGbp(value[k]) + '</td><td class="est-num">' + fmtScore(score[k]) +
+        "</td><td>" + pfi + "</td><td>" + str(k, "flags").join("; ") + "</td></tr>";
     }
     function render() {
       var per = C.tablePage, total = state.shown.length;
@@ -1137,15 +1177,14 @@
                 "Value, midpoint (GBP)", "Disposal score", "PFI", "Data-quality flags");
       var lines = [head.map(csvCell).join(",")];
       state.shown.forEach(function (k) {
-        var r = rows[k];
-        var cells = [csvNumber(r[F.rank])];
+        var cells = [csvNumber(rank[k])];
         if (C.pilotPage) cells.push(csvNumber(pilotRankOf(k)));
-        cells.push(csvCell(unescapeHtml(r[F.code])), csvCell(unescapeHtml(r[F.name])),
-                   csvCell(unescapeHtml(str(r, "trust"))),
-                   csvCell(unescapeHtml(str(r, "borough"))), csvNumber(r[F.unused_ha]),
-                   csvNumber(r[F.value_gbp]), csvNumber(r[F.score]),
-                   missing(r[F.pfi]) ? "" : r[F.pfi] ? "true" : "false",
-                   csvCell(str(r, "flags").map(unescapeHtml).join(";")));
+        cells.push(csvCell(unescapeHtml(code[k])), csvCell(unescapeHtml(name[k])),
+                   csvCell(unescapeHtml(str(k, "trust"))),
+                   csvCell(unescapeHtml(str(k, "borough"))), csvNumber(unused[k]),
+                   csvNumber(value[k]), csvNumber(score[k]),
+                   missing(pfiOf[k]) ? "" : pfiOf[k] ? "true" : "false",
+                   csvCell(str(k, "flags").map(unescapeHtml).join(";")));
         lines.push(cells.join(","));
       });
       return lines.join("\n") + "\n";
@@ -1221,8 +1260,8 @@
     try { code = decodeURIComponent(m[1]); } catch (err) { return; }
     if (!codeIndex) {
       codeIndex = {};
-      E.data.sites.rows.forEach(function (r, k) {
-        var c = unescapeHtml(r[E.F.code]);
+      E.data.sites.columns[E.F.code].forEach(function (raw, k) {
+        var c = unescapeHtml(raw);
         if (!codeIndex.hasOwnProperty(c)) codeIndex[c] = k;
       });
     }
