@@ -13,10 +13,11 @@ one row of ``rejected.csv`` ("and N more").
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Literal, NamedTuple, TypeVar
 
+import numpy as np
 import pandas as pd
 
 Action = Literal["rejected", "flagged", "warning"]
@@ -140,6 +141,44 @@ class Findings:
         self.items.append(finding)
         return finding
 
+    def add_rows(
+        self,
+        source_files: Sequence[object],
+        rows: Sequence[int],
+        reason: str,
+        *,
+        action: Action,
+        check: str,
+        site_codes: Sequence[object],
+        column: str | None,
+        values: Sequence[object],
+    ) -> None:
+        """Record one finding per row, in order, as :meth:`add` would, without a call per row.
+
+        For a check that can hold for most rows of a large file (a national
+        list's sites outside London). Past ``max_per_check`` a row is only
+        counted, as with :meth:`add`.
+        """
+        if not len(source_files) == len(rows) == len(site_codes) == len(values):
+            msg = "add_rows needs a source file, a site code and a value for every row"
+            raise ValueError(msg)
+        files = [str(f) for f in source_files]
+        kept: Iterable[int] = range(len(files))
+        if self.max_per_check is not None:
+            kept = []
+            for i, name in enumerate(files):
+                key = (name, action, check)
+                if self._kept[key] >= self.max_per_check:
+                    self.omitted[key] += 1
+                else:
+                    self._kept[key] += 1
+                    kept.append(i)
+        codes, texts = _texts_or_none(site_codes), _texts_or_none(values)
+        self.items.extend(
+            Finding(files[i], int(rows[i]), codes[i], column, texts[i], action, check, reason)
+            for i in kept
+        )
+
     def extend(self, other: Iterable[Finding]) -> None:
         """Append findings gathered elsewhere."""
         self.items.extend(other)
@@ -259,6 +298,13 @@ def omitted_finding(source_file: str, action: Action, check: str, count: int) ->
             "them all)"
         ),
     )
+
+
+def _texts_or_none(values: Sequence[object]) -> list[str | None]:
+    """Return :func:`_text_or_none` of every value, testing for missing values in one call."""
+    cells = np.fromiter(values, dtype=object, count=len(values))
+    missing = pd.isna(cells).tolist()
+    return [None if m else str(v) for v, m in zip(cells.tolist(), missing, strict=True)]
 
 
 def _text_or_none(value: object) -> str | None:

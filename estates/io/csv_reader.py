@@ -19,10 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from estates.errors import DataValidationError
 from estates.findings import Findings
 from estates.io.csv_fast import (
+    PYTHON_WHITESPACE,
     NotPlain,
     file_is_plain,
     frames_from_blocks,
@@ -37,6 +40,7 @@ from estates.io.text_files import decode, read_bytes, stream_encoding
 MISSING_MARKERS = frozenset(
     {"", "not applicable", "n/a", "na", "nan", "null", "none", "-", "--", "#n/a", "not known"}
 )
+_MISSING_ARRAY = pa.array(sorted(MISSING_MARKERS), pa.string())
 #: CSV files larger than this are refused rather than read into memory.
 DEFAULT_MAX_CSV_BYTES = 512 * 1024**2
 _DELIMITERS = ",;\t|"
@@ -442,8 +446,31 @@ def parse_numbers(
     >>> parse_numbers(s, column="v", source_file="f.csv", findings=None).tolist()
     [0.04307796061038971, nan, nan, 1526422.0, nan]
     """
-    values = np.full(len(text), np.nan)
+    usual = _usual_numbers(text.to_numpy(dtype=object))
+    if usual is not None:
+        return pd.Series(usual, index=text.index, name=text.name, dtype="float64")
+    return _numbers_cell_by_cell(
+        text,
+        column=column,
+        source_file=source_file,
+        findings=findings,
+        site_codes=site_codes,
+        action=action,
+    )
+
+
+def _numbers_cell_by_cell(
+    text: pd.Series,
+    *,
+    column: str,
+    source_file: str,
+    findings: Findings | None,
+    site_codes: pd.Series | None,
+    action: str,
+) -> pd.Series:
+    """:func:`parse_numbers` in Python's own string rules, with a finding for each bad cell."""
     cells = text.to_numpy(dtype=object)
+    values = np.full(len(text), np.nan)
     is_text = np.fromiter((isinstance(c, str) for c in cells), dtype=bool, count=len(cells))
     where = np.flatnonzero(is_text)
     stripped = pd.Series(cells[where], dtype=object).str.strip()
@@ -490,6 +517,39 @@ def parse_numbers(
             continue
         values[i] = number
     return pd.Series(values, index=text.index, name=text.name, dtype="float64")
+
+
+def _usual_numbers(cells: np.ndarray) -> np.ndarray | None:
+    """Return the usual column's floats in Arrow's compiled loops, or None for any other column.
+
+    The usual column: every cell None, NaN or ASCII text that, stripped, is
+    blank, a missing marker or a plain number, and every number finite. Its
+    values are exactly those of the Python path below (Arrow's and Python's
+    ``float`` both round correctly), and it gives no finding, so the Python
+    path is needed only for a column with something to report or to guess at.
+    """
+    if pd.api.types.infer_dtype(cells, skipna=True) not in {"string", "empty"}:
+        return None  # a cell that is not text: Python's rules
+    try:
+        texts = pa.array(cells, pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    # Each check is null, not False, when every cell is null: nothing to refuse.
+    if pc.all(pc.string_is_ascii(texts)).as_py() is False:
+        return None
+    stripped = pc.utf8_trim(texts, characters=PYTHON_WHITESPACE)
+    missing = pc.is_in(pc.ascii_lower(stripped), value_set=_MISSING_ARRAY)
+    plain = pc.match_substring_regex(stripped, f"^(?:{_PLAIN_NUMBER})$")
+    if pc.all(pc.or_kleene(missing, plain)).as_py() is False:
+        return None
+    try:
+        numbers = pc.cast(pc.if_else(plain, stripped, None), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    values: np.ndarray = numbers.to_numpy(zero_copy_only=False).astype(np.float64)
+    if np.isinf(values).any():
+        return None
+    return values
 
 
 def parse_number_columns(

@@ -44,24 +44,18 @@ def mark_london(
         f"outside Greater London (more than {nearest_within_m:g} m from every "
         "borough); kept, excluded from London totals"
     )
-    for src, row, code, lat, lon in zip(
+    lat = out["latitude"].to_numpy()[where].tolist()
+    lon = out["longitude"].to_numpy()[where].tolist()
+    findings.add_rows(
         out["source_file"].to_numpy()[where],
         out["source_row"].to_numpy()[where],
-        out["site_code"].to_numpy()[where],
-        out["latitude"].to_numpy()[where],
-        out["longitude"].to_numpy()[where],
-        strict=True,
-    ):
-        findings.add(
-            str(src),
-            int(row),
-            reason,
-            action="flagged",
-            check="outside_london",
-            site_code=code,
-            column="geometry",
-            value=f"{lat:.5f}, {lon:.5f}",
-        )
+        reason,
+        action="flagged",
+        check="outside_london",
+        site_codes=out["site_code"].to_numpy()[where],
+        column="geometry",
+        values=[f"{y:.5f}, {x:.5f}" for y, x in zip(lat, lon, strict=True)],
+    )
     out["quality_flags"] = add_flag(out["quality_flags"], outside, "outside_london")
     nearest = method.eq("nearest").fillna(False).to_numpy(dtype=bool)
     out["quality_flags"] = add_flag(out["quality_flags"], nearest, "joined_to_nearest_borough")

@@ -118,3 +118,26 @@ def test_merging_a_stage_s_findings_keeps_the_cap_and_the_counts():
     unbounded.merge(stage)
     assert [f.row for f in unbounded] == [2, 3]
     assert unbounded.count("rejected") == 5
+
+
+@pytest.mark.parametrize("limit", [None, 2])
+def test_findings_added_row_by_row_or_together_are_the_same(limit) -> None:
+    """``add_rows`` keeps and counts exactly what one ``add`` per row would."""
+    files = ["a.csv", "a.csv", "b.csv", "a.csv", "b.csv", "b.csv"]
+    rows = [2, 3, 2, 5, 9, 4]
+    codes = ["RAL01", pd.NA, None, float("nan"), "<b>X</b>", 7]
+    values = ["51.50000, -0.10000", None, "x", "", pd.NA, "=1+2"]
+    one, many = Findings(max_per_check=limit), Findings(max_per_check=limit)
+    one.add("a.csv", 1, "first", action="flagged", check="outside_london")
+    many.add("a.csv", 1, "first", action="flagged", check="outside_london")
+    for file, row, code, value in zip(files, rows, codes, values, strict=True):
+        one.add(file, row, "far", action="flagged", check="outside_london",
+                site_code=code, column="geometry", value=value)  # fmt: skip
+    many.add_rows(files, rows, "far", action="flagged", check="outside_london",
+                  site_codes=codes, column="geometry", values=values)  # fmt: skip
+    assert many.items == one.items
+    assert many.omitted == one.omitted
+    assert len(many.items) == (7 if limit is None else 4)
+    with pytest.raises(ValueError, match="for every row"):
+        many.add_rows(files, rows[:2], "far", action="flagged", check="c",
+                      site_codes=codes, column=None, values=values)  # fmt: skip

@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from estates.errors import DataValidationError
 from estates.findings import Findings
 from estates.io.csv_reader import (
+    _numbers_cell_by_cell,
+    _usual_numbers,
     is_missing,
     iter_csv_text,
     parse_numbers,
@@ -130,6 +132,55 @@ def test_parse_numbers_equals_parsing_cell_by_cell(cells: list[str | None]) -> N
         expected.append(math.nan if number is None else number)
     assert got.tolist() == pytest.approx(expected, nan_ok=True, rel=0, abs=0)
     assert [f.row for f in findings] == bad_rows
+
+
+# The usual column: plain ASCII numbers in any notation, blank cells, missing markers.
+_PLAIN_CELLS = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.floats(allow_nan=False, allow_infinity=False).map(lambda x: f"{x:.6E}"),
+    st.floats(-1e6, 1e6).map(lambda x: f"{x:f}".rstrip("0")),
+    st.integers(-(10**20), 10**20).map(lambda n: f"+{n}" if n >= 0 else str(n)),
+    st.sampled_from(["", "  ", "Not Applicable", "N/A", "nan", "-", ".5", "5.", "-0", "007"]),
+    st.none(),
+    st.just(math.nan),
+)
+
+
+@given(
+    st.lists(_PLAIN_CELLS, min_size=1, max_size=40),
+    st.sampled_from(["", " ", "\t", "\x1f", " \r"]),
+)
+def test_the_usual_column_is_read_in_one_pass_to_the_same_bits(cells, pad) -> None:
+    """A column of plain numbers skips the cell-by-cell parse, and gets exactly its floats."""
+    text = pd.Series(
+        [c if not isinstance(c, str) else pad + c + pad for c in cells],
+        index=range(2, 2 + len(cells)),
+        dtype=object,
+    )
+    usual = _usual_numbers(text.to_numpy(dtype=object))
+    assert usual is not None
+    findings = Findings()
+    slow = _numbers_cell_by_cell(
+        text, column="v", source_file="f.csv", findings=findings, site_codes=None, action="flagged"
+    )
+    assert usual.tobytes() == slow.to_numpy().tobytes()  # the same bits, -0.0 and NaN too
+    assert not findings.items
+
+
+@pytest.mark.parametrize(
+    "odd",
+    ["1,526", "x", "1e999", "\u0661", "\u00a012", "1_0", 5, b"1.5", "N\u0130L"],
+)
+def test_a_column_with_anything_unusual_is_read_cell_by_cell(odd) -> None:
+    text = pd.Series(["1.5", odd, "2"], index=range(2, 5), dtype=object)
+    assert _usual_numbers(text.to_numpy(dtype=object)) is None
+    findings, again = Findings(), Findings()
+    got = parse_numbers(text, column="v", source_file="f.csv", findings=findings)
+    slow = _numbers_cell_by_cell(
+        text, column="v", source_file="f.csv", findings=again, site_codes=None, action="flagged"
+    )
+    assert got.to_numpy().tobytes() == slow.to_numpy().tobytes()
+    assert findings.items == again.items
 
 
 # --- one rule for numbers: no decimal comma, underscore or foreign digit is guessed at --
