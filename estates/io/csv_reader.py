@@ -552,6 +552,20 @@ def _usual_numbers(cells: np.ndarray) -> np.ndarray | None:
     return values
 
 
+def _non_ascii_texts(cells: np.ndarray) -> np.ndarray:
+    """Return which cells are text with a character outside ASCII (the only ones to clean)."""
+    if pd.api.types.infer_dtype(cells, skipna=True) in {"string", "empty"}:
+        try:
+            ascii_ = pc.string_is_ascii(pa.array(cells, pa.string(), from_pandas=True))
+            flags: np.ndarray = pc.invert(pc.fill_null(ascii_, True)).to_numpy(zero_copy_only=False)
+            return flags
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass
+    return np.fromiter(
+        (isinstance(c, str) and not c.isascii() for c in cells), dtype=bool, count=len(cells)
+    )
+
+
 def parse_number_columns(
     columns: Mapping[str, pd.Series],
     *,
@@ -651,8 +665,7 @@ def clean_keys(
     """
     cells = values.to_numpy(dtype=object).copy()
     row_numbers = values.index.to_numpy() if rows is None else rows.to_numpy()
-    text = pd.Series(cells, dtype=object)
-    odd = text.map(lambda c: isinstance(c, str) and not c.isascii()).to_numpy(dtype=bool)
+    odd = _non_ascii_texts(cells)
     for i in np.flatnonzero(odd):
         cell = cells[i]
         removed = sorted(

@@ -474,12 +474,10 @@ def _require_boroughs(needed: pd.Series, ranges: pd.DataFrame, names: dict[str, 
 
 
 def _reasons(sites: pd.DataFrame, located: pd.Series, unused: pd.Series) -> list[str]:
-    reasons = not_valued_reasons(sites, located)
-    for i, (reason, ha) in enumerate(zip(reasons, unused, strict=True)):
-        if reason:
-            continue
-        if np.isnan(ha):
-            reasons[i] = "not valued: land not delivering services is not known"
-        elif ha <= 0:
-            reasons[i] = "not valued: no land not delivering services"
-    return reasons
+    reasons = np.array(not_valued_reasons(sites, located), dtype=object)
+    free = reasons == ""
+    ha = unused.to_numpy(dtype=float)
+    reasons[free & np.isnan(ha)] = "not valued: land not delivering services is not known"
+    reasons[free & (ha <= 0)] = "not valued: no land not delivering services"
+    out: list[str] = reasons.tolist()
+    return out

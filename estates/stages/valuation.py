@@ -480,23 +480,28 @@ def not_valued_reasons(sites: pd.DataFrame, valuable: pd.Series) -> list[str]:
     >>> [r.removeprefix("not valued: ")[:21] for r in reasons]
     ['ERIC aggregate row (a', 'site not located, so ', 'site located outside ', '']
     """
-    aggregate = flag_column(sites, "is_aggregate")
-    located_by = (
-        sites["located_by"].astype("string").fillna("")
+    aggregate = flag_column(sites, "is_aggregate").to_numpy(dtype=bool)
+    unlocated = (
+        sites["located_by"].astype("string").eq("unlocated").fillna(False).to_numpy(dtype=bool)
         if "located_by" in sites
-        else pd.Series("", index=sites.index)
+        else np.zeros(len(sites), dtype=bool)
     )
-    reasons = []
-    for agg, ok, how in zip(aggregate, valuable, located_by, strict=True):
-        if agg:
-            reasons.append("not valued: ERIC aggregate row (a bundle of sites, not a place)")
-        elif how == "unlocated":
-            reasons.append("not valued: site not located, so its borough is unknown")
-        elif not ok:
-            reasons.append("not valued: site located outside Greater London")
-        else:
-            reasons.append("")
+    # The first that holds: aggregate, unlocated, not valuable; else "".
+    case = np.select([aggregate, unlocated, ~np.asarray(valuable, dtype=bool)], [1, 2, 3], 0)
+    reasons: list[str] = _NOT_VALUED[case].tolist()
     return reasons
+
+
+#: Why a site is not valued, by the case :func:`not_valued_reasons` finds ("" for none).
+_NOT_VALUED = np.array(
+    [
+        "",
+        "not valued: ERIC aggregate row (a bundle of sites, not a place)",
+        "not valued: site not located, so its borough is unknown",
+        "not valued: site located outside Greater London",
+    ],
+    dtype=object,
+)
 
 
 def _codes(frame: pd.DataFrame) -> pd.Series:

@@ -1,6 +1,7 @@
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 from estates.errors import DataValidationError
 from estates.findings import Findings
 from estates.io.csv_reader import (
+    _non_ascii_texts,
     _numbers_cell_by_cell,
     _usual_numbers,
     is_missing,
@@ -181,6 +183,13 @@ def test_a_column_with_anything_unusual_is_read_cell_by_cell(odd) -> None:
     )
     assert got.to_numpy().tobytes() == slow.to_numpy().tobytes()
     assert findings.items == again.items
+
+
+@given(st.lists(st.one_of(st.text(max_size=5), st.none(), st.just(math.nan), st.integers())))
+def test_the_cells_a_key_cleaner_looks_at_are_the_non_ascii_texts(cells) -> None:
+    column = np.array(cells, dtype=object) if cells else np.array([], dtype=object)
+    expected = [isinstance(c, str) and not c.isascii() for c in cells]
+    assert _non_ascii_texts(column).tolist() == expected
 
 
 # --- one rule for numbers: no decimal comma, underscore or foreign digit is guessed at --
