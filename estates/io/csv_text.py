@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,7 @@ __all__ = [
     "column_texts",
     "csv_rows",
     "dates_only",
+    "fixed_texts",
     "number_texts",
     "plain_number",
     "plain_numbers",
@@ -158,16 +160,125 @@ def number_texts(values: NDArray[np.float64]) -> pa.Array:
         fine = (~exponent[odd_mask] & long[odd_mask] & (np.abs(odd_values) < 1e15)) | (
             exponent[odd_mask] & (np.abs(odd_values) < 1)
         )
-        # One str operation per value: numpy's char functions build fixed-width arrays
-        # and cost about twice as much for the same texts.
-        fixed = [("%.10f" % v).rstrip("0").rstrip(".") for v in odd_values[fine].tolist()]  # noqa: UP031
-        odd_texts = np.empty(len(odd_values), dtype=object)
-        odd_texts[fine] = np.array(fixed, dtype=object)
-        odd_texts[~fine] = [plain_number(v) for v in odd_values[~fine].tolist()]
-        texts = pc.replace_with_mask(texts, pa.array(odd_mask), pa.array(odd_texts, pa.string()))
+        others = [plain_number(v) for v in odd_values[~fine].tolist()]
+        # The fine texts, then the others, put back in the values' order.
+        order = np.empty(len(odd_values), dtype=np.int64)
+        order[fine] = np.arange(np.count_nonzero(fine))
+        order[~fine] = np.count_nonzero(fine) + np.arange(len(others))
+        odd_texts = pa.concat_arrays(
+            [fixed_texts(odd_values[fine]), pa.array(others, pa.string())]
+        ).take(pa.array(order))
+        texts = pc.replace_with_mask(texts, pa.array(odd_mask), odd_texts)
     if nan.any():
         texts = pc.if_else(pa.array(nan), "", texts)
     return texts
+
+
+def fixed_texts(values: NDArray[np.float64]) -> pa.Array:
+    """Return ``("%.10f" % v).rstrip("0").rstrip(".")`` of every value, in whole-array steps.
+
+    For finite values under 1e15 in size. printf rounds the exact binary value
+    to 10 decimals, half to even; so does this: the fraction times 1e10 is
+    computed exactly, as a sum of two floats (Dekker's product), and rounded
+    from that. The texts are the same bytes (tested on millions of values,
+    ties and near-ties included).
+
+    Examples
+    --------
+    >>> fixed_texts(np.array([1 / 3, -1e-12, 0.00048828125, 2.99999999999, -7.25])).tolist()
+    ['0.3333333333', '-0', '0.0004882812', '3', '-7.25']
+    """
+    values = np.asarray(values, dtype=np.float64)
+    size = np.abs(values)
+    whole = np.floor(size)
+    fraction = size - whole  # exact: whole and size are close (or whole is 0)
+    high, low = _exact_product(fraction, 1e10)
+    units = np.floor(high)
+    rest = high - units  # exact, in [0, 1)
+    up = (rest > 0.5) | ((rest == 0.5) & ((low > 0) | ((low == 0) & (units % 2 == 1))))
+    # At rest == 0 the exact product is units + low, |low| tiny: it rounds to units.
+    units = units + up
+    carry = units >= 1e10
+    whole = (whole + carry).astype(np.int64)
+    units = np.where(carry, 0, units).astype(np.int64)
+    return _decimal_texts(np.signbit(values), whole, units)
+
+
+def _decimal_texts(
+    negative: NDArray[np.bool_], whole: NDArray[np.int64], units: NDArray[np.int64]
+) -> pa.Array:
+    """Return ``[-]whole.units`` texts, ``units`` as 10 decimals less trailing zeros.
+
+    Built as one byte matrix, a row per value: 15 whole digits, the point and
+    10 decimals, looked up five digits at a time, with the sign put before the
+    first digit kept. Each text is then one run of its row's bytes, taken for
+    all rows at once: no Python and no call per value.
+    """
+    count = len(whole)
+    five, zeros = _five_digit_tables()
+    cells = np.empty((count, 27), dtype=np.uint8)
+    cells[:, 1:6] = np.take(five, whole // 10**10, axis=0)
+    cells[:, 6:11] = np.take(five, (whole // 10**5) % 10**5, axis=0)
+    cells[:, 11:16] = np.take(five, whole % 10**5, axis=0)
+    cells[:, 16] = ord(".")
+    high, low = units // 10**5, units % 10**5
+    cells[:, 17:22] = np.take(five, high, axis=0)
+    cells[:, 22:27] = np.take(five, low, axis=0)
+    # The whole part's digits (1 for 0), and the decimals kept (none, nor the point, for 0).
+    digits = 1 + np.searchsorted(_TENS, whole, side="right")
+    kept = 10 - np.where(low == 0, 5 + np.take(zeros, high), np.take(zeros, low))
+    start = (16 - digits - negative).astype(np.int8)
+    cells[np.flatnonzero(negative), start[negative]] = ord("-")
+    stop = np.where(kept > 0, 17 + kept, 16).astype(np.int8)
+    column = np.arange(27, dtype=np.int8)  # small integers: the mask's compares go faster
+    data = cells[(column >= start[:, None]) & (column < stop[:, None])]
+    offsets = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(stop - start, dtype=np.int64, out=offsets[1:])
+    texts = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data))
+    return texts.cast(pa.string())
+
+
+#: 10 to 10**14: a whole part under 1e15 has 1 + (how many of these it reaches) digits.
+_TENS = 10 ** np.arange(1, 15, dtype=np.int64)
+
+
+def _five_digit_tables() -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+    """Return the ASCII digits of 0 to 99,999, five to a row, and each one's trailing zeros.
+
+    Made on first use; 0's trailing zeros count as 5.
+    """
+    global _FIVE_DIGITS  # noqa: PLW0603 - tables made on first use
+    if _FIVE_DIGITS is None:
+        numbers = np.arange(10**5, dtype=np.int64)
+        places = 10 ** np.arange(4, -1, -1, dtype=np.int64)
+        digits = ((numbers[:, None] // places) % 10 + ord("0")).astype(np.uint8)
+        zeros = np.zeros(10**5, dtype=np.int64)
+        for place in places[:-1][::-1]:  # 10, 100, ..., 10**4
+            zeros += numbers % place == 0
+        zeros[0] = 5
+        _FIVE_DIGITS = (digits, zeros)
+    return _FIVE_DIGITS
+
+
+_FIVE_DIGITS: tuple[NDArray[np.uint8], NDArray[np.int64]] | None = None
+
+
+def _exact_product(
+    a: NDArray[np.float64], b: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Return ``(p, e)`` with ``p + e == a * b`` exactly and ``p`` the rounded product (Dekker)."""
+    product = a * b
+    a_high, a_low = _split(a)
+    b_high, b_low = _split(np.float64(b))
+    error = ((a_high * b_high - product) + a_high * b_low + a_low * b_high) + a_low * b_low
+    return product, error
+
+
+def _split(x: Any) -> tuple[Any, Any]:
+    """Veltkamp's split of a double into two halves of 26 bits each (their sum is ``x``)."""
+    scaled = 134217729.0 * x  # 2**27 + 1
+    high = scaled - (scaled - x)
+    return high, x - high
 
 
 def plain_numbers(values: NDArray[np.float64]) -> NDArray[np.object_]:

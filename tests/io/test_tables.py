@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from estates.io.csv_text import (
     column_texts,
     csv_rows,
+    fixed_texts,
     plain_number,
     plain_numbers,
     spreadsheet_safe,
@@ -62,6 +63,36 @@ def test_plain_numbers_of_measured_values() -> None:
     hectares = np.random.default_rng(7).uniform(0, 500, 100_000).round(2)
     expected = [_old_plain_number(v) for v in hectares.tolist()]
     assert plain_numbers(hectares).tolist() == expected
+
+
+def _printf_fixed(value: float) -> str:
+    return ("%.10f" % value).rstrip("0").rstrip(".")  # noqa: UP031 - the rule itself
+
+
+@given(st.lists(st.floats(min_value=-1e15, max_value=1e15, exclude_max=True, exclude_min=True)))
+@example([0.00048828125, -0.00048828125, 0.00146484375, 2**-34, 0.99999999995, 9.99999999995])
+@example([-1e-12, -0.0, 0.0, 999999.99999999995, 5e-324, 123456789012345.6, -99999.00001])
+def test_ten_decimals_in_whole_array_steps_are_printf_s(values: list[float]) -> None:
+    assert fixed_texts(np.array(values, dtype=float)).to_pylist() == [
+        _printf_fixed(v) for v in values
+    ]
+
+
+def test_ten_decimals_of_many_values_ties_and_near_ties_included() -> None:
+    """A million values of every size, binary fractions that fall on a tie among them."""
+    rng = np.random.default_rng(22)
+    values = np.concatenate(
+        [
+            rng.uniform(-1, 1, 200_000),
+            rng.uniform(-1e6, 1e6, 200_000),
+            np.exp(rng.uniform(-40, 34, 200_000)) * rng.choice([-1, 1], 200_000),
+            rng.integers(-(2**40), 2**40, 200_000) / 2.0 ** rng.integers(0, 52, 200_000),
+            rng.uniform(0, 100, 200_000).round(10) + rng.choice([-1, 0, 1], 200_000) * 5e-11,
+        ]
+    )
+    values = values[np.abs(values) < 1e15]
+    got = fixed_texts(values).to_pylist()
+    assert got == [_printf_fixed(v) for v in values.tolist()]
 
 
 # Text a spreadsheet would not run and with no lone CR: written exactly as before.
