@@ -92,23 +92,55 @@ def unescape_text(text: str) -> str:
 
 def safe_texts(texts: pa.Array) -> pa.Array:
     """Return :func:`spreadsheet_safe` of every string in ``texts``, vectorised (nulls stay)."""
+    if not _has_bytes(texts, _FORMULA_FIRST, first=True):
+        return texts  # the usual column: no cell starts with an apostrophe or a trigger
     starts = pc.match_substring_regex(texts, FORMULA_START)
     if not pc.any(starts).as_py():
-        return texts  # the usual column: no cell starts like a formula
+        return texts
     risky = pc.and_(starts, pc.invert(pc.match_substring_regex(texts, PLAIN_NUMBER)))
     return pc.if_else(risky, pc.binary_join_element_wise("'", texts, ""), texts)
 
 
 def quote_fields(texts: pa.Array) -> pa.Array:
     """Quote the strings that hold a comma, quote, LF or CR; double the quotes inside."""
-    needs = pc.match_substring_regex(texts, _NEEDS_QUOTES)
-    if not pc.any(needs).as_py():
+    if not _has_bytes(texts, _QUOTED_BYTES):
         return texts  # the usual column: nothing to quote
+    needs = pc.match_substring_regex(texts, _NEEDS_QUOTES)
     quoted = pc.binary_join_element_wise(
         '"', pc.replace_substring(texts, pattern='"', replacement='""'), ""
     )
     quoted = pc.binary_join_element_wise(quoted, '"', "")
     return pc.if_else(needs, quoted, texts)
+
+
+#: The bytes a formula may start with (after apostrophes), and those that make a cell quoted.
+_FORMULA_FIRST = b"'=+-@\t\r"
+_QUOTED_BYTES = b',"\r\n'
+
+
+def _has_bytes(texts: pa.Array, marks: bytes, *, first: bool = False) -> bool:
+    """Return whether any string holds (``first``: starts with) one of the bytes ``marks``.
+
+    A search of the array's bytes (or of each string's first byte) instead
+    of a regular expression per string. The marks are ASCII, which UTF-8
+    never uses inside a longer character.
+    """
+    if isinstance(texts, pa.ChunkedArray):
+        return any(_has_bytes(chunk, marks, first=first) for chunk in texts.chunks)
+    if texts.type != pa.string():
+        texts = texts.cast(pa.string())
+    offsets_buffer, data_buffer = texts.buffers()[1:3]
+    if data_buffer is None or not len(texts):
+        return False
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[
+        texts.offset : texts.offset + len(texts) + 1
+    ]
+    if first:
+        data = np.frombuffer(data_buffer, dtype=np.uint8)
+        starts = offsets[:-1][offsets[1:] > offsets[:-1]]  # of the strings that are not empty
+        return bool(np.isin(data[starts], np.frombuffer(marks, dtype=np.uint8)).any())
+    text = data_buffer.slice(int(offsets[0]), int(offsets[-1] - offsets[0])).to_pybytes()
+    return any(bytes([mark]) in text for mark in marks)
 
 
 def plain_number(value: float) -> str:

@@ -20,6 +20,8 @@ from estates.io.csv_text import (
     fixed_texts,
     plain_number,
     plain_numbers,
+    quote_fields,
+    safe_texts,
     spreadsheet_safe,
 )
 from estates.io.tables import append_csv, write_csv
@@ -140,6 +142,34 @@ def test_any_text_reads_back_as_written_once_unescaped(rows: list[tuple[str, str
     assert read[1:] == [
         [spreadsheet_safe(a), spreadsheet_safe(b)] for a, b in frame.itertuples(index=False)
     ]
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\r\n') else text
+
+
+_cells = st.one_of(
+    st.none(),
+    st.text(alphabet=st.sampled_from("ab é'=+-@\t\r\n,\"1"), max_size=6),
+    st.text(max_size=4),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_cells, max_size=12), st.integers(0, 3), st.integers(1, 3))
+def test_safe_and_quoted_texts_follow_the_rule_for_each_cell(cells, skip, pieces) -> None:
+    """Whole, sliced or in chunks, with nulls: each cell as the one-string rules make it."""
+    whole = pa.array(cells, pa.string())
+    sliced = whole.slice(min(skip, len(cells)))
+    size = max(1, -(-len(sliced) // pieces))
+    chunked = pa.chunked_array(
+        [sliced.slice(i, size) for i in range(0, len(sliced), size)] or [sliced], pa.string()
+    )
+    expected_safe = [None if c is None else spreadsheet_safe(c) for c in sliced.to_pylist()]
+    expected_quoted = [None if c is None else _quoted(c) for c in sliced.to_pylist()]
+    for texts in (sliced, chunked):
+        assert safe_texts(texts).to_pylist() == expected_safe
+        assert quote_fields(texts).to_pylist() == expected_quoted
 
 
 @pytest.mark.parametrize("bom", [False, True])
