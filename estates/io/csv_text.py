@@ -28,6 +28,7 @@ Numbers
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Any
@@ -274,25 +275,20 @@ def _decimal_texts(
 _TENS = 10 ** np.arange(1, 15, dtype=np.int64)
 
 
+@functools.cache
 def _five_digit_tables() -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
     """Return the ASCII digits of 0 to 99,999, five to a row, and each one's trailing zeros.
 
     Made on first use; 0's trailing zeros count as 5.
     """
-    global _FIVE_DIGITS  # noqa: PLW0603 - tables made on first use
-    if _FIVE_DIGITS is None:
-        numbers = np.arange(10**5, dtype=np.int64)
-        places = 10 ** np.arange(4, -1, -1, dtype=np.int64)
-        digits = ((numbers[:, None] // places) % 10 + ord("0")).astype(np.uint8)
-        zeros = np.zeros(10**5, dtype=np.int64)
-        for place in places[:-1][::-1]:  # 10, 100, ..., 10**4
-            zeros += numbers % place == 0
-        zeros[0] = 5
-        _FIVE_DIGITS = (digits, zeros)
-    return _FIVE_DIGITS
-
-
-_FIVE_DIGITS: tuple[NDArray[np.uint8], NDArray[np.int64]] | None = None
+    numbers = np.arange(10**5, dtype=np.int64)
+    places = 10 ** np.arange(4, -1, -1, dtype=np.int64)
+    digits = ((numbers[:, None] // places) % 10 + ord("0")).astype(np.uint8)
+    zeros = np.zeros(10**5, dtype=np.int64)
+    for place in places[:-1][::-1]:  # 10, 100, ..., 10**4
+        zeros += numbers % place == 0
+    zeros[0] = 5
+    return digits, zeros
 
 
 def _exact_product(
