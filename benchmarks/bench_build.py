@@ -32,6 +32,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _common import ROOT, compile_bytecode
+
 #: The anchor: the libraries any script writing the same kinds of output imports first.
 ANCHOR = "import geopandas, folium, pyogrio, pyproj"
 #: Every library a build of the bundled data used to import (before 2026-12-06).
@@ -120,6 +122,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.chunked_only and not args.chunk_rows:
         parser.error("--chunked-only needs --chunk-rows N")
+    compile_bytecode(ROOT / "estates")
+    if args.baseline:
+        compile_bytecode(args.baseline.resolve() / "estates")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "maps"
         estates = [sys.executable, "-m", "estates.cli", "--quiet", "build"]

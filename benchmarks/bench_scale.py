@@ -29,6 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _common import compile_bytecode
 from bench_build import _cpu_model, _measure, write_synthetic_sites
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,6 +64,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="interleaved runs of each (median)")
     parser.add_argument("--chunk-rows", type=int, default=200_000, metavar="N")
     args = parser.parse_args()
+    compile_bytecode(ROOT / "estates")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in map(int, args.sizes):
