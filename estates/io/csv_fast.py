@@ -13,6 +13,10 @@ frame the :mod:`csv` reader gives (blank lines, a row of the wrong length,
 an overlong cell), and a block of lines Arrow refuses is read by :mod:`csv`
 itself. Errors and findings always come from the lenient reader: when a file
 would raise, this path gives way to it.
+
+The same holds for two whole-column checks of the reader's text cells:
+:func:`usual_numbers` reads a column of plain numbers in one cast, and
+:func:`non_ascii_texts` finds the only cells a key cleaner may change.
 """
 
 from __future__ import annotations
@@ -37,9 +41,11 @@ __all__ = [
     "file_is_plain",
     "frames_from_blocks",
     "is_plain",
+    "non_ascii_texts",
     "parse_block",
     "plain_blocks",
     "plain_header",
+    "usual_numbers",
 ]
 
 #: The characters ``str.strip()`` removes (``str.isspace``), for Arrow's trim.
@@ -240,3 +246,52 @@ def _frame(block: TextBlock, header: list[str], *, stop: int, first_row: int) ->
     frame = pd.DataFrame(cells, columns=header, dtype=object, copy=False)
     frame.index = pd.RangeIndex(first_row, first_row + stop, name="row")
     return frame
+
+
+def usual_numbers(cells: np.ndarray, *, missing: pa.Array, number: str) -> np.ndarray | None:
+    """Return the usual column's floats in Arrow's compiled loops, or None for any other column.
+
+    The usual column: every cell None, NaN or ASCII text that, stripped, is
+    blank, one of ``missing`` (lower case) or a plain number (fully matching
+    the regular expression ``number``, in RE2 and Python alike), and every
+    number finite. Its values are exactly those of the reader's cell-by-cell
+    path (Arrow's and Python's ``float`` both round correctly), and it gives no
+    finding, so that path is needed only for a column with something to report
+    or to guess at.
+    """
+    if pd.api.types.infer_dtype(cells, skipna=True) not in {"string", "empty"}:
+        return None  # a cell that is not text: Python's rules
+    try:
+        texts = pa.array(cells, pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    # Each check is null, not False, when every cell is null: nothing to refuse.
+    if pc.all(pc.string_is_ascii(texts)).as_py() is False:
+        return None
+    stripped = pc.utf8_trim(texts, characters=PYTHON_WHITESPACE)
+    blank = pc.is_in(pc.ascii_lower(stripped), value_set=missing)
+    plain = pc.match_substring_regex(stripped, f"^(?:{number})$")
+    if pc.all(pc.or_kleene(blank, plain)).as_py() is False:
+        return None
+    try:
+        numbers = pc.cast(pc.if_else(plain, stripped, None), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    values: np.ndarray = numbers.to_numpy(zero_copy_only=False).astype(np.float64)
+    if np.isinf(values).any():
+        return None
+    return values
+
+
+def non_ascii_texts(cells: np.ndarray) -> np.ndarray:
+    """Return which cells are text with a character outside ASCII (the only ones to clean)."""
+    if pd.api.types.infer_dtype(cells, skipna=True) in {"string", "empty"}:
+        try:
+            ascii_ = pc.string_is_ascii(pa.array(cells, pa.string(), from_pandas=True))
+            flags: np.ndarray = pc.invert(pc.fill_null(ascii_, True)).to_numpy(zero_copy_only=False)
+            return flags
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass
+    return np.fromiter(
+        (isinstance(c, str) and not c.isascii() for c in cells), dtype=bool, count=len(cells)
+    )

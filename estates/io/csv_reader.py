@@ -20,19 +20,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from estates.errors import DataValidationError
 from estates.findings import Findings
 from estates.io.csv_fast import (
-    PYTHON_WHITESPACE,
     NotPlain,
     file_is_plain,
     frames_from_blocks,
     is_plain,
+    non_ascii_texts,
     parse_block,
     plain_blocks,
     plain_header,
+    usual_numbers,
 )
 from estates.io.text_files import decode, read_bytes, stream_encoding
 
@@ -446,7 +446,7 @@ def parse_numbers(
     >>> parse_numbers(s, column="v", source_file="f.csv", findings=None).tolist()
     [0.04307796061038971, nan, nan, 1526422.0, nan]
     """
-    usual = _usual_numbers(text.to_numpy(dtype=object))
+    usual = usual_numbers(text.to_numpy(dtype=object), missing=_MISSING_ARRAY, number=_PLAIN_NUMBER)
     if usual is not None:
         return pd.Series(usual, index=text.index, name=text.name, dtype="float64")
     return _numbers_cell_by_cell(
@@ -517,53 +517,6 @@ def _numbers_cell_by_cell(
             continue
         values[i] = number
     return pd.Series(values, index=text.index, name=text.name, dtype="float64")
-
-
-def _usual_numbers(cells: np.ndarray) -> np.ndarray | None:
-    """Return the usual column's floats in Arrow's compiled loops, or None for any other column.
-
-    The usual column: every cell None, NaN or ASCII text that, stripped, is
-    blank, a missing marker or a plain number, and every number finite. Its
-    values are exactly those of the Python path below (Arrow's and Python's
-    ``float`` both round correctly), and it gives no finding, so the Python
-    path is needed only for a column with something to report or to guess at.
-    """
-    if pd.api.types.infer_dtype(cells, skipna=True) not in {"string", "empty"}:
-        return None  # a cell that is not text: Python's rules
-    try:
-        texts = pa.array(cells, pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return None
-    # Each check is null, not False, when every cell is null: nothing to refuse.
-    if pc.all(pc.string_is_ascii(texts)).as_py() is False:
-        return None
-    stripped = pc.utf8_trim(texts, characters=PYTHON_WHITESPACE)
-    missing = pc.is_in(pc.ascii_lower(stripped), value_set=_MISSING_ARRAY)
-    plain = pc.match_substring_regex(stripped, f"^(?:{_PLAIN_NUMBER})$")
-    if pc.all(pc.or_kleene(missing, plain)).as_py() is False:
-        return None
-    try:
-        numbers = pc.cast(pc.if_else(plain, stripped, None), pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
-    values: np.ndarray = numbers.to_numpy(zero_copy_only=False).astype(np.float64)
-    if np.isinf(values).any():
-        return None
-    return values
-
-
-def _non_ascii_texts(cells: np.ndarray) -> np.ndarray:
-    """Return which cells are text with a character outside ASCII (the only ones to clean)."""
-    if pd.api.types.infer_dtype(cells, skipna=True) in {"string", "empty"}:
-        try:
-            ascii_ = pc.string_is_ascii(pa.array(cells, pa.string(), from_pandas=True))
-            flags: np.ndarray = pc.invert(pc.fill_null(ascii_, True)).to_numpy(zero_copy_only=False)
-            return flags
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            pass
-    return np.fromiter(
-        (isinstance(c, str) and not c.isascii() for c in cells), dtype=bool, count=len(cells)
-    )
 
 
 def parse_number_columns(
@@ -665,7 +618,7 @@ def clean_keys(
     """
     cells = values.to_numpy(dtype=object).copy()
     row_numbers = values.index.to_numpy() if rows is None else rows.to_numpy()
-    odd = _non_ascii_texts(cells)
+    odd = non_ascii_texts(cells)
     for i in np.flatnonzero(odd):
         cell = cells[i]
         removed = sorted(

@@ -9,10 +9,12 @@ from hypothesis import strategies as st
 
 from estates.errors import DataValidationError
 from estates.findings import Findings
+from estates.io import csv_fast
+from estates.io.csv_fast import non_ascii_texts
 from estates.io.csv_reader import (
-    _non_ascii_texts,
+    _MISSING_ARRAY,
+    _PLAIN_NUMBER,
     _numbers_cell_by_cell,
-    _usual_numbers,
     is_missing,
     iter_csv_text,
     parse_numbers,
@@ -136,6 +138,11 @@ def test_parse_numbers_equals_parsing_cell_by_cell(cells: list[str | None]) -> N
     assert [f.row for f in findings] == bad_rows
 
 
+def usual_numbers(cells):
+    """The reader's fast path for a number column, with its own markers and pattern."""
+    return csv_fast.usual_numbers(cells, missing=_MISSING_ARRAY, number=_PLAIN_NUMBER)
+
+
 # The usual column: plain ASCII numbers in any notation, blank cells, missing markers.
 _PLAIN_CELLS = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False).map(repr),
@@ -159,7 +166,7 @@ def test_the_usual_column_is_read_in_one_pass_to_the_same_bits(cells, pad) -> No
         index=range(2, 2 + len(cells)),
         dtype=object,
     )
-    usual = _usual_numbers(text.to_numpy(dtype=object))
+    usual = usual_numbers(text.to_numpy(dtype=object))
     assert usual is not None
     findings = Findings()
     slow = _numbers_cell_by_cell(
@@ -175,7 +182,7 @@ def test_the_usual_column_is_read_in_one_pass_to_the_same_bits(cells, pad) -> No
 )
 def test_a_column_with_anything_unusual_is_read_cell_by_cell(odd) -> None:
     text = pd.Series(["1.5", odd, "2"], index=range(2, 5), dtype=object)
-    assert _usual_numbers(text.to_numpy(dtype=object)) is None
+    assert usual_numbers(text.to_numpy(dtype=object)) is None
     findings, again = Findings(), Findings()
     got = parse_numbers(text, column="v", source_file="f.csv", findings=findings)
     slow = _numbers_cell_by_cell(
@@ -189,7 +196,7 @@ def test_a_column_with_anything_unusual_is_read_cell_by_cell(odd) -> None:
 def test_the_cells_a_key_cleaner_looks_at_are_the_non_ascii_texts(cells) -> None:
     column = np.array(cells, dtype=object) if cells else np.array([], dtype=object)
     expected = [isinstance(c, str) and not c.isascii() for c in cells]
-    assert _non_ascii_texts(column).tolist() == expected
+    assert non_ascii_texts(column).tolist() == expected
 
 
 # --- one rule for numbers: no decimal comma, underscore or foreign digit is guessed at --
