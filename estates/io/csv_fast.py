@@ -259,12 +259,9 @@ def usual_numbers(cells: np.ndarray, *, missing: pa.Array, number: str) -> np.nd
     finding, so that path is needed only for a column with something to report
     or to guess at.
     """
-    if pd.api.types.infer_dtype(cells, skipna=True) not in {"string", "empty"}:
+    texts = _arrow_texts(cells)
+    if texts is None:
         return None  # a cell that is not text: Python's rules
-    try:
-        texts = pa.array(cells, pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return None
     # Each check is null, not False, when every cell is null: nothing to refuse.
     if pc.all(pc.string_is_ascii(texts)).as_py() is False:
         return None
@@ -285,13 +282,21 @@ def usual_numbers(cells: np.ndarray, *, missing: pa.Array, number: str) -> np.nd
 
 def non_ascii_texts(cells: np.ndarray) -> np.ndarray:
     """Return which cells are text with a character outside ASCII (the only ones to clean)."""
-    if pd.api.types.infer_dtype(cells, skipna=True) in {"string", "empty"}:
-        try:
-            ascii_ = pc.string_is_ascii(pa.array(cells, pa.string(), from_pandas=True))
-            flags: np.ndarray = pc.invert(pc.fill_null(ascii_, True)).to_numpy(zero_copy_only=False)
-            return flags
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            pass
+    texts = _arrow_texts(cells)
+    if texts is not None:
+        ascii_ = pc.fill_null(pc.string_is_ascii(texts), True)
+        flags: np.ndarray = pc.invert(ascii_).to_numpy(zero_copy_only=False)
+        return flags
     return np.fromiter(
         (isinstance(c, str) and not c.isascii() for c in cells), dtype=bool, count=len(cells)
     )
+
+
+def _arrow_texts(cells: np.ndarray) -> pa.Array | None:
+    """Return object cells that are all text (or missing) as an Arrow array; else None."""
+    if pd.api.types.infer_dtype(cells, skipna=True) not in {"string", "empty"}:
+        return None
+    try:
+        return pa.array(cells, pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
