@@ -9,18 +9,44 @@
     return String(s).replace(/&(amp|lt|gt|quot|#x27);/g, function (_, k) { return ENT[k]; });
   }
   function missing(x) { return x === null || x === undefined; }
-  // One number format per number of decimals, made once: the same text as
-  // x.toLocaleString("en-GB", ...), which sets a format up anew at each call.
-  var FORMATS = {};
-  function num(x, d) {
-    var f = FORMATS[d] || (FORMATS[d] = new Intl.NumberFormat(
-      "en-GB", { minimumFractionDigits: d, maximumFractionDigits: d }));
-    return f.format(x);
+  // A number as Intl.NumberFormat("en-GB", {minimumFractionDigits: lo,
+  // maximumFractionDigits: hi}) writes it: a comma between thousands, and
+  // rounded half away from zero on the number's shortest decimal form (as
+  // ICU rounds: 1.005 to two places is 1.01). Written here because a page's
+  // first Intl format costs 30-40 ms of start-up before the map is drawn.
+  var DECIMAL = /^(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/;
+  function grouped(x, lo, hi) {
+    if (!isFinite(x)) {
+      return new Intl.NumberFormat("en-GB", { minimumFractionDigits: lo,
+                                              maximumFractionDigits: hi }).format(x);
+    }
+    // |x| is 0.<digits> times ten to the power <point>.
+    var m = DECIMAL.exec(String(Math.abs(x)));
+    var digits = m[1] + (m[2] || ""), point = m[1].length + (m[3] ? Number(m[3]) : 0);
+    var keep = point + hi;  // how many digits are left once rounded to hi places
+    if (keep < digits.length) {
+      var up = keep >= 0 && digits.charCodeAt(keep) >= 53;  // the first dropped is 5 to 9
+      digits = digits.slice(0, Math.max(keep, 0));
+      if (up) {
+        var k = digits.length - 1;
+        while (k >= 0 && digits.charAt(k) === "9") k--;
+        var zeros = "0".repeat(digits.length - k - 1);
+        if (k < 0) {  // 9.99 to 10.0: one more digit before the point
+          digits = "1" + zeros;
+          point += 1;
+        } else {
+          digits = digits.slice(0, k) + (Number(digits.charAt(k)) + 1) + zeros;
+        }
+      }
+    }
+    var whole = point > 0 ? digits.slice(0, point).padEnd(point, "0") : "0";
+    var frac = point >= 0 ? digits.slice(point) : "0".repeat(-point) + digits;
+    frac = frac.replace(/0+$/, "").padEnd(lo, "0");
+    return (x < 0 || 1 / x < 0 ? "-" : "") + whole.replace(/\B(?=(\d{3})+$)/g, ",") +
+      (frac ? "." + frac : "");
   }
-  var WHOLE = null;
-  function intText(x) {
-    return (WHOLE || (WHOLE = new Intl.NumberFormat("en-GB"))).format(x);
-  }
+  function num(x, d) { return grouped(x, d, d); }
+  function intText(x) { return grouped(x, 0, 3); }
   function fmtHa(x) {
     if (missing(x)) return "n/a";
     var a = Math.abs(x);
@@ -41,7 +67,7 @@
     return (Math.abs(p) < 1 ? p.toFixed(2) : p.toFixed(1)) + "%";
   }
   function fmtScore(x) { return missing(x) ? "n/a" : x.toFixed(2); }
-  E.format = { ha: fmtHa, gbp: fmtGbp, share: fmtShare, score: fmtScore };
+  E.format = { ha: fmtHa, gbp: fmtGbp, share: fmtShare, score: fmtScore, number: grouped };
 
   function scoreColour(s) {
     if (missing(s)) return C.unscored;
@@ -938,18 +964,35 @@
     // Sort keys, one array per column; null sorts last either way.
     var keyCache = {};
     // Each site's place in rank order (unranked last, ties in drawing order),
-    // and that order: the table's first order, found without a sort by rank
-    // where the ranks are whole numbers (a sort of numbers, not of sites).
+    // and that order: the table's first order. Where the ranks are whole
+    // numbers no larger than a few times the number of sites (as a ranking
+    // gives them), it is a count of the sites at each rank, with no sort.
     var rankPos = new Float64Array(n), byRank = new Array(n);
     (function () {
-      var whole = true, top = 0, k;
+      var whole = true, top = 0, k, pos;
       for (k = 0; k < n; k++) {
         var x = rank[k];
         if (missing(x)) continue;
         if (!(x >= 0 && x === Math.floor(x))) whole = false;
         else if (x > top) top = x;
       }
-      var o;
+      var o = null;
+      if (whole && top <= 4 * n + 65536) {
+        // start[r]: where the sites ranked r begin; the unranked take top + 1.
+        var start = new Float64Array(top + 2);
+        for (k = 0; k < n; k++) start[missing(rank[k]) ? top + 1 : rank[k]]++;
+        for (var r = 0, sum = 0; r < top + 2; r++) {
+          var c = start[r];
+          start[r] = sum;
+          sum += c;
+        }
+        for (k = 0; k < n; k++) {
+          pos = start[missing(rank[k]) ? top + 1 : rank[k]]++;
+          rankPos[k] = pos;
+          byRank[pos] = k;
+        }
+        return;
+      }
       if (whole && (top + 2) * n < 9007199254740992) {
         var key = new Float64Array(n);
         for (k = 0; k < n; k++) {
@@ -968,7 +1011,10 @@
           return x - y || a - b;
         });
       }
-      o.forEach(function (k, pos) { rankPos[k] = pos; byRank[pos] = k; });
+      for (pos = 0; pos < n; pos++) {
+        rankPos[o[pos]] = pos;
+        byRank[pos] = o[pos];
+      }
     })();
     function keys(col) {
       if (keyCache[col]) return keyCache[col];
