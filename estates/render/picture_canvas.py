@@ -16,7 +16,9 @@ level 6, which was most of the rest.
   at a whole pixel (as matplotlib placed text up to 3.10). A line drawn again,
   in this picture or a later one, costs one image blend. A new line is
   rasterised by FreeType in one call, as matplotlib did up to 3.10, unless
-  its font lacks a character or it asks for font features;
+  its font lacks a character or it asks for font features. The line is laid
+  out once: the layout that measures it (for matplotlib's text placement)
+  also gives the coverage its stamps are made of, whatever their colour;
 - a part every picture repeats (the legend's shared rows) can be kept whole
   (:meth:`PictureSeries.stamp`) and moved into place by whole pixels;
 - one renderer serves every picture of the same pixel size, so matplotlib's
@@ -38,7 +40,7 @@ import struct
 import zlib
 from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import matplotlib as mpl
 import numpy as np
@@ -86,7 +88,7 @@ class PictureSeries:
     def __init__(self) -> None:
         self._renderers: dict[tuple[int, int, float], _StampRenderer] = {}
         self._stamps: dict[tuple[Any, ...], _Stamp | None] = {}
-        self._extents: dict[tuple[Any, ...], tuple[float, float, float]] = {}
+        self._layouts: dict[tuple[Any, ...], _Layout] = {}
         self._drawn: dict[tuple[Any, ...], _Stamp] = {}  # pixels, left, bottom
 
     @property
@@ -102,13 +104,13 @@ class PictureSeries:
 
     def scratch(self, width: int, height: int, dpi: float) -> Any:
         """Return a new transparent renderer that draws text from this series' stamps."""
-        return _StampRenderer(width, height, dpi, self._stamps, self._extents)
+        return _StampRenderer(width, height, dpi, self._stamps, self._layouts)
 
     def renderer(self, width: int, height: int, dpi: float) -> Any:
         """Return the series' renderer for a canvas of ``width`` x ``height`` pixels at ``dpi``."""
         key = (width, height, dpi)
         if key not in self._renderers:
-            self._renderers[key] = _StampRenderer(width, height, dpi, self._stamps, self._extents)
+            self._renderers[key] = _StampRenderer(width, height, dpi, self._stamps, self._layouts)
         return self._renderers[key]
 
     def stamp(
@@ -206,6 +208,23 @@ class _StampArtist(Artist):
 _Stamp = tuple[np.ndarray, int, int]
 
 
+class _Layout(NamedTuple):
+    """A line of plain text laid out once: its extent and, if one FreeType call draws it, its ink.
+
+    ``width``, ``height`` and ``descent`` are in pixels, as matplotlib measures
+    them. ``coverage`` is the line's ink (rows top-down, cropped to it), with
+    the offset of its top-left corner from the line's origin, ``left`` and
+    ``top`` (x right, y down); None when the font lacks a character.
+    """
+
+    width: float
+    height: float
+    descent: float
+    coverage: np.ndarray | None
+    left: int
+    top: int
+
+
 class _StampRenderer(_RendererAgg):  # type: ignore[misc]  # untyped base
     """``RendererAgg`` that draws each line of plain text from a stamp, rasterised once."""
 
@@ -215,20 +234,52 @@ class _StampRenderer(_RendererAgg):  # type: ignore[misc]  # untyped base
         height: int,
         dpi: float,
         stamps: dict[tuple[Any, ...], _Stamp | None],
-        extents: dict[tuple[Any, ...], tuple[float, float, float]],
+        layouts: dict[tuple[Any, ...], _Layout],
     ) -> None:
         super().__init__(width, height, dpi)
         self._stamps = stamps
-        self._extents = extents
+        self._layouts = layouts
 
     def get_text_width_height_descent(self, s: str, prop: Any, ismath: Any) -> Any:
         """Return a line's width, height and descent in pixels, measured once per series."""
         if ismath:
             return super().get_text_width_height_descent(s, prop, ismath)
+        return self._layout(s, prop)[:3]
+
+    def _layout(self, s: str, prop: Any) -> _Layout:
+        """Lay ``s`` out as matplotlib measures it, once per series; keep its ink if plain.
+
+        The font is matplotlib's own for ``prop`` (with its fallbacks), so the
+        extent is matplotlib's. The ink is kept when the first font has every
+        character: then FreeType's one-call line rendering draws it as
+        matplotlib up to 3.10 did.
+        """
         key = (s, hash(prop), self.dpi, *_text_settings())
-        if key not in self._extents:
-            self._extents[key] = super().get_text_width_height_descent(s, prop, ismath)
-        return self._extents[key]
+        if key in self._layouts:
+            return self._layouts[key]
+        font = self._prepare_font(prop)
+        font.set_text(s, 0.0, flags=_get_hinting_flag())
+        width, height = font.get_width_height()
+        descent = font.get_descent()
+        coverage, left, top = None, 0, 0
+        first = get_font(findfont(prop))
+        if all(first.get_char_index(ord(c)) for c in set(s)):
+            font.draw_glyphs_to_bitmap(antialiased=True)
+            ink = np.asarray(font.get_image())
+            rows = np.flatnonzero(ink.any(axis=1))
+            cols = np.flatnonzero(ink.any(axis=0))
+            if not len(rows):
+                coverage = np.empty((0, 0), dtype=np.uint8)
+            else:
+                coverage = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].copy()
+                # Where matplotlib up to 3.10 put the bitmap: its bottom one pixel under
+                # baseline + descent.
+                x, y = font.get_bitmap_offset()
+                left = round(x / 64) + int(cols[0])
+                top = round(y / 64 + descent / 64) + 1 - ink.shape[0] + int(rows[0])
+        layout = _Layout(width / 64, height / 64, descent / 64, coverage, left, top)
+        self._layouts[key] = layout
+        return layout
 
     def draw_text(  # noqa: PLR0917 - matplotlib's signature
         self,
@@ -283,33 +334,20 @@ class _StampRenderer(_RendererAgg):  # type: ignore[misc]  # untyped base
         return stamp if stamp is not None else self._rasterise_glyphs(gc, s, prop, mtext)
 
     def _rasterise_line(self, gc: Any, s: str, prop: Any) -> _Stamp | None:
-        """Rasterise ``s`` with FreeType's own line rendering, as matplotlib did up to 3.10.
+        """Colour the ink of ``s`` as laid out by FreeType's own line rendering.
 
-        matplotlib 3.11 renders and blends each glyph in a Python loop; this
-        lays out the line (as the text's extent was measured) and renders it
-        into one coverage bitmap in C, five times as fast. Returns None if the
-        font lacks a character (matplotlib would take it from a fallback font).
+        matplotlib 3.11 renders and blends each glyph in a Python loop; the
+        line's layout (:meth:`_layout`) renders it into one coverage bitmap in
+        C, five times as fast. Returns None if the font lacks a character
+        (matplotlib would take it from a fallback font).
         """
-        font = get_font(findfont(prop))
-        if any(font.get_char_index(ord(c)) == 0 for c in set(s)):
+        layout = self._layout(s, prop)
+        if layout.coverage is None:
             return None
-        font.clear()
-        font.set_size(prop.get_size_in_points(), self.dpi)
-        font.set_text(s, 0.0, flags=_get_hinting_flag())
-        font.draw_glyphs_to_bitmap(antialiased=True)
-        coverage = np.asarray(font.get_image())
-        rows = np.flatnonzero(coverage.any(axis=1))
-        cols = np.flatnonzero(coverage.any(axis=0))
-        if not len(rows):
-            return np.empty((0, 0, 4), dtype=np.uint8), 0, 0
-        # Where matplotlib up to 3.10 put the bitmap: its bottom one pixel under baseline + descent.
-        left = round(font.get_bitmap_offset()[0] / 64)
-        top = round(font.get_bitmap_offset()[1] / 64 + font.get_descent() / 64) + 1
-        top -= coverage.shape[0]
-        pixels = np.empty((rows[-1] + 1 - rows[0], cols[-1] + 1 - cols[0], 4), dtype=np.uint8)
+        pixels = np.empty((*layout.coverage.shape, 4), dtype=np.uint8)
         pixels[..., :3] = [round(255 * c) for c in gc.get_rgb()[:3]]
-        pixels[..., 3] = coverage[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-        return pixels[::-1].copy(), left + int(cols[0]), top + int(rows[0])
+        pixels[..., 3] = layout.coverage
+        return pixels[::-1].copy(), layout.left, layout.top
 
     def _rasterise_glyphs(self, gc: Any, s: str, prop: Any, mtext: Any) -> _Stamp | None:
         """Draw ``s`` on a transparent scratch canvas at a whole-pixel origin; crop to its ink."""

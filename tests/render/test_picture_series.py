@@ -144,6 +144,43 @@ def test_a_line_rasterised_at_once_matches_matplotlib_glyph_by_glyph(tmp_path, m
         assert abs(ink - slow_ink) <= 0.03 * slow_ink
 
 
+def test_a_line_is_measured_as_matplotlib_measures_it(monkeypatch):
+    # The layout that gives a line its stamp also gives matplotlib its extent: the same
+    # numbers as matplotlib's own renderer, for plain lines, one with a character the
+    # font lacks (no stamp is made from it) and mathematics; each line laid out once.
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+
+    series = PictureSeries()
+    ours, theirs = series.renderer(600, 200, 150), RendererAgg(600, 200, 150)
+    plain = [
+        ("Contains OS data © Crown copyright — £1.2m–£3.4bn", FontProperties(size=7.5)),
+        ("Devolution pilots (gjpqy)", FontProperties(size=9.5, weight="bold")),
+        (" ", FontProperties(size=10)),
+    ]
+    lacking = ("A site in 漢字 script", FontProperties(size=10))
+    laid_out = []
+    monkeypatch.setattr(
+        picture_canvas._StampRenderer,
+        "_prepare_font",
+        lambda self, prop: laid_out.append(prop) or RendererAgg._prepare_font(self, prop),
+    )
+    for words, prop in plain * 2:
+        expected = theirs.get_text_width_height_descent(words, prop, False)
+        assert ours.get_text_width_height_descent(words, prop, False) == expected
+    with pytest.warns(UserWarning, match="missing from font"):
+        expected = theirs.get_text_width_height_descent(*lacking, False)
+    with pytest.warns(UserWarning, match="missing from font"):
+        assert ours.get_text_width_height_descent(*lacking, False) == expected
+    assert len(laid_out) == len(plain) + 1
+    assert ours._layout(*lacking).coverage is None
+    assert ours._layout(*plain[0]).coverage.shape[1] > 200
+    maths = (r"$\sqrt{2}$", FontProperties(size=10), True)
+    assert ours.get_text_width_height_descent(*maths) == theirs.get_text_width_height_descent(
+        *maths
+    )
+
+
 def test_a_figure_of_another_series_is_refused(tmp_path):
     fig = PictureSeries().new_figure((1, 1), dpi=50)
     with pytest.raises(ValueError, match="only figures made by this series"):
