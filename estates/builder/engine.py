@@ -49,7 +49,7 @@ from estates.builder.accumulators import (
     SiteTotals,
 )
 from estates.builder.inputs import Inputs
-from estates.builder.memory import release_freed_memory
+from estates.builder.memory import collections_skip_older_objects, release_freed_memory
 from estates.builder.ranking import Ranking, Ranks
 from estates.builder.reference import Reference, load_reference
 from estates.builder.rows import add_pfi, finish_table
@@ -215,7 +215,8 @@ def run_build(
         max_map_sites=max_map_sites,
     )
     try:
-        return build.run()
+        with collections_skip_older_objects():
+            return build.run()
     except BaseException:
         sink.abandon()
         raise

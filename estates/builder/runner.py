@@ -302,6 +302,7 @@ def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> Bui
             return report
         # Only now is a build needed: the libraries that run it are imported here.
         from estates.builder import engine
+        from estates.builder.memory import collections_skip_older_objects
         from estates.builder.sinks import FileSink
         from estates.report.headline import headline_lines
 
@@ -319,9 +320,10 @@ def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> Bui
                 chunk_rows=chunk_rows,
                 work_dir=staging,
             )
-            written = write_output_set(
-                result, staging, options, previous=previous_set, tables_written=True
-            )
+            with collections_skip_older_objects():
+                written = write_output_set(
+                    result, staging, options, previous=previous_set, tables_written=True
+                )
             expected = _expected(result)
             row_counts = {
                 "sites": expected.sites,
