@@ -13,7 +13,7 @@
   // maximumFractionDigits: hi}) writes it: a comma between thousands, and
   // rounded half away from zero on the number's shortest decimal form (as
   // ICU rounds: 1.005 to two places is 1.01). Written here because a page's
-  // first Intl format costs 30-40 ms of start-up before the map is drawn.
+  // first Intl format costs 30-40 ms of start-up before the page is ready.
   var DECIMAL = /^(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/;
   function grouped(x, lo, hi) {
     if (!isFinite(x)) {
