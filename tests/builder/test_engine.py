@@ -8,6 +8,7 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
+from seeded import write_seeded_sites
 
 from estates.builder.accumulators import ScaleTotals, SeenKeys
 from estates.builder.engine import BuildResult, run_build
@@ -15,7 +16,6 @@ from estates.builder.ranking import Ranking
 from estates.builder.reference import Inputs
 from estates.builder.sinks import MemorySink
 from estates.config import Config
-from estates.crs import LONDON_BOUNDS_WGS84
 from estates.errors import DataValidationError
 from estates.stages.score import rank_sites
 
@@ -25,21 +25,7 @@ N_SITES = 20_000
 @pytest.fixture(scope="module")
 def many_sites(tmp_path_factory):
     """A seeded site file large enough that joining it takes a noticeable while."""
-    lon0, lat0, lon1, lat1 = LONDON_BOUNDS_WGS84
-    rng = np.random.default_rng(16)
-    owned = rng.uniform(0, 5, N_SITES).round(2)
-    path = tmp_path_factory.mktemp("engine") / "sites.csv"
-    pd.DataFrame(
-        {
-            "site_code": [f"S{i:06d}" for i in range(N_SITES)],
-            "site_name": [f"Site {i}" for i in range(N_SITES)],
-            "latitude": rng.uniform(lat0, lat1, N_SITES).round(6),
-            "longitude": rng.uniform(lon0, lon1, N_SITES).round(6),
-            "land_owned_ha": owned,
-            "land_unused_ha": (owned * rng.uniform(0, 0.3, N_SITES)).round(2),
-        }
-    ).to_csv(path, index=False)
-    return path
+    return write_seeded_sites(tmp_path_factory.mktemp("engine") / "sites.csv", N_SITES, seed=16)
 
 
 BAD_FILES = {

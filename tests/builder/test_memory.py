@@ -5,9 +5,8 @@ from __future__ import annotations
 import gc
 import weakref
 
-import numpy as np
-import pandas as pd
 import pytest
+from seeded import write_seeded_sites
 
 from estates.builder import runner
 from estates.builder.engine import run_build
@@ -16,7 +15,6 @@ from estates.builder.reference import Inputs
 from estates.builder.runner import build_options, build_output_set
 from estates.builder.sinks import MemorySink
 from estates.config import Config
-from estates.crs import LONDON_BOUNDS_WGS84
 
 
 class _Cycle:
@@ -74,21 +72,7 @@ def test_a_callers_own_freeze_is_left_to_the_caller(unfrozen):
 @pytest.fixture(scope="module")
 def few_sites(tmp_path_factory):
     """A seeded site file of 300 records inside London's bounding box."""
-    lon0, lat0, lon1, lat1 = LONDON_BOUNDS_WGS84
-    rng = np.random.default_rng(6)
-    n = 300
-    path = tmp_path_factory.mktemp("memory") / "sites.csv"
-    pd.DataFrame(
-        {
-            "site_code": [f"S{i:04d}" for i in range(n)],
-            "site_name": [f"Site {i}" for i in range(n)],
-            "latitude": rng.uniform(lat0, lat1, n).round(6),
-            "longitude": rng.uniform(lon0, lon1, n).round(6),
-            "land_owned_ha": rng.uniform(0, 5, n).round(2),
-            "land_unused_ha": rng.uniform(0, 1, n).round(2),
-        }
-    ).to_csv(path, index=False)
-    return path
+    return write_seeded_sites(tmp_path_factory.mktemp("memory") / "sites.csv", 300, seed=6)
 
 
 class _WatchingSink(MemorySink):

@@ -31,21 +31,25 @@ MAP_PAGES = [
 PAGES = ["index.html", *MAP_PAGES]
 
 
-@pytest.fixture(scope="session")
-def bundled_pages(bundled_result, tmp_path_factory) -> Path:
-    """The bundled build's pages, drawn once per session."""
-    out = tmp_path_factory.mktemp("bundled-pages")
+def draw_bundled(result: Any, out: Path, sites: Any = None) -> Path:
+    """Draw the bundled build's pages into ``out``, with ``sites`` for its map sites if given."""
     render_maps(
-        bundled_result.map_sites,
-        bundled_result.boroughs,
-        bundled_result.context,
-        bundled_result.summary,
+        result.map_sites if sites is None else sites,
+        result.boroughs,
+        result.context,
+        result.summary,
         out,
-        page_totals=bundled_result.page_totals,
-        ranked_total=bundled_result.ranked,
+        page_totals=result.page_totals,
+        ranked_total=result.ranked,
         build_date=BUILD_DATE,
     )
     return out
+
+
+@pytest.fixture(scope="session")
+def bundled_pages(bundled_result, tmp_path_factory) -> Path:
+    """The bundled build's pages, drawn once per session."""
+    return draw_bundled(bundled_result, tmp_path_factory.mktemp("bundled-pages"))
 
 
 @pytest.fixture(scope="session")

@@ -17,10 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import BUILD_DATE, MAP_PAGES, open_page
+from conftest import MAP_PAGES, draw_bundled, open_page
 
 from estates.io.csv_text import spreadsheet_safe
-from estates.render.maps import render_maps
 from estates.style import SCORE_BINS
 
 pytestmark = pytest.mark.browser
@@ -69,18 +68,7 @@ def hostile_pages(bundled_result, tmp_path_factory) -> Path:
     top = sites["disposal_rank"].astype("Float64").idxmin()
     sites.loc[top, "site_name"] = HOSTILE_NAME
     sites.loc[top, "trust_name"] = HOSTILE_TRUST
-    out = tmp_path_factory.mktemp("hostile-pages")
-    render_maps(
-        sites,
-        bundled_result.boroughs,
-        bundled_result.context,
-        bundled_result.summary,
-        out,
-        page_totals=bundled_result.page_totals,
-        ranked_total=bundled_result.ranked,
-        build_date=BUILD_DATE,
-    )
-    return out
+    return draw_bundled(bundled_result, tmp_path_factory.mktemp("hostile-pages"), sites)
 
 
 def _all_row_codes(page) -> list[str]:
@@ -137,16 +125,7 @@ def test_the_first_order_is_rank_order_with_ties_in_drawing_order(
     sites = bundled_result.map_sites.copy()
     rank = sites["disposal_rank"].astype("Float64")
     sites["disposal_rank"] = (rank // 2 * scale).astype("Int64")
-    render_maps(
-        sites,
-        bundled_result.boroughs,
-        bundled_result.context,
-        bundled_result.summary,
-        tmp_path,
-        page_totals=bundled_result.page_totals,
-        ranked_total=bundled_result.ranked,
-        build_date=BUILD_DATE,
-    )
+    draw_bundled(bundled_result, tmp_path, sites)
     page, errors = open_page(desktop, tmp_path / "london.html")
     ranks = page.evaluate("() => estates.data.sites.columns[estates.F.rank]")
     assert len({r for r in ranks if r is not None}) < sum(r is not None for r in ranks)
