@@ -307,13 +307,16 @@ class Watch:
 
 
 def open_map(
-    browser: Any, path: Path, *, width: int = 1280, height: int = 860
+    browser: Any, path: Path, *, width: int = 1280, height: int = 860, pixel_ratio: float = 1
 ) -> tuple[Any, Watch]:
     """Open a written map via file://, with every non-file, non-data request aborted.
 
-    Waits until the page's script says it is ready (all layers added).
+    ``pixel_ratio`` is the screen's device pixels per CSS pixel. Waits until
+    the page's script says it is ready (all layers added).
     """
-    page = browser.new_page(viewport={"width": width, "height": height})
+    page = browser.new_page(
+        viewport={"width": width, "height": height}, device_scale_factor=pixel_ratio
+    )
     watch = Watch()
 
     def route(r: Any) -> None:

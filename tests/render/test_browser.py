@@ -68,8 +68,8 @@ def opened(browser):
     """Open a page; after the test, fail on anything the page did wrong."""
     pages: list[tuple[object, Watch]] = []
 
-    def _open(path: Path):
-        page, watch = open_map(browser, path)
+    def _open(path: Path, pixel_ratio: float = 1):
+        page, watch = open_map(browser, path, pixel_ratio=pixel_ratio)
         pages.append((page, watch))
         return page, watch
 
@@ -206,14 +206,16 @@ def test_canvas_sites_show_names_and_follow_the_filters(frames, out, opened):
 
 
 # The canvas's pixels with the site layer drawn, then with Leaflet's own circle
-# marker for each site in its place, drawn by the same renderer: their largest
-# difference in any colour channel and the share of pixels that differ.
-_SWARM_AGAINST_LEAFLET = """async () => {
+# marker for each site in its place, drawn by the same renderer, compared as
+# the canvas composes them (colours premultiplied by alpha): the shares of the
+# pixels that differ at all, that differ by more than 16 levels in a channel,
+# and that are drawn.
+_SWARM_AGAINST_LEAFLET = """async (zoom) => {
     const E = estates, R = E.layers.sites._renderer, canvas = R._container;
     const frame = () => new Promise(r => requestAnimationFrame(() => r()));
     const pixels = () => canvas.getContext("2d").getImageData(
         0, 0, canvas.width, canvas.height).data;
-    E.map.setView(E.siteLatLng(0), 12, { animate: false });
+    E.map.setView(E.siteLatLng(0), zoom, { animate: false });
     await frame(); await frame();
     const swarm = pixels();
     E.map.removeLayer(E.layers.sites);
@@ -226,31 +228,91 @@ _SWARM_AGAINST_LEAFLET = """async () => {
     });
     await frame(); await frame();
     const leaflet = pixels();
-    let worst = 0, differ = 0, drawn = 0;
+    let differ = 0, far = 0, drawn = 0;
     for (let k = 0; k < swarm.length; k += 4) {
-        let d = 0;
-        for (let c = 0; c < 4; c++) d = Math.max(d, Math.abs(swarm[k + c] - leaflet[k + c]));
-        worst = Math.max(worst, d);
-        if (d) differ++;
-        if (leaflet[k + 3]) drawn++;
+        const a = swarm[k + 3], b = leaflet[k + 3];
+        let d = Math.abs(a - b);
+        for (let c = 0; c < 3; c++) {
+            d = Math.max(d, Math.abs(swarm[k + c] * a - leaflet[k + c] * b) / 255);
+        }
+        if (d >= 1) differ++;
+        if (d > 16) far++;
+        if (b) drawn++;
     }
-    return [worst, differ / (swarm.length / 4), drawn / (swarm.length / 4)];
+    const n = swarm.length / 4;
+    return [differ / n, far / n, drawn / n];
 }"""
 
 
-def test_canvas_sites_look_as_leaflet_draws_them(out, opened):
-    """The canvas layer copies one drawing per colour and size: Leaflet's pixels, to rounding.
+@pytest.mark.parametrize(
+    ("zoom", "pixel_ratio", "covered"),
+    [(12, 1, 0.9), (12, 2, 0.9), (10, 1, 0.1)],
+    ids=["streets", "streets on a high-density screen", "boroughs, sites overlapping"],
+)
+def test_canvas_sites_look_as_leaflet_draws_them(out, opened, zoom, pixel_ratio, covered):
+    """The canvas layer composes one drawing per colour and size: Leaflet's pixels, to rounding.
 
     Leaflet draws each circle marker's fill and outline on the canvas; the
-    layer draws each colour and size once and copies it, which can round a
-    blended edge pixel differently: by a few levels, more in the
-    alpha channel where a circle's edge lies over no borough.
+    layer draws each colour and size once and composes copies of it in
+    memory, nearest first, which can round a blended pixel differently by a
+    level or two. A few lone pixels differ by more, in Leaflet's own redraws
+    of the boroughs' edges as much as in the sites (the layer as it was,
+    drawing each site on the canvas, differed in the same pixels). Sites
+    across the canvas's edge are cut as the canvas cuts them.
     """
-    page, _ = opened(out["canvas"] / "london.html")
-    worst, differ, drawn = page.evaluate(_SWARM_AGAINST_LEAFLET)
-    assert drawn > 0.3  # the boroughs and sites cover the view
-    assert worst <= 16
+    page, _ = opened(out["canvas"] / "london.html", pixel_ratio)
+    scale = page.evaluate("() => estates.layers.sites._renderer._ctx.getTransform().a")
+    assert scale == pixel_ratio
+    differ, far, drawn = page.evaluate(_SWARM_AGAINST_LEAFLET, zoom)
+    assert drawn > covered  # the boroughs and sites cover the view
     assert differ < 0.02
+    assert far < 0.0001
+
+
+# With the sites alone on the canvas, its pixels, then again after Leaflet has
+# redrawn only the part of it under a marker added and taken away (as a hover
+# or a selection does): how many pixels differ, how many the marker changed,
+# and how often the sites were drawn in a part.
+_PART_REDRAWN = """async () => {
+    const E = estates, R = E.layers.sites._renderer, canvas = R._container;
+    const frame = () => new Promise(r => requestAnimationFrame(() => r()));
+    const pixels = () => canvas.getContext("2d").getImageData(
+        0, 0, canvas.width, canvas.height).data;
+    const others = [];
+    E.map.eachLayer(l => { if (l instanceof L.Path && l !== E.layers.sites) others.push(l); });
+    others.forEach(l => E.map.removeLayer(l));
+    E.map.setView(E.siteLatLng(0), 11, { animate: false });
+    await frame(); await frame();
+    const before = pixels();
+    const marker = L.circleMarker(E.siteLatLng(0), { radius: 40 }).addTo(E.map);
+    await frame(); await frame();
+    const covered = pixels();
+    let inPart = 0;
+    const draw = E.layers.sites._updatePath;
+    E.layers.sites._updatePath = function () {
+        if (R._redrawBounds) inPart++;
+        return draw.apply(this, arguments);
+    };
+    E.map.removeLayer(marker);
+    await frame(); await frame();
+    E.layers.sites._updatePath = draw;
+    const after = pixels();
+    let differ = 0, changed = 0;
+    for (let k = 0; k < before.length; k++) {
+        if (before[k] !== after[k]) differ++;
+        if (before[k] !== covered[k]) changed++;
+    }
+    return [differ, changed, inPart];
+}"""
+
+
+def test_canvas_sites_redrawn_in_part_come_back(out, opened):
+    """Where Leaflet redraws part of the canvas, the sites there come back exactly."""
+    page, _ = opened(out["canvas"] / "london.html")
+    differ, changed, drawn_in_part = page.evaluate(_PART_REDRAWN)
+    assert changed > 1000  # the marker covered sites
+    assert drawn_in_part == 1  # and the sites were drawn in its part alone
+    assert differ == 0
 
 
 @pytest.mark.parametrize("mode", MODES)

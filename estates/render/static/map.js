@@ -284,6 +284,60 @@
     return cols[F.name][i] + '<span class="est-code">' + cols[F.code][i] + "</span>";
   }
 
+  // The site layer composes its sites in memory as ImageData's bytes (red,
+  // green, blue, alpha), premultiplied by alpha and read four at a time as
+  // an int: alpha is the int's top byte on a little-endian machine, its
+  // bottom byte on a big-endian one.
+  var ALPHA_SHIFT = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 24 : 0;
+
+  // A pixel beneath another, both packed: each channel of ``src`` scaled by
+  // the share ``over`` leaves uncovered, (255 - its alpha) / 255, rounded as
+  // the canvas rounds, and added; two channels to a multiplication.
+  function beneath(over, src) {
+    var f = 255 - ((over >>> ALPHA_SHIFT) & 255);
+    if (f === 0) return over;
+    var rb = (Math.imul(src & 0xff00ff, f) + 0x800080) | 0;
+    var ga = (Math.imul((src >>> 8) & 0xff00ff, f) + 0x800080) | 0;
+    rb = (((rb + ((rb >>> 8) & 0xff00ff)) | 0) >>> 8) & 0xff00ff;
+    ga = ((ga + ((ga >>> 8) & 0xff00ff)) | 0) & 0xff00ff00;
+    return (over + (rb | ga)) | 0;
+  }
+
+  // A sprite beneath the pixels of a buffer W wide and H high, its top left
+  // corner at (x, y).
+  function composeBeneath(buf, W, H, x, y, sprite) {
+    var j, n = sprite.count, px = sprite.px, colours = sprite.colours, k;
+    if (x >= 0 && y >= 0 && x + sprite.side <= W && y + sprite.side <= H) {
+      if (sprite.width !== W) {  // where each pixel falls, from the corner
+        for (j = 0; j < n; j++) sprite.offsets[j] = px[2 * j + 1] * W + px[2 * j];
+        sprite.width = W;
+      }
+      var base = y * W + x, offsets = sprite.offsets;
+      for (j = 0; j < n; j++) {
+        k = base + offsets[j];
+        buf[k] = beneath(buf[k], colours[j]);
+      }
+      return;
+    }
+    for (j = 0; j < n; j++) {  // across the buffer's edge: the pixels inside
+      var u = x + px[2 * j], v = y + px[2 * j + 1];
+      if (u < 0 || v < 0 || u >= W || v >= H) continue;
+      k = v * W + u;
+      buf[k] = beneath(buf[k], colours[j]);
+    }
+  }
+
+  // A 2D canvas off screen where the browser draws on one, else an element.
+  function scratchCanvas(options) {
+    if (typeof OffscreenCanvas === "function") {
+      var offscreen = new OffscreenCanvas(1, 1);
+      if (offscreen.getContext("2d", options)) return offscreen;
+    }
+    var canvas = document.createElement("canvas");
+    canvas.getContext("2d", options);
+    return canvas;
+  }
+
   // A page with many sites draws them on the map's canvas as one layer, with
   // no Leaflet object per site: the sites' positions are projected into
   // typed arrays and each is drawn as Leaflet's canvas renderer draws a
@@ -370,34 +424,16 @@
     _update: function () {},
 
     // One circle of a fill colour and radius, drawn once as Leaflet draws it
-    // (fill, then outline, each at its opacity) at the renderer's pixel scale;
-    // each site is then a copy of it at a whole pixel, where the renderer
-    // would centre the same circle. A bitmap, where the browser makes one, is
-    // copied faster than a canvas; every bitmap is drawn on the same canvas
-    // off screen, resized (and so cleared) for each, which is much quicker
-    // than a canvas and a context per circle.
+    // (fill, then outline, each at its opacity) at the renderer's pixel
+    // scale, and kept as its pixels: the place in the sprite of each pixel it
+    // covers, and its colour, packed. Every sprite is drawn on one canvas,
+    // resized (and so cleared) for each, which is quicker than a canvas each.
     _sprite: function (colour, r, scale) {
       var o = this.options, c = r + Math.ceil(o.weight) + 1, side = 2 * c * scale;
-      var offscreen = this._offscreen !== false && typeof OffscreenCanvas === "function";
-      var canvas = null, ctx = null;
-      if (offscreen) {
-        if (!this._offscreen) {
-          canvas = new OffscreenCanvas(side, side);
-          this._offscreen = canvas.getContext("2d") ? canvas : false;
-        }
-        canvas = this._offscreen || null;
-        if (canvas) {
-          canvas.width = side;
-          canvas.height = side;
-          ctx = canvas.getContext("2d");
-        }
-      }
-      if (!ctx) {  // no 2D drawing off screen in this browser: a canvas element
-        offscreen = false;
-        canvas = document.createElement("canvas");
-        canvas.width = canvas.height = side;
-        ctx = canvas.getContext("2d");
-      }
+      var canvas = this._spriteCanvas ||
+        (this._spriteCanvas = scratchCanvas({ willReadFrequently: true }));
+      canvas.width = canvas.height = side;
+      var ctx = canvas.getContext("2d", { willReadFrequently: true });
       ctx.setTransform(scale, 0, 0, scale, 0, 0);
       ctx.beginPath();
       ctx.arc(c, c, r, 0, Math.PI * 2, false);
@@ -410,9 +446,34 @@
       ctx.lineCap = o.lineCap;
       ctx.lineJoin = o.lineJoin;
       ctx.stroke();
-      return { image: offscreen ? canvas.transferToImageBitmap() : canvas, c: c, size: 2 * c };
+      var data = ctx.getImageData(0, 0, side, side).data, count = 0, k;
+      for (k = 3; k < data.length; k += 4) if (data[k]) count++;
+      var px = new Int16Array(2 * count), colours = new Int32Array(count);
+      var bytes = new Uint8Array(colours.buffer), j = 0;
+      for (k = 0; k < data.length; k += 4) {
+        var a = data[k + 3];
+        if (!a) continue;
+        px[2 * j] = (k >> 2) % side;
+        px[2 * j + 1] = Math.floor((k >> 2) / side);
+        bytes[4 * j] = Math.round(data[k] * a / 255);
+        bytes[4 * j + 1] = Math.round(data[k + 1] * a / 255);
+        bytes[4 * j + 2] = Math.round(data[k + 2] * a / 255);
+        bytes[4 * j + 3] = a;
+        j++;
+      }
+      return {
+        c: c, side: side, count: count, px: px, colours: colours,
+        width: 0, offsets: new Int32Array(count)
+      };
     },
 
+    // The sites are composed in memory and drawn on the renderer's canvas as
+    // one image: tens of thousands of copies on a canvas each cost the
+    // browser far more than the arithmetic. They are composed front to back,
+    // each beneath the ones drawn after it, so that a pixel the nearer sites
+    // already cover wholly is passed over (most of them, where sites lie
+    // fifteen deep); composing is associative, so the picture is the one
+    // drawn back to front, to rounding.
     _updatePath: function () {
       var renderer = this._renderer;
       if (!renderer._drawing) return;
@@ -424,25 +485,57 @@
       }
       // The renderer's canvas is scaled (2 on a high-density screen) and
       // shifted by whole pixels, so a sprite lands on its pixels one for one.
-      var scale = ctx.getTransform().a;
+      var t = ctx.getTransform(), scale = t.a;
       if (scale !== this._spriteScale) {
         this._sprites = {};
         this._spriteScale = scale;
       }
-      var tol = this._clickTolerance(), smoothing = ctx.imageSmoothingEnabled;
-      var sprites = this._sprites;  // by colour, then by radius
-      ctx.globalAlpha = 1;
-      ctx.imageSmoothingEnabled = false;
-      for (var i = 0, n = this._n; i < n; i++) {
+      // The part of the canvas to draw, in its own pixels.
+      var left = Math.max(0, Math.floor(x0 * scale + t.e));
+      var top = Math.max(0, Math.floor(y0 * scale + t.f));
+      var W = Math.min(ctx.canvas.width, Math.ceil(x1 * scale + t.e)) - left;
+      var H = Math.min(ctx.canvas.height, Math.ceil(y1 * scale + t.f)) - top;
+      if (W <= 0 || H <= 0) return;
+      var image = this._image;
+      if (image && image.width === W && image.height === H) {
+        image.data.fill(0);
+      } else {
+        image = this._image = new ImageData(W, H);
+        this._pixels = new Int32Array(image.data.buffer);
+      }
+      var tol = this._clickTolerance(), sprites = this._sprites;  // by colour, then radius
+      var drawn = 0;
+      for (var i = this._n - 1; i >= 0; i--) {
         if (!this._shown[i]) continue;
         var x = this._x[i], y = this._y[i], w = this._r[i] + tol;
         if (x + w < x0 || x - w > x1 || y + w < y0 || y - w > y1) continue;
         var r = Math.max(Math.round(this._r[i]), 1), colour = this._colour[i];
         var sized = sprites[colour] || (sprites[colour] = []);
         var sprite = sized[r] || (sized[r] = this._sprite(colour, r, scale));
-        ctx.drawImage(sprite.image, x - sprite.c, y - sprite.c, sprite.size, sprite.size);
+        composeBeneath(this._pixels, W, H, (x - sprite.c) * scale + t.e - left,
+                       (y - sprite.c) * scale + t.f - top, sprite);
+        drawn++;
       }
-      ctx.imageSmoothingEnabled = smoothing;
+      if (!drawn) return;
+      var data = image.data;
+      for (var p = 0; p < data.length; p += 4) {  // ImageData's colours are not premultiplied
+        var alpha = data[p + 3];
+        if (alpha === 0 || alpha === 255) continue;
+        data[p] = data[p] * 255 / alpha;
+        data[p + 1] = data[p + 1] * 255 / alpha;
+        data[p + 2] = data[p + 2] * 255 / alpha;
+      }
+      var stage = this._stage || (this._stage = scratchCanvas());
+      if (stage.width !== W || stage.height !== H) {
+        stage.width = W;
+        stage.height = H;
+      }
+      stage.getContext("2d").putImageData(image, 0, 0);
+      ctx.save();
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.globalAlpha = 1;
+      ctx.drawImage(stage, left, top);
+      ctx.restore();
     },
 
     // The topmost drawn site under the point, kept for the event that follows.
