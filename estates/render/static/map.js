@@ -290,40 +290,27 @@
   // bottom byte on a big-endian one.
   var ALPHA_SHIFT = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 24 : 0;
 
-  // A pixel beneath another, both packed: each channel of ``src`` scaled by
-  // the share ``over`` leaves uncovered, (255 - its alpha) / 255, rounded as
-  // the canvas rounds, and added; two channels to a multiplication.
-  function beneath(over, src) {
-    var f = 255 - ((over >>> ALPHA_SHIFT) & 255);
-    if (f === 0) return over;
-    var rb = (Math.imul(src & 0xff00ff, f) + 0x800080) | 0;
-    var ga = (Math.imul((src >>> 8) & 0xff00ff, f) + 0x800080) | 0;
-    rb = (((rb + ((rb >>> 8) & 0xff00ff)) | 0) >>> 8) & 0xff00ff;
-    ga = ((ga + ((ga >>> 8) & 0xff00ff)) | 0) & 0xff00ff00;
-    return (over + (rb | ga)) | 0;
-  }
-
-  // A sprite beneath the pixels of a buffer W wide and H high, its top left
-  // corner at (x, y).
-  function composeBeneath(buf, W, H, x, y, sprite) {
-    var j, n = sprite.count, px = sprite.px, colours = sprite.colours, k;
-    if (x >= 0 && y >= 0 && x + sprite.side <= W && y + sprite.side <= H) {
-      if (sprite.width !== W) {  // where each pixel falls, from the corner
-        for (j = 0; j < n; j++) sprite.offsets[j] = px[2 * j + 1] * W + px[2 * j];
-        sprite.width = W;
-      }
-      var base = y * W + x, offsets = sprite.offsets;
-      for (j = 0; j < n; j++) {
-        k = base + offsets[j];
-        buf[k] = beneath(buf[k], colours[j]);
-      }
-      return;
+  // A sprite beneath the pixels of a buffer ``width`` pixels wide, its top
+  // left corner at pixel ``corner``: each channel of the sprite's pixel is
+  // scaled by the share the pixel over it leaves uncovered, (255 - its
+  // alpha) / 255, rounded as the canvas rounds, and added; two channels to a
+  // multiplication.
+  function composeBeneath(buf, width, corner, sprite) {
+    var j, n = sprite.count;
+    if (sprite.width !== width) {  // where each pixel falls, from the corner
+      for (j = 0; j < n; j++) sprite.offsets[j] = sprite.px[2 * j + 1] * width + sprite.px[2 * j];
+      sprite.width = width;
     }
-    for (j = 0; j < n; j++) {  // across the buffer's edge: the pixels inside
-      var u = x + px[2 * j], v = y + px[2 * j + 1];
-      if (u < 0 || v < 0 || u >= W || v >= H) continue;
-      k = v * W + u;
-      buf[k] = beneath(buf[k], colours[j]);
+    var offsets = sprite.offsets, colours = sprite.colours;
+    for (j = 0; j < n; j++) {
+      var k = corner + offsets[j], over = buf[k], f = 255 - ((over >>> ALPHA_SHIFT) & 255);
+      if (f === 0) continue;
+      var src = colours[j];
+      var rb = (Math.imul(src & 0xff00ff, f) + 0x800080) | 0;
+      var ga = (Math.imul((src >>> 8) & 0xff00ff, f) + 0x800080) | 0;
+      rb = (((rb + ((rb >>> 8) & 0xff00ff)) | 0) >>> 8) & 0xff00ff;
+      ga = ((ga + ((ga >>> 8) & 0xff00ff)) | 0) & 0xff00ff00;
+      buf[k] = (over + (rb | ga)) | 0;
     }
   }
 
@@ -352,6 +339,7 @@
       L.setOptions(this, {});
       this._n = n;
       this._r = new Float64Array(n);
+      this._maxR = 0;
       this._colour = new Array(n);
       this._lat = new Float64Array(n);
       this._lon = new Float64Array(n);
@@ -359,6 +347,7 @@
         this._lat[i] = lat[i];
         this._lon[i] = lon[i];
         this._r[i] = radius(unused[i]);
+        if (this._r[i] > this._maxR) this._maxR = this._r[i];
         this._colour[i] = scoreColour(score[i]);
       }
       this._x = new Float64Array(n);
@@ -496,15 +485,20 @@
       var W = Math.min(ctx.canvas.width, Math.ceil(x1 * scale + t.e)) - left;
       var H = Math.min(ctx.canvas.height, Math.ceil(y1 * scale + t.f)) - top;
       if (W <= 0 || H <= 0) return;
-      var image = this._image;
-      if (image && image.width === W && image.height === H) {
-        image.data.fill(0);
+      // The sites are composed in a buffer with a margin around the part to
+      // draw wide enough for the sprite of any site drawn (its centre within
+      // its radius and the click tolerance of the part, the sprite reaching
+      // its rounded radius, the outline and a pixel beyond the centre).
+      var tol = this._clickTolerance();
+      var margin = Math.ceil((2 * this._maxR + tol + Math.ceil(this.options.weight) + 3) * scale);
+      var width = W + 2 * margin, size = width * (H + 2 * margin);
+      var buf = this._composed;
+      if (buf && buf.length === size) {
+        buf.fill(0);
       } else {
-        image = this._image = new ImageData(W, H);
-        this._pixels = new Int32Array(image.data.buffer);
+        buf = this._composed = new Int32Array(size);
       }
-      var tol = this._clickTolerance(), sprites = this._sprites;  // by colour, then radius
-      var drawn = 0;
+      var sprites = this._sprites, drawn = 0;  // by colour, then radius
       for (var i = this._n - 1; i >= 0; i--) {
         if (!this._shown[i]) continue;
         var x = this._x[i], y = this._y[i], w = this._r[i] + tol;
@@ -512,18 +506,32 @@
         var r = Math.max(Math.round(this._r[i]), 1), colour = this._colour[i];
         var sized = sprites[colour] || (sprites[colour] = []);
         var sprite = sized[r] || (sized[r] = this._sprite(colour, r, scale));
-        composeBeneath(this._pixels, W, H, (x - sprite.c) * scale + t.e - left,
-                       (y - sprite.c) * scale + t.f - top, sprite);
+        var sx = (x - sprite.c) * scale + t.e - left, sy = (y - sprite.c) * scale + t.f - top;
+        composeBeneath(buf, width, (sy + margin) * width + sx + margin, sprite);
         drawn++;
       }
       if (!drawn) return;
-      var data = image.data;
-      for (var p = 0; p < data.length; p += 4) {  // ImageData's colours are not premultiplied
-        var alpha = data[p + 3];
-        if (alpha === 0 || alpha === 255) continue;
-        data[p] = data[p] * 255 / alpha;
-        data[p + 1] = data[p + 1] * 255 / alpha;
-        data[p + 2] = data[p + 2] * 255 / alpha;
+      // The part inside the margin, as ImageData holds it: not premultiplied.
+      var image = this._image;
+      if (!image || image.width !== W || image.height !== H) {
+        image = this._image = new ImageData(W, H);
+      }
+      var data = image.data, pixels = new Int32Array(data.buffer);
+      var bytes = new Uint8Array(buf.buffer);
+      for (var row = 0; row < H; row++) {
+        var from = (row + margin) * width + margin, to = row * W;
+        for (var col = 0; col < W; col++) {
+          var p = buf[from + col], alpha = (p >>> ALPHA_SHIFT) & 255;
+          if (alpha === 0 || alpha === 255) {
+            pixels[to + col] = p;
+            continue;
+          }
+          var q = 4 * (to + col), b = 4 * (from + col);
+          data[q] = bytes[b] * 255 / alpha;
+          data[q + 1] = bytes[b + 1] * 255 / alpha;
+          data[q + 2] = bytes[b + 2] * 255 / alpha;
+          data[q + 3] = alpha;
+        }
       }
       var stage = this._stage || (this._stage = scratchCanvas());
       if (stage.width !== W || stage.height !== H) {
