@@ -291,17 +291,20 @@
   var ALPHA_SHIFT = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 24 : 0;
 
   // A sprite beneath the pixels of a buffer ``width`` pixels wide, its top
-  // left corner at pixel ``corner``: each channel of the sprite's pixel is
-  // scaled by the share the pixel over it leaves uncovered, (255 - its
-  // alpha) / 255, rounded as the canvas rounds, and added; two channels to a
-  // multiplication.
-  function composeBeneath(buf, width, corner, sprite) {
-    var j, n = sprite.count;
+  // left corner at (x, y): each channel of the sprite's pixel is scaled by
+  // the share the pixel over it leaves uncovered, (255 - its alpha) / 255,
+  // rounded as the canvas rounds, and added; two channels to a
+  // multiplication. ``full`` counts the pixels wholly covered in each block
+  // of 8 × 8 (``blocks`` to a row of the buffer): a sprite whose blocks are
+  // all covered would add nothing, and is passed over.
+  function composeBeneath(buf, width, x, y, sprite, full, blocks) {
+    var j, n = sprite.count, px = sprite.px;
+    if (covered(full, blocks, x, y, x + sprite.side - 1, y + sprite.side - 1)) return;
     if (sprite.width !== width) {  // where each pixel falls, from the corner
-      for (j = 0; j < n; j++) sprite.offsets[j] = sprite.px[2 * j + 1] * width + sprite.px[2 * j];
+      for (j = 0; j < n; j++) sprite.offsets[j] = px[2 * j + 1] * width + px[2 * j];
       sprite.width = width;
     }
-    var offsets = sprite.offsets, colours = sprite.colours;
+    var corner = y * width + x, offsets = sprite.offsets, colours = sprite.colours;
     for (j = 0; j < n; j++) {
       var k = corner + offsets[j], over = buf[k], f = 255 - ((over >>> ALPHA_SHIFT) & 255);
       if (f === 0) continue;
@@ -310,8 +313,20 @@
       var ga = (Math.imul((src >>> 8) & 0xff00ff, f) + 0x800080) | 0;
       rb = (((rb + ((rb >>> 8) & 0xff00ff)) | 0) >>> 8) & 0xff00ff;
       ga = ((ga + ((ga >>> 8) & 0xff00ff)) | 0) & 0xff00ff00;
-      buf[k] = (over + (rb | ga)) | 0;
+      var composed = buf[k] = (over + (rb | ga)) | 0;
+      if (((composed >>> ALPHA_SHIFT) & 255) === 255) {
+        full[((y + px[2 * j + 1]) >> 3) * blocks + ((x + px[2 * j]) >> 3)]++;
+      }
     }
+  }
+
+  // Whether every block of 8 × 8 pixels from pixel (x0, y0) to (x1, y1) is
+  // wholly covered.
+  function covered(full, blocks, x0, y0, x1, y1) {
+    for (var by = y0 >> 3; by <= y1 >> 3; by++) {
+      for (var bx = x0 >> 3; bx <= x1 >> 3; bx++) if (full[by * blocks + bx] !== 64) return false;
+    }
+    return true;
   }
 
   // A 2D canvas off screen where the browser draws on one, else an element.
@@ -491,12 +506,15 @@
       // its rounded radius, the outline and a pixel beyond the centre).
       var tol = this._clickTolerance();
       var margin = Math.ceil((2 * this._maxR + tol + Math.ceil(this.options.weight) + 3) * scale);
-      var width = W + 2 * margin, size = width * (H + 2 * margin);
+      var width = W + 2 * margin, height = H + 2 * margin, size = width * height;
+      var blocks = (width + 7) >> 3, full = this._full;
       var buf = this._composed;
-      if (buf && buf.length === size) {
+      if (buf && buf.length === size && full.length === blocks * ((height + 7) >> 3)) {
         buf.fill(0);
+        full.fill(0);
       } else {
         buf = this._composed = new Int32Array(size);
+        full = this._full = new Uint8Array(blocks * ((height + 7) >> 3));
       }
       var sprites = this._sprites, drawn = 0;  // by colour, then radius
       for (var i = this._n - 1; i >= 0; i--) {
@@ -507,7 +525,7 @@
         var sized = sprites[colour] || (sprites[colour] = []);
         var sprite = sized[r] || (sized[r] = this._sprite(colour, r, scale));
         var sx = (x - sprite.c) * scale + t.e - left, sy = (y - sprite.c) * scale + t.f - top;
-        composeBeneath(buf, width, (sy + margin) * width + sx + margin, sprite);
+        composeBeneath(buf, width, sx + margin, sy + margin, sprite, full, blocks);
         drawn++;
       }
       if (!drawn) return;
