@@ -506,15 +506,15 @@
       // its rounded radius, the outline and a pixel beyond the centre).
       var tol = this._clickTolerance();
       var margin = Math.ceil((2 * this._maxR + tol + Math.ceil(this.options.weight) + 3) * scale);
-      var width = W + 2 * margin, height = H + 2 * margin, size = width * height;
-      var blocks = (width + 7) >> 3, full = this._full;
-      var buf = this._composed;
-      if (buf && buf.length === size && full.length === blocks * ((height + 7) >> 3)) {
+      var width = W + 2 * margin, height = H + 2 * margin, blocks = (width + 7) >> 3;
+      var image = this._image, buf = this._composed, full = this._full;
+      if (image && image.width === width && image.height === height) {
         buf.fill(0);
         full.fill(0);
-      } else {
-        buf = this._composed = new Int32Array(size);
+      } else {  // ImageData over the same bytes, for the canvas to read at the end
+        buf = this._composed = new Int32Array(width * height);
         full = this._full = new Uint8Array(blocks * ((height + 7) >> 3));
+        image = this._image = new ImageData(new Uint8ClampedArray(buf.buffer), width, height);
       }
       var sprites = this._sprites, drawn = 0;  // by colour, then radius
       for (var i = this._n - 1; i >= 0; i--) {
@@ -529,26 +529,15 @@
         drawn++;
       }
       if (!drawn) return;
-      // The part inside the margin, as ImageData holds it: not premultiplied.
-      var image = this._image;
-      if (!image || image.width !== W || image.height !== H) {
-        image = this._image = new ImageData(W, H);
-      }
-      var data = image.data, pixels = new Int32Array(data.buffer);
-      var bytes = new Uint8Array(buf.buffer);
-      for (var row = 0; row < H; row++) {
-        var from = (row + margin) * width + margin, to = row * W;
-        for (var col = 0; col < W; col++) {
-          var p = buf[from + col], alpha = (p >>> ALPHA_SHIFT) & 255;
-          if (alpha === 0 || alpha === 255) {
-            pixels[to + col] = p;
-            continue;
-          }
-          var q = 4 * (to + col), b = 4 * (from + col);
-          data[q] = bytes[b] * 255 / alpha;
-          data[q + 1] = bytes[b + 1] * 255 / alpha;
-          data[q + 2] = bytes[b + 2] * 255 / alpha;
-          data[q + 3] = alpha;
+      // Inside the margin, the colours as ImageData holds them: not premultiplied.
+      var data = image.data;
+      for (var row = margin; row < margin + H; row++) {
+        for (var k = 4 * (row * width + margin), end = k + 4 * W; k < end; k += 4) {
+          var alpha = data[k + 3];
+          if (alpha === 0 || alpha === 255) continue;
+          data[k] = data[k] * 255 / alpha;
+          data[k + 1] = data[k + 1] * 255 / alpha;
+          data[k + 2] = data[k + 2] * 255 / alpha;
         }
       }
       var stage = this._stage || (this._stage = scratchCanvas());
@@ -556,7 +545,7 @@
         stage.width = W;
         stage.height = H;
       }
-      stage.getContext("2d").putImageData(image, 0, 0);
+      stage.getContext("2d").putImageData(image, -margin, -margin, margin, margin, W, H);
       ctx.save();
       ctx.setTransform(1, 0, 0, 1, 0, 0);
       ctx.globalAlpha = 1;
