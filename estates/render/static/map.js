@@ -293,10 +293,10 @@
   // A sprite beneath the pixels of a buffer ``width`` pixels wide, its top
   // left corner at (x, y): each channel of the sprite's pixel is scaled by
   // the share the pixel over it leaves uncovered, (255 - its alpha) / 255,
-  // rounded as the canvas rounds, and added; two channels to a
-  // multiplication. ``full`` counts the pixels wholly covered in each block
-  // of 8 × 8 (``blocks`` to a row of the buffer): a sprite whose blocks are
-  // all covered would add nothing, and is passed over.
+  // rounded to the nearest, and added; two channels to a multiplication.
+  // ``full`` counts the pixels wholly covered in each block of 8 × 8
+  // (``blocks`` to a row of the buffer): a sprite whose blocks are all
+  // covered would add nothing, and is passed over.
   function composeBeneath(buf, width, x, y, sprite, full, blocks) {
     var j, n = sprite.count, px = sprite.px;
     if (covered(full, blocks, x, y, x + sprite.side - 1, y + sprite.side - 1)) return;
@@ -476,8 +476,8 @@
     // browser far more than the arithmetic. They are composed front to back,
     // each beneath the ones drawn after it, so that a pixel the nearer sites
     // already cover wholly is passed over (most of them, where sites lie
-    // fifteen deep); composing is associative, so the picture is the one
-    // drawn back to front, to rounding.
+    // many deep); composing is associative, so the picture is the one drawn
+    // back to front, to rounding.
     _updatePath: function () {
       var renderer = this._renderer;
       if (!renderer._drawing) return;
