@@ -357,6 +357,42 @@ def test_canvas_sites_redrawn_in_part_come_back(out, opened, zoom, piled):
     assert differ == 0
 
 
+# With the sites alone on the canvas, its pixels; whether the site layer let go
+# of its buffers when taken off the map; and how many pixels differ once it is
+# back (another layer keeps the canvas).
+_REMOVED_AND_ADDED = """async () => {
+    const E = estates, layer = E.layers.sites, canvas = layer._renderer._container;
+    const frame = () => new Promise(r => requestAnimationFrame(() => r()));
+    const pixels = () => canvas.getContext("2d").getImageData(
+        0, 0, canvas.width, canvas.height).data;
+    const others = [];
+    E.map.eachLayer(l => { if (l instanceof L.Path && l !== layer) others.push(l); });
+    others.slice(1).forEach(l => E.map.removeLayer(l));
+    others[0].setStyle({ opacity: 0, fillOpacity: 0 });
+    await frame(); await frame();
+    const before = pixels();
+    const held = layer._composed !== null && layer._image !== null;
+    E.map.removeLayer(layer);
+    await frame(); await frame();
+    const released = layer._composed === null && layer._image === null;
+    E.map.addLayer(layer);
+    await frame(); await frame();
+    const after = pixels();
+    let differ = 0;
+    for (let k = 0; k < before.length; k++) if (before[k] !== after[k]) differ++;
+    return [held, released, differ];
+}"""
+
+
+def test_canvas_sites_let_go_of_their_buffers_off_the_map(out, opened):
+    """Taken off the map, the site layer frees its canvas-sized buffers; back, it draws the same."""
+    page, _ = opened(out["canvas"] / "london.html")
+    held, released, differ = page.evaluate(_REMOVED_AND_ADDED)
+    assert held
+    assert released
+    assert differ == 0
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_search_finds_a_site_by_code_and_opens_it(frames, out, opened, mode):
     page, _ = opened(out[mode] / "london.html")

@@ -381,6 +381,12 @@
     },
     isShown: function (i) { return this._shown[i] === 1; },
 
+    // Off the map, the layer lets go of its buffers (each the canvas's size).
+    onRemove: function (map) {
+      L.Path.prototype.onRemove.call(this, map);
+      this._composed = this._full = this._image = this._stage = null;
+    },
+
     _project: function () {
       var map = this._map, crs = map.options.crs, n = this._n;
       if (!this._mx) {
