@@ -229,8 +229,7 @@ _PILE_SITES = """(piled) => {
 # pixels that differ by more than 2 levels in a channel, by more than 16, and
 # that are drawn.
 _SWARM_AGAINST_LEAFLET = """async (zoom) => {
-    const E = estates;
-    const R = E.layers.sites._renderer, canvas = R._container;
+    const E = estates, R = E.layers.sites._renderer, canvas = R._container;
     const frame = () => new Promise(r => requestAnimationFrame(() => r()));
     const pixels = () => canvas.getContext("2d").getImageData(
         0, 0, canvas.width, canvas.height).data;
