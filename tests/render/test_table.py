@@ -50,6 +50,9 @@ MARKERS = "() => document.querySelectorAll('.leaflet-overlay-pane path.estates-s
 ROW_CODES = """() => [...document.querySelectorAll('.est-site-table tbody tr')]
     .map(tr => tr.querySelector('th .est-code').textContent)"""
 SHOWN = "() => estates.table.state.shown.length"
+#: The sites of the table's rows now, as their places in the page's data.
+ROW_SITES = """() => [...document.querySelectorAll('.est-site-table tbody tr')]
+    .map(tr => Number(tr.dataset.i))"""
 POPUP_CODE = """() => { const p = document.querySelector('.leaflet-popup-content [data-site-code]');
     return p ? p.getAttribute('data-site-code') : null; }"""
 
@@ -132,7 +135,15 @@ def test_the_first_order_is_rank_order_with_ties_in_drawing_order(
     if scale > 1:
         assert max(r for r in ranks if r is not None) > 4 * len(ranks) + 65536
     expected = sorted(range(len(ranks)), key=lambda i: (ranks[i] is None, ranks[i] or 0, i))
+    # The first page is drawn before the order of every site is made, from the
+    # best-ranked sites alone; its rows are that order's first.
+    per = page.evaluate("() => estates.data.config.tablePage")
+    assert len(ranks) > per
+    assert page.evaluate("() => estates.table.state._order") is None
+    assert page.evaluate(ROW_SITES) == expected[:per]
     assert page.evaluate("() => estates.table.state.order") == expected
+    page.locator('[data-page="next"]').click()
+    assert page.evaluate(ROW_SITES) == expected[per : 2 * per]
     assert errors == []
 
 

@@ -1081,8 +1081,12 @@
     // and that order: the table's first order. Where the ranks are whole
     // numbers no larger than a few times the number of sites (as a ranking
     // gives them), it is a count of the sites at each rank, with no sort.
-    var rankPos = new Float64Array(n), byRank = new Array(n);
-    (function () {
+    // Made when first needed (a sort, a filter, another page, the CSV): the
+    // first page needs only the best-ranked sites (firstByRank).
+    var ranked = null;
+    function rankOrder() {
+      if (ranked) return ranked;
+      var rankPos = new Float64Array(n), byRank = new Array(n);
       var whole = true, top = 0, k, pos;
       for (k = 0; k < n; k++) {
         var x = rank[k];
@@ -1105,7 +1109,7 @@
           rankPos[k] = pos;
           byRank[pos] = k;
         }
-        return;
+        return (ranked = { pos: rankPos, order: byRank });
       }
       if (whole && (top + 2) * n < 9007199254740992) {
         var key = new Float64Array(n);
@@ -1129,10 +1133,30 @@
         rankPos[o[pos]] = pos;
         byRank[pos] = o[pos];
       }
-    })();
+      return (ranked = { pos: rankPos, order: byRank });
+    }
+    // The first ``m`` sites of rank order, without ordering them all: one
+    // pass that keeps the best ``m`` so far, in order (a site displaces the
+    // last only if it ranks strictly before it, so ties stay in drawing order).
+    function firstByRank(m) {
+      var best = [], keyOf = [];
+      for (var k = 0; k < n; k++) {
+        var key = missing(rank[k]) ? Infinity : rank[k];
+        if (best.length === m && !(key < keyOf[m - 1])) continue;
+        var at = best.length === m ? m - 1 : best.length;
+        while (at > 0 && key < keyOf[at - 1]) {
+          best[at] = best[at - 1];
+          keyOf[at] = keyOf[at - 1];
+          at--;
+        }
+        best[at] = k;
+        keyOf[at] = key;
+      }
+      return best;
+    }
     function keys(col) {
       if (keyCache[col]) return keyCache[col];
-      var out = new Array(n), byText = {};
+      var out = new Array(n), byText = {}, rankPos = col === "rank" ? rankOrder().pos : null;
       for (var k = 0; k < n; k++) {
         var v;
         if (col === "rank") v = rankPos[k];
@@ -1151,10 +1175,23 @@
       return (keyCache[col] = out);
     }
     var FIRST_DOWN = { unused: 1, value: 1, score: 1, flags: 1, pfi: 1 };
-    var state = { col: "rank", dir: 1, page: 0, order: null, shown: [],
-                  visible: new Uint8Array(n), filters: {} };
+    // The sites in the table's order, and those of them the filters let
+    // through, are made when first read: until a sort or a filter, they are
+    // every site in rank order, and the first page needs only its first rows.
+    var state = { col: "rank", dir: 1, page: 0, visible: new Uint8Array(n), filters: {},
+                  _order: null, _shown: null };
+    Object.defineProperty(state, "order", {
+      enumerable: true,
+      get: function () { return this._order || (this._order = rankOrder().order); },
+      set: function (order) { this._order = order; }
+    });
+    Object.defineProperty(state, "shown", {
+      enumerable: true,
+      get: function () { return this._shown || (this._shown = this.order.slice()); },
+      set: function (shown) { this._shown = shown; }
+    });
     function sortRows() {
-      var key = keys(state.col), dir = state.dir, o = [];
+      var key = keys(state.col), dir = state.dir, rankPos = rankOrder().pos, o = [];
       for (var k = 0; k < n; k++) o.push(k);
       o.sort(function (a, b) {
         var x = key[a], y = key[b];
@@ -1245,11 +1282,12 @@
         "</td><td>" + pfi + "</td><td>" + str(k, "flags").join("; ") + "</td></tr>";
     }
     function render() {
-      var per = C.tablePage, total = state.shown.length;
+      var per = C.tablePage, total = state._shown ? state._shown.length : n;
       var pages = Math.max(1, Math.ceil(total / per));
       state.page = Math.min(Math.max(0, state.page), pages - 1);
       var start = state.page * per, end = Math.min(total, start + per), h = [];
-      for (var k = start; k < end; k++) h.push(rowHtml(state.shown[k]));
+      var rows = !state._shown && !start ? firstByRank(end) : state.shown.slice(start, end);
+      rows.forEach(function (k) { h.push(rowHtml(k)); });
       tbody.innerHTML = h.join("");
       var of = intText(n);
       count.textContent = !n ? "No located site on this map."
@@ -1401,11 +1439,8 @@
       }
     };
     E.table = T;
-    // The first order is rank order, known already.
-    state.order = byRank;
     // Every site passes at first, and every marker is already drawn.
-    for (var k = 0; k < n; k++) state.visible[k] = 1;
-    state.shown = state.order.slice();
+    state.visible.fill(1);
     render();
   }
   E.csv = { safe: spreadsheetSafe, cell: csvCell };
