@@ -50,8 +50,8 @@ With ``--build-only`` it prints only the median CPU and wall-clock time of
 line, so that two checkouts can be run in turn, each in its own process.
 
 With ``--against PAGE`` the Chromium runs open ``PAGE`` in turn with this
-page: say the same sites' ``london.html`` kept by ``--save`` on an earlier
-commit, for a before-and-after in one run.
+page, each first every other run: say the same sites' ``london.html`` kept
+by ``--save`` on an earlier commit, for a before-and-after in one run.
 
 Chromium is found from ``ESTATES_CHROMIUM`` or ``chromium`` on PATH.
 """
@@ -374,10 +374,13 @@ def compare(
         record("of which: its JSON text", prepared.json)
         record("of which: its JSON text by json.dumps", lambda: json_for_script(as_lists))
         record("of which: boroughs", lambda: payload.prepare_boroughs(boroughs, names))
-    opened, against_opened = [], []
-    for _ in range(runs):
+    opened: list[Opened] = []
+    against_opened: list[Opened] = []
+    for k in range(runs):  # in turn, each page first every other run
+        if against is not None and k % 2:
+            against_opened.append(open_in_chromium(against))
         opened.append(open_in_chromium(now_path))
-        if against is not None:
+        if against is not None and not k % 2:
             against_opened.append(open_in_chromium(against))
     if save is not None:
         shutil.copyfile(now_path, save)
