@@ -12,6 +12,7 @@ the page's rule is compared with the tool's own writer on the same cases.
 from __future__ import annotations
 
 import csv
+import html
 import io
 from pathlib import Path
 
@@ -235,6 +236,24 @@ def test_the_trust_filter_keeps_one_trusts_sites(bundled_pages, desktop):
     page.locator('[data-filter="trust"]').select_option(label=trust)
     assert page.evaluate(MARKERS) == len(expected)
     assert sorted(page.evaluate(ROW_CODES)) == expected
+    assert errors == []
+
+
+def test_the_filters_offer_each_trust_and_flag_once(bundled_pages, desktop):
+    """Every trust of the page's sites by name, every flag in the order the data first give it."""
+    page, errors = open_page(desktop, bundled_pages / "london.html")
+    sites = page.evaluate(SITES)
+    lists = page.evaluate(
+        "() => estates.data.sites.profiles.map(p => estates.data.sites.strings[p[estates.P.flags]])"
+    )
+    options = "os => os.map(o => o.textContent)"
+    trusts = page.eval_on_selector_all('[data-filter="trust"] option', options)
+    flags = page.eval_on_selector_all('[data-filter="flags"] option', options)
+    assert trusts[0] == "Any trust"
+    assert trusts[1:] == sorted({s["trust"] for s in sites if s["trust"]}, key=str.lower)
+    in_order = list(dict.fromkeys(f for listed in lists for f in listed))
+    assert len(in_order) > 1  # the bundled data have several flags
+    assert flags[3:] == [f"Flag: {html.unescape(f)}" for f in in_order]
     assert errors == []
 
 

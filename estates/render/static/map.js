@@ -1209,11 +1209,15 @@
     // Filters: options for the trusts and the flags come from the data.
     var trustSel = sec.querySelector('[data-filter="trust"]');
     var flagSel = sec.querySelector('[data-filter="flags"]');
-    var trusts = {}, flagList = [], flagSeen = {};
+    // Thousands of profiles share a few dozen trusts and lists of flags:
+    // each text is read once.
+    var trusts = {}, flagList = [], flagSeen = {}, listSeen = {};
     S.profiles.forEach(function (p) {
-      var t = p[P.trust];
-      if (S.strings[t]) trusts[t] = lower(S.strings[t]);
-      (S.strings[p[P.flags]] || []).forEach(function (f) {
+      var t = p[P.trust], list = p[P.flags];
+      if (S.strings[t] && !trusts.hasOwnProperty(t)) trusts[t] = lower(S.strings[t]);
+      if (listSeen.hasOwnProperty(list)) return;
+      listSeen[list] = true;
+      (S.strings[list] || []).forEach(function (f) {
         if (!flagSeen.hasOwnProperty(f)) { flagSeen[f] = flagList.length; flagList.push(f); }
       });
     });
