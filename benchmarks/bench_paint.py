@@ -11,9 +11,9 @@ turn, the order alternating), under a Chromium trace with no sampling
 profiler (which would slow the page). For each page it prints the median over
 ``--runs`` of: the wall-clock seconds to the page's ready signal and to the
 painted frame after it, by the harness and on the page's own clock (as
-``bench_maps.py``), and the CPU time of the page's
-main thread (the trace's thread time, ``tdur``, which a loaded machine inflates
-far less than wall-clock time) from navigation to that frame:
+``bench_maps.py``), and the CPU time of the page's main thread (the trace's
+thread time, ``tdur``, which a loaded machine inflates far less than
+wall-clock time) from navigation to that frame:
 
 - every task of the main thread, and of it:
 - HTML parsing and decoding outside the scripts (the megabytes of data are
