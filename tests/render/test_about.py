@@ -161,6 +161,9 @@ def test_about_section_fits_a_phone_without_sideways_scroll(chromium, bundled_pa
 def test_print_shows_the_about_section_last(bundled_pages, context, name):
     page, _ = open_page(context, bundled_pages / name)
     page.emulate_media(media="print")
+    # The page lays itself out for print when the media query's change event
+    # comes (it copies the panel's heading and key above the map): measure after.
+    page.wait_for_function("() => document.documentElement.classList.contains('est-printing')")
     about = page.locator("#est-about")
     assert about.is_visible()
     # The panel's link, and its copy in the printed heading, are not printed.
