@@ -1289,10 +1289,9 @@
       var per = C.tablePage, total = state._shown ? state._shown.length : n;
       var pages = Math.max(1, Math.ceil(total / per));
       state.page = Math.min(Math.max(0, state.page), pages - 1);
-      var start = state.page * per, end = Math.min(total, start + per), h = [];
+      var start = state.page * per, end = Math.min(total, start + per);
       var rows = !state._shown && !start ? firstByRank(end) : state.shown.slice(start, end);
-      rows.forEach(function (k) { h.push(rowHtml(k)); });
-      tbody.innerHTML = h.join("");
+      tbody.innerHTML = rows.map(rowHtml).join("");
       var of = intText(n);
       count.textContent = !n ? "No located site on this map."
         : !total ? "No site matches these filters (0 of " + of + ")."
