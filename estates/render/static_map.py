@@ -371,6 +371,8 @@ def _draw_picture(
     """Draw one picture on ``series`` and write it to ``picture.out_path``."""
     from matplotlib.collections import LineCollection, PathCollection
 
+    from estates.render.site_markers import SiteMarkers, score_colour_codes
+
     heading, palette, fmt = _COLUMNS[column]
     focus_codes = picture.focus_codes
     classes = style.classify(layers.values[inside], palette)
@@ -385,7 +387,8 @@ def _draw_picture(
     points = sites.geometry[kept].to_crs(BNG)
     unused = pd.to_numeric(sites["land_unused_ha"][kept], errors="coerce").to_numpy(dtype=float)
     score = pd.to_numeric(sites["disposal_score"][kept], errors="coerce").to_numpy(dtype=float)
-    radius = np.array([style.site_radius_px(v) for v in unused.tolist()])
+    radius = style.site_radii_px(unused)
+    # The larger circles beneath, and of one size the higher scores on top.
     order = np.lexsort((np.nan_to_num(score, nan=-1.0), -radius))
 
     fig = series.new_figure(_FIGSIZE, dpi=dpi)
@@ -442,17 +445,18 @@ def _draw_picture(
                 path_effects=[_halo()],
             )
     if len(points):
-        xs = points.x.to_numpy()[order]
-        ys = points.y.to_numpy()[order]
-        ax.scatter(
-            xs,
-            ys,
-            s=(2 * radius[order] * _PX_TO_PT) ** 2,
-            c=[style.score_colour(v) for v in score[order].tolist()],
-            edgecolors="#1f2933",
-            linewidths=0.5,
-            alpha=0.92,
-            zorder=5,
+        ax.add_artist(
+            SiteMarkers(
+                points.x.to_numpy()[order],
+                points.y.to_numpy()[order],
+                2 * radius[order] * _PX_TO_PT,
+                score_colour_codes(score[order]),
+                (*style.SCORE_PALETTE, style.UNSCORED_COLOUR),
+                edgecolor="#1f2933",
+                linewidth=0.5,
+                alpha=0.92,
+                zorder=5,
+            )
         )
     width_km = (ax.get_xlim()[1] - ax.get_xlim()[0]) / 1000
     _scale_bar(ax, km=10 if width_km > 60 else 5 if width_km > 20 else 2)
