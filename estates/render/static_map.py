@@ -52,6 +52,10 @@ _PX_TO_PT = 0.75 * 0.85
 _FIGSIZE = (12.0, 8.4)
 #: One 7.5 pt footer line as a share of the figure's 8.4 in height (line spacing 1.2).
 _FOOTER_LINE = 7.5 * 1.2 / (8.4 * 72)
+#: The texts' margin left and right, as a share of the figure's width.
+_MARGIN = 0.015
+#: The top of the map and the legend under a header whose every part takes one line.
+_MAP_TOP = 0.88
 
 
 def _drawable(text: object) -> str:
@@ -392,7 +396,7 @@ def _draw_picture(
     order = np.lexsort((np.nan_to_num(score, nan=-1.0), -radius))
 
     fig = series.new_figure(_FIGSIZE, dpi=dpi)
-    ax = fig.add_axes((0.0, 0.12, 0.75, 0.76))
+    ax = fig.add_axes((0.0, 0.12, 0.75, _MAP_TOP - 0.12))
     ax.set_axis_off()
     ax.set_aspect("equal")
     if layers.paths:
@@ -461,31 +465,31 @@ def _draw_picture(
     width_km = (ax.get_xlim()[1] - ax.get_xlim()[0]) / 1000
     _scale_bar(ax, km=10 if width_km > 60 else 5 if width_km > 20 else 2)
 
-    title = _drawable(picture.title)
     lines = [_drawable(line) for line in picture.lines]
-    fig.text(0.015, 0.955, title, fontsize=17, fontweight="bold", color="#1f2933")
-    fig.text(
-        0.015,
-        0.925,
-        (
-            f"Boroughs shaded by {heading[0].lower()}{heading[1:]}, classes over the pilot's "
-            + (f"{int(inside.sum())} boroughs" if inside.sum() > 1 else "borough")
-            + " (others grey); sites sized by unused land, coloured by disposal score."
-            if focus_codes
-            else f"Boroughs shaded by {heading[0].lower()}{heading[1:]}; "
-            "sites sized by unused land and coloured by disposal score."
-        ),
-        fontsize=10.5,
-        color="#52606d",
+    subtitle = (
+        f"Boroughs shaded by {heading[0].lower()}{heading[1:]}, classes over the pilot's "
+        + (f"{int(inside.sum())} boroughs" if inside.sum() > 1 else "borough")
+        + " (others grey); sites sized by unused land, coloured by disposal score."
+        if focus_codes
+        else f"Boroughs shaded by {heading[0].lower()}{heading[1:]}; "
+        "sites sized by unused land and coloured by disposal score."
     )
-    if lines:
-        fig.text(0.015, 0.897, lines[0], fontsize=10, fontweight="bold", color="#1f2933")
+    top = _write_header(
+        fig,
+        [
+            (_drawable(picture.title), 17, "bold", "#1f2933", 0.955),
+            (subtitle, 10.5, "normal", "#52606d", 0.925),
+            *([(lines[0], 10, "bold", "#1f2933", 0.897)] if lines else []),
+        ],
+    )
+    bottom = 0.12
     footer = [w for text in (*lines[1:], attribution) if text for w in textwrap.wrap(text, 190)]
     if footer:
-        fig.text(0.015, 0.012, "\n".join(footer), fontsize=7.5, color="#616e7c", va="bottom")
+        fig.text(_MARGIN, 0.012, "\n".join(footer), fontsize=7.5, color="#616e7c", va="bottom")
         # The map stands above the footer, however many lines the sources take.
         bottom = max(0.12, 0.03 + len(footer) * _FOOTER_LINE)
-        ax.set_position((0.0, bottom, 0.75, 0.88 - bottom))
+    if (bottom, top) != (0.12, _MAP_TOP):  # the map between the header and the footer
+        ax.set_position((0.0, bottom, 0.75, top - bottom))
 
     _add_legends(
         series,
@@ -497,6 +501,7 @@ def _draw_picture(
             *([(style.OUTSIDE_COLOUR, "Outside the pilot")] if focus_codes else []),
         ],
         pilot_lines=pilot_lines,
+        top=top,
     )
     return series.save_png(fig, Path(picture.out_path))
 
@@ -518,8 +523,9 @@ def _add_legends(
     heading: str,
     classes: list[tuple[str, str]],
     pilot_lines: list[tuple[str, str]],
+    top: float,
 ) -> None:
-    """Add the legend right of the map: the picture's classes, then the rows all pictures share.
+    """Add the legend right of the map, from ``top`` down: its classes, then the shared rows.
 
     The shared rows (disposal scores, marker sizes, the pilots, sub-regions)
     are a second legend set one row spacing under the first, where one legend
@@ -533,7 +539,7 @@ def _add_legends(
 
     own = [Patch(color="none", label=heading)]
     own += [Patch(facecolor=c, edgecolor="#9aa5b1", label=label) for c, label in classes]
-    first = fig.legend(handles=own, bbox_to_anchor=(0.75, 0.88), **_LEGEND_STYLE)
+    first = fig.legend(handles=own, bbox_to_anchor=(0.75, top), **_LEGEND_STYLE)
     _bold_headings(first, own)
     # The first legend's last row ends its padding above the legend's bottom; the next row
     # starts a row spacing lower, which is the second legend's padding and its distance from
@@ -582,6 +588,53 @@ def _add_legends(
         return legend
 
     fig.add_artist(series.stamp(("legend", tuple(pilot_lines)), shared_rows, shift=(0, shift)))
+
+
+def _write_header(fig: Any, parts: list[tuple[str, float, str, str, float]]) -> float:
+    """Write the header's parts from the top, wrapped to the figure's width; return the map's top.
+
+    Each part is ``(text, size in points, weight, colour, baseline)``, the baseline (a
+    share of the figure's height) that of its first line when the parts above it take one
+    line each. A part too wide for one line (a long pilot name, a headline of large
+    figures) takes as many as it needs, measured as they will be drawn, and all under it
+    moves down as far: the parts below, the map and the legend.
+    """
+    from matplotlib.font_manager import FontProperties
+
+    renderer = fig.canvas.get_renderer()
+    width = fig.bbox.width * (1 - 2 * _MARGIN)
+    drop = 0.0  # how far the lines so far pushed down what follows, as a share of the height
+    for text, size, weight, colour, baseline in parts:
+        prop = FontProperties(size=size, weight=weight)
+        for number, line in enumerate(_wrap_to_width(renderer, text, prop, width)):
+            if number:
+                drop += size * 1.2 / (fig.get_figheight() * 72)
+            fig.text(_MARGIN, baseline - drop, line, fontsize=size, fontweight=weight, color=colour)
+    return _MAP_TOP - drop
+
+
+def _wrap_to_width(renderer: Any, text: str, prop: Any, width: float) -> list[str]:
+    """Return ``text`` broken between words into lines at most ``width`` pixels wide, if it can be.
+
+    A word wider than ``width`` by itself takes a line of its own.
+    """
+
+    def fits(line: str) -> bool:
+        shown = line.replace("\\$", "$")  # as matplotlib draws _drawable's escaped dollars
+        return bool(renderer.get_text_width_height_descent(shown, prop, ismath=False)[0] <= width)
+
+    if fits(text):
+        return [text]
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        longer = f"{line} {word}" if line else word
+        if line and not fits(longer):
+            lines.append(line)
+            line = word
+        else:
+            line = longer
+    return [*lines, line]
 
 
 def _bold_headings(legend: Any, handles: list[Any]) -> None:

@@ -10,6 +10,7 @@ and the index page, so a figure reads the same in the terminal and the browser.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -164,7 +165,16 @@ def _share_range(low: object, high: object) -> str:
 
 
 def _sites(count: object) -> str:
-    return "1 site" if count == 1 else f"{count} sites"
+    """Return a count of sites, its thousands separated as the figures beside it.
+
+    Examples
+    --------
+    >>> _sites(1), _sites(17), _sites(11279)
+    ('1 site', '17 sites', '11,279 sites')
+    """
+    if count == 1:
+        return "1 site"
+    return f"{count:,} sites" if isinstance(count, numbers.Integral) else f"{count} sites"
 
 
 def _num(value: object) -> float:

@@ -26,7 +26,8 @@ from estates.errors import ConfigError, CRSError, DataValidationError
 from estates.render import chart
 from estates.render.assets import inline_script, json_for_script, leaflet_css, leaflet_js
 from estates.render.maps import render_maps
-from estates.render.static_map import render_static_map
+from estates.render.picture_canvas import PictureSeries
+from estates.render.static_map import _write_header, render_static_map
 
 PAGES = [
     "index.html",
@@ -553,6 +554,53 @@ def test_static_map_can_shade_by_value(frames, tmp_path):
     sites, boroughs, *_ = frames
     out = render_static_map(sites, boroughs, tmp_path / "v.png", column="estimated_value_gbp")
     assert _png_size(out) == (1800, 1260)
+
+
+def _ink_columns(path: Path, rows: slice) -> np.ndarray:
+    """The columns of a PNG with any pixel in ``rows`` darker than the white ground."""
+    from matplotlib.image import imread
+
+    pixels = imread(path)[rows, :, :3]
+    return np.flatnonzero((pixels < 0.9).any(axis=(0, 2)))
+
+
+def test_a_long_header_wraps_inside_the_picture(frames, tmp_path):
+    # A pilot's long name and a headline of large figures: each line fits within the
+    # picture's margins (27 pixels a side), and the map and legend move down under them.
+    sites, boroughs, *_ = frames
+    words = "Barking & Dagenham, Havering and Redbridge accountable care pilot"
+    title = f"{words}, with the boroughs of the inner north east sub-region joined in"
+    headline = (
+        f"{words} (bhr_aco): 4,347 ha at 11,279 sites, worth £13.91bn–£31.82bn: "
+        "126.5%–289.2% of the target, and every other figure of this long line"
+    )
+    out = render_static_map(
+        sites, boroughs, tmp_path / "long.png", title=title, lines=[headline, "Sources."]
+    )
+    header = slice(0, 230)  # four lines and more of header: below the first screen's text
+    assert _ink_columns(out, header).max() <= 1800 - 27
+    assert _ink_columns(out, header).min() >= 27
+    # Before wrapping, the title and the headline ran off the picture's right edge.
+    fig = PictureSeries().new_figure((12.0, 8.4), dpi=150)
+    parts = [(title, 17, "bold", "#1f2933", 0.955), (headline, 10, "bold", "#1f2933", 0.897)]
+    top = _write_header(fig, parts)
+    texts = [(t.get_text(), round(t.get_position()[1], 4)) for t in fig.texts]
+    line = 1.2 / (8.4 * 72)  # a line of one point, as a share of the height
+    assert [text for text, _ in texts] == [
+        f"{words}, with the",
+        "boroughs of the inner north east sub-region joined in",
+        f"{words} (bhr_aco): 4,347 ha at 11,279 sites, worth £13.91bn–£31.82bn:",
+        "126.5%–289.2% of the target, and every other figure of this long line",
+    ]
+    assert [y for _, y in texts] == [
+        0.955,
+        round(0.955 - 17 * line, 4),
+        round(0.897 - 17 * line, 4),
+        round(0.897 - 27 * line, 4),
+    ]
+    assert top == pytest.approx(0.88 - 27 * line)
+    renderer = fig.canvas.get_renderer()
+    assert all(t.get_window_extent(renderer).x1 <= 1800 - 27 for t in fig.texts)
 
 
 def test_static_map_refuses_other_columns(frames, tmp_path):
