@@ -11,6 +11,7 @@ machine; methods are interleaved round by round and the table gives medians.
 
     python benchmarks/bench_pictures.py --runs 5
     python benchmarks/bench_pictures.py --runs 5 --baseline ../old   # beside another checkout
+    python benchmarks/bench_pictures.py --runs 3 --baseline ../old --sites big.csv  # your file
 
 Methods:
 
@@ -19,6 +20,11 @@ Methods:
 - ``baseline (DIR): render_static_map x 6``: one call per picture with the
   estates package of the checkout in DIR (e.g. made by ``git worktree add DIR
   main``), which is how builds drew them before ``render_static_maps``.
+- ``baseline (DIR): render_static_maps``: the six together with that package.
+
+``--sites FILE`` takes the pictures' inputs from a build of FILE (in parts of
+200,000 rows) instead of the bundled data: a large file shows what drawing
+many sites costs.
 
 The ratio column compares each method with the first baseline method given
 (``--baseline``), else with ``render_static_map x 6``. The script also reports
@@ -47,6 +53,7 @@ import estates.render.static_map as static_map
 from estates.builder.pipeline import build
 
 out, record = Path(sys.argv[1]), Path(sys.argv[2])
+sites = sys.argv[3] if len(sys.argv) > 3 else None
 draw = static_map.render_static_maps
 
 def capture(pictures, boroughs, **shared):
@@ -63,7 +70,7 @@ def capture(pictures, boroughs, **shared):
     return draw(pictures, boroughs, **shared)
 
 static_map.render_static_maps = capture
-build(out=out)
+build(sites, out=out, chunk_rows=200_000 if sites else None)
 """
 
 #: Run per measurement: warm up on one picture, then time the six; print CPU and wall seconds.
@@ -119,15 +126,28 @@ def main() -> None:
         "--baseline",
         type=Path,
         metavar="DIR",
-        help="also draw the six, one render_static_map call each, with the estates package "
-        "of the checkout in DIR, in the same rounds",
+        help="also draw the six, one render_static_map call each and together, with the "
+        "estates package of the checkout in DIR, in the same rounds",
+    )
+    parser.add_argument(
+        "--sites",
+        type=Path,
+        metavar="FILE",
+        help="draw the pictures of a build of this site file (default: the bundled data)",
     )
     args = parser.parse_args()
     start_load = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         record = Path(tmp) / "pictures.pickle"
         subprocess.run(
-            [*_python(ROOT), "-c", CAPTURE, str(Path(tmp) / "build"), str(record)],
+            [
+                *_python(ROOT),
+                "-c",
+                CAPTURE,
+                str(Path(tmp) / "build"),
+                str(record),
+                *([str(args.sites.resolve())] if args.sites else []),
+            ],
             check=True,
             capture_output=True,
         )
@@ -137,6 +157,10 @@ def main() -> None:
             cases[f"baseline ({args.baseline.name}): `render_static_map` x 6"] = (
                 [*_python(args.baseline), "-c", WORKER],
                 "each",
+            )
+            cases[f"baseline ({args.baseline.name}): `render_static_maps`"] = (
+                [*_python(args.baseline), "-c", WORKER],
+                "together",
             )
         cases["`render_static_map` x 6"] = (here, "each")
         cases["`render_static_maps` (the six together)"] = (here, "together")
@@ -157,7 +181,7 @@ def main() -> None:
     print(
         f"Machine: {_cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"median of {args.runs} runs, each in a fresh process; {len(names)} pictures "
-        f"({', '.join(names)}).\n"
+        f"({', '.join(names)}) of {args.sites.name if args.sites else 'the bundled data'}.\n"
     )
     print(
         f"Load average: {start_load[0]:.2f} {start_load[1]:.2f} {start_load[2]:.2f} at the start, "

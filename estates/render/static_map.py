@@ -625,16 +625,20 @@ def _wrap_to_width(renderer: Any, text: str, prop: Any, width: float) -> list[st
 
     if fits(text):
         return [text]
-    lines: list[str] = []
-    line = ""
-    for word in text.split(" "):
-        longer = f"{line} {word}" if line else word
-        if line and not fits(longer):
-            lines.append(line)
-            line = word
-        else:
-            line = longer
-    return [*lines, line]
+    words, lines = text.split(" "), []
+    while words:
+        # The most words that fit, found by halving (a line's width grows with its words);
+        # at least one.
+        low, high = 1, len(words)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if fits(" ".join(words[:middle])):
+                low = middle
+            else:
+                high = middle - 1
+        lines.append(" ".join(words[:low]))
+        words = words[low:]
+    return lines
 
 
 def _bold_headings(legend: Any, handles: list[Any]) -> None:
