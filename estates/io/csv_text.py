@@ -169,10 +169,13 @@ def number_texts(values: NDArray[np.float64]) -> pa.Array:
     """
     values = np.asarray(values, dtype=float)
     nan = np.isnan(values)
+    if nan.any():  # the values present formatted alone, the missing ones empty
+        present = np.flatnonzero(~nan)
+        return _spread(number_texts(values[present]), present, len(values))
     with np.errstate(invalid="ignore"):
         whole = (values == np.trunc(values)) & (np.abs(values) < 1e15)
     ints = pc.cast(pa.array(np.where(whole, values, 0).astype(np.int64)), pa.string())
-    floats = pc.cast(pa.array(np.where(nan, 0.0, values)), pa.string())
+    floats = pc.cast(pa.array(values), pa.string())
     texts = pc.if_else(pa.array(whole), ints, floats)
     point = pc.find_substring(floats, ".")
     decimals = pc.subtract(pc.subtract(pc.utf8_length(floats), point), 1)
@@ -182,8 +185,7 @@ def number_texts(values: NDArray[np.float64]) -> pa.Array:
         .to_numpy(zero_copy_only=False)
         .astype(bool)
     )
-    rest = ~whole & ~nan
-    odd_mask = rest & (exponent | long)
+    odd_mask = ~whole & (exponent | long)
     if odd_mask.any():
         odd_values = values[odd_mask]
         # printf's %.10f rounds the exact binary value to 10 decimals, as
@@ -202,9 +204,29 @@ def number_texts(values: NDArray[np.float64]) -> pa.Array:
             [fixed_texts(odd_values[fine]), pa.array(others, pa.string())]
         ).take(pa.array(order))
         texts = pc.replace_with_mask(texts, pa.array(odd_mask), odd_texts)
-    if nan.any():
-        texts = pc.if_else(pa.array(nan), "", texts)
     return texts
+
+
+def _spread(texts: pa.Array, rows: NDArray[np.intp], count: int) -> pa.Array:
+    """Return ``count`` strings: ``texts`` at ``rows`` (in ascending order), empty elsewhere.
+
+    Only the offsets are new: the empty strings take no bytes, so the bytes
+    are ``texts``' own, in the same order.
+    """
+    texts = texts.cast(pa.large_string())
+    offsets_buffer, data = texts.buffers()[1:3]
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[
+        texts.offset : texts.offset + len(texts) + 1
+    ]
+    lengths = np.zeros(count, dtype=np.int64)
+    lengths[rows] = np.diff(offsets)
+    spread = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(lengths, out=spread[1:])
+    if data is None:
+        data = pa.py_buffer(b"")
+    else:
+        data = data.slice(int(offsets[0]), int(offsets[-1] - offsets[0])) if len(texts) else data
+    return pa.LargeStringArray.from_buffers(count, pa.py_buffer(spread), data).cast(pa.string())
 
 
 def fixed_texts(values: NDArray[np.float64]) -> pa.Array:
@@ -339,12 +361,12 @@ def column_texts(series: pd.Series, *, dates_only: bool | None = None) -> pa.Arr
         One quoted-if-needed cell per value.
     """
     if pd.api.types.is_bool_dtype(series):
-        flags = pa.array(series.to_numpy(dtype=object, na_value=None), pa.bool_())
+        flags = _arrow_values(series, pa.bool_())
         return pc.fill_null(pc.if_else(flags, "true", "false"), "")
     if pd.api.types.is_float_dtype(series):
         return number_texts(series.to_numpy(dtype=float, na_value=np.nan))
     if pd.api.types.is_integer_dtype(series):
-        ints = pa.array(series.to_numpy(dtype=object, na_value=None), pa.int64())
+        ints = _arrow_values(series, pa.int64())
         return pc.fill_null(pc.cast(ints, pa.string()), "")
     if pd.api.types.is_datetime64_any_dtype(series):
         return pa.array(_iso_datetimes(series, dates_only=bool(dates_only)), pa.string())
@@ -361,7 +383,31 @@ def column_texts(series: pd.Series, *, dates_only: bool | None = None) -> pa.Arr
             texts = _python_texts(series)
     else:
         texts = _python_texts(series)
-    return quote_fields(safe_texts(pc.fill_null(texts, "")))
+    return _safe_quoted(pc.fill_null(texts, ""))
+
+
+def _arrow_values(series: pd.Series, kind: pa.DataType) -> pa.Array:
+    """Return a boolean or integer column as Arrow values of ``kind``, missing ones null."""
+    if isinstance(series.dtype, np.dtype):  # numpy's own: nothing is missing
+        return pa.array(series.to_numpy(), kind)
+    if hasattr(series.array, "__arrow_array__"):  # pandas' nullable arrays: values and mask
+        values = pa.array(series.array)
+        return values.cast(kind) if values.type != kind else values
+    return pa.array(series.to_numpy(dtype=object, na_value=None), kind)
+
+
+def _safe_quoted(texts: pa.Array) -> pa.Array:
+    """Return the cells of a text column without nulls: spreadsheet-safe, then quoted.
+
+    A column with some cell to rewrite whose texts repeat (a basis or a source
+    named on every row) is rewritten one distinct text at a time: the regular
+    expressions then run over a few texts rather than every row.
+    """
+    if _has_bytes(texts, _FORMULA_FIRST, first=True) or _has_bytes(texts, _QUOTED_BYTES):
+        encoded = pc.dictionary_encode(texts)
+        if len(encoded.dictionary) <= len(texts) // 4:
+            return pc.take(quote_fields(safe_texts(encoded.dictionary)), encoded.indices)
+    return quote_fields(safe_texts(texts))
 
 
 def csv_rows(columns: list[pa.Array]) -> bytes:

@@ -54,6 +54,9 @@ def _old_csv(frame: pd.DataFrame) -> str:
 @example([-1e-12, 123456789.123, 0.12345678905, 1 / 3, 2 / 3 * 1e9])
 @example([0.1, 1e-05, 1e-11, 123456.789012345678, -0.0, 2.5e15, 1e300, 5e-324, 0.30000000000000004])
 @example([1e15 + 0.5, 999999999999999.9, 1e16, 123456789012.12345, 1e-4, 0.00012])
+@example([math.nan, math.nan, math.nan])
+@example([math.nan, 1 / 3, math.nan, 1e-12, 2.0, math.nan])
+@example([])
 def test_plain_numbers_equal_the_old_formatter(values: list[float]) -> None:
     array = np.array(values, dtype=float)
     expected = [_old_plain_number(v) for v in values]
@@ -170,6 +173,31 @@ def test_safe_and_quoted_texts_follow_the_rule_for_each_cell(cells, skip, pieces
     for texts in (sliced, chunked):
         assert safe_texts(texts).to_pylist() == expected_safe
         assert quote_fields(texts).to_pylist() == expected_quoted
+
+
+_hostile = ["=1+2", '-2+3,"x"', "-3.5", "a,b", "'@x", "plain", "\tx", 'say "hi"', ""]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.sampled_from(_hostile), min_size=1, max_size=4, unique=True),
+    st.lists(st.integers(0, 4), min_size=20, max_size=200),
+)
+def test_repeated_texts_are_rewritten_as_each_cell_would_be(pool, picks) -> None:
+    """A text column of a few distinct values, some missing: each cell by the one-string rules."""
+    cells = [None if i >= len(pool) else pool[i] for i in picks]
+    texts = column_texts(pd.Series(cells, dtype="string"))
+    assert texts.to_pylist() == [_quoted(spreadsheet_safe(c or "")) for c in cells]
+
+
+def test_boolean_and_integer_columns_with_and_without_missing_values() -> None:
+    flags = [True, None, False]
+    assert column_texts(pd.Series(flags, dtype="boolean")).to_pylist() == ["true", "", "false"]
+    assert column_texts(pd.Series([True, False])).to_pylist() == ["true", "false"]
+    counts = [7, None, -(2**62)]
+    assert column_texts(pd.Series(counts, dtype="Int64")).to_pylist() == ["7", "", str(-(2**62))]
+    assert column_texts(pd.Series([3, 0], dtype="int32")).to_pylist() == ["3", "0"]
+    assert column_texts(pd.Series([2**63 - 1], dtype="uint64")).to_pylist() == [str(2**63 - 1)]
 
 
 @pytest.mark.parametrize("bom", [False, True])
