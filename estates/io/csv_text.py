@@ -421,8 +421,9 @@ def csv_rows(columns: list[pa.Array]) -> bytes:
     if len(columns) == 1:
         cells = pc.if_else(pc.equal(columns[0], ""), '""', columns[0])
         lines = pc.binary_join_element_wise(cells, "", "\n")
-    else:
-        lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, ","), "", "\n")
+    else:  # the line end put on the last cells, not on each whole line once more
+        last = pc.binary_join_element_wise(columns[-1], "\n", "")
+        lines = pc.binary_join_element_wise(*columns[:-1], last, ",")
     return _buffer_bytes(lines)
 
 
