@@ -86,7 +86,11 @@ _OPERATOR_ERRNOS: dict[int, str] = {
     errno.EMFILE: "too many open files; raise the limit (ulimit -n)",
     errno.EXDEV: "keep --out on one filesystem",
     errno.EIO: "the disk reported an I/O error; check the device",
+    errno.EFBIG: "the file is larger than this system allows; raise the limit (ulimit -f)",
 }
+
+#: Free space under which a failed write is put down to a full disk.
+FULL_DISK_BYTES = 64 * 2**20
 
 
 def classify_os_error(exc: BaseException) -> OperatorError | None:
@@ -110,3 +114,38 @@ def classify_os_error(exc: BaseException) -> OperatorError | None:
     reason = exc.strerror or os.strerror(exc.errno)
     prefix = f"{os.fsdecode(where)}: " if where != "" else ""
     return OperatorError(f"{prefix}{reason}; {_OPERATOR_ERRNOS[exc.errno]}")
+
+
+def classify_storage_error(
+    exc: BaseException, folder: os.PathLike[str] | str, *, named: os.PathLike[str] | str = ""
+) -> OperatorError | None:
+    """Return an :class:`OperatorError` for a failed write the system's limits explain, else None.
+
+    SQLite and GDAL (the GeoPackage) report a full disk or a file past the
+    size limit as their own errors ("disk I/O error", "Error while writing
+    batch to OGR layer"), without the system's error number. Such an error is
+    the operator's to fix when the disk holding ``folder`` has less than
+    :data:`FULL_DISK_BYTES` free, or when the process has a file size limit
+    (``ulimit -f``); otherwise it stays what it was (a bug, as far as the
+    tool can tell). The message names ``named`` (say ``--out``), else ``folder``.
+    """
+    import resource
+    import shutil
+
+    where = os.fsdecode(named or folder)
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = None
+    if free is not None and free < FULL_DISK_BYTES:
+        return OperatorError(
+            f"{where}: the disk is full ({free / 2**20:.0f} MiB free) and writing failed ({exc}); "
+            "free some space or choose another --out"
+        )
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if soft != resource.RLIM_INFINITY:
+        return OperatorError(
+            f"{where}: writing failed ({exc}) under this system's limit of {soft:,} bytes a file; "
+            "raise the limit (ulimit -f)"
+        )
+    return None

@@ -16,6 +16,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +48,7 @@ from estates.errors import (
     ConfigError,
     DataValidationError,
     EstatesError,
+    classify_storage_error,
 )
 
 if TYPE_CHECKING:
@@ -250,6 +254,35 @@ class BuildReport:
     result: BuildResult | None = field(default=None, repr=False)
 
 
+@contextmanager
+def _storage_faults_explained(folder: Path, out: Path) -> Iterator[None]:
+    """Raise SQLite's and GDAL's failed writes that a full disk or a size limit explain as such.
+
+    Nothing is published all the same; the operator reads what to fix rather
+    than an internal error (:func:`~estates.errors.classify_storage_error`).
+    """
+    try:
+        yield
+    except Exception as exc:
+        storage = _is_storage_error(exc)
+        operator = classify_storage_error(exc, folder, named=out) if storage else None
+        if operator is None:
+            raise
+        raise operator from exc
+
+
+def _is_storage_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite's or GDAL's error on writing a file (the GeoPackage)."""
+    import sqlite3
+
+    if isinstance(exc, sqlite3.Error):
+        return True
+    pyogrio_errors = sys.modules.get("pyogrio.errors")  # only imported if a layer was written
+    return pyogrio_errors is not None and isinstance(
+        exc, (pyogrio_errors.DataLayerError, pyogrio_errors.DataSourceError)
+    )
+
+
 def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> BuildReport:
     """Build and publish the whole output set for ``options``: the core of ``estates build``.
 
@@ -310,7 +343,7 @@ def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> Bui
         # Hashed before the build reads them, checked again before publishing.
         described = describe_inputs(files)
         previous_set = current_build(out)
-        with staged_output(out) as staging:
+        with staged_output(out) as staging, _storage_faults_explained(staging, out):
             chunk_rows = engine.parts_needed(options.inputs, chunk_rows=options.chunk_rows)
             keep = keep_tables and chunk_rows is None
             result = engine.run_build(

@@ -62,6 +62,7 @@ def _one_error_line(result) -> str:
         (errno.EROFS, "read-only"),
         (errno.EACCES, "permissions"),
         (errno.ENAMETOOLONG, "shorter path"),
+        (errno.EFBIG, "ulimit -f"),
     ],
 )
 def test_a_full_disk_or_read_only_folder_exits_2_naming_the_fix(tmp_path, monkeypatch, code, fix):
@@ -93,6 +94,58 @@ def test_classify_os_error_keeps_the_path_and_names_the_fix():
     assert str(err).startswith("maps/sites.gpkg: No space left on device; free some space")
     assert classify_os_error(OSError(errno.EBADF, "Bad file descriptor")) is None
     assert classify_os_error(KeyError("x")) is None
+
+
+def _limited_to(size: int):
+    """For ``preexec_fn``: files of at most ``size`` bytes, as ``ulimit -f`` sets."""
+    import resource
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past it fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, resource.RLIM_INFINITY))
+
+    return limit
+
+
+def test_a_file_past_the_size_limit_exits_2_naming_the_limit(tmp_path):
+    # sites.gpkg (1.2 MB) cannot be written under 700 kB a file: SQLite reports "disk I/O
+    # error", GDAL its own error, neither the system's error number.
+    out = tmp_path / "maps"
+    result = subprocess.run(
+        [sys.executable, "-m", "estates", "build", "--out", str(out)],
+        preexec_fn=_limited_to(700_000),
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "internal error" not in result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"estates: error: {out}: writing failed (")
+    assert "under this system's limit of 700,000 bytes a file; raise the limit (ulimit -f)" in last
+    assert not out.exists()
+    assert [p.name for p in (tmp_path / ".maps.estates").iterdir()] == ["lock"]
+
+
+def test_a_failed_write_on_a_full_disk_names_the_disk(tmp_path, monkeypatch):
+    import shutil
+    import sqlite3
+
+    from estates.errors import classify_storage_error
+
+    error = sqlite3.OperationalError("disk I/O error")
+    assert classify_storage_error(error, tmp_path) is None  # room to spare, no size limit
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: usage._replace(free=3 * 2**20))
+    err = classify_storage_error(error, tmp_path, named="maps")
+    assert err is not None
+    assert err.exit_code == 2
+    assert str(err) == (
+        "maps: the disk is full (3 MiB free) and writing failed (disk I/O error); "
+        "free some space or choose another --out"
+    )
 
 
 def test_a_path_too_long_exits_2(tmp_path):
