@@ -222,10 +222,7 @@ def _spread(texts: pa.Array, rows: NDArray[np.intp], count: int) -> pa.Array:
     lengths[rows] = np.diff(offsets)
     spread = np.zeros(count + 1, dtype=np.int64)
     np.cumsum(lengths, out=spread[1:])
-    if data is None:
-        data = pa.py_buffer(b"")
-    else:
-        data = data.slice(int(offsets[0]), int(offsets[-1] - offsets[0])) if len(texts) else data
+    data = pa.py_buffer(b"") if data is None else data.slice(offsets[0], offsets[-1] - offsets[0])
     return pa.LargeStringArray.from_buffers(count, pa.py_buffer(spread), data).cast(pa.string())
 
 
