@@ -400,10 +400,11 @@ def _safe_quoted(texts: pa.Array) -> pa.Array:
     named on every row) is rewritten one distinct text at a time: the regular
     expressions then run over a few texts rather than every row.
     """
-    if _has_bytes(texts, _FORMULA_FIRST, first=True) or _has_bytes(texts, _QUOTED_BYTES):
-        encoded = pc.dictionary_encode(texts)
-        if len(encoded.dictionary) <= len(texts) // 4:
-            return pc.take(quote_fields(safe_texts(encoded.dictionary)), encoded.indices)
+    if not (_has_bytes(texts, _FORMULA_FIRST, first=True) or _has_bytes(texts, _QUOTED_BYTES)):
+        return texts  # the usual column: nothing to rewrite, its bytes searched once
+    encoded = pc.dictionary_encode(texts)
+    if len(encoded.dictionary) <= len(texts) // 4:
+        return pc.take(quote_fields(safe_texts(encoded.dictionary)), encoded.indices)
     return quote_fields(safe_texts(texts))
 
 
