@@ -30,7 +30,7 @@ whole build; one call runs everything, as ``estates build`` does::
     result.sites                             # the scored site table, EPSG:4326
     es.build(sites=my_frame, out="maps")     # `estates build --out maps`, from Python
 
-``import estates`` loads neither pandas, geopandas, shapely, pyarrow, folium,
+``import estates`` loads neither pandas, geopandas, shapely, pyarrow,
 matplotlib, mapclassify nor duckdb: every name is imported from its module on
 first use (``es.load_sites`` imports :mod:`estates.stages.sites` the first time
 it is read). Everything not listed in ``__all__`` is private and may change.
@@ -76,7 +76,7 @@ if TYPE_CHECKING:  # what mypy and editors see; at run time __getattr__ imports 
 
 #: Every exported name and the module that defines it, imported on first use
 #: (:func:`__getattr__`), so that ``import estates`` costs a few milliseconds and
-#: loads neither pandas, geopandas, shapely, pyarrow, folium, matplotlib nor duckdb.
+#: loads neither pandas, geopandas, shapely, pyarrow, matplotlib nor duckdb.
 _LAZY = {
     "ATTRIBUTION": "estates.io.tables",
     "BNG": "estates.crs",

@@ -1,6 +1,6 @@
 """The ``estates`` command: thin shells over the public API, with clear exits.
 
-Every heavy library (pandas, geopandas, folium, matplotlib) is imported inside
+Every heavy library (pandas, geopandas, matplotlib) is imported inside
 the command that needs it, so ``estates --help`` and an unchanged rebuild start
 in a fraction of the time a build takes.
 

@@ -56,10 +56,10 @@ def test_import_estates_loads_no_heavy_library() -> None:
 
 
 def test_an_export_is_imported_on_first_use() -> None:
-    assert "folium" in _loaded_after("estates.render_maps")
+    assert "geopandas" in _loaded_after("estates.render_maps")
     loaded = _loaded_after("estates.load_sites")
     assert "pandas" in loaded
-    assert "folium" not in loaded
+    assert "matplotlib" not in loaded
 
 
 def test_lazy_exports_work_as_eager_ones() -> None:

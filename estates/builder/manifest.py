@@ -71,8 +71,6 @@ LIBRARIES = (
     "numpy",
     "pyogrio",
     "pyarrow",
-    "folium",
-    "branca",
     "matplotlib",
 )
 _BLOCK_BYTES = 1 << 20

@@ -576,7 +576,7 @@ def check_output_set(folder: Path, result: BuildResult | Expected) -> None:
     drawn = want.pages
     pages = sorted(folder.glob("*.html"))
     if pages:
-        from estates.render.maps import MAX_MAP_SITES  # imports folium: only when maps were drawn
+        from estates.render.maps import MAX_MAP_SITES
     for page in pages:
         text = page.read_text(encoding="utf-8")
         if _NETWORK_ASSET.search(text) or _css_network_url(text):

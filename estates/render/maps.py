@@ -1,4 +1,4 @@
-r"""Offline, self-contained HTML maps of the NHS estate in London (folium + Leaflet).
+r"""Offline, self-contained HTML maps of the NHS estate in London (Leaflet).
 
 :func:`render_maps` writes the published pages into one folder:
 
@@ -21,15 +21,14 @@ r"""Offline, self-contained HTML maps of the NHS estate in London (folium + Leaf
     classed over them, the other boroughs grey, with the pilot's headline.
 
 Every page opens with no network: Leaflet comes inline from the installed
-``xstatic-leaflet`` package (:mod:`estates.render.assets`); folium's CDN links
-(Leaflet, jQuery, Bootstrap, awesome-markers, Font Awesome) are dropped, and a
+``xstatic-leaflet`` package (:mod:`estates.render.assets`), and a
 Content-Security-Policy forbids any other load. No tile layer is drawn unless
 ``tiles`` is given: the boroughs are the base map.
 
 How sites are drawn
 -------------------
 Sites are always one Leaflet layer built in the browser from one compact JSON
-payload (a row per site, repeated texts stored once), never one folium object
+payload (a row per site, repeated texts stored once), never one object written
 per site. That single code path builds a 50,000-site map in well under two
 seconds. Popups and tooltips are made on demand from the row, from text that
 was HTML-escaped in Python. ``site_layer_threshold`` picks the renderer: up to
@@ -45,9 +44,9 @@ Safety and reproducibility
 Every text from the data is escaped with :func:`html.escape` before it reaches
 a popup, tooltip, legend, list or the search, and the JSON payload is embedded
 with ``<``, ``>`` and ``&`` written as ``\u003c``..., so a site named
-``<img src=x onerror=alert(1)>`` shows as text. Data never pass through a
-template engine. Element ids, which folium draws at random, are numbered in
-build order, and rows are sorted, so the same inputs give the same bytes.
+``<img src=x onerror=alert(1)>`` shows as text. The pages are written as
+plain text, with no template engine (:mod:`estates.render.leaflet_map`), and
+rows are sorted, so the same inputs give the same bytes.
 """
 
 from __future__ import annotations
@@ -74,6 +73,7 @@ from estates.render.columns import (
     text_values,
 )
 from estates.render.index_page import render_index
+from estates.render.leaflet_map import tile_layer
 from estates.render.page import View, attribution, bounds, build_map, plain_attribution
 from estates.render.payload import (
     best_prepared,
@@ -173,11 +173,13 @@ def render_maps(
     out_dir : pathlib.Path
         Folder to write into; created if needed. Files there are overwritten.
     tiles : str or None, default None
-        A tile URL template or folium tile name to draw under the boroughs,
+        A tile URL template, or a tile provider's name in the ``xyzservices``
+        catalogue (such as "OpenStreetMap"), to draw under the boroughs,
         for online use. None (the default) draws no tiles: the maps then need
         no network at all.
     tiles_attribution : str or None
-        Attribution for ``tiles``; required with a URL template.
+        Attribution for ``tiles``, as plain text; required with a URL
+        template (a provider's name brings its own).
     site_layer_threshold : int, default 1000
         With more drawn sites than this, vector shapes are drawn on one canvas
         instead of as SVG elements. Sites are always one layer from one JSON
@@ -211,7 +213,8 @@ def render_maps(
         is unknown, a summary part has the wrong type or a pilot id cannot
         name a file.
     ConfigError
-        If ``tiles`` is a URL without ``tiles_attribution``, or
+        If ``tiles`` is a URL without ``tiles_attribution`` or a name not in
+        the catalogue (or needing an API key), or
         ``site_layer_threshold`` is negative.
 
     See Also
@@ -234,12 +237,11 @@ def render_maps(
         require_crs(frame, WGS84, stage=f"render_maps ({what})")
     if tiles is not None and not isinstance(tiles, str):
         msg = (
-            f"tiles must be a URL template, a folium tile name or None, got {type(tiles).__name__}"
+            f"tiles must be a URL template, a tile provider's name or None, "
+            f"got {type(tiles).__name__}"
         )
         raise ConfigError(msg)
-    if tiles is not None and ("{" in tiles or "://" in tiles) and not tiles_attribution:
-        msg = f"tiles {tiles!r} is a URL; give tiles_attribution (the tile provider's credit)"
-        raise ConfigError(msg)
+    tile = None if tiles is None else tile_layer(tiles, tiles_attribution)
     if site_layer_threshold < 0:
         msg = f"site_layer_threshold must be 0 or more, got {site_layer_threshold}"
         raise ConfigError(msg)
@@ -280,8 +282,7 @@ def render_maps(
         context=prepared_context,
         ranked_total=ranked_total,
         attribution=credit,
-        tiles=tiles,
-        tiles_attribution=tiles_attribution,
+        tiles=tile,
         canvas=canvas,
         names=names,
         sources=sources_html(summary, values_line=False),

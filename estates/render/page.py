@@ -1,9 +1,9 @@
-"""One map page: a folium map whose layers, legend and panel are drawn by the page's script.
+"""One map page: a Leaflet map whose layers, legend and panel are drawn by the page's script.
 
 :func:`build_map` writes the page's head (a Content-Security-Policy, Leaflet
 and the page's own CSS and JavaScript inline), the JSON payload of
-:mod:`estates.render.payload`, one folium layer per switchable layer (so
-folium's layer control lists them) and the side panel: title, figures,
+:mod:`estates.render.payload`, the layers the layer control lists
+(:mod:`estates.render.leaflet_map`) and the side panel: title, figures,
 search, the ranked list of a pilot's sites and the legend.
 """
 
@@ -34,7 +34,6 @@ from estates.render.assets import (
     leaflet_js,
     package_text,
 )
-from estates.render.elements import JsBlock, JsLayer, Raw, figure_of, folium, number_elements
 from estates.render.geography import (
     PageFocus,
     geo_payload,
@@ -42,6 +41,7 @@ from estates.render.geography import (
     outline_legend,
     page_focus,
 )
+from estates.render.leaflet_map import Layer, TileLayer, map_document, map_script
 from estates.render.payload import (
     CHOROPLETHS,
     COUNT_LAYER_NAME,
@@ -61,12 +61,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "View",
-    "accessible_document",
     "attribution",
     "bounds",
     "build_map",
     "csp",
-    "end_body_with",
     "plain_attribution",
     "script_hashes",
     "seal_scripts",
@@ -407,8 +405,7 @@ def build_map(
     *,
     ranked_total: int,
     attribution: str,
-    tiles: str | None,
-    tiles_attribution: str | None,
+    tiles: TileLayer | None,
     canvas: bool,
     total_sites: int | None = None,
     names: Names | None = None,
@@ -422,42 +419,26 @@ def build_map(
     "About this map" section so the page explains itself without ``index.html``.
     """
     total = len(sites.codes) if total_sites is None else total_sites
-    lon0 = (LONDON_BOUNDS_WGS84[0] + LONDON_BOUNDS_WGS84[2]) / 2
-    lat0 = (LONDON_BOUNDS_WGS84[1] + LONDON_BOUNDS_WGS84[3]) / 2
-    m = folium.Map(
-        location=[lat0, lon0],
-        zoom_start=10,
-        tiles=None,
-        prefer_canvas=canvas,
-        zoom_control="topright",
-        font_size="13px",
-        min_zoom=8,
-        max_zoom=19,
-        zoom_snap=0.25,
-        zoom_delta=0.5,
-        max_bounds=True,
-        min_lat=LONDON_BOUNDS_WGS84[1] - 0.5,
-        max_lat=LONDON_BOUNDS_WGS84[3] + 0.5,
-        min_lon=LONDON_BOUNDS_WGS84[0] - 0.8,
-        max_lon=LONDON_BOUNDS_WGS84[2] + 0.8,
+    west, south, east, north = LONDON_BOUNDS_WGS84
+    # Leaflet's map options: London in view, panning held near it.
+    options = {
+        "center": [round((south + north) / 2, 5), round((west + east) / 2, 5)],
+        "zoom": 10,
+        "maxBounds": [
+            [round(south - 0.5, 5), round(west - 0.8, 5)],
+            [round(north + 0.5, 5), round(east + 0.8, 5)],
+        ],
+        "zoomControl": False,
+        "preferCanvas": canvas,
+        "zoomSnap": 0.25,
+        "zoomDelta": 0.5,
+    }
+    head = (
+        # How many sites this page draws: the publish check compares it with the table.
+        f'<meta name="estates:sites" content="{len(sites.codes)}">\n'
+        f'<meta name="estates:sites-total" content="{total}">\n'
+        + _page_head(view.title, tiles=tiles is not None)
     )
-    # Drop folium's CDN links (Leaflet, jQuery, Bootstrap, awesome-markers,
-    # Font Awesome): Leaflet comes inline in the head, the rest is not needed.
-    m.default_js = []
-    m.default_css = []
-    figure = figure_of(m)
-    figure.header.add_child(
-        Raw(
-            # How many sites this page draws: the publish check compares it with the table.
-            f'<meta name="estates:sites" content="{len(sites.codes)}">\n'
-            f'<meta name="estates:sites-total" content="{total}">\n'
-            + _page_head(view.title, tiles=tiles is not None)
-        ),
-        name="estates_head",
-    )
-    if tiles is not None:
-        folium.TileLayer(tiles=tiles, attr=escape(tiles_attribution or ""), control=False).add_to(m)
-
     focus = page_focus(boroughs, view.area_codes, view.area_name)
     outlines = {
         "subregions": {
@@ -509,66 +490,33 @@ def build_map(
     # The data travel as JSON in a non-executed <script> and are read with
     # JSON.parse, which browsers parse much faster than a script literal. The
     # site rows, most of the text, are written column-wise (SitePayload.json).
-    figure.html.add_child(
-        Raw(f'<script type="application/json" id="estates-data">{_DATA_SLOT}</script>'),
-        name="estates_data",
-    )
-    JsBlock(
-        lambda map_var: (
-            f"estates.init({map_var}, "
-            'JSON.parse(document.getElementById("estates-data").textContent));'
-        )
-    ).add_to(m)
-    for key in ("unused", "value"):
-
-        def borough_layer(var: str, key: str = key) -> str:
-            return f"var {var} = estates.boroughLayer({json_for_script(key)});"
-
-        JsLayer(
-            borough_layer,
-            name=COUNT_LAYER_NAME if boroughs.by_count and key == "unused" else _LAYER_NAMES[key],
+    layers = [
+        Layer(
+            COUNT_LAYER_NAME if boroughs.by_count and key == "unused" else _LAYER_NAMES[key],
+            f"estates.boroughLayer({json_for_script(key)})",
             overlay=False,
             show=key == "unused",
-        ).add_to(m)
-    JsLayer(
-        lambda var: f'var {var} = estates.outlineLayer("subregions");',
-        name="Sub-regions",
-        overlay=True,
-        show=True,
-    ).add_to(m)
-    JsLayer(
-        lambda var: f'var {var} = estates.outlineLayer("pilots");',
-        name="Devolution pilots",
-        overlay=True,
-        show=True,
-    ).add_to(m)
-    JsLayer(
-        lambda var: f"var {var} = estates.labelLayer();",
-        name="Borough names",
-        overlay=True,
-        show=True,
-    ).add_to(m)
-    for kind in context:
-
-        def context_layer(var: str, kind: str = kind) -> str:
-            return f"var {var} = estates.contextLayer({json_for_script(kind)});"
-
-        JsLayer(
-            context_layer,
-            name=CONTEXT_KINDS[kind][0],
+        )
+        for key in ("unused", "value")
+    ]
+    layers += [
+        Layer("Sub-regions", 'estates.outlineLayer("subregions")', overlay=True, show=True),
+        Layer("Devolution pilots", 'estates.outlineLayer("pilots")', overlay=True, show=True),
+        Layer("Borough names", "estates.labelLayer()", overlay=True, show=True),
+    ]
+    layers += [
+        Layer(
+            CONTEXT_KINDS[kind][0],
+            f"estates.contextLayer({json_for_script(kind)})",
             overlay=True,
             show=False,
-        ).add_to(m)
-    n_sites = len(sites.codes)
-    JsLayer(
-        lambda var: f"var {var} = estates.siteLayer();",
-        name=f"Estate sites ({n_sites:,})",
-        overlay=True,
-        show=True,
-    ).add_to(m)
-    folium.LayerControl(position="topright", collapsed=False).add_to(m)
-
+        )
+        for kind in context
+    ]
     shown = len(sites.codes)
+    layers.append(
+        Layer(f"Estate sites ({shown:,})", "estates.siteLayer()", overlay=True, show=True)
+    )
     panel = _panel(
         view.title,
         view.subtitle,
@@ -582,21 +530,17 @@ def build_map(
         ),
         facts=view.facts,
     )
-    ui = {"panel": panel}
-    JsBlock(lambda _: f"estates.ui({json_for_script(ui)});").add_to(m)
-
-    figure.html.add_child(
-        Raw(table_section(boroughs, names or Names(), pilot_page=view.focus_pilot is not None)),
-        name="estates_tables",
+    script = map_script(
+        options,
+        layers,
+        tiles=tiles,
+        data_id=_DATA_ID,
+        ui={"panel": panel},
     )
-    figure.html.add_child(
-        Raw(
-            f'<a class="est-skip" href="#{"est-sites" if view.with_list else "est-find"}">'
-            f"{'Skip to the list of sites' if view.with_list else 'Skip to the site search'}</a>"
-        ),
-        name="estates_skip",
+    skip = (
+        f'<a class="est-skip" href="#{"est-sites" if view.with_list else "est-find"}">'
+        f"{'Skip to the list of sites' if view.with_list else 'Skip to the site search'}</a>"
     )
-    number_elements(figure)
     about = about_section(
         view.facts,
         sources,
@@ -604,14 +548,25 @@ def build_map(
         pilot_page=view.focus_pilot is not None,
         by_count=boroughs.by_count,
     )
-    html = seal_scripts(end_body_with(accessible_document(figure.render()), about))
-    return splice_data(html, json_object_for_script(data))
+    html = map_document(
+        head,
+        before_map=[
+            f'<script type="application/json" id="{_DATA_ID}">{_DATA_SLOT}</script>',
+            table_section(boroughs, names or Names(), pilot_page=view.focus_pilot is not None),
+            skip,
+        ],
+        after_map=about,
+        script=script,
+    )
+    return splice_data(seal_scripts(html), json_object_for_script(data))
 
 
 #: Holds the place of the page's JSON data until the rest of the page is finished.
 #: It is markup, and every text from the data reaches the page escaped, so no
 #: data can hold it.
 _DATA_SLOT = "<estates-data-slot>"
+#: The id of the page's JSON data.
+_DATA_ID = "estates-data"
 
 
 def splice_data(html: str, data: str) -> str:
@@ -637,57 +592,6 @@ def splice_data(html: str, data: str) -> str:
         msg = "the page's data must be written by json_for_script (no '<')"
         raise ValueError(msg)
     return "".join((before, data, after))
-
-
-def end_body_with(html: str, fragment: str) -> str:
-    """Return ``html`` with ``fragment`` placed last in its ``<body>``.
-
-    folium writes the map's ``<div>`` after every element added to the
-    figure, so a section meant to close the page (the "About this map"
-    section, read after the map and its tables, with or without the page's
-    script) is placed here, before ``</body>``.
-
-    Raises
-    ------
-    RuntimeError
-        If ``html`` does not end its body exactly once.
-    """
-    if html.count("</body>") != 1:
-        msg = "the page does not close its <body> exactly once"
-        raise RuntimeError(msg)
-    return html.replace("</body>", f"{fragment}\n</body>", 1)
-
-
-#: What folium writes and what an accessible page needs instead: a language, and a
-#: viewport that lets a reader pinch-zoom (WCAG 1.4.4; axe ``meta-viewport``).
-_DOCUMENT_FIXES = (
-    ("<!DOCTYPE html>\n<html>\n", '<!DOCTYPE html>\n<html lang="en">\n'),
-    (
-        '<meta name="viewport" content="width=device-width,\n'
-        '                initial-scale=1.0, maximum-scale=1.0, user-scalable=no" />',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    ),
-)
-
-
-def accessible_document(html: str) -> str:
-    """Return folium's page ``html`` with ``lang="en"`` and a viewport that allows zoom.
-
-    folium writes ``<html>`` with no language and a viewport with
-    ``user-scalable=no``; both fail WCAG. Each is replaced exactly once.
-
-    Raises
-    ------
-    RuntimeError
-        If folium no longer writes the expected text (a folium upgrade): the
-        page would silently lose its language or pinch-zoom otherwise.
-    """
-    for old, new in _DOCUMENT_FIXES:
-        if html.count(old) != 1:
-            msg = f"folium's page no longer contains {old!r} once; update page._DOCUMENT_FIXES"
-            raise RuntimeError(msg)
-        html = html.replace(old, new)
-    return html
 
 
 def plain_attribution(summary: Mapping[str, Any]) -> str:

@@ -4,7 +4,7 @@ A national-scale table still gives pages that open: a page with more sites
 than :data:`MAX_MAP_SITES` draws its best-ranked sites, then those with most
 unused land, then by site code, so the choice is the same on every build.
 The chunked build calls :func:`page_sites` while it reads, so it keeps only
-the sites some page draws; this module does not import folium.
+the sites some page draws; this module imports none of the pages' code.
 """
 
 from __future__ import annotations

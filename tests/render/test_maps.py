@@ -96,11 +96,14 @@ def test_same_inputs_give_the_same_bytes(frames, built, tmp_path):
         assert again[name].read_bytes() == built[name].read_bytes(), name
 
 
-def test_element_ids_are_not_random(built):
+def test_each_page_makes_one_map_in_its_div_with_no_random_ids(built):
     for name in MAPS:
         html = built[name].read_text(encoding="utf-8")
         assert not re.search(r"[0-9a-f]{32}", html), name
-        assert re.search(r"var map_\d+ = L\.map\(", html), name
+        assert html.count('<div class="est-map" id="est-map"></div>') == 1, name
+        assert html.count('L.map("est-map", {') == 1, name
+        # The map is made after its <div>, in the body's last script.
+        assert html.index('id="est-map"') < html.index("L.map(") < html.index("</body>")
 
 
 def test_inputs_are_left_unchanged(frames, tmp_path):
@@ -221,8 +224,42 @@ def test_a_tiles_attribution_is_written_as_text(frames, tmp_path):
     render_maps(*frames, tmp_path, tiles=url, tiles_attribution=f"Tiles {XSS_NAME} & co")
     html = (tmp_path / "london.html").read_text(encoding="utf-8")
     # Leaflet writes a tile layer's attribution as HTML: it must arrive escaped.
-    written = re.findall(r'"attribution": ("(?:[^"\\]|\\.)*")', html)
-    assert [json.loads(w) for w in written] == ["Tiles &lt;img src=x onerror=alert(1)&gt; &amp; co"]
+    options = re.findall(
+        r'L\.tileLayer\("https://tiles\.example\.org/\{z\}/\{x\}/\{y\}\.png", (\{.*?\})\)', html
+    )
+    assert [json.loads(o)["attribution"] for o in options] == [
+        "Tiles &lt;img src=x onerror=alert(1)&gt; &amp; co"
+    ]
+
+
+def test_a_tile_provider_is_found_by_name(frames, tmp_path):
+    render_maps(*frames, tmp_path, tiles="OpenStreetMap")
+    html = (tmp_path / "london.html").read_text(encoding="utf-8")
+    options = re.findall(
+        r'L\.tileLayer\("https://tile\.openstreetmap\.org/\{z\}/\{x\}/\{y\}\.png", (\{.*?\})\)',
+        html,
+    )
+    # The catalogue's own credit, as HTML, and its zoom range.
+    assert [json.loads(o) for o in options] == [
+        {
+            "attribution": '&copy; <a href="https://www.openstreetmap.org/copyright">'
+            "OpenStreetMap</a> contributors",
+            "minZoom": 0,
+            "maxZoom": 19,
+            "subdomains": "abc",
+        }
+    ]
+
+
+def test_a_tile_provider_needing_a_key_is_refused(frames, tmp_path):
+    with pytest.raises(ConfigError, match="needs an API key"):
+        render_maps(*frames, tmp_path, tiles="CartoDB Positron")
+
+
+def test_an_unknown_tile_provider_is_refused(frames, tmp_path):
+    with pytest.raises(ConfigError, match="neither a URL template nor the name of a tile provider"):
+        render_maps(*frames, tmp_path, tiles="No Such Tiles")
+    assert not (tmp_path / "london.html").exists()
 
 
 def test_no_tiles_by_default(built):
@@ -341,13 +378,13 @@ def test_map_has_layers_legend_search_and_scale(built):
         "disposal score",
     ):
         assert needle in html, needle
-    assert '"preferCanvas": false' in html
+    assert '"preferCanvas":false' in html
 
 
 def test_threshold_switches_to_one_canvas(frames, tmp_path):
     render_maps(*frames, tmp_path, site_layer_threshold=0)
     html = (tmp_path / "london.html").read_text(encoding="utf-8")
-    assert '"preferCanvas": true' in html
+    assert '"preferCanvas":true' in html
     assert "estates.siteLayer()" in html
 
 

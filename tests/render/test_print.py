@@ -66,7 +66,7 @@ def test_print_hides_controls_and_fits_the_pages_area(bundled_pages, context, na
     assert view[3] >= east
     # ... and fills it: not the whole of London on a pilot's page.
     assert (north - south) / (view[2] - view[0]) > 0.6 or (east - west) / (view[3] - view[1]) > 0.6
-    box = page.locator(".folium-map").bounding_box()
+    box = page.locator(".est-map").bounding_box()
     assert 700 < box["width"] < 780  # 196 mm
     assert 470 < box["height"] < 530  # 132 mm
     head = page.locator(".est-print-head").inner_text()

@@ -437,7 +437,7 @@ def test_a_row_opens_its_site_on_the_map(bundled_pages, desktop):
         code,
     )
     assert inside
-    box = page.locator(".folium-map").bounding_box()
+    box = page.locator(".est-map").bounding_box()
     assert -1 < box["y"] < 900  # the map was scrolled back into view
     page.keyboard.press("Escape")
     assert page.evaluate("() => document.activeElement.getAttribute('data-i')") is not None
@@ -528,7 +528,7 @@ def test_on_a_phone_the_table_follows_the_map_and_scrolls_in_its_own_box(
     try:
         page, errors = open_page(ctx, bundled_pages / name)
         state = page.evaluate(
-            """() => { const m = document.querySelector('.folium-map').getBoundingClientRect();
+            """() => { const m = document.querySelector('.est-map').getBoundingClientRect();
                 const t = document.querySelector('.est-tables').getBoundingClientRect();
                 const s = document.querySelector('.est-site-table').parentNode;
                 return { mapBottom: m.bottom, mapHeight: m.height, tableTop: t.top,
