@@ -173,6 +173,50 @@ def test_a_signal_mid_build_keeps_the_published_set_and_leaves_no_staging(
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["target_gbp"] == 11e9
 
 
+def test_ctrl_c_at_the_terminal_stops_every_process_of_the_build(first, tmp_path):
+    # A terminal's Ctrl-C reaches its whole process group: the build and the
+    # second process drawing its pictures. One line, exit 130, nothing left.
+    proc, out = first
+    assert proc.returncode == 0, proc.stderr
+    before = snapshot(out)
+    store = store_dir(out)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = estates_script("build", "--quiet", "--force", "--target-gbp", "5e9", "--out", out)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        build = subprocess.Popen(
+            command,
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    deadline = time.monotonic() + 120
+    while not list(store.glob("staging-*")):
+        assert build.poll() is None, build.communicate()
+        assert time.monotonic() < deadline, "the build never started staging"
+        time.sleep(0.01)
+    os.killpg(build.pid, signal.SIGINT)
+    stdout, stderr = build.communicate(timeout=120)
+    assert build.returncode == 130, stderr
+    assert (stdout, stderr) == ("", "estates: interrupted; nothing was published\n")
+    assert list(store.glob("staging-*")) == []
+    assert snapshot(out) == before
+    # No process of the build is left behind.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            os.killpg(build.pid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "a process of the build outlived it"
+        time.sleep(0.05)
+
+
 def test_json_logs_are_every_line_and_stdout_stays_empty(tmp_path):
     out = tmp_path / "maps"
     proc = run(

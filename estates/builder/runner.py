@@ -18,7 +18,7 @@ import os
 import re
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +53,8 @@ from estates.errors import (
 
 if TYPE_CHECKING:
     from estates.builder.engine import BuildResult
+    from estates.builder.picture_worker import PictureWorker
+    from estates.render.maps import MapSet
 
 log = logging.getLogger("estates")
 
@@ -333,49 +335,63 @@ def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> Bui
                     f"{options.max_rejected}; see {out / 'rejected.csv'}"
                 )
             return report
-        # Only now is a build needed: the libraries that run it are imported here.
-        from estates.builder import engine
-        from estates.builder.memory import collections_skip_older_objects
-        from estates.builder.sinks import FileSink
-        from estates.report.headline import headline_lines
+        # Only now is a build needed. A second process starts importing the
+        # picture code while this one imports the libraries that run the build.
+        from estates.builder.picture_worker import picture_worker
 
-        started = datetime.now(UTC)
-        # Hashed before the build reads them, checked again before publishing.
-        described = describe_inputs(files)
-        previous_set = current_build(out)
-        with staged_output(out) as staging, _storage_faults_explained(staging, out):
-            chunk_rows = engine.parts_needed(options.inputs, chunk_rows=options.chunk_rows)
-            keep = keep_tables and chunk_rows is None
-            result = engine.run_build(
-                options.inputs,
-                config=config,
-                sink=FileSink(staging, bom=options.csv_bom, keep=keep),
-                chunk_rows=chunk_rows,
-                work_dir=staging,
-            )
-            with collections_skip_older_objects():
-                written = write_output_set(
-                    result, staging, options, previous=previous_set, tables_written=True
+        with picture_worker(options.maps) as pictures:
+            from estates.builder import engine
+            from estates.builder.memory import collections_skip_older_objects
+            from estates.builder.sinks import FileSink
+            from estates.report.headline import headline_lines
+
+            started = datetime.now(UTC)
+            # Hashed before the build reads them, checked again before publishing.
+            described = describe_inputs(files)
+            previous_set = current_build(out)
+            with (
+                staged_output(out) as staging,
+                _storage_faults_explained(staging, out),
+                # Stopped before the staging folder goes, should the build fail.
+                closing(pictures) if pictures else nullcontext(),
+            ):
+                chunk_rows = engine.parts_needed(options.inputs, chunk_rows=options.chunk_rows)
+                keep = keep_tables and chunk_rows is None
+                result = engine.run_build(
+                    options.inputs,
+                    config=config,
+                    sink=FileSink(staging, bom=options.csv_bom, keep=keep),
+                    chunk_rows=chunk_rows,
+                    work_dir=staging,
                 )
-            expected = _expected(result)
-            row_counts = {
-                "sites": expected.sites,
-                "rejected": expected.findings,
-                "boroughs": len(result.boroughs),
-                "records_in": int(result.counts["records_in"]),
-            }
-            manifest = build_manifest(
-                files,
-                options.as_manifest(),
-                row_counts,
-                started,
-                datetime.now(UTC),
-                output_dir=staging,
-                described_inputs=described,
-            )
-            check_inputs_unchanged(described, files)
-            write_manifest(manifest, safe_child(staging, MANIFEST_NAME))
-            publish(out, staging, check=lambda folder: check_output_set(folder, expected))
+                with collections_skip_older_objects():
+                    written = write_output_set(
+                        result,
+                        staging,
+                        options,
+                        previous=previous_set,
+                        tables_written=True,
+                        pictures=pictures,
+                    )
+                expected = _expected(result)
+                row_counts = {
+                    "sites": expected.sites,
+                    "rejected": expected.findings,
+                    "boroughs": len(result.boroughs),
+                    "records_in": int(result.counts["records_in"]),
+                }
+                manifest = build_manifest(
+                    files,
+                    options.as_manifest(),
+                    row_counts,
+                    started,
+                    datetime.now(UTC),
+                    output_dir=staging,
+                    described_inputs=described,
+                )
+                check_inputs_unchanged(described, files)
+                write_manifest(manifest, safe_child(staging, MANIFEST_NAME))
+                publish(out, staging, check=lambda folder: check_output_set(folder, expected))
     counts = result.counts
     report = BuildReport(
         status="published",
@@ -402,6 +418,7 @@ def write_output_set(
     *,
     previous: Path | None = None,
     tables_written: bool = False,
+    pictures: PictureWorker | None = None,
 ) -> list[Path]:
     """Write the output files of ``result`` into ``folder`` and return every output's path.
 
@@ -412,12 +429,17 @@ def write_output_set(
     Then the GeoPackage's other layers, ``changes.csv`` / ``changes.json``
     (what changed since ``previous``, the output set this one replaces, or
     nothing on a first build or when the previous set has no comparable site
-    table, logged as a warning), ``summary.json`` and the maps.
+    table, logged as a warning), ``summary.json`` and the maps. With
+    ``pictures``, the PNGs are drawn there, from the start, while the rest is
+    written here.
     """
     from estates.io import tables
     from estates.io.gpkg import add_layers
     from estates.io.site_years import write_site_years
 
+    maps = _prepare_maps(result, folder, options) if options.maps else None
+    if maps is not None and pictures is not None:
+        pictures.submit(maps.pictures)
     if not tables_written and result.sites is not None and result.findings is not None:
         tables.write_site_table(result.sites, folder, bom=options.csv_bom)
         tables.write_findings(result.findings, folder)
@@ -434,8 +456,10 @@ def write_output_set(
         )
     written.extend(_write_changes(previous, folder, result.rows, bom=options.csv_bom))
     written.append(tables.write_json(result.summary, safe_child(folder, "summary.json")))
-    if options.maps:
-        written.extend(_render_maps(result, folder, options))
+    if maps is not None:
+        pages = maps.write_pages()
+        drawn = pictures.wait() if pictures is not None else maps.pictures.draw()
+        written.extend(maps.report([*pages, *drawn]))
     return written
 
 
@@ -494,11 +518,11 @@ def _small_site_tables(*paths: Path) -> tuple[Any, ...] | None:
         return None
 
 
-def _render_maps(result: BuildResult, folder: Path, options: BuildOptions) -> list[Path]:
-    """Draw the maps from the sites each page draws, with each page's count of sites."""
-    from estates.render.maps import MAX_MAP_SITES, render_maps
+def _prepare_maps(result: BuildResult, folder: Path, options: BuildOptions) -> MapSet:
+    """Prepare the maps of the sites each page draws, with each page's count of sites."""
+    from estates.render.maps import MAX_MAP_SITES, prepare_maps
 
-    return render_maps(
+    return prepare_maps(
         result.map_sites,
         result.boroughs,
         result.context,

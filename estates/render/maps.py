@@ -53,7 +53,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
@@ -76,6 +77,7 @@ from estates.render.index_page import render_index
 from estates.render.leaflet_map import tile_layer
 from estates.render.page import View, attribution, bounds, build_map, plain_attribution
 from estates.render.payload import (
+    SitePayload,
     best_prepared,
     names_from_summary,
     prepare_boroughs,
@@ -91,6 +93,7 @@ from estates.render.selection import (
     pilot_order,
 )
 from estates.render.sources import sources_html
+from estates.render.static_map import MapPicture, PictureJob
 from estates.report.headline import london_line, pilot_line
 from estates.report.statements import (
     build_date_line,
@@ -110,7 +113,9 @@ __all__ = [
     "FIRST_PILOT",
     "MAX_MAP_SITES",
     "SITE_COLUMNS",
+    "MapSet",
     "page_sites",
+    "prepare_maps",
     "render_maps",
 ]
 
@@ -129,6 +134,68 @@ def _page_facts(summary: Mapping[str, Any], build_date: str) -> tuple[str, ...]:
 def today_utc() -> str:
     """Return today's date in UTC, ISO ``YYYY-MM-DD``: the build date every page states."""
     return datetime.now(UTC).date().isoformat()
+
+
+@dataclass(frozen=True)
+class _Page:
+    """One map page to write: its file, its view, the sites it draws (a mask), its totals key."""
+
+    path: Path
+    view: View
+    drawn: np.ndarray
+    key: str
+
+
+@dataclass(frozen=True)
+class MapSet:
+    """The pages and pictures of one :func:`render_maps` call, prepared by :func:`prepare_maps`.
+
+    ``pictures`` draws the PNGs (here, or in another process: it pickles);
+    :meth:`write_pages` writes the HTML pages; :meth:`report` logs what was
+    written. Each page is drawn and written in turn: a page of 50,000 sites
+    is megabytes of text, and holding every page until the last was drawn
+    would add them all to the peak memory of a large build.
+    """
+
+    pictures: PictureJob
+    out_dir: Path
+    summary: Mapping[str, Any]
+    facts: tuple[str, ...]
+    sites: SitePayload
+    pages: tuple[_Page, ...]
+    draw_page: Callable[..., str]
+    #: Boroughs, pilots and context records, for the log.
+    counts: tuple[int, int, int]
+
+    def write_pages(self) -> list[Path]:
+        """Write the London page, each pilot's and the index; return their paths, index first."""
+        pilot_files: list[tuple[str, str, Path]] = []
+        for page in self.pages:
+            drawn = subset_sites(self.sites, page.drawn)
+            html = self.draw_page(page.view, drawn, total_sites=self.sites.totals[page.key])
+            page.path.write_text(html, encoding="utf-8")
+            if page.view.focus_pilot is not None:
+                pilot_files.append((page.key, page.view.title, page.path))
+        index_path = self.out_dir / "index.html"
+        index_path.write_text(
+            render_index(self.summary, pilot_files, has_png=True, facts=self.facts),
+            encoding="utf-8",
+        )
+        return [index_path, *(page.path for page in self.pages)]
+
+    def report(self, paths: list[Path]) -> list[Path]:
+        """Log what was written (``paths``, the pages and the pictures) and return ``paths``."""
+        boroughs, pilots, context = self.counts
+        logger.info(
+            "wrote %d maps to %s: %d sites drawn, %d boroughs, %d pilots, %d context records",
+            len(paths),
+            self.out_dir,
+            int(self.pages[0].drawn.sum()),
+            boroughs,
+            pilots,
+            context,
+        )
+        return paths
 
 
 def render_maps(
@@ -233,6 +300,45 @@ def render_maps(
     ...
     estates.errors.DataValidationError: boroughs is missing column(s) borough_name, subregion, ...
     """
+    maps = prepare_maps(
+        sites,
+        boroughs,
+        context,
+        summary,
+        out_dir,
+        tiles=tiles,
+        tiles_attribution=tiles_attribution,
+        site_layer_threshold=site_layer_threshold,
+        max_sites=max_sites,
+        page_totals=page_totals,
+        ranked_total=ranked_total,
+        build_date=build_date,
+    )
+    pages = maps.write_pages()
+    return maps.report([*pages, *maps.pictures.draw()])
+
+
+def prepare_maps(
+    sites: gpd.GeoDataFrame,
+    boroughs: gpd.GeoDataFrame,
+    context: gpd.GeoDataFrame,
+    summary: dict[str, Any],
+    out_dir: Path,
+    *,
+    tiles: str | None = None,
+    tiles_attribution: str | None = None,
+    site_layer_threshold: int = 1000,
+    max_sites: int = MAX_MAP_SITES,
+    page_totals: Mapping[str, int] | None = None,
+    ranked_total: int | None = None,
+    build_date: str | None = None,
+) -> MapSet:
+    """Check the arguments of :func:`render_maps` and prepare what it draws; write nothing.
+
+    Takes the same arguments and raises the same errors. The build calls it
+    to hand the pictures (:attr:`MapSet.pictures`) to a second process before
+    it writes the pages (:meth:`MapSet.write_pages`).
+    """
     for frame, what in ((sites, "sites"), (boroughs, "boroughs"), (context, "context")):
         require_crs(frame, WGS84, stage=f"render_maps ({what})")
     if tiles is not None and not isinstance(tiles, str):
@@ -298,18 +404,22 @@ def render_maps(
         facts=facts,
     )
     every = np.ones(len(prepared_sites.codes), dtype=bool)
-    london_sites = subset_sites(prepared_sites, best_prepared(prepared_sites, every, max_sites))
-    # Each page is written as soon as it is drawn: a page of 50,000 sites is
-    # megabytes of text, and holding every page until the last was drawn
-    # added them all to the peak memory of a large build.
-    london_path = out_dir / "london.html"
-    london_path.write_text(
-        draw(london_view, london_sites, total_sites=prepared_sites.totals["london"]),
-        encoding="utf-8",
-    )
-    written: list[Path] = [london_path]
-    pilot_files: list[tuple[str, str, Path]] = []
-    pilot_pictures: list[tuple[str, tuple[str, ...], pd.DataFrame]] = []
+    pages = [
+        _Page(
+            out_dir / "london.html",
+            london_view,
+            best_prepared(prepared_sites, every, max_sites),
+            "london",
+        )
+    ]
+    pictures = [
+        MapPicture(
+            subset_sites(prepared_sites, pages[0].drawn).frame,
+            out_dir / "london.png",
+            title="Unused NHS land in London",
+            lines=(london_line(summary), *facts),
+        )
+    ]
     for pid in pilot_ids:
         block = summary_part(pilots, pid, "['pilots']")
         in_pilot = np.array([pid in p for p in prepared_sites.pilots], dtype=bool)
@@ -331,53 +441,37 @@ def render_maps(
             area_codes=tuple(c for c, m in zip(prepared_boroughs.codes, members, strict=True) if m),
             area_name=names.pilot(pid),
         )
-        path = out_dir / f"{pid}.html"
-        drawn = subset_sites(prepared_sites, best_prepared(prepared_sites, in_pilot, max_sites))
-        path.write_text(draw(view, drawn, total_sites=prepared_sites.totals[pid]), encoding="utf-8")
-        written.append(path)
-        pilot_files.append((pid, names.pilot(pid), path))
-        pilot_pictures.append((pid, view.area_codes, drawn.frame))
-
-    index_path = out_dir / "index.html"
-    index_path.write_text(
-        render_index(summary, pilot_files, has_png=True, facts=facts), encoding="utf-8"
-    )
-
-    from estates.render.static_map import MapPicture, render_static_maps
-
-    png, *pictures = render_static_maps(
-        [
+        page = _Page(
+            out_dir / f"{pid}.html", view, best_prepared(prepared_sites, in_pilot, max_sites), pid
+        )
+        pages.append(page)
+        pictures.append(
             MapPicture(
-                london_sites.frame,
-                out_dir / "london.png",
-                title="Unused NHS land in London",
-                lines=(london_line(summary), *facts),
-            ),
-            *(
-                MapPicture(
-                    frame,
-                    out_dir / f"{pid}.png",
-                    title=names.pilot(pid),
-                    lines=(pilot_line(summary, pid), london_line(summary), *facts),
-                    focus_codes=codes,
-                    focus_pilot=pid,
-                )
-                for pid, codes, frame in pilot_pictures
-            ),
-        ],
-        prepared_boroughs.frame,
-        pilot_outlines=prepared_boroughs.pilot_outlines,
-        subregion_outlines=prepared_boroughs.subregion_outlines,
-        attribution=plain_attribution(summary),
+                subset_sites(prepared_sites, page.drawn).frame,
+                out_dir / f"{pid}.png",
+                title=names.pilot(pid),
+                lines=(pilot_line(summary, pid), london_line(summary), *facts),
+                focus_codes=view.area_codes,
+                focus_pilot=pid,
+            )
+        )
+    return MapSet(
+        pictures=PictureJob(
+            tuple(pictures),
+            prepared_boroughs.frame,
+            pilot_outlines=prepared_boroughs.pilot_outlines,
+            subregion_outlines=prepared_boroughs.subregion_outlines,
+            attribution=plain_attribution(summary),
+        ),
+        out_dir=out_dir,
+        summary=summary,
+        facts=facts,
+        sites=prepared_sites,
+        pages=tuple(pages),
+        draw_page=draw,
+        counts=(
+            len(prepared_boroughs.codes),
+            len(pilot_ids),
+            sum(len(v["rows"]) for v in prepared_context.values()),
+        ),
     )
-    paths = [index_path, *written, png, *pictures]
-    logger.info(
-        "wrote %d maps to %s: %d sites drawn, %d boroughs, %d pilots, %d context records",
-        len(paths),
-        out_dir,
-        len(london_sites.codes),
-        len(prepared_boroughs.codes),
-        len(pilot_ids),
-        sum(len(v["rows"]) for v in prepared_context.values()),
-    )
-    return paths

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from estates.render.picture_canvas import PictureSeries
 
-__all__ = ["MapPicture", "render_static_map", "render_static_maps"]
+__all__ = ["MapPicture", "PictureJob", "render_static_map", "render_static_maps"]
 
 _COLUMNS = {
     "land_unused_ha": ("Unused NHS land (ha)", style.UNUSED_PALETTE, style.format_ha),
@@ -102,6 +102,27 @@ class MapPicture:
     lines: Sequence[str] = ()
     focus_codes: Sequence[str] = ()
     focus_pilot: str = ""
+
+
+@dataclass(frozen=True)
+class PictureJob:
+    """The arguments of one :func:`render_static_maps` call, to draw here or in another process."""
+
+    pictures: tuple[MapPicture, ...]
+    boroughs: gpd.GeoDataFrame
+    pilot_outlines: gpd.GeoDataFrame | None = None
+    subregion_outlines: gpd.GeoDataFrame | None = None
+    attribution: str = ""
+
+    def draw(self) -> list[Path]:
+        """Draw the pictures; return their paths, in order."""
+        return render_static_maps(
+            self.pictures,
+            self.boroughs,
+            pilot_outlines=self.pilot_outlines,
+            subregion_outlines=self.subregion_outlines,
+            attribution=self.attribution,
+        )
 
 
 def render_static_map(

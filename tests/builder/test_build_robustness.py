@@ -38,7 +38,7 @@ from estates.logs import reset_logging
 REPO = Path(__file__).resolve().parents[2]
 KILL_ENV = "ESTATES_TEST_KILL_AT"
 #: Runs ``estates`` with the function called at a named point replaced by a SIGKILL:
-#: after the tables (the maps are drawn next), after the maps (the manifest is
+#: after the tables (the maps are prepared next), after the maps (the manifest is
 #: built next), before the swap (the old folder is retired first) and after it
 #: (the history is recorded next).
 KILL_WRAPPER = """
@@ -48,7 +48,7 @@ import estates.builder.runner as runner
 from estates.cli import main
 
 POINTS = {
-    "after_tables": (runner, "_render_maps"),
+    "after_tables": (runner, "_prepare_maps"),
     "after_maps": (runner, "build_manifest"),
     "before_swap": (publish, "_retire_real_folder"),
     "after_swap": (publish, "_record_history"),
@@ -341,7 +341,7 @@ def test_a_bug_while_writing_keeps_the_previous_set(tmp_path, monkeypatch):
     def broken_maps(*args: object, **kwargs: object) -> None:
         raise RuntimeError("simulated bug in the maps")
 
-    monkeypatch.setattr("estates.builder.runner._render_maps", broken_maps)
+    monkeypatch.setattr("estates.builder.runner._prepare_maps", broken_maps)
     result = cli("--log-format", "json", "build", "--sites", sites, "--out", out, "--force")
     assert result.exit_code == 1
     # JSON logs stay JSON to the last line, which carries the exit code.
