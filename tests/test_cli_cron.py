@@ -8,6 +8,7 @@ set alone when it is interrupted or terminated.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -173,14 +175,26 @@ def test_a_signal_mid_build_keeps_the_published_set_and_leaves_no_staging(
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["target_gbp"] == 11e9
 
 
+def _marked(mark: str) -> list[int]:
+    """Return the processes whose environment holds ``mark`` (it passes to their children)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        with contextlib.suppress(OSError):
+            if mark.encode() in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+    return found
+
+
 def test_ctrl_c_at_the_terminal_stops_every_process_of_the_build(first, tmp_path):
-    # A terminal's Ctrl-C reaches its whole process group: the build and the
+    # A terminal's Ctrl-C reaches its whole process group; the build stops the
     # second process drawing its pictures. One line, exit 130, nothing left.
     proc, out = first
     assert proc.returncode == 0, proc.stderr
     before = snapshot(out)
     store = store_dir(out)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    token = uuid.uuid4().hex
+    mark = f"ESTATES_TEST_MARK={token}"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "ESTATES_TEST_MARK": token}
     command = estates_script("build", "--quiet", "--force", "--target-gbp", "5e9", "--out", out)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
@@ -200,20 +214,18 @@ def test_ctrl_c_at_the_terminal_stops_every_process_of_the_build(first, tmp_path
         assert build.poll() is None, build.communicate()
         assert time.monotonic() < deadline, "the build never started staging"
         time.sleep(0.01)
+    # The build and, given two cores, the second process drawing its pictures.
+    assert len(_marked(mark)) == (2 if len(os.sched_getaffinity(0)) >= 2 else 1)
     os.killpg(build.pid, signal.SIGINT)
     stdout, stderr = build.communicate(timeout=120)
     assert build.returncode == 130, stderr
     assert (stdout, stderr) == ("", "estates: interrupted; nothing was published\n")
     assert list(store.glob("staging-*")) == []
     assert snapshot(out) == before
-    # No process of the build is left behind.
+    # No process of the build is left behind: none carries its mark.
     deadline = time.monotonic() + 30
-    while True:
-        try:
-            os.killpg(build.pid, 0)
-        except ProcessLookupError:
-            break
-        assert time.monotonic() < deadline, "a process of the build outlived it"
+    while _marked(mark):
+        assert time.monotonic() < deadline, f"a process of the build outlived it: {_marked(mark)}"
         time.sleep(0.05)
 
 

@@ -3,12 +3,20 @@
 The PNGs are the build's largest single cost after its imports: matplotlib's
 import and the drawing, about a second and a half of a bundled build, and
 nothing else waits for them. So a build that draws maps starts a second
-Python process as it begins. That process imports the picture code
-(matplotlib, geopandas) while this one reads, checks and joins the data;
-once the data are ready it draws the pictures into the staging folder while
-this one writes the GeoPackage's layers, the changes, the summary and the
-pages; then it hands back the pictures' paths. With two cores or more, the
-pictures cost the build little time on the clock; their CPU time is the same.
+Python process as it begins (``python -m estates.builder.picture_worker``).
+That process imports the picture code (matplotlib, geopandas) while this one
+reads, checks and joins the data; once the data are ready it draws the
+pictures into the staging folder while this one writes the GeoPackage's
+layers, the changes, the summary and the pages; then it hands back the
+pictures' paths. With two cores or more, the pictures cost the build little
+time on the clock; their CPU time is the same.
+
+The second process is a fresh interpreter running this module, not a copy of
+the caller: a user's script that calls :func:`estates.build` at its top level,
+with no ``if __name__ == "__main__"`` guard, is not run again there. It
+imports the same ``estates`` as this process (it is given this process's
+``sys.path``), takes the job as a pickle on its standard input and answers as
+a pickle on its standard output; its own output goes to standard error.
 
 Nothing fails quietly:
 
@@ -16,13 +24,15 @@ Nothing fails quietly:
   :class:`~estates.errors.DataValidationError` stays one, an
   :class:`OSError` keeps its ``errno``), its traceback there added as a note;
 - a second process that cannot start, or that dies (killed for memory, say),
-  leaves the pictures to this process, with a warning;
+  leaves the pictures to this process, with a warning that quotes the end of
+  what it wrote to standard error;
 - log records (warnings and above) of the second process are handed back
   and logged here, so they reach the build's log in its format, and the
   warnings raised while drawing are raised again here;
-- the second process ignores Ctrl-C, which reaches every process of the
-  terminal: this process stops it, as it does when the build fails or is
-  stopped, before the staging folder is removed.
+- the second process runs in a session of its own, so a terminal's Ctrl-C
+  reaches only the build, which stops it, as it does when the build fails
+  or is stopped, before the staging folder is removed; if the build is
+  killed outright, the second process ends when its input closes.
 
 A machine with one core draws the pictures in this process, as does
 :func:`estates.render_maps`.
@@ -32,15 +42,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
+import pickle
 import signal
+import subprocess
+import sys
+import tempfile
+import threading
 import traceback
 import warnings
 from collections.abc import Iterator
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from estates.render.static_map import PictureJob
@@ -51,6 +64,8 @@ log = logging.getLogger(__name__)
 
 #: How long closing waits for the second process to end after answering, before stopping it.
 _CLOSE_WAIT_S = 5.0
+#: How much of the second process's standard error a warning quotes.
+_STDERR_TAIL = 2000
 
 
 class _KeepRecords(logging.Handler):
@@ -66,34 +81,26 @@ class _KeepRecords(logging.Handler):
         self.records.append(record)
 
 
-@contextlib.contextmanager
-def _sigint_held() -> Iterator[None]:
-    """Within the block, hold back Ctrl-C (SIGINT) in this thread and what it starts."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
-
-
-def _serve(conn: Connection) -> None:
-    """Run the second process: import the picture code, draw one job, answer, end.
+def _serve() -> None:
+    """Run the second process: read one job while importing, draw it, answer, end.
 
     Answers ``("done", paths, records, caught)`` or ``("failed", exception,
     records, caught)``, ``caught`` being the warnings raised while drawing.
-    Ends quietly if the build closes the pipe without sending a job.
+    Ends quietly if the build closes its input without sending a job.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(signal, "pthread_sigmask"):  # held back by the build while this process started
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    # The answer goes out on a private copy of standard output; anything a
+    # library prints goes to standard error instead of into the answer.
+    answer_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     keep = _KeepRecords()
     logging.getLogger().addHandler(keep)
+    # The job is read while the imports run, so the build never waits to send it.
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(sys.stdin.buffer.read()))
+    reader.start()
     try:
-        # Imported before the job comes, while the build reads its data; the
-        # job's frames are GeoDataFrames.
+        # The job's frames are GeoDataFrames.
         import geopandas  # noqa: F401
 
         from estates.render import static_map  # noqa: F401
@@ -101,26 +108,34 @@ def _serve(conn: Connection) -> None:
         not_ready: Exception | None = None
     except Exception as exc:  # raised with the job, in the build
         not_ready = exc
-    try:
-        job = conn.recv()
-    except (EOFError, OSError):
+    reader.join()
+    if not received[0]:
         return
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             if not_ready is not None:
                 raise not_ready
+            job = pickle.loads(received[0])  # written by the build that started this process
             answer: tuple[str, Any] = ("done", job.draw())
         except Exception as exc:
             exc.add_note("In the process drawing the pictures:\n" + traceback.format_exc())
             answer = ("failed", exc)
     seen = [(w.category, str(w.message), w.filename, w.lineno) for w in caught]
     try:
-        conn.send((*answer, keep.records, seen))
+        data = pickle.dumps((*answer, keep.records, seen))
     except Exception:  # an exception that cannot be pickled: its type and text
         error = answer[1]
         plain = RuntimeError(f"{type(error).__name__}: {error}")
-        conn.send(("failed", plain, keep.records, seen))
+        data = pickle.dumps(("failed", plain, keep.records, seen))
+    with answer_out:
+        answer_out.write(data)
+
+
+def _child_environment() -> dict[str, str]:
+    """Return the environment of the second process: this one's, with its ``sys.path``."""
+    paths = [p or os.getcwd() for p in sys.path]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
 class PictureWorker:
@@ -128,34 +143,38 @@ class PictureWorker:
 
     Start it early (it imports the picture code at once), :meth:`submit` the
     job when the data are ready, :meth:`wait` for the paths, :meth:`close`
-    it in every case.
+    it in every case (closing twice is harmless).
     """
 
     def __init__(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, child = context.Pipe()
-        self._process = context.Process(
-            target=_serve, args=(child,), name="estates-pictures", daemon=True
-        )
+        # Kept open until close(): what the second process says, for a warning.
+        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
         try:
-            # Started with Ctrl-C held back, so one pressed while the second
-            # process starts up waits in this process (and is raised here once
-            # started) and never reaches the second one before it ignores it.
-            with _sigint_held():
-                self._process.start()
+            # -P: only the paths given, never the working folder's modules.
+            self._process = subprocess.Popen(
+                [sys.executable, "-P", "-m", __name__],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                env=_child_environment(),
+                start_new_session=True,
+            )
         except BaseException:
-            self._conn.close()
+            self._stderr.close()
             raise
-        finally:
-            child.close()
         self._job: PictureJob | None = None
         self._answered = False
 
     def submit(self, job: PictureJob) -> None:
         """Send ``job`` to the second process; :meth:`wait` draws it here if it cannot go."""
         self._job = job
+        stdin = self._process.stdin
+        if stdin is None:
+            return
         with contextlib.suppress(OSError, ValueError):
-            self._conn.send(job)
+            stdin.write(pickle.dumps(job))
+        with contextlib.suppress(OSError):
+            stdin.close()
 
     def wait(self) -> list[Path]:
         """Return the pictures' paths once drawn; raise what drawing them raised.
@@ -167,11 +186,14 @@ class PictureWorker:
             msg = "no pictures were submitted"
             raise RuntimeError(msg)
         try:
-            status, value, records, caught = self._conn.recv()
-        except (EOFError, OSError):
+            assert self._process.stdout is not None  # opened as a pipe above
+            status, value, records, caught = pickle.load(self._process.stdout)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            code = self._process.wait()
             log.warning(
-                "the process drawing the pictures ended (exit code %s); drawing them here",
-                self._process.exitcode,
+                "the process drawing the pictures ended (exit code %s%s); drawing them here",
+                code,
+                self._said(),
             )
             return job.draw()
         self._answered = True
@@ -183,18 +205,31 @@ class PictureWorker:
             raise value
         return list(value)
 
+    def _said(self) -> str:
+        """Return the end of the second process's standard error, for a warning."""
+        self._stderr.seek(0, os.SEEK_END)
+        self._stderr.seek(max(0, self._stderr.tell() - _STDERR_TAIL))
+        text = self._stderr.read().decode("utf-8", "replace").strip()
+        return f"; it said: {text}" if text else ""
+
     def close(self) -> None:
         """End the second process: once it has answered it ends on its own; else it is stopped.
 
         A build that fails, or is stopped, before the pictures are in stops
         the second process here, before the staging folder is removed.
         """
-        self._conn.close()
+        process = self._process
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
         if self._answered:
-            self._process.join(_CLOSE_WAIT_S)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(_CLOSE_WAIT_S)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        self._stderr.close()
 
 
 def _cores() -> int:
@@ -210,14 +245,14 @@ def picture_worker(wanted: bool) -> Iterator[PictureWorker | None]:
     """Within the block, a :class:`PictureWorker`, or None to draw the pictures here.
 
     None when ``wanted`` is false (no maps), on a machine with one core, or
-    when a second process cannot be started (a reason is logged).
+    when a second process cannot be started (a warning says why).
     """
-    if not wanted or _cores() < 2:
+    if not wanted or _cores() < 2 or not sys.executable:
         yield None
         return
     try:
         worker = PictureWorker()
-    except (OSError, RuntimeError, ValueError) as exc:
+    except OSError as exc:
         log.warning("cannot start a process to draw the pictures (%s); drawing them here", exc)
         yield None
         return
@@ -225,3 +260,7 @@ def picture_worker(wanted: bool) -> Iterator[PictureWorker | None]:
         yield worker
     finally:
         worker.close()
+
+
+if __name__ == "__main__":
+    _serve()

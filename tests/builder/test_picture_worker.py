@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from estates.builder.picture_worker import PictureWorker, picture_worker
 from estates.errors import DataValidationError
 from estates.render.maps import prepare_maps
 from estates.render.static_map import MapPicture, PictureJob
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _job(result, folder: Path) -> PictureJob:
@@ -48,7 +51,7 @@ def test_the_second_process_draws_the_pictures_this_one_would(bundled_result, tm
     assert len(paths) == 6
     for drawn, own in zip(paths, here.draw(), strict=True):
         assert drawn.read_bytes() == own.read_bytes(), drawn.name
-    assert worker._process.exitcode == 0
+    assert worker._process.returncode == 0
 
 
 def test_an_error_there_is_raised_here_with_its_type_and_traceback(tmp_path):
@@ -72,8 +75,8 @@ def test_a_second_process_that_died_leaves_the_pictures_to_this_one(
     job = _job(bundled_result, tmp_path / "maps")
     worker = PictureWorker()
     try:
-        os.kill(worker._process.pid, signal.SIGKILL)
-        worker._process.join()
+        worker._process.kill()
+        worker._process.wait()
         worker.submit(job)
         with caplog.at_level(logging.WARNING, logger="estates.builder.picture_worker"):
             paths = worker.wait()
@@ -86,16 +89,22 @@ def test_a_second_process_that_died_leaves_the_pictures_to_this_one(
     ]
 
 
-def test_ctrl_c_is_left_to_the_build(tmp_path, caplog):
-    # Ctrl-C reaches every process of the terminal: the second process ignores
-    # it (no traceback of its own) and the build decides.
+def test_the_second_process_is_a_fresh_interpreter_in_a_session_of_its_own():
+    # Not a copy of the caller (a user's unguarded script is not run again),
+    # and out of the terminal's process group: Ctrl-C reaches only the build.
     with picture_worker(True) as worker:
         assert worker is not None
-        os.kill(worker._process.pid, signal.SIGINT)
-        worker.submit(_TalkingJob())  # type: ignore[arg-type]
-        with pytest.warns(UserWarning, match="a font fell back"):
-            assert worker.wait() == []
-    assert worker._process.exitcode == 0
+        command = Path(f"/proc/{worker._process.pid}/cmdline").read_bytes().split(b"\0")
+        assert command[1:4] == [b"-P", b"-m", b"estates.builder.picture_worker"]
+        assert os.getsid(worker._process.pid) == worker._process.pid != os.getsid(0)
+
+
+def test_a_job_that_never_comes_ends_it_quietly():
+    worker = PictureWorker()
+    worker._process.stdin.close()  # the build ended before its pictures
+    assert worker._process.wait(60) == 0
+    assert worker._said() == ""  # nothing on its standard error
+    worker.close()
 
 
 def test_its_log_records_and_warnings_reach_this_process(caplog):
@@ -113,8 +122,7 @@ def test_its_log_records_and_warnings_reach_this_process(caplog):
 def test_a_build_that_ends_before_its_pictures_stops_the_second_process():
     worker = PictureWorker()
     worker.close()
-    assert not worker._process.is_alive()
-    assert worker._process.exitcode is not None
+    assert worker._process.returncode is not None
     worker.close()  # closing twice is harmless
 
 
@@ -127,13 +135,39 @@ def test_no_second_process_without_maps_or_on_one_core(monkeypatch):
 
 
 def test_a_second_process_that_cannot_start_is_a_warning(monkeypatch, caplog):
-    def no_processes(self):
+    def no_processes(*args, **kwargs):
         raise OSError(38, "Function not implemented")
 
-    monkeypatch.setattr("multiprocessing.process.BaseProcess.start", no_processes)
+    monkeypatch.setattr("subprocess.Popen", no_processes)
     with caplog.at_level(logging.WARNING), picture_worker(True) as worker:
         assert worker is None
     assert [r.getMessage() for r in caplog.records] == [
         "cannot start a process to draw the pictures ([Errno 38] Function not implemented); "
         "drawing them here"
+    ]
+
+
+def test_a_script_without_a_main_guard_builds_once(tmp_path):
+    # The second process runs this package's module, not the caller's script
+    # again (as a copy made by multiprocessing's "spawn" would).
+    script = tmp_path / "build_maps.py"
+    script.write_text("import estates\nprint('building')\nestates.build(out='maps')\n")
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "building\n"
+    assert sorted(p.name for p in (tmp_path / "maps").glob("*.png")) == [
+        "bhr_aco.png",
+        "hackney_integration.png",
+        "haringey_prevention.png",
+        "lewisham_integration.png",
+        "london.png",
+        "ncl_estates.png",
     ]
