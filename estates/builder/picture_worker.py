@@ -100,10 +100,11 @@ def _serve() -> None:
     reader = threading.Thread(target=lambda: received.append(sys.stdin.buffer.read()))
     reader.start()
     try:
-        # The job's frames are GeoDataFrames.
+        # Everything drawing needs, matplotlib included; the job's frames are
+        # GeoDataFrames.
         import geopandas  # noqa: F401
 
-        from estates.render import static_map  # noqa: F401
+        from estates.render import picture_canvas, site_markers, static_map  # noqa: F401
 
         not_ready: Exception | None = None
     except Exception as exc:  # raised with the job, in the build
