@@ -72,6 +72,22 @@ def test_an_unchanged_rebuild_imports_no_data_or_drawing_library(tmp_path: Path)
     assert "estates.builder.manifest" in again  # it did check the manifest
 
 
+def test_a_build_in_parts_draws_its_pictures_itself(tmp_path: Path) -> None:
+    # A build in parts keeps to its memory: no second process holding matplotlib.
+    sites = tmp_path / "sites.csv"
+    sites.write_text(
+        "site_code,site_name,latitude,longitude,land_owned_ha,land_unused_ha\n"
+        + "".join(f"S{i},Site {i},51.5{i},-0.1{i},2,1\n" for i in range(5)),
+        encoding="utf-8",
+    )
+    out = tmp_path / "maps"
+    args = ("--quiet", "build", "--sites", str(sites), "--chunk-rows", "2", "--out", str(out))
+    code, loaded = _estates(tmp_path, *args)
+    assert code == 0
+    assert "matplotlib" in loaded
+    assert len(list(out.glob("*.png"))) == 6
+
+
 def test_diff_defaults_on_the_command_line_are_the_diff_modules() -> None:
     assert (DIFF_TOLERANCE_HA, DIFF_TOLERANCE_GBP) == (
         diff.DEFAULT_TOLERANCE_HA,

@@ -88,10 +88,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("estates")
 
-#: Rows per part when ``estates build`` reads large site files.
-DEFAULT_CHUNK_ROWS = 200_000
-#: Site files larger than this (in all) are built in parts of :data:`DEFAULT_CHUNK_ROWS`.
-CHUNKED_ABOVE_BYTES = 256 * 1024**2
 #: Rows handed to the sink at a time in a build of several parts (:meth:`_Parts.pieces`).
 SINK_ROWS = 25_000
 #: The most sites a map page draws, by default (:data:`estates.render.maps.MAX_MAP_SITES`).
@@ -152,18 +148,6 @@ class BuildResult:
     findings: Findings | None = None
     site_years: gpd.GeoDataFrame | None = None
     report: BuildReport | None = None
-
-
-def parts_needed(inputs: Inputs, *, chunk_rows: int | None) -> int | None:
-    """Return the rows per part for ``inputs``: ``chunk_rows``, or None for one part.
-
-    Site files larger than :data:`CHUNKED_ABOVE_BYTES` in all are read in
-    parts of :data:`DEFAULT_CHUNK_ROWS` unless ``chunk_rows`` says otherwise.
-    """
-    if chunk_rows is not None:
-        return chunk_rows
-    size = sum(Path(p).stat().st_size for p in inputs.sites if Path(p).is_file())
-    return DEFAULT_CHUNK_ROWS if size > CHUNKED_ABOVE_BYTES else None
 
 
 def run_build(

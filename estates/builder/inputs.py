@@ -95,3 +95,22 @@ class Inputs:
         )
         files.extend(p for p in (self.locations, self.land_values, self.pipeline) if p)
         return files
+
+
+#: Rows per part when ``estates build`` reads large site files.
+DEFAULT_CHUNK_ROWS = 200_000
+#: Site files larger than this (in all) are built in parts of :data:`DEFAULT_CHUNK_ROWS`.
+CHUNKED_ABOVE_BYTES = 256 * 1024**2
+
+
+def parts_needed(inputs: Inputs, *, chunk_rows: int | None) -> int | None:
+    """Return the rows per part for ``inputs``: ``chunk_rows``, or None for one part.
+
+    Site files larger than :data:`CHUNKED_ABOVE_BYTES` in all are read in
+    parts of :data:`DEFAULT_CHUNK_ROWS` unless ``chunk_rows`` says otherwise.
+    Known from the files' sizes alone, before any data library is imported.
+    """
+    if chunk_rows is not None:
+        return chunk_rows
+    size = sum(Path(p).stat().st_size for p in inputs.sites if Path(p).is_file())
+    return DEFAULT_CHUNK_ROWS if size > CHUNKED_ABOVE_BYTES else None

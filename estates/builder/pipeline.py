@@ -22,8 +22,8 @@ import geopandas as gpd
 import pandas as pd
 
 from estates.builder.arguments import accepted, given_inputs, input_keywords
-from estates.builder.engine import BuildResult, parts_needed, run_build
-from estates.builder.inputs import Inputs
+from estates.builder.engine import BuildResult, run_build
+from estates.builder.inputs import Inputs, parts_needed
 from estates.builder.reference import Reference, load_reference
 from estates.builder.rows import LEADING_COLUMNS, RECONCILED_COLUMNS, run_counts
 from estates.builder.runner import build_options, build_output_set

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from estates.builder.inputs import Inputs
+from estates.builder.inputs import Inputs, parts_needed
 from estates.builder.lock import acquire_lock
 from estates.builder.manifest import (
     MANIFEST_NAME,
@@ -335,11 +335,14 @@ def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> Bui
                     f"{options.max_rejected}; see {out / 'rejected.csv'}"
                 )
             return report
-        # Only now is a build needed. A second process starts importing the
-        # picture code while this one imports the libraries that run the build.
+        # Only now is a build needed. In one part, a second process starts
+        # importing the picture code while this one imports the libraries that
+        # run the build; a build in parts, whose memory is its limit, draws
+        # them itself.
         from estates.builder.picture_worker import picture_worker
 
-        with picture_worker(options.maps) as pictures:
+        chunk_rows = parts_needed(options.inputs, chunk_rows=options.chunk_rows)
+        with picture_worker(options.maps and chunk_rows is None) as pictures:
             from estates.builder import engine
             from estates.builder.memory import collections_skip_older_objects
             from estates.builder.sinks import FileSink
@@ -355,7 +358,6 @@ def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> Bui
                 # Stopped before the staging folder goes, should the build fail.
                 closing(pictures) if pictures else nullcontext(),
             ):
-                chunk_rows = engine.parts_needed(options.inputs, chunk_rows=options.chunk_rows)
                 keep = keep_tables and chunk_rows is None
                 result = engine.run_build(
                     options.inputs,
