@@ -245,7 +245,6 @@ def build_london(sites, boroughs, context, summary, prepare_sites=None) -> str:
         ranked_total=len(s.codes),
         attribution="",
         tiles=None,
-        tiles_attribution=None,
         canvas=len(s.codes) > 1000,
     )
 
