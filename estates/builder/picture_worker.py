@@ -245,10 +245,11 @@ def _cores() -> int:
 def picture_worker(wanted: bool) -> Iterator[PictureWorker | None]:
     """Within the block, a :class:`PictureWorker`, or None to draw the pictures here.
 
-    None when ``wanted`` is false (no maps), on a machine with one core, or
-    when a second process cannot be started (a warning says why).
+    None when ``wanted`` is false (no maps), on a machine with one core, in
+    a frozen application (whose executable is not Python), or when a second
+    process cannot be started (a warning says why).
     """
-    if not wanted or _cores() < 2 or not sys.executable:
+    if not wanted or _cores() < 2 or not sys.executable or getattr(sys, "frozen", False):
         yield None
         return
     try:

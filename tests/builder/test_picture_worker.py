@@ -126,9 +126,13 @@ def test_a_build_that_ends_before_its_pictures_stops_the_second_process():
     worker.close()  # closing twice is harmless
 
 
-def test_no_second_process_without_maps_or_on_one_core(monkeypatch):
+def test_no_second_process_without_maps_frozen_or_on_one_core(monkeypatch):
     with picture_worker(False) as worker:
         assert worker is None
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    with picture_worker(True) as worker:
+        assert worker is None
+    monkeypatch.delattr(sys, "frozen")
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
     with picture_worker(True) as worker:
         assert worker is None
