@@ -23,9 +23,10 @@ Nothing fails quietly:
 - an exception in the second process is raised here, of the same type (a
   :class:`~estates.errors.DataValidationError` stays one, an
   :class:`OSError` keeps its ``errno``), its traceback there added as a note;
-- a second process that cannot start, or that dies (killed for memory, say),
-  leaves the pictures to this process, with a warning that quotes the end of
-  what it wrote to standard error;
+- a second process that cannot start, cannot import the picture code or
+  read the job, or that dies (killed for memory, say), leaves the pictures
+  to this process, with a warning saying why (quoting the end of what it
+  wrote to standard error, if it died);
 - log records (warnings and above) of the second process are handed back
   and logged here, so they reach the build's log in its format, and the
   warnings raised while drawing are raised again here;
@@ -85,8 +86,10 @@ def _serve() -> None:
     """Run the second process: read one job while importing, draw it, answer, end.
 
     Answers ``("done", paths, records, caught)`` or ``("failed", exception,
-    records, caught)``, ``caught`` being the warnings raised while drawing.
-    Ends quietly if the build closes its input without sending a job.
+    records, caught)``, ``caught`` being the warnings raised while drawing, or
+    ``("unable", reason, records, [])`` when it could not import the picture
+    code or read the job (the build then draws the pictures itself). Ends
+    quietly if the build closes its input without sending a job.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The answer goes out on a private copy of standard output; anything a
@@ -99,29 +102,34 @@ def _serve() -> None:
     received: list[bytes] = []
     reader = threading.Thread(target=lambda: received.append(sys.stdin.buffer.read()))
     reader.start()
+    unable: Exception | None = None
     try:
         # Everything drawing needs, matplotlib included; the job's frames are
         # GeoDataFrames.
         import geopandas  # noqa: F401
 
         from estates.render import picture_canvas, site_markers, static_map  # noqa: F401
-
-        not_ready: Exception | None = None
-    except Exception as exc:  # raised with the job, in the build
-        not_ready = exc
+    except Exception as exc:
+        unable = exc
     reader.join()
     if not received[0]:
         return
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    if unable is None:
         try:
-            if not_ready is not None:
-                raise not_ready
             job = pickle.loads(received[0])  # written by the build that started this process
-            answer: tuple[str, Any] = ("done", job.draw())
         except Exception as exc:
-            exc.add_note("In the process drawing the pictures:\n" + traceback.format_exc())
-            answer = ("failed", exc)
+            unable = exc
+    caught: list[warnings.WarningMessage] = []
+    if unable is not None:
+        answer: tuple[str, Any] = ("unable", f"{type(unable).__name__}: {unable}")
+    else:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                answer = ("done", job.draw())
+            except Exception as exc:
+                exc.add_note("In the process drawing the pictures:\n" + traceback.format_exc())
+                answer = ("failed", exc)
     seen = [(w.category, str(w.message), w.filename, w.lineno) for w in caught]
     try:
         data = pickle.dumps((*answer, keep.records, seen))
@@ -164,6 +172,7 @@ class PictureWorker:
             self._stderr.close()
             raise
         self._job: PictureJob | None = None
+        self._unsent: str | None = None
         self._answered = False
 
     def submit(self, job: PictureJob) -> None:
@@ -172,8 +181,13 @@ class PictureWorker:
         stdin = self._process.stdin
         if stdin is None:
             return
+        try:
+            data = pickle.dumps(job)
+        except Exception as exc:  # not picklable: the second process ends, wait() draws here
+            self._unsent = f"{type(exc).__name__}: {exc}"
+            data = b""
         with contextlib.suppress(OSError, ValueError):
-            stdin.write(pickle.dumps(job))
+            stdin.write(data)
         with contextlib.suppress(OSError):
             stdin.close()
 
@@ -186,6 +200,13 @@ class PictureWorker:
         if job is None:
             msg = "no pictures were submitted"
             raise RuntimeError(msg)
+        if self._unsent is not None:
+            log.warning(
+                "the pictures could not be sent to the process drawing them (%s); "
+                "drawing them here",
+                self._unsent,
+            )
+            return job.draw()
         try:
             assert self._process.stdout is not None  # opened as a pipe above
             status, value, records, caught = pickle.load(self._process.stdout)
@@ -200,6 +221,12 @@ class PictureWorker:
         self._answered = True
         for record in records:
             logging.getLogger(record.name).handle(record)
+        if status == "unable":
+            log.warning(
+                "the process drawing the pictures could not draw them (%s); drawing them here",
+                value,
+            )
+            return job.draw()
         for category, message, filename, lineno in caught:
             warnings.warn_explicit(message, category, filename, lineno)
         if status == "failed":

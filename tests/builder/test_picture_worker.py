@@ -10,6 +10,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -89,12 +90,60 @@ def test_a_second_process_that_died_leaves_the_pictures_to_this_one(
     ]
 
 
+def test_a_job_it_cannot_read_is_drawn_here(tmp_path, monkeypatch, caplog):
+    # A module the second process cannot import (put on this process's path
+    # after it started): it answers that it cannot draw, and this one draws.
+    worker = PictureWorker()
+    (tmp_path / "late_module.py").write_text(
+        "from pathlib import Path\n"
+        "class Job:\n"
+        "    def draw(self):\n"
+        "        return [Path('drawn here')]\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import late_module  # type: ignore[import-not-found]
+
+    try:
+        worker.submit(late_module.Job())
+        with caplog.at_level(logging.WARNING, logger="estates.builder.picture_worker"):
+            assert worker.wait() == [Path("drawn here")]
+    finally:
+        worker.close()
+    assert [r.getMessage() for r in caplog.records] == [
+        "the process drawing the pictures could not draw them "
+        "(ModuleNotFoundError: No module named 'late_module'); drawing them here"
+    ]
+    assert worker._process.returncode == 0
+
+
+def test_a_job_that_cannot_be_sent_is_drawn_here(caplog):
+    class Local:  # a class inside a function does not pickle
+        def draw(self) -> list[Path]:
+            return [Path("drawn here")]
+
+    with picture_worker(True) as worker:
+        assert worker is not None
+        worker.submit(Local())  # type: ignore[arg-type]
+        with caplog.at_level(logging.WARNING, logger="estates.builder.picture_worker"):
+            assert worker.wait() == [Path("drawn here")]
+    [record] = caplog.records
+    assert record.getMessage().startswith(
+        "the pictures could not be sent to the process drawing them (AttributeError: "
+    )
+    assert worker._process.returncode is not None  # and it was stopped
+
+
 def test_the_second_process_is_a_fresh_interpreter_in_a_session_of_its_own():
     # Not a copy of the caller (a user's unguarded script is not run again),
     # and out of the terminal's process group: Ctrl-C reaches only the build.
     with picture_worker(True) as worker:
         assert worker is not None
-        command = Path(f"/proc/{worker._process.pid}/cmdline").read_bytes().split(b"\0")
+        cmdline = Path(f"/proc/{worker._process.pid}/cmdline")
+        deadline = time.monotonic() + 30
+        while b"-m" not in (command := cmdline.read_bytes().split(b"\0")):
+            assert time.monotonic() < deadline, command  # between fork and exec at first
+            time.sleep(0.01)
         assert command[1:4] == [b"-P", b"-m", b"estates.builder.picture_worker"]
         assert os.getsid(worker._process.pid) == worker._process.pid != os.getsid(0)
 
