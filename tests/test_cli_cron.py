@@ -18,6 +18,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,6 +128,36 @@ def test_a_failing_quiet_run_prints_one_line(first, tmp_path):
     assert snapshot(out) == before
 
 
+def _build_until_staging(
+    out: Path, cwd: Path, env: dict[str, str], **popen: Any
+) -> subprocess.Popen[str]:
+    """Start a build of ``out`` that would publish another set; return it once it stages."""
+    # Another target: this build would publish a different set.
+    command = estates_script("build", "--quiet", "--force", "--target-gbp", "5e9", "--out", out)
+    # As from a terminal: a test run started in the background has SIGINT ignored,
+    # which a child inherits, and Python then never turns Ctrl-C into
+    # KeyboardInterrupt. A Python-level handler here is reset to the default in the child.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        build = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            **popen,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    deadline = time.monotonic() + 120
+    while not list(store_dir(out).glob("staging-*")):
+        assert build.poll() is None, build.communicate()
+        assert time.monotonic() < deadline, "the build never started staging"
+        time.sleep(0.01)
+    return build
+
+
 @pytest.mark.parametrize(
     ("signum", "code", "line"),
     [
@@ -141,36 +172,13 @@ def test_a_signal_mid_build_keeps_the_published_set_and_leaves_no_staging(
     proc, out = first
     assert proc.returncode == 0, proc.stderr
     before = snapshot(out)
-    store = store_dir(out)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    # Another target: this build would publish a different set.
-    command = estates_script("build", "--quiet", "--force", "--target-gbp", "5e9", "--out", out)
-    # As from a terminal: a test run started in the background has SIGINT ignored,
-    # which a child inherits, and Python then never turns Ctrl-C into
-    # KeyboardInterrupt. A Python-level handler here is reset to the default in the child.
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        build = subprocess.Popen(
-            command,
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    deadline = time.monotonic() + 120
-    while not list(store.glob("staging-*")):
-        assert build.poll() is None, build.communicate()
-        assert time.monotonic() < deadline, "the build never started staging"
-        time.sleep(0.01)
+    build = _build_until_staging(out, tmp_path, {**os.environ, "PYTHONPATH": str(REPO)})
     build.send_signal(signum)
     stdout, stderr = build.communicate(timeout=120)
     assert build.returncode == code, stderr
     assert stdout == ""
     assert stderr == line + "\n"
-    assert list(store.glob("staging-*")) == []
+    assert list(store_dir(out).glob("staging-*")) == []
     assert snapshot(out) == before
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["target_gbp"] == 11e9
 
@@ -191,36 +199,17 @@ def test_ctrl_c_at_the_terminal_stops_every_process_of_the_build(first, tmp_path
     proc, out = first
     assert proc.returncode == 0, proc.stderr
     before = snapshot(out)
-    store = store_dir(out)
     token = uuid.uuid4().hex
     mark = f"ESTATES_TEST_MARK={token}"
     env = {**os.environ, "PYTHONPATH": str(REPO), "ESTATES_TEST_MARK": token}
-    command = estates_script("build", "--quiet", "--force", "--target-gbp", "5e9", "--out", out)
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        build = subprocess.Popen(
-            command,
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    deadline = time.monotonic() + 120
-    while not list(store.glob("staging-*")):
-        assert build.poll() is None, build.communicate()
-        assert time.monotonic() < deadline, "the build never started staging"
-        time.sleep(0.01)
+    build = _build_until_staging(out, tmp_path, env, start_new_session=True)
     # The build and, given two cores, the second process drawing its pictures.
     assert len(_marked(mark)) == (2 if len(os.sched_getaffinity(0)) >= 2 else 1)
     os.killpg(build.pid, signal.SIGINT)
     stdout, stderr = build.communicate(timeout=120)
     assert build.returncode == 130, stderr
     assert (stdout, stderr) == ("", "estates: interrupted; nothing was published\n")
-    assert list(store.glob("staging-*")) == []
+    assert list(store_dir(out).glob("staging-*")) == []
     assert snapshot(out) == before
     # No process of the build is left behind: none carries its mark.
     deadline = time.monotonic() + 30
