@@ -127,7 +127,9 @@ def build(
     out : path, optional
         Write and publish the whole output set into this folder, exactly as
         ``estates build --out`` does (lock, no-op when inputs and options are
-        unchanged, atomic publication); default: write nothing.
+        unchanged, atomic publication); default: write nothing. On two
+        cores or more, a build in one part draws its PNGs in a second Python
+        process meanwhile (:mod:`estates.builder.picture_worker`).
     chunk_rows : int, optional
         Read the site files this many rows at a time (``--chunk-rows``). With
         ``out=`` (and site files over 256 MiB even without it) the table is
