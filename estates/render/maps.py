@@ -414,7 +414,7 @@ def prepare_maps(
     ]
     pictures = [
         MapPicture(
-            subset_sites(prepared_sites, pages[0].drawn).frame,
+            prepared_sites.frame_of(pages[0].drawn),
             out_dir / "london.png",
             title="Unused NHS land in London",
             lines=(london_line(summary), *facts),
@@ -447,7 +447,7 @@ def prepare_maps(
         pages.append(page)
         pictures.append(
             MapPicture(
-                subset_sites(prepared_sites, page.drawn).frame,
+                prepared_sites.frame_of(page.drawn),
                 out_dir / f"{pid}.png",
                 title=names.pilot(pid),
                 lines=(pilot_line(summary, pid), london_line(summary), *facts),

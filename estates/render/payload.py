@@ -275,6 +275,14 @@ class SitePayload:
         """
         return self.source[[*PICTURE_COLUMNS, self.source.geometry.name]].iloc[self.positions]
 
+    def frame_of(self, keep: np.ndarray) -> gpd.GeoDataFrame:
+        """Return :attr:`frame` of the sites at ``keep`` (a boolean mask), their payload untouched.
+
+        What ``subset_sites(sites, keep).frame`` gives, without taking the
+        subset's payload rows, codes and pilots: the pictures need none of them.
+        """
+        return self.source[[*PICTURE_COLUMNS, self.source.geometry.name]].iloc[self.positions[keep]]
+
     def column(self, name: str) -> pd.Series:
         """Return column ``name`` of the drawn rows of ``source``, in drawing order."""
         return self.source[name].iloc[self.positions]
