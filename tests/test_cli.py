@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -245,6 +246,59 @@ def test_validate_values_the_land_as_build_would(cli, tmp_path):
     result = cli("validate", "--valuation", "average", "--land-values", str(values))
     assert result.exit_code == 2
     assert "--valuation average and --land-values cannot be combined" in result.stderr
+
+
+def test_the_command_ends_with_every_line_written_and_its_exit_code(cli, tmp_path):
+    # The process ends without the interpreter's teardown (estates.cli.run): a
+    # pipe's buffered lines must still reach the reader, and the code the shell.
+    proc = subprocess.run(
+        [sys.executable, "-m", "estates", "validate"], capture_output=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0
+    in_process = cli("validate")
+    assert proc.stdout.decode("utf-8") == in_process.stdout
+    assert proc.stderr.decode("utf-8").endswith(in_process.stderr)
+    missing = tmp_path / "missing.csv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "estates", "build", "--sites", str(missing), "--out", str(tmp_path)],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == b""
+    assert proc.stderr.decode("utf-8").startswith("estates: error: --sites ")
+
+
+def test_the_command_waits_for_a_thread_and_runs_the_exit_functions(tmp_path):
+    # What the interpreter does before its teardown, run() still does.
+    script = tmp_path / "late.py"
+    out = tmp_path / "late.txt"
+    script.write_text(
+        "import atexit, sys, threading, time\n"
+        "from pathlib import Path\n"
+        "import estates.cli\n"
+        f"out = Path({str(out)!r})\n"
+        "def late():\n"
+        "    time.sleep(0.3)\n"
+        "    out.write_text('thread;')\n"
+        "threading.Thread(target=late).start()\n"
+        "atexit.register(lambda: out.write_text(out.read_text() + 'atexit'))\n"
+        "atexit.register(print, 'printed, not flushed')\n"
+        "sys.argv = ['estates', '--version']\n"
+        "estates.cli.run()\n"
+        "out.write_text('not reached')\n",
+        encoding="utf-8",
+    )
+    # Standard output to a pipe is buffered unless the environment says otherwise.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, timeout=120, env=env, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode("utf-8").startswith("estates ")
+    assert proc.stdout.decode("utf-8").endswith("\nprinted, not flushed\n")
+    assert out.read_text(encoding="utf-8") == "thread;atexit"
 
 
 def test_a_closed_stdout_is_not_reported_as_a_bug():

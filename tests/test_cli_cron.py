@@ -26,7 +26,7 @@ from estates.builder.manifest import MANIFEST_NAME, read_manifest
 from estates.builder.publish import store_dir
 
 REPO = Path(__file__).resolve().parents[1]
-#: The console script pip installed beside this Python (``estates = estates.cli:main``).
+#: The console script pip installed beside this Python (``estates = estates.cli:run``).
 ENTRY_POINT = Path(sys.executable).with_name("estates")
 
 pytestmark = pytest.mark.slow
