@@ -40,7 +40,7 @@ import struct
 import zlib
 from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import matplotlib as mpl
 import numpy as np
@@ -48,6 +48,9 @@ from matplotlib.artist import Artist
 from matplotlib.backends import backend_agg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import findfont, get_font
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 __all__ = ["PictureSeries", "write_png"]
 
@@ -67,7 +70,8 @@ class PictureSeries:
     """Figures drawn one after another, sharing rasterised text and the renderer.
 
     Make each figure with :meth:`new_figure`, add its artists as usual, then
-    :meth:`save_png` it. Figures of other sizes work too; they get their own
+    :meth:`save_png` it (or :meth:`queue_png` it and, after the last,
+    :meth:`wait`). Figures of other sizes work too; they get their own
     renderer.
 
     Examples
@@ -90,6 +94,8 @@ class PictureSeries:
         self._stamps: dict[tuple[Any, ...], _Stamp | None] = {}
         self._layouts: dict[tuple[Any, ...], _Layout] = {}
         self._drawn: dict[tuple[Any, ...], _Stamp] = {}  # pixels, left, bottom
+        self._writer: ThreadPoolExecutor | None = None
+        self._writing: Future[None] | None = None
 
     @property
     def stamp_count(self) -> int:
@@ -136,13 +142,48 @@ class PictureSeries:
 
     def save_png(self, figure: Figure, path: Path) -> Path:
         """Draw ``figure`` (made by :meth:`new_figure`) and write it to ``path`` as a PNG."""
+        write_png(Path(path), self._drawn_pixels(figure), dpi=figure.dpi)
+        return Path(path)
+
+    def queue_png(self, figure: Figure, path: Path) -> Path:
+        """Draw ``figure`` now and write its PNG on a second thread; :meth:`wait` for it.
+
+        Encoding a picture (dropping its alpha channel, deflating it, writing
+        the file) runs almost entirely outside the interpreter's lock, so the
+        next figure is drawn meanwhile. One PNG is written at a time, and the
+        one before is finished before another is queued, so no more than two
+        pictures' pixels are held. The bytes are those :meth:`save_png` writes.
+        """
+        pixels = np.array(self._drawn_pixels(figure))  # the renderer is drawn over next
+        previous, self._writing = self._writing, None
+        if previous is not None:
+            previous.result()
+        if self._writer is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="estates-png")
+        self._writing = self._writer.submit(write_png, Path(path), pixels, dpi=figure.dpi)
+        return Path(path)
+
+    def wait(self) -> None:
+        """Finish the PNG :meth:`queue_png` is writing, raising what writing it raised."""
+        writing, writer = self._writing, self._writer
+        self._writing = self._writer = None
+        try:
+            if writing is not None:
+                writing.result()
+        finally:
+            if writer is not None:
+                writer.shutdown(wait=True)
+
+    def _drawn_pixels(self, figure: Figure) -> np.ndarray:
+        """Draw ``figure`` on this series' renderer and return its RGBA pixels (not a copy)."""
         canvas = figure.canvas
         if not isinstance(canvas, _SeriesCanvas) or canvas.series is not self:
             msg = "save_png draws only figures made by this series' new_figure"
             raise ValueError(msg)
         canvas.draw()
-        write_png(Path(path), np.asarray(canvas.buffer_rgba()), dpi=figure.dpi)
-        return Path(path)
+        return np.asarray(canvas.buffer_rgba())
 
 
 class _SeriesCanvas(_FigureCanvasAgg):  # type: ignore[misc]  # untyped base

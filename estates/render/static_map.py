@@ -14,6 +14,7 @@ and the same inputs give the same bytes.
 
 from __future__ import annotations
 
+import contextlib
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -295,18 +296,26 @@ def render_static_maps(
     from estates.render.picture_canvas import PictureSeries
 
     series = PictureSeries()
-    return [
-        _draw_picture(
-            series,
-            layers,
-            picture,
-            inside=inside,
-            column=column,
-            attribution=_drawable(attribution),
-            dpi=dpi,
-        )
-        for picture, inside in zip(pictures, focus, strict=True)
-    ]
+    try:
+        drawn = [
+            _draw_picture(
+                series,
+                layers,
+                picture,
+                inside=inside,
+                column=column,
+                attribution=_drawable(attribution),
+                dpi=dpi,
+            )
+            for picture, inside in zip(pictures, focus, strict=True)
+        ]
+    except BaseException:
+        # No file is written behind the caller's back once this has failed.
+        with contextlib.suppress(Exception):
+            series.wait()
+        raise
+    series.wait()
+    return drawn
 
 
 @dataclass(frozen=True, eq=False)
@@ -524,7 +533,7 @@ def _draw_picture(
         pilot_lines=pilot_lines,
         top=top,
     )
-    return series.save_png(fig, Path(picture.out_path))
+    return series.queue_png(fig, Path(picture.out_path))
 
 
 #: The legends' style, as ``Figure.legend`` takes it.

@@ -8,6 +8,9 @@ give the same bytes. ``write_png`` writes exactly the pixels it is given.
 
 from __future__ import annotations
 
+import dataclasses
+import time
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -179,6 +182,61 @@ def test_a_line_is_measured_as_matplotlib_measures_it(monkeypatch):
     assert ours.get_text_width_height_descent(*maths) == theirs.get_text_width_height_descent(
         *maths
     )
+
+
+def _numbered(series, n):
+    fig = series.new_figure((3, 1), dpi=100)
+    fig.text(0.1, 0.4, f"Picture {n}", fontsize=30 + 5 * n)
+    return fig
+
+
+def test_queued_pictures_are_the_pictures_saved_one_by_one(tmp_path, monkeypatch):
+    # Queued, each picture is written while the next is drawn on the same
+    # renderer: each file must hold its own figure's pixels, as save_png writes them.
+    write = picture_canvas.write_png
+
+    def slow_write(*args, **kwargs):
+        time.sleep(0.2)  # the next figure is drawn first
+        write(*args, **kwargs)
+
+    saved, queued = PictureSeries(), PictureSeries()
+    monkeypatch.setattr(picture_canvas, "write_png", slow_write)
+    for n in range(4):
+        saved.save_png(_numbered(saved, n), tmp_path / f"saved{n}.png")
+    for n in range(4):
+        assert queued.queue_png(_numbered(queued, n), tmp_path / f"queued{n}.png") == (
+            tmp_path / f"queued{n}.png"
+        )
+    queued.wait()
+    queued.wait()  # nothing left: harmless
+    sizes = set()
+    for n in range(4):
+        data = (tmp_path / f"queued{n}.png").read_bytes()
+        assert data == (tmp_path / f"saved{n}.png").read_bytes()
+        sizes.add(len(data))
+    assert len(sizes) == 4  # four different pictures
+
+
+def test_a_queued_picture_that_cannot_be_written_fails_the_series(tmp_path):
+    series = PictureSeries()
+    series.queue_png(_numbered(series, 0), tmp_path / "missing" / "first.png")
+    with pytest.raises(FileNotFoundError):
+        series.queue_png(_numbered(series, 1), tmp_path / "second.png")
+    series.wait()
+    assert not list(tmp_path.rglob("*.png"))  # the picture after the failure is not written
+    series.queue_png(_numbered(series, 2), tmp_path / "missing" / "last.png")
+    with pytest.raises(FileNotFoundError):
+        series.wait()
+
+
+def test_render_static_maps_raises_what_writing_a_picture_raised(bundled_result, shared, tmp_path):
+    pictures = _pictures(bundled_result, tmp_path)
+    broken = dataclasses.replace(pictures[0], out_path=tmp_path / "gone" / "london.png")
+    with pytest.raises(FileNotFoundError):
+        render_static_maps([pictures[1], broken], **shared)
+    assert [p.name for p in tmp_path.glob("*.png")] == [pictures[1].out_path.name]
+    with pytest.raises(FileNotFoundError):  # the last picture's failure too
+        render_static_maps([broken], **shared)
 
 
 def test_a_figure_of_another_series_is_refused(tmp_path):
