@@ -74,6 +74,8 @@ LIBRARIES = (
     "matplotlib",
 )
 _BLOCK_BYTES = 1 << 20
+#: Files of this many bytes in all are hashed on several threads (below it, one is quicker).
+_THREADED_BYTES = 64 << 20
 
 
 def hash_file(path: Path | str) -> str:
@@ -141,13 +143,14 @@ def describe_inputs(inputs: Iterable[Path | str]) -> list[dict[str, Any]]:
     DataValidationError
         If an input file is missing or is not a file.
     """
-    described = []
-    for given in inputs:
-        path = Path(given)
-        key = input_key(path)
-        display = key if key.startswith(BUNDLED_PREFIX) else _display_path(path)
-        described.append({"key": key, **_describe_file(path, display=display)})
-    return described
+    paths = [Path(given) for given in inputs]
+    keys = [input_key(path) for path in paths]
+    shown = [
+        key if key.startswith(BUNDLED_PREFIX) else _display_path(path)
+        for key, path in zip(keys, paths, strict=True)
+    ]
+    files = _describe_files(paths, shown)
+    return [{"key": key, **file} for key, file in zip(keys, files, strict=True)]
 
 
 def input_key(path: Path | str) -> str:
@@ -526,19 +529,54 @@ def _describe_file(path: Path, *, display: str) -> dict[str, Any]:
     return {"path": display, "size_bytes": size, "sha256": hash_file(path)}
 
 
+def _describe_files(paths: list[Path], shown: list[str]) -> list[dict[str, Any]]:
+    """Return :func:`_describe_file` of each path (shown as ``shown``), in order.
+
+    Sizes are read first, so a missing file is reported before any hashing.
+    Files of :data:`_THREADED_BYTES` or more in all are hashed on as many
+    threads as there are cores (``hashlib`` hashes outside Python's lock):
+    a large build's outputs, a gigabyte or more, in about half the time on
+    two cores.
+    """
+    sizes = [_file_size(path) for path in paths]
+    workers = min(len(paths), _cores())
+    if workers < 2 or sum(sizes) < _THREADED_BYTES:
+        digests = [hash_file(path) for path in paths]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        # The largest first, so that the last to finish is a small one.
+        order = sorted(range(len(paths)), key=lambda i: -sizes[i])
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            hashed = dict(zip(order, pool.map(hash_file, [paths[i] for i in order]), strict=True))
+        digests = [hashed[i] for i in range(len(paths))]
+    return [
+        {"path": display, "size_bytes": size, "sha256": digest}
+        for display, size, digest in zip(shown, sizes, digests, strict=True)
+    ]
+
+
+def _cores() -> int:
+    """Return the number of cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def _describe_outputs(folder: Path) -> list[dict[str, Any]]:
     """List every file under ``folder`` but the top-level manifest, sorted."""
     if not folder.is_dir():
         raise ValueError(f"output_dir {folder} is not a folder")
-    described = []
+    found: list[tuple[str, Path]] = []
     for root, _dirs, files in os.walk(folder):
         for name in files:
             path = Path(root, name)
             rel = path.relative_to(folder).as_posix()
-            if rel == MANIFEST_NAME:
-                continue
-            described.append(_describe_file(path, display=rel))
-    return sorted(described, key=lambda item: item["path"])
+            if rel != MANIFEST_NAME:
+                found.append((rel, path))
+    found.sort()
+    return _describe_files([path for _, path in found], [rel for rel, _ in found])
 
 
 def _outputs_problem(folder: Path, outputs: object) -> str | None:

@@ -121,6 +121,30 @@ def test_outputs_are_listed_without_the_manifest(inputs, tmp_path):
     ]
 
 
+@pytest.mark.parametrize("threaded_bytes", [0, 1 << 40])  # on threads, and on this one
+def test_many_files_are_hashed_in_order_on_threads_or_not(
+    inputs, tmp_path, monkeypatch, threaded_bytes
+):
+    monkeypatch.setattr(manifest_module, "_THREADED_BYTES", threaded_bytes)
+    monkeypatch.setattr(manifest_module, "_cores", lambda: 4)
+    out = tmp_path / "staging"
+    out.mkdir()
+    rng = np.random.default_rng(3)
+    payloads = {f"f{i:02d}.bin": rng.bytes(int(rng.integers(0, 300_000))) for i in range(12)}
+    for name, payload in payloads.items():
+        (out / name).write_bytes(payload)
+    m = make(inputs, output_dir=out)
+    assert [(o["path"], o["size_bytes"], o["sha256"]) for o in m["outputs"]] == [
+        (name, len(payload), hashlib.sha256(payload).hexdigest())
+        for name, payload in sorted(payloads.items())
+    ]
+    described = describe_inputs(sorted(out.glob("*.bin"), reverse=True))
+    assert [(d["key"], d["sha256"]) for d in described] == [
+        (name, hashlib.sha256(payload).hexdigest())
+        for name, payload in sorted(payloads.items(), reverse=True)
+    ]
+
+
 def test_missing_input_is_a_data_error(inputs, tmp_path):
     with pytest.raises(DataValidationError, match=r"nope\.csv: no such file$"):
         make([*inputs, tmp_path / "nope.csv"])
