@@ -472,7 +472,7 @@ def _damage_cut_csv_mid_row(folder: Path) -> str:
     path = folder / "sites.csv"
     data = path.read_bytes()
     path.write_bytes(data[: data.rindex(b",", 0, len(data) - 1)] + b"\n")  # the last cells gone
-    return "a table does not reopen (CSV parse error: Expected"
+    return "a table does not reopen (CSV parse error: "
 
 
 def _damage_plain_parquet(folder: Path) -> str:
