@@ -35,6 +35,7 @@ line goes).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import struct
 import zlib
@@ -71,8 +72,8 @@ class PictureSeries:
 
     Make each figure with :meth:`new_figure`, add its artists as usual, then
     :meth:`save_png` it (or :meth:`queue_png` it and, after the last,
-    :meth:`wait`). Figures of other sizes work too; they get their own
-    renderer.
+    :meth:`wait`, or leave a ``with`` block). Figures of other sizes work
+    too; they get their own renderer.
 
     Examples
     --------
@@ -165,6 +166,17 @@ class PictureSeries:
         self._writing = self._writer.submit(write_png, Path(path), pixels, dpi=figure.dpi)
         return Path(path)
 
+    def __enter__(self) -> PictureSeries:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        """Finish the PNG being written (:meth:`wait`); after an error, without raising another."""
+        if kind is None:
+            self.wait()
+            return
+        with contextlib.suppress(Exception):
+            self.wait()
+
     def wait(self) -> None:
         """Finish the PNG :meth:`queue_png` is writing, raising what writing it raised."""
         writing, writer = self._writing, self._writer
@@ -180,7 +192,7 @@ class PictureSeries:
         """Draw ``figure`` on this series' renderer and return its RGBA pixels (not a copy)."""
         canvas = figure.canvas
         if not isinstance(canvas, _SeriesCanvas) or canvas.series is not self:
-            msg = "save_png draws only figures made by this series' new_figure"
+            msg = "a series draws only figures made by this series' new_figure"
             raise ValueError(msg)
         canvas.draw()
         return np.asarray(canvas.buffer_rgba())

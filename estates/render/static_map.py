@@ -14,7 +14,6 @@ and the same inputs give the same bytes.
 
 from __future__ import annotations
 
-import contextlib
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -295,9 +294,9 @@ def render_static_maps(
 
     from estates.render.picture_canvas import PictureSeries
 
-    series = PictureSeries()
-    try:
-        drawn = [
+    # Leaving the block finishes the last PNG written on the series' thread.
+    with PictureSeries() as series:
+        return [
             _draw_picture(
                 series,
                 layers,
@@ -309,13 +308,6 @@ def render_static_maps(
             )
             for picture, inside in zip(pictures, focus, strict=True)
         ]
-    except BaseException:
-        # No file is written behind the caller's back once this has failed.
-        with contextlib.suppress(Exception):
-            series.wait()
-        raise
-    series.wait()
-    return drawn
 
 
 @dataclass(frozen=True, eq=False)
