@@ -72,7 +72,7 @@ def capture(pictures, boroughs, **shared):
 static_map.render_static_maps = capture
 # Drawn in this process, where the capture is, not in the build's picture process.
 import estates.builder.picture_worker as picture_worker
-picture_worker._cores = lambda: 1
+picture_worker.usable_cores = lambda: 1
 build(sites, out=out, chunk_rows=200_000 if sites else None)
 """
 

@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePath
 from typing import Any
 
+from estates.builder.machine import usable_cores
 from estates.errors import ConfigError, DataValidationError, EstatesError
 from estates.io.bundled import data_dir
 
@@ -539,7 +540,7 @@ def _describe_files(paths: list[Path], shown: list[str]) -> list[dict[str, Any]]
     two cores.
     """
     sizes = [_file_size(path) for path in paths]
-    workers = min(len(paths), _cores())
+    workers = min(len(paths), usable_cores())
     if workers < 2 or sum(sizes) < _THREADED_BYTES:
         digests = [hash_file(path) for path in paths]
     else:
@@ -554,14 +555,6 @@ def _describe_files(paths: list[Path], shown: list[str]) -> list[dict[str, Any]]
         {"path": display, "size_bytes": size, "sha256": digest}
         for display, size, digest in zip(shown, sizes, digests, strict=True)
     ]
-
-
-def _cores() -> int:
-    """Return the number of cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def _describe_outputs(folder: Path) -> list[dict[str, Any]]:

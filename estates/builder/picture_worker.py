@@ -56,6 +56,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from estates.builder.machine import usable_cores
+
 if TYPE_CHECKING:
     from estates.render.static_map import PictureJob
 
@@ -260,14 +262,6 @@ class PictureWorker:
         self._stderr.close()
 
 
-def _cores() -> int:
-    """Return the number of cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 @contextlib.contextmanager
 def picture_worker(wanted: bool) -> Iterator[PictureWorker | None]:
     """Within the block, a :class:`PictureWorker`, or None to draw the pictures here.
@@ -276,7 +270,7 @@ def picture_worker(wanted: bool) -> Iterator[PictureWorker | None]:
     a frozen application (whose executable is not Python), or when a second
     process cannot be started (a warning says why).
     """
-    if not wanted or _cores() < 2 or not sys.executable or getattr(sys, "frozen", False):
+    if not wanted or usable_cores() < 2 or not sys.executable or getattr(sys, "frozen", False):
         yield None
         return
     try:

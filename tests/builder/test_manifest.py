@@ -126,7 +126,7 @@ def test_many_files_are_hashed_in_order_on_threads_or_not(
     inputs, tmp_path, monkeypatch, threaded_bytes
 ):
     monkeypatch.setattr(manifest_module, "_THREADED_BYTES", threaded_bytes)
-    monkeypatch.setattr(manifest_module, "_cores", lambda: 4)
+    monkeypatch.setattr(manifest_module, "usable_cores", lambda: 4)
     out = tmp_path / "staging"
     out.mkdir()
     rng = np.random.default_rng(3)

@@ -1,0 +1,27 @@
+"""What this machine lends a build: the cores it may run on.
+
+A build hands work to a second process (the pictures) or to threads (the
+manifest's hashes) only when there is a core to run it on. The count is the
+process's own: a container or ``taskset`` that pins it to fewer cores than
+the machine has is obeyed.
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["usable_cores"]
+
+
+def usable_cores() -> int:
+    """Return the number of cores this process may run on (at least 1).
+
+    Examples
+    --------
+    >>> usable_cores() >= 1
+    True
+    """
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
