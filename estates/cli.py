@@ -25,23 +25,20 @@ as text (nothing with ``--quiet``), or a JSON record on stderr.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import json
 import logging
 import os
 import sys
-import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from estates import errors
 from estates.builder.inputs import Inputs
-from estates.builder.stopping import Terminated, stop_on_signals
+from estates.builder.stopping import EXIT_BROKEN_PIPE, Terminated, end_process, stop_on_signals
 from estates.cli_paths import (
     InputFile,
     InputFolder,
@@ -61,10 +58,6 @@ DIFF_TOLERANCE_GBP = 1000.0
 
 #: Exit code after SIGTERM (128 + 15), as shells report it.
 EXIT_TERMINATED = 143
-
-
-#: Exit code when stdout's reader closes the pipe (128 + SIGPIPE), as shells report it.
-EXIT_BROKEN_PIPE = 141
 
 #: Every exit code with its line in ``--help``.
 _EXIT_CODE_LINES = {
@@ -730,18 +723,16 @@ def _echo_err(ctx: click.Context, message: str, *, exit_code: int, prefix: str =
         click.echo(f"estates: {prefix}{terminal_text(message)}", err=True)
 
 
-def run() -> None:
+def run() -> NoReturn:
     """Run the ``estates`` command (:func:`main`), then end the process at once.
 
     The console script and ``python -m estates`` call this. When a command
-    returns, its outputs are written, closed, checked and published; what
-    is left of the process is the interpreter's teardown, which frees every
-    object pandas, geopandas, GDAL and matplotlib made, a tenth of a second
-    that a scheduled job would wait for. So the exit functions run (the log
-    handlers flush) after any thread still running ends, standard output and
-    error are flushed, and the process ends with the command's exit code.
-    :func:`main` itself is an ordinary click group, for scripts and tests that
-    call it in their own process.
+    returns, its outputs are written, closed, checked and published, so the
+    process ends with the command's exit code without the interpreter's
+    teardown (:func:`estates.builder.stopping.end_process`: threads waited
+    for, exit functions run, standard streams flushed). :func:`main` itself
+    is an ordinary click group, for scripts and tests that call it in their
+    own process.
     """
     try:
         main(prog_name="estates")
@@ -753,18 +744,7 @@ def run() -> None:
     elif not isinstance(code, int):  # as Python does with sys.exit("text")
         print(code, file=sys.stderr)
         code = 1
-    # What the interpreter does before its teardown: wait for threads, run exit functions.
-    for thread in threading.enumerate():
-        if thread is not threading.main_thread() and not thread.daemon:
-            thread.join()
-    atexit._run_exitfuncs()
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:  # the reader went away before the last lines: as _run_guarded
-        code = EXIT_BROKEN_PIPE
-    with contextlib.suppress(OSError, ValueError):
-        sys.stderr.flush()
-    os._exit(code)
+    end_process(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

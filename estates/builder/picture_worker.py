@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from estates.builder.machine import usable_cores
+from estates.builder.stopping import end_process
 
 if TYPE_CHECKING:
     from estates.render.static_map import PictureJob
@@ -287,8 +288,4 @@ def picture_worker(wanted: bool) -> Iterator[PictureWorker | None]:
 
 if __name__ == "__main__":
     _serve()
-    # Everything is written and closed: end without tearing the libraries
-    # down (a tenth of a second or more), which the build would wait for.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    end_process(0)  # without tearing the libraries down, which the build would wait for
