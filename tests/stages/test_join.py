@@ -11,6 +11,7 @@ import logging
 import threading
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -474,27 +475,54 @@ def test_inputs_are_left_unchanged(boroughs: gpd.GeoDataFrame) -> None:
     assert sites["value"].iloc[0] == sites_before["value"].iloc[0]
 
 
+def _spy_threads(monkeypatch: pytest.MonkeyPatch) -> dict[str, set[str]]:
+    """Record the threads that read chunks' points and that join rows exactly."""
+    seen: dict[str, set[str]] = {"read": set(), "exact": set()}
+    for name, attr in (("read", "_read_points"), ("exact", "_join_points_xy")):
+        function = getattr(frame_module, attr)
+
+        def spied(*args: Any, _seen: set[str] = seen[name], _f: Any = function, **kw: Any) -> Any:
+            _seen.add(threading.current_thread().name)
+            return _f(*args, **kw)
+
+        monkeypatch.setattr(frame_module, attr, spied)
+    return seen
+
+
 def test_threads_give_the_same_answer(
     boroughs: gpd.GeoDataFrame, engine: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(frame_module, "_CHUNK_ROWS", 3_000)
     monkeypatch.setattr(frame_module, "_MIN_THREAD_ROWS", 100)
-    workers: set[str] = set()
-    exact = frame_module._join_points_xy
-
-    def spy(*args: object, **kwargs: object) -> object:
-        workers.add(threading.current_thread().name)
-        return exact(*args, **kwargs)
-
-    monkeypatch.setattr(frame_module, "_join_points_xy", spy)
+    seen = _spy_threads(monkeypatch)
     sites = random_sites(20_000, seed=12)
     one = join_boroughs(sites, boroughs, threads=1)
-    assert workers == {threading.main_thread().name}
-    workers.clear()
+    main = threading.main_thread().name
+    assert seen == {"read": {main}, "exact": {main}}
+    seen["read"].clear()
+    seen["exact"].clear()
     two = join_boroughs(sites, boroughs, threads=2)
-    assert workers  # really threaded: every exact join ran on a worker
-    assert threading.main_thread().name not in workers
+    # Really threaded: every chunk was read, and every exact join ran, on a worker.
+    assert seen["read"]
+    assert seen["exact"]
+    assert main not in seen["read"] | seen["exact"]
     assert_geodataframe_equal(one, two)
+
+
+def test_with_few_exact_rows_threads_read_and_the_calling_thread_joins(
+    boroughs: gpd.GeoDataFrame, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The usual case: many chunks, few rows left exact. The workers read every
+    # chunk; the calling thread joins the rows they leave.
+    monkeypatch.setattr(frame_module, "_CHUNK_ROWS", 2_000)
+    seen = _spy_threads(monkeypatch)
+    sites = random_sites(20_000, seed=14)
+    two = join_boroughs(sites, boroughs, threads=2)
+    main = threading.main_thread().name
+    assert seen["read"]
+    assert main not in seen["read"]
+    assert seen["exact"] == {main}
+    assert_geodataframe_equal(two, join_boroughs(sites, boroughs, threads=1))
 
 
 def test_threads_report_the_first_bad_site(

@@ -6,7 +6,7 @@ import logging
 import math
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, NoReturn
 
@@ -112,10 +112,10 @@ def join_boroughs(
         at most this far from a borough is joined to it.
     threads : int, default 1
         Worker threads. Sites go in chunks of 131,072 (so temporaries stay
-        small). With several, the calling thread reads each chunk's points
-        (shapely holds the GIL for that) while the workers join the rows the
-        cell table leaves, those near a boundary; with fewer than about
-        65,000 such rows the join stays on one thread.
+        small). With several, the workers read and settle chunks side by side
+        (shapely and numpy let go of the GIL), and join the rows the cell
+        table leaves, those near a boundary; with fewer than about 65,000
+        such rows, the calling thread joins those while the workers read.
 
     Returns
     -------
@@ -280,18 +280,20 @@ def join_boroughs(
         raise AssertionError(msg)
 
     def run(
-        pieces: list[tuple[int, int]], hand: Callable[[_ExactRows], object], batch_rows: int
+        settled: Iterator[_ExactRows | None],
+        hand: Callable[[_ExactRows], object],
+        batch_rows: int,
     ) -> None:
-        """Settle chunk after chunk; hand the rows left exact on in batches of ``batch_rows``.
+        """Hand the rows each settled chunk leaves exact on, in batches of ``batch_rows``.
 
-        Errors come in the order of the rows' chunks, whatever the batches:
-        before a chunk that holds a geometry that is not a point is refused,
-        the rows held back from earlier chunks are handed on.
+        ``settled`` gives what :func:`settle` returned for each chunk, in the
+        chunks' order. Errors come in that order, whatever the batches: before
+        a chunk that holds a geometry that is not a point is refused, the rows
+        held back from earlier chunks are handed on.
         """
         held: list[_ExactRows] = []
         count = 0
-        for piece in pieces:
-            work = settle(piece)
+        for work in settled:
             if work is None:
                 if held:
                     hand(_merge_rows(held))
@@ -338,28 +340,31 @@ def join_boroughs(
         grid = _grid_for(sample_x[left], sample_y[left], n_exact, index)
 
     pieces = _chunks(n, _CHUNK_ROWS, threads)
-    # Threads pay only for many exact rows: below that, handing rows over
-    # between threads costs more than the work.
-    if threads == 1 or len(pieces) == 1 or n_exact < 2 * _MIN_THREAD_ROWS:
+    if threads == 1 or len(pieces) == 1:
         # One thread: the exact join pays a fixed cost a call (a pass per
         # borough, a few dozen numpy calls), so it takes the rows of many
         # chunks at once.
-        run(pieces, join_exact, _EXACT_BATCH_ROWS)
+        run(map(settle, pieces), join_exact, _EXACT_BATCH_ROWS)
     else:
-        # Reading the points holds the GIL (shapely's accessors do); the
-        # exact join mostly does not. So this thread reads chunk after chunk
-        # while the workers join the rows it hands them, chunk by chunk.
+        # shapely's accessors and numpy let go of the GIL: the workers read
+        # and settle chunks side by side, handed back in the chunks' order.
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            pending: deque[Future[None]] = deque()
+            settled = pool.map(settle, pieces)
+            if n_exact < 2 * _MIN_THREAD_ROWS:
+                # Few rows left exact: handing them over between threads
+                # costs more than their join, which stays on this thread.
+                run(settled, join_exact, _EXACT_BATCH_ROWS)
+            else:
+                pending: deque[Future[None]] = deque()
 
-            def hand(work: _ExactRows) -> None:
-                pending.append(pool.submit(join_exact, work))
-                if len(pending) > 2 * threads:  # bound the rows in flight
-                    pending.popleft().result()
+                def hand(work: _ExactRows) -> None:
+                    pending.append(pool.submit(join_exact, work))
+                    if len(pending) > 2 * threads:  # bound the rows in flight
+                        pending.popleft().result()
 
-            run(pieces, hand, 1)
-            for future in pending:
-                future.result()
+                run(settled, hand, 1)
+                for future in pending:
+                    future.result()
     _refuse_swapped(geoms, np.sort(np.concatenate(maybe_swapped)), sites.index, transformer, index)
     logger.info(_summary(len(index), _count_methods(method)))
     return _assemble(sites, index, borough, method, distance)
