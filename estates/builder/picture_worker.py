@@ -70,12 +70,6 @@ log = logging.getLogger(__name__)
 _CLOSE_WAIT_S = 5.0
 #: How much of the second process's standard error a warning quotes.
 _STDERR_TAIL = 2000
-#: How often this process's drawing thread hands Python's lock to the thread
-#: writing the PNGs (``sys.setswitchinterval``; Python's default is 5 ms).
-#: Writing a PNG takes the lock back a few times between its steps outside
-#: it; at 5 ms a turn, the writer fell behind the drawing and the last
-#: pictures waited for it: the six bundled pictures 0.58 s, at 0.5 ms 0.55 s.
-_SWITCH_INTERVAL_S = 0.0005
 
 
 class _KeepRecords(logging.Handler):
@@ -132,7 +126,6 @@ def _serve() -> None:
     if unable is not None:
         answer: tuple[str, Any] = ("unable", f"{type(unable).__name__}: {unable}")
     else:
-        sys.setswitchinterval(_SWITCH_INTERVAL_S)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
