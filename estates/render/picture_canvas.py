@@ -97,7 +97,6 @@ class PictureSeries:
         self._drawn: dict[tuple[Any, ...], _Stamp] = {}  # pixels, left, bottom
         self._writer: ThreadPoolExecutor | None = None
         self._writing: Future[None] | None = None
-        self._pixels: np.ndarray | None = None  # the pixels of the PNG being written
 
     @property
     def stamp_count(self) -> int:
@@ -153,20 +152,13 @@ class PictureSeries:
         Encoding a picture (dropping its alpha channel, deflating it, writing
         the file) runs almost entirely outside the interpreter's lock, so the
         next figure is drawn meanwhile. One PNG is written at a time, and the
-        one before is finished before another is queued, from the one copy of
-        the pixels the series keeps. The bytes are those :meth:`save_png` writes.
+        one before is finished before another is queued, so no more than two
+        pictures' pixels are held. The bytes are those :meth:`save_png` writes.
         """
-        drawn = self._drawn_pixels(figure)
+        pixels = np.array(self._drawn_pixels(figure))  # the renderer is drawn over next
         previous, self._writing = self._writing, None
         if previous is not None:
             previous.result()
-        # The renderer is drawn over next: its pixels are copied, into the
-        # buffer the last PNG was written from, now free. A buffer used before
-        # costs no new pages (a fresh copy paid 10-25 ms of page faults).
-        pixels = self._pixels
-        if pixels is None or pixels.shape != drawn.shape:
-            pixels = self._pixels = np.empty_like(drawn)
-        np.copyto(pixels, drawn)
         if self._writer is None:
             from concurrent.futures import ThreadPoolExecutor
 
@@ -188,7 +180,7 @@ class PictureSeries:
     def wait(self) -> None:
         """Finish the PNG :meth:`queue_png` is writing, raising what writing it raised."""
         writing, writer = self._writing, self._writer
-        self._writing = self._writer = self._pixels = None
+        self._writing = self._writer = None
         try:
             if writing is not None:
                 writing.result()
