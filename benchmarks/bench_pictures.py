@@ -5,7 +5,8 @@ takes their inputs from one build of the bundled data (the sites, boroughs,
 outlines, titles and lines ``render_maps`` passes to ``render_static_maps``)
 and times drawing and writing all six, each measurement in a fresh process:
 the process loads the inputs, draws one picture to warm up (imports, the PROJ
-transformer, matplotlib's font cache), then times the six. CPU time
+transformer, matplotlib's font cache), then times the six; ``--cold`` times
+them without the warm-up, as the build's picture process draws them. CPU time
 (``time.process_time``, user + system) is the steadier figure on a shared
 machine; methods are interleaved round by round and the table gives medians.
 
@@ -76,13 +77,14 @@ picture_worker.usable_cores = lambda: 1
 build(sites, out=out, chunk_rows=200_000 if sites else None)
 """
 
-#: Run per measurement: warm up on one picture, then time the six; print CPU and wall seconds.
+#: Run per measurement: warm up on one picture (unless "cold"), then time the six; print CPU
+#: and wall seconds.
 WORKER = """
 import pickle, sys, time
 from pathlib import Path
 from estates.render import static_map
 
-method, record, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+method, record, out, cold = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] == "cold"
 data = pickle.loads(record.read_bytes())
 boroughs, shared, pictures = data["boroughs"], data["shared"], data["pictures"]
 
@@ -101,9 +103,11 @@ def together(folder):
                                focus_codes=p["focus_codes"], focus_pilot=p["focus_pilot"])
          for p in pictures], boroughs, **shared)
 
-warm = out / "warm-up"
-warm.mkdir(parents=True, exist_ok=True)
-one(pictures[-1], warm)
+out.mkdir(parents=True, exist_ok=True)
+if not cold:
+    warm = out / "warm-up"
+    warm.mkdir(exist_ok=True)
+    one(pictures[-1], warm)
 draw = together if method == "together" else each
 cpu, wall = time.process_time(), time.perf_counter()
 draw(out)
@@ -138,6 +142,12 @@ def main() -> None:
         metavar="FILE",
         help="draw the pictures of a build of this site file (default: the bundled data)",
     )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="time the first pictures each fresh process draws, with no warm-up picture "
+        "(as the build's picture process draws them)",
+    )
     args = parser.parse_args()
     start_load = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
@@ -171,7 +181,8 @@ def main() -> None:
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
         for _ in range(args.runs):  # interleaved: each round runs every method once
             for name, (cmd, method) in cases.items():
-                runs[name].append(_run([*cmd, method, str(record), str(folders[name])]))
+                warmth = "cold" if args.cold else "warm"
+                runs[name].append(_run([*cmd, method, str(record), str(folders[name]), warmth]))
         names = sorted(p.name for p in folders[name].glob("*.png"))
         each_dir = folders["`render_static_map` x 6"]
         together_dir = folders["`render_static_maps` (the six together)"]
@@ -183,7 +194,8 @@ def main() -> None:
     end_load = os.getloadavg()
     print(
         f"Machine: {_cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"median of {args.runs} runs, each in a fresh process; {len(names)} pictures "
+        f"median of {args.runs} runs, each in a fresh process"
+        f"{' (cold: no warm-up picture)' if args.cold else ''}; {len(names)} pictures "
         f"({', '.join(names)}) of {args.sites.name if args.sites else 'the bundled data'}.\n"
     )
     print(

@@ -23,9 +23,10 @@ REPO = Path(__file__).resolve().parents[1]
     [
         ("bench_maps.py", "100", "--build-only", "--runs", "1"),
         ("bench_pictures.py", "--runs", "1"),
+        ("bench_pictures.py", "--runs", "1", "--cold"),
         ("bench_build.py", "--runs", "1"),
     ],
-    ids=lambda command: command[0],
+    ids=["bench_maps", "bench_pictures", "bench_pictures --cold", "bench_build"],
 )
 def test_a_benchmark_script_runs(command: tuple[str, ...]) -> None:
     script, *args = command
