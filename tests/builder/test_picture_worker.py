@@ -42,6 +42,23 @@ class _TalkingJob:
         return []
 
 
+class _WarmthJob:
+    """A job that draws nothing and reports how many transformations geopandas keeps."""
+
+    def draw(self) -> list[Path]:
+        from geopandas.array import TransformerFromCRS
+
+        return [Path(str(TransformerFromCRS.cache_info().currsize))]
+
+
+def test_the_second_process_warms_up_before_its_job_comes():
+    with picture_worker(True) as worker:
+        assert worker is not None
+        worker.submit(_WarmthJob())  # type: ignore[arg-type]
+        # WGS84 to British National Grid was made and kept before the job came.
+        assert worker.wait() == [Path("1")]
+
+
 def test_the_second_process_draws_the_pictures_this_one_would(bundled_result, tmp_path):
     there, here = _job(bundled_result, tmp_path / "there"), _job(bundled_result, tmp_path / "here")
     with picture_worker(True) as worker:
