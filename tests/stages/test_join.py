@@ -536,6 +536,43 @@ def test_threads_report_the_first_bad_site(
         join_boroughs(sites, boroughs, threads=2)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("min_thread_rows", [500, 100_000], ids=["workers-join", "caller-joins"])
+def test_errors_come_in_the_rows_order_whatever_the_threads(
+    boroughs: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch, threads: int, min_thread_rows: int
+) -> None:
+    # Row 2,500 cannot be placed (found by the exact join of its chunk); row
+    # 4,500 is not a point (found when its chunk is read). The first is named,
+    # whichever thread joins and however far ahead the chunks are read.
+    monkeypatch.setattr(frame_module, "_CHUNK_ROWS", 1_000)
+    monkeypatch.setattr(frame_module, "_MIN_THREAD_ROWS", min_thread_rows)
+    sites = random_sites(6_000, seed=13)
+    sites.loc[[2_500, 4_500], "geometry"] = [Point(51.5, 200.0), LineString([(0, 51), (0, 52)])]
+    with pytest.raises(DataValidationError, match=r"sites index 2500: POINT \(51.5 200\)"):
+        join_boroughs(sites, boroughs, threads=threads)
+
+
+def test_an_error_stops_the_chunks_not_yet_read(
+    boroughs: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(frame_module, "_CHUNK_ROWS", 200)
+    reads: list[int] = []
+    read = frame_module._read_points
+
+    def counted(geoms: Any) -> Any:
+        reads.append(len(geoms))
+        return read(geoms)
+
+    monkeypatch.setattr(frame_module, "_read_points", counted)
+    sites = random_sites(20_000, seed=15)
+    sites.loc[7, "geometry"] = LineString([(0, 51), (0, 52)])
+    with pytest.raises(DataValidationError, match="sites index 7: geometry is a LineString"):
+        join_boroughs(sites, boroughs, threads=2)
+    # The first chunk's error cancels the chunks queued behind it: a few were
+    # read ahead, not all 100.
+    assert len(reads) <= 10
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     st.lists(

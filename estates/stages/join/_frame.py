@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -49,6 +50,9 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 logger = logging.getLogger("estates")
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
 
 _CHUNK_ROWS = 1 << 17
 # The method and the distance of a row by its code in the source-CRS table,
@@ -283,13 +287,15 @@ def join_boroughs(
         settled: Iterator[_ExactRows | None],
         hand: Callable[[_ExactRows], object],
         batch_rows: int,
+        drain: Callable[[], object] = lambda: None,
     ) -> None:
         """Hand the rows each settled chunk leaves exact on, in batches of ``batch_rows``.
 
         ``settled`` gives what :func:`settle` returned for each chunk, in the
-        chunks' order. Errors come in that order, whatever the batches: before
-        a chunk that holds a geometry that is not a point is refused, the rows
-        held back from earlier chunks are handed on.
+        chunks' order. Errors come in that order, whatever the batches and
+        threads: before a chunk that holds a geometry that is not a point is
+        refused, the rows held back from earlier chunks are handed on, and
+        ``drain`` waits for the rows handed to other threads to be joined.
         """
         held: list[_ExactRows] = []
         count = 0
@@ -297,6 +303,7 @@ def join_boroughs(
             if work is None:
                 if held:
                     hand(_merge_rows(held))
+                drain()
                 refuse_non_points()
             held.append(work)
             count += len(work.rows)
@@ -347,27 +354,62 @@ def join_boroughs(
         run(map(settle, pieces), join_exact, _EXACT_BATCH_ROWS)
     else:
         # shapely's accessors and numpy let go of the GIL: the workers read
-        # and settle chunks side by side, handed back in the chunks' order.
+        # and settle chunks side by side, a few ahead, handed back in order.
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            settled = pool.map(settle, pieces)
-            if n_exact < 2 * _MIN_THREAD_ROWS:
-                # Few rows left exact: handing them over between threads
-                # costs more than their join, which stays on this thread.
-                run(settled, join_exact, _EXACT_BATCH_ROWS)
-            else:
-                pending: deque[Future[None]] = deque()
+            settled = _in_order(pool, settle, pieces, ahead=2 * threads)
+            pending: deque[Future[None]] = deque()
 
-                def hand(work: _ExactRows) -> None:
-                    pending.append(pool.submit(join_exact, work))
-                    if len(pending) > 2 * threads:  # bound the rows in flight
-                        pending.popleft().result()
+            def hand(work: _ExactRows) -> None:
+                pending.append(pool.submit(join_exact, work))
+                if len(pending) > 2 * threads:  # bound the rows in flight
+                    pending.popleft().result()
 
-                run(settled, hand, 1)
+            def drain() -> None:
+                while pending:
+                    pending.popleft().result()
+
+            try:
+                if n_exact < 2 * _MIN_THREAD_ROWS:
+                    # Few rows left exact: handing them over between threads
+                    # costs more than their join, which stays on this thread.
+                    run(settled, join_exact, _EXACT_BATCH_ROWS)
+                else:
+                    run(settled, hand, 1, drain)
+                    drain()
+            finally:  # after an error, the work not yet started is not started
+                settled.close()
                 for future in pending:
-                    future.result()
+                    future.cancel()
     _refuse_swapped(geoms, np.sort(np.concatenate(maybe_swapped)), sites.index, transformer, index)
     logger.info(_summary(len(index), _count_methods(method)))
     return _assemble(sites, index, borough, method, distance)
+
+
+def _in_order(
+    pool: ThreadPoolExecutor,
+    work: Callable[[_Item], _Result],
+    items: Sequence[_Item],
+    *,
+    ahead: int,
+) -> Generator[_Result, None, None]:
+    """Yield ``work(item)`` for each of ``items``, in order, run on ``pool``.
+
+    Up to ``ahead`` calls are submitted before their results are taken, so the
+    workers stay busy while the results waiting stay few (``Executor.map``
+    submits every call at once). Closing the generator, or an error from a
+    call, cancels the calls not started.
+    """
+    queue: deque[Future[_Result]] = deque()
+    rest = iter(items)
+    try:
+        queue.extend(pool.submit(work, item) for item in itertools.islice(rest, ahead))
+        while queue:
+            result = queue.popleft().result()
+            queue.extend(pool.submit(work, item) for item in itertools.islice(rest, 1))
+            yield result
+    finally:
+        for future in queue:
+            future.cancel()
 
 
 def _code_bytes(code: NDArray[np.integer]) -> NDArray[np.uint8]:
