@@ -18,9 +18,11 @@ import geopandas as gpd
 import pytest
 import shapely
 
+from estates.builder import picture_worker as picture_worker_module
 from estates.builder.picture_worker import PictureWorker, picture_worker
 from estates.errors import DataValidationError
 from estates.render.maps import prepare_maps
+from estates.render.picture_canvas import PictureSeries
 from estates.render.static_map import MapPicture, PictureJob
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,12 +45,37 @@ class _TalkingJob:
 
 
 class _WarmthJob:
-    """A job that draws nothing and reports how many transformations geopandas keeps."""
+    """A job that draws nothing and reports how many transformations geopandas keeps.
+
+    (geopandas keeps them in ``geopandas.array.TransformerFromCRS``, an
+    ``lru_cache``: should that change, this job must look elsewhere.)
+    """
 
     def draw(self) -> list[Path]:
         from geopandas.array import TransformerFromCRS
 
         return [Path(str(TransformerFromCRS.cache_info().currsize))]
+
+
+def test_the_warm_up_logs_and_warns_nothing_and_gives_logging_back(caplog, recwarn):
+    with caplog.at_level(logging.DEBUG):
+        picture_worker_module._warm_up()
+    assert caplog.records == []
+    assert list(recwarn) == []
+    assert logging.root.manager.disable == logging.NOTSET
+
+
+def test_a_warm_up_that_fails_is_let_go(monkeypatch):
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("no canvas here")
+
+    monkeypatch.setattr(PictureSeries, "new_figure", refuse)
+    logging.disable(logging.DEBUG)  # the process's own setting is given back as it was
+    try:
+        picture_worker_module._warm_up()
+        assert logging.root.manager.disable == logging.DEBUG
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def test_the_second_process_warms_up_before_its_job_comes():
