@@ -526,12 +526,11 @@ def _file_size(path: Path) -> int:
 
 def _describe_file(path: Path, *, display: str) -> dict[str, Any]:
     """Return ``{"path", "size_bytes", "sha256"}`` for one file."""
-    size = _file_size(path)
-    return {"path": display, "size_bytes": size, "sha256": hash_file(path)}
+    return _describe_files([path], [display])[0]
 
 
 def _describe_files(paths: list[Path], shown: list[str]) -> list[dict[str, Any]]:
-    """Return :func:`_describe_file` of each path (shown as ``shown``), in order.
+    """Return ``{"path", "size_bytes", "sha256"}`` of each path (shown as ``shown``), in order.
 
     Sizes are read first, so a missing file is reported before any hashing.
     Files of :data:`_THREADED_BYTES` or more in all are hashed on as many
@@ -546,11 +545,11 @@ def _describe_files(paths: list[Path], shown: list[str]) -> list[dict[str, Any]]
     else:
         from concurrent.futures import ThreadPoolExecutor
 
-        # The largest first, so that the last to finish is a small one.
-        order = sorted(range(len(paths)), key=lambda i: -sizes[i])
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            hashed = dict(zip(order, pool.map(hash_file, [paths[i] for i in order]), strict=True))
-        digests = [hashed[i] for i in range(len(paths))]
+            # The largest first, so that the last to finish is a small one.
+            largest_first = sorted(range(len(paths)), key=lambda i: -sizes[i])
+            hashing = {i: pool.submit(hash_file, paths[i]) for i in largest_first}
+            digests = [hashing[i].result() for i in range(len(paths))]
     return [
         {"path": display, "size_bytes": size, "sha256": digest}
         for display, size, digest in zip(shown, sizes, digests, strict=True)
