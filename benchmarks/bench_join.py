@@ -4,8 +4,10 @@ Seeded uniform points over Greater London's bounding box (``LONDON_BOUNDS_WGS84`
 in ``estates/crs.py``: the boroughs' extent plus about 5 km; roughly 60% of the
 points fall in a borough), given in WGS84 as sites are. For each size:
 
-- ``estates t=1`` / ``estates t=2``: ``join_boroughs(sites, boroughs, threads=...)``,
-  which also finds the nearest borough within 250 m, and its distance, for
+- ``estates``: ``join_boroughs(sites, boroughs)`` as a user calls it, with
+  its default threads (one per core the process may use, at most four);
+  ``estates t=1`` / ``estates t=2``: ``join_boroughs(sites, boroughs, threads=...)``.
+  Each also finds the nearest borough within 250 m, and its distance, for
   every point in none;
 - ``sjoin``: ``geopandas.sjoin(sites.to_crs(27700), boroughs.to_crs(27700),
   predicate="within")``, the oracle, reprojection included; it answers only
@@ -42,7 +44,7 @@ rounds that each run every method once (interleaved, so load on a shared
 machine falls on all methods alike); the first-run columns are then the median
 of their first runs, the median columns that of all runs. Run from the repository root::
 
-    python benchmarks/bench_join.py                    # 1e6 and 1e7: estates, sjoin, floor
+    python benchmarks/bench_join.py   # 1e6 and 1e7: estates (default, t=1, t=2), sjoin, floor
     python benchmarks/bench_join.py --sizes 1e4 1e5 --methods "estates t=1" sjoin
     python benchmarks/bench_join.py --sizes 1e6 --methods "estates t=1" sjoin --processes 7
 """
@@ -73,9 +75,9 @@ from _common import (
     run_worker,
 )
 
-METHODS = ("estates t=1", "estates t=2", "sjoin", "sjoin+nearest", "reproject", "floor")
+METHODS = ("estates", "estates t=1", "estates t=2", "sjoin", "sjoin+nearest", "reproject", "floor")
 # Measured unless --methods says otherwise: the join, its anchor and its floor.
-DEFAULT_METHODS = ("estates t=1", "estates t=2", "sjoin", "floor")
+DEFAULT_METHODS = ("estates", "estates t=1", "estates t=2", "sjoin", "floor")
 # Points joined once, before any timing, to fill a warm cache with every table.
 FILL_POINTS = 1_000_000
 SEED = 20240601
@@ -113,6 +115,8 @@ def method_function(method: str, boroughs, crs: str = "EPSG:4326"):
     from estates.crs import BNG
     from estates.stages.join import join_boroughs
 
+    if method == "estates":
+        return lambda sites: join_boroughs(sites, boroughs)
     if method.startswith("estates"):
         threads = int(method.rsplit("=", 1)[1])
         return lambda sites: join_boroughs(sites, boroughs, threads=threads)

@@ -25,8 +25,9 @@ REPO = Path(__file__).resolve().parents[1]
         ("bench_pictures.py", "--runs", "1"),
         ("bench_pictures.py", "--runs", "1", "--cold"),
         ("bench_build.py", "--runs", "1"),
+        ("bench_join.py", "--sizes", "1e4", "--runs", "1", "--cache", "cold"),
     ],
-    ids=["bench_maps", "bench_pictures", "bench_pictures --cold", "bench_build"],
+    ids=["bench_maps", "bench_pictures", "bench_pictures --cold", "bench_build", "bench_join"],
 )
 def test_a_benchmark_script_runs(command: tuple[str, ...]) -> None:
     script, *args = command

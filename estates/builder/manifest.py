@@ -36,9 +36,9 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePath
 from typing import Any
 
-from estates.builder.machine import usable_cores
 from estates.errors import ConfigError, DataValidationError, EstatesError
 from estates.io.bundled import data_dir
+from estates.machine import usable_cores
 
 __all__ = [
     "MANIFEST_NAME",

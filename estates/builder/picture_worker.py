@@ -56,8 +56,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from estates.builder.machine import usable_cores
 from estates.builder.stopping import end_process
+from estates.machine import usable_cores
 
 if TYPE_CHECKING:
     from estates.render.static_map import PictureJob

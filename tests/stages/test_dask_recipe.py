@@ -8,6 +8,7 @@ a bigger cluster. The answer must equal the in-memory join exactly.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import dask
 import dask_geopandas
@@ -18,6 +19,7 @@ from distributed import Client, LocalCluster
 from geopandas.testing import assert_geodataframe_equal
 from shapely import Point
 
+import estates.stages.join._frame as frame_module
 from estates.crs import LONDON_BOUNDS_WGS84, WGS84
 from estates.errors import ConfigError, CRSError
 from estates.io.bundled import boundaries_path
@@ -91,3 +93,31 @@ def test_problems_show_before_computing(
         join_boroughs_dask(partitioned, boroughs, nearest_within_m=-1)
     with pytest.raises(CRSError, match="boroughs have no CRS"):
         join_boroughs_dask(partitioned, boroughs.set_crs(None, allow_override=True))
+
+
+@pytest.mark.parametrize(("options", "pools"), [({}, 0), ({"threads": 2}, 2)])
+def test_partitions_are_joined_on_one_thread_unless_told(
+    sites: gpd.GeoDataFrame,
+    boroughs: gpd.GeoDataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+    options: dict[str, int],
+    pools: int,
+) -> None:
+    # dask runs the partitions side by side already: each takes one thread
+    # unless the caller asks for more, whatever the cores.
+    monkeypatch.setattr(frame_module, "usable_cores", lambda: 4)
+    monkeypatch.setattr(frame_module, "_CHUNK_ROWS", 1_000)
+    monkeypatch.setattr(frame_module, "_MIN_THREAD_ROWS", 500)
+    made: list[int] = []
+    pool = frame_module.ThreadPoolExecutor
+
+    def recorded(max_workers: int) -> Any:
+        made.append(max_workers)
+        return pool(max_workers=max_workers)
+
+    monkeypatch.setattr(frame_module, "ThreadPoolExecutor", recorded)
+    with dask.config.set({"dataframe.convert-string": False, "scheduler": "synchronous"}):
+        partitioned = dask_geopandas.from_geopandas(sites, npartitions=2)
+        result = join_boroughs_dask(partitioned, boroughs, **options).compute()
+    assert len(made) == pools  # one pool a partition, or none
+    assert_geodataframe_equal(result, join_boroughs(sites, boroughs, threads=1))

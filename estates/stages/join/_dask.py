@@ -34,7 +34,9 @@ def join_boroughs_dask(sites: Any, boroughs: gpd.GeoDataFrame, **options: Any) -
     boroughs : geopandas.GeoDataFrame
         As for :func:`join_boroughs`; checked now, not at compute time.
     **options
-        ``nearest_within_m`` and ``threads``, passed to :func:`join_boroughs`.
+        ``nearest_within_m`` and ``threads``, passed to :func:`join_boroughs`;
+        ``threads`` defaults to 1 here, as dask already runs partitions side
+        by side.
 
     Returns
     -------
@@ -62,7 +64,8 @@ def join_boroughs_dask(sites: Any, boroughs: gpd.GeoDataFrame, **options: Any) -
     if unknown:
         msg = f"unknown option(s) {unknown}; join_boroughs takes nearest_within_m and threads"
         raise ConfigError(msg)
-    _check_options(options.get("nearest_within_m", 250.0), options.get("threads", 1))
+    options = {"threads": 1, **options}
+    _check_options(options.get("nearest_within_m", 250.0), options["threads"])
     meta_sites = sites._meta
     clash = [c for c in ADDED_COLUMNS if c in meta_sites.columns]
     if clash:

@@ -18,6 +18,7 @@ import pyproj
 import shapely
 
 from estates.errors import DataValidationError
+from estates.machine import usable_cores
 from estates.stages.join._exact import _MISSING, _OUTSIDE, _WITHIN, _join_points_xy
 from estates.stages.join._grid import _grid_for, _sample_range
 from estates.stages.join._index import _BoroughIndex, _index_boroughs
@@ -68,6 +69,9 @@ _METHOD_OF_BYTE.flags.writeable = False
 _DISTANCE_OF_BYTE.flags.writeable = False
 # With several threads, no chunk gets fewer rows than this.
 _MIN_THREAD_ROWS = 1 << 15
+# The most threads a join takes by default: reading the points is bound by
+# memory, and two already keep it busy.
+_MAX_DEFAULT_THREADS = 4
 # On one thread, the rows the cell table leaves are joined in batches of at
 # least this many (or all of them): at 1e6 sites, one call instead of eight.
 _EXACT_BATCH_ROWS = 1 << 16
@@ -89,7 +93,7 @@ def join_boroughs(
     boroughs: gpd.GeoDataFrame,
     *,
     nearest_within_m: float = 250.0,
-    threads: int = 1,
+    threads: int | None = None,
 ) -> gpd.GeoDataFrame:
     """Add the borough each site lies in, with a nearest-borough fallback.
 
@@ -114,12 +118,16 @@ def join_boroughs(
     nearest_within_m : float, default 250.0
         Fallback radius in metres (EPSG:27700) for sites in no polygon: a site
         at most this far from a borough is joined to it.
-    threads : int, default 1
-        Worker threads. Sites go in chunks of 131,072 (so temporaries stay
-        small). With several, the workers read and settle chunks side by side
+    threads : int, optional
+        Worker threads; default: one per core this process may use
+        (:func:`estates.machine.usable_cores`), at most four. Sites go in
+        chunks of 131,072 (so temporaries stay small), and fewer than 65,536
+        sites are joined on the calling thread whatever ``threads`` says.
+        With several, the workers read and settle chunks side by side
         (shapely and numpy let go of the GIL), and join the rows the cell
         table leaves, those near a boundary; with fewer than about 65,000
         such rows, the calling thread joins those while the workers read.
+        ``threads=1`` keeps everything on the calling thread.
 
     Returns
     -------
@@ -196,6 +204,8 @@ def join_boroughs(
         msg = f"sites must be a GeoDataFrame, not {type(sites).__name__}"
         raise DataValidationError(msg)
     _check_options(nearest_within_m, threads)
+    if threads is None:
+        threads = min(usable_cores(), _MAX_DEFAULT_THREADS)
     clash = [c for c in ADDED_COLUMNS if c in sites.columns]
     if clash:
         msg = f"sites already has {', '.join(map(repr, clash))}; drop them before joining again"

@@ -31,15 +31,17 @@ JOIN_METHODS = ("within", "nearest", "outside")
 ADDED_COLUMNS = ("borough_code", "borough_name", "join_method", "borough_distance_m")
 
 
-def _check_options(nearest_within_m: float, threads: int) -> None:
+def _check_options(nearest_within_m: float, threads: int | None) -> None:
     if not (isinstance(nearest_within_m, int | float) and math.isfinite(nearest_within_m)):
         msg = f"nearest_within_m must be a finite number of metres, not {nearest_within_m!r}"
         raise ConfigError(msg)
     if nearest_within_m < 0:
         msg = f"nearest_within_m must be >= 0 metres, not {nearest_within_m!r}"
         raise ConfigError(msg)
+    if threads is None:
+        return
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        msg = f"threads must be a whole number >= 1, not {threads!r}"
+        msg = f"threads must be a whole number >= 1 (or None: one per core), not {threads!r}"
         raise ConfigError(msg)
 
 

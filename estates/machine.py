@@ -1,9 +1,9 @@
-"""What this machine lends a build: the cores it may run on.
+"""What this machine lends the tool: the cores a process may run on.
 
-A build hands work to a second process (the pictures) or to threads (the
-manifest's hashes) only when there is a core to run it on. The count is the
-process's own: a container or ``taskset`` that pins it to fewer cores than
-the machine has is obeyed.
+Work goes to a second process (a build's pictures) or to threads (the
+borough join's chunks, the manifest's hashes) only when there is a core to
+run it on. The count is the process's own: a container or ``taskset`` that
+pins it to fewer cores than the machine has is obeyed.
 """
 
 from __future__ import annotations
