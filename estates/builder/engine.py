@@ -19,6 +19,10 @@ same code runs:
    sink (:mod:`estates.builder.sinks`); the totals, the rows the summary lists
    and the sites the maps draw are added up as it goes
    (:mod:`estates.builder.accumulators`).
+5. The summary is made. Once it holds what the maps state, the caller's
+   ``ready`` sees the result (the build hands the pictures to their process
+   there); then a build in one part writes its site table, held until now,
+   and the other ERIC years' sections are added, while the pictures are drawn.
 
 Peak memory depends on the part size and the number of pilots, not on the
 number of sites. A build in parts equals the one-part build file by file,
@@ -30,7 +34,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -158,6 +162,7 @@ def run_build(
     chunk_rows: int | None = None,
     work_dir: Path | None = None,
     max_map_sites: int = MAX_MAP_SITES,
+    ready: Callable[[BuildResult], None] | None = None,
 ) -> BuildResult:
     """Run every stage on ``inputs``, a part at a time, handing the site table to ``sink``.
 
@@ -176,6 +181,15 @@ def run_build(
         default: the system's temporary folder. Only used with more than one part.
     max_map_sites : int
         The most sites a map page draws.
+    ready : callable, optional
+        Called with the result once everything the maps draw and state is in
+        it, before the rest is done: the site table of a build in one part is
+        written to ``sink`` only after it returns, and the summary's sections
+        of the ERIC years other than the headline (``years`` holds the
+        headline year's alone until then; ``land_over_time``,
+        ``change_since``, ``disposal_candidates``), ``site_years``, ``sites``
+        and ``findings`` are added after it, to the same result and the same
+        summary. An exception it raises fails the build.
 
     Returns
     -------
@@ -197,6 +211,7 @@ def run_build(
         chunk_rows=chunk_rows,
         work_dir=work_dir,
         max_map_sites=max_map_sites,
+        ready=ready,
     )
     try:
         with collections_skip_older_objects():
@@ -288,9 +303,11 @@ class _Build:
         chunk_rows: int | None,
         work_dir: Path | None,
         max_map_sites: int,
+        ready: Callable[[BuildResult], None] | None = None,
     ) -> None:
         self.inputs, self.config, self.sink = inputs, config, sink
         self.chunk_rows, self.work_dir, self.max_map_sites = chunk_rows, work_dir, max_map_sites
+        self.ready = ready
         self._work: Path | None = None
         self.seen = SeenKeys(self.work)
         self.years: EricYears | None = None
@@ -393,6 +410,9 @@ class _Build:
         )
         selection = MapSelection(self.max_map_sites, pilot_ids)
         listed = ListedRows(ref.pipeline_records)
+        # A build in one part holds its table (in memory anyway) until ``ready`` has seen
+        # the result; a build in parts writes each piece as it comes.
+        held: list[gpd.GeoDataFrame] = []
         offset = 0
         for i in range(len(parts)):
             ranked = ranks.of_part(i, parts.get(i))
@@ -401,7 +421,10 @@ class _Build:
                 sites = _with_points(piece)
                 sites.index = pd.RangeIndex(offset, offset + len(sites))
                 offset += len(sites)
-                sink.write_sites(sites)
+                if parts.work is None:
+                    held.append(sites)
+                else:
+                    sink.write_sites(sites)
                 totals.add_sites(sites)
                 listed.add(sites)
                 selection.add(sites)
@@ -409,7 +432,13 @@ class _Build:
             del ranked
             parts.release()
         return self._finish(
-            ref, totals, listed=listed, selection=selection, ranks=ranks, valuation=valuation
+            ref,
+            totals,
+            listed=listed,
+            selection=selection,
+            ranks=ranks,
+            valuation=valuation,
+            held=held,
         )
 
     def _finish(
@@ -421,6 +450,7 @@ class _Build:
         selection: MapSelection,
         ranks: Ranks,
         valuation: Valuation,
+        held: list[gpd.GeoDataFrame],
     ) -> BuildResult:
         inputs, config, sink = self.inputs, self.config, self.sink
         target = config.valuation.target_gbp
@@ -442,7 +472,7 @@ class _Build:
             target_gbp=target,
         )
         sink.write_findings(closing)
-        sink.close()
+        sink.close_findings()
         counts = totals.counts(sink.counts.by_check)
         summary = summarise(
             sites=kept_rows,
@@ -460,16 +490,14 @@ class _Build:
         # Which header of each input file the detector took for each column.
         maps = [*ref.column_maps, *self.column_maps]
         summary["inputs"] = {"columns": [m.as_record() for m in maps]}
-        site_years = None
         if self.years is not None:
-            site_years = self._add_years(summary, ref)
+            self._add_headline_year(summary, ref)
         context = gpd.GeoDataFrame(
             ref.context.drop(columns=["latitude", "longitude"]),
             geometry=gpd.points_from_xy(ref.context["longitude"], ref.context["latitude"]),
             crs=WGS84,
         )
-        memory = sink if isinstance(sink, MemorySink) else sink.memory
-        return BuildResult(
+        result = BuildResult(
             rows=totals.rows_kept,
             rejected_rows=sink.counts.rows,
             boroughs=boroughs_out,
@@ -480,30 +508,67 @@ class _Build:
             map_sites=selection.result(),
             page_totals=selection.totals,
             ranked=ranks.ranked,
-            sites=memory.sites() if memory is not None else None,
-            findings=memory.findings if memory is not None else None,
-            site_years=site_years,
         )
+        if self.ready is not None:
+            self.ready(result)
+        for sites in held:
+            sink.write_sites(sites)
+        sink.close()
+        if self.years is not None:
+            result.site_years = self._add_other_years(summary, ref)
+        memory = sink if isinstance(sink, MemorySink) else sink.memory
+        if memory is not None:
+            result.sites, result.findings = memory.sites(), memory.findings
+        return result
 
-    def _add_years(self, summary: dict[str, Any], ref: Reference) -> gpd.GeoDataFrame:
-        """Add the ERIC years' sections to ``summary``; return the ``site_years`` table."""
+    def _eric_years(self) -> EricYears:
         years = self.years
         if years is None:  # only called for a build of the ERIC returns
             msg = "internal check failed: no ERIC years loaded"
             raise AssertionError(msg)
-        trust_file = bundled.eric_trust_path().name
-        summary["headline_year"] = years.headline
-        summary["years"] = year_sections(
-            years.located,
-            years.returns,
+        return years
+
+    def _year_sections(self, ref: Reference, *, headline: bool) -> dict[str, Any]:
+        """Return the sections of the headline ERIC year, or of every other year.
+
+        Each year's section is made from its own rows alone, so the two calls
+        together give what one call on every year gives.
+        """
+        years = self._eric_years()
+        located = years.located["eric_year"].astype(str).eq(years.headline)
+        returned = years.returns["eric_year"].astype(str).eq(years.headline)
+        if not headline:
+            located, returned = ~located, ~returned
+        if not located.any():  # a build of one ERIC year has no other
+            return {}
+        return year_sections(
+            years.located[located],
+            years.returns[returned],
             trust_totals=ref.trust_totals,
-            trust_file=trust_file,
+            trust_file=bundled.eric_trust_path().name,
             shared=years.shared,
         )
+
+    def _add_headline_year(self, summary: dict[str, Any], ref: Reference) -> None:
+        """Add the headline ERIC year and its section, which the maps' lines state."""
+        years = self._eric_years()
+        summary["headline_year"] = years.headline
+        summary["years"] = self._year_sections(ref, headline=True)
         if years.headline == "2016/17" and ref.trust_totals is not None:
             summary["reconciliation"]["trust_level_check"] = trust_level_check(
-                summary["reconciliation"]["total"], ref.trust_totals, trust_file
+                summary["reconciliation"]["total"],
+                ref.trust_totals,
+                bundled.eric_trust_path().name,
             )
+
+    def _add_other_years(self, summary: dict[str, Any], ref: Reference) -> gpd.GeoDataFrame:
+        """Add the other ERIC years' sections and the comparisons across years to ``summary``.
+
+        Returns the ``site_years`` table.
+        """
+        years = self._eric_years()
+        sections = {**summary["years"], **self._year_sections(ref, headline=False)}
+        summary["years"] = dict(sorted(sections.items()))
         summary["land_over_time"] = land_over_time(years.located, ref.groupings)
         summary["change_since"] = change_since(
             years.located, ref.groupings, before=years.previous, after=years.headline

@@ -359,12 +359,14 @@ def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> Bui
                 closing(pictures) if pictures else nullcontext(),
             ):
                 keep = keep_tables and chunk_rows is None
+                handover = _MapHandover(staging, options, pictures) if options.maps else None
                 result = engine.run_build(
                     options.inputs,
                     config=config,
                     sink=FileSink(staging, bom=options.csv_bom, keep=keep),
                     chunk_rows=chunk_rows,
                     work_dir=staging,
+                    ready=handover,
                 )
                 with collections_skip_older_objects():
                     written = write_output_set(
@@ -374,6 +376,7 @@ def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> Bui
                         previous=previous_set,
                         tables_written=True,
                         pictures=pictures,
+                        maps=handover.maps if handover is not None else None,
                     )
                 expected = _expected(result)
                 row_counts = {
@@ -421,6 +424,7 @@ def write_output_set(
     previous: Path | None = None,
     tables_written: bool = False,
     pictures: PictureWorker | None = None,
+    maps: MapSet | None = None,
 ) -> list[Path]:
     """Write the output files of ``result`` into ``folder`` and return every output's path.
 
@@ -432,16 +436,18 @@ def write_output_set(
     (what changed since ``previous``, the output set this one replaces, or
     nothing on a first build or when the previous set has no comparable site
     table, logged as a warning), ``summary.json`` and the maps. With
-    ``pictures``, the PNGs are drawn there, from the start, while the rest is
-    written here.
+    ``pictures``, the PNGs are drawn there while the rest is written here:
+    from the start, or since the engine's ``ready`` when ``maps`` were
+    prepared and handed over then (:class:`_MapHandover`).
     """
     from estates.io import tables
     from estates.io.gpkg import add_layers
     from estates.io.site_years import write_site_years
 
-    maps = _prepare_maps(result, folder, options) if options.maps else None
-    if maps is not None and pictures is not None:
-        pictures.submit(maps.pictures)
+    if maps is None and options.maps:
+        maps = _prepare_maps(result, folder, options)
+        if pictures is not None:
+            pictures.submit(maps.pictures)
     if not tables_written and result.sites is not None and result.findings is not None:
         tables.write_site_table(result.sites, folder, bom=options.csv_bom)
         tables.write_findings(result.findings, folder)
@@ -518,6 +524,26 @@ def _small_site_tables(*paths: Path) -> tuple[Any, ...] | None:
         return tuple(file.read(columns=list(_NEEDED)).to_pandas() for file in files)
     except (OSError, ValueError):
         return None
+
+
+class _MapHandover:
+    """The engine's ``ready``: prepare the maps and hand the pictures over as soon as it can.
+
+    The engine calls it once the result holds what the maps draw and state,
+    before it writes a one-part build's site table and adds the other ERIC
+    years' sections; the pictures are then drawn in their process while this
+    one does that and the rest. The pages are prepared here too and written
+    later, from the completed summary.
+    """
+
+    def __init__(self, folder: Path, options: BuildOptions, pictures: PictureWorker | None):
+        self.folder, self.options, self.pictures = folder, options, pictures
+        self.maps: MapSet | None = None
+
+    def __call__(self, result: BuildResult) -> None:
+        self.maps = _prepare_maps(result, self.folder, self.options)
+        if self.pictures is not None:
+            self.pictures.submit(self.maps.pictures)
 
 
 def _prepare_maps(result: BuildResult, folder: Path, options: BuildOptions) -> MapSet:

@@ -36,8 +36,11 @@ class Sink(Protocol):
     def write_findings(self, findings: Findings) -> None:
         """Take the next findings, in ``rejected.csv`` order."""
 
+    def close_findings(self) -> None:
+        """Finish the findings: none comes after; ``counts`` is final."""
+
     def close(self) -> None:
-        """Finish: every part has been given."""
+        """Finish: every part has been given (the findings are finished too)."""
 
 
 class _FindingCounts:
@@ -112,13 +115,21 @@ class FileSink:
         if self.memory is not None:
             self.memory.write_findings(findings)
 
-    def close(self) -> None:
-        """Finish the site files; end ``rejected.csv`` with the "and N more" rows."""
-        self._writer.close()
+    def close_findings(self) -> None:
+        """End ``rejected.csv`` with the "and N more" rows and close it (once)."""
+        if self._findings.closed:
+            return
         tail = self.counts.tail()
         if len(tail):
             append_csv(tail.to_frame(), self._findings, header=False)
         self._findings.close()
+        if self.memory is not None:
+            self.memory.close_findings()
+
+    def close(self) -> None:
+        """Finish the site files and ``rejected.csv``."""
+        self._writer.close()
+        self.close_findings()
         if self.memory is not None:
             self.memory.close()
 
@@ -140,6 +151,7 @@ class MemorySink:
         self.findings = Findings()
         self.keep_sites = keep_sites
         self._parts: list[gpd.GeoDataFrame] = []
+        self._findings_closed = False
 
     def write_sites(self, sites: gpd.GeoDataFrame) -> None:
         """Keep ``sites`` (unless ``keep_sites`` is False)."""
@@ -150,9 +162,15 @@ class MemorySink:
         """Keep ``findings`` (the first of each check); count them all."""
         self.findings.extend(self.counts.take(findings))
 
+    def close_findings(self) -> None:
+        """Add the "and N more" findings (once)."""
+        if not self._findings_closed:
+            self._findings_closed = True
+            self.findings.extend(self.counts.tail())
+
     def close(self) -> None:
-        """Add the "and N more" findings."""
-        self.findings.extend(self.counts.tail())
+        """Finish the findings, if not done."""
+        self.close_findings()
 
     def abandon(self) -> None:
         """Nothing to close."""

@@ -155,6 +155,10 @@ class MapSet:
     written. Each page is drawn and written in turn: a page of 50,000 sites
     is megabytes of text, and holding every page until the last was drawn
     would add them all to the peak memory of a large build.
+
+    ``summary`` is the mapping given to :func:`prepare_maps`, read again by
+    :meth:`write_pages` for the index page: the build prepares the maps
+    before it adds the other ERIC years' sections to it.
     """
 
     pictures: PictureJob

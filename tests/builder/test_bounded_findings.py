@@ -16,7 +16,7 @@ import pytest
 from estates.builder.engine import run_build
 from estates.builder.pipeline import Inputs
 from estates.builder.runner import BuildOptions, build_output_set
-from estates.builder.sinks import MemorySink
+from estates.builder.sinks import FileSink, MemorySink
 from estates.config import Config
 from estates.findings import MAX_FINDINGS_PER_CHECK, OMITTED_CHECK, Findings
 from estates.logs import reset_logging
@@ -141,3 +141,27 @@ def test_findings_added_row_by_row_or_together_are_the_same(limit) -> None:
     with pytest.raises(ValueError, match="for every row"):
         many.add_rows(files, rows[:2], "far", action="flagged", check="c",
                       site_codes=codes, column=None, values=values)  # fmt: skip
+
+
+@pytest.mark.parametrize("early", [True, False], ids=["findings-closed-first", "close-only"])
+def test_the_count_row_is_written_once_however_the_sink_is_closed(tmp_path, early, bundled_result):
+    # The engine closes the findings before it hands the result on, and the
+    # sink as a whole after the site table is written: the count row is
+    # written once either way, and the rows counted are the rows written.
+    sink = FileSink(tmp_path, keep=True)
+    sink.write_sites(bundled_result.sites)
+    findings = Findings(max_per_check=2)
+    for row in range(2, 7):
+        findings.add("p.csv", row, "bad", action="rejected", check="unknown_site_code")
+    sink.write_findings(findings)
+    if early:
+        sink.close_findings()
+        assert sink.counts.rows == 3
+    sink.close()
+    sink.close_findings()
+    rejected = pd.read_csv(tmp_path / "rejected.csv", dtype=str, keep_default_na=False)
+    assert rejected["check"].tolist() == ["unknown_site_code"] * 2 + [OMITTED_CHECK]
+    assert sink.counts.rows == len(rejected) == 3
+    assert sink.memory is not None
+    assert [f.check for f in sink.memory.findings] == rejected["check"].tolist()
+    assert len(pd.read_parquet(tmp_path / "sites.parquet")) == len(bundled_result.sites)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 
 import numpy as np
@@ -13,10 +14,14 @@ from seeded import write_seeded_sites
 from estates.builder.accumulators import ScaleTotals, SeenKeys
 from estates.builder.engine import BuildResult, run_build
 from estates.builder.ranking import Ranking
-from estates.builder.reference import Inputs
+from estates.builder.reference import Inputs, load_reference
 from estates.builder.sinks import MemorySink
+from estates.builder.years import load_years
 from estates.config import Config
 from estates.errors import DataValidationError
+from estates.findings import Findings
+from estates.io import bundled
+from estates.report.years import year_sections
 from estates.stages.score import rank_sites
 
 N_SITES = 20_000
@@ -156,3 +161,89 @@ def test_the_valuation_range_adds_up_the_same_in_parts_and_whole(many_sites):
         parts.sites["value_mid_gbp"].reset_index(drop=True),
         whole.sites["value_mid_gbp"].reset_index(drop=True),
     )
+
+
+class _OrderSink(MemorySink):
+    """Notes, in ``events``, each part of the site table it takes and its closing."""
+
+    def __init__(self, events: list[str]) -> None:
+        super().__init__()
+        self.events = events
+
+    def write_sites(self, sites):
+        self.events.append("sites")
+        super().write_sites(sites)
+
+    def close(self):
+        self.events.append("close")
+        super().close()
+
+
+def test_ready_sees_what_the_maps_need_before_the_table_and_the_other_years():
+    events: list[str] = []
+    seen = {}
+
+    def ready(result: BuildResult) -> None:
+        events.append("ready")
+        seen["years"] = list(result.summary["years"])
+        seen["keys"] = set(result.summary)
+        seen["held back"] = (result.site_years, result.sites, result.findings)
+        seen["summary"] = result.summary
+
+    result = run_build(Inputs(), config=Config(), sink=_OrderSink(events), ready=ready)
+    # A build in one part writes its table only once ready has returned.
+    assert events == ["ready", "sites", "close"]
+    assert seen["years"] == [result.summary["headline_year"]] == ["2019/20"]
+    assert seen["held back"] == (None, None, None)
+    later = {"land_over_time", "change_since", "disposal_candidates"}
+    assert not later & seen["keys"]
+    # The same summary, completed: every year in order, and the comparisons.
+    assert seen["summary"] is result.summary
+    assert list(result.summary["years"]) == ["2013/14", "2014/15", "2015/16", "2016/17", "2019/20"]
+    assert later <= set(result.summary)
+    assert result.site_years is not None
+    assert len(result.sites) == result.rows == 185
+
+
+def test_the_years_sections_made_in_two_steps_equal_those_made_at_once(bundled_result):
+    ref = load_reference(Inputs(), findings=Findings(), valuation=Config().valuation)
+    years = load_years(
+        (),
+        year=None,
+        context=ref.context,
+        boroughs_bng=ref.boroughs_bng,
+        groupings=ref.groupings,
+        nearest_within_m=Config().validation.nearest_within_m,
+    )
+    at_once = year_sections(
+        years.located,
+        years.returns,
+        trust_totals=ref.trust_totals,
+        trust_file=bundled.eric_trust_path().name,
+        shared=years.shared,
+    )
+    # NaN is not equal to itself: compare the JSON the summary is written as.
+    assert json.dumps(bundled_result.summary["years"]) == json.dumps(at_once)
+
+
+def test_a_build_in_parts_writes_its_table_as_it_goes_then_is_ready(many_sites):
+    events: list[str] = []
+    run_build(
+        Inputs(sites=(many_sites,)),
+        config=Config(),
+        sink=_OrderSink(events),
+        chunk_rows=7_000,
+        ready=lambda result: events.append("ready"),
+    )
+    assert events == ["sites", "sites", "sites", "ready", "close"]
+
+
+def test_an_error_in_ready_fails_the_build_and_writes_no_table():
+    events: list[str] = []
+
+    def ready(result: BuildResult) -> None:
+        raise RuntimeError("the maps could not be prepared")
+
+    with pytest.raises(RuntimeError, match="the maps could not be prepared"):
+        run_build(Inputs(), config=Config(), sink=_OrderSink(events), ready=ready)
+    assert events == []

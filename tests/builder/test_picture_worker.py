@@ -6,6 +6,7 @@ draws the pictures of the bundled data or a job that fails or talks.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -20,6 +21,8 @@ import shapely
 
 from estates.builder import picture_worker as picture_worker_module
 from estates.builder.picture_worker import PictureWorker, picture_worker
+from estates.builder.runner import BuildOptions, build_output_set
+from estates.builder.sinks import FileSink
 from estates.errors import DataValidationError
 from estates.render.maps import prepare_maps
 from estates.render.picture_canvas import PictureSeries
@@ -268,3 +271,33 @@ def test_a_script_without_a_main_guard_builds_once(tmp_path):
         "london.png",
         "ncl_estates.png",
     ]
+
+
+def test_a_build_hands_the_pictures_over_before_it_writes_the_site_table(tmp_path, monkeypatch):
+    # The pictures are drawn while this process writes the site table and adds
+    # the other ERIC years' sections, which the index page and summary.json
+    # still hold in full.
+    events: list[str] = []
+    submit, write_sites = PictureWorker.submit, FileSink.write_sites
+
+    def submitted(self, job):
+        events.append("pictures")
+        submit(self, job)
+
+    def written(self, sites):
+        events.append("sites")
+        write_sites(self, sites)
+
+    monkeypatch.setattr(PictureWorker, "submit", submitted)
+    monkeypatch.setattr(FileSink, "write_sites", written)
+    monkeypatch.setattr(picture_worker_module, "usable_cores", lambda: 2)
+    out = tmp_path / "maps"
+    report = build_output_set(BuildOptions(out=out))
+    assert report.status == "published"
+    assert events == ["pictures", "sites"]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    every_year = ["2013/14", "2014/15", "2015/16", "2016/17", "2019/20"]
+    assert list(summary["years"]) == every_year
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert all(year in index for year in every_year)
+    assert len(list(out.glob("*.png"))) == 6
