@@ -634,7 +634,14 @@ class _Build:
             )
             findings.merge(found)
         frame = to_points(frame)
-        frame = join_boroughs(frame, ref.boroughs_bng, nearest_within_m=validation.nearest_within_m)
+        # A build in parts joins on one thread: its parts join in a few hundredths of a
+        # second, and the workers' chunks and borough indexes would add to its peak memory.
+        frame = join_boroughs(
+            frame,
+            ref.boroughs_bng,
+            nearest_within_m=validation.nearest_within_m,
+            threads=1 if self.chunk_rows else None,
+        )
         frame, found = mark_london(frame, nearest_within_m=validation.nearest_within_m)
         findings.merge(found)
         frame = tag_groupings(frame, ref.groupings, flags=True)

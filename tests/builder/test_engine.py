@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from seeded import write_seeded_sites
 
+import estates.builder.engine as engine_module
 from estates.builder.accumulators import ScaleTotals, SeenKeys
 from estates.builder.engine import BuildResult, run_build
 from estates.builder.ranking import Ranking
@@ -247,3 +248,22 @@ def test_an_error_in_ready_fails_the_build_and_writes_no_table():
     with pytest.raises(RuntimeError, match="the maps could not be prepared"):
         run_build(Inputs(), config=Config(), sink=_OrderSink(events), ready=ready)
     assert events == []
+
+
+@pytest.mark.parametrize(("chunk_rows", "threads"), [(None, None), (7_000, 1)])
+def test_a_build_in_parts_joins_on_one_thread(many_sites, monkeypatch, chunk_rows, threads):
+    # The workers' chunks and borough indexes would add to the peak memory that
+    # a build in parts is for; a build in one part lets the join take the cores.
+    asked: list[int | None] = []
+    join = engine_module.join_boroughs
+
+    def recorded(*args, **kwargs):
+        asked.append(kwargs.get("threads"))
+        return join(*args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "join_boroughs", recorded)
+    run_build(
+        Inputs(sites=(many_sites,)), config=Config(), sink=MemorySink(), chunk_rows=chunk_rows
+    )
+    assert asked
+    assert set(asked) == {threads}
