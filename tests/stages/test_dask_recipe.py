@@ -8,7 +8,6 @@ a bigger cluster. The answer must equal the in-memory join exactly.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import dask
 import dask_geopandas
@@ -96,10 +95,11 @@ def test_problems_show_before_computing(
 
 
 @pytest.mark.parametrize(("options", "pools"), [({}, 0), ({"threads": 2}, 2)])
-def test_partitions_are_joined_on_one_thread_unless_told(
+def test_partitions_are_joined_on_one_thread_unless_told(  # noqa: PLR0917 - parametrised
     sites: gpd.GeoDataFrame,
     boroughs: gpd.GeoDataFrame,
     monkeypatch: pytest.MonkeyPatch,
+    join_pools: list[int],
     options: dict[str, int],
     pools: int,
 ) -> None:
@@ -108,16 +108,8 @@ def test_partitions_are_joined_on_one_thread_unless_told(
     monkeypatch.setattr(frame_module, "usable_cores", lambda: 4)
     monkeypatch.setattr(frame_module, "_CHUNK_ROWS", 1_000)
     monkeypatch.setattr(frame_module, "_MIN_THREAD_ROWS", 500)
-    made: list[int] = []
-    pool = frame_module.ThreadPoolExecutor
-
-    def recorded(max_workers: int) -> Any:
-        made.append(max_workers)
-        return pool(max_workers=max_workers)
-
-    monkeypatch.setattr(frame_module, "ThreadPoolExecutor", recorded)
     with dask.config.set({"dataframe.convert-string": False, "scheduler": "synchronous"}):
         partitioned = dask_geopandas.from_geopandas(sites, npartitions=2)
         result = join_boroughs_dask(partitioned, boroughs, **options).compute()
-    assert len(made) == pools  # one pool a partition, or none
+    assert len(join_pools) == pools  # one pool a partition, or none
     assert_geodataframe_equal(result, join_boroughs(sites, boroughs, threads=1))

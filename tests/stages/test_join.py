@@ -525,47 +525,36 @@ def test_with_few_exact_rows_threads_read_and_the_calling_thread_joins(
     assert_geodataframe_equal(two, join_boroughs(sites, boroughs, threads=1))
 
 
-def _spy_pools(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Record the ``max_workers`` of every thread pool the join makes."""
-    made: list[int] = []
-    pool = frame_module.ThreadPoolExecutor
-
-    def recorded(max_workers: int) -> Any:
-        made.append(max_workers)
-        return pool(max_workers=max_workers)
-
-    monkeypatch.setattr(frame_module, "ThreadPoolExecutor", recorded)
-    return made
-
-
 @pytest.mark.parametrize(("cores", "pool"), [(1, []), (2, [2]), (3, [3]), (16, [4])])
 def test_threads_default_to_the_usable_cores_up_to_four(
-    boroughs: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch, cores: int, pool: list[int]
+    boroughs: gpd.GeoDataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+    join_pools: list[int],
+    cores: int,
+    pool: list[int],
 ) -> None:
     monkeypatch.setattr(frame_module, "usable_cores", lambda: cores)
     monkeypatch.setattr(frame_module, "_CHUNK_ROWS", 1_000)
     monkeypatch.setattr(frame_module, "_MIN_THREAD_ROWS", 500)
-    made = _spy_pools(monkeypatch)
     seen = _spy_threads(monkeypatch)
     sites = random_sites(10_000, seed=16)
     joined = join_boroughs(sites, boroughs)
-    assert made == pool
+    assert join_pools == pool
     main = threading.main_thread().name
     assert (main in seen["read"]) is (cores == 1)
     assert_geodataframe_equal(joined, join_boroughs(sites, boroughs, threads=1))
 
 
 def test_few_sites_are_joined_on_the_calling_thread_whatever_the_threads(
-    boroughs: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
+    boroughs: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch, join_pools: list[int]
 ) -> None:
     # Fewer than two chunks of _MIN_THREAD_ROWS (32,768): no pool is made.
-    made = _spy_pools(monkeypatch)
     seen = _spy_threads(monkeypatch)
     join_boroughs(random_sites(65_535, seed=17), boroughs, threads=4)
-    assert made == []
+    assert join_pools == []
     assert seen["read"] == {threading.main_thread().name}
     join_boroughs(random_sites(65_536, seed=17), boroughs, threads=4)
-    assert made == [4]
+    assert join_pools == [4]
 
 
 def test_threads_report_the_first_bad_site(
