@@ -184,12 +184,13 @@ def run_build(
     ready : callable, optional
         Called with the result once everything the maps draw and state is in
         it, before the rest is done: the site table of a build in one part is
-        written to ``sink`` only after it returns, and the summary's sections
-        of the ERIC years other than the headline (``years`` holds the
-        headline year's alone until then; ``land_over_time``,
-        ``change_since``, ``disposal_candidates``), ``site_years``, ``sites``
-        and ``findings`` are added after it, to the same result and the same
-        summary. An exception it raises fails the build.
+        written to ``sink`` only after it returns (a build in parts has
+        written and closed its table by then), and the summary's sections of
+        the ERIC years other than the headline (``years`` holds the headline
+        year's alone until then; ``land_over_time``, ``change_since``,
+        ``disposal_candidates``), ``site_years``, ``sites`` and ``findings``
+        are added after it, to the same result, the same summary and the
+        same ``years`` mapping. An exception it raises fails the build.
 
     Returns
     -------
@@ -411,8 +412,8 @@ class _Build:
         selection = MapSelection(self.max_map_sites, pilot_ids)
         listed = ListedRows(ref.pipeline_records)
         # A build in one part holds its table (in memory anyway) until ``ready`` has seen
-        # the result; a build in parts writes each piece as it comes.
-        held: list[gpd.GeoDataFrame] = []
+        # the result; a build in parts writes each piece as it comes (``held`` is None).
+        held: list[gpd.GeoDataFrame] | None = [] if parts.work is None else None
         offset = 0
         for i in range(len(parts)):
             ranked = ranks.of_part(i, parts.get(i))
@@ -421,7 +422,7 @@ class _Build:
                 sites = _with_points(piece)
                 sites.index = pd.RangeIndex(offset, offset + len(sites))
                 offset += len(sites)
-                if parts.work is None:
+                if held is not None:
                     held.append(sites)
                 else:
                     sink.write_sites(sites)
@@ -450,7 +451,7 @@ class _Build:
         selection: MapSelection,
         ranks: Ranks,
         valuation: Valuation,
-        held: list[gpd.GeoDataFrame],
+        held: list[gpd.GeoDataFrame] | None,
     ) -> BuildResult:
         inputs, config, sink = self.inputs, self.config, self.sink
         target = config.valuation.target_gbp
@@ -509,11 +510,14 @@ class _Build:
             page_totals=selection.totals,
             ranked=ranks.ranked,
         )
+        if held is None:  # a build in parts: its table is written; finish it first
+            sink.close()
         if self.ready is not None:
             self.ready(result)
-        for sites in held:
-            sink.write_sites(sites)
-        sink.close()
+        if held is not None:
+            for sites in held:
+                sink.write_sites(sites)
+            sink.close()
         if self.years is not None:
             result.site_years = self._add_other_years(summary, ref)
         memory = sink if isinstance(sink, MemorySink) else sink.memory
@@ -567,8 +571,10 @@ class _Build:
         Returns the ``site_years`` table.
         """
         years = self._eric_years()
-        sections = {**summary["years"], **self._year_sections(ref, headline=False)}
-        summary["years"] = dict(sorted(sections.items()))
+        sections = summary["years"]  # completed in place, in the years' order
+        merged = sorted({**sections, **self._year_sections(ref, headline=False)}.items())
+        sections.clear()
+        sections.update(merged)
         summary["land_over_time"] = land_over_time(years.located, ref.groupings)
         summary["change_since"] = change_since(
             years.located, ref.groupings, before=years.previous, after=years.headline
@@ -634,13 +640,10 @@ class _Build:
             )
             findings.merge(found)
         frame = to_points(frame)
-        # A build in parts joins on one thread: its parts join in a few hundredths of a
-        # second, and the workers' chunks and borough indexes would add to its peak memory.
+        # One thread: the join is a few hundredths of a second of a build, and the
+        # workers' chunks and borough indexes would add to its peak memory.
         frame = join_boroughs(
-            frame,
-            ref.boroughs_bng,
-            nearest_within_m=validation.nearest_within_m,
-            threads=1 if self.chunk_rows else None,
+            frame, ref.boroughs_bng, nearest_within_m=validation.nearest_within_m, threads=1
         )
         frame, found = mark_london(frame, nearest_within_m=validation.nearest_within_m)
         findings.merge(found)

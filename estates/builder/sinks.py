@@ -100,6 +100,7 @@ class FileSink:
         self._writer = SiteTableWriter(folder, bom=bom)
         self._findings = (folder / "rejected.csv").open("w", encoding="utf-8", newline="")
         append_csv(Findings().to_frame(), self._findings, header=True)  # the header alone
+        self._findings_closed = False
 
     def write_sites(self, sites: gpd.GeoDataFrame) -> None:
         """Append ``sites`` to the three site files."""
@@ -117,8 +118,9 @@ class FileSink:
 
     def close_findings(self) -> None:
         """End ``rejected.csv`` with the "and N more" rows and close it (once)."""
-        if self._findings.closed:
+        if self._findings_closed:
             return
+        self._findings_closed = True
         tail = self.counts.tail()
         if len(tail):
             append_csv(tail.to_frame(), self._findings, header=False)

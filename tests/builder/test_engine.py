@@ -190,6 +190,7 @@ def test_ready_sees_what_the_maps_need_before_the_table_and_the_other_years():
         seen["keys"] = set(result.summary)
         seen["held back"] = (result.site_years, result.sites, result.findings)
         seen["summary"] = result.summary
+        seen["years mapping"] = result.summary["years"]
 
     result = run_build(Inputs(), config=Config(), sink=_OrderSink(events), ready=ready)
     # A build in one part writes its table only once ready has returned.
@@ -200,17 +201,21 @@ def test_ready_sees_what_the_maps_need_before_the_table_and_the_other_years():
     assert not later & seen["keys"]
     # The same summary, completed: every year in order, and the comparisons.
     assert seen["summary"] is result.summary
+    assert seen["years mapping"] is result.summary["years"]
     assert list(result.summary["years"]) == ["2013/14", "2014/15", "2015/16", "2016/17", "2019/20"]
     assert later <= set(result.summary)
     assert result.site_years is not None
     assert len(result.sites) == result.rows == 185
 
 
-def test_the_years_sections_made_in_two_steps_equal_those_made_at_once(bundled_result):
+@pytest.mark.parametrize(("result", "year"), [("bundled_result", None), ("result_2016", "2016/17")])
+def test_the_years_sections_made_in_two_steps_equal_those_made_at_once(request, result, year):
+    # The headline last (2019/20), and in the middle with the trust-level check (2016/17).
+    summary = request.getfixturevalue(result).summary
     ref = load_reference(Inputs(), findings=Findings(), valuation=Config().valuation)
     years = load_years(
         (),
-        year=None,
+        year=year,
         context=ref.context,
         boroughs_bng=ref.boroughs_bng,
         groupings=ref.groupings,
@@ -224,10 +229,10 @@ def test_the_years_sections_made_in_two_steps_equal_those_made_at_once(bundled_r
         shared=years.shared,
     )
     # NaN is not equal to itself: compare the JSON the summary is written as.
-    assert json.dumps(bundled_result.summary["years"]) == json.dumps(at_once)
+    assert json.dumps(summary["years"]) == json.dumps(at_once)
 
 
-def test_a_build_in_parts_writes_its_table_as_it_goes_then_is_ready(many_sites):
+def test_a_build_in_parts_writes_and_closes_its_table_then_is_ready(many_sites):
     events: list[str] = []
     run_build(
         Inputs(sites=(many_sites,)),
@@ -236,7 +241,7 @@ def test_a_build_in_parts_writes_its_table_as_it_goes_then_is_ready(many_sites):
         chunk_rows=7_000,
         ready=lambda result: events.append("ready"),
     )
-    assert events == ["sites", "sites", "sites", "ready", "close"]
+    assert events == ["sites", "sites", "sites", "close", "ready"]
 
 
 def test_an_error_in_ready_fails_the_build_and_writes_no_table():
@@ -250,10 +255,10 @@ def test_an_error_in_ready_fails_the_build_and_writes_no_table():
     assert events == []
 
 
-@pytest.mark.parametrize(("chunk_rows", "threads"), [(None, None), (7_000, 1)])
-def test_a_build_in_parts_joins_on_one_thread(many_sites, monkeypatch, chunk_rows, threads):
-    # The workers' chunks and borough indexes would add to the peak memory that
-    # a build in parts is for; a build in one part lets the join take the cores.
+@pytest.mark.parametrize("chunk_rows", [None, 7_000])
+def test_the_build_joins_on_one_thread(many_sites, monkeypatch, chunk_rows):
+    # The workers' chunks and borough indexes would add to a build's peak
+    # memory, for a few hundredths of a second.
     asked: list[int | None] = []
     join = engine_module.join_boroughs
 
@@ -266,4 +271,4 @@ def test_a_build_in_parts_joins_on_one_thread(many_sites, monkeypatch, chunk_row
         Inputs(sites=(many_sites,)), config=Config(), sink=MemorySink(), chunk_rows=chunk_rows
     )
     assert asked
-    assert set(asked) == {threads}
+    assert set(asked) == {1}

@@ -127,7 +127,10 @@ def join_boroughs(
         (shapely and numpy let go of the GIL), and join the rows the cell
         table leaves, those near a boundary; with fewer than about 65,000
         such rows, the calling thread joins those while the workers read.
-        ``threads=1`` keeps everything on the calling thread.
+        ``threads=1`` keeps everything on the calling thread: give it when
+        calling the join from threads or processes of your own (as
+        :func:`join_boroughs_dask` does for dask's partitions), so their
+        threads do not multiply.
 
     Returns
     -------
