@@ -269,7 +269,8 @@ def _joined(
 ) -> pd.DataFrame:
     """Return ``located`` with its borough, ``in_london``, sub-region and pilots."""
     points = to_points(located)
-    joined = join_boroughs(points, boroughs_bng, nearest_within_m=nearest_within_m)
+    # One thread, as the engine's join (estates.builder.engine): memory before speed.
+    joined = join_boroughs(points, boroughs_bng, nearest_within_m=nearest_within_m, threads=1)
     method = joined["join_method"].astype("string")
     out = pd.DataFrame(joined.drop(columns=joined.geometry.name))
     # The join gives the borough as categoricals; the site_years table keeps text.
