@@ -17,7 +17,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -368,6 +368,7 @@ def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> Bui
                     work_dir=staging,
                     ready=handover,
                 )
+                expected = _expected(result)
                 with collections_skip_older_objects():
                     written = write_output_set(
                         result,
@@ -377,8 +378,9 @@ def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> Bui
                         tables_written=True,
                         pictures=pictures,
                         maps=handover.maps if handover is not None else None,
+                        # While the pictures are drawn: the check reads no picture.
+                        check=lambda folder: check_output_set(folder, expected),
                     )
-                expected = _expected(result)
                 row_counts = {
                     "sites": expected.sites,
                     "rejected": expected.findings,
@@ -396,7 +398,7 @@ def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> Bui
                 )
                 check_inputs_unchanged(described, files)
                 write_manifest(manifest, safe_child(staging, MANIFEST_NAME))
-                publish(out, staging, check=lambda folder: check_output_set(folder, expected))
+                publish(out, staging)
     counts = result.counts
     report = BuildReport(
         status="published",
@@ -425,6 +427,7 @@ def write_output_set(
     tables_written: bool = False,
     pictures: PictureWorker | None = None,
     maps: MapSet | None = None,
+    check: Callable[[Path], object] | None = None,
 ) -> list[Path]:
     """Write the output files of ``result`` into ``folder`` and return every output's path.
 
@@ -438,7 +441,10 @@ def write_output_set(
     table, logged as a warning), ``summary.json`` and the maps. With
     ``pictures``, the PNGs are drawn there while the rest is written here:
     from the start, or since the engine's ``ready`` when ``maps`` were
-    prepared and handed over then (:class:`_MapHandover`).
+    prepared and handed over then (:class:`_MapHandover`). ``check`` is run
+    on ``folder`` once every file but the pictures is written, before the
+    pictures are waited for (or drawn here): an output check that reads no
+    picture (:func:`check_output_set`) then runs while they are drawn.
     """
     from estates.io import tables
     from estates.io.gpkg import add_layers
@@ -464,8 +470,10 @@ def write_output_set(
         )
     written.extend(_write_changes(previous, folder, result.rows, bom=options.csv_bom))
     written.append(tables.write_json(result.summary, safe_child(folder, "summary.json")))
+    pages = maps.write_pages() if maps is not None else []
+    if check is not None:
+        check(folder)
     if maps is not None:
-        pages = maps.write_pages()
         drawn = pictures.wait() if pictures is not None else maps.pictures.draw()
         written.extend(maps.report([*pages, *drawn]))
     return written

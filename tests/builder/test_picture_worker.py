@@ -20,10 +20,12 @@ import pytest
 import shapely
 
 from estates.builder import picture_worker as picture_worker_module
+from estates.builder import runner as runner_module
 from estates.builder.picture_worker import PictureWorker, picture_worker
+from estates.builder.publish import current_build
 from estates.builder.runner import BuildOptions, build_output_set
 from estates.builder.sinks import FileSink
-from estates.errors import DataValidationError
+from estates.errors import DataValidationError, EstatesError
 from estates.render.maps import prepare_maps
 from estates.render.picture_canvas import PictureSeries
 from estates.render.static_map import MapPicture, PictureJob
@@ -301,3 +303,28 @@ def test_a_build_hands_the_pictures_over_before_it_writes_the_site_table(tmp_pat
     index = (out / "index.html").read_text(encoding="utf-8")
     assert all(year in index for year in every_year)
     assert len(list(out.glob("*.png"))) == 6
+
+
+def test_the_output_check_runs_while_the_pictures_are_drawn(tmp_path, monkeypatch):
+    # The check reads no picture, so it runs before the build waits for them;
+    # when it fails, the picture process is stopped and nothing is published.
+    events: list[str] = []
+    wait = PictureWorker.wait
+
+    def waited(self):
+        events.append("wait")
+        return wait(self)
+
+    def failing_check(folder, expected):
+        events.append("check")
+        raise EstatesError("output check failed, nothing published: sites.csv has 0 rows")
+
+    monkeypatch.setattr(PictureWorker, "wait", waited)
+    monkeypatch.setattr(runner_module, "check_output_set", failing_check)
+    monkeypatch.setattr(picture_worker_module, "usable_cores", lambda: 2)
+    out = tmp_path / "maps"
+    with pytest.raises(EstatesError, match="output check failed, nothing published"):
+        build_output_set(BuildOptions(out=out))
+    assert events == ["check"]
+    assert current_build(out) is None
+    assert not out.exists()
