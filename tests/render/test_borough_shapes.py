@@ -1,16 +1,20 @@
 """The boroughs' shapes are worked out once per set of boundaries, and never go stale.
 
 ``prepare_boroughs`` keeps the shapes' GeoJSON, label points and the pilot and
-sub-region outlines by a digest of the shapes and the groups: a second page or
-build with the same boundaries must get the same values, and any change to a
-shape or a membership must give new ones, as if nothing were kept.
+sub-region outlines by a digest of the shapes and the groups, in memory and on
+disk: a second page or build with the same boundaries must get the same values,
+and any change to a shape or a membership must give new ones, as if nothing
+were kept.
 """
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 import shapely
 from browser import load_boroughs
 
+from estates.io.array_cache import CACHE_ENV, save_arrays
 from estates.render import borough_shapes
 from estates.render.borough_shapes import BoroughShapes
 from estates.render.columns import split_list
@@ -18,15 +22,22 @@ from estates.render.geography import borough_labels
 from estates.render.payload import Names, prepare_boroughs
 
 
-def _computed(frame) -> BoroughShapes:
-    """The shapes of ``frame`` (sorted by code) worked out afresh, with nothing kept."""
+def _shapes_of(frame) -> BoroughShapes:
+    """The shapes of ``frame`` (sorted by code), as ``prepare_boroughs`` asks for them."""
     frame = frame.sort_values("borough_code", kind="stable").reset_index(drop=True)
-    borough_shapes._CACHE.clear()
     return borough_shapes.borough_shapes(
         frame.geometry.array,
         [split_list(v) for v in frame["pilots"].fillna("")],
         list(frame["subregion"].fillna("")),
     )
+
+
+def _computed(frame) -> BoroughShapes:
+    """The shapes of ``frame`` worked out afresh, with nothing kept in memory or on disk."""
+    borough_shapes._CACHE.clear()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV, "")
+        return _shapes_of(frame)
 
 
 def _same(a, b) -> bool:
@@ -84,3 +95,58 @@ def test_a_changed_shape_or_membership_is_worked_out_again() -> None:
     dropped = prepare_boroughs(left, Names())
     outline = dropped.shapes.pilots.get(pilot)  # None if it was the pilot's only borough
     assert outline is None or not _same(outline, kept.shapes.pilots[pilot])
+
+
+def _assert_same_shapes(a: BoroughShapes, b: BoroughShapes) -> None:
+    assert a.geometries == b.geometries
+    assert a.label_points == b.label_points
+    for kind in ("pilots", "subregions"):
+        assert list(getattr(a, kind)) == list(getattr(b, kind))
+        assert all(_same(getattr(a, kind)[g], getattr(b, kind)[g]) for g in getattr(a, kind))
+
+
+def test_a_new_process_reads_the_shapes_kept_on_disk(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    frame = _aggregated(load_boroughs())
+    borough_shapes._CACHE.clear()
+    first = _shapes_of(frame)
+    assert len(list(tmp_path.glob("borough-shapes-*.npy"))) == 1
+    # As a new process: nothing in memory, and no union may be worked out.
+    borough_shapes._CACHE.clear()
+
+    def no_unions(*args):
+        raise AssertionError("the outlines were worked out again")
+
+    monkeypatch.setattr(borough_shapes, "_dissolve", no_unions)
+    kept = _shapes_of(frame)
+    _assert_same_shapes(kept, first)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"", b"{not json", b'{"geometries": [], "label_points": []}', b'{"geometries": 7}'],
+    ids=["empty", "not-json", "too-few", "wrong-shape"],
+)
+def test_a_damaged_kept_record_is_worked_out_again_and_rewritten(
+    tmp_path, monkeypatch, damage
+) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    frame = _aggregated(load_boroughs())
+    borough_shapes._CACHE.clear()
+    fresh = _shapes_of(frame)
+    [path] = tmp_path.glob("borough-shapes-*.npy")
+    save_arrays(path, {"record": np.frombuffer(damage, dtype=np.uint8)})
+    borough_shapes._CACHE.clear()
+    _assert_same_shapes(_shapes_of(frame), fresh)
+    # Rewritten whole: the next process reads it back.
+    borough_shapes._CACHE.clear()
+    monkeypatch.setattr(borough_shapes, "_dissolve", lambda *args: {})
+    _assert_same_shapes(_shapes_of(frame), fresh)
+
+
+def test_with_the_cache_off_nothing_is_written(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(CACHE_ENV, "")
+    monkeypatch.chdir(tmp_path)
+    borough_shapes._CACHE.clear()
+    _shapes_of(_aggregated(load_boroughs()))
+    assert list(tmp_path.iterdir()) == []
