@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ __all__ = ["BoroughShapes", "borough_shapes", "geometry_json", "label_point"]
 
 #: Tolerance of the label point, in degrees (about 50 m): finer gains nothing on a screen.
 _LABEL_TOLERANCE = 0.0005
+#: The grid the outlines are snapped to, in degrees (about a metre).
+_GRID = 1e-5
 
 # Sets of boundaries kept: a build uses one; a session trying a few keeps each.
 _KEPT = 4
@@ -111,18 +114,23 @@ def label_point(geom: Any) -> tuple[float, float] | None:
     return float(point.x), float(point.y)
 
 
-def _dissolve(geoms: np.ndarray, keys: Sequence[tuple[str, ...]]) -> dict[str, Any]:
-    """Union borough shapes per group id, in id order; ``keys`` holds each borough's groups."""
+def _members(geoms: np.ndarray, keys: Sequence[tuple[str, ...]]) -> dict[str, list[Any]]:
+    """Return each group's borough shapes (none empty); ``keys`` holds each borough's groups."""
     members: dict[str, list[Any]] = {}
     for geom, groups in zip(geoms, keys, strict=True):
         if geom is None or geom.is_empty:
             continue
         for gid in groups:
             members.setdefault(gid, []).append(geom)
+    return members
+
+
+def _dissolve(members: dict[str, list[Any]]) -> dict[str, Any]:
+    """Union each group's borough shapes, in id order."""
     out = {}
     for gid in sorted(members):
-        snapped = shapely.set_precision(np.asarray(members[gid], dtype=object), 1e-5)
-        out[gid] = shapely.union_all(snapped, grid_size=1e-5)
+        snapped = shapely.set_precision(np.asarray(members[gid], dtype=object), _GRID)
+        out[gid] = shapely.union_all(snapped, grid_size=_GRID)
     return out
 
 
@@ -176,14 +184,18 @@ def borough_shapes(
     if found is not None:
         _CACHE.move_to_end(key)
         return found
+    groups = {
+        "pilots": _members(array, pilots),
+        "subregions": _members(array, [(s,) if s else () for s in subregions]),
+    }
     path = _kept_path(key)
-    shapes = _read_kept(path, len(array))
+    shapes = _read_kept(path, len(array), {kind: sorted(m) for kind, m in groups.items()})
     if shapes is None:
         shapes = BoroughShapes(
             geometries=tuple(geometry_json(g) for g in array),
             label_points=tuple(label_point(g) for g in array),
-            pilots=_dissolve(array, pilots),
-            subregions=_dissolve(array, [(s,) if s else () for s in subregions]),
+            pilots=_dissolve(groups["pilots"]),
+            subregions=_dissolve(groups["subregions"]),
         )
         _keep(path, shapes)
     _CACHE[key] = shapes
@@ -193,13 +205,18 @@ def borough_shapes(
 
 
 def _kept_path(key: bytes) -> Path | None:
-    """Return the file that keeps the shapes of ``key`` on disk, or None when caching is off."""
-    versions = f"{shapely.__version__} {shapely.geos_version_string}".encode()
-    return cache_path("borough-shapes", (_FORMAT, versions, key))
+    """Return the file that keeps the shapes of ``key`` on disk, or None when caching is off.
+
+    The name holds what the values depend on besides the shapes and groups:
+    this module's settings and the shapely and GEOS versions (bump
+    :data:`_FORMAT` when the way they are worked out changes).
+    """
+    settings = repr((_GRID, _LABEL_TOLERANCE, shapely.__version__, shapely.geos_version_string))
+    return cache_path("borough-shapes", (_FORMAT, settings.encode(), key))
 
 
 def _keep(path: Path | None, shapes: BoroughShapes) -> None:
-    """Keep ``shapes`` in ``path`` as one JSON record; give up quietly if it cannot be written."""
+    """Keep ``shapes`` in ``path``: a JSON record and its SHA-256; give up quietly if unwritable."""
     if path is None:
         return
     record = {
@@ -209,35 +226,76 @@ def _keep(path: Path | None, shapes: BoroughShapes) -> None:
         "subregions": {gid: shapely.to_wkb(g, hex=True) for gid, g in shapes.subregions.items()},
     }
     data = json.dumps(record, separators=(",", ":")).encode("utf-8")
-    save_arrays(path, {"record": np.frombuffer(data, dtype=np.uint8)})
+    save_arrays(
+        path,
+        {
+            "record": np.frombuffer(data, dtype=np.uint8),
+            "sha256": np.frombuffer(hashlib.sha256(data).digest(), dtype=np.uint8),
+        },
+    )
 
 
-def _read_kept(path: Path | None, count: int) -> BoroughShapes | None:
-    """Return the shapes kept in ``path`` for ``count`` boroughs, or None if none are usable."""
+def _read_kept(path: Path | None, count: int, ids: dict[str, list[str]]) -> BoroughShapes | None:
+    """Return the shapes kept in ``path``, or None unless they read back whole.
+
+    ``count`` is the number of boroughs and ``ids`` each kind's group ids, in
+    order: a record for others, altered since it was written (its SHA-256) or
+    with a value of the wrong kind is not used, and the shapes are worked out
+    again and rewritten.
+    """
     arrays = load_arrays(path)
-    if arrays is None or set(arrays) != {"record"}:
+    if arrays is None or set(arrays) != {"record", "sha256"}:
+        return None
+    data = arrays["record"].tobytes()
+    if hashlib.sha256(data).digest() != arrays["sha256"].tobytes():
         return None
     try:
-        record = json.loads(arrays["record"].tobytes())
-        geometries = tuple(record["geometries"])
-        points = tuple(
-            None if p is None else (float(p[0]), float(p[1])) for p in record["label_points"]
-        )
-        if len(geometries) != count or len(points) != count:
+        return _parsed(json.loads(data), count, ids)
+    except Exception:  # whatever a damaged record raises: worked out again
+        return None
+
+
+def _parsed(record: Any, count: int, ids: dict[str, list[str]]) -> BoroughShapes | None:
+    """Return the shapes a kept record holds, or None if any value is not of its kind."""
+    if not isinstance(record, dict) or set(record) != {"geometries", "label_points", *ids}:
+        return None
+    geometries, points = record["geometries"], record["label_points"]
+    if not (isinstance(geometries, list) and isinstance(points, list)):
+        return None
+    if len(geometries) != count or len(points) != count:
+        return None
+    for geometry in geometries:
+        if geometry is not None and not (
+            isinstance(geometry, dict)
+            and geometry.get("type") in {"Polygon", "MultiPolygon"}
+            and isinstance(geometry.get("coordinates"), list)
+        ):
             return None
-        if not all(g is None or isinstance(g, dict) for g in geometries):
+    for point in points:
+        if point is not None and not (
+            isinstance(point, list)
+            and len(point) == 2
+            and all(type(v) in {int, float} and math.isfinite(v) for v in point)
+        ):
             return None
-        outlines = {
-            kind: {str(gid): shapely.from_wkb(wkb) for gid, wkb in record[kind].items()}
-            for kind in ("pilots", "subregions")
+    outlines: dict[str, dict[str, Any]] = {}
+    for kind, wanted in ids.items():
+        kept = record[kind]
+        if not isinstance(kept, dict) or list(kept) != wanted:
+            return None
+        if not all(isinstance(wkb, str) for wkb in kept.values()):
+            return None
+        shapes = {gid: shapely.from_wkb(wkb) for gid, wkb in kept.items()}
+        if not all(shape.geom_type in {"Polygon", "MultiPolygon"} for shape in shapes.values()):
+            return None
+        # WKB does not carry the grid the unions were made on: give it back, as they had it.
+        outlines[kind] = {
+            gid: shapely.set_precision(shape, _GRID, mode="pointwise")
+            for gid, shape in shapes.items()
         }
-    except (
-        ValueError,
-        TypeError,
-        KeyError,
-        IndexError,
-        AttributeError,
-        shapely.errors.GEOSException,
-    ):
-        return None  # damaged, or not ours: worked out again and rewritten
-    return BoroughShapes(geometries, points, outlines["pilots"], outlines["subregions"])
+    return BoroughShapes(
+        tuple(geometries),
+        tuple(None if p is None else (float(p[0]), float(p[1])) for p in points),
+        outlines["pilots"],
+        outlines["subregions"],
+    )

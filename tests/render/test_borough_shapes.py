@@ -9,12 +9,15 @@ were kept.
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import numpy as np
 import pytest
 import shapely
 from browser import load_boroughs
 
-from estates.io.array_cache import CACHE_ENV, save_arrays
+from estates.io.array_cache import CACHE_ENV, load_arrays, save_arrays
 from estates.render import borough_shapes
 from estates.render.borough_shapes import BoroughShapes
 from estates.render.columns import split_list
@@ -101,8 +104,12 @@ def _assert_same_shapes(a: BoroughShapes, b: BoroughShapes) -> None:
     assert a.geometries == b.geometries
     assert a.label_points == b.label_points
     for kind in ("pilots", "subregions"):
-        assert list(getattr(a, kind)) == list(getattr(b, kind))
-        assert all(_same(getattr(a, kind)[g], getattr(b, kind)[g]) for g in getattr(a, kind))
+        mine, theirs = getattr(a, kind), getattr(b, kind)
+        assert list(mine) == list(theirs)
+        for gid in mine:
+            assert shapely.to_wkb(mine[gid]) == shapely.to_wkb(theirs[gid])
+            # The grid the unions were made on, which WKB does not carry.
+            assert shapely.get_precision(mine[gid]) == shapely.get_precision(theirs[gid])
 
 
 def test_a_new_process_reads_the_shapes_kept_on_disk(tmp_path, monkeypatch) -> None:
@@ -122,30 +129,98 @@ def test_a_new_process_reads_the_shapes_kept_on_disk(tmp_path, monkeypatch) -> N
     _assert_same_shapes(kept, first)
 
 
-@pytest.mark.parametrize(
-    "damage",
-    [b"", b"{not json", b'{"geometries": [], "label_points": []}', b'{"geometries": 7}'],
-    ids=["empty", "not-json", "too-few", "wrong-shape"],
-)
-def test_a_damaged_kept_record_is_worked_out_again_and_rewritten(
+def _record(kept: BoroughShapes, **changes) -> bytes:
+    """The JSON record of ``kept`` as the disk keeps it, with ``changes`` made to it."""
+    record = {
+        "geometries": kept.geometries,
+        "label_points": kept.label_points,
+        "pilots": {g: shapely.to_wkb(o, hex=True) for g, o in kept.pilots.items()},
+        "subregions": {g: shapely.to_wkb(o, hex=True) for g, o in kept.subregions.items()},
+    }
+    for key, change in changes.items():
+        record[key] = change(record[key])
+    return json.dumps(record).encode()
+
+
+def _first_pilot(value):
+    return {**value, next(iter(value)): None}
+
+
+DAMAGE = {
+    "empty": lambda kept: b"",
+    "not JSON": lambda kept: b"{not json",
+    "nested too deep": lambda kept: b"[" * 100_000 + b"]" * 100_000,
+    "too few boroughs": lambda kept: _record(kept, geometries=lambda v: v[:-1]),
+    "a geometry without coordinates": lambda kept: _record(
+        kept, geometries=lambda v: [{"type": "Polygon"}, *v[1:]]
+    ),
+    "a label point as text": lambda kept: _record(kept, label_points=lambda v: ["12", *v[1:]]),
+    "a label point of three numbers": lambda kept: _record(
+        kept, label_points=lambda v: [[1, 2, 3], *v[1:]]
+    ),
+    "a label point of booleans": lambda kept: _record(
+        kept, label_points=lambda v: [[True, False], *v[1:]]
+    ),
+    "a label point past a float": lambda kept: _record(
+        kept, label_points=lambda v: [[10**400, 1], *v[1:]]
+    ),
+    "an outline missing": lambda kept: _record(kept, pilots=_first_pilot),
+    "an outline as a list": lambda kept: _record(
+        kept, pilots=lambda v: {g: [w] for g, w in v.items()}
+    ),
+    "an outline that is a point": lambda kept: _record(
+        kept, pilots=lambda v: {g: shapely.Point(0, 51).wkb_hex for g in v}
+    ),
+    "another group's outlines": lambda kept: _record(
+        kept, subregions=lambda v: {f"x{g}": w for g, w in v.items()}
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_a_record_that_does_not_read_back_whole_is_worked_out_again_and_rewritten(
     tmp_path, monkeypatch, damage
 ) -> None:
+    # Each record is kept with its own SHA-256, as if written so: the values are checked.
     monkeypatch.setenv(CACHE_ENV, str(tmp_path))
     frame = _aggregated(load_boroughs())
     borough_shapes._CACHE.clear()
     fresh = _shapes_of(frame)
     [path] = tmp_path.glob("borough-shapes-*.npy")
-    save_arrays(path, {"record": np.frombuffer(damage, dtype=np.uint8)})
+    data = DAMAGE[damage](fresh)
+    digest = np.frombuffer(hashlib.sha256(data).digest(), dtype=np.uint8)
+    save_arrays(path, {"record": np.frombuffer(data, dtype=np.uint8), "sha256": digest})
     borough_shapes._CACHE.clear()
     _assert_same_shapes(_shapes_of(frame), fresh)
     # Rewritten whole: the next process reads it back.
     borough_shapes._CACHE.clear()
-    monkeypatch.setattr(borough_shapes, "_dissolve", lambda *args: {})
+    monkeypatch.setattr(borough_shapes, "_dissolve", lambda members: {})
+    _assert_same_shapes(_shapes_of(frame), fresh)
+
+
+def test_a_record_changed_after_it_was_written_is_not_used(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    frame = _aggregated(load_boroughs())
+    borough_shapes._CACHE.clear()
+    fresh = _shapes_of(frame)
+    [path] = tmp_path.glob("borough-shapes-*.npy")
+    arrays = {name: np.array(a) for name, a in load_arrays(path).items()}
+    record = arrays["record"]
+    text = record.tobytes()
+    # The first decimal of the first label point: still a record of the right kinds.
+    at = text.index(b".", text.index(b'"label_points":[[')) + 1
+    record[at] = ord("9") if record[at] != ord("9") else ord("8")
+    moved = json.loads(record.tobytes())["label_points"][0]
+    assert moved != list(fresh.label_points[0])
+    save_arrays(path, arrays)
+    borough_shapes._CACHE.clear()
     _assert_same_shapes(_shapes_of(frame), fresh)
 
 
 def test_with_the_cache_off_nothing_is_written(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv(CACHE_ENV, "")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
     borough_shapes._CACHE.clear()
     _shapes_of(_aggregated(load_boroughs()))
