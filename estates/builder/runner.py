@@ -451,9 +451,7 @@ def write_output_set(
     from estates.io.site_years import write_site_years
 
     if maps is None and options.maps:
-        maps = _prepare_maps(result, folder, options)
-        if pictures is not None:
-            pictures.submit(maps.pictures)
+        maps = _hand_over_maps(result, folder, options, pictures)
     if not tables_written and result.sites is not None and result.findings is not None:
         tables.write_site_table(result.sites, folder, bom=options.csv_bom)
         tables.write_findings(result.findings, folder)
@@ -549,9 +547,17 @@ class _MapHandover:
         self.maps: MapSet | None = None
 
     def __call__(self, result: BuildResult) -> None:
-        self.maps = _prepare_maps(result, self.folder, self.options)
-        if self.pictures is not None:
-            self.pictures.submit(self.maps.pictures)
+        self.maps = _hand_over_maps(result, self.folder, self.options, self.pictures)
+
+
+def _hand_over_maps(
+    result: BuildResult, folder: Path, options: BuildOptions, pictures: PictureWorker | None
+) -> MapSet:
+    """Prepare the maps and send their pictures to ``pictures``, if given; return the maps."""
+    maps = _prepare_maps(result, folder, options)
+    if pictures is not None:
+        pictures.submit(maps.pictures)
+    return maps
 
 
 def _prepare_maps(result: BuildResult, folder: Path, options: BuildOptions) -> MapSet:
