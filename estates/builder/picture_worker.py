@@ -42,6 +42,7 @@ A machine with one core draws the pictures in this process, as does
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import pickle
@@ -95,6 +96,9 @@ def _serve() -> None:
     quietly if the build closes its input without sending a job.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # No collection while the libraries are imported; their objects, alive
+    # until the process ends, are left out of the drawing's collections.
+    gc.disable()
     # The answer goes out on a private copy of standard output; anything a
     # library prints goes to standard error instead of into the answer.
     answer_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
@@ -116,6 +120,8 @@ def _serve() -> None:
         unable = exc
     if unable is None:
         _warm_up()
+    gc.freeze()
+    gc.enable()
     reader.join()
     if not received[0]:
         return

@@ -339,14 +339,19 @@ def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> Bui
         # importing the picture code while this one imports the libraries that
         # run the build; a build in parts, whose memory is its limit, draws
         # them itself.
+        from estates.builder.memory import collections_after_imports, collections_skip_older_objects
         from estates.builder.picture_worker import picture_worker
 
         chunk_rows = parts_needed(options.inputs, chunk_rows=options.chunk_rows)
-        with picture_worker(options.maps and chunk_rows is None) as pictures:
+        with (
+            picture_worker(options.maps and chunk_rows is None) as pictures,
+            collections_after_imports() as imported,
+        ):
             from estates.builder import engine
-            from estates.builder.memory import collections_skip_older_objects
             from estates.builder.sinks import FileSink
             from estates.report.headline import headline_lines
+
+            imported()
 
             started = datetime.now(UTC)
             # Hashed before the build reads them, checked again before publishing.

@@ -10,7 +10,7 @@ from seeded import write_seeded_sites
 
 from estates.builder import runner
 from estates.builder.engine import run_build
-from estates.builder.memory import collections_skip_older_objects
+from estates.builder.memory import collections_after_imports, collections_skip_older_objects
 from estates.builder.reference import Inputs
 from estates.builder.runner import build_options, build_output_set
 from estates.builder.sinks import MemorySink
@@ -110,3 +110,72 @@ def test_the_outputs_are_written_collecting_only_their_own_objects(
     assert report.status == "published"
     assert len(frozen) == 1
     assert frozen[0] > 0
+
+
+@pytest.fixture
+def collections():
+    """The generations of the collections Python starts, as they start."""
+    started: list[int] = []
+
+    def note(phase, info):
+        if phase == "start":
+            started.append(info["generation"])
+
+    gc.callbacks.append(note)
+    yield started
+    gc.callbacks.remove(note)
+
+
+def test_no_collection_while_importing_then_the_imports_are_set_aside(unfrozen, collections):
+    with collections_after_imports() as imported:
+        assert not gc.isenabled()
+        made = [_Cycle() for _ in range(20_000)]  # far past a collection's threshold
+        assert collections == []
+        imported()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= len(made)  # the imports' objects, set aside
+        frozen = gc.get_freeze_count()
+        imported()  # twice is harmless
+        assert gc.get_freeze_count() == frozen
+        newer = weakref.ref(_Cycle())
+        gc.collect()
+        assert newer() is None  # made after: collected as usual
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0  # given back
+
+
+def test_leaving_before_the_imports_are_done_resumes_the_collector(unfrozen):
+    with pytest.raises(ImportError), collections_after_imports():
+        assert not gc.isenabled()
+        raise ImportError("no module named x")
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_collector_the_caller_turned_off_or_froze_is_left_alone(unfrozen):
+    gc.disable()
+    try:
+        with collections_after_imports() as imported:
+            imported()
+            assert not gc.isenabled()
+            assert gc.get_freeze_count() == 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with collections_after_imports() as imported:
+            assert gc.isenabled()
+            made = [_Cycle() for _ in range(1000)]
+            imported()
+            assert gc.get_freeze_count() < frozen + len(made)  # none of them frozen
+        assert 0 < gc.get_freeze_count() <= frozen
+    finally:
+        gc.unfreeze()
+
+
+def test_a_build_gives_the_collector_back_as_it_found_it(unfrozen, few_sites, tmp_path):
+    report = build_output_set(build_options(Inputs(sites=(few_sites,)), out=tmp_path / "out"))
+    assert report.status == "published"
+    assert gc.isenabled()

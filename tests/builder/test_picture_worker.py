@@ -83,6 +83,23 @@ def test_a_warm_up_that_fails_is_let_go(monkeypatch):
         logging.disable(logging.NOTSET)
 
 
+class _CollectorJob:
+    """A job that draws nothing and reports the second process's garbage collector."""
+
+    def draw(self) -> list[Path]:
+        import gc
+
+        return [Path(f"enabled={gc.isenabled()} frozen={gc.get_freeze_count() > 0}")]
+
+
+def test_the_second_process_draws_collecting_only_the_drawings_objects():
+    with picture_worker(True) as worker:
+        assert worker is not None
+        worker.submit(_CollectorJob())  # type: ignore[arg-type]
+        # The libraries' objects, imported with the collector paused, are set aside.
+        assert worker.wait() == [Path("enabled=True frozen=True")]
+
+
 def test_the_second_process_warms_up_before_its_job_comes():
     with picture_worker(True) as worker:
         assert worker is not None

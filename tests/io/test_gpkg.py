@@ -28,6 +28,11 @@ from estates.io.gpkg import (
     write_geopackage,
     write_styles,
 )
+from estates.io.tables import (
+    SQLITE_SYNCHRONOUS,
+    geopackage_writes_synced,
+    unsynced_geopackage_writes,
+)
 from estates.render.qgis_style import borough_style, outline_style, site_style
 
 # The columns and declarations of the table QGIS 3.22 writes with "Save style > In database".
@@ -319,3 +324,82 @@ def test_a_group_with_no_known_borough_has_an_empty_outline(bundled_result):
     assert outlines.geometry.iloc[0].is_empty
     assert outlines["land_unused_ha"].isna().all()
     assert outlines.crs == BNG
+
+
+class _Traced:
+    """Record every SQL statement the connections ``write_styles`` opens run."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.statements: list[str] = []
+        connect = sqlite3.connect
+
+        def traced(*args, **kwargs):
+            con = connect(*args, **kwargs)
+            con.set_trace_callback(self.statements.append)
+            return con
+
+        monkeypatch.setattr("estates.io.gpkg.sqlite3.connect", traced)
+
+
+def test_a_build_writes_its_geopackage_without_waiting_for_the_disk_at_each_commit(
+    tmp_path, bundled_result, monkeypatch
+):
+    traced = _Traced(monkeypatch)
+    assert geopackage_writes_synced()  # GDAL's default
+    with unsynced_geopackage_writes():
+        assert not geopackage_writes_synced()
+        path = write_geopackage(
+            tmp_path / "unsynced.gpkg",
+            sites=bundled_result.sites,
+            boroughs=bundled_result.boroughs,
+            context=bundled_result.context,
+            summary=bundled_result.summary,
+        )
+    assert "PRAGMA synchronous = OFF" in traced.statements  # the styles, as the layers
+    assert geopackage_writes_synced()
+    traced.statements.clear()
+    synced = write_geopackage(
+        tmp_path / "synced.gpkg",
+        sites=bundled_result.sites,
+        boroughs=bundled_result.boroughs,
+        context=bundled_result.context,
+        summary=bundled_result.summary,
+    )
+    assert not any("synchronous" in s for s in traced.statements)
+    # The same layers, rows and styles either way.
+    for layer in LAYERS:
+        left = pyogrio.read_dataframe(path, layer=layer)
+        right = pyogrio.read_dataframe(synced, layer=layer)
+        assert left.equals(right), layer
+    columns = ["f_table_name", "styleName", "styleQML", "styleSLD", "useAsDefault"]
+    assert read_styles(path)[columns].equals(read_styles(synced)[columns])
+
+
+def test_a_gdal_setting_of_the_callers_own_is_given_back():
+    pyogrio.set_gdal_config_options({SQLITE_SYNCHRONOUS: "NORMAL"})
+    try:
+        with pytest.raises(KeyError), unsynced_geopackage_writes():
+            raise KeyError("x")
+        assert pyogrio.get_gdal_config_option(SQLITE_SYNCHRONOUS) == "NORMAL"
+        assert geopackage_writes_synced()
+    finally:
+        pyogrio.set_gdal_config_options({SQLITE_SYNCHRONOUS: None})
+    assert pyogrio.get_gdal_config_option(SQLITE_SYNCHRONOUS) is None
+
+
+def test_the_build_writes_unsynced_and_gives_the_setting_back(tmp_path, monkeypatch):
+    from estates.builder import runner
+
+    seen: list[bool] = []
+    write = runner.write_output_set
+
+    def watched(*args, **kwargs):
+        seen.append(geopackage_writes_synced())
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "write_output_set", watched)
+    report = build_output_set(BuildOptions(out=tmp_path / "out", wait_s=0, maps=False))
+    assert report.status == "published"
+    assert seen == [False]
+    assert geopackage_writes_synced()
+    assert pyogrio.read_info(tmp_path / "out" / "sites.gpkg", layer="sites")["features"] > 0
