@@ -7,7 +7,7 @@ data are stored and served to the web in WGS84 (EPSG:4326, degrees).
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyproj
 
@@ -32,12 +32,40 @@ LONDON_BOUNDS_WGS84 = (-0.60, 51.24, 0.40, 51.74)
 def transformer(source: str, target: str) -> pyproj.Transformer:
     """Return the transformer from ``source`` to ``target`` (x = longitude/easting first).
 
-    Built once per process and pair: building one takes about 50 ms of PROJ's
-    set-up each time, and a build asks for the same two several times. A pyproj
-    Transformer is safe to share between threads (each thread gets its own PROJ
-    object).
+    Built once per process and pair (:func:`shared_transformer`): building
+    one takes 25-50 ms of PROJ's set-up each time, and a build asks for the
+    same two several times.
     """
-    return pyproj.Transformer.from_crs(source, target, always_xy=True)
+    crs = pyproj.CRS.from_user_input
+    return shared_transformer(crs(source), crs(target))
+
+
+def shared_transformer(source: pyproj.CRS, target: pyproj.CRS) -> pyproj.Transformer:
+    """Return the transformer from ``source`` to ``target`` that geopandas' ``to_crs`` uses.
+
+    geopandas keeps one transformer per pair of CRSs for ``to_crs``; this
+    returns that one, made now if ``to_crs`` has not needed it yet, so a
+    build that reprojects frames and transforms coordinates itself builds
+    each only once. Where geopandas keeps none (it is not installed, or a
+    version without that cache), it is built here and remembered. A pyproj
+    Transformer is safe to share between threads (each thread gets its own
+    PROJ object).
+    """
+    try:
+        from geopandas import array
+    except ImportError:
+        kept: Any = _kept_transformer
+    else:
+        kept = getattr(array, "TransformerFromCRS", _kept_transformer)
+    made: pyproj.Transformer = kept(source, target, always_xy=True)
+    return made
+
+
+@functools.lru_cache(maxsize=8)
+def _kept_transformer(
+    source: pyproj.CRS, target: pyproj.CRS, *, always_xy: bool
+) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(source, target, always_xy=always_xy)
 
 
 def require_crs(gdf: gpd.GeoDataFrame, expected: str, *, stage: str) -> None:

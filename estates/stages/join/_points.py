@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyproj
 import shapely
 
-from estates.crs import BNG
+from estates.crs import BNG, shared_transformer
 from estates.errors import ConfigError, CRSError, DataValidationError
 from estates.logs import counted
 from estates.stages.join._index import _BoroughIndex, _locate
@@ -193,13 +193,12 @@ def _bng_transformer(src: pyproj.CRS) -> pyproj.Transformer | None:
     """Return the transformer from ``src`` to EPSG:27700 that geopandas' ``to_crs`` uses.
 
     None when ``src`` is EPSG:27700 itself (``to_crs`` skips that case too).
-    Remembered, as geopandas remembers its own, because building one takes
-    tens of milliseconds; a pyproj Transformer is safe to share between
-    threads (each thread gets its own PROJ object).
+    The very one (:func:`estates.crs.shared_transformer`), so the join and
+    ``to_crs`` build it once between them.
     """
     if src.is_exact_same(pyproj.CRS.from_user_input(BNG)):
         return None
-    return pyproj.Transformer.from_crs(src, BNG, always_xy=True)
+    return shared_transformer(src, pyproj.CRS.from_user_input(BNG))
 
 
 def _transform_xy(
