@@ -349,6 +349,7 @@ def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> Bui
         ):
             from estates.builder import engine
             from estates.builder.sinks import FileSink
+            from estates.io.tables import unsynced_geopackage_writes
             from estates.report.headline import headline_lines
 
             imported()
@@ -360,6 +361,8 @@ def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> Bui
             with (
                 staged_output(out) as staging,
                 _storage_faults_explained(staging, out),
+                # Durable once, as a whole, when published.
+                unsynced_geopackage_writes(),
                 # Stopped before the staging folder goes, should the build fail.
                 closing(pictures) if pictures else nullcontext(),
             ):

@@ -39,7 +39,7 @@ import shapely
 
 from estates.crs import BNG, WGS84, require_crs
 from estates.errors import DataValidationError
-from estates.io.tables import write_layer
+from estates.io.tables import geopackage_writes_synced, write_layer
 from estates.logs import counted
 from estates.render.qgis_style import (
     LayerStyle,
@@ -360,6 +360,8 @@ def write_styles(path: Path, styles: Sequence[LayerStyle]) -> None:
     estates.errors.DataValidationError: empty.gpkg has no layer sites to style
     """
     with contextlib.closing(sqlite3.connect(path)) as con, con:
+        if not geopackage_writes_synced():
+            con.execute("PRAGMA synchronous = OFF")  # as GDAL writes the layers now
         tables = dict(
             con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns").fetchall()
             if _has_table(con, "gpkg_geometry_columns")
