@@ -109,6 +109,15 @@ class PictureSeries:
         _SeriesCanvas(figure, self)
         return figure
 
+    def adopt(self, figure: Figure) -> Figure:
+        """Take ``figure``, made by another series' :meth:`new_figure` and not drawn, as its own."""
+        canvas = figure.canvas
+        if not isinstance(canvas, _SeriesCanvas):
+            msg = "a series adopts only figures made by a series' new_figure"
+            raise ValueError(msg)
+        canvas.series = self
+        return figure
+
     def scratch(self, width: int, height: int, dpi: float) -> Any:
         """Return a new transparent renderer that draws text from this series' stamps."""
         return _StampRenderer(width, height, dpi, self._stamps, self._layouts)

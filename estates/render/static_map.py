@@ -34,7 +34,13 @@ if TYPE_CHECKING:
 
     from estates.render.picture_canvas import PictureSeries
 
-__all__ = ["MapPicture", "PictureJob", "render_static_map", "render_static_maps"]
+__all__ = [
+    "MapPicture",
+    "PictureJob",
+    "make_blank_maps",
+    "render_static_map",
+    "render_static_maps",
+]
 
 _COLUMNS = {
     "land_unused_ha": ("Unused NHS land (ha)", style.UNUSED_PALETTE, style.format_ha),
@@ -417,10 +423,7 @@ def _draw_picture(
     # The larger circles beneath, and of one size the higher scores on top.
     order = np.lexsort((np.nan_to_num(score, nan=-1.0), -radius))
 
-    fig = series.new_figure(_FIGSIZE, dpi=dpi)
-    ax = fig.add_axes((0.0, 0.12, 0.75, _MAP_TOP - 0.12))
-    ax.set_axis_off()
-    ax.set_aspect("equal")
+    fig, ax = _blank_map(series, dpi)
     if layers.paths:
         ax.add_collection(
             PathCollection(
@@ -729,6 +732,47 @@ def _line_xy(edge: Any) -> tuple[list[float], list[float]]:
         xs += [*x, float("nan")]
         ys += [*y, float("nan")]
     return xs, ys
+
+
+#: Blank maps made ahead by :func:`make_blank_maps`, by resolution: (figure, map axes).
+_BLANK_MAPS: dict[float, list[tuple[Any, Any]]] = {}
+
+
+def make_blank_maps(count: int, *, dpi: float = 150) -> None:
+    """Make ``count`` blank maps ahead, for the next pictures drawn at ``dpi`` in this process.
+
+    A blank map is what every picture starts from: the empty figure and its
+    map axes, without ticks or frame, at equal scale. matplotlib takes some
+    5 ms to set up an axes; the process drawing a build's pictures makes
+    them while it waits for its job (six: London's picture and one per
+    bundled pilot). A picture finds its map the same either way, so its
+    bytes are the same; pictures beyond those made ahead make their own.
+    """
+    from estates.render.picture_canvas import PictureSeries
+
+    series = PictureSeries()  # each map joins the series that draws on it
+    for _ in range(count):
+        figure = series.new_figure(_FIGSIZE, dpi=dpi)
+        _BLANK_MAPS.setdefault(dpi, []).append((figure, _map_axes(figure)))
+
+
+def _blank_map(series: PictureSeries, dpi: float) -> tuple[Any, Any]:
+    """Return a blank map on ``series``: one made ahead at ``dpi`` if any is left, else new."""
+    ahead = _BLANK_MAPS.get(dpi)
+    if ahead:
+        figure, axes = ahead.pop(0)
+        series.adopt(figure)
+        return figure, axes
+    figure = series.new_figure(_FIGSIZE, dpi=dpi)
+    return figure, _map_axes(figure)
+
+
+def _map_axes(figure: Any) -> Any:
+    """Add the map's axes to ``figure``: below the header, left of the legend, equal scale."""
+    axes = figure.add_axes((0.0, 0.12, 0.75, _MAP_TOP - 0.12))
+    axes.set_axis_off()
+    axes.set_aspect("equal")
+    return axes
 
 
 def _halo() -> Any:

@@ -145,9 +145,16 @@ def test_no_collection_while_importing_then_the_imports_are_set_aside(unfrozen, 
 
 
 def test_leaving_before_the_imports_are_done_resumes_the_collector(unfrozen):
-    with pytest.raises(ImportError), collections_after_imports():
-        assert not gc.isenabled()
-        raise ImportError("no module named x")
+    paused: list[bool] = []
+
+    def failing_imports() -> None:
+        with collections_after_imports():
+            paused.append(not gc.isenabled())
+            raise ImportError("no module named x")
+
+    with pytest.raises(ImportError):
+        failing_imports()
+    assert paused == [True]
     assert gc.isenabled()
     assert gc.get_freeze_count() == 0
 

@@ -92,6 +92,22 @@ class _CollectorJob:
         return [Path(f"enabled={gc.isenabled()} frozen={gc.get_freeze_count() > 0}")]
 
 
+class _BlankMapsJob:
+    """A job that draws nothing and reports the blank maps waiting for the pictures."""
+
+    def draw(self) -> list[Path]:
+        from estates.render import static_map
+
+        return [Path(f"{dpi}:{len(maps)}") for dpi, maps in static_map._BLANK_MAPS.items()]
+
+
+def test_the_second_process_makes_the_pictures_blank_maps_while_it_waits():
+    with picture_worker(True) as worker:
+        assert worker is not None
+        worker.submit(_BlankMapsJob())  # type: ignore[arg-type]
+        assert worker.wait() == [Path("150:6")]  # London's and the five pilots'
+
+
 def test_the_second_process_draws_collecting_only_the_drawings_objects():
     with picture_worker(True) as worker:
         assert worker is not None
