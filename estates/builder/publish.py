@@ -54,6 +54,7 @@ __all__ = [
     "safe_child",
     "staged_output",
     "store_dir",
+    "sync_tree",
 ]
 
 log = logging.getLogger(__name__)
@@ -324,7 +325,7 @@ def publish(
         published = _pointed_name(out, store)
         if published is not None and (store / published).is_dir():
             carry_foreign_files(store / published, staging, out)
-        n_files = _sync_tree(staging)
+        n_files = sync_tree(staging)
         build = _finalise_staging(staging)
     except BaseException:
         log.warning("nothing published; %s still shows the previous set", _display(out))
@@ -566,8 +567,13 @@ def _not_estates_output(folder: Path) -> str | None:
     return None
 
 
-def _sync_tree(folder: Path) -> int:
-    """Fsync every file and folder under ``folder``; return the number of files."""
+def sync_tree(folder: Path) -> int:
+    """Fsync every file and folder under ``folder``; return the number of files.
+
+    Syncing again what is already on the disk is cheap: a build syncs the
+    files it has written while its pictures are drawn, and :func:`publish`
+    then waits only for the pictures and the manifest.
+    """
     n_files = 0
     for root, _dirs, files in os.walk(folder):
         for name in files:

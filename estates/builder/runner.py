@@ -40,6 +40,7 @@ from estates.builder.publish import (
     publish,
     safe_child,
     staged_output,
+    sync_tree,
 )
 from estates.config import Config, load_config
 from estates.errors import (
@@ -479,6 +480,8 @@ def write_output_set(
     pages = maps.write_pages() if maps is not None else []
     if check is not None:
         check(folder)
+    if pictures is not None:  # while they are drawn: publishing then syncs little
+        sync_tree(folder)
     if maps is not None:
         drawn = pictures.wait() if pictures is not None else maps.pictures.draw()
         written.extend(maps.report([*pages, *drawn]))

@@ -69,7 +69,7 @@ def test_a_full_disk_or_read_only_folder_exits_2_naming_the_fix(tmp_path, monkey
     def fail(folder: Path) -> int:
         raise OSError(code, errno.errorcode[code], str(folder / "sites.gpkg"))
 
-    monkeypatch.setattr(publish, "_sync_tree", fail)
+    monkeypatch.setattr(publish, "sync_tree", fail)
     out = tmp_path / "maps"
     line = _one_error_line(_build("--out", out))
     assert "sites.gpkg" in line
@@ -81,7 +81,7 @@ def test_an_unexpected_os_error_is_still_reported_as_a_bug(tmp_path, monkeypatch
     def fail(folder: Path) -> int:
         raise OSError(errno.EBADF, "Bad file descriptor")
 
-    monkeypatch.setattr(publish, "_sync_tree", fail)
+    monkeypatch.setattr(publish, "sync_tree", fail)
     result = _build("--out", tmp_path / "maps")
     assert result.exit_code == 1
     assert "This is a bug" in result.stderr

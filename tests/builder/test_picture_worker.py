@@ -361,3 +361,26 @@ def test_the_output_check_runs_while_the_pictures_are_drawn(tmp_path, monkeypatc
     assert events == ["check"]
     assert current_build(out) is None
     assert not out.exists()
+
+
+def test_the_files_written_are_synced_while_the_pictures_are_drawn(tmp_path, monkeypatch):
+    from estates.builder import publish as publish_module
+
+    events: list[str] = []
+    sync, wait = publish_module.sync_tree, PictureWorker.wait
+
+    def watched_sync(folder: Path) -> int:
+        events.append(f"sync {folder.name.split('-')[0]}")
+        return sync(folder)
+
+    def watched_wait(self):
+        events.append("wait for the pictures")
+        return wait(self)
+
+    monkeypatch.setattr(publish_module, "sync_tree", watched_sync)
+    monkeypatch.setattr(runner_module, "sync_tree", watched_sync)
+    monkeypatch.setattr(PictureWorker, "wait", watched_wait)
+    report = build_output_set(BuildOptions(out=tmp_path / "out", wait_s=0))
+    assert report.status == "published"
+    # The build's own files while the pictures are drawn, then everything when published.
+    assert events == ["sync staging", "wait for the pictures", "sync staging"]
