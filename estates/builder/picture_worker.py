@@ -163,7 +163,7 @@ def _warm_up() -> None:
     legend, lines of text) drawn on Agg: the six bundled pictures then take
     20-70 ms less once their job comes, for about 0.06 s spent here, in time
     this process would spend waiting. Then the pictures' blank maps are made
-    (:func:`~estates.render.static_map.make_blank_maps`), 30 ms more. Only
+    (:func:`~estates.render.picture_frame.make_blank_maps`), 30 ms more. Only
     caches are filled: the pictures are the same bytes. Nothing is logged or
     warned from here, so a warning given only the first time a cache is
     filled is not given at all; a warm-up that fails is let go, as the
@@ -183,7 +183,7 @@ def _warm_up() -> None:
             from matplotlib.path import Path as MplPath
 
             from estates.crs import BNG, WGS84
-            from estates.render import static_map
+            from estates.render import picture_frame
             from estates.render.picture_canvas import PictureSeries
 
             gpd.GeoSeries([shapely.Point(-0.1, 51.5)], crs=WGS84).to_crs(BNG)
@@ -200,7 +200,7 @@ def _warm_up() -> None:
             figure.text(0.05, 0.9, "Unused NHS land", fontsize=16, fontweight="bold")
             figure.text(0.05, 0.05, "Data: ERIC", fontsize=7.5)
             figure.canvas.draw()
-            static_map.make_blank_maps(_BLANK_MAPS)
+            picture_frame.make_blank_maps(_BLANK_MAPS)
     except Exception:  # the drawing meets it again, and says so
         pass
     finally:

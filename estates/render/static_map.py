@@ -28,19 +28,14 @@ from estates.console import terminal_text
 from estates.crs import BNG, WGS84, require_crs
 from estates.errors import ConfigError, DataValidationError
 from estates.render.columns import PICTURE_COLUMNS
+from estates.render.picture_frame import MAP_TOP, blank_map, scale_bar, zoom_to
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
     from estates.render.picture_canvas import PictureSeries
 
-__all__ = [
-    "MapPicture",
-    "PictureJob",
-    "make_blank_maps",
-    "render_static_map",
-    "render_static_maps",
-]
+__all__ = ["MapPicture", "PictureJob", "render_static_map", "render_static_maps"]
 
 _COLUMNS = {
     "land_unused_ha": ("Unused NHS land (ha)", style.UNUSED_PALETTE, style.format_ha),
@@ -54,14 +49,10 @@ _COLUMNS = {
 # 96 dpi), scaled down a little because the picture is smaller than a screen.
 _PX_TO_PT = 0.75 * 0.85
 
-#: The picture's size in inches (width, height).
-_FIGSIZE = (12.0, 8.4)
 #: One 7.5 pt footer line as a share of the figure's 8.4 in height (line spacing 1.2).
 _FOOTER_LINE = 7.5 * 1.2 / (8.4 * 72)
 #: The texts' margin left and right, as a share of the figure's width.
 _MARGIN = 0.015
-#: The top of the map and the legend under a header whose every part takes one line.
-_MAP_TOP = 0.88
 
 
 def _drawable(text: object) -> str:
@@ -423,7 +414,7 @@ def _draw_picture(
     # The larger circles beneath, and of one size the higher scores on top.
     order = np.lexsort((np.nan_to_num(score, nan=-1.0), -radius))
 
-    fig, ax = _blank_map(series, dpi)
+    fig, ax = blank_map(series, dpi)
     if layers.paths:
         ax.add_collection(
             PathCollection(
@@ -435,7 +426,7 @@ def _draw_picture(
         )
         ax.autoscale_view()
     if focus_codes:
-        _zoom_to(ax, layers.shapes[inside])
+        zoom_to(ax, layers.shapes[inside])
     if layers.subregion_segments:
         ax.add_collection(
             LineCollection(
@@ -488,7 +479,7 @@ def _draw_picture(
             )
         )
     width_km = (ax.get_xlim()[1] - ax.get_xlim()[0]) / 1000
-    _scale_bar(ax, km=10 if width_km > 60 else 5 if width_km > 20 else 2)
+    scale_bar(ax, km=10 if width_km > 60 else 5 if width_km > 20 else 2)
 
     lines = [_drawable(line) for line in picture.lines]
     subtitle = (
@@ -513,7 +504,7 @@ def _draw_picture(
         fig.text(_MARGIN, 0.012, "\n".join(footer), fontsize=7.5, color="#616e7c", va="bottom")
         # The map stands above the footer, however many lines the sources take.
         bottom = max(0.12, 0.03 + len(footer) * _FOOTER_LINE)
-    if (bottom, top) != (0.12, _MAP_TOP):  # the map between the header and the footer
+    if (bottom, top) != (0.12, MAP_TOP):  # the map between the header and the footer
         ax.set_position((0.0, bottom, 0.75, top - bottom))
 
     _add_legends(
@@ -635,7 +626,7 @@ def _write_header(fig: Any, parts: list[tuple[str, float, str, str, float]]) -> 
             if number:
                 drop += size * 1.2 / (fig.get_figheight() * 72)
             fig.text(_MARGIN, baseline - drop, line, fontsize=size, fontweight=weight, color=colour)
-    return _MAP_TOP - drop
+    return MAP_TOP - drop
 
 
 def _wrap_to_width(renderer: Any, text: str, prop: Any, width: float) -> list[str]:
@@ -734,68 +725,11 @@ def _line_xy(edge: Any) -> tuple[list[float], list[float]]:
     return xs, ys
 
 
-#: Blank maps made ahead by :func:`make_blank_maps`, by resolution: (figure, map axes).
-_BLANK_MAPS: dict[float, list[tuple[Any, Any]]] = {}
-
-
-def make_blank_maps(count: int, *, dpi: float = 150) -> None:
-    """Make ``count`` blank maps ahead, for the next pictures drawn at ``dpi`` in this process.
-
-    A blank map is what every picture starts from: the empty figure and its
-    map axes, without ticks or frame, at equal scale. matplotlib takes some
-    5 ms to set up an axes; the process drawing a build's pictures makes
-    them while it waits for its job (six: London's picture and one per
-    bundled pilot). A picture finds its map the same either way, so its
-    bytes are the same; pictures beyond those made ahead make their own.
-    """
-    from estates.render.picture_canvas import PictureSeries
-
-    series = PictureSeries()  # each map joins the series that draws on it
-    for _ in range(count):
-        figure = series.new_figure(_FIGSIZE, dpi=dpi)
-        _BLANK_MAPS.setdefault(dpi, []).append((figure, _map_axes(figure)))
-
-
-def _blank_map(series: PictureSeries, dpi: float) -> tuple[Any, Any]:
-    """Return a blank map on ``series``: one made ahead at ``dpi`` if any is left, else new."""
-    ahead = _BLANK_MAPS.get(dpi)
-    if ahead:
-        figure, axes = ahead.pop(0)
-        series.adopt(figure)
-        return figure, axes
-    figure = series.new_figure(_FIGSIZE, dpi=dpi)
-    return figure, _map_axes(figure)
-
-
-def _map_axes(figure: Any) -> Any:
-    """Add the map's axes to ``figure``: below the header, left of the legend, equal scale."""
-    axes = figure.add_axes((0.0, 0.12, 0.75, _MAP_TOP - 0.12))
-    axes.set_axis_off()
-    axes.set_aspect("equal")
-    return axes
-
-
 def _halo() -> Any:
     """Return a white halo for text drawn over the map, so names stay readable on any fill."""
     from matplotlib import patheffects
 
     return patheffects.withStroke(linewidth=2.5, foreground="white")
-
-
-def _zoom_to(ax: Any, area: Any) -> None:
-    """Fit the map's extent to ``area`` (EPSG:27700) with a margin, keeping the scale equal."""
-    minx, miny, maxx, maxy = (float(v) for v in area.total_bounds)
-    pad = max(maxx - minx, maxy - miny) * 0.08 + 500
-    minx, miny, maxx, maxy = minx - pad, miny - pad, maxx + pad, maxy + pad
-    # Widen the short side to the axes' own shape, so equal scale needs no change of limits.
-    box = ax.get_position()
-    fig_w, fig_h = ax.figure.get_size_inches()
-    shape = (box.width * fig_w) / (box.height * fig_h)
-    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
-    half_w = max(maxx - minx, (maxy - miny) * shape) / 2
-    half_h = half_w / shape
-    ax.set_xlim(cx - half_w, cx + half_w)
-    ax.set_ylim(cy - half_h, cy + half_h)
 
 
 def _dot(line_cls: Any, colour: str, size: float, label: str) -> Any:
@@ -809,28 +743,4 @@ def _dot(line_cls: Any, colour: str, size: float, label: str) -> Any:
         markeredgecolor="#1f2933",
         markeredgewidth=0.6,
         label=label,
-    )
-
-
-def _scale_bar(ax: Any, km: int = 10) -> None:
-    """Draw a ``km`` kilometre bar and a north arrow in the lower left (metres)."""
-    x0, x1 = ax.get_xlim()
-    y0, y1 = ax.get_ylim()
-    left = x0 + (x1 - x0) * 0.03
-    base = y0 + (y1 - y0) * 0.04
-    length = km * 1000
-    ax.plot(
-        [left, left + length], [base, base], color="#1f2933", linewidth=3, solid_capstyle="butt"
-    )
-    for tick in (left, left + length / 2, left + length):
-        ax.plot([tick, tick], [base, base + (y1 - y0) * 0.008], color="#1f2933", linewidth=1)
-    ax.text(left + length / 2, base + (y1 - y0) * 0.015, f"{km} km", ha="center", fontsize=9)
-    ax.annotate(
-        "N",
-        xy=(left + length * 0.05, base + (y1 - y0) * 0.16),
-        xytext=(left + length * 0.05, base + (y1 - y0) * 0.07),
-        ha="center",
-        fontsize=10,
-        fontweight="bold",
-        arrowprops={"arrowstyle": "-|>", "color": "#1f2933", "linewidth": 1.2},
     )

@@ -96,9 +96,9 @@ class _BlankMapsJob:
     """A job that draws nothing and reports the blank maps waiting for the pictures."""
 
     def draw(self) -> list[Path]:
-        from estates.render import static_map
+        from estates.render import picture_frame
 
-        return [Path(f"{dpi}:{len(maps)}") for dpi, maps in static_map._BLANK_MAPS.items()]
+        return [Path(f"{dpi}:{len(maps)}") for dpi, maps in picture_frame._BLANK_MAPS.items()]
 
 
 def test_the_second_process_makes_the_pictures_blank_maps_while_it_waits():
