@@ -66,6 +66,8 @@ def test_an_unchanged_rebuild_imports_no_data_or_drawing_library(tmp_path: Path)
     assert ("matplotlib" in first) == (len(os.sched_getaffinity(0)) < 2)
     # The pages are written without a template engine: no folium, branca or jinja2.
     assert not {"folium", "branca", "jinja2"} & first
+    # Not at a terminal (a scheduled job): no progress display, so rich is never imported.
+    assert not any(m.split(".")[0] == "rich" for m in first)
     code, again = _estates(tmp_path, "--log-format", "json", "build", "--out", str(out))
     assert code == 0
     assert sorted(m for m in again if m.split(".")[0] in HEAVY) == []
