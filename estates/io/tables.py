@@ -364,7 +364,9 @@ def unsynced_geopackage_writes() -> Iterator[None]:
     half-way leaves a whole database either way (only a machine that loses
     power or crashes before the data reach the disk could lose more).
     GDAL's own setting (``OGR_SQLITE_SYNCHRONOUS``) is restored on leaving;
-    :func:`estates.io.gpkg.write_styles` follows it too.
+    :func:`estates.io.gpkg.write_styles` follows it too. GDAL's settings
+    belong to the process: a GeoPackage another thread writes meanwhile is
+    written without the waits too.
     """
     previous = pyogrio.get_gdal_config_option(SQLITE_SYNCHRONOUS)
     pyogrio.set_gdal_config_options({SQLITE_SYNCHRONOUS: "OFF"})
