@@ -78,6 +78,17 @@ def _sql(path: Path, query: str, *args):
         return con.execute(query, args).fetchall()
 
 
+def _write_bundled(path: Path, result) -> Path:
+    """Write the bundled build's whole GeoPackage to ``path``."""
+    return write_geopackage(
+        path,
+        sites=result.sites,
+        boroughs=result.boroughs,
+        context=result.context,
+        summary=result.summary,
+    )
+
+
 def _default_qml(styles, layer: str) -> ET.Element:
     row = styles[(styles.f_table_name == layer) & styles.useAsDefault]
     return ET.fromstring(row.styleQML.iloc[0])
@@ -283,25 +294,13 @@ def test_outlines_and_context_use_the_map_colours(styles):
 
 
 def test_writing_styles_again_keeps_one_default_per_layer(tmp_path, bundled_result):
-    path = write_geopackage(
-        tmp_path / "sites.gpkg",
-        sites=bundled_result.sites,
-        boroughs=bundled_result.boroughs,
-        context=bundled_result.context,
-        summary=bundled_result.summary,
-    )
+    path = _write_bundled(tmp_path / "sites.gpkg", bundled_result)
     write_styles(path, [site_style(), borough_style(bundled_result.boroughs)])
     styles = read_styles(path)
     assert len(styles) == 6
     assert styles.groupby("f_table_name").useAsDefault.sum().eq(1).all()
     # A file written twice is replaced, not appended to.
-    write_geopackage(
-        path,
-        sites=bundled_result.sites,
-        boroughs=bundled_result.boroughs,
-        context=bundled_result.context,
-        summary=bundled_result.summary,
-    )
+    _write_bundled(path, bundled_result)
     assert len(read_styles(path)) == 6
     assert pyogrio.read_info(path, layer="sites")["features"] == len(bundled_result.sites)
 
@@ -348,23 +347,11 @@ def test_a_build_writes_its_geopackage_without_waiting_for_the_disk_at_each_comm
     assert geopackage_writes_synced()  # GDAL's default
     with unsynced_geopackage_writes():
         assert not geopackage_writes_synced()
-        path = write_geopackage(
-            tmp_path / "unsynced.gpkg",
-            sites=bundled_result.sites,
-            boroughs=bundled_result.boroughs,
-            context=bundled_result.context,
-            summary=bundled_result.summary,
-        )
+        path = _write_bundled(tmp_path / "unsynced.gpkg", bundled_result)
     assert "PRAGMA synchronous = OFF" in traced.statements  # the styles, as the layers
     assert geopackage_writes_synced()
     traced.statements.clear()
-    synced = write_geopackage(
-        tmp_path / "synced.gpkg",
-        sites=bundled_result.sites,
-        boroughs=bundled_result.boroughs,
-        context=bundled_result.context,
-        summary=bundled_result.summary,
-    )
+    synced = _write_bundled(tmp_path / "synced.gpkg", bundled_result)
     assert not any("synchronous" in s for s in traced.statements)
     # The same layers, rows and styles either way.
     for layer in LAYERS:
