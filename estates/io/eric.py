@@ -147,7 +147,11 @@ def _load_kept_return(path: Path, *, year: str | None, findings: Findings) -> pd
         return frame
     own = Findings()
     frame = load_eric_return(path, year=year, findings=own)
-    returns_kept.keep(kept, frame, own.items)
+    # Kept only if the file is still the one named: never the reading of other bytes.
+    if kept is not None and kept == returns_kept.kept_path(
+        path, year, max_bytes=DEFAULT_MAX_CSV_BYTES
+    ):
+        returns_kept.keep(kept, frame, own.items)
     findings.merge(own)
     return frame
 

@@ -166,3 +166,22 @@ def test_the_reading_modules_are_those_that_read_a_return():
     ).stdout.split()
     packages = {"estates.io"}
     assert sorted(set(loaded) - packages) == sorted(returns_kept.READING_MODULES)
+
+
+def test_a_file_changed_while_it_is_read_is_not_kept(cache, write, monkeypatch):
+    path = write(
+        "eric_2019_20.csv", "Trust Code,Site Code,Site Name,Land area owned (Hectares)\nA,A1,X,1\n"
+    )
+    read = eric.load_eric_return
+
+    def changed_meanwhile(source, **kwargs):
+        frame = read(source, **kwargs)
+        path.write_text(
+            "Trust Code,Site Code,Site Name,Land area owned (Hectares)\nA,A1,X,2\n",
+            encoding="utf-8",
+        )
+        return frame
+
+    monkeypatch.setattr(eric, "load_eric_return", changed_meanwhile)
+    load_eric_returns([path], findings=Findings(), bundled_years=False)
+    assert list(cache.glob("eric-return-*")) == []
