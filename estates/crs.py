@@ -46,17 +46,13 @@ def shared_transformer(source: pyproj.CRS, target: pyproj.CRS) -> pyproj.Transfo
     geopandas keeps one transformer per pair of CRSs for ``to_crs``; this
     returns that one, made now if ``to_crs`` has not needed it yet, so a
     build that reprojects frames and transforms coordinates itself builds
-    each only once. Where geopandas keeps none (it is not installed, or a
-    version without that cache), it is built here and remembered. A pyproj
-    Transformer is safe to share between threads (each thread gets its own
-    PROJ object).
+    each only once. Where geopandas keeps none (a version without that
+    cache), it is built here and remembered. A pyproj Transformer is safe to
+    share between threads (each thread gets its own PROJ object).
     """
-    try:
-        from geopandas import array
-    except ImportError:
-        kept: Any = _kept_transformer
-    else:
-        kept = getattr(array, "TransformerFromCRS", _kept_transformer)
+    from geopandas import array  # not at the top: the up-to-date check needs no geopandas
+
+    kept: Any = getattr(array, "TransformerFromCRS", _kept_transformer)
     made: pyproj.Transformer = kept(source, target, always_xy=True)
     return made
 

@@ -42,7 +42,6 @@ A machine with one core draws the pictures in this process, as does
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import os
 import pickle
@@ -57,6 +56,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from estates.builder.memory import collections_after_imports
 from estates.builder.stopping import end_process
 from estates.machine import usable_cores
 
@@ -98,9 +98,6 @@ def _serve() -> None:
     quietly if the build closes its input without sending a job.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # No collection while the libraries are imported; their objects, alive
-    # until the process ends, are left out of the drawing's collections.
-    gc.disable()
     # The answer goes out on a private copy of standard output; anything a
     # library prints goes to standard error instead of into the answer.
     answer_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
@@ -111,25 +108,38 @@ def _serve() -> None:
     received: list[bytes] = []
     reader = threading.Thread(target=lambda: received.append(sys.stdin.buffer.read()))
     reader.start()
-    unable: Exception | None = None
+    # No collection while the libraries are imported; their objects, alive
+    # until the process ends, are left out of the drawing's collections.
+    with collections_after_imports() as imported:
+        unable = _import_picture_code()
+        if unable is None:
+            _warm_up()
+        imported()
+        reader.join()
+        if not received[0]:
+            return
+        data = _answer(received[0], unable, keep.records)
+    with answer_out:
+        answer_out.write(data)
+
+
+def _import_picture_code() -> Exception | None:
+    """Import everything drawing needs; return what stopped it, if anything did."""
     try:
-        # Everything drawing needs, matplotlib included; the job's frames are
-        # GeoDataFrames.
+        # matplotlib included; the job's frames are GeoDataFrames.
         import geopandas  # noqa: F401
 
         from estates.render import picture_canvas, site_markers, static_map  # noqa: F401
     except Exception as exc:
-        unable = exc
-    if unable is None:
-        _warm_up()
-    gc.freeze()
-    gc.enable()
-    reader.join()
-    if not received[0]:
-        return
+        return exc
+    return None
+
+
+def _answer(job_data: bytes, unable: Exception | None, records: list[logging.LogRecord]) -> bytes:
+    """Draw the pickled job unless ``unable``; return the pickled answer (see :func:`_serve`)."""
     if unable is None:
         try:
-            job = pickle.loads(received[0])  # written by the build that started this process
+            job = pickle.loads(job_data)  # written by the build that started this process
         except Exception as exc:
             unable = exc
     caught: list[warnings.WarningMessage] = []
@@ -145,13 +155,11 @@ def _serve() -> None:
                 answer = ("failed", exc)
     seen = [(w.category, str(w.message), w.filename, w.lineno) for w in caught]
     try:
-        data = pickle.dumps((*answer, keep.records, seen))
+        return pickle.dumps((*answer, records, seen))
     except Exception:  # an exception that cannot be pickled: its type and text
         error = answer[1]
         plain = RuntimeError(f"{type(error).__name__}: {error}")
-        data = pickle.dumps(("failed", plain, keep.records, seen))
-    with answer_out:
-        answer_out.write(data)
+        return pickle.dumps(("failed", plain, records, seen))
 
 
 def _warm_up() -> None:

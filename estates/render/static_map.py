@@ -28,7 +28,7 @@ from estates.console import terminal_text
 from estates.crs import BNG, WGS84, require_crs
 from estates.errors import ConfigError, DataValidationError
 from estates.render.columns import PICTURE_COLUMNS
-from estates.render.picture_frame import MAP_TOP, blank_map, scale_bar, zoom_to
+from estates.render.picture_frame import FIGSIZE, MAP_TOP, blank_map, scale_bar, zoom_to
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -49,8 +49,8 @@ _COLUMNS = {
 # 96 dpi), scaled down a little because the picture is smaller than a screen.
 _PX_TO_PT = 0.75 * 0.85
 
-#: One 7.5 pt footer line as a share of the figure's 8.4 in height (line spacing 1.2).
-_FOOTER_LINE = 7.5 * 1.2 / (8.4 * 72)
+#: One 7.5 pt footer line as a share of the figure's height (line spacing 1.2).
+_FOOTER_LINE = 7.5 * 1.2 / (FIGSIZE[1] * 72)
 #: The texts' margin left and right, as a share of the figure's width.
 _MARGIN = 0.015
 
