@@ -51,7 +51,6 @@ from estates.errors import (
     EstatesError,
     classify_storage_error,
 )
-from estates.machine import usable_cores
 
 if TYPE_CHECKING:
     from estates.builder.engine import BuildResult
@@ -370,39 +369,27 @@ def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> Bui
             ):
                 keep = keep_tables and chunk_rows is None
                 handover = _MapHandover(staging, options, pictures) if options.maps else None
-                # A build in parts has its GeoPackage layer and its CSV written by
-                # a second process as the parts come, if a core is free for it.
-                sink = FileSink(
-                    staging,
-                    bom=options.csv_bom,
-                    keep=keep,
-                    second_process=chunk_rows is not None and usable_cores() > 1,
+                result = engine.run_build(
+                    options.inputs,
+                    config=config,
+                    sink=FileSink(staging, bom=options.csv_bom, keep=keep),
+                    chunk_rows=chunk_rows,
+                    work_dir=staging,
+                    ready=handover,
                 )
-                try:
-                    result = engine.run_build(
-                        options.inputs,
-                        config=config,
-                        sink=sink,
-                        chunk_rows=chunk_rows,
-                        work_dir=staging,
-                        ready=handover,
+                expected = _expected(result)
+                with collections_skip_older_objects():
+                    written = write_output_set(
+                        result,
+                        staging,
+                        options,
+                        previous=previous_set,
+                        tables_written=True,
+                        pictures=pictures,
+                        maps=handover.maps if handover is not None else None,
+                        # While the pictures are drawn: the check reads no picture.
+                        check=lambda folder: check_output_set(folder, expected),
                     )
-                    expected = _expected(result)
-                    with collections_skip_older_objects():
-                        written = write_output_set(
-                            result,
-                            staging,
-                            options,
-                            previous=previous_set,
-                            tables_written=sink.wait,
-                            pictures=pictures,
-                            maps=handover.maps if handover is not None else None,
-                            # While the pictures are drawn: the check reads no picture.
-                            check=lambda folder: check_output_set(folder, expected),
-                        )
-                except BaseException:
-                    sink.abandon()
-                    raise
                 row_counts = {
                     "sites": expected.sites,
                     "rejected": expected.findings,
@@ -446,7 +433,7 @@ def write_output_set(
     options: BuildOptions,
     *,
     previous: Path | None = None,
-    tables_written: bool | Callable[[], object] = False,
+    tables_written: bool = False,
     pictures: PictureWorker | None = None,
     maps: MapSet | None = None,
     check: Callable[[Path], object] | None = None,
@@ -457,12 +444,10 @@ def write_output_set(
     has written the site tables and ``rejected.csv`` already (the result may
     keep a copy in memory for :func:`estates.build`); otherwise a result kept
     in memory (:func:`estates.builder.pipeline.run`) has them written here.
-    Then ``changes.csv`` / ``changes.json`` (what changed since ``previous``,
-    the output set this one replaces, or nothing on a first build or when
-    the previous set has no comparable site table, logged as a warning),
-    ``summary.json``, the maps' pages, and the GeoPackage's other layers; a
-    callable ``tables_written`` (the sink's ``wait``) is called before those
-    layers, while a second process may still be writing the site layer. With
+    Then the GeoPackage's other layers, ``changes.csv`` / ``changes.json``
+    (what changed since ``previous``, the output set this one replaces, or
+    nothing on a first build or when the previous set has no comparable site
+    table, logged as a warning), ``summary.json`` and the maps. With
     ``pictures``, the PNGs are drawn there while the rest is written here:
     from the start, or since the engine's ``ready`` when ``maps`` were
     prepared and handed over then (:class:`_MapHandover`). ``check`` is run
@@ -480,12 +465,6 @@ def write_output_set(
         tables.write_site_table(result.sites, folder, bom=options.csv_bom)
         tables.write_findings(result.findings, folder)
     written = [folder / n for n in ("sites.parquet", "sites.gpkg", "sites.csv", "rejected.csv")]
-    # What needs no GeoPackage first: its site layer may still be being written.
-    changes = _write_changes(previous, folder, result.rows, bom=options.csv_bom)
-    summary = tables.write_json(result.summary, safe_child(folder, "summary.json"))
-    pages = maps.write_pages() if maps is not None else []
-    if callable(tables_written):
-        tables_written()
     add_layers(
         safe_child(folder, "sites.gpkg"),
         boroughs=result.boroughs,
@@ -496,7 +475,9 @@ def write_output_set(
         written.extend(
             write_site_years(result.site_years, folder, gpkg=safe_child(folder, "sites.gpkg"))[:1]
         )
-    written.extend([*changes, summary])
+    written.extend(_write_changes(previous, folder, result.rows, bom=options.csv_bom))
+    written.append(tables.write_json(result.summary, safe_child(folder, "summary.json")))
+    pages = maps.write_pages() if maps is not None else []
     if check is not None:
         check(folder)
     if pictures is not None:  # while they are drawn: publishing then syncs little

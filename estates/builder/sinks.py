@@ -91,19 +91,13 @@ class FileSink:
     The site table goes to ``sites.parquet``, ``sites.gpkg`` and ``sites.csv``;
     the findings to ``rejected.csv``. With ``keep=True`` a :class:`MemorySink`
     (``memory``) keeps a copy of both, for :func:`estates.build` to return.
-    With ``second_process=True`` the GeoPackage's ``sites`` layer and
-    ``sites.csv`` are written by a second process as the parts come
-    (:class:`~estates.io.tables.SiteTableWriter`): after :meth:`close`,
-    :meth:`wait` for them before touching either.
     """
 
-    def __init__(
-        self, folder: Path, *, bom: bool = False, keep: bool = False, second_process: bool = False
-    ) -> None:
+    def __init__(self, folder: Path, *, bom: bool = False, keep: bool = False) -> None:
         self.folder = folder
         self.counts = _FindingCounts()
         self.memory: MemorySink | None = MemorySink() if keep else None
-        self._writer = SiteTableWriter(folder, bom=bom, second_process=second_process)
+        self._writer = SiteTableWriter(folder, bom=bom)
         self._findings = (folder / "rejected.csv").open("w", encoding="utf-8", newline="")
         append_csv(Findings().to_frame(), self._findings, header=True)  # the header alone
         self._findings_closed = False
@@ -141,12 +135,8 @@ class FileSink:
         if self.memory is not None:
             self.memory.close()
 
-    def wait(self) -> None:
-        """Return once the site files are whole (see :meth:`SiteTableWriter.wait`)."""
-        self._writer.wait()
-
     def abandon(self) -> None:
-        """Close ``rejected.csv`` and stop any writing after a failed build (the folder goes)."""
+        """Close ``rejected.csv`` after a failed build (the folder is thrown away)."""
         self._writer.abandon()
         self._findings.close()
 

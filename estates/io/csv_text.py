@@ -29,10 +29,9 @@ Numbers
 from __future__ import annotations
 
 import functools
-import io
 import math
 import re
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,7 +42,6 @@ from numpy.typing import NDArray
 __all__ = [
     "FORMULA_START",
     "PLAIN_NUMBER",
-    "append_csv",
     "column_texts",
     "csv_rows",
     "dates_only",
@@ -465,28 +463,3 @@ def _iso_datetimes(series: pd.Series, *, dates_only: bool) -> list[str]:
         "" if pd.isna(v) else (v.date().isoformat() if dates_only else v.isoformat())
         for v in series
     ]
-
-
-def append_csv(
-    frame: pd.DataFrame, handle: IO[bytes] | IO[str], *, header: bool, chunk_rows: int = 100_000
-) -> None:
-    """Write ``frame`` to an open file as :func:`write_csv` does, with or without the header.
-
-    ``handle`` is a binary file, or a text file opened with ``newline=""``.
-    Whether a datetime column is written as plain dates is decided on the
-    whole of ``frame``.
-    """
-    # Geometry is left out, known by its dtype's name: geopandas need not be imported.
-    columns = [c for c in frame.columns if str(frame[c].dtype) != "geometry"]
-    dates = {
-        c: dates_only(frame[c]) for c in columns if pd.api.types.is_datetime64_any_dtype(frame[c])
-    }
-    text = isinstance(handle, io.TextIOBase)
-    if header:
-        names = column_texts(pd.Series([str(c) for c in columns], dtype=object))
-        line = ",".join(names.to_pylist()) + "\n"
-        handle.write(line if text else line.encode("utf-8"))  # type: ignore[arg-type]
-    for start in range(0, len(frame), chunk_rows):
-        part = frame.iloc[start : start + chunk_rows]
-        rows = csv_rows([column_texts(part[c], dates_only=dates.get(c)) for c in columns])
-        handle.write(rows.decode("utf-8") if text else rows)  # type: ignore[arg-type]

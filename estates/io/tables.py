@@ -10,6 +10,7 @@ columns and types come from :mod:`estates.schema`; the CSV text rules
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -17,7 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import geopandas as gpd
 import numpy as np
@@ -30,14 +31,7 @@ import shapely
 
 from estates.crs import BNG, WGS84, require_crs
 from estates.findings import Findings
-from estates.io.csv_text import append_csv, plain_number, plain_numbers
-from estates.io.table_process import (
-    BOM,
-    CSV_CHUNK_ROWS,
-    SQLITE_SYNCHRONOUS,
-    TableProcess,
-    write_gpkg_layer,
-)
+from estates.io.csv_text import column_texts, csv_rows, dates_only, plain_number, plain_numbers
 from estates.schema import SITE_ARROW_SCHEMA, SITE_COLUMNS, coerce_sites
 
 __all__ = [
@@ -64,6 +58,8 @@ ATTRIBUTION = (
     "copyright and database right 2020 and 2025; contains Royal Mail data © Royal Mail "
     "copyright and database right 2025."
 )
+#: The UTF-8 byte-order mark ``--csv-bom`` starts a CSV with, for Excel.
+BOM = b"\xef\xbb\xbf"
 
 
 def write_site_table(sites: gpd.GeoDataFrame, out_dir: Path, *, bom: bool = False) -> list[Path]:
@@ -84,6 +80,9 @@ def write_site_table(sites: gpd.GeoDataFrame, out_dir: Path, *, bom: bool = Fals
 
 #: Rows per row group of ``sites.parquet``, whatever the chunks the build wrote.
 PARQUET_ROW_GROUP_ROWS = 100_000
+#: Rows of ``sites.csv`` formatted at a time: each row's text is built for these
+#: rows at once, several copies deep, so fewer rows keep a part's peak memory down.
+CSV_CHUNK_ROWS = 25_000
 
 
 class SiteTableWriter:
@@ -94,28 +93,19 @@ class SiteTableWriter:
     and appends it to the three files through Arrow: a pyarrow
     ``ParquetWriter`` (GeoParquet 1.0 ``geo`` metadata in the footer, written
     by :meth:`close`), the GeoPackage layer ``sites`` (EPSG:27700) and
-    :func:`append_csv`. The files do not depend on how the table was cut into
-    chunks; :func:`write_site_table` is the one-chunk case.
-
-    The GeoPackage layer is written in one ``pyogrio.write_arrow`` call, a
-    batch at a time: appending to the layer chunk by chunk took about twice
-    the CPU (GDAL reopens the file and updates the spatial index row by row)
-    and gave an R-tree laid out by the chunks. Its rows go to an Arrow
-    stream file in the folder, which :meth:`close` writes the layer from.
-
-    With ``second_process=True`` (a large table, a machine with a core to
-    spare) the layer's rows and the CSV's go instead to a second process,
-    which writes both files as the rows come
-    (:class:`~estates.io.table_process.TableProcess`): :meth:`close` then
-    only ends the rows, and :meth:`wait` waits for the two files.
-    :meth:`abandon` removes the stream file, or stops the second process, of
-    a write that will not be finished.
+    :func:`append_csv`. The GeoPackage's rows go to an Arrow stream file in
+    the folder first and :meth:`close` writes the layer from it in one
+    ``pyogrio.write_arrow`` call, a batch at a time: appending to the layer
+    chunk by chunk took about twice the CPU (GDAL reopens the file and
+    updates the spatial index row by row) and gave an R-tree laid out by
+    the chunks. The files do not depend on how the table was cut into
+    chunks; :func:`write_site_table` is the one-chunk case. :meth:`abandon`
+    removes the stream file of a write that will not be finished.
     """
 
-    def __init__(self, out_dir: Path, *, bom: bool = False, second_process: bool = False) -> None:
+    def __init__(self, out_dir: Path, *, bom: bool = False) -> None:
         self.paths = [out_dir / "sites.parquet", out_dir / "sites.gpkg", out_dir / "sites.csv"]
         self._bom = bom
-        self._second_process = second_process
         self._parquet: pq.ParquetWriter | None = None
         self._schema: pa.Schema | None = None
         # Rows waiting for a full Parquet row group: the groups, and so the
@@ -124,10 +114,9 @@ class SiteTableWriter:
         self._pending_rows = 0
         self._bounds = np.array([np.inf, np.inf, -np.inf, -np.inf])
         self._rows = 0
-        # The GeoPackage layer's rows: an Arrow stream file until close(), or a second process.
+        # The GeoPackage layer's rows, as an Arrow stream file, until close().
         self._spool: Path | None = None
         self._spooled: pa.RecordBatchStreamWriter | None = None
-        self._process: TableProcess | None = None
 
     def write(self, sites: gpd.GeoDataFrame) -> None:
         """Append ``sites`` (EPSG:4326; columns as :data:`estates.schema.SITE_COLUMNS`)."""
@@ -162,26 +151,14 @@ class SiteTableWriter:
             )
         )
         del attributes, bng
-        first = self._rows == 0
-        if self._process is not None:  # the frame alone: its CSV leaves the geometry out
-            frame = pd.DataFrame(sites.drop(columns=sites.geometry.name))
-            self._process.write_csv(frame, header=first, bom=self._bom and first)
-        else:
-            with csv.open("wb" if first else "ab") as handle:
-                if self._bom and first:
-                    handle.write(BOM)
-                append_csv(sites, handle, header=first, chunk_rows=CSV_CHUNK_ROWS)
+        with csv.open("ab" if self._rows else "wb") as handle:
+            if self._bom and self._rows == 0:
+                handle.write(BOM)
+            append_csv(sites, handle, header=self._rows == 0, chunk_rows=CSV_CHUNK_ROWS)
         self._rows += len(sites)
 
     def _spool_gpkg(self, table: pa.Table) -> None:
-        """Send ``table`` (the layer's columns, ``geom`` last) to the layer's rows."""
-        if self._second_process:
-            if self._process is None:
-                self._process = TableProcess(
-                    self.paths[1], "sites", self.paths[2], synced=geopackage_writes_synced()
-                )
-            self._process.write_layer(table)
-            return
+        """Add ``table`` (the layer's columns, ``geom`` last) to the stream file."""
         if self._spooled is None:
             handle, name = tempfile.mkstemp(
                 prefix=".sites-gpkg-", suffix=".arrows", dir=self.paths[1].parent
@@ -192,41 +169,19 @@ class SiteTableWriter:
         self._spooled.write_table(table)
 
     def _write_gpkg(self) -> None:
-        """Write the ``sites`` layer from the stream file, a batch at a time; remove the file.
-
-        With a second process writing the files, end their rows instead.
-        """
-        if self._process is not None:
-            self._process.end()
+        """Write the ``sites`` layer from the stream file, a batch at a time; remove the file."""
         if self._spooled is None or self._spool is None:
             return
         self._spooled.close()
         self._spooled = None
         # Read, not memory-mapped: the file's pages would count in the build's memory.
         with pa.OSFile(str(self._spool), "rb") as source:
-            write_gpkg_layer(pa.ipc.open_stream(source), self.paths[1], "sites")
+            _write_gpkg_layer(pa.ipc.open_stream(source), self.paths[1], "sites")
         self._spool.unlink()
         self._spool = None
 
-    def wait(self) -> None:
-        """Return once the files are whole; raise what writing them in a second process raised.
-
-        Only a writer with ``second_process=True`` has anything to wait for,
-        after :meth:`close`. The second process is stopped either way.
-        """
-        if self._process is None:
-            return
-        try:
-            self._process.wait()
-        finally:
-            self._process.stop()
-            self._process = None
-
     def abandon(self) -> None:
-        """Remove the GeoPackage's stream file, or stop its process, of an unfinished write."""
-        if self._process is not None:
-            self._process.stop()
-            self._process = None
+        """Remove the GeoPackage's stream file of a write that will not be closed."""
         if self._spooled is not None:
             self._spooled.close()
             self._spooled = None
@@ -249,12 +204,7 @@ class SiteTableWriter:
         self._pending_rows = len(rest)
 
     def close(self) -> list[Path]:
-        """Finish the files (the GeoParquet metadata goes in the footer) and return their paths.
-
-        With ``second_process=True`` the GeoPackage and the CSV may still be
-        being written: :meth:`wait` for them before reading them or adding a
-        layer.
-        """
+        """Finish the files (the GeoParquet metadata goes in the footer) and return their paths."""
         if self._parquet is None:
             msg = "no site rows were written"
             raise ValueError(msg)
@@ -318,6 +268,30 @@ def write_csv(
     return path
 
 
+def append_csv(
+    frame: pd.DataFrame, handle: IO[bytes] | IO[str], *, header: bool, chunk_rows: int = 100_000
+) -> None:
+    """Write ``frame`` to an open file as :func:`write_csv` does, with or without the header.
+
+    ``handle`` is a binary file, or a text file opened with ``newline=""``.
+    Whether a datetime column is written as plain dates is decided on the
+    whole of ``frame``.
+    """
+    columns = [c for c in frame.columns if not isinstance(frame[c].dtype, gpd.array.GeometryDtype)]
+    dates = {
+        c: dates_only(frame[c]) for c in columns if pd.api.types.is_datetime64_any_dtype(frame[c])
+    }
+    text = isinstance(handle, io.TextIOBase)
+    if header:
+        names = column_texts(pd.Series([str(c) for c in columns], dtype=object))
+        line = ",".join(names.to_pylist()) + "\n"
+        handle.write(line if text else line.encode("utf-8"))  # type: ignore[arg-type]
+    for start in range(0, len(frame), chunk_rows):
+        part = frame.iloc[start : start + chunk_rows]
+        rows = csv_rows([column_texts(part[c], dates_only=dates.get(c)) for c in columns])
+        handle.write(rows.decode("utf-8") if text else rows)  # type: ignore[arg-type]
+
+
 def write_findings(findings: Findings, out_dir: Path) -> Path:
     """Write ``rejected.csv``: every rejected, flagged or warned-about record."""
     path = out_dir / "rejected.csv"
@@ -357,6 +331,24 @@ def _geoarrow_metadata(crs: str) -> dict[bytes, bytes]:
         b"ARROW:extension:name": b"geoarrow.wkb",
         b"ARROW:extension:metadata": metadata.encode(),
     }
+
+
+def _write_gpkg_layer(rows: pa.RecordBatchReader, path: Path, layer: str) -> None:
+    """Write Arrow rows (last column ``geom``: WKB points in EPSG:27700) as a new layer."""
+    path.unlink(missing_ok=True)
+    pyogrio.write_arrow(
+        rows,
+        path,
+        layer=layer,
+        driver="GPKG",
+        geometry_name="geom",
+        geometry_type="Point",
+        crs=BNG,
+    )
+
+
+#: GDAL's setting for SQLite's ``PRAGMA synchronous`` in the files it writes (GeoPackage).
+SQLITE_SYNCHRONOUS = "OGR_SQLITE_SYNCHRONOUS"
 
 
 @contextmanager
