@@ -114,7 +114,19 @@ class TallyColumns:
 
     def tally(self, where: np.ndarray) -> Tally:
         """Return the tally of the rows where the boolean array ``where`` holds."""
-        out = Tally(rows=int(np.count_nonzero(where)))
+        return self._tally(where, int(np.count_nonzero(where)))
+
+    def tally_at(self, rows: np.ndarray) -> Tally:
+        """Return the tally of the rows at the ascending positions ``rows``.
+
+        The same tally as :meth:`tally` of a mask of those rows, down to the
+        order the values are summed in.
+        """
+        return self._tally(rows, len(rows))
+
+    def _tally(self, where: np.ndarray, count: int) -> Tally:
+        """Return the tally of the ``count`` rows ``where`` picks (a mask or positions)."""
+        out = Tally(rows=count)
         if not out.rows:
             return out
         for column in SUMMED:
@@ -166,10 +178,18 @@ def group_tallies(sites: pd.DataFrame, groupings: pd.DataFrame) -> dict[TallyKey
     codes = sites["borough_code"].astype("string").where(london)
     # Boroughs in the order their first London row comes, as a groupby without sorting.
     number, names = pd.factorize(codes, sort=False)
-    for i, code in enumerate(names):
-        out[("borough", str(code))] = columns.tally(number == i)
+    # Each borough's rows are one run of a stable sort, in their order: the
+    # columns are read once per borough's rows, not once per borough whole.
+    order = np.argsort(number, kind="stable")
+    bounds = np.searchsorted(number[order], np.arange(len(names) + 1))
+    runs = {str(code): order[bounds[i] : bounds[i + 1]] for i, code in enumerate(names)}
+    for code, rows in runs.items():
+        out[("borough", code)] = columns.tally_at(rows)
     for (group_type, gid), members in _members(groupings):
-        out[(group_type, gid)] = columns.tally(london & codes.isin(members).to_numpy(dtype=bool))
+        # Its boroughs' rows, back in table order.
+        held = [runs[code] for code in dict.fromkeys(members) if code in runs]
+        rows = np.sort(np.concatenate(held)) if held else np.empty(0, dtype=np.intp)
+        out[(group_type, gid)] = columns.tally_at(rows)
     return out
 
 

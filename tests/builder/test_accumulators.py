@@ -51,6 +51,24 @@ def test_map_selection_keeps_each_pages_best_of_the_whole_table(
         assert selection.totals[pid] == int(drawn[f"pilot_{pid}"].sum())
 
 
+def test_map_selection_holds_at_most_each_pages_best_and_one_limit_waiting(
+    bundled_result: Result,
+) -> None:
+    sites = bundled_result.sites
+    assert sites is not None
+    limit, part = 10, 29
+    selection = MapSelection(limit, PILOTS)
+    weighed = 0
+    for start in range(0, len(sites), part):
+        selection.add(sites.iloc[start : start + part])
+        kept = 0 if selection._kept is None else len(selection._kept)
+        assert kept <= (1 + len(PILOTS)) * limit
+        assert selection._waiting_rows < limit  # weighed once at least ``limit`` rows wait
+        weighed += selection._waiting_rows == 0
+    # Not once per part: parts of fewer drawn rows than the limit wait for the next.
+    assert 0 < weighed < len(range(0, len(sites), part))
+
+
 def test_map_selection_without_a_part_refuses_a_result() -> None:
     with pytest.raises(ValueError, match="no part was added"):
         MapSelection(10, PILOTS).result()

@@ -8,7 +8,7 @@ import pytest
 
 from estates.errors import ConfigError
 from estates.report.aggregate import BOROUGH_COLUMNS, aggregate_groups
-from estates.report.tally import site_tallies
+from estates.report.tally import TallyColumns, group_tallies, site_tallies
 
 TARGET = 11e9
 
@@ -163,3 +163,26 @@ def test_groups_without_values_report_null_not_zero():
     assert block["land_owned_ha"] is None
     assert block["estimated_value_gbp"] is None
     assert block["sites_located"] == 1
+
+
+def test_group_tallies_are_each_groups_rows_tallied_alone(bundled_result):
+    """Each borough's and group's tally is that of a mask of its own rows, sums' partials too."""
+    sites, groupings = bundled_result.sites, bundled_result.groupings
+    # The bundled sites three times over, shuffled: every borough's rows are scattered.
+    frame = pd.concat([sites] * 3, ignore_index=True).sample(frac=1, random_state=3)
+    tallies = group_tallies(frame, groupings)
+    columns = TallyColumns.of(frame)
+    london = frame["in_london"].to_numpy(dtype=bool)
+    codes = frame["borough_code"].astype("string").where(london)
+    boroughs = [k for k in tallies if k[0] == "borough"]
+    assert [k[1] for k in boroughs] == list(pd.unique(codes.dropna()))
+    assert len(boroughs) > 20
+    for _, code in boroughs:
+        assert tallies[("borough", code)] == columns.tally((codes == code).fillna(False).to_numpy())
+    groups = [k for k in tallies if k[0] in ("pilot", "subregion")]
+    assert len(groups) == len(groupings[["group_type", "group_id"]].drop_duplicates())
+    for group_type, gid in groups:
+        members = groupings.loc[groupings["group_id"] == gid, "borough_code"]
+        mask = london & codes.isin(members).to_numpy(dtype=bool)
+        assert tallies[(group_type, gid)] == columns.tally(mask), gid
+        assert tallies[(group_type, gid)].rows == mask.sum() > 0
