@@ -367,7 +367,7 @@ class _Build:
                 raise AssertionError(msg)
             totals.add_records(records, sites)
             basis.add(sites)
-            parts.append(sites.drop(columns=sites.geometry.name))
+            parts.append(sites)
             sink.write_findings(_in_row_order(findings))
             del records, sites, findings  # before the next part is read
             parts.release()

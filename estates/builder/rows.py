@@ -13,7 +13,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from estates.crs import WGS84
 from estates.schema import SITE_COLUMNS
 
 
@@ -49,8 +48,14 @@ RECONCILED_COLUMNS = (
 LEADING_COLUMNS = list(SITE_COLUMNS[: SITE_COLUMNS.index("quality_flags") + 1])
 
 
-def finish_table(tagged: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Order columns, fill optional ones, and return the table in WGS84."""
+def finish_table(tagged: pd.DataFrame) -> pd.DataFrame:
+    """Order the columns and fill the optional ones: a part of the site table, without geometry.
+
+    The engine gives each part its WGS84 points as it hands the part on,
+    built from the latitude/longitude columns (not by reprojecting the BNG
+    points back), so geometry and columns agree exactly; the part is kept
+    without them until then.
+    """
     out = tagged.copy()
     for column in ("site_type", "trust_code", "trust_name"):
         if column not in out:
@@ -63,15 +68,7 @@ def finish_table(tagged: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out["join_method"] = out["join_method"].astype("string")
     out["quality_flags"] = out["quality_flags"].astype("string")
     rest = [c for c in out.columns if c not in LEADING_COLUMNS and c != "geometry"]
-    out = pd.DataFrame(out[[*LEADING_COLUMNS, *rest]])
-    # The WGS84 points are built from the latitude/longitude columns, not by
-    # reprojecting the BNG points back, so geometry and columns agree exactly.
-    located = out["longitude"].notna().to_numpy()
-    geometry = np.full(len(out), None, dtype=object)
-    geometry[located] = gpd.points_from_xy(
-        out.loc[located, "longitude"], out.loc[located, "latitude"]
-    )
-    return gpd.GeoDataFrame(out, geometry=geometry, crs=WGS84).reset_index(drop=True)
+    return pd.DataFrame(out[[*LEADING_COLUMNS, *rest]]).reset_index(drop=True)
 
 
 def run_counts(

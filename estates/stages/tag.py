@@ -87,11 +87,11 @@ def tag_groupings(
     out["pilots"] = pd.Series(pilots_of[position], index=out.index).astype("string")
     out["subregion"] = pd.Series(subregion_of[position], index=out.index).astype("string")
     if flags:
-        known = codes.fillna("").to_numpy(dtype=object)
         for group_type in ("pilot", "subregion"):
             members = groupings[groupings["group_type"] == group_type]
             for gid in dict.fromkeys(members["group_id"]):
                 boroughs = set(members.loc[members["group_id"] == gid, "borough_code"])
-                column = group_flag_column(group_type, gid)
-                out[column] = np.isin(known, list(boroughs))
+                # Per distinct borough, then per row by position (-1: no borough).
+                member = np.array([*(c in boroughs for c in texts), False], dtype=bool)
+                out[group_flag_column(group_type, gid)] = member[position]
     return out
