@@ -525,6 +525,9 @@ def test_the_output_check_counts_csv_records_not_lines(tmp_path):
     assert _csv_rows(path) == 0  # the header alone: no findings, say
     path.write_text('\ufeffa,b\n1,"two\nlines, and a comma"\n2,"say ""x"""\n', encoding="utf-8")
     assert _csv_rows(path) == 2
+    # A record of one empty cell, written "" (not a blank line), and a lone CR in a cell.
+    path.write_bytes(b'a\n""\n"x\ry"\n3\n')
+    assert _csv_rows(path) == 3 == len(pd.read_csv(path, dtype=str))
 
 
 def test_the_output_check_knows_maps_draw_at_most_max_map_sites(
