@@ -752,7 +752,8 @@ def _csv_rows(path: Path) -> int:
             include_columns=["f0"], column_types={"f0": pa.string()}
         ),
     )
-    return sum(batch.num_rows for batch in rows) - 1
+    records: int = sum(batch.num_rows for batch in rows) - 1  # pyarrow is untyped
+    return records
 
 
 __all__ = [

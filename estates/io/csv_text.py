@@ -408,14 +408,15 @@ def _safe_quoted(texts: pa.Array) -> pa.Array:
     return quote_fields(safe_texts(texts))
 
 
-def csv_rows(columns: list[pa.Array]) -> bytes:
-    r"""Join cells into CSV rows, each ending with ``\\n``.
+def csv_rows(columns: list[pa.Array]) -> memoryview:
+    r"""Join cells into CSV rows, each ending with ``\\n``; return their UTF-8 bytes.
 
     A row of one empty cell is written ``""``, so that a reader does not take
-    it for a blank line, as Python's :mod:`csv` does.
+    it for a blank line, as Python's :mod:`csv` does. The bytes are a view of
+    Arrow's buffer, not a copy: a file takes them as they are.
     """
     if not columns:
-        return b""
+        return memoryview(b"")
     if len(columns) == 1:
         cells = pc.if_else(pc.equal(columns[0], ""), '""', columns[0])
         lines = pc.binary_join_element_wise(cells, "", "\n")
@@ -425,8 +426,8 @@ def csv_rows(columns: list[pa.Array]) -> bytes:
     return _buffer_bytes(lines)
 
 
-def _buffer_bytes(lines: pa.Array) -> bytes:
-    """Return the concatenated bytes of a string array without nulls."""
+def _buffer_bytes(lines: pa.Array) -> memoryview:
+    """Return the concatenated bytes of a string array without nulls, as a view of its buffer."""
     lines = pa.concat_arrays([lines]) if isinstance(lines, pa.ChunkedArray) else lines
     lines = lines.cast(pa.large_string()) if lines.type == pa.string() else lines
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[
@@ -434,9 +435,8 @@ def _buffer_bytes(lines: pa.Array) -> bytes:
     ]
     data = lines.buffers()[2]
     if data is None or len(lines) == 0:
-        return b""
-    text: bytes = data.to_pybytes()[int(offsets[0]) : int(offsets[-1])]  # pyarrow is untyped
-    return text
+        return memoryview(b"")
+    return memoryview(data)[int(offsets[0]) : int(offsets[-1])]
 
 
 def _python_texts(series: pd.Series) -> pa.Array:

@@ -289,7 +289,7 @@ def append_csv(
     for start in range(0, len(frame), chunk_rows):
         part = frame.iloc[start : start + chunk_rows]
         rows = csv_rows([column_texts(part[c], dates_only=dates.get(c)) for c in columns])
-        handle.write(rows.decode("utf-8") if text else rows)  # type: ignore[arg-type]
+        handle.write(str(rows, "utf-8") if text else rows)  # type: ignore[arg-type]
 
 
 def write_findings(findings: Findings, out_dir: Path) -> Path:

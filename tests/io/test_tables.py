@@ -246,4 +246,4 @@ def test_an_arrow_backed_text_column_is_written_as_an_object_column() -> None:
     assert isinstance(texts, pa.Array)
     assert texts.to_pylist() == column_texts(plain).to_pylist()
     assert texts.to_pylist() == ["a", "'=b", "", '"c,d"', '" ""q"" "', "-3"]
-    assert csv_rows([texts, texts]).startswith(b"a,a\n'=b,'=b\n,\n")
+    assert bytes(csv_rows([texts, texts])).startswith(b"a,a\n'=b,'=b\n,\n")
