@@ -165,7 +165,8 @@ def number_texts(values: NDArray[np.float64]) -> pa.Array:
     Whole numbers go through int64, the rest through Arrow's shortest
     round-trip text (the digits of Python's ``repr``); only values whose
     text has an exponent or more than 10 decimals (tiny, huge or long) are
-    printed again, with printf's ``%.10f`` or, when huge, one by one.
+    printed again, with printf's ``%.10f`` or, when huge, one by one. A
+    column of whole numbers (pounds, ranks) is never printed as floats.
     """
     values = np.asarray(values, dtype=float)
     nan = np.isnan(values)
@@ -174,18 +175,24 @@ def number_texts(values: NDArray[np.float64]) -> pa.Array:
         return _spread(number_texts(values[present]), present, len(values))
     with np.errstate(invalid="ignore"):
         whole = (values == np.trunc(values)) & (np.abs(values) < 1e15)
-    ints = pc.cast(pa.array(np.where(whole, values, 0).astype(np.int64)), pa.string())
-    floats = pc.cast(pa.array(values), pa.string())
-    texts = pc.if_else(pa.array(whole), ints, floats)
-    point = pc.find_substring(floats, ".")
-    decimals = pc.subtract(pc.subtract(pc.utf8_length(floats), point), 1)
-    exponent = pc.match_substring(floats, "e").to_numpy(zero_copy_only=False).astype(bool)
+    texts = pc.cast(pa.array(np.where(whole, values, 0).astype(np.int64)), pa.string())
+    if whole.all():
+        return texts
+    return pc.replace_with_mask(texts, pa.array(~whole), _fraction_texts(values[~whole]))
+
+
+def _fraction_texts(values: NDArray[np.float64]) -> pa.Array:
+    """Return :func:`plain_number` of values that are not whole numbers under 1e15."""
+    texts = pc.cast(pa.array(values), pa.string())
+    point = pc.find_substring(texts, ".")
+    decimals = pc.subtract(pc.subtract(pc.utf8_length(texts), point), 1)
+    exponent = pc.match_substring(texts, "e").to_numpy(zero_copy_only=False).astype(bool)
     long = (
         pc.or_(pc.equal(point, -1), pc.greater(decimals, 10))
         .to_numpy(zero_copy_only=False)
         .astype(bool)
     )
-    odd_mask = ~whole & (exponent | long)
+    odd_mask = exponent | long
     if odd_mask.any():
         odd_values = values[odd_mask]
         # printf's %.10f rounds the exact binary value to 10 decimals, as
