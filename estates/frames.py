@@ -9,8 +9,35 @@ missing is False.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 import pandas as pd
+
+FrameT = TypeVar("FrameT", bound=pd.DataFrame)
+
+#: pandas 3 copies a column only when either frame changes it (copy-on-write, always on).
+COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
+
+
+def stage_copy(frame: FrameT) -> FrameT:
+    """Return a copy of ``frame`` that a stage can change while its input stays as it is.
+
+    With pandas 3's copy-on-write a shallow copy is enough: a column set or
+    changed on it is its own, and the input's columns are left alone; a
+    deep copy of a 200,000-site part took 60 ms, and a part went through
+    nine of them. Under pandas 2 (copy-on-write off) a deep copy, as before.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"a": [1, 2]})
+    >>> g = stage_copy(f)
+    >>> g.loc[0, "a"] = 9
+    >>> f["a"].tolist(), g["a"].tolist()
+    ([1, 2], [9, 2])
+    """
+    copied: FrameT = frame.copy(deep=not COPY_ON_WRITE)  # geopandas keeps its own type
+    return copied
 
 
 def number_column(frame: pd.DataFrame, column: str) -> pd.Series:

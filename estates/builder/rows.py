@@ -13,6 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from estates.frames import stage_copy
 from estates.schema import SITE_COLUMNS
 
 
@@ -22,7 +23,7 @@ def add_pfi(frame: gpd.GeoDataFrame, pfi_keys: frozenset[tuple[str, str]]) -> gp
     ``pfi_keys`` come from the bundled ERIC PFI file; a user's site files
     have none, so every site gets False.
     """
-    out = frame.copy()
+    out = stage_copy(frame)
     if not pfi_keys:
         out["pfi"] = False
         return out
@@ -56,7 +57,7 @@ def finish_table(tagged: pd.DataFrame) -> pd.DataFrame:
     points back), so geometry and columns agree exactly; the part is kept
     without them until then.
     """
-    out = tagged.copy()
+    out = stage_copy(tagged)
     for column in ("site_type", "trust_code", "trust_name"):
         if column not in out:
             out[column] = pd.NA

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from estates.findings import Checked, Findings
+from estates.frames import stage_copy
 from estates.io.postcodes import postcode_centroids
 from estates.logs import counted
 from estates.stages.validate import add_flag
@@ -128,7 +129,7 @@ def _locate(
     itself: a line for this first pass would read as a result.
     """
     findings = Findings()
-    out = records.copy()
+    out = stage_copy(records)
     lat = out["latitude"].to_numpy(dtype=float).copy()
     lon = out["longitude"].to_numpy(dtype=float).copy()
     has_en = ~np.isnan(out["easting"].to_numpy(dtype=float))
@@ -359,7 +360,7 @@ def place_from_locations(located: pd.DataFrame, locations: pd.DataFrame) -> Chec
         ``value``: a copy of ``located``, same rows and order.
         ``findings``: the locations file's findings.
     """
-    out = located.copy()
+    out = stage_copy(located)
     lat = out["latitude"].to_numpy(dtype="float64", copy=True)
     lon = out["longitude"].to_numpy(dtype="float64", copy=True)
     located_by = out["located_by"].astype(str).to_numpy(dtype=object)

@@ -6,6 +6,7 @@ import geopandas as gpd
 import numpy as np
 
 from estates.findings import Checked, Findings
+from estates.frames import stage_copy
 from estates.stages.validate import add_flag
 
 
@@ -35,7 +36,7 @@ def mark_london(
         ``findings``: one ``flagged`` finding per site outside London.
     """
     findings = Findings()
-    out = joined.copy()
+    out = stage_copy(joined)
     method = out["join_method"].astype("string")
     out["in_london"] = method.isin(["within", "nearest"]).fillna(False).astype(bool)
     outside = method.eq("outside").fillna(False).to_numpy(dtype=bool)

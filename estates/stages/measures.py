@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from estates.errors import ConfigError
+from estates.frames import stage_copy
 from estates.logs import counted
 
 log = logging.getLogger("estates")
@@ -200,7 +201,7 @@ def assign_columns(frame: pd.DataFrame, columns: dict[str, pd.Series]) -> pd.Dat
     >>> assign_columns(f, {"b": pd.Series([2])}).columns.tolist()
     ['a', 'b', 'geometry']
     """
-    out = frame.copy()
+    out = stage_copy(frame)
     for name, values in columns.items():
         out[name] = values
     geometry = getattr(frame, "_geometry_column_name", None)

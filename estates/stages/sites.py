@@ -13,6 +13,7 @@ import pandas as pd
 from estates.config import ValidationConfig
 from estates.crs import BNG, WGS84, transformer
 from estates.findings import Checked, Findings
+from estates.frames import stage_copy
 from estates.io.inputs import (
     load_boroughs,
     load_context_sites,
@@ -207,7 +208,7 @@ def to_points(located: pd.DataFrame) -> gpd.GeoDataFrame:
     lat, lon = lat.copy(), lon.copy()
     if has_en.any():
         lon[has_en], lat[has_en] = transformer(BNG, WGS84).transform(east[has_en], north[has_en])
-    out = located.copy()
+    out = stage_copy(located)
     out["latitude"], out["longitude"] = lat, lon
     out["easting"], out["northing"] = east, north
     located_mask = ~np.isnan(east)

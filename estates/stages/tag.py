@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from estates.frames import stage_copy
 from estates.schema import group_flag_column
 
 
@@ -76,7 +77,7 @@ def tag_groupings(
     }
     subs = groupings[groupings["group_type"] == "subregion"]
     sub_of = dict(zip(subs["borough_code"], subs["group_id"], strict=True))
-    out = frame.copy()
+    out = stage_copy(frame)
     codes = out["borough_code"].astype("string")
     # Looked up once per borough, not once per row: position -1 (no borough)
     # takes the last entry.

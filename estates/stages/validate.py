@@ -21,6 +21,7 @@ import pandas as pd
 from estates.config import ValidationConfig
 from estates.crs import LONDON_BOUNDS_BNG, LONDON_BOUNDS_WGS84
 from estates.findings import Checked, Findings
+from estates.frames import stage_copy
 from estates.io.csv_reader import read_number
 from estates.logs import counted
 
@@ -101,7 +102,7 @@ def validate_records(
     >>> kept["site_code"].tolist(), [f.check for f in found]
     (['A'], ['blank_site_code', 'duplicate_site_code', 'negative_area'])
     """
-    out = records.copy()
+    out = stage_copy(records)
     if "quality_flags" not in out:
         out["quality_flags"] = pd.Series("", index=out.index, dtype=object)
     findings = Findings()
