@@ -735,25 +735,15 @@ def _parquet_rows(path: Path) -> int:
 
 
 def _csv_rows(path: Path) -> int:
-    """Return the records of a CSV file (quoted line breaks included), read in blocks.
+    """Return the records of a CSV file (quoted line breaks included), read in chunks.
 
-    Arrow's reader, on every core, keeping the first column of a block at a
-    time: the pandas reader took 1.6 s of a million-site build, this 0.5-1 s.
+    pandas' reader: Arrow's took 1.0 s against 1.6-2.1 s at a million sites,
+    but kept 12 MB of memory a file, a twentieth of a bundled build's peak.
     """
-    import pyarrow as pa
-    from pyarrow import csv
+    import pandas as pd
 
-    rows = csv.open_csv(
-        path,
-        # The header is read as a record, whatever its names (a byte-order mark, say).
-        read_options=csv.ReadOptions(autogenerate_column_names=True),
-        parse_options=csv.ParseOptions(newlines_in_values=True),
-        convert_options=csv.ConvertOptions(
-            include_columns=["f0"], column_types={"f0": pa.string()}
-        ),
-    )
-    records: int = sum(batch.num_rows for batch in rows) - 1  # pyarrow is untyped
-    return records
+    chunks = pd.read_csv(path, dtype=str, usecols=[0], chunksize=1_000_000, encoding="utf-8-sig")
+    return sum(len(chunk) for chunk in chunks)
 
 
 __all__ = [
