@@ -4,7 +4,8 @@ Site tables come from users' files as well as from the pipeline, so a
 column may be missing, hold text, or hold pandas' nullable types. Every
 stage reads numbers and flags the same way: a number that is missing or not
 a number is NaN (never 0, which would be a figure), and a flag that is
-missing is False.
+missing is False. Every stage copies its input the same way too
+(:func:`stage_copy`), so that the input is left as it was.
 """
 
 from __future__ import annotations
