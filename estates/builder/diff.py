@@ -391,6 +391,12 @@ def write_site_file_changes(
     bucket pair is compared with :func:`diff_sites`, and DuckDB puts the change
     rows in its order while they are written a batch at a time.
 
+    The leading rows the two tables share, row for row in the compared
+    columns (a rebuild of unchanged data shares them all), are found first
+    and left out of the buckets: they hold no change, and leaving them out
+    changes no match, since each key occurs as often among them in both
+    tables. Only the rows from the first difference on are spilled.
+
     Returns
     -------
     list of pathlib.Path
@@ -418,14 +424,15 @@ def write_site_file_changes(
             raise DataValidationError(msg)
     _check_tolerances(tolerance_ha, tolerance_gbp)
     sizes = [f.metadata.num_rows for f in files]
-    buckets = max(1, -(-max(sizes) // rows_per_bucket))
+    shared = _shared_leading_rows(*files, batch_rows=rows_per_bucket)
+    buckets = max(1, -(-(max(sizes) - shared) // rows_per_bucket))
     counts = dict.fromkeys(CHANGE_KINDS, 0)
     order = {kind: i for i, kind in enumerate(CHANGE_KINDS)}
     with tempfile.TemporaryDirectory(prefix="estates-changes-", dir=folder) as tmp:
         work = Path(tmp)
         for side, file in enumerate(files):
             try:
-                _spill_buckets(file, work, side, buckets, batch_rows=rows_per_bucket)
+                _spill_buckets(file, work, side, buckets, batch_rows=rows_per_bucket, skip=shared)
             except (OSError, ValueError) as exc:  # a damaged file: its pages do not decode
                 msg = f"cannot read the {('old', 'new')[side]} site table to compare ({exc})"
                 raise DataValidationError(msg) from exc
@@ -463,15 +470,65 @@ def write_site_file_changes(
     return [csv, write_json(summary, folder / "changes.json")]
 
 
-def _spill_buckets(file: Any, work: Path, side: int, buckets: int, *, batch_rows: int) -> None:
-    """Split ``file``'s compared columns into ``buckets`` Parquet files by a hash of the key."""
+def _shared_leading_rows(old: Any, new: Any, *, batch_rows: int) -> int:
+    """Return how many leading rows two Parquet files share, row for row, in the compared columns.
+
+    Read a batch at a time from both and stopped at the first difference.
+    Arrow's equality is strict: a value missing in one and empty in the
+    other, or NaN, ends the shared rows there, which costs time, never a
+    change (:func:`diff_sites` then compares those rows as before).
+
+    Raises
+    ------
+    DataValidationError
+        If a file's pages do not decode.
+    """
+    sides = [file.iter_batches(batch_size=batch_rows, columns=list(_NEEDED)) for file in (old, new)]
+    pending: list[Any] = [None, None]
+    shared = 0
+    while True:
+        for i, batches in enumerate(sides):
+            while pending[i] is None or not len(pending[i]):
+                try:
+                    pending[i] = next(batches, None)
+                except (OSError, ValueError) as exc:  # a damaged file: its pages do not decode
+                    msg = f"cannot read the {('old', 'new')[i]} site table to compare ({exc})"
+                    raise DataValidationError(msg) from exc
+                if pending[i] is None:
+                    return shared
+        count = min(len(pending[0]), len(pending[1]))
+        a, b = (part.slice(0, count) for part in pending)
+        if not a.equals(b):
+            equal, different = 0, count  # a[:equal] == b[:equal], a[:different] != b[:different]
+            while different - equal > 1:
+                middle = (equal + different) // 2
+                if a.slice(0, middle).equals(b.slice(0, middle)):
+                    equal = middle
+                else:
+                    different = middle
+            return shared + equal
+        shared += count
+        pending = [part.slice(count) for part in pending]
+
+
+def _spill_buckets(
+    file: Any, work: Path, side: int, buckets: int, *, batch_rows: int, skip: int = 0
+) -> None:
+    """Split ``file``'s compared columns into ``buckets`` Parquet files by a hash of the key.
+
+    The first ``skip`` rows are left out.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = pa.schema([file.schema_arrow.field(c) for c in _NEEDED])
     writers = [pq.ParquetWriter(work / f"side{side}-{b}.parquet", schema) for b in range(buckets)]
     try:
-        for batch in file.iter_batches(batch_size=batch_rows, columns=list(_NEEDED)):
+        for read in file.iter_batches(batch_size=batch_rows, columns=list(_NEEDED)):
+            if skip >= len(read):
+                skip -= len(read)
+                continue
+            batch, skip = read.slice(skip), 0
             key = batch.select(list(_KEY)).to_pandas().astype("string").fillna("")
             bucket = pd.util.hash_pandas_object(key, index=False).to_numpy() % buckets
             table = pa.Table.from_batches([batch], schema=schema)

@@ -381,3 +381,90 @@ def test_large_table_changes_name_a_damaged_file(bundled_result, tmp_path):
     with pytest.raises(DataValidationError, match="cannot read the new site table to compare"):
         write_site_file_changes(tmp_path / "old.parquet", tmp_path / "new.parquet", out)
     assert list(out.iterdir()) == []
+
+
+def _parquet(frame: pd.DataFrame, path: Path, row_group_size: int) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(
+        pa.Table.from_pandas(pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))),
+        path,
+        row_group_size=row_group_size,
+    )
+    return path
+
+
+@pytest.mark.parametrize("shared", [0, 1, 39, 40, 41, 150])
+def test_changes_after_shared_leading_rows_are_those_of_the_whole_tables(
+    bundled_result, tmp_path, shared
+):
+    """The rows both tables open with are left out; the changes stay exactly the same.
+
+    The leading rows hold keys that occur again after them (one key listed
+    three times more in the new table, "AGGRE" on many rows), and the two
+    files are cut in row groups of different sizes, so the shared rows end
+    inside a batch of one file and at the edge of the other's.
+    """
+    from estates.builder.diff import _shared_leading_rows
+
+    old = bundled_result.sites.reset_index(drop=True)
+    changed = _changed_copy(old.iloc[shared:])
+    repeated = old.iloc[[2, 2, 2]].assign(site_name=["Extra C", "Extra A", "Extra B"])
+    new = pd.concat([old.iloc[:shared], repeated, changed], ignore_index=True)
+    paths = [
+        _parquet(old, tmp_path / "old.parquet", 7),
+        _parquet(new, tmp_path / "new.parquet", 11),
+    ]
+    import pyarrow.parquet as pq
+
+    files = [pq.ParquetFile(p) for p in paths]
+    assert _shared_leading_rows(*files, batch_rows=40) == shared
+    whole, streamed = tmp_path / "whole", tmp_path / "streamed"
+    whole.mkdir()
+    streamed.mkdir()
+    write_changes(diff_sites(old, new, previous="prev"), whole)
+    write_site_file_changes(*paths, streamed, previous="prev", rows_per_bucket=40)
+    table, _ = read_changes(whole)
+    assert {"added", "removed", "rank_changed"} <= set(table["change"])
+    assert ((table["site_code"] == old["site_code"][2]) & (table["change"] == "added")).sum() >= 3
+    for name in ("changes.csv", "changes.json"):
+        assert (streamed / name).read_bytes() == (whole / name).read_bytes(), name
+
+
+def test_shared_leading_rows_stop_at_the_first_difference(bundled_result, tmp_path):
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from estates.builder.diff import _shared_leading_rows
+
+    old = bundled_result.sites.reset_index(drop=True)
+    n = len(old)
+
+    def shared(new: pd.DataFrame, batch_rows: int = 25) -> int:
+        _parquet(old, tmp_path / "old.parquet", 10)
+        _parquet(new, tmp_path / "new.parquet", 13)
+        files = [pq.ParquetFile(tmp_path / p) for p in ("old.parquet", "new.parquet")]
+        return _shared_leading_rows(*files, batch_rows=batch_rows)
+
+    assert shared(old) == n
+    assert shared(old, batch_rows=n + 5) == n
+    assert shared(old.iloc[: n - 3]) == n - 3  # one table ends inside the other
+    for row, column, value in [
+        (123, "land_unused_ha", 123.0),
+        (77, "disposal_rank", 10**6),
+        (n - 1, "site_name", "renamed"),
+        (0, "trust_code", "RXX"),
+    ]:
+        new = old.copy()
+        new.loc[row, column] = value
+        assert shared(new) == row, column
+    # A value gone missing, or missing text against empty text, is a difference.
+    present = int(np.flatnonzero(old["land_unused_ha"].notna())[40])
+    new = old.copy()
+    new.loc[present, "land_unused_ha"] = np.nan
+    assert shared(new) == present
+    new = old.assign(borough_code=old["borough_code"].astype("string"))
+    first_missing = int(np.flatnonzero(new["borough_code"].isna())[0])
+    new.loc[first_missing, "borough_code"] = ""
+    assert shared(new) == first_missing
