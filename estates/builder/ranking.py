@@ -34,6 +34,16 @@ log = logging.getLogger("estates")
 
 #: Rows handed to :class:`~estates.report.disposal.RunningTotals` at a time.
 _BATCH_ROWS = 100_000
+#: The columns :meth:`Ranking.add` keeps of each candidate (its score aside).
+_KEPT = (
+    "land_unused_ha",
+    "estimated_value_gbp",
+    "site_code",
+    "trust_code",
+    "subregion",
+    "pilots",
+    "borough_name",
+)
 
 
 def _text(frame: pd.DataFrame, column: str, *, fill: str | None) -> pd.Series:
@@ -126,7 +136,7 @@ class Ranking:
         """
         score = number_column(scored, "disposal_score")
         candidate = score.notna().to_numpy()
-        rows = scored.loc[candidate]
+        rows = scored.loc[candidate, [c for c in _KEPT if c in scored.columns]]
         self._starts.append(self._candidates)
         self._candidates += len(rows)
         self._rows.append(np.flatnonzero(candidate).astype(_smallest(len(scored))))

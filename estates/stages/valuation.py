@@ -139,7 +139,11 @@ def valued_mask(sites: pd.DataFrame) -> pd.Series:
     """
     in_london = flag_column(sites, "in_london")
     aggregate = flag_column(sites, "is_aggregate")
-    has_borough = _codes(sites).notna().astype(bool)
+    has_borough = (
+        sites["borough_code"].notna().to_numpy(dtype=bool)
+        if "borough_code" in sites
+        else np.zeros(len(sites), dtype=bool)
+    )
     return (in_london & ~aggregate & has_borough).rename("valued")
 
 
@@ -152,7 +156,7 @@ def valued_borough_counts(sites: pd.DataFrame) -> pd.Series:
     >>> valued_borough_counts(f).to_dict()
     {'a': 2}
     """
-    return _codes(sites)[valued_mask(sites)].astype(str).value_counts()
+    return _codes(sites, valued_mask(sites)).astype(str).value_counts()
 
 
 def indicative_gbp_per_ha(sites: pd.DataFrame, *, target_gbp: float) -> tuple[float, float]:
@@ -375,7 +379,7 @@ def value_sites(
             needed=pd.Series(dict(whole.valued_boroughs), dtype="int64"),
         )
         rows = land_values.set_index("borough_code")
-        valued_codes = _codes(sites)[valued]
+        valued_codes = _codes(sites, valued)
         per_ha[valued] = valued_codes.map(rows["value_gbp_per_ha"]).astype("float64")
         method[valued] = "land_values_file"
         where = rows["source"].astype(str) + (
@@ -504,7 +508,8 @@ _NOT_VALUED = np.array(
 )
 
 
-def _codes(frame: pd.DataFrame) -> pd.Series:
+def _codes(frame: pd.DataFrame, rows: pd.Series) -> pd.Series:
+    """Return the borough codes of the ``rows`` of ``frame`` as text (missing when it has none)."""
     if "borough_code" not in frame:
-        return pd.Series(pd.NA, index=frame.index, dtype="string")
-    return frame["borough_code"].astype("string")
+        return pd.Series(pd.NA, index=frame.index, dtype="string")[rows]
+    return frame["borough_code"][rows].astype("string")
