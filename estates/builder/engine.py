@@ -80,8 +80,8 @@ from estates.report.years import (
 from estates.stages.join import join_boroughs
 from estates.stages.locate import locate_sites
 from estates.stages.london import mark_london
-from estates.stages.measures import measure_sites
-from estates.stages.score import score_unused_land
+from estates.stages.measures import assign_columns, measure_sites
+from estates.stages.score import score_columns, score_unused_land
 from estates.stages.sites import to_points
 from estates.stages.tag import tag_groupings
 from estates.stages.validate import validate_records
@@ -395,11 +395,15 @@ class _Build:
         valuation = plan.describe(whole, average, used=whole.valued_boroughs)
 
         # Pass 3: score with the whole table's divisors; rank every candidate once.
+        # Spilled parts are not written back: pass 4 scores them again, in less
+        # time than a part takes to write and read.
         ranking = Ranking(target_gbp=target)
+        divisors = scale.result()
         for i in range(len(parts)):
-            scored = score_unused_land(parts.get(i), config=config.score, scale=scale.result())
+            scored = score_unused_land(parts.get(i), config=config.score, scale=divisors)
             ranking.add(scored)
-            parts.put(i, scored)
+            if parts.work is None:
+                parts.put(i, scored)
             del scored
             parts.release()
         # The site names, read back for the few candidates the summary lists.
@@ -416,8 +420,14 @@ class _Build:
         held: list[gpd.GeoDataFrame] | None = [] if parts.work is None else None
         offset = 0
         for i in range(len(parts)):
-            ranked = ranks.of_part(i, parts.get(i))
+            part = parts.get(i)
+            if parts.work is not None:  # as pass 3 scored it
+                part = assign_columns(
+                    part, score_columns(part, config=config.score, scale=divisors)
+                )
+            ranked = ranks.of_part(i, part)
             parts.drop(i)
+            del part
             for piece in parts.pieces(ranked):
                 sites = _with_points(piece)
                 sites.index = pd.RangeIndex(offset, offset + len(sites))

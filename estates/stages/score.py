@@ -170,6 +170,28 @@ def score_unused_land(
     >>> out["disposal_score"].round(3).tolist()
     [0.65, 0.5, nan]
     """
+    columns = score_columns(sites, config=config, scale=scale)
+    out = assign_columns(sites, columns)
+    log.info(
+        "scored %s (in London, with unused land); %d with a PFI or unresolved-flag penalty",
+        counted(int(disposal_candidates(sites).sum()), "candidate site"),
+        int((columns["score_constraints"] > 0).sum()),
+    )
+    return out
+
+
+def score_columns(
+    sites: pd.DataFrame,
+    *,
+    config: ScoreConfig | None = None,
+    scale: ScoreScale | None = None,
+) -> dict[str, pd.Series]:
+    """Return :func:`score_unused_land`'s new columns, by name, without logging.
+
+    ``assign_columns(sites, score_columns(sites))`` is ``score_unused_land(sites)``:
+    a build in parts scores each part twice, once to rank every candidate and
+    once as it writes the part, and logs the first time only.
+    """
     config = config or ScoreConfig()
     candidate = disposal_candidates(sites)
     share = number_column(sites, "land_unused_share").clip(0.0, 1.0)
@@ -201,24 +223,15 @@ def score_unused_land(
         config.penalty_pfi * pfi.astype(float) + config.penalty_quality * flags.ne("").astype(float)
     ).where(candidate)
     raw = score_value + score_share + score_backlog - constraints
-    out = assign_columns(
-        sites,
-        {
-            "backlog_avoided_gbp": backlog_avoided,
-            "unresolved_flags": flags,
-            "score_value": score_value,
-            "score_share": score_share,
-            "score_backlog": score_backlog,
-            "score_constraints": constraints,
-            "disposal_score": raw.clip(0.0, 1.0),
-        },
-    )
-    log.info(
-        "scored %s (in London, with unused land); %d with a PFI or unresolved-flag penalty",
-        counted(int(candidate.sum()), "candidate site"),
-        int((constraints > 0).sum()),
-    )
-    return out
+    return {
+        "backlog_avoided_gbp": backlog_avoided,
+        "unresolved_flags": flags,
+        "score_value": score_value,
+        "score_share": score_share,
+        "score_backlog": score_backlog,
+        "score_constraints": constraints,
+        "disposal_score": raw.clip(0.0, 1.0),
+    }
 
 
 def rank_sites(sites: pd.DataFrame) -> pd.DataFrame:

@@ -272,3 +272,42 @@ def test_the_build_joins_on_one_thread(many_sites, monkeypatch, chunk_rows):
     )
     assert asked
     assert set(asked) == {1}
+
+
+def test_spilled_parts_are_written_once_valued_and_scored_again_as_they_are_written(
+    many_sites, monkeypatch
+):
+    """Pass 3 ranks the scored parts without writing them back; pass 4 scores them again.
+
+    The tables are those of a build in one part (``test_chunked``); here, that
+    each spilled part is written once in pass 1 and once valued, never scored,
+    and that the sink gets the same scored rows a build held in memory does.
+    """
+    written: list[list[str]] = []
+    put = engine_module._Parts.put
+
+    def putting(self, i: int, frame: pd.DataFrame) -> None:
+        if self.work is not None:
+            written.append(list(frame.columns))
+        put(self, i, frame)
+
+    monkeypatch.setattr(engine_module._Parts, "put", putting)
+    parts, whole = MemorySink(), MemorySink()
+    run_build(Inputs(sites=(many_sites,)), config=Config(), sink=parts, chunk_rows=7_000)
+    assert len(written) == 3 + 3  # pass 1, then valued; pass 3 writes nothing
+    assert all("disposal_score" not in columns for columns in written)
+    assert all("estimated_value_gbp" in columns for columns in written[3:])
+    run_build(Inputs(sites=(many_sites,)), config=Config(), sink=whole)
+    spilled, held = parts.sites(), whole.sites()
+    assert held["disposal_score"].notna().sum() > 100
+    pd.testing.assert_frame_equal(spilled, held, check_like=False)
+
+
+def test_score_columns_are_what_score_unused_land_adds(bundled_result):
+    from estates.stages.measures import assign_columns
+    from estates.stages.score import SCORE_COLUMNS, score_columns, score_unused_land
+
+    sites = bundled_result.sites.drop(columns=list(SCORE_COLUMNS))
+    columns = score_columns(sites)
+    assert list(columns) == list(SCORE_COLUMNS)
+    pd.testing.assert_frame_equal(assign_columns(sites, columns), score_unused_land(sites))
