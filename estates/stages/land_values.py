@@ -219,13 +219,13 @@ def value_unused_land(
     located = valued_mask(sites)
     unused = number_column(sites, "land_unused_ha")
     valued = located & (unused > 0)
-    codes = sites["borough_code"].astype("string") if "borough_code" in sites else None
     low_rate = pd.Series(np.nan, index=sites.index, dtype="float64")
     high_rate = low_rate.copy()
     basis = pd.Series(_reasons(sites, located, unused), index=sites.index, dtype=object)
     source = pd.Series(pd.NA, index=sites.index, dtype=object)
-    if valued.any() and codes is not None:
-        needed = codes[valued].astype(str)
+    if valued.any() and "borough_code" in sites:
+        # The valued rows' codes only: a part's every code made text took longer than valuing.
+        needed = sites["borough_code"][valued].astype("string").astype(str)
         _require_boroughs(needed, ranges, dict(borough_names or {}))
         low_rate[valued] = needed.map(ranges["low_gbp_per_ha"]).astype("float64")
         high_rate[valued] = needed.map(ranges["high_gbp_per_ha"]).astype("float64")
