@@ -74,7 +74,7 @@ def capture(pictures, boroughs, **shared):
 static_map.render_static_maps = capture
 # Drawn in this process, where the capture is, not in the build's picture process.
 import estates.builder.picture_worker as picture_worker
-picture_worker.usable_cores = lambda: 1
+picture_worker.second_process_helps = lambda: False
 build(sites, out=out, chunk_rows=200_000 if sites else None)
 """
 

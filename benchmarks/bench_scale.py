@@ -5,10 +5,11 @@ file: pandas ``read_csv`` -> ``points_from_xy`` -> ``to_crs(27700)`` ->
 ``sjoin`` with the bundled boroughs -> ``to_parquet`` + ``to_file`` (GeoPackage)
 + ``to_csv``, with no checks, no findings, no maps. Both read the same seeded
 file (:func:`bench_build.write_synthetic_sites`), each run in a fresh process,
-the two interleaved run by run; wall time, the child's CPU time (user +
+the two interleaved run by run; wall time, the command's CPU time (user +
 system, which varies less than wall time on a shared machine) and its peak
-RSS (``ru_maxrss``) are reported, as in ``bench_build.py``, with both ratios
-to the anchor.
+RSS (the largest sum over its processes, sampled: a build in parts writes
+its GeoPackage layer in a second process) are reported, as in
+``bench_build.py``, with both ratios to the anchor.
 
     python benchmarks/bench_scale.py                       # 1e6 sites, 3 runs each
     python benchmarks/bench_scale.py --sizes 1e6 1e7 --runs 1

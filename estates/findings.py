@@ -13,13 +13,14 @@ one row of ``rejected.csv`` ("and N more").
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Generic, Literal, NamedTuple, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 Action = Literal["rejected", "flagged", "warning"]
 
@@ -154,35 +155,29 @@ class Findings:
         check: str,
         site_codes: Sequence[object],
         column: str | None,
-        values: Sequence[object],
+        values: Sequence[object] | Callable[[NDArray[np.intp]], Sequence[object]],
     ) -> None:
         """Record one finding per row, in order, as :meth:`add` would, without a call per row.
 
         For a check that can hold for most rows of a large file (a national
         list's sites outside London). Past ``max_per_check`` a row is only
-        counted, as with :meth:`add`.
+        counted, as with :meth:`add`, and nothing of it is made into text:
+        ``values`` may be a function of the kept rows' positions that returns
+        their values, so a value that takes work to write (a pair of
+        coordinates, say) is written only for the rows kept.
         """
-        if not len(source_files) == len(rows) == len(site_codes) == len(values):
+        count = len(rows)
+        if not len(source_files) == count == len(site_codes) or (
+            not callable(values) and len(values) != count
+        ):
             msg = "add_rows needs a source file, a site code and a value for every row"
             raise ValueError(msg)
-        files = [str(f) for f in source_files]
-        kept: Iterable[int] = range(len(files))
-        if self.max_per_check is not None:
-            kept = []
-            for i, name in enumerate(files):
-                key = (name, action, check)
-                if self._kept[key] >= self.max_per_check:
-                    self.omitted[key] += 1
-                else:
-                    self._kept[key] += 1
-                    kept.append(i)
-        codes, texts = _texts_or_none(site_codes), _texts_or_none(values)
-        numbers: list[int] = np.asarray(rows, dtype=np.int64).tolist()
-        if not isinstance(kept, range):
-            files = [files[i] for i in kept]
-            numbers = [numbers[i] for i in kept]
-            codes = [codes[i] for i in kept]
-            texts = [texts[i] for i in kept]
+        kept = self._room(source_files, action, check)
+        every = len(kept) == count
+        files = [str(f) for f in _take(source_files, kept, every)]
+        numbers: list[int] = np.asarray(_take(rows, kept, every), dtype=np.int64).tolist()
+        codes = _texts_or_none(_take(site_codes, kept, every))
+        texts = _texts_or_none(values(kept) if callable(values) else _take(values, kept, every))
         self.items.extend(
             map(
                 Finding,
@@ -196,6 +191,24 @@ class Findings:
                 repeat(reason),
             )
         )
+
+    def _room(self, source_files: Sequence[object], action: Action, check: str) -> NDArray[np.intp]:
+        """Return the positions of the rows to keep, in order; count the rest in ``omitted``."""
+        if self.max_per_check is None:
+            return np.arange(len(source_files))
+        files, names = pd.factorize(
+            np.asarray(source_files, dtype=object).reshape(-1), use_na_sentinel=False
+        )
+        kept = []
+        for code, name in enumerate(names):
+            key = (str(name), action, check)
+            at = np.flatnonzero(files == code)
+            room = max(self.max_per_check - self._kept[key], 0)
+            kept.append(at[:room])
+            self._kept[key] += min(room, len(at))
+            if len(at) > room:
+                self.omitted[key] += len(at) - room
+        return np.sort(np.concatenate(kept)) if kept else np.arange(0)
 
     def extend(self, other: Iterable[Finding]) -> None:
         """Append findings gathered elsewhere."""
@@ -316,6 +329,16 @@ def omitted_finding(source_file: str, action: Action, check: str, count: int) ->
             "them all)"
         ),
     )
+
+
+def _take(values: Sequence[Any], at: NDArray[np.intp], every: bool) -> Sequence[Any]:
+    """Return ``values`` at positions ``at`` (``values`` itself when ``every`` row is kept)."""
+    if every:
+        return values
+    if isinstance(values, np.ndarray | pd.Series | pd.Index):
+        taken: list[Any] = np.asarray(values)[at].tolist()
+        return taken
+    return [values[i] for i in at.tolist()]
 
 
 def _texts_or_none(values: Sequence[object]) -> list[str | None]:

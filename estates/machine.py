@@ -1,6 +1,7 @@
 """What this machine lends the tool: the cores a process may run on.
 
-Work goes to a second process (a build's pictures) or to threads (the
+Work goes to a second process (a build's pictures, the GeoPackage layer of
+a build in parts) or to threads (the
 borough join's chunks, the manifest's hashes) only when there is a core to
 run it on. The count is the process's own: a container or ``taskset`` that
 pins it to fewer cores than the machine has is obeyed.
@@ -9,8 +10,9 @@ pins it to fewer cores than the machine has is obeyed.
 from __future__ import annotations
 
 import os
+import sys
 
-__all__ = ["usable_cores"]
+__all__ = ["second_process_helps", "usable_cores"]
 
 
 def usable_cores() -> int:
@@ -25,3 +27,12 @@ def usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def second_process_helps() -> bool:
+    """Return whether work can go to a second Python process running beside this one.
+
+    It needs a second core and a Python executable to start: a frozen
+    application's executable is not Python.
+    """
+    return usable_cores() >= 2 and bool(sys.executable) and not getattr(sys, "frozen", False)

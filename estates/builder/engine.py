@@ -235,12 +235,15 @@ class _Parts:
     def __init__(self, work: Path | None) -> None:
         self.work = work
         self._frames: list[pd.DataFrame | Path] = []
+        #: Rows of every part appended.
+        self.rows = 0
 
     def __len__(self) -> int:
         return len(self._frames)
 
     def append(self, frame: pd.DataFrame) -> None:
         self._frames.append(frame)
+        self.rows += len(frame)
         self.put(len(self._frames) - 1, frame)
 
     def put(self, i: int, frame: pd.DataFrame) -> None:
@@ -418,6 +421,8 @@ class _Build:
         # A build in one part holds its table (in memory anyway) until ``ready`` has seen
         # the result; a build in parts writes each piece as it comes (``held`` is None).
         held: list[gpd.GeoDataFrame] | None = [] if parts.work is None else None
+        if held is None:
+            sink.expect_sites(parts.rows)
         offset = 0
         for i in range(len(parts)):
             part = parts.get(i)
@@ -428,17 +433,18 @@ class _Build:
             ranked = ranks.of_part(i, part)
             parts.drop(i)
             del part
+            ranked.index = pd.RangeIndex(offset, offset + len(ranked))
+            offset += len(ranked)
+            # Added up a part at a time: their work is mostly per call, not per row.
+            totals.add_sites(ranked)
+            listed.add(ranked)
+            selection.add(ranked)
             for piece in parts.pieces(ranked):
                 sites = _with_points(piece)
-                sites.index = pd.RangeIndex(offset, offset + len(sites))
-                offset += len(sites)
                 if held is not None:
                     held.append(sites)
                 else:
                     sink.write_sites(sites)
-                totals.add_sites(sites)
-                listed.add(sites)
-                selection.add(sites)
                 del sites, piece
             del ranked
             parts.release()
@@ -655,7 +661,12 @@ class _Build:
         frame = join_boroughs(
             frame, ref.boroughs_bng, nearest_within_m=validation.nearest_within_m, threads=1
         )
-        frame, found = mark_london(frame, nearest_within_m=validation.nearest_within_m)
+        frame, found = mark_london(
+            frame,
+            nearest_within_m=validation.nearest_within_m,
+            # The sink lists no more than these; the rest are counted.
+            max_findings=MAX_FINDINGS_PER_CHECK,
+        )
         findings.merge(found)
         frame = tag_groupings(frame, ref.groupings, flags=True)
         frame = add_pfi(frame, ref.pfi_keys)
@@ -678,10 +689,10 @@ def _in_row_order(findings: Findings) -> Findings:
     """Return ``findings`` ordered by row (file-wide ones first), stage order kept within a row.
 
     Parts hold consecutive rows, so ``rejected.csv`` comes out in the same
-    order whatever the part size.
+    order whatever the part size. The counts of findings not kept go along.
     """
     items = sorted(findings, key=lambda f: -1 if f.row is None else f.row)
-    return Findings(items)
+    return Findings(items, omitted=findings.omitted.copy())
 
 
 def _with_points(sites: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -58,7 +58,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from estates.builder.memory import collections_after_imports
 from estates.builder.stopping import end_process
-from estates.machine import usable_cores
+from estates.machine import second_process_helps
 
 if TYPE_CHECKING:
     from estates.render.static_map import PictureJob
@@ -342,7 +342,7 @@ def picture_worker(wanted: bool) -> Iterator[PictureWorker | None]:
     a frozen application (whose executable is not Python), or when a second
     process cannot be started (a warning says why).
     """
-    if not wanted or usable_cores() < 2 or not sys.executable or getattr(sys, "frozen", False):
+    if not wanted or not second_process_helps():
         yield None
         return
     try:

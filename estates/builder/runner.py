@@ -51,6 +51,7 @@ from estates.errors import (
     EstatesError,
     classify_storage_error,
 )
+from estates.machine import second_process_helps
 
 if TYPE_CHECKING:
     from estates.builder.engine import BuildResult
@@ -369,27 +370,38 @@ def build_output_set(options: BuildOptions, *, keep_tables: bool = False) -> Bui
             ):
                 keep = keep_tables and chunk_rows is None
                 handover = _MapHandover(staging, options, pictures) if options.maps else None
-                result = engine.run_build(
-                    options.inputs,
-                    config=config,
-                    sink=FileSink(staging, bom=options.csv_bom, keep=keep),
-                    chunk_rows=chunk_rows,
-                    work_dir=staging,
-                    ready=handover,
+                sink = FileSink(
+                    staging,
+                    bom=options.csv_bom,
+                    keep=keep,
+                    # A build in parts writes its GeoPackage layer in a second process.
+                    layer_process=chunk_rows is not None and second_process_helps(),
                 )
-                expected = _expected(result)
-                with collections_skip_older_objects():
-                    written = write_output_set(
-                        result,
-                        staging,
-                        options,
-                        previous=previous_set,
-                        tables_written=True,
-                        pictures=pictures,
-                        maps=handover.maps if handover is not None else None,
-                        # While the pictures are drawn: the check reads no picture.
-                        check=lambda folder: check_output_set(folder, expected),
+                try:
+                    result = engine.run_build(
+                        options.inputs,
+                        config=config,
+                        sink=sink,
+                        chunk_rows=chunk_rows,
+                        work_dir=staging,
+                        ready=handover,
                     )
+                    expected = _expected(result)
+                    with collections_skip_older_objects():
+                        written = write_output_set(
+                            result,
+                            staging,
+                            options,
+                            previous=previous_set,
+                            tables_written=True,
+                            pictures=pictures,
+                            maps=handover.maps if handover is not None else None,
+                            layer_written=sink.wait_layer,
+                            # While the pictures are drawn: the check reads no picture.
+                            check=lambda folder: check_output_set(folder, expected),
+                        )
+                finally:
+                    sink.abandon()  # stops the layer's process, if the build stopped first
                 row_counts = {
                     "sites": expected.sites,
                     "rejected": expected.findings,
@@ -436,6 +448,7 @@ def write_output_set(
     tables_written: bool = False,
     pictures: PictureWorker | None = None,
     maps: MapSet | None = None,
+    layer_written: Callable[[], object] | None = None,
     check: Callable[[Path], object] | None = None,
 ) -> list[Path]:
     """Write the output files of ``result`` into ``folder`` and return every output's path.
@@ -450,9 +463,13 @@ def write_output_set(
     table, logged as a warning), ``summary.json`` and the maps. With
     ``pictures``, the PNGs are drawn there while the rest is written here:
     from the start, or since the engine's ``ready`` when ``maps`` were
-    prepared and handed over then (:class:`_MapHandover`). ``check`` is run
-    on ``folder`` once every file but the pictures is written, before the
-    pictures are waited for (or drawn here): an output check that reads no
+    prepared and handed over then (:class:`_MapHandover`); without, they are
+    drawn here, after the pages. ``layer_written`` is called before the
+    GeoPackage's other layers are added: it finishes the ``sites`` layer a
+    second process may still be writing (:meth:`FileSink.wait_layer`), while
+    the changes, summary, pages and pictures were written here. ``check`` is
+    run on ``folder`` once every file but the pictures of ``pictures`` is
+    written, before they are waited for: an output check that reads no
     picture (:func:`check_output_set`) then runs while they are drawn.
     """
     from estates.io import tables
@@ -465,6 +482,14 @@ def write_output_set(
         tables.write_site_table(result.sites, folder, bom=options.csv_bom)
         tables.write_findings(result.findings, folder)
     written = [folder / n for n in ("sites.parquet", "sites.gpkg", "sites.csv", "rejected.csv")]
+    changes = _write_changes(previous, folder, result.rows, bom=options.csv_bom)
+    summary = tables.write_json(result.summary, safe_child(folder, "summary.json"))
+    pages = maps.write_pages() if maps is not None else []
+    # Pictures drawn here are drawn before the GeoPackage's other layers are
+    # added: meanwhile a second process may finish the sites layer.
+    drawn = maps.pictures.draw() if maps is not None and pictures is None else []
+    if layer_written is not None:
+        layer_written()
     add_layers(
         safe_child(folder, "sites.gpkg"),
         boroughs=result.boroughs,
@@ -475,15 +500,14 @@ def write_output_set(
         written.extend(
             write_site_years(result.site_years, folder, gpkg=safe_child(folder, "sites.gpkg"))[:1]
         )
-    written.extend(_write_changes(previous, folder, result.rows, bom=options.csv_bom))
-    written.append(tables.write_json(result.summary, safe_child(folder, "summary.json")))
-    pages = maps.write_pages() if maps is not None else []
+    written.extend([*changes, summary])
     if check is not None:
         check(folder)
     if pictures is not None:  # while they are drawn: publishing then syncs little
         sync_tree(folder)
     if maps is not None:
-        drawn = pictures.wait() if pictures is not None else maps.pictures.draw()
+        if pictures is not None:
+            drawn = pictures.wait()
         written.extend(maps.report([*pages, *drawn]))
     return written
 

@@ -30,6 +30,9 @@ from estates.schema import coerce_sites
 class Sink(Protocol):
     """What the engine writes to."""
 
+    def expect_sites(self, rows: int) -> None:
+        """Hear how many site rows the parts will bring, before the first."""
+
     def write_sites(self, sites: gpd.GeoDataFrame) -> None:
         """Take the next part of the site table (WGS84)."""
 
@@ -89,18 +92,27 @@ class FileSink:
     """Append the site table and the findings to the files of ``folder``.
 
     The site table goes to ``sites.parquet``, ``sites.gpkg`` and ``sites.csv``;
-    the findings to ``rejected.csv``. With ``keep=True`` a :class:`MemorySink`
+    the findings to ``rejected.csv``. With ``layer_process=True`` the
+    GeoPackage layer is written by a second process as the parts come
+    (:class:`~estates.io.layer_process.LayerProcess`), finished by
+    :meth:`wait_layer`. With ``keep=True`` a :class:`MemorySink`
     (``memory``) keeps a copy of both, for :func:`estates.build` to return.
     """
 
-    def __init__(self, folder: Path, *, bom: bool = False, keep: bool = False) -> None:
+    def __init__(
+        self, folder: Path, *, bom: bool = False, keep: bool = False, layer_process: bool = False
+    ) -> None:
         self.folder = folder
         self.counts = _FindingCounts()
         self.memory: MemorySink | None = MemorySink() if keep else None
-        self._writer = SiteTableWriter(folder, bom=bom)
+        self._writer = SiteTableWriter(folder, bom=bom, layer_process=layer_process)
         self._findings = (folder / "rejected.csv").open("w", encoding="utf-8", newline="")
         append_csv(Findings().to_frame(), self._findings, header=True)  # the header alone
         self._findings_closed = False
+
+    def expect_sites(self, rows: int) -> None:
+        """Hear how many site rows are to come (a large table's layer is written here)."""
+        self._writer.expect_rows(rows)
 
     def write_sites(self, sites: gpd.GeoDataFrame) -> None:
         """Append ``sites`` to the three site files."""
@@ -129,14 +141,22 @@ class FileSink:
             self.memory.close_findings()
 
     def close(self) -> None:
-        """Finish the site files and ``rejected.csv``."""
+        """Finish the site files and ``rejected.csv``.
+
+        With ``layer_process``, the GeoPackage's ``sites`` layer may still be
+        written by the second process: :meth:`wait_layer` finishes it.
+        """
         self._writer.close()
         self.close_findings()
         if self.memory is not None:
             self.memory.close()
 
+    def wait_layer(self) -> None:
+        """Finish the GeoPackage's ``sites`` layer (:meth:`SiteTableWriter.wait_layer`)."""
+        self._writer.wait_layer()
+
     def abandon(self) -> None:
-        """Close ``rejected.csv`` after a failed build (the folder is thrown away)."""
+        """Stop writing: a failed build's folder is thrown away. Harmless after :meth:`close`."""
         self._writer.abandon()
         self._findings.close()
 
@@ -154,6 +174,9 @@ class MemorySink:
         self.keep_sites = keep_sites
         self._parts: list[gpd.GeoDataFrame] = []
         self._findings_closed = False
+
+    def expect_sites(self, rows: int) -> None:
+        """Nothing to prepare."""
 
     def write_sites(self, sites: gpd.GeoDataFrame) -> None:
         """Keep ``sites`` (unless ``keep_sites`` is False)."""

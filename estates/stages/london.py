@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+from numpy.typing import NDArray
 
 from estates.findings import Checked, Findings
 from estates.frames import stage_copy
@@ -11,7 +12,7 @@ from estates.stages.validate import add_flag
 
 
 def mark_london(
-    joined: gpd.GeoDataFrame, *, nearest_within_m: float = 250.0
+    joined: gpd.GeoDataFrame, *, nearest_within_m: float = 250.0, max_findings: int | None = None
 ) -> Checked[gpd.GeoDataFrame]:
     """Return ``joined`` with ``in_london`` and the outside/nearest quality flags.
 
@@ -28,14 +29,20 @@ def mark_london(
         ``latitude``/``longitude`` and ``quality_flags``; any CRS. Left unchanged.
     nearest_within_m : float, default 250.0
         The join's fallback radius (metres), named in the finding.
+    max_findings : int, optional
+        Keep the first ``max_findings`` findings per source file and count the
+        rest (:class:`~estates.findings.Findings` ``max_per_check``): a
+        national file has hundreds of thousands of sites outside London, and
+        ``rejected.csv`` lists only the first of them anyway.
 
     Returns
     -------
     Checked
         ``value``: a copy with ``in_london`` (bool) and the flags added.
-        ``findings``: one ``flagged`` finding per site outside London.
+        ``findings``: one ``flagged`` finding per site outside London (past
+        ``max_findings``, counted in ``omitted``).
     """
-    findings = Findings()
+    findings = Findings(max_per_check=max_findings)
     out = stage_copy(joined)
     method = out["join_method"].astype("string")
     out["in_london"] = method.isin(["within", "nearest"]).fillna(False).astype(bool)
@@ -45,8 +52,13 @@ def mark_london(
         f"outside Greater London (more than {nearest_within_m:g} m from every "
         "borough); kept, excluded from London totals"
     )
-    lat = out["latitude"].to_numpy()[where].tolist()
-    lon = out["longitude"].to_numpy()[where].tolist()
+    lat = out["latitude"].to_numpy()[where]
+    lon = out["longitude"].to_numpy()[where]
+
+    def coordinates(kept: NDArray[np.intp]) -> list[str]:
+        pairs = zip(lat[kept].tolist(), lon[kept].tolist(), strict=True)
+        return [f"{y:.5f}, {x:.5f}" for y, x in pairs]
+
     findings.add_rows(
         out["source_file"].to_numpy()[where],
         out["source_row"].to_numpy()[where],
@@ -55,7 +67,7 @@ def mark_london(
         check="outside_london",
         site_codes=out["site_code"].to_numpy()[where],
         column="geometry",
-        values=[f"{y:.5f}, {x:.5f}" for y, x in zip(lat, lon, strict=True)],
+        values=coordinates,
     )
     out["quality_flags"] = add_flag(out["quality_flags"], outside, "outside_london")
     nearest = method.eq("nearest").fillna(False).to_numpy(dtype=bool)

@@ -8,8 +8,10 @@ check, then one ``more_not_listed`` row saying how many were left out.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -20,6 +22,7 @@ from estates.builder.sinks import FileSink, MemorySink
 from estates.config import Config
 from estates.findings import MAX_FINDINGS_PER_CHECK, OMITTED_CHECK, Findings
 from estates.logs import reset_logging
+from estates.stages.london import mark_london
 
 JUNK_ROWS = 2_500
 
@@ -120,8 +123,9 @@ def test_merging_a_stage_s_findings_keeps_the_cap_and_the_counts():
     assert unbounded.count("rejected") == 5
 
 
-@pytest.mark.parametrize("limit", [None, 2])
-def test_findings_added_row_by_row_or_together_are_the_same(limit) -> None:
+@pytest.mark.parametrize("given", ["lists", "arrays", "values_by_function"])
+@pytest.mark.parametrize("limit", [None, 2, 0])
+def test_findings_added_row_by_row_or_together_are_the_same(limit, given) -> None:
     """``add_rows`` keeps and counts exactly what one ``add`` per row would."""
     files = ["a.csv", "a.csv", "b.csv", "a.csv", "b.csv", "b.csv"]
     rows = [2, 3, 2, 5, 9, 4]
@@ -133,14 +137,45 @@ def test_findings_added_row_by_row_or_together_are_the_same(limit) -> None:
     for file, row, code, value in zip(files, rows, codes, values, strict=True):
         one.add(file, row, "far", action="flagged", check="outside_london",
                 site_code=code, column="geometry", value=value)  # fmt: skip
-    many.add_rows(files, rows, "far", action="flagged", check="outside_london",
-                  site_codes=codes, column="geometry", values=values)  # fmt: skip
+    asked: list[list[int]] = []
+
+    def value_of(kept):
+        asked.append(kept.tolist())
+        return [values[i] for i in kept]
+
+    given_files, given_rows, given_codes, given_values = files, rows, codes, values
+    if given == "arrays":
+        given_files, given_codes = np.array(files, dtype=object), np.array(codes, dtype=object)
+        given_rows, given_values = np.array(rows), np.array(values, dtype=object)
+    elif given == "values_by_function":
+        given_values = value_of
+    many.add_rows(given_files, given_rows, "far", action="flagged", check="outside_london",
+                  site_codes=given_codes, column="geometry", values=given_values)  # fmt: skip
     assert many.items == one.items
-    assert many.omitted == one.omitted
-    assert len(many.items) == (7 if limit is None else 4)
+    assert dict(many.omitted) == dict(one.omitted)  # no key counted as 0 omitted
+    assert len(many.items) == {None: 7, 2: 4, 0: 0}[limit]
+    if given == "values_by_function":  # asked once, for the rows kept only
+        assert asked == [{None: [0, 1, 2, 3, 4, 5], 2: [0, 2, 4], 0: []}[limit]]
     with pytest.raises(ValueError, match="for every row"):
         many.add_rows(files, rows[:2], "far", action="flagged", check="c",
                       site_codes=codes, column=None, values=values)  # fmt: skip
+
+
+def test_a_bounded_stage_lists_and_counts_what_the_sink_would(bundled_result) -> None:
+    """``mark_london`` with ``max_findings`` keeps the sink's first findings and counts the rest."""
+    joined = bundled_result.sites.copy()
+    joined["join_method"] = "outside"
+    every = mark_london(joined).findings
+    bounded = mark_london(joined, max_findings=3).findings
+    assert len(every) == len(joined) > 3
+    per_file = Counter(f.source_file for f in every)
+    first = [f for i, f in enumerate(every) if sum(g.source_file == f.source_file
+             for g in every.items[:i]) < 3]  # fmt: skip
+    assert bounded.items == first
+    assert bounded.omitted == {
+        (name, "flagged", "outside_london"): n - 3 for name, n in per_file.items() if n > 3
+    }
+    assert bounded.count("flagged") == every.count("flagged")
 
 
 @pytest.mark.parametrize("early", [True, False], ids=["findings-closed-first", "close-only"])

@@ -4,8 +4,9 @@ The site file is built from the bundled sites' real places and land areas,
 four times over with jittered copies, shuffled, with a duplicate code across
 chunks, a blank code, an unparsable area and a site outside London; it is
 built once in memory and once in chunks of 97 rows (so chunks split every
-group; each ranked chunk reaches the writers in slices of 40), and every
-output is compared.
+group; each ranked chunk reaches the writers in slices of 40, and the
+GeoPackage layer is written by a second process, as on any machine of two
+cores or more), and every output is compared.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ import pyogrio
 import pytest
 from click.testing import CliRunner
 
-from estates.builder import engine
+from estates.builder import engine, runner
 from estates.builder.pipeline import Inputs
 from estates.builder.runner import BuildOptions, build_output_set
 from estates.cli import main
 from estates.findings import Findings
+from estates.io import tables
+from estates.io.layer_process import LayerProcess
 from estates.io.site_records import iter_site_records, read_site_records
 
 CHUNK = 97
@@ -72,6 +75,13 @@ def builds(bundled_result, tmp_path_factory):
     root = tmp_path_factory.mktemp("chunked")
     first = _site_file(bundled_result.sites, root / "sites.csv", seed=7)
     out = {}
+    started: list[Path] = []
+
+    class CountedLayerProcess(LayerProcess):
+        def __init__(self, stream: Path, gpkg: Path, layer: str, crs: str) -> None:
+            started.append(gpkg)
+            super().__init__(stream, gpkg, layer, crs)
+
     for name, chunk_rows in (("memory", None), ("chunks", CHUNK)):
         options = BuildOptions(
             out=root / name, inputs=Inputs(sites=(first,)), chunk_rows=chunk_rows
@@ -79,7 +89,11 @@ def builds(bundled_result, tmp_path_factory):
         with pytest.MonkeyPatch.context() as patch:
             # Each spilled part reaches the sink in slices, as a large build's do.
             patch.setattr(engine, "SINK_ROWS", SINK_SLICE)
+            patch.setattr(runner, "second_process_helps", lambda: True)
+            patch.setattr(tables, "LayerProcess", CountedLayerProcess)
             out[name] = build_output_set(options)
+        # Only the build in parts hands its layer to a second process.
+        assert len(started) == (chunk_rows is not None)
     # A second build over the first, from a changed file: changes.csv has rows.
     changed = pd.read_csv(first, dtype=str)
     changed = changed.drop(index=[0, 1])
@@ -224,3 +238,38 @@ def test_chunk_rows_without_site_files_is_refused_plainly(tmp_path):
     assert "--chunk-rows reads --sites files chunk by chunk" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_build_that_fails_after_its_parts_stops_the_layer_process(
+    bundled_result, tmp_path, monkeypatch
+):
+    # The site tables are closed, the layer's process is still writing, and the
+    # build fails before it waits for it: the process is stopped, nothing published.
+    sites = _site_file(bundled_result.sites, tmp_path / "sites.csv", seed=3)
+    started: list[LayerProcess] = []
+
+    stopped: list[int | None] = []
+
+    class KeptLayerProcess(LayerProcess):
+        def __init__(self, *args: str | Path) -> None:
+            super().__init__(*args)  # type: ignore[arg-type]
+            started.append(self)
+
+        def stop(self) -> None:
+            stopped.append(self._process.returncode)  # None: not waited for
+            super().stop()
+
+    def failing(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runner, "second_process_helps", lambda: True)
+    monkeypatch.setattr(tables, "LayerProcess", KeptLayerProcess)
+    monkeypatch.setattr(runner, "_write_changes", failing)  # before the layer is waited for
+    out = tmp_path / "out"
+    options = BuildOptions(out=out, inputs=Inputs(sites=(sites,)), chunk_rows=CHUNK, maps=False)
+    with pytest.raises(Exception, match="No space left on device"):
+        build_output_set(options)
+    (layer,) = started
+    assert stopped == [None]
+    assert layer._process.poll() is not None
+    assert not out.exists()

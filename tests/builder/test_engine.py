@@ -311,3 +311,26 @@ def test_score_columns_are_what_score_unused_land_adds(bundled_result):
     columns = score_columns(sites)
     assert list(columns) == list(SCORE_COLUMNS)
     pd.testing.assert_frame_equal(assign_columns(sites, columns), score_unused_land(sites))
+
+
+class _ExpectingSink(MemorySink):
+    """Notes the rows it is told to expect, and the rows it gets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.expected: list[int] = []
+        self.rows = 0
+
+    def expect_sites(self, rows):
+        self.expected.append(rows)
+
+    def write_sites(self, sites):
+        self.rows += len(sites)
+        super().write_sites(sites)
+
+
+def test_a_build_in_parts_tells_the_sink_how_many_sites_will_come(many_sites):
+    sink = _ExpectingSink()
+    run_build(Inputs(sites=(many_sites,)), config=Config(), sink=sink, chunk_rows=7_000)
+    assert sink.expected == [sink.rows]
+    assert sink.rows > 7_000

@@ -325,7 +325,7 @@ def test_a_build_hands_the_pictures_over_before_it_writes_the_site_table(tmp_pat
 
     monkeypatch.setattr(PictureWorker, "submit", submitted)
     monkeypatch.setattr(FileSink, "write_sites", written)
-    monkeypatch.setattr(picture_worker_module, "usable_cores", lambda: 2)
+    monkeypatch.setattr(picture_worker_module, "second_process_helps", lambda: True)
     out = tmp_path / "maps"
     report = build_output_set(BuildOptions(out=out))
     assert report.status == "published"
@@ -354,7 +354,7 @@ def test_the_output_check_runs_while_the_pictures_are_drawn(tmp_path, monkeypatc
 
     monkeypatch.setattr(PictureWorker, "wait", waited)
     monkeypatch.setattr(runner_module, "check_output_set", failing_check)
-    monkeypatch.setattr(picture_worker_module, "usable_cores", lambda: 2)
+    monkeypatch.setattr(picture_worker_module, "second_process_helps", lambda: True)
     out = tmp_path / "maps"
     with pytest.raises(EstatesError, match="output check failed, nothing published"):
         build_output_set(BuildOptions(out=out))
