@@ -130,19 +130,19 @@ def test_the_growing_file_reads_only_what_is_reported(tmp_path):
     assert reader.read() == b"h"
 
 
-def test_a_stream_the_build_left_unfinished_is_an_error(tmp_path):
+@pytest.mark.parametrize(
+    ("written", "reported", "says"),
+    [
+        (b"abcdefgh", "3\n", "the build stopped before the layer's rows were complete"),
+        (b"abc", "8\nend\n", "the stream file ends at 3 bytes, before 8"),
+    ],
+    ids=["build-gone", "file-short"],
+)
+def test_a_stream_left_short_is_an_error(tmp_path, written, reported, says):
     path = tmp_path / "stream"
-    path.write_bytes(b"abcdefgh")
-    reader = io.BufferedReader(_GrowingFile(path, io.StringIO("3\n")))
-    with pytest.raises(EOFError, match="the build stopped before the layer's rows were complete"):
-        reader.read(8)
-
-
-def test_a_stream_file_shorter_than_reported_is_an_error(tmp_path):
-    path = tmp_path / "stream"
-    path.write_bytes(b"abc")
-    reader = io.BufferedReader(_GrowingFile(path, io.StringIO("8\nend\n")))
-    with pytest.raises(EOFError, match="the stream file ends at 3 bytes, before 8"):
+    path.write_bytes(written)
+    reader = io.BufferedReader(_GrowingFile(path, io.StringIO(reported)))
+    with pytest.raises(EOFError, match=says):
         reader.read(8)
 
 
