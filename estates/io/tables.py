@@ -88,7 +88,7 @@ def write_site_table(sites: gpd.GeoDataFrame, out_dir: Path, *, bom: bool = Fals
 #: GDAL builds a layer's R-tree in the memory of the process writing it: at ten million
 #: sites the build and its second process peaked at 1,605 MiB together (the second holding
 #: 525 MiB beside the build's 1,000), where the build writing the layer itself, after its
-#: parts, peaks at 1,196 MiB. Above this many sites, it does.
+#: parts, peaked at 1,347 MiB. Above this many sites, it does.
 LAYER_PROCESS_MAX_ROWS = 2_000_000
 #: Rows per row group of ``sites.parquet``, whatever the chunks the build wrote.
 PARQUET_ROW_GROUP_ROWS = 100_000
