@@ -1,10 +1,10 @@
 """What this machine lends the tool: the cores a process may run on.
 
 Work goes to a second process (a build's pictures, the GeoPackage layer of
-a build in parts) or to threads (the
-borough join's chunks, the manifest's hashes) only when there is a core to
-run it on. The count is the process's own: a container or ``taskset`` that
-pins it to fewer cores than the machine has is obeyed.
+a build in parts) or to threads (the borough join's chunks, the manifest's
+hashes) only when there is a core to run it on. The count is the process's
+own: a container or ``taskset`` that pins it to fewer cores than the machine
+has is obeyed.
 """
 
 from __future__ import annotations
