@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["second_process_helps", "usable_cores"]
+__all__ = ["child_environment", "second_process_helps", "usable_cores"]
 
 
 def usable_cores() -> int:
@@ -36,3 +36,12 @@ def second_process_helps() -> bool:
     application's executable is not Python.
     """
     return usable_cores() >= 2 and bool(sys.executable) and not getattr(sys, "frozen", False)
+
+
+def child_environment() -> dict[str, str]:
+    """Return the environment of a second Python process: this one's, with its ``sys.path``.
+
+    The second process then imports the same ``estates`` (and libraries) as this one.
+    """
+    paths = [p or os.getcwd() for p in sys.path]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}

@@ -58,7 +58,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from estates.builder.memory import collections_after_imports
 from estates.builder.stopping import end_process
-from estates.machine import second_process_helps
+from estates.machine import child_environment, second_process_helps
 
 if TYPE_CHECKING:
     from estates.render.static_map import PictureJob
@@ -215,12 +215,6 @@ def _warm_up() -> None:
         logging.disable(disabled)
 
 
-def _child_environment() -> dict[str, str]:
-    """Return the environment of the second process: this one's, with its ``sys.path``."""
-    paths = [p or os.getcwd() for p in sys.path]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-
-
 class PictureWorker:
     """A second process that draws one :class:`~estates.render.static_map.PictureJob`.
 
@@ -239,7 +233,7 @@ class PictureWorker:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,
-                env=_child_environment(),
+                env=child_environment(),
                 start_new_session=True,
             )
         except BaseException:

@@ -37,6 +37,8 @@ from typing import IO
 
 import pyarrow as pa
 
+from estates.machine import child_environment
+
 __all__ = ["BATCH_ROWS", "LayerProcess", "write_gpkg_layer"]
 
 #: Rows per Arrow batch of the stream file: what the second process holds at a time.
@@ -196,14 +198,12 @@ class _GrowingFile(io.RawIOBase):
 
 
 def _child_environment() -> dict[str, str]:
-    """Return this process's environment with its ``sys.path`` and GDAL's SQLite setting."""
-    import pyogrio
+    """Return the second process's environment, with this process's GeoPackage sync setting."""
+    from estates.io.tables import SQLITE_SYNCHRONOUS, geopackage_writes_synced
 
-    paths = [p or os.getcwd() for p in sys.path]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-    synchronous = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
-    if synchronous is False or synchronous == "OFF":
-        env["OGR_SQLITE_SYNCHRONOUS"] = "OFF"
+    env = child_environment()
+    if not geopackage_writes_synced():
+        env[SQLITE_SYNCHRONOUS] = "OFF"
     return env
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -190,3 +191,14 @@ def test_only_a_table_of_at_most_the_limit_goes_to_a_second_process(tmp_path, ma
     writer.close()
     writer.wait_layer()
     assert _layer(folder).num_rows == 300
+
+
+def test_the_second_process_writes_without_disk_syncs_when_the_build_does(monkeypatch):
+    from estates.io.layer_process import _child_environment
+
+    monkeypatch.delenv(tables.SQLITE_SYNCHRONOUS, raising=False)
+    assert tables.SQLITE_SYNCHRONOUS not in _child_environment()
+    with tables.unsynced_geopackage_writes():
+        env = _child_environment()
+    assert env[tables.SQLITE_SYNCHRONOUS] == "OFF"
+    assert env["PYTHONPATH"].split(os.pathsep)[0]  # this process's path goes along
